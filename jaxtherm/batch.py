@@ -1,0 +1,140 @@
+"""The one place that vmaps and jits the kernel, and the public :func:`solve`.
+
+``solve`` broadcasts its parameters together, flattens them, and runs the compiled
+``jit(vmap(kernel))`` over fixed-size chunks: a batch of N points is padded to the next power of
+two (at most ``chunk_size``), larger batches are cut into ``chunk_size`` chunks, so a model
+compiles once per bucket size and memory stays bounded by the chunk, not the batch.
+It works on concrete arrays and inside ``jax.grad`` / ``jax.vmap`` / ``jax.jit`` alike.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import config, kernel
+from .models.base import Model
+from .observables import scalar_observables
+from .parameters import check_names, to_model_parameters
+
+DEFAULT_CHUNK_SIZE = 2**15
+
+
+def gradient_name(observable: str, parameter: str) -> str:
+    """Name of a derivative output: ``d{observable}_d{parameter}``, e.g. ``dJ_a_depsilon``."""
+    return f"d{observable}_d{parameter}"
+
+
+@functools.lru_cache(maxsize=None)
+def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype):
+    """``jit(vmap(point))`` for one model, input names, gradient parameters and dtype.
+
+    The returned function takes one ``(N,)`` array per name (in ``names`` order) and returns the
+    outputs of :func:`jaxtherm.kernel.point`, each with a leading axis N, plus
+    ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
+    (forward mode: one primal solve and ``len(gradients)`` tangent solves sharing its LU).
+    """
+    observables = tuple(scalar_observables(model))
+
+    def single(*values):
+        inputs = dict(zip(names, values))
+        return kernel.point(model, to_model_parameters(model, inputs), dtype)
+
+    def with_gradients(*values):
+        base = dict(zip(names, values))
+
+        def f(g):
+            out = single(*(g[n] if n in g else base[n] for n in names))
+            return {k: out[k] for k in observables}, out
+
+        g0 = {n: base[n] for n in gradients}
+
+        def jvp(direction):
+            return jax.jvp(f, (g0,), (direction,), has_aux=True)
+
+        basis = {n: jnp.eye(len(gradients), dtype=dtype)[i] for i, n in enumerate(gradients)}
+        _, tangents, out = jax.vmap(jvp, out_axes=(None, 0, None))(basis)
+        for i, n in enumerate(gradients):
+            for o in observables:
+                out[gradient_name(o, n)] = tangents[o][i]
+        return out
+
+    return jax.jit(jax.vmap(with_gradients if gradients else single))
+
+
+def _bucket(n: int, chunk_size: int) -> int:
+    return min(chunk_size, 1 << max(n - 1, 0).bit_length())
+
+
+def solve(
+    model: Model,
+    *,
+    gradients: Sequence[str] = (),
+    dtype=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    **params,
+) -> dict[str, jax.Array]:
+    """Steady states and thermodynamic observables of ``model`` at every parameter point.
+
+    For each point: assemble the Lindblad Liouvillian ``L(p)``, solve ``L ρ = 0, Tr ρ = 1``, and
+    return ``J_j = Tr(H L_j ρ)`` for every bath j (heat from bath j into the system), the power
+    ``P = Σ_{non-thermal c} Tr(H L_c ρ)`` (so ``Σ_j J_j + P = 0``), the entropy production
+    ``σ = −Σ_j β_j J_j``, the model's expectations (``n_a``, ``n_b``, …) and ``ρ`` itself.
+
+    Args:
+        model: e.g. ``jaxtherm.qubit_pair("local")``.
+        gradients: parameter names (as given, e.g. ``"epsilon"`` or ``"T_a"``) to differentiate
+            every scalar observable by; adds ``d{obs}_d{param}`` outputs. Forward mode, sharing
+            the LU factorisation of the primal solve.
+        dtype: ``"float64"`` (default) or ``"float32"``.
+        chunk_size: points per compiled call; bounds memory for large batches.
+        **params: every model parameter (inverse temperatures as ``beta_x`` or ``T_x``), each a
+            scalar or an array; all broadcast together to one shape ``S``.
+
+    Returns:
+        Dict of JAX arrays of shape ``S`` (``rho``: ``S + (d, d)``): ``J_{bath}``, ``power``,
+        ``sigma``, expectations, ``rho``, ``status`` (int8, 0 = ok; see
+        ``jaxtherm.STATUS_MEANINGS``), ``residual`` and the requested derivatives. Points with
+        ``status ≠ 0`` have NaN observables; the others are unaffected.
+
+    Raises:
+        ValueError: naming a missing, unknown or doubly given parameter, an unknown gradient
+            parameter, or parameters that do not broadcast.
+    """
+    names = check_names(model, params)
+    gradients = tuple(gradients)
+    for g in gradients:
+        if g not in names:
+            raise ValueError(f"gradient parameter {g!r} is not among the given parameters {names}")
+    if len(set(gradients)) != len(gradients):
+        raise ValueError(f"gradient parameters must be unique, got {gradients}")
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    dt = config.real_dtype(dtype)
+    values = [jnp.asarray(params[n], dtype=dt) for n in names]
+    try:
+        shape = jnp.broadcast_shapes(*(v.shape for v in values))
+    except ValueError:
+        detail = ", ".join(f"{n}: {tuple(v.shape)}" for n, v in zip(names, values))
+        raise ValueError(f"parameter shapes do not broadcast together ({detail})") from None
+    flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
+    n_points = int(np.prod(shape, dtype=np.int64))
+    fn = batched_kernel(model, names, gradients, dt)
+    if n_points == 0:
+        sample = jax.eval_shape(fn, *(jnp.zeros((1,), dt) for _ in names))
+        return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in sample.items()}
+    size = _bucket(n_points, chunk_size)
+    pieces = []
+    for start in range(0, n_points, size):
+        chunk = [v[start : start + size] for v in flat]
+        m = chunk[0].shape[0]
+        if m < size:  # pad with the last point: valid, and nothing recompiles
+            chunk = [jnp.concatenate([c, jnp.broadcast_to(c[-1:], (size - m,))]) for c in chunk]
+        out = fn(*chunk)
+        pieces.append({k: v[:m] for k, v in out.items()})
+    merged = pieces[0] if len(pieces) == 1 else {k: jnp.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    return {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}

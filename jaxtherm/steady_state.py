@@ -1,0 +1,113 @@
+"""Steady state of a real Liouvillian: trace elimination, LU solve, status and residual.
+
+For one parameter point (the kernel vmaps it). The steady state solves ``R r = 0`` with
+``Σ_{i<d} r_i = Tr ρ = 1``. Because ``R`` preserves the trace, the population rows of ``R`` sum
+to zero, so the first row is redundant: drop it and substitute ``r_0 = 1 − Σ_{0<i<d} r_i``,
+leaving ``d² − 1`` real unknowns ``x = r_{1:}``:
+
+    A x = b,   A_ij = R_ij − R_i0 [j < d],   b_i = −R_i0,   (i, j ≥ 1).
+
+The solve is differentiated implicitly (``lax.custom_linear_solve``): tangents and cotangents
+solve with the same LU factors, ``ẋ = A⁻¹(ḃ − Ȧ x)``, instead of differentiating through the
+elimination.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+import numpy as np
+
+STATUS_OK = 0
+STATUS_SINGULAR = 1
+STATUS_NONFINITE = 2
+STATUS_INACCURATE = 3
+STATUS_MEANINGS = {
+    STATUS_OK: "ok",
+    STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",
+    STATUS_NONFINITE: "non-finite parameters or results",
+    STATUS_INACCURATE: "relative residual above tolerance",
+}
+
+
+def eliminate_trace(r_matrix, d: int):
+    """Reduce ``R r = 0, Tr ρ = 1`` to ``A x = b`` (formula in the module docstring).
+
+    Args:
+        r_matrix: real ``(d², d²)`` Liouvillian in the Hermitian basis.
+        d: Hilbert-space dimension.
+
+    Returns:
+        ``A`` of shape ``(d²−1, d²−1)`` and ``b`` of shape ``(d²−1,)``.
+    """
+    n = d * d
+    is_population = jnp.asarray(np.arange(1, n) < d, dtype=r_matrix.dtype)
+    a = r_matrix[1:, 1:] - r_matrix[1:, :1] * is_population[None, :]
+    return a, -r_matrix[1:, 0]
+
+
+def restore_trace(x, d: int):
+    """``r = (1 − Σ_{0<i<d} x_{i−1}, x)``: the full real coordinates, shape ``(d²,)``."""
+    return jnp.concatenate([1.0 - jnp.sum(x[: d - 1], keepdims=True), x])
+
+
+def linear_solve(a, b):
+    """Solve ``A x = b`` by LU with partial pivoting, implicitly differentiable.
+
+    A matrix whose smallest pivot is below ``n ε_mach`` times its largest (or non-finite) is
+    flagged singular; it is then solved with identity factors so that its (discarded) result
+    and derivatives stay finite and cannot poison a batch.
+
+    Args:
+        a: ``(n, n)`` real matrix.
+        b: ``(n,)`` right-hand side.
+
+    Returns:
+        ``(x, singular)``: solution ``(n,)`` and a boolean flag.
+    """
+    n = a.shape[-1]
+    lu, piv = jsl.lu_factor(jax.lax.stop_gradient(a))
+    pivots = jnp.abs(jnp.diagonal(lu))
+    eps = jnp.finfo(a.dtype).eps
+    singular = ~(jnp.min(pivots) > n * eps * jnp.max(pivots))  # also True for NaN
+    lu = jnp.where(singular, jnp.eye(n, dtype=a.dtype), lu)
+    piv = jnp.where(singular, jnp.arange(n, dtype=piv.dtype), piv)
+    x = jax.lax.custom_linear_solve(
+        lambda v: a @ v,
+        b,
+        solve=lambda _, v: jsl.lu_solve((lu, piv), v, trans=0),
+        transpose_solve=lambda _, v: jsl.lu_solve((lu, piv), v, trans=1),
+    )
+    return x, singular
+
+
+def steady_state(r_matrix, d: int):
+    """Steady state of the real Liouvillian ``R`` with its status and residual.
+
+    Args:
+        r_matrix: real ``(d², d²)`` Liouvillian in the Hermitian basis.
+        d: Hilbert-space dimension.
+
+    Returns:
+        ``(r, status, residual)``: the real coordinates of ``ρ`` (``(d²,)``), an int8 status
+        (see ``STATUS_MEANINGS``) and the relative residual
+        ``‖R r‖_∞ / (‖R‖_∞ ‖r‖_∞)`` (the backward error of the stationarity condition).
+    """
+    a, b = eliminate_trace(r_matrix, d)
+    x, singular = linear_solve(a, b)
+    r = restore_trace(x, d)
+    rr = jax.lax.stop_gradient(r)
+    rm = jax.lax.stop_gradient(r_matrix)
+    scale = jnp.max(jnp.sum(jnp.abs(rm), axis=1)) * jnp.max(jnp.abs(rr))
+    residual = jnp.max(jnp.abs(rm @ rr)) / jnp.where(scale > 0, scale, 1.0)
+    matrix_finite = jnp.all(jnp.isfinite(rm))
+    finite = matrix_finite & jnp.all(jnp.isfinite(rr))
+    tol = jnp.sqrt(jnp.finfo(r_matrix.dtype).eps)
+    status = jnp.select(
+        [~matrix_finite, singular, ~finite, residual > tol],
+        [STATUS_NONFINITE, STATUS_SINGULAR, STATUS_NONFINITE, STATUS_INACCURATE],
+        STATUS_OK,
+    ).astype(jnp.int8)
+    residual = jnp.where(singular | ~finite, jnp.inf, residual)
+    return r, status, residual
