@@ -1,8 +1,8 @@
 """The one place that vmaps and jits the kernel, and the public :func:`solve`.
 
 ``solve`` broadcasts its parameters together, flattens them, and runs the compiled
-``jit(vmap(kernel))`` over fixed-size chunks: a batch of N points is padded to the next power of
-two (at most ``chunk_size``), larger batches are cut into ``chunk_size`` chunks, so a model
+``jit(vmap(kernel))`` over fixed-size chunks: a batch is cut into ``chunk_size`` chunks and the
+last (or only) one is padded to one of four sizes per octave (:func:`bucket_size`), so a model
 compiles once per bucket size and memory stays bounded by the chunk, not the batch.
 It works on concrete arrays and inside ``jax.grad`` / ``jax.vmap`` / ``jax.jit`` alike.
 """
@@ -19,6 +19,7 @@ import numpy as np
 from . import config, kernel
 from .models.base import Model
 from .observables import scalar_observables
+from .steady_state import STATUS_OK
 from .parameters import check_names, to_model_parameters
 
 DEFAULT_CHUNK_SIZE = 2**15
@@ -58,16 +59,23 @@ def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, .
 
         basis = {n: jnp.eye(len(gradients), dtype=dtype)[i] for i, n in enumerate(gradients)}
         _, tangents, out = jax.vmap(jvp, out_axes=(None, 0, None))(basis)
+        ok = out["status"] == STATUS_OK
         for i, n in enumerate(gradients):
             for o in observables:
-                out[gradient_name(o, n)] = tangents[o][i]
+                out[gradient_name(o, n)] = jnp.where(ok, tangents[o][i], jnp.nan)
         return out
 
     return jax.jit(jax.vmap(with_gradients if gradients else single))
 
 
-def _bucket(n: int, chunk_size: int) -> int:
-    return min(chunk_size, 1 << max(n - 1, 0).bit_length())
+def bucket_size(n: int, chunk_size: int) -> int:
+    """Padded size for a batch of ``n`` points: the smallest ``m·2^k ≥ n`` with ``m ∈ {4,…,7}``
+    (four sizes per octave, at most 25 % padding, few compiled shapes), capped at ``chunk_size``."""
+    if n <= 4:
+        return min(n, chunk_size)
+    k = max(n - 1, 1).bit_length() - 3
+    m = -(-n // (1 << k))  # ceil
+    return min(chunk_size, m << k)
 
 
 def solve(
@@ -127,11 +135,11 @@ def solve(
     if n_points == 0:
         sample = jax.eval_shape(fn, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in sample.items()}
-    size = _bucket(n_points, chunk_size)
     pieces = []
-    for start in range(0, n_points, size):
-        chunk = [v[start : start + size] for v in flat]
+    for start in range(0, n_points, chunk_size):
+        chunk = [v[start : start + chunk_size] for v in flat]
         m = chunk[0].shape[0]
+        size = bucket_size(m, chunk_size)
         if m < size:  # pad with the last point: valid, and nothing recompiles
             chunk = [jnp.concatenate([c, jnp.broadcast_to(c[-1:], (size - m,))]) for c in chunk]
         out = fn(*chunk)

@@ -1,7 +1,11 @@
 """Parameter names a user may give for a model, and their conversion to model parameters.
 
-Every model parameter ``beta_x`` (an inverse temperature) may be given instead as the
-temperature ``T_x``; the model always receives ``beta_x = 1 / T_x`` (k_B = 1).
+Aliases, each standing for exactly one model parameter:
+
+* every inverse temperature ``beta_x`` may be given as the temperature ``T_x``:
+  ``beta_x = 1 / T_x`` (k_B = 1);
+* for a model with ``omega_a`` and ``omega_b``, ``omega_b`` may be given as the detuning
+  ``delta = ω_a − ω_b``: ``omega_b = omega_a − delta`` (``omega_a`` is then held as given).
 """
 
 from __future__ import annotations
@@ -11,14 +15,25 @@ from collections.abc import Iterable, Mapping
 from .models.base import Model
 
 
+DETUNING_MAPPING = "omega_b = omega_a - delta"
+
+
 def temperature_alias(parameter: str) -> str | None:
     """``"T_a"`` for ``"beta_a"``; ``None`` for a parameter that is not an inverse temperature."""
     return "T_" + parameter[len("beta_") :] if parameter.startswith("beta_") else None
 
 
+def alias(model: Model, parameter: str) -> str | None:
+    """The alternative name of a model parameter (``T_x`` for ``beta_x``, ``delta`` for
+    ``omega_b``), or ``None``."""
+    if parameter == "omega_b" and "omega_a" in model.parameters:
+        return "delta"
+    return temperature_alias(parameter)
+
+
 def accepted_names(model: Model) -> tuple[str, ...]:
-    """All names :func:`resolve` accepts: the model parameters and their ``T_x`` aliases."""
-    aliases = [temperature_alias(p) for p in model.parameters]
+    """All names :func:`check_names` accepts: the model parameters and their aliases."""
+    aliases = [alias(model, p) for p in model.parameters]
     return model.parameters + tuple(a for a in aliases if a)
 
 
@@ -38,25 +53,32 @@ def check_names(model: Model, names: Iterable[str]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(
             f"unknown parameter {unknown[0]!r} for model {model.name!r}; "
-            f"expected parameters: {', '.join(model.parameters)} (temperatures may be given as T_x)"
+            f"expected parameters: {', '.join(model.parameters)} (temperatures may be given as T_x"
+            + (", omega_b as the detuning delta = omega_a - omega_b)" if "delta" in known else ")")
         )
+    pairs = [(p, alias(model, p)) for p in model.parameters]
+    for p, other in pairs:
+        if other and p in names and other in names:
+            raise ValueError(f"parameter {p!r} given twice, as {p!r} and {other!r}; give one")
     ordered = []
-    for p in model.parameters:
-        alias = temperature_alias(p)
-        given = [n for n in (p, alias) if n and n in names]
-        if len(given) > 1:
-            raise ValueError(f"parameter {p!r} given twice, as {given[0]!r} and {given[1]!r}; give one")
+    for p, other in pairs:
+        given = [n for n in (p, other) if n and n in names]
         if not given:
-            hint = f" (or {alias!r})" if alias else ""
+            hint = f" (or {other!r})" if other else ""
             raise ValueError(f"missing parameter {p!r}{hint} for model {model.name!r}")
         ordered.append(given[0])
     return tuple(ordered)
 
 
 def to_model_parameters(model: Model, inputs: Mapping[str, object]) -> dict[str, object]:
-    """Map checked inputs to the model's parameters (``beta_x = 1/T_x``). Traceable."""
+    """Map checked inputs to the model's parameters (``beta_x = 1/T_x``,
+    ``omega_b = omega_a − delta``). Traceable."""
     out = {}
     for p in model.parameters:
-        alias = temperature_alias(p)
-        out[p] = inputs[p] if p in inputs else 1.0 / inputs[alias]
+        if p in inputs:
+            out[p] = inputs[p]
+        elif p.startswith("beta_"):
+            out[p] = 1.0 / inputs[temperature_alias(p)]
+        else:  # omega_b from the detuning
+            out[p] = inputs["omega_a"] - inputs["delta"]
     return out

@@ -1,0 +1,256 @@
+"""Sweep specs: TOML in, an immutable, validated :class:`SweepSpec` out (DESIGN.md §4).
+
+    [model]
+    name = "qubit_pair"
+    coupling = "incoherent"            # or a list: ["local", "global"] adds a coupling dimension
+
+    [parameters]                       # fixed values
+    omega_a = 1.0
+    T_a = 2.0                          # temperatures as T_x or beta_x
+
+    [axes]                             # grid axes, in this order
+    T_b     = { linspace = [0.5, 2.0, 50] }
+    epsilon = { logspace = [-3, 0, 40] }   # 10^-3 … 10^0
+    delta   = { values = [-0.2, 0.0, 0.2] } # detuning: omega_b = omega_a - delta
+
+    [output]
+    path = "results/example.h5"        # default: results/<spec name>.h5
+    gradients = ["epsilon", "T_b"]     # d{observable}_d{parameter}
+    compression = "none"               # none | lzf | gzip
+    save_rho = false                   # also store the steady states
+    dtype = "float64"                  # or float32
+
+    [run]
+    chunk_size = 32768                 # points per compiled call
+
+Every problem raises :class:`SpecError`, whose message names the file, the key and what was
+expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from .models import COUPLINGS, qubit_pair
+from .parameters import accepted_names, check_names
+
+MODELS = ("qubit_pair",)
+SECTIONS = {
+    "model": ("name", "coupling"),
+    "parameters": None,  # keys are parameter names
+    "axes": None,
+    "output": ("path", "gradients", "compression", "save_rho", "dtype"),
+    "run": ("chunk_size",),
+}
+COMPRESSIONS = ("none", "lzf", "gzip")
+AXIS_RULES = ("linspace", "logspace", "values")
+
+
+class SpecError(ValueError):
+    """A sweep spec that cannot be run: names the file, the key and what was expected."""
+
+    def __init__(self, source: str, key: str, expected: str):
+        self.source, self.key, self.expected = source, key, expected
+        where = f"{source}: " + (f"key '{key}': " if key else "")
+        super().__init__(f"{where}{expected}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Axis:
+    """One grid axis: the parameter it sweeps (as named in the spec) and its values."""
+
+    name: str
+    values: np.ndarray
+    rule: str  # how it was given, e.g. "linspace = [0.1, 5.0, 200]"
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep: model, fixed parameters, axes (in order) and output options."""
+
+    source: str
+    text: str
+    model: str
+    couplings: tuple[str, ...]
+    coupling_axis: bool  # True when [model] coupling is a list: a leading 'coupling' dimension
+    fixed: Mapping[str, float]
+    axes: tuple[Axis, ...]
+    output: Path
+    gradients: tuple[str, ...]
+    compression: str
+    save_rho: bool
+    dtype: str
+    chunk_size: int | None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Grid shape: ``(n_couplings,)`` if a coupling axis, then one entry per axis."""
+        lead = (len(self.couplings),) if self.coupling_axis else ()
+        return lead + tuple(len(a) for a in self.axes)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return (("coupling",) if self.coupling_axis else ()) + tuple(a.name for a in self.axes)
+
+    @property
+    def points_per_model(self) -> int:
+        return math.prod(len(a) for a in self.axes)
+
+    @property
+    def n_points(self) -> int:
+        return self.points_per_model * len(self.couplings)
+
+    def models(self):
+        """The model of each coupling, in order."""
+        return tuple(qubit_pair(c) for c in self.couplings)
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _axis(source: str, name: str, rule) -> Axis:
+    key = f"axes.{name}"
+    expected = (
+        "a table with exactly one of linspace = [start, stop, num], logspace = [start_exponent, "
+        "stop_exponent, num] or values = [v1, v2, …]"
+    )
+    if not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in AXIS_RULES:
+        raise SpecError(source, key, f"expected {expected}; got {rule!r}")
+    kind, arg = next(iter(rule.items()))
+    if kind == "values":
+        if not isinstance(arg, list) or not arg or not all(_is_number(v) for v in arg):
+            raise SpecError(source, f"{key}.values", f"expected a non-empty list of numbers; got {arg!r}")
+        values = np.asarray(arg, dtype=np.float64)
+    else:
+        if not (isinstance(arg, list) and len(arg) == 3 and _is_number(arg[0]) and _is_number(arg[1])
+                and isinstance(arg[2], int) and not isinstance(arg[2], bool) and arg[2] >= 1):
+            raise SpecError(source, f"{key}.{kind}", f"expected [start, stop, num] with num a positive integer; got {arg!r}")
+        fn = np.linspace if kind == "linspace" else np.logspace
+        values = fn(float(arg[0]), float(arg[1]), int(arg[2]))
+    if not np.all(np.isfinite(values)):
+        raise SpecError(source, key, f"expected finite values; got {values}")
+    if len(np.unique(values)) != len(values):
+        raise SpecError(source, key, "expected distinct values (an axis is a coordinate)")
+    values.setflags(write=False)
+    return Axis(name, values, f"{kind} = {arg!r}")
+
+
+def parse_spec(text: str, source: str = "<spec>", default_output: str | None = None) -> SweepSpec:
+    """Validate a TOML sweep spec.
+
+    Args:
+        text: the TOML text (kept verbatim in the results file).
+        source: file name for messages.
+        default_output: output path when ``[output] path`` is absent.
+
+    Raises:
+        SpecError: naming the file, the key and what was expected.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(source, "", f"is not valid TOML ({err})") from None
+    for section, value in data.items():
+        if section not in SECTIONS:
+            raise SpecError(source, section, f"unknown section; expected one of [{'], ['.join(SECTIONS)}]")
+        if not isinstance(value, dict):
+            raise SpecError(source, section, f"expected a [{section}] table")
+        allowed = SECTIONS[section]
+        for key in value:
+            if allowed is not None and key not in allowed:
+                raise SpecError(source, f"{section}.{key}", f"unknown key; [{section}] takes {', '.join(allowed)}")
+
+    model_t = data.get("model", {})
+    name = model_t.get("name", "qubit_pair")
+    if name not in MODELS:
+        raise SpecError(source, "model.name", f"expected one of {', '.join(MODELS)}; got {name!r}")
+    if "coupling" not in model_t:
+        raise SpecError(source, "model.coupling", f"missing; expected one of {', '.join(COUPLINGS)} (or a list of them)")
+    coupling = model_t["coupling"]
+    coupling_axis = isinstance(coupling, list)
+    couplings = tuple(coupling) if coupling_axis else (coupling,)
+    if not couplings or any(c not in COUPLINGS for c in couplings) or len(set(couplings)) != len(couplings):
+        raise SpecError(source, "model.coupling", f"expected one of {', '.join(COUPLINGS)} or a list of distinct ones; got {coupling!r}")
+    model = qubit_pair(couplings[0])
+    accepted = accepted_names(model)
+
+    fixed = {}
+    for key, value in data.get("parameters", {}).items():
+        if key not in accepted:
+            raise SpecError(source, f"parameters.{key}", f"unknown parameter; expected one of {', '.join(accepted)}")
+        if not _is_number(value) or not math.isfinite(value):
+            raise SpecError(source, f"parameters.{key}", f"expected a finite number; got {value!r}")
+        fixed[key] = float(value)
+    axes = []
+    for key, rule in data.get("axes", {}).items():
+        if key not in accepted:
+            raise SpecError(source, f"axes.{key}", f"unknown parameter; expected one of {', '.join(accepted)}")
+        if key in fixed:
+            raise SpecError(source, f"axes.{key}", "is also fixed in [parameters]; a parameter is either fixed or an axis")
+        axes.append(_axis(source, key, rule))
+    try:
+        names = check_names(model, [*fixed, *(a.name for a in axes)])
+    except ValueError as err:
+        raise SpecError(source, "parameters", f"{err} ([parameters] or [axes])") from None
+
+    out_t = data.get("output", {})
+    path = out_t.get("path", default_output)
+    if not isinstance(path, str) or not path:
+        raise SpecError(source, "output.path", f"expected a file path string; got {path!r}")
+    gradients = out_t.get("gradients", [])
+    if not isinstance(gradients, list) or not all(isinstance(g, str) for g in gradients):
+        raise SpecError(source, "output.gradients", f"expected a list of parameter names; got {gradients!r}")
+    for g in gradients:
+        if g not in names:
+            raise SpecError(source, "output.gradients", f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}")
+    if len(set(gradients)) != len(gradients):
+        raise SpecError(source, "output.gradients", "expected distinct parameter names")
+    compression = out_t.get("compression", "none")
+    if compression not in COMPRESSIONS:
+        raise SpecError(source, "output.compression", f"expected one of {', '.join(COMPRESSIONS)}; got {compression!r}")
+    save_rho = out_t.get("save_rho", False)
+    if not isinstance(save_rho, bool):
+        raise SpecError(source, "output.save_rho", f"expected true or false; got {save_rho!r}")
+    dtype = out_t.get("dtype", "float64")
+    if dtype not in ("float64", "float32"):
+        raise SpecError(source, "output.dtype", f"expected float64 or float32; got {dtype!r}")
+    chunk_size = data.get("run", {}).get("chunk_size")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1):
+        raise SpecError(source, "run.chunk_size", f"expected a positive integer; got {chunk_size!r}")
+    return SweepSpec(
+        source=source,
+        text=text,
+        model=name,
+        couplings=couplings,
+        coupling_axis=coupling_axis,
+        fixed=MappingProxyType(fixed),
+        axes=tuple(axes),
+        output=Path(path),
+        gradients=tuple(gradients),
+        compression=compression,
+        save_rho=save_rho,
+        dtype=dtype,
+        chunk_size=chunk_size,
+    )
+
+
+def load_spec(path: str | os.PathLike) -> SweepSpec:
+    """Read and validate a spec file; the default output is ``results/<file stem>.h5``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(str(path), "", f"cannot be read ({err.strerror})") from None
+    return parse_spec(text, str(path), default_output=f"results/{path.stem}.h5")

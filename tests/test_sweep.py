@@ -1,0 +1,284 @@
+"""The sweep runner: specs, grid, HDF5 results, resume after SIGKILL, the CLI."""
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+import jaxtherm
+from jaxtherm import cli, journal
+from jaxtherm.executor import RunRefused, run_sweep
+from jaxtherm.grid import grid_regions
+from jaxtherm.spec import SpecError, load_spec, parse_spec
+
+SMALL = """
+[model]
+name = "qubit_pair"
+coupling = ["local", "global"]
+
+[parameters]
+omega_a = 1.3
+T_a = 2.0
+gamma_a = 0.4
+gamma_b = 0.7
+
+[axes]
+delta = { values = [-0.3, 0.0, 0.5] }
+beta_b = { linspace = [0.5, 2.0, 4] }
+epsilon = { logspace = [-2, 0, 5] }
+
+[output]
+path = "out.h5"
+gradients = ["epsilon", "T_a"]
+save_rho = true
+"""
+
+
+def run(text, tmp_path, name="out.h5", **kw):
+    spec = parse_spec(text, "test.toml")
+    return run_sweep(spec, output=tmp_path / name, progress=False, **kw), tmp_path / name
+
+
+def read_all(path):
+    """Every root dataset; strings decoded so that bytes compare by value."""
+    with h5py.File(path, "r") as h5:
+        return {
+            k: (h5[k].asstr()[()] if h5[k].dtype.kind == "O" else h5[k][()]).astype(str if h5[k].dtype.kind == "O" else h5[k].dtype)
+            for k in h5
+            if isinstance(h5[k], h5py.Dataset)
+        }
+
+
+def test_grid_values_equal_solve_and_gradients_equal_finite_differences(tmp_path):
+    summary, path = run(SMALL, tmp_path, chunk_size=7)
+    assert summary.points == 2 * 3 * 4 * 5 and summary.failed == 0
+    data = read_all(path)
+    assert data["J_a"].shape == (2, 3, 4, 5)
+    assert data["rho_re"].shape == (2, 3, 4, 5, 4, 4)
+    delta, beta_b, eps = np.meshgrid(data["delta"], data["beta_b"], data["epsilon"], indexing="ij")
+    fixed = dict(omega_a=1.3, T_a=2.0, gamma_a=0.4, gamma_b=0.7)
+    for m, coupling in enumerate(("local", "global")):
+        model = jaxtherm.qubit_pair(coupling)
+        ref = jaxtherm.solve(model, delta=delta, beta_b=beta_b, epsilon=eps, **fixed)
+        for k in ("J_a", "J_b", "power", "sigma", "n_a", "n_b", "status"):
+            np.testing.assert_array_equal(data[k][m], np.asarray(ref[k]), err_msg=k)
+        np.testing.assert_array_equal(data["rho_re"][m] + 1j * data["rho_im"][m], np.asarray(ref["rho"]))
+        # omega_b = omega_a - delta
+        direct = jaxtherm.solve(model, omega_b=1.3 - delta, beta_b=beta_b, epsilon=eps, **fixed)
+        np.testing.assert_allclose(data["J_a"][m], np.asarray(direct["J_a"]), rtol=1e-12)
+        for g in ("epsilon", "T_a"):
+            h = 1e-5 * (eps if g == "epsilon" else 2.0)  # round-off ~ ε_mach |J| / h
+            up = dict(epsilon=eps + h if g == "epsilon" else eps, T_a=2.0 + (h if g == "T_a" else 0))
+            dn = dict(epsilon=eps - h if g == "epsilon" else eps, T_a=2.0 - (h if g == "T_a" else 0))
+            f = {**fixed}
+            del f["T_a"]
+            j_up = np.asarray(jaxtherm.solve(model, delta=delta, beta_b=beta_b, **f, **up)["J_a"])
+            j_dn = np.asarray(jaxtherm.solve(model, delta=delta, beta_b=beta_b, **f, **dn)["J_a"])
+            fd = (j_up - j_dn) / (2 * h)
+            # absolute floor: FD round-off, |δJ| ~ 1e-16 (J ≡ 0 at resonance and T_a = T_b) over 2h
+            bad = np.abs(data[f"dJ_a_d{g}"][m] - fd) > 1e-6 * np.abs(fd) + 1e-15 / h
+            assert not bad.any(), (g, coupling, data[f"dJ_a_d{g}"][m][bad], fd[bad])
+
+
+def test_chunked_equals_unchunked(tmp_path):
+    _, a = run(SMALL, tmp_path, "a.h5", chunk_size=7)
+    _, b = run(SMALL, tmp_path, "b.h5", chunk_size=10_000)
+    da, db = read_all(a), read_all(b)
+    assert da.keys() == db.keys()
+    for k in da:
+        if k == "residual":  # a diagnostic norm: XLA's reduction order depends on the batch shape
+            np.testing.assert_allclose(da[k], db[k], rtol=1e-12, atol=0)
+        else:  # every observable, gradient and ρ is bitwise identical
+            np.testing.assert_array_equal(da[k], db[k], err_msg=k)
+
+
+def test_file_opens_in_xarray_and_explains_itself(tmp_path):
+    xr = pytest.importorskip("xarray")
+    _, path = run(SMALL, tmp_path)
+    ds = xr.open_dataset(path, engine="h5netcdf")
+    assert list(ds.J_a.dims) == ["coupling", "delta", "beta_b", "epsilon"]
+    assert list(ds.coupling.values) == ["local", "global"]
+    np.testing.assert_allclose(ds.epsilon.values, np.logspace(-2, 0, 5))
+    assert ds.J_a.attrs["units"] == "energy/time" and "heat current" in ds.J_a.attrs["description"]
+    assert "omega_a - delta" in ds.delta.attrs["description"]
+    assert float(ds.omega_a) == 1.3
+    assert ds.attrs["spec"] == SMALL and ds.attrs["complete"] == 1 and ds.attrs["n_failed"] == 0
+    assert ds.attrs["precision"] == "float64"
+    # the spec stored in the file reproduces the run
+    _, again = run(ds.attrs["spec"], tmp_path, "again.h5")
+    ds2 = xr.open_dataset(again, engine="h5netcdf")
+    np.testing.assert_array_equal(ds2.sigma.values, ds.sigma.values)
+
+
+def test_existing_file_needs_force_and_second_writer_is_refused(tmp_path):
+    _, path = run(SMALL, tmp_path)
+    with pytest.raises(RunRefused, match="already holds a complete sweep; use --force"):
+        run(SMALL, tmp_path)
+    run(SMALL, tmp_path, force=True)
+    with open(tmp_path / "out.h5.lock", "a+") as fh:  # another writer holds the lock
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(RunRefused, match="being written by another jaxtherm run"):
+            run(SMALL, tmp_path, force=True)
+
+
+RESUME_SPEC = """
+[model]
+coupling = "local"
+[parameters]
+omega_a = 1.0
+omega_b = 1.2
+beta_a = 0.5
+gamma_a = 0.3
+gamma_b = 0.6
+[axes]
+beta_b = { linspace = [0.2, 3.0, 400] }
+epsilon = { logspace = [-3, 0, 500] }
+[output]
+gradients = ["epsilon"]
+"""
+
+
+def test_resume_after_sigkill_equals_uninterrupted(tmp_path):
+    spec_path = tmp_path / "resume.toml"
+    spec_path.write_text(RESUME_SPEC)
+    out = tmp_path / "killed.h5"
+    cmd = [sys.executable, "-m", "jaxtherm", "run", str(spec_path), "-o", str(out), "--chunk-size", "2000", "-q"]
+    proc = subprocess.Popen(cmd)
+    jdir = journal.journal_dir(out)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(jdir.glob("chunk_*.npz"))) < 5:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    n_journaled = len(list(jdir.glob("chunk_*.npz")))
+    assert 5 <= n_journaled < 100, "the run must be killed midway"
+    # without --resume the unfinished file is not touched
+    refused = subprocess.run(cmd, capture_output=True, text=True)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "taken from the journal" in done.stdout
+    assert not jdir.exists()
+    ref = tmp_path / "ref.h5"
+    subprocess.run([*cmd[:6], str(ref), *cmd[7:]], check=True)
+    a, b = read_all(out), read_all(ref)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].tobytes() == b[k].tobytes(), k  # bitwise identical
+    with h5py.File(out) as h5:
+        assert h5.attrs["complete"] == 1 and h5.attrs["resumed_chunks"] >= 5
+
+
+def test_resume_rebuilds_a_broken_file_from_the_journal(tmp_path):
+    spec = parse_spec(SMALL, "test.toml")
+    out = tmp_path / "out.h5"
+    run_sweep(spec, output=tmp_path / "ref.h5", progress=False, chunk_size=7)
+    # simulate a crash: a journal with some chunks and an HDF5 file that will not open
+    run_sweep(spec, output=out, progress=False, chunk_size=7)
+    reference = read_all(out)
+    out.unlink()
+    meta = {"spec": SMALL, "source": "test.toml", "chunk_size": 7, "n_chunks": 18, "start_time": "x"}
+    journal.create(out, meta)
+
+    with h5py.File(tmp_path / "ref.h5") as h5:
+        flat = {k: h5[k][()].reshape(2, 60, *h5[k].shape[4:])[0, :7] for k in h5 if k in reference and h5[k].ndim >= 4}
+    journal.write_chunk(out, 0, flat)
+    out.write_bytes(b"\x89HDF\r\n garbage: truncated file")
+    run_sweep(spec, output=out, progress=False, resume=True)
+    data = read_all(out)
+    for k in reference:
+        assert data[k].tobytes() == reference[k].tobytes(), k
+
+
+@pytest.mark.parametrize(
+    "text, key, expected",
+    [
+        ("[modle]\ncoupling='local'", "modle", "unknown section"),
+        ("[model]\ncoupling='local'\nflavour=1", "model.flavour", "unknown key"),
+        ("[model]\nname='spin_chain'\ncoupling='local'", "model.name", "expected one of qubit_pair"),
+        ("[model]\ncoupling='nonlocal'", "model.coupling", "expected one of incoherent, local, global"),
+        ("[model]\ncoupling='local'\n[parameters]\nomega_a=1\nomega_b=1\nbeta_a=1\nbeta_b=1\ngamma_a=1\ngamma_b=1",
+         "parameters", "missing parameter 'epsilon'"),
+        ("[model]\ncoupling='local'\n[parameters]\nepsilon=1\n[axes]\nepsilon={values=[1,2]}", "axes.epsilon",
+         "either fixed or an axis"),
+        ("[model]\ncoupling='local'\n[axes]\nepsilon={linspace=[0,1]}", "axes.epsilon.linspace", "[start, stop, num]"),
+        ("[model]\ncoupling='local'\n[axes]\nepsilon={range=[0,1,2]}", "axes.epsilon", "exactly one of linspace"),
+        ("[model]\ncoupling='local'\n[parameters]\nomega_c=1", "parameters.omega_c", "unknown parameter"),
+        ("[model]\ncoupling='local'\n[parameters]\nT_a=1\nbeta_a=1", "parameters", "given twice"),
+        ("[model]\ncoupling='local'\n[parameters]\nomega_a=1\nomega_b=1\nbeta_a=1\nbeta_b=1\ngamma_a=1\ngamma_b=1\n"
+         "epsilon=1\n[output]\ngradients=['T_a']", "output.gradients", "'T_a' is not a parameter of this sweep"),
+        ("[model\ncoupling='local'", "", "is not valid TOML"),
+    ],
+)
+def test_bad_spec_names_file_key_and_expectation(text, key, expected):
+    with pytest.raises(SpecError) as err:
+        parse_spec(text, "bad.toml", default_output="results/bad.h5")
+    assert err.value.key == key
+    assert str(err.value).startswith("bad.toml: ")
+    assert expected in str(err.value)
+
+
+FULL = "[model]\ncoupling='local'\n[parameters]\nomega_a=1\nomega_b=1\nbeta_a=1\nbeta_b=1\ngamma_a=1\ngamma_b=1\nepsilon=1\n"
+
+
+def test_cli_bad_spec_exits_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\ncoupling='nonlocal'\n")
+    res = subprocess.run([sys.executable, "-m", "jaxtherm", "run", str(bad)], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert str(bad) in res.stderr and "model.coupling" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_cli_unwritable_output_path(tmp_path, capsys):
+    spec = tmp_path / "ok.toml"
+    spec.write_text(FULL + "[output]\npath='/proc/forbidden/x.h5'\n")
+    assert cli.main(["run", str(spec), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "output.path" in err and "writable" in err
+    assert cli.main(["run", str(spec), "-q", "-o", "/proc/forbidden/y.h5"]) == 2
+    assert "'-o'" in capsys.readouterr().err
+
+
+def test_cli_runs_a_point_sweep_and_missing_spec_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "one.toml"
+    spec.write_text(FULL)
+    assert cli.main(["run", str(spec), "-q"]) == 0
+    assert "1 points" in capsys.readouterr().out
+    with h5py.File(tmp_path / "results" / "one.h5") as h5:
+        assert h5["J_a"].shape == () and h5["status"][()] == 0
+    assert cli.main(["run", str(tmp_path / "nope.toml")]) == 2
+    assert "cannot be read" in capsys.readouterr().err
+
+
+def test_bundled_sweeps_are_valid():
+    sweeps = cli.bundled_sweeps()
+    assert {"quickstart", "second_law", "engine_fridge"} <= set(sweeps)
+    for path in sweeps.values():
+        spec = load_spec(path)
+        assert spec.n_points <= 20_000  # each runs in seconds
+
+
+def test_grid_regions_cover_flat_ranges():
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        shape = tuple(int(n) for n in rng.integers(1, 6, rng.integers(1, 5)))
+        n = int(np.prod(shape))
+        a = int(rng.integers(0, n))
+        b = int(rng.integers(a, n + 1))
+        arr = np.full(shape, -1)
+        for box, part in grid_regions(shape, a, b):
+            arr[box] = np.arange(a, b)[part].reshape(arr[box].shape)
+        ref = np.full(n, -1)
+        ref[a:b] = np.arange(a, b)
+        np.testing.assert_array_equal(arr.ravel(), ref)
+        assert len(grid_regions(shape, a, b)) <= 2 * len(shape) - 1 or len(shape) == 1
