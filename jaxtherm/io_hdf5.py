@@ -157,9 +157,6 @@ class ResultsFile:
     def mark_done(self, chunk_id: int) -> None:
         self._h5["_jaxtherm/chunk_done"][chunk_id] = 1
 
-    def done(self) -> np.ndarray:
-        return self._h5["_jaxtherm/chunk_done"][...].astype(bool)
-
     def count(self, name: str, predicate) -> int:
         """Number of grid points where ``predicate(values)`` holds, read slab by slab."""
         ds = self._h5[name]
@@ -173,9 +170,6 @@ class ResultsFile:
         """Record the final attrs, mark the file complete, flush."""
         self._h5.attrs.update(dict(attrs))
         self._h5.attrs["complete"] = 1
-        self._h5.flush()
-
-    def flush(self) -> None:
         self._h5.flush()
 
     def close(self) -> None:
