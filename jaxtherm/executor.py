@@ -198,14 +198,12 @@ def run_sweep(
         elif meta is not None or out.exists():
             raise RunRefused(f"{out} holds an unfinished sweep; use --resume to complete it or --force to start over")
 
+        size = int(meta["chunk_size"]) if meta is not None else min(requested, max(spec.points_per_model, 1))
+        all_chunks = grid.chunks(spec, size)
         if meta is None:
-            size = min(requested, max(spec.points_per_model, 1))
-            all_chunks = grid.chunks(spec, size)
             meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
                     "start_time": _now(), "jaxtherm_version": __version__}
             journal.create(out, meta)
-        size = int(meta["chunk_size"])
-        all_chunks = grid.chunks(spec, size)
         attrs = {
             "title": f"jaxtherm sweep {spec.source}",
             "spec": spec.text,
@@ -234,11 +232,13 @@ def run_sweep(
             h5 = ResultsFile.create(out, layout)
         try:
             done = set()
+            failed = 0
             for chunk_id, arrays in journal.chunks(out):  # the journal, not the HDF5, is the record
                 c = all_chunks[chunk_id]
                 h5.write(_regions(spec, c), arrays)
                 h5.mark_done(chunk_id)
                 done.add(chunk_id)
+                failed += int(np.count_nonzero(arrays["status"]))
             todo = [c for c in all_chunks if c.id not in done]
             computed = sum(c.size for c in todo)
             bar = Progress(computed, stream=stream, enabled=progress, label=out.name)
@@ -247,13 +247,15 @@ def run_sweep(
             dtype = np.dtype(spec.dtype)
             pending = None
 
-            def finish(item):
+            def finish(item) -> int:
+                """Journal and write a computed chunk; returns its number of failed points."""
                 chunk, result = item
                 host = _host_outputs(result, chunk.size, spec.save_rho, spec.dtype)
                 journal.write_chunk(out, chunk.id, host)
                 h5.write(_regions(spec, chunk), host)
                 h5.mark_done(chunk.id)
                 bar.update(chunk.size)
+                return int(np.count_nonzero(host["status"]))
 
             with jax.default_device(dev):
                 for chunk in todo:
@@ -262,12 +264,11 @@ def run_sweep(
                     args = [np.concatenate([inputs[n], np.repeat(inputs[n][-1:], size - chunk.size)]).astype(dtype) for n in names]
                     result = fn(*args)  # dispatched asynchronously
                     if pending is not None:
-                        finish(pending)
+                        failed += finish(pending)
                     pending = (chunk, result)
                 if pending is not None:
-                    finish(pending)
+                    failed += finish(pending)
             bar.close()
-            failed = h5.count("status", lambda s: s != 0)
             h5.finish({"end_time": _now(), "n_points": spec.n_points, "n_failed": failed,
                        "resumed_chunks": len(done)})
         finally:
@@ -278,8 +279,8 @@ def run_sweep(
 
 def _regions(spec: SweepSpec, chunk: grid.Chunk):
     """Boxes of the results grid that hold ``chunk`` (the coupling index first, if any)."""
-    axis_shape = tuple(len(a) for a in spec.axes)
-    regions = grid.grid_regions(axis_shape, chunk.start, chunk.stop) if axis_shape else [((), slice(0, 1))]
+    shape = spec.axis_shape
+    regions = grid.grid_regions(shape, chunk.start, chunk.stop) if shape else [((), slice(0, 1))]
     if spec.coupling_axis:
         m = chunk.model_index
         regions = [((slice(m, m + 1), *box), part) for box, part in regions]

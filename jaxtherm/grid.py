@@ -44,8 +44,7 @@ def chunks(spec: SweepSpec, chunk_size: int) -> list[Chunk]:
 def chunk_inputs(spec: SweepSpec, chunk: Chunk, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The ``(chunk.size,)`` input arrays of a chunk, for every name (fixed and swept)."""
     flat = np.arange(chunk.start, chunk.stop)
-    axis_shape = tuple(len(a) for a in spec.axes)
-    idx = np.unravel_index(flat, axis_shape) if spec.axes else ()
+    idx = np.unravel_index(flat, spec.axis_shape) if spec.axes else ()
     values = {a.name: a.values[i] for a, i in zip(spec.axes, idx)}
     out = {}
     for n in names:

@@ -157,15 +157,6 @@ class ResultsFile:
     def mark_done(self, chunk_id: int) -> None:
         self._h5["_jaxtherm/chunk_done"][chunk_id] = 1
 
-    def count(self, name: str, predicate) -> int:
-        """Number of grid points where ``predicate(values)`` holds, read slab by slab."""
-        ds = self._h5[name]
-        total = 0
-        step = max(1, ds.chunks[0] if ds.chunks else 1)
-        for i in range(0, ds.shape[0] if ds.ndim else 1, step):
-            total += int(np.count_nonzero(predicate(ds[i : i + step] if ds.ndim else ds[()])))
-        return total
-
     def finish(self, attrs: Mapping[str, object]) -> None:
         """Record the final attrs, mark the file complete, flush."""
         self._h5.attrs.update(dict(attrs))

@@ -94,10 +94,15 @@ class SweepSpec:
     chunk_size: int | None
 
     @property
+    def axis_shape(self) -> tuple[int, ...]:
+        """Shape of one coupling's sub-grid: one entry per axis."""
+        return tuple(len(a) for a in self.axes)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        """Grid shape: ``(n_couplings,)`` if a coupling axis, then one entry per axis."""
+        """Grid shape: ``(n_couplings,)`` if a coupling axis, then :attr:`axis_shape`."""
         lead = (len(self.couplings),) if self.coupling_axis else ()
-        return lead + tuple(len(a) for a in self.axes)
+        return lead + self.axis_shape
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -105,7 +110,7 @@ class SweepSpec:
 
     @property
     def points_per_model(self) -> int:
-        return math.prod(len(a) for a in self.axes)
+        return math.prod(self.axis_shape)
 
     @property
     def n_points(self) -> int:

@@ -42,7 +42,7 @@ save_rho = true
 
 
 def run(text, tmp_path, name="out.h5", **kw):
-    spec = parse_spec(text, "test.toml")
+    spec = parse_spec(text, "test.toml", default_output="results/test.h5")
     return run_sweep(spec, output=tmp_path / name, progress=False, **kw), tmp_path / name
 
 
@@ -282,3 +282,38 @@ def test_grid_regions_cover_flat_ranges():
         ref[a:b] = np.arange(a, b)
         np.testing.assert_array_equal(arr.ravel(), ref)
         assert len(grid_regions(shape, a, b)) <= 2 * len(shape) - 1 or len(shape) == 1
+
+
+DEAD = """
+[model]
+coupling = "incoherent"
+[parameters]
+omega_a = 1.0
+omega_b = 1.0
+beta_a = 0.5
+beta_b = 1.0
+[axes]
+gamma_a = { values = [0.0, 0.5] }
+gamma_b = { values = [0.0, 0.7] }
+epsilon = { values = [0.0, 0.1, 0.2] }
+"""
+
+
+def test_unsolvable_points_are_flagged_and_counted(tmp_path):
+    """All rates and ε zero: no unique steady state. The sweep flags it and counts it."""
+    summary, path = run(DEAD, tmp_path, chunk_size=5)
+    with h5py.File(path) as h5:
+        status = h5["status"][()]
+        assert status[0, 0, 0] == jaxtherm.STATUS_SINGULAR and np.isnan(h5["J_a"][0, 0, 0])
+        assert np.isfinite(h5["J_a"][1, 1, :]).all()
+        n_bad = int(np.count_nonzero(status))
+        assert n_bad >= 1 and h5.attrs["n_failed"] == n_bad == summary.failed
+    # counted too when the failures come back from the journal on --resume
+    spec = parse_spec(DEAD, "test.toml", default_output="results/test.h5")
+    out = tmp_path / "resumed.h5"
+    journal.create(out, {"spec": DEAD, "source": "test.toml", "chunk_size": 5, "n_chunks": 3, "start_time": "x"})
+    with h5py.File(path) as h5:
+        first = {k: h5[k][()].reshape(-1)[:5] for k in h5 if isinstance(h5[k], h5py.Dataset) and h5[k].ndim == 3}
+    journal.write_chunk(out, 0, first)
+    resumed = run_sweep(spec, output=out, progress=False, resume=True)
+    assert resumed.resumed_chunks == 1 and resumed.failed == n_bad
