@@ -31,19 +31,23 @@ def gradient_name(observable: str, parameter: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype):
-    """``jit(vmap(point))`` for one model, input names, gradient parameters and dtype.
+def batched_kernel(
+    model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype, solver: str = "reduced",
+    rho: bool = True,
+):
+    """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver and
+    whether ``rho`` is returned.
 
     The returned function takes one ``(N,)`` array per name (in ``names`` order) and returns the
     outputs of :func:`jaxtherm.kernel.point`, each with a leading axis N, plus
     ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
-    (forward mode: one primal solve and ``len(gradients)`` tangent solves sharing its LU).
+    (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
     """
     observables = tuple(scalar_observables(model))
 
     def single(*values):
         inputs = dict(zip(names, values))
-        return kernel.point(model, to_model_parameters(model, inputs), dtype)
+        return kernel.point(model, to_model_parameters(model, inputs), dtype, solver, rho)
 
     def with_gradients(*values):
         base = dict(zip(names, values))
@@ -68,14 +72,28 @@ def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, .
     return jax.jit(jax.vmap(with_gradients if gradients else single))
 
 
+LANES = 64
+
+
 def bucket_size(n: int, chunk_size: int) -> int:
     """Padded size for a batch of ``n`` points: the smallest ``m·2^k ≥ n`` with ``m ∈ {4,…,7}``
-    (four sizes per octave, at most 25 % padding, few compiled shapes), capped at ``chunk_size``."""
+    (four sizes per octave, at most 25 % padding, few compiled shapes), capped at ``chunk_size``,
+    then rounded up to a multiple of :data:`LANES`. Up to 4 points (e.g. one point under a
+    user's ``jax.vmap``) are not padded.
+
+    The rounding keeps every point in the vectorised body of XLA's loops: a point that fell in
+    a loop's scalar remainder could differ from the same point elsewhere by an ulp, and results
+    would depend on the chunking.
+    """
     if n <= 4:
-        return min(n, chunk_size)
+        return n
     k = max(n - 1, 1).bit_length() - 3
-    m = -(-n // (1 << k))  # ceil
-    return min(chunk_size, m << k)
+    return padded(min(chunk_size, -(-n // (1 << k)) << k))
+
+
+def padded(n: int) -> int:
+    """``n`` rounded up to a multiple of :data:`LANES` (at least one lane block)."""
+    return max(1, -(-n // LANES)) * LANES
 
 
 def solve(
@@ -83,6 +101,8 @@ def solve(
     *,
     gradients: Sequence[str] = (),
     dtype=None,
+    solver: str = "reduced",
+    rho: bool = True,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     **params,
 ) -> dict[str, jax.Array]:
@@ -96,16 +116,20 @@ def solve(
     Args:
         model: e.g. ``jaxtherm.qubit_pair("local")``.
         gradients: parameter names (as given, e.g. ``"epsilon"`` or ``"T_a"``) to differentiate
-            every scalar observable by; adds ``d{obs}_d{param}`` outputs. Forward mode, sharing
-            the LU factorisation of the primal solve.
+            every scalar observable by; adds ``d{obs}_d{param}`` outputs (forward mode).
         dtype: ``"float64"`` (default) or ``"float32"``.
+        solver: ``"reduced"`` (default): solve only the symmetry sector that holds the steady
+            state (3–5 real unknowns for the qubit pair), by an unrolled elimination;
+            ``"dense"``: all ``d² − 1`` real unknowns by LU (the reference).
+        rho: return the steady states too (``rho``); ``False`` skips most of the memory
+            traffic of a large batch.
         chunk_size: points per compiled call; bounds memory for large batches.
         **params: every model parameter (inverse temperatures as ``beta_x`` or ``T_x``), each a
             scalar or an array; all broadcast together to one shape ``S``.
 
     Returns:
         Dict of JAX arrays of shape ``S`` (``rho``: ``S + (d, d)``): ``J_{bath}``, ``power``,
-        ``sigma``, expectations, ``rho``, ``status`` (int8, 0 = ok; see
+        ``sigma``, expectations, ``rho`` (if asked for), ``status`` (int8, 0 = ok; see
         ``jaxtherm.STATUS_MEANINGS``), ``residual`` and the requested derivatives. Points with
         ``status ≠ 0`` have NaN observables; the others are unaffected.
 
@@ -120,6 +144,8 @@ def solve(
             raise ValueError(f"gradient parameter {g!r} is not among the given parameters {names}")
     if len(set(gradients)) != len(gradients):
         raise ValueError(f"gradient parameters must be unique, got {gradients}")
+    if solver not in kernel.SOLVERS:
+        raise ValueError(f"solver must be one of {kernel.SOLVERS}, got {solver!r}")
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     dt = config.real_dtype(dtype)
@@ -131,7 +157,7 @@ def solve(
         raise ValueError(f"parameter shapes do not broadcast together ({detail})") from None
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
     n_points = int(np.prod(shape, dtype=np.int64))
-    fn = batched_kernel(model, names, gradients, dt)
+    fn = batched_kernel(model, names, gradients, dt, solver, bool(rho))
     if n_points == 0:
         sample = jax.eval_shape(fn, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in sample.items()}

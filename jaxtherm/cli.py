@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "memory grows with it, throughput saturates")
     run.add_argument("--resume", action="store_true", help="complete an unfinished (killed) run of the same spec")
     run.add_argument("--force", action="store_true", help="overwrite an existing results file")
+    run.add_argument("--solver", choices=("reduced", "dense"),
+                     help="reduced (default): solve only the symmetry sector of the steady state; "
+                     "dense: the full Liouvillian, the slower reference (default: [run] solver)")
     run.add_argument("--device", choices=("cpu", "gpu"), help="JAX device (default: JAX's default, a GPU if visible)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output, only the summary")
     sub.add_parser(
@@ -80,7 +83,8 @@ def _run(args) -> int:
     try:
         spec = load_spec(_resolve_spec(args.spec))
         summary = run_sweep(spec, output=args.output, chunk_size=args.chunk_size, resume=args.resume,
-                            force=args.force, device=args.device, progress=not args.quiet)
+                            force=args.force, device=args.device, solver=args.solver,
+                            progress=not args.quiet)
     except (SpecError, RunRefused) as err:
         print(f"jaxtherm run: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -26,7 +26,7 @@ import jax
 import numpy as np
 
 from . import __version__, grid, journal
-from .batch import DEFAULT_CHUNK_SIZE, batched_kernel, gradient_name
+from .batch import DEFAULT_CHUNK_SIZE, batched_kernel, gradient_name, padded
 from .io_hdf5 import BrokenFile, Layout, ResultsFile, Variable, file_state, h5py_version
 from .observables import scalar_observables
 from .parameters import DETUNING_MAPPING, check_names
@@ -161,6 +161,7 @@ def run_sweep(
     resume: bool = False,
     force: bool = False,
     device: str | None = None,
+    solver: str | None = None,
     progress: bool = True,
     stream=None,
 ) -> RunSummary:
@@ -172,6 +173,7 @@ def run_sweep(
             writer, a journal from another spec, or a missing device.
     """
     out = Path(output) if output is not None else spec.output
+    solver = solver or spec.solver
     key = "-o" if output is not None else "output.path"
     _check_output(spec, out, key)
     dev = _device(device)
@@ -219,6 +221,7 @@ def run_sweep(
             "numpy_version": np.__version__,
             "device": str(dev),
             "precision": spec.dtype,
+            "solver": solver,
             "chunk_size": size,
             "start_time": meta["start_time"],
         }
@@ -259,9 +262,9 @@ def run_sweep(
 
             with jax.default_device(dev):
                 for chunk in todo:
-                    fn = batched_kernel(models[chunk.model_index], names, spec.gradients, dtype)
+                    fn = batched_kernel(models[chunk.model_index], names, spec.gradients, dtype, solver, spec.save_rho)
                     inputs = grid.chunk_inputs(spec, chunk, names)
-                    args = [np.concatenate([inputs[n], np.repeat(inputs[n][-1:], size - chunk.size)]).astype(dtype) for n in names]
+                    args = [np.concatenate([inputs[n], np.repeat(inputs[n][-1:], padded(size) - chunk.size)]).astype(dtype) for n in names]
                     result = fn(*args)  # dispatched asynchronously
                     if pending is not None:
                         failed += finish(pending)

@@ -15,12 +15,15 @@ from the eigendecomposition of ``H(p)``.
 
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
 import numpy as np
 
-from . import config, liouvillian, observables
+from . import config, liouvillian, observables, unrolled
 from .models.base import Model
-from .steady_state import STATUS_OK, steady_state
+from .sector import symmetry_sector
+from .steady_state import STATUS_OK, steady_state, steady_state_unrolled
 
 
 def _stack(values, dtype):
@@ -50,54 +53,104 @@ def davies_matrices(model: Model, p, h_coeffs, dtype) -> list:
     return out
 
 
-def point(model: Model, p, dtype=np.float64) -> dict:
+SOLVERS = ("reduced", "dense")
+
+
+def _dot(weights: np.ndarray, r):
+    """``w · r`` for a constant ``(m,)`` vector and ``r`` an ``(m,)`` array or a list of scalars."""
+    if isinstance(r, list):
+        v = unrolled.lincomb(weights, r)
+        return jnp.zeros_like(r[0]) if v is None else v
+    return jnp.asarray(weights, r.dtype) @ r
+
+
+def _solve_dense(model, coeffs, supers, davies, keep, dtype):
+    """Array path: one contraction assembles ``R``, LU solves it. Returns ``(r, status, residual)``."""
+    total = jnp.einsum("k,kij->ij", jnp.stack(coeffs), jnp.asarray(supers, dtype))
+    for r_k in davies:
+        total = total + r_k[np.ix_(keep, keep)]
+    return steady_state(total, model.dim)
+
+
+def _solve_unrolled(model, coeffs, supers, davies, keep, dtype):
+    """Scalar path for small sectors: ``R_ij = Σ_k c_k S_kij`` entry by entry (structural zeros
+    skipped), then the unrolled elimination. Returns ``(r, status, residual)``, ``r`` a list."""
+    m = len(keep)
+    dav = [r_k[np.ix_(keep, keep)] for r_k in davies]
+    rows = [
+        [
+            functools.reduce(unrolled.add, [dk[i, j] for dk in dav], unrolled.lincomb(supers[:, i, j], coeffs))
+            for j in range(m)
+        ]
+        for i in range(m)
+    ]
+    return steady_state_unrolled(rows, model.dim, float(jnp.finfo(dtype).eps))
+
+
+def point(model: Model, p, dtype=np.float64, solver: str = "reduced", rho: bool = True) -> dict:
     """Steady state and observables of one parameter point.
 
     Args:
         model: the model.
         p: mapping of model parameter names to scalars.
         dtype: real dtype (float64 or float32).
+        solver: ``"reduced"`` (default): solve only the symmetry sector of the steady state
+            (:func:`jaxtherm.sector.symmetry_sector`), unrolled when it has at most
+            :data:`jaxtherm.unrolled.MAX_UNKNOWNS` unknowns; ``"dense"``: the full ``d² − 1``
+            real unknowns by LU, the reference.
+        rho: also return the density matrix (``d²`` complex numbers a point: most of the
+            memory traffic of a small model, so sweeps ask for it only when they store it).
 
     Returns:
         Dict of scalars ``J_{bath}``, ``power``, ``sigma``, the model's expectations, ``rho``
-        (complex ``(d, d)``), ``status`` (int8, 0 = ok) and ``residual``. Every observable is
+        (complex ``(d, d)``, if asked for), ``status`` (int8, 0 = ok) and ``residual``. Every observable is
         NaN where ``status ≠ 0``.
     """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     d = model.dim
     ops = model.real_operators
-    h_coeffs = _stack([t.coefficient(p) for t in model.hamiltonian], dtype)
-    rates = _stack([k.rate(p) for k in model.lindblads], dtype)
-    coeffs = jnp.concatenate([h_coeffs, rates])
-    supers = np.concatenate([ops["hamiltonian"], ops["lindblad"]])
-    total = jnp.einsum("k,kij->ij", coeffs, jnp.asarray(supers, dtype))
-    davies = davies_matrices(model, p, h_coeffs, dtype)
-    for r_k in davies:
-        total = total + r_k
-    r, status, residual = steady_state(total, d)
+    keep = np.arange(d * d) if solver == "dense" else symmetry_sector(model)
+    h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
+    rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
+    coeffs = h_coeffs + rates
+    supers = np.concatenate([ops["hamiltonian"], ops["lindblad"]])[:, keep][:, :, keep]
+    davies = davies_matrices(model, p, _stack(h_coeffs, dtype), dtype)
+    small = solver == "reduced" and len(keep) - 1 <= unrolled.MAX_UNKNOWNS
+    r, status, residual = (_solve_unrolled if small else _solve_dense)(model, coeffs, supers, davies, keep, dtype)
 
     # energy flow into the system through every channel: Tr(H L_c ρ)
-    per_term = rates * (h_coeffs @ (jnp.asarray(ops["energy_flow"], dtype) @ r))  # (K_l,)
-    h_dual = h_coeffs @ jnp.asarray(ops["hamiltonian_dual"], dtype)
-    flows = {}
-    for c in model.channels:
-        idx = [i for i, k in enumerate(model.lindblads) if k.channel == c]
-        flow = jnp.sum(per_term[np.array(idx, dtype=int)]) if idx else jnp.zeros((), dtype)
-        for k, r_k in zip(model.davies, davies):
-            if k.channel == c:
-                flow = flow + observables.energy_flow(h_dual, r_k, r)
-        flows[c] = flow
+    energy_flow = ops["energy_flow"][..., keep]  # (K_h, K_l, m)
+    h_dual = ops["hamiltonian_dual"][:, keep]
+    flows = {c: jnp.zeros((), dtype) for c in model.channels}
+    for l, k in enumerate(model.lindblads):
+        flow = sum(h * _dot(energy_flow[m_, l], r) for m_, h in enumerate(h_coeffs))
+        flows[k.channel] = flows[k.channel] + rates[l] * flow
+    for k, r_k in zip(model.davies, davies):
+        # Tr(H D ρ) = Σ_m h_m (h^dual_m R_D) · r, with R_D restricted to the sector
+        r_d = r_k[np.ix_(keep, keep)]
+        for m_, h in enumerate(h_coeffs):
+            flows[k.channel] = flows[k.channel] + h * _dot_dynamic(jnp.asarray(h_dual[m_], dtype) @ r_d, r)
 
-    currents = jnp.stack([flows[b.name] for b in model.baths])
-    betas = jnp.stack([jnp.asarray(p[b.beta], dtype) for b in model.baths])
+    currents = [flows[b.name] for b in model.baths]
     out = {f"J_{b.name}": currents[i] for i, b in enumerate(model.baths)}
     out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
+    betas = [jnp.asarray(p[b.beta], dtype) for b in model.baths]
     out["sigma"] = observables.entropy_production(betas, currents)
-    expectations = jnp.asarray(ops["expectation_dual"], dtype) @ r
     for i, e in enumerate(model.expectations):
-        out[e.name] = expectations[i]
-    out["rho"] = liouvillian.density_matrix(r, d)
+        out[e.name] = _dot(ops["expectation_dual"][i, keep], r)
+    if rho:
+        full = jnp.zeros(d * d, dtype).at[keep].set(jnp.stack(r) if isinstance(r, list) else r)
+        out["rho"] = liouvillian.density_matrix(full, d)
     ok = status == STATUS_OK
     out = {k: jnp.where(ok, v, jnp.nan) for k, v in out.items()}
     out["status"] = status
     out["residual"] = residual
     return out
+
+
+def _dot_dynamic(w, r):
+    """``w · r`` for a traced ``(m,)`` vector ``w`` and ``r`` an array or a list of scalars."""
+    if isinstance(r, list):
+        return functools.reduce(lambda acc, t: acc + t, (w[i] * v for i, v in enumerate(r)))
+    return w @ r

@@ -14,7 +14,6 @@ In the real representation ``Tr(O X) = o · x`` with ``o`` the dual of ``O`` (se
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 
 from .models.base import Model
 
@@ -31,8 +30,12 @@ def energy_flow(h_dual, channel_matrix, r):
 
 
 def entropy_production(betas, currents):
-    """``σ = −Σ_j β_j J_j``; ``betas`` and ``currents`` of equal shape ``(n_baths,)``."""
-    return -jnp.sum(betas * currents)
+    """``σ = −Σ_j β_j J_j`` for sequences of scalars ``β_j``, ``J_j`` (one per bath).
+
+    Summed term by term rather than reduced over a stacked array, so that under ``vmap`` every
+    point is computed by the same elementwise code whatever its batch size and position.
+    """
+    return -sum((b * j for b, j in zip(betas, currents, strict=True)), 0.0)
 
 
 def scalar_observables(model: Model) -> dict[str, tuple[str, str]]:

@@ -21,7 +21,8 @@
     dtype = "float64"                  # or float32
 
     [run]
-    chunk_size = 32768                 # points per compiled call
+    chunk_size = 131072                # points per compiled call (default: tuned at start)
+    solver = "reduced"                 # or "dense": the full-Liouvillian reference
 
 Every problem raises :class:`SpecError`, whose message names the file, the key and what was
 expected.
@@ -39,6 +40,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .kernel import SOLVERS
 from .models import COUPLINGS, qubit_pair
 from .parameters import accepted_names, check_names
 
@@ -48,7 +50,7 @@ SECTIONS = {
     "parameters": None,  # keys are parameter names
     "axes": None,
     "output": ("path", "gradients", "compression", "save_rho", "dtype"),
-    "run": ("chunk_size",),
+    "run": ("chunk_size", "solver"),
 }
 COMPRESSIONS = ("none", "lzf", "gzip")
 AXIS_RULES = ("linspace", "logspace", "values")
@@ -92,6 +94,7 @@ class SweepSpec:
     save_rho: bool
     dtype: str
     chunk_size: int | None
+    solver: str = "reduced"
 
     @property
     def axis_shape(self) -> tuple[int, ...]:
@@ -234,6 +237,9 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     chunk_size = data.get("run", {}).get("chunk_size")
     if chunk_size is not None and (not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1):
         raise SpecError(source, "run.chunk_size", f"expected a positive integer; got {chunk_size!r}")
+    solver = data.get("run", {}).get("solver", "reduced")
+    if solver not in SOLVERS:
+        raise SpecError(source, "run.solver", f"expected one of {', '.join(SOLVERS)}; got {solver!r}")
     return SweepSpec(
         source=source,
         text=text,
@@ -248,6 +254,7 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
         save_rho=save_rho,
         dtype=dtype,
         chunk_size=chunk_size,
+        solver=solver,
     )
 
 

@@ -87,6 +87,18 @@ def test_grid_values_equal_solve_and_gradients_equal_finite_differences(tmp_path
             assert not bad.any(), (g, coupling, data[f"dJ_a_d{g}"][m][bad], fd[bad])
 
 
+def test_dense_solver_sweep_equals_reduced(tmp_path):
+    """``[run] solver = "dense"`` runs the full-Liouvillian reference through the same sweep;
+    its currents agree with the default reduced solver on the energy-flow scale."""
+    _, a = run(SMALL, tmp_path, "a.h5")
+    _, b = run(SMALL.replace("[output]", "[run]\nsolver = 'dense'\n[output]"), tmp_path, "b.h5")
+    da, db = read_all(a), read_all(b)
+    flow = (0.4 + 0.7) * (1.3 + 1.3 + 1.0)
+    for k in ("J_a", "J_b", "power", "n_a", "n_b", "rho_re", "rho_im"):
+        np.testing.assert_allclose(da[k], db[k], rtol=1e-10, atol=1e-13 * flow, err_msg=k)
+    assert (da["status"] == 0).all() and (db["status"] == 0).all()
+
+
 def test_chunked_equals_unchunked(tmp_path):
     _, a = run(SMALL, tmp_path, "a.h5", chunk_size=7)
     _, b = run(SMALL, tmp_path, "b.h5", chunk_size=10_000)
@@ -215,6 +227,8 @@ def test_resume_rebuilds_a_broken_file_from_the_journal(tmp_path):
         ("[model]\ncoupling='local'\n[parameters]\nomega_a=1\nomega_b=1\nbeta_a=1\nbeta_b=1\ngamma_a=1\ngamma_b=1\n"
          "epsilon=1\n[output]\ngradients=['T_a']", "output.gradients", "'T_a' is not a parameter of this sweep"),
         ("[model\ncoupling='local'", "", "is not valid TOML"),
+        ("[model]\ncoupling='local'\n[parameters]\nomega_a=1\nomega_b=1\nbeta_a=1\nbeta_b=1\ngamma_a=1\ngamma_b=1\n"
+         "epsilon=1\n[run]\nsolver='lu'", "run.solver", "expected one of reduced, dense"),
     ],
 )
 def test_bad_spec_names_file_key_and_expectation(text, key, expected):
