@@ -25,8 +25,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from . import __version__, grid, journal
-from .batch import DEFAULT_CHUNK_SIZE, batched_kernel, gradient_name, padded
+from . import __version__, grid, journal, tuning
+from .batch import batched_kernel, gradient_name
 from .io_hdf5 import BrokenFile, Layout, ResultsFile, Variable, file_state, h5py_version
 from .observables import scalar_observables
 from .parameters import DETUNING_MAPPING, check_names
@@ -60,12 +60,23 @@ class RunSummary:
     failed: int
     seconds: float
     resumed_chunks: int
+    compile_seconds: float = 0.0
+    sweep_seconds: float = 0.0
+    chunk_size: int = 0
+    devices: int = 1
+
+    @property
+    def points_per_second(self) -> float:
+        """Sustained throughput: points computed and written per second of the sweep loop
+        (compile time excluded)."""
+        return self.computed / self.sweep_seconds if self.sweep_seconds > 0 else float("nan")
 
     def __str__(self) -> str:
-        rate = self.computed / self.seconds if self.seconds > 0 else float("nan")
         resumed = f", {self.resumed_chunks} chunk(s) taken from the journal" if self.resumed_chunks else ""
-        return (f"{self.points:,} points ({self.computed:,} computed now{resumed}), {self.failed:,} failed, "
-                f"{self.seconds:.2f} s, {rate:,.0f} points/s -> {self.path}")
+        devices = f" on {self.devices} devices" if self.devices > 1 else ""
+        return (f"{self.points:,} points ({self.computed:,} computed now{resumed}), {self.failed:,} failed; "
+                f"compile {self.compile_seconds:.2f} s, sweep {self.sweep_seconds:.2f} s "
+                f"({self.points_per_second:,.0f} points/s, chunks of {self.chunk_size:,}{devices}) -> {self.path}")
 
 
 def _now() -> str:
@@ -102,11 +113,9 @@ def _exclusive_lock(out: Path):
             lock_path.unlink()
 
 
-def _device(kind: str | None):
-    if kind is None:
-        return jax.devices()[0]
+def _devices(kind: str | None) -> list:
     try:
-        return jax.devices(kind)[0]
+        return tuning.devices(kind)
     except RuntimeError as err:
         raise RunRefused(f"--device {kind}: no {kind.upper()} visible to JAX ({err}); "
                          "install jaxtherm[gpu] on a machine with a CUDA GPU, or use --device cpu") from None
@@ -176,8 +185,15 @@ def run_sweep(
     solver = solver or spec.solver
     key = "-o" if output is not None else "output.path"
     _check_output(spec, out, key)
-    dev = _device(device)
-    requested = chunk_size or spec.chunk_size or DEFAULT_CHUNK_SIZE
+    devs = _devices(device)
+    platform = devs[0].platform
+    models = spec.models()
+    names = check_names(models[0], [*spec.fixed, *(a.name for a in spec.axes)])
+    dtype = np.dtype(spec.dtype)
+
+    def kernel(model):
+        return batched_kernel(model, names, spec.gradients, dtype, solver, spec.save_rho)
+
     with _exclusive_lock(out):
         meta = journal.load_meta(out)
         complete, _ = file_state(out) if out.exists() else (None, None)
@@ -200,7 +216,20 @@ def run_sweep(
         elif meta is not None or out.exists():
             raise RunRefused(f"{out} holds an unfinished sweep; use --resume to complete it or --force to start over")
 
-        size = int(meta["chunk_size"]) if meta is not None else min(requested, max(spec.points_per_model, 1))
+        t_compile = time.perf_counter()
+        if meta is not None:
+            size = int(meta["chunk_size"])
+        elif chunk_size or spec.chunk_size:
+            size = min(chunk_size or spec.chunk_size, max(spec.points_per_model, 1))
+        else:
+            per_point = tuning.bytes_per_point(kernel(models[0]), len(names), dtype, devs)
+            row = int(np.prod(spec.axis_shape[1:], dtype=np.int64)) if len(spec.axes) > 1 else 1
+            size = tuning.auto_chunk_size(per_point, platform, len(devs), max(spec.points_per_model, 1), row)
+        padded = tuning.padded_chunk(size, len(devs))
+        compiled = {}
+        for m, model in enumerate(models):
+            compiled[m], _ = tuning.compile_kernel(kernel(model), len(names), padded, dtype, devs)
+        compile_seconds = time.perf_counter() - t_compile
         all_chunks = grid.chunks(spec, size)
         if meta is None:
             meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
@@ -219,7 +248,7 @@ def run_sweep(
             "jax_version": jax.__version__,
             "h5py_version": h5py_version(),
             "numpy_version": np.__version__,
-            "device": str(dev),
+            "device": ", ".join(str(d) for d in devs),
             "precision": spec.dtype,
             "solver": solver,
             "chunk_size": size,
@@ -245,9 +274,6 @@ def run_sweep(
             todo = [c for c in all_chunks if c.id not in done]
             computed = sum(c.size for c in todo)
             bar = Progress(computed, stream=stream, enabled=progress, label=out.name)
-            models = spec.models()
-            names = check_names(models[0], [*spec.fixed, *(a.name for a in spec.axes)])
-            dtype = np.dtype(spec.dtype)
             pending = None
 
             def finish(item) -> int:
@@ -260,24 +286,27 @@ def run_sweep(
                 bar.update(chunk.size)
                 return int(np.count_nonzero(host["status"]))
 
-            with jax.default_device(dev):
-                for chunk in todo:
-                    fn = batched_kernel(models[chunk.model_index], names, spec.gradients, dtype, solver, spec.save_rho)
-                    inputs = grid.chunk_inputs(spec, chunk, names)
-                    args = [np.concatenate([inputs[n], np.repeat(inputs[n][-1:], padded(size) - chunk.size)]).astype(dtype) for n in names]
-                    result = fn(*args)  # dispatched asynchronously
-                    if pending is not None:
-                        failed += finish(pending)
-                    pending = (chunk, result)
+            t_loop = time.perf_counter()
+            for chunk in todo:
+                inputs = grid.chunk_inputs(spec, chunk, names)
+                args = [np.concatenate([inputs[n], np.repeat(inputs[n][-1:], padded - chunk.size)]).astype(dtype)
+                        for n in names]
+                result = compiled[chunk.model_index](*tuning.place(args, devs))  # dispatched asynchronously
                 if pending is not None:
                     failed += finish(pending)
+                pending = (chunk, result)
+            if pending is not None:
+                failed += finish(pending)
+            loop_seconds = time.perf_counter() - t_loop
             bar.close()
             h5.finish({"end_time": _now(), "n_points": spec.n_points, "n_failed": failed,
-                       "resumed_chunks": len(done)})
+                       "resumed_chunks": len(done), "compile_seconds": round(compile_seconds, 3),
+                       "sweep_seconds": round(loop_seconds, 3)})
         finally:
             h5.close()
         journal.remove(out)
-    return RunSummary(out, spec.n_points, computed, failed, time.perf_counter() - t0, len(done))
+    return RunSummary(out, spec.n_points, computed, failed, time.perf_counter() - t0, len(done),
+                      compile_seconds, loop_seconds, size, len(devs))
 
 
 def _regions(spec: SweepSpec, chunk: grid.Chunk):

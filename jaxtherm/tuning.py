@@ -1,0 +1,101 @@
+"""Where and in what sizes a sweep runs: devices, sharding, chunk size, ahead-of-time compile.
+
+* **Devices.** A sweep uses every local device of its platform (``--device cpu|gpu``, default
+  JAX's default platform): each chunk is split evenly over them along the point axis
+  (``NamedSharding`` on a 1-D mesh), so several GPUs, or several host devices made with
+  ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, share every chunk.
+* **Chunk size.** Throughput of the vmapped kernel peaks when one chunk's working set (inputs,
+  XLA temporaries and outputs, from the compiled kernel's memory analysis) fits a cache-sized
+  budget, :data:`WORKING_SET_BUDGET`; larger chunks spill to memory, smaller ones pay per-call
+  overhead. The automatic size is the largest power of two within the budget, then aligned to
+  whole rows of the grid (so one chunk is one box of the results file) when rows are shorter.
+  On this 2-core CPU the qubit pair's local model uses ~300 B a point (65,536-point chunks),
+  the global model ~20 kB (1,024-point chunks).
+* **Compile.** The kernel is compiled ahead of time for the padded chunk shape, so compile time
+  is measured apart from the sweep's throughput.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from .batch import LANES
+
+WORKING_SET_BUDGET = {"cpu": 24 << 20, "gpu": 2 << 30}
+PROBE_POINTS = 1 << 14
+MIN_CHUNK, MAX_CHUNK = 1 << 10, 1 << 22
+
+
+def devices(kind: str | None) -> list:
+    """All local devices of ``kind`` (``"cpu"``, ``"gpu"``, or ``None``: the default platform).
+
+    Raises:
+        RuntimeError: if JAX sees no such device.
+    """
+    return jax.local_devices(backend=kind) if kind else jax.local_devices()
+
+
+def sharding(devs: list) -> NamedSharding | None:
+    """Split the point axis over ``devs``; ``None`` for a single device."""
+    if len(devs) == 1:
+        return None
+    return NamedSharding(Mesh(np.array(devs), ("points",)), PartitionSpec("points"))
+
+
+def padded_chunk(chunk_size: int, n_devices: int) -> int:
+    """The compiled size of a chunk: a multiple of ``LANES`` points on every device."""
+    block = LANES * n_devices
+    return -(-chunk_size // block) * block
+
+
+def compile_kernel(fn, n_inputs: int, size: int, dtype, devs: list):
+    """Ahead-of-time compile ``fn`` for ``n_inputs`` arrays of ``(size,)`` points.
+
+    Returns:
+        ``(compiled, seconds)``; ``compiled`` takes arrays placed by :func:`place`.
+    """
+    sh = sharding(devs)
+    shape = jax.ShapeDtypeStruct((size,), dtype, sharding=sh) if sh else jax.ShapeDtypeStruct((size,), dtype)
+    t0 = time.perf_counter()
+    with jax.default_device(devs[0]):
+        compiled = fn.lower(*([shape] * n_inputs)).compile()
+    return compiled, time.perf_counter() - t0
+
+
+def place(arrays: list[np.ndarray], devs: list) -> list:
+    """Put a chunk's input arrays on ``devs`` (split along the points when there are several)."""
+    sh = sharding(devs)
+    return [jax.device_put(a, sh if sh else devs[0]) for a in arrays]
+
+
+def bytes_per_point(fn, n_inputs: int, dtype, devs: list) -> float:
+    """Working set of the compiled kernel per point (arguments + temporaries + outputs),
+    from XLA's memory analysis at :data:`PROBE_POINTS` points (one compile)."""
+    compiled, _ = compile_kernel(fn, n_inputs, padded_chunk(PROBE_POINTS, len(devs)), dtype, devs[:1])
+    ma = compiled.memory_analysis()
+    total = ma.argument_size_in_bytes + ma.temp_size_in_bytes + ma.output_size_in_bytes
+    return total / padded_chunk(PROBE_POINTS, 1)
+
+
+def auto_chunk_size(per_point: float, platform: str, n_devices: int, n_points: int, row: int) -> int:
+    """Chunk size for a sweep (see the module docstring).
+
+    Args:
+        per_point: working set in bytes per point (:func:`bytes_per_point`).
+        platform: ``"cpu"`` or ``"gpu"`` (others use the CPU budget).
+        n_devices: devices sharing each chunk. They share one budget: on a CPU host devices
+            share the caches, and on GPUs a chunk this size already fills each device.
+        n_points: points per sub-grid (no chunk is larger).
+        row: points in one row of the grid (the product of all axis lengths but the first).
+    """
+    budget = WORKING_SET_BUDGET.get(platform, WORKING_SET_BUDGET["cpu"])
+    size = max(MIN_CHUNK, LANES * n_devices)
+    while size * 2 * per_point <= budget and size * 2 <= MAX_CHUNK:
+        size *= 2
+    if 1 < row <= size:
+        size = size // row * row  # whole rows: one box per chunk in the results file
+    return max(1, min(size, n_points))
