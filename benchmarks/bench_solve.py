@@ -2,6 +2,9 @@
 
 Measures, in one run, on the qubit pair (default: local coupling, float64):
 
+* the compiled kernel alone (symmetry-reduced, float64 and float32, and the dense reference),
+  chunked as a sweep chunks it, inputs already on the device (compile time reported apart);
+  float32 rows report their error against float64;
 * ``jaxtherm.solve`` at 10³ … 10⁶ points (compile time reported separately);
 * forward-mode gradients of every observable w.r.t. 3 parameters (``solve(gradients=…)``) and
   reverse mode ``jax.vmap(jax.grad(J_a))``;
@@ -45,6 +48,45 @@ def grid(n: int, seed: int = 0) -> dict[str, np.ndarray]:
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_kernel(coupling: str, n: int, mode: str, chunk: int) -> dict:
+    """The compiled ``jit(vmap(point))`` over ``n`` points in chunks, as a sweep runs it."""
+    import jax
+    import jax.numpy as jnp
+
+    import jaxtherm
+    from jaxtherm.batch import batched_kernel, padded
+
+    model = jaxtherm.qubit_pair(coupling)
+    dtype = np.dtype("float32" if mode.endswith("float32") else "float64")
+    solver = "dense" if "dense" in mode else "reduced"
+    p = grid(n)
+    size = padded(min(chunk, n))
+    fn = batched_kernel(model, PARAMS, (), dtype, solver, False)
+    t0 = time.perf_counter()
+    compiled = fn.lower(*[jax.ShapeDtypeStruct((size,), dtype)] * len(PARAMS)).compile()
+    compile_s = time.perf_counter() - t0
+    chunks = []
+    for start in range(0, n, size):
+        args = [np.resize(p[k][start : start + size], size).astype(dtype) for k in PARAMS]
+        chunks.append([jnp.asarray(a) for a in args])
+    jax.block_until_ready(compiled(*chunks[0]))
+    t0 = time.perf_counter()
+    outs = [compiled(*c)["J_a"] for c in chunks]
+    jax.block_until_ready(outs)
+    run = time.perf_counter() - t0
+    res = {"points_per_s": n / run, "seconds": run, "compile_s": compile_s, "peak_mb": peak_mb(), "chunk": size}
+    if dtype == np.float32:  # accuracy against float64 on the same points
+        m = min(n, 100_000)
+        ref = jaxtherm.solve(model, rho=False, **{k: v[:m] for k, v in p.items()})
+        got = np.concatenate([np.asarray(o, np.float64) for o in outs])[:m]
+        j = np.asarray(ref["J_a"])
+        flow = (p["gamma_a"][:m] + p["gamma_b"][:m]) * (p["omega_a"][:m] + p["omega_b"][:m] + p["epsilon"][:m])
+        rel = np.abs(got - j) / np.abs(j)
+        res["error"] = {"J_a_rel_median": float(np.median(rel)), "J_a_rel_p99": float(np.quantile(rel, 0.99)),
+                        "J_a_over_flow_max": float(np.nanmax(np.abs(got - j) / flow))}
+    return res
 
 
 def run_jaxtherm(coupling: str, n: int, mode: str) -> dict:
@@ -143,6 +185,8 @@ def child(args) -> None:
         res = run_numpy(args.coupling, args.n)
     elif args.method == "qutip":
         res = run_qutip(args.coupling, args.n)
+    elif args.method.startswith("kernel"):
+        res = run_kernel(args.coupling, args.n, args.method, args.chunk)
     else:
         res = run_jaxtherm(args.coupling, args.n, args.method)
     print(json.dumps(res))
@@ -156,6 +200,9 @@ def main() -> None:
     ap.add_argument("--reverse-max", type=float, default=1e5,
                     help="largest N for reverse mode: one vmap(grad) call keeps every point's residuals "
                     "(about 10 KB/point); solve(gradients=...) is chunked and has no such limit")
+    ap.add_argument("--chunk", type=int, default=65536, help="kernel rows: points per compiled chunk")
+    ap.add_argument("--methods", nargs="+",
+                    default=["kernel", "kernel-float32", "kernel-dense", "solve", "forward-grad-3", "reverse-grad", "numpy"])
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--method", help=argparse.SUPPRESS)
@@ -165,7 +212,8 @@ def main() -> None:
         return child(args)
 
     def measure(method: str, n: int) -> dict:
-        cmd = [sys.executable, __file__, "--child", "--method", method, "--n", str(n), "--coupling", args.coupling]
+        cmd = [sys.executable, __file__, "--child", "--method", method, "--n", str(n), "--coupling", args.coupling,
+               "--chunk", str(args.chunk)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -174,18 +222,26 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {len(jax.devices())} JAX device(s) "
           f"[{jax.devices()[0].platform}], jax {jax.__version__}, coupling={args.coupling}, float64")
     rows = []
-    methods = ["solve", "forward-grad-3", "reverse-grad"] + ([] if args.coupling == "global" else ["numpy"])
+    methods = [m for m in args.methods if not (m == "numpy" and args.coupling == "global")]
     for n in (int(s) for s in args.sizes):
         for method in methods:
             if method == "reverse-grad" and n > args.reverse_max:
                 continue
             rows.append({"method": method, "n": n, **measure(method, n)})
             r = rows[-1]
+            error = "".join(f"  {k} {v:.1e}" for k, v in r.get("error", {}).items())
             print(f"{method:>15} N={n:>8}: {r['points_per_s']:>12,.0f} points/s  compile {r['compile_s']:6.2f} s  "
-                  f"peak {r['peak_mb']:8.0f} MB", flush=True)
+                  f"peak {r['peak_mb']:8.0f} MB{error}", flush=True)
     r = {"method": "qutip", "n": args.qutip_points, **measure("qutip", args.qutip_points)}
     rows.append(r)
     print(f"{'qutip loop':>15} N={r['n']:>8}: {r['points_per_s']:>12,.0f} points/s  peak {r['peak_mb']:8.0f} MB")
+    best = {}
+    for row in rows:
+        best[row["method"]] = max(best.get(row["method"], 0.0), row["points_per_s"])
+    for m in ("kernel", "solve"):
+        if m in best:
+            ratios = [f"{best[m] / best[b]:,.0f}x {b}" for b in ("numpy", "qutip", "kernel-dense") if b in best]
+            print(f"best {m}: {best[m]:,.0f} points/s = " + ", ".join(ratios))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -11,6 +11,12 @@ and the energy flow through each Lindblad term is bilinear in the coefficients,
 ``Tr(H D_k ρ) = κ_k Σ_m h_m W_mk · r`` with constant ``W_mk = h^dual_m S^D_k``, so no
 per-channel matrix is formed. The Davies (global) thermalizers are the nonlinear part, built
 from the eigendecomposition of ``H(p)``.
+
+Everything is restricted to the coordinates of the steady state's symmetry sector
+(:func:`jaxtherm.sector.symmetry_sector`; ``solver="dense"`` keeps all ``d²``). A small sector is
+assembled entry by entry as scalars, ``R_ij = Σ_k c_k (S_k)_ij`` over the non-zero constants
+only, and solved by :func:`jaxtherm.steady_state.steady_state_unrolled`; the observables are
+then sums of scalars too, so the vmapped program is elementwise throughout.
 """
 
 from __future__ import annotations

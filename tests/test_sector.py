@@ -163,3 +163,19 @@ def test_reduced_reverse_mode_equals_dense(coupling):
 def test_unknown_solver_is_refused():
     with pytest.raises(ValueError, match="solver"):
         jaxtherm.solve(jaxtherm.qubit_pair("local"), solver="magic", **{k: 1.0 for k in jaxtherm.qubit_pair("local").parameters})
+
+
+@pytest.mark.parametrize("coupling", ["incoherent", "local"])
+def test_float32_accuracy_cost(coupling):
+    """float32 (opt-in) keeps the currents to ~10 ulps of float32 on the energy-flow scale:
+    |J₃₂ − J₆₄| ≤ 1e-6 (Γ_a + Γ_b)(ω_a + ω_b + ε), and populations to 1e-6; every point solves."""
+    model = jaxtherm.qubit_pair(coupling)
+    p = random_points(512, seed=21)
+    a = jaxtherm.solve(model, dtype="float32", rho=False, **p)
+    b = jaxtherm.solve(model, rho=False, **p)
+    assert a["J_a"].dtype == np.float32 and (np.asarray(a["status"]) == 0).all()
+    flow = (p["gamma_a"] + p["gamma_b"]) * (p["omega_a"] + p["omega_b"] + p["epsilon"])
+    for k in ("J_a", "J_b"):
+        assert np.all(np.abs(np.asarray(a[k], np.float64) - np.asarray(b[k])) <= 1e-6 * flow), k
+    for k in ("n_a", "n_b"):
+        np.testing.assert_allclose(np.asarray(a[k], np.float64), np.asarray(b[k]), rtol=0, atol=1e-6)
