@@ -17,6 +17,7 @@ from . import config as _config  # noqa: F401  (enables float64 before anything 
 from .batch import batched_kernel, gradient_name, solve
 from .models import COUPLINGS, Bath, Davies, Expectation, Lindblad, Model, Term, local_thermalizer, qubit_pair
 from .observables import scalar_observables
+from .sector import symmetry_sector
 from .steady_state import STATUS_INACCURATE, STATUS_MEANINGS, STATUS_NONFINITE, STATUS_OK, STATUS_SINGULAR
 
 __version__ = "0.1.0"
@@ -41,4 +42,5 @@ __all__ = [
     "qubit_pair",
     "scalar_observables",
     "solve",
+    "symmetry_sector",
 ]
