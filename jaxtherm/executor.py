@@ -208,6 +208,9 @@ def run_sweep(
             if meta is not None and meta.get("spec") != spec.text:
                 raise RunRefused(f"{out}: its journal was made by a different spec; resume with the same spec, "
                                  "or start over with --force")
+            if meta is not None and meta.get("solver", solver) != solver:
+                raise RunRefused(f"{out} was started with --solver {meta['solver']}; resume with the same solver "
+                                 "so that the file holds one kind of result")
             if meta is not None and chunk_size is not None and chunk_size != meta["chunk_size"]:
                 raise RunRefused(f"{out} was started with --chunk-size {meta['chunk_size']}; resume with the same "
                                  "chunk size (or none) so the chunks line up")
@@ -233,6 +236,7 @@ def run_sweep(
         all_chunks = grid.chunks(spec, size)
         if meta is None:
             meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
+                    "solver": solver,
                     "start_time": _now(), "jaxtherm_version": __version__}
             journal.create(out, meta)
         attrs = {

@@ -42,13 +42,14 @@ def eliminate_trace(r_matrix, d: int):
     """Reduce ``R r = 0, Tr ρ = 1`` to ``A x = b`` (formula in the module docstring).
 
     Args:
-        r_matrix: real ``(d², d²)`` Liouvillian in the Hermitian basis.
+        r_matrix: real ``(n, n)`` Liouvillian in the Hermitian basis (``n = d²``, or the kept
+            coordinates of a symmetry sector, populations first).
         d: Hilbert-space dimension.
 
     Returns:
-        ``A`` of shape ``(d²−1, d²−1)`` and ``b`` of shape ``(d²−1,)``.
+        ``A`` of shape ``(n−1, n−1)`` and ``b`` of shape ``(n−1,)``.
     """
-    n = d * d
+    n = r_matrix.shape[0]  # d², or the size of a symmetry sector (populations first)
     is_population = jnp.asarray(np.arange(1, n) < d, dtype=r_matrix.dtype)
     a = r_matrix[1:, 1:] - r_matrix[1:, :1] * is_population[None, :]
     return a, -r_matrix[1:, 0]

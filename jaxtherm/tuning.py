@@ -75,10 +75,11 @@ def place(arrays: list[np.ndarray], devs: list) -> list:
 def bytes_per_point(fn, n_inputs: int, dtype, devs: list) -> float:
     """Working set of the compiled kernel per point (arguments + temporaries + outputs),
     from XLA's memory analysis at :data:`PROBE_POINTS` points (one compile)."""
-    compiled, _ = compile_kernel(fn, n_inputs, padded_chunk(PROBE_POINTS, len(devs)), dtype, devs[:1])
+    size = padded_chunk(PROBE_POINTS, 1)
+    compiled, _ = compile_kernel(fn, n_inputs, size, dtype, devs[:1])
     ma = compiled.memory_analysis()
     total = ma.argument_size_in_bytes + ma.temp_size_in_bytes + ma.output_size_in_bytes
-    return total / padded_chunk(PROBE_POINTS, 1)
+    return total / size
 
 
 def auto_chunk_size(per_point: float, platform: str, n_devices: int, n_points: int, row: int) -> int:

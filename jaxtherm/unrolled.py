@@ -92,7 +92,7 @@ def solve(a, b, eps: float):
         rows = [i for i in range(k, n) if a[i][k] is not None]
         if not rows:
             structurally_singular = True
-            a[k][k] = jnp.zeros_like(next(v for v in b if v is not None))
+            a[k][k] = jnp.zeros_like(next(v for row in a for v in row if v is not None))
             rows = [k]
         if rows[0] != k:  # a static swap: row k is structurally zero in this column
             a[k], a[rows[0]] = a[rows[0]], a[k]

@@ -179,3 +179,25 @@ def test_float32_accuracy_cost(coupling):
         assert np.all(np.abs(np.asarray(a[k], np.float64) - np.asarray(b[k])) <= 1e-6 * flow), k
     for k in ("n_a", "n_b"):
         np.testing.assert_allclose(np.asarray(a[k], np.float64), np.asarray(b[k]), rtol=0, atol=1e-6)
+
+
+def test_large_sector_uses_the_array_lu_on_the_sector(monkeypatch):
+    """A sector above MAX_UNKNOWNS is solved by the array LU restricted to the sector (the path
+    of larger models); forced here on the qubit pair, it equals the dense reference."""
+    from jaxtherm import batch, unrolled
+
+    monkeypatch.setattr(unrolled, "MAX_UNKNOWNS", 2)
+    batch.batched_kernel.cache_clear()
+    try:
+        model = jaxtherm.qubit_pair("local")
+        p = random_points(64, seed=4)
+        red = jaxtherm.solve(model, gradients=("epsilon",), **p)
+        den = jaxtherm.solve(model, gradients=("epsilon",), solver="dense", **p)
+    finally:
+        batch.batched_kernel.cache_clear()
+    flow = (p["gamma_a"] + p["gamma_b"]) * (p["omega_a"] + p["omega_b"] + p["epsilon"])
+    assert (np.asarray(red["status"]) == 0).all()
+    for k in ("J_a", "dJ_a_depsilon"):
+        scale = flow if k == "J_a" else np.abs(np.asarray(den[k])).max()
+        assert np.all(np.abs(np.asarray(red[k]) - np.asarray(den[k])) <= 1e-10 * scale), k
+    np.testing.assert_allclose(np.asarray(red["rho"]), np.asarray(den["rho"]), rtol=0, atol=1e-12)

@@ -344,3 +344,17 @@ def test_unsolvable_points_are_flagged_and_counted(tmp_path):
     journal.write_chunk(out, 0, first)
     resumed = run_sweep(spec, output=out, progress=False, resume=True)
     assert resumed.resumed_chunks == 1 and resumed.failed == n_bad
+
+
+def test_resume_with_another_solver_is_refused(tmp_path):
+    """A file holds one kind of result: the journal records the solver, and --resume with the
+    other one is refused (exit 2 from the CLI)."""
+    spec = parse_spec(SMALL, "test.toml")
+    out = tmp_path / "out.h5"
+    meta = {"spec": SMALL, "source": "test.toml", "chunk_size": 7, "n_chunks": 18, "start_time": "x",
+            "solver": "reduced"}
+    journal.create(out, meta)
+    with pytest.raises(RunRefused, match="started with --solver reduced"):
+        run_sweep(spec, output=out, progress=False, resume=True, solver="dense")
+    run_sweep(spec, output=out, progress=False, resume=True)  # the same solver completes it
+    assert (read_all(out)["status"] == 0).all()
