@@ -70,22 +70,21 @@ def _dot(weights: np.ndarray, r):
     return jnp.asarray(weights, r.dtype) @ r
 
 
-def _solve_dense(model, coeffs, supers, davies, keep, dtype):
+def _solve_dense(model, coeffs, supers, davies, dtype):
     """Array path: one contraction assembles ``R``, LU solves it. Returns ``(r, status, residual)``."""
     total = jnp.einsum("k,kij->ij", jnp.stack(coeffs), jnp.asarray(supers, dtype))
     for r_k in davies:
-        total = total + r_k[np.ix_(keep, keep)]
+        total = total + r_k
     return steady_state(total, model.dim)
 
 
-def _solve_unrolled(model, coeffs, supers, davies, keep, dtype):
+def _solve_unrolled(model, coeffs, supers, davies, dtype):
     """Scalar path for small sectors: ``R_ij = Σ_k c_k S_kij`` entry by entry (structural zeros
     skipped), then the unrolled elimination. Returns ``(r, status, residual)``, ``r`` a list."""
-    m = len(keep)
-    dav = [r_k[np.ix_(keep, keep)] for r_k in davies]
+    m = supers.shape[-1]
     rows = [
         [
-            functools.reduce(unrolled.add, [dk[i, j] for dk in dav], unrolled.lincomb(supers[:, i, j], coeffs))
+            functools.reduce(unrolled.add, [dk[i, j] for dk in davies], unrolled.lincomb(supers[:, i, j], coeffs))
             for j in range(m)
         ]
         for i in range(m)
@@ -121,9 +120,10 @@ def point(model: Model, p, dtype=np.float64, solver: str = "reduced", rho: bool 
     rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
     coeffs = h_coeffs + rates
     supers = np.concatenate([ops["hamiltonian"], ops["lindblad"]])[:, keep][:, :, keep]
-    davies = davies_matrices(model, p, _stack(h_coeffs, dtype), dtype)
+    # the Davies generators restricted to the sector, once for the solve and the energy flows
+    davies = [r_k[np.ix_(keep, keep)] for r_k in davies_matrices(model, p, _stack(h_coeffs, dtype), dtype)]
     small = solver == "reduced" and len(keep) - 1 <= unrolled.MAX_UNKNOWNS
-    r, status, residual = (_solve_unrolled if small else _solve_dense)(model, coeffs, supers, davies, keep, dtype)
+    r, status, residual = (_solve_unrolled if small else _solve_dense)(model, coeffs, supers, davies, dtype)
 
     # energy flow into the system through every channel: Tr(H L_c ρ)
     energy_flow = ops["energy_flow"][..., keep]  # (K_h, K_l, m)
@@ -132,9 +132,8 @@ def point(model: Model, p, dtype=np.float64, solver: str = "reduced", rho: bool 
     for l, k in enumerate(model.lindblads):
         flow = sum(h * _dot(energy_flow[m_, l], r) for m_, h in enumerate(h_coeffs))
         flows[k.channel] = flows[k.channel] + rates[l] * flow
-    for k, r_k in zip(model.davies, davies):
+    for k, r_d in zip(model.davies, davies):
         # Tr(H D ρ) = Σ_m h_m (h^dual_m R_D) · r, with R_D restricted to the sector
-        r_d = r_k[np.ix_(keep, keep)]
         for m_, h in enumerate(h_coeffs):
             flows[k.channel] = flows[k.channel] + h * _dot_dynamic(jnp.asarray(h_dual[m_], dtype) @ r_d, r)
 
