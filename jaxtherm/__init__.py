@@ -6,41 +6,74 @@ Units ħ = k_B = 1. ``J_j = Tr(H L_j ρ)`` is the heat from bath j into the syst
 
 Example:
     >>> import jaxtherm
-    >>> model = jaxtherm.qubit_pair("incoherent")
+    >>> model = jaxtherm.models.get("qubit_pair", coupling="incoherent")
     >>> out = jaxtherm.solve(model, omega_a=1.0, omega_b=1.0, T_a=2.0, T_b=1.0,
     ...                      gamma_a=1.0, gamma_b=1.0, epsilon=0.1)
     >>> float(out["J_a"]) > 0   # heat flows out of the hot bath
     True
 """
 
-from . import config as _config  # noqa: F401  (enables float64 before anything is traced)
+from . import _config  # noqa: F401  (enables float64 before anything is traced)
+from . import models, operators, spectra
+from ._version import __version__
 from .batch import batched_kernel, gradient_name, solve
-from .models import COUPLINGS, Bath, Davies, Expectation, Lindblad, Model, Term, local_thermalizer, qubit_pair
+from .models import (
+    COUPLINGS,
+    Alias,
+    Bath,
+    Davies,
+    Derived,
+    Expectation,
+    Lindblad,
+    Model,
+    Parameter,
+    Term,
+    absorption_refrigerator,
+    local_thermalizer,
+    oscillator_pair,
+    qubit_chain,
+    qubit_pair,
+)
 from .observables import scalar_observables
-from .sector import symmetry_sector
-from .steady_state import STATUS_INACCURATE, STATUS_MEANINGS, STATUS_NONFINITE, STATUS_OK, STATUS_SINGULAR
-
-__version__ = "0.1.0"
+from .solvers import (
+    STATUS_DOMAIN,
+    STATUS_INACCURATE,
+    STATUS_MEANINGS,
+    STATUS_NONFINITE,
+    STATUS_OK,
+    STATUS_SINGULAR,
+    symmetry_sector,
+)
 
 __all__ = [
     "COUPLINGS",
+    "STATUS_DOMAIN",
     "STATUS_INACCURATE",
     "STATUS_MEANINGS",
     "STATUS_NONFINITE",
     "STATUS_OK",
     "STATUS_SINGULAR",
+    "Alias",
     "Bath",
     "Davies",
+    "Derived",
     "Expectation",
     "Lindblad",
     "Model",
+    "Parameter",
     "Term",
     "__version__",
+    "absorption_refrigerator",
     "batched_kernel",
     "gradient_name",
     "local_thermalizer",
+    "models",
+    "operators",
+    "oscillator_pair",
+    "qubit_chain",
     "qubit_pair",
     "scalar_observables",
     "solve",
+    "spectra",
     "symmetry_sector",
 ]

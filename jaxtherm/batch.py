@@ -16,11 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import config, kernel
-from .models.base import Model
-from .observables import scalar_observables
-from .steady_state import STATUS_OK
-from .parameters import check_names, to_model_parameters
+from . import _config, kernel
+from .models import Model
+from .solvers import SOLVERS, STATUS_OK
 
 DEFAULT_CHUNK_SIZE = 2**15
 
@@ -43,11 +41,11 @@ def batched_kernel(
     ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
     (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
     """
-    observables = tuple(scalar_observables(model))
+    observables = tuple(model.observables)
 
     def single(*values):
         inputs = dict(zip(names, values))
-        return kernel.point(model, to_model_parameters(model, inputs), dtype, solver, rho)
+        return kernel.point(model, model.to_parameters(inputs), dtype, solver, rho)
 
     def with_gradients(*values):
         base = dict(zip(names, values))
@@ -91,9 +89,21 @@ def bucket_size(n: int, chunk_size: int) -> int:
     return padded(min(chunk_size, -(-n // (1 << k)) << k))
 
 
-def padded(n: int) -> int:
-    """``n`` rounded up to a multiple of :data:`LANES` (at least one lane block)."""
-    return max(1, -(-n // LANES)) * LANES
+def padded(n: int, devices: int = 1) -> int:
+    """``n`` rounded up to a multiple of :data:`LANES` points on each of ``devices`` (at least one
+    lane block): the compiled size of a chunk."""
+    block = LANES * devices
+    return max(1, -(-n // block)) * block
+
+
+def pad(values, size: int):
+    """``values`` (a 1-D NumPy or JAX array) padded to ``size`` by repeating its last point: a
+    valid point, so padding never creates a failed one, and nothing recompiles."""
+    n = values.shape[0]
+    if n >= size:
+        return values
+    xp = np if isinstance(values, np.ndarray) else jnp
+    return xp.concatenate([values, xp.repeat(values[-1:], size - n)])
 
 
 def solve(
@@ -137,18 +147,18 @@ def solve(
         ValueError: naming a missing, unknown or doubly given parameter, an unknown gradient
             parameter, or parameters that do not broadcast.
     """
-    names = check_names(model, params)
+    names = model.check_names(params)
     gradients = tuple(gradients)
     for g in gradients:
         if g not in names:
             raise ValueError(f"gradient parameter {g!r} is not among the given parameters {names}")
     if len(set(gradients)) != len(gradients):
         raise ValueError(f"gradient parameters must be unique, got {gradients}")
-    if solver not in kernel.SOLVERS:
-        raise ValueError(f"solver must be one of {kernel.SOLVERS}, got {solver!r}")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    dt = config.real_dtype(dtype)
+    dt = _config.real_dtype(dtype)
     values = [jnp.asarray(params[n], dtype=dt) for n in names]
     try:
         shape = jnp.broadcast_shapes(*(v.shape for v in values))
@@ -166,9 +176,7 @@ def solve(
         chunk = [v[start : start + chunk_size] for v in flat]
         m = chunk[0].shape[0]
         size = bucket_size(m, chunk_size)
-        if m < size:  # pad with the last point: valid, and nothing recompiles
-            chunk = [jnp.concatenate([c, jnp.broadcast_to(c[-1:], (size - m,))]) for c in chunk]
-        out = fn(*chunk)
+        out = fn(*(pad(c, size) for c in chunk))
         pieces.append({k: v[:m] for k, v in out.items()})
     merged = pieces[0] if len(pieces) == 1 else {k: jnp.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     return {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}

@@ -11,7 +11,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 
 EXIT_USAGE = 2
 
@@ -74,8 +74,7 @@ def _resolve_spec(name: str) -> Path:
 
 
 def _run(args) -> int:
-    from .executor import RunRefused, run_sweep
-    from .spec import SpecError, load_spec
+    from .sweep import RunRefused, SpecError, load_spec, run_sweep
 
     if args.chunk_size is not None and args.chunk_size < 1:
         print(f"jaxtherm run: error: --chunk-size: expected a positive integer; got {args.chunk_size}", file=sys.stderr)

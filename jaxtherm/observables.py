@@ -1,4 +1,4 @@
-"""Thermodynamic observables of a steady state, and their metadata.
+"""Thermodynamic observables of a steady state.
 
 With ``H`` the full Hamiltonian, ``L_c`` the dissipator of channel ``c`` and ``ρ`` the steady
 state (units ħ = k_B = 1):
@@ -9,24 +9,13 @@ state (units ħ = k_B = 1):
 * entropy production rate: ``σ = −Σ_j β_j J_j`` (≥ 0 for a thermodynamically consistent model).
 
 In the real representation ``Tr(O X) = o · x`` with ``o`` the dual of ``O`` (see
-:func:`jaxtherm.liouvillian.real_dual`), so ``J_j = h(p) · (R_j r)``.
+:func:`jaxtherm.liouvillian.dual`), so ``J_j = h(p) · (R_j r)``. Which observables a model
+reports, with units and descriptions, is the model's own (:attr:`jaxtherm.Model.observables`).
 """
 
 from __future__ import annotations
 
-
-from .models.base import Model
-
-
-def energy_flow(h_dual, channel_matrix, r):
-    """``Tr(H L_c ρ) = h · (R_c r)``: energy flowing into the system through channel c.
-
-    Args:
-        h_dual: ``(d²,)`` dual vector of ``H``.
-        channel_matrix: ``(d², d²)`` real superoperator ``R_c`` of the channel.
-        r: ``(d²,)`` real coordinates of ``ρ``.
-    """
-    return h_dual @ (channel_matrix @ r)
+from .models import Model
 
 
 def entropy_production(betas, currents):
@@ -39,17 +28,6 @@ def entropy_production(betas, currents):
 
 
 def scalar_observables(model: Model) -> dict[str, tuple[str, str]]:
-    """Names of the real scalar observables of a model, with ``(unit, description)``.
-
-    Order: ``J_{bath}`` for each bath, ``power``, ``sigma``, then the model's expectations.
-    """
-    out = {
-        f"J_{b.name}": ("energy/time", f"heat current from bath {b.name} into the system, Tr(H L_{b.name} ρ)")
-        for b in model.baths
-    }
-    work = ", ".join(model.work_channels) or "none in this model"
-    out["power"] = ("energy/time", f"power delivered by non-thermal channels ({work}), Σ_c Tr(H L_c ρ)")
-    out["sigma"] = ("1/time", "entropy production rate, −Σ_j β_j J_j")
-    for e in model.expectations:
-        out[e.name] = ("1", e.description or f"expectation value of {e.name}")
-    return out
+    """The model's real scalar observables with ``(units, description)``, in output order:
+    ``J_{bath}`` for each bath, ``power``, ``sigma``, the expectations, the derived ones."""
+    return dict(model.observables)

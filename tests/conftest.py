@@ -1,36 +1,10 @@
-"""Shared fixtures. Importing jaxtherm enables float64 (jaxtherm.config)."""
-
-import sys
-from pathlib import Path
+"""Shared fixtures. Importing jaxtherm enables float64 (jaxtherm._config)."""
 
 import numpy as np
 import pytest
 
 import jaxtherm
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-PARAMETERS = ("omega_a", "omega_b", "beta_a", "beta_b", "gamma_a", "gamma_b", "epsilon")
-
-
-def random_points(n: int, seed: int) -> dict[str, np.ndarray]:
-    """Random qubit-pair points: detuned and resonant-ish pairs, weak and strong coupling.
-
-    A third of the points have ε² > ω_a ω_b (the global model's E_− < 0 branch).
-    """
-    rng = np.random.default_rng(seed)
-    p = {
-        "omega_a": rng.uniform(0.3, 3.0, n),
-        "omega_b": rng.uniform(0.3, 3.0, n),
-        "beta_a": rng.uniform(0.1, 3.0, n),
-        "beta_b": rng.uniform(0.1, 3.0, n),
-        "gamma_a": rng.uniform(0.02, 2.0, n),
-        "gamma_b": rng.uniform(0.02, 2.0, n),
-        "epsilon": rng.uniform(0.01, 1.0, n),
-    }
-    strong = np.arange(n) % 3 == 0
-    p["epsilon"][strong] = np.sqrt(p["omega_a"][strong] * p["omega_b"][strong]) * rng.uniform(1.05, 2.0, strong.sum())
-    return p
+from tests.helpers import random_points
 
 
 @pytest.fixture(scope="session")
@@ -50,18 +24,3 @@ def solved(points):
         c: {k: np.asarray(v) for k, v in jaxtherm.solve(jaxtherm.qubit_pair(c), **points).items()}
         for c in jaxtherm.COUPLINGS
     }
-
-
-def gibbs(h: np.ndarray, beta: float) -> np.ndarray:
-    """``e^{−βH}/Tr e^{−βH}`` by diagonalisation."""
-    e, v = np.linalg.eigh(h)
-    w = np.exp(-beta * (e - e.min()))
-    return (v * (w / w.sum())) @ v.conj().T
-
-
-def pair_hamiltonian(coupling: str, omega_a, omega_b, epsilon) -> np.ndarray:
-    """``H = ω_a n_a + ω_b n_b (+ ε(a†b + b†a))`` in the basis |n_a n_b⟩, index 2 n_a + n_b."""
-    h = np.diag([0.0, omega_b, omega_a, omega_a + omega_b]).astype(complex)
-    if coupling != "incoherent":
-        h[1, 2] = h[2, 1] = epsilon
-    return h

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import random_points
+from tests.helpers import random_points
 
 import jaxtherm
 from jaxtherm.models import Lindblad, Model, Term, parameter

@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import PARAMETERS, random_points
+from tests.helpers import PARAMETERS, random_points
 
 import jaxtherm
-from analytic import CLOSED_FORMS
+from tests.analytic import CLOSED_FORMS
 
 OBSERVABLES = ("J_a", "J_b", "power", "sigma", "n_a", "n_b")
 

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtherm import liouvillian
+from jaxtherm import davies, liouvillian, spectra
 
 
 def _random_hermitian(d, rng):
@@ -37,7 +37,7 @@ def test_davies_superoperator_is_a_thermalizer():
     h = _random_hermitian(d, rng)
     x = _random_hermitian(d, rng)
     beta = 0.7
-    sup = np.asarray(liouvillian.davies_superoperator(jnp.asarray(h), jnp.asarray(x), 0.3, beta, 1e-9))
+    sup = np.asarray(davies.davies_generator(jnp.asarray(h), jnp.asarray(x), spectra.get("seed"), 0.3, beta, None, 1e-9))
     e, v = np.linalg.eigh(h)
     gibbs = (v * np.exp(-beta * e) / np.exp(-beta * e).sum()) @ v.conj().T
     np.testing.assert_allclose(sup @ gibbs.ravel(), 0.0, atol=1e-13)

@@ -7,7 +7,7 @@ eigendecomposition, independently of jaxtherm.liouvillian.
 
 import numpy as np
 import pytest
-from conftest import random_points
+from tests.helpers import random_points
 
 import jaxtherm
 

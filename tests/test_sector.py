@@ -4,13 +4,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import random_points
+from tests.helpers import random_points
 
 import jaxtherm
 from jaxtherm.kernel import davies_matrices
-from jaxtherm.models.base import Bath, Expectation, Lindblad, Model, Term, parameter
+from jaxtherm.models import Bath, Expectation, Lindblad, Model, Term, parameter
 from jaxtherm.operators import dag, lowering, number
-from jaxtherm.sector import symmetry_sector
+from jaxtherm.solvers import symmetry_sector
 
 COUPLINGS = ("incoherent", "local", "global")
 
@@ -46,12 +46,12 @@ def test_sector_is_invariant(coupling):
     keep = symmetry_sector(model)
     out = np.setdiff1d(np.arange(16), keep)
     ops = model.real_operators
-    mats = [*ops["hamiltonian"], *ops["lindblad"]]
+    mats = [e.dense(16) for e in [*ops["hamiltonian"], *ops["lindblad"]]]
     p = {k: v[0] for k, v in random_points(5, seed=11).items()}
     for i in range(5):
         p = {k: v[i] for k, v in random_points(5, seed=11).items()}
         h = np.array([t.coefficient(p) for t in model.hamiltonian])
-        mats += [np.asarray(m) for m in davies_matrices(model, p, h, np.float64)]
+        mats += [np.asarray(m) for m in davies_matrices(model, p, h, np.float64, solver="dense")]
     for m in mats:
         assert np.abs(m[np.ix_(out, keep)]).max(initial=0) < 1e-14
         assert np.abs(m[np.ix_(keep, out)]).max(initial=0) < 1e-14
@@ -184,7 +184,8 @@ def test_float32_accuracy_cost(coupling):
 def test_large_sector_uses_the_array_lu_on_the_sector(monkeypatch):
     """A sector above MAX_UNKNOWNS is solved by the array LU restricted to the sector (the path
     of larger models); forced here on the qubit pair, it equals the dense reference."""
-    from jaxtherm import batch, unrolled
+    from jaxtherm import batch
+    from jaxtherm.solvers import unrolled
 
     monkeypatch.setattr(unrolled, "MAX_UNKNOWNS", 2)
     batch.batched_kernel.cache_clear()

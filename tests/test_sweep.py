@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 import jaxtherm
-from jaxtherm import cli, journal
-from jaxtherm.executor import RunRefused, run_sweep
-from jaxtherm.grid import grid_regions
-from jaxtherm.spec import SpecError, load_spec, parse_spec
+from jaxtherm import cli
+from jaxtherm.io import journal
+from jaxtherm.sweep import RunRefused, run_sweep
+from jaxtherm.sweep.grid import grid_regions
+from jaxtherm.sweep import SpecError, load_spec, parse_spec, resolve
 
 SMALL = """
 [model]
@@ -226,9 +227,9 @@ def test_resume_rebuilds_a_broken_file_from_the_journal(tmp_path):
     "text, key, expected",
     [
         ("[modle]\ncoupling='local'", "modle", "unknown section"),
-        ("[model]\ncoupling='local'\nflavour=1", "model.flavour", "unknown key"),
-        ("[model]\nname='spin_chain'\ncoupling='local'", "model.name", "expected one of qubit_pair"),
-        ("[model]\ncoupling='nonlocal'", "model.coupling", "expected one of incoherent, local, global"),
+        ("[model]\ncoupling='local'\nflavour=1", "model.flavour", "takes no option 'flavour'"),
+        ("[model]\nname='spin_chain'\ncoupling='local'", "model.name", "available: qubit_pair"),
+        ("[model]\ncoupling='nonlocal'", "model.coupling", "one of incoherent, local, global"),
         ("[model]\ncoupling='local'\n[parameters]\nomega_a=1\nomega_b=1\nbeta_a=1\nbeta_b=1\ngamma_a=1\ngamma_b=1",
          "parameters", "missing parameter 'epsilon'"),
         ("[model]\ncoupling='local'\n[parameters]\nepsilon=1\n[axes]\nepsilon={values=[1,2]}", "axes.epsilon",
@@ -246,7 +247,7 @@ def test_resume_rebuilds_a_broken_file_from_the_journal(tmp_path):
 )
 def test_bad_spec_names_file_key_and_expectation(text, key, expected):
     with pytest.raises(SpecError) as err:
-        parse_spec(text, "bad.toml", default_output="results/bad.h5")
+        resolve(parse_spec(text, "bad.toml", default_output="results/bad.h5"))
     assert err.value.key == key
     assert str(err.value).startswith("bad.toml: ")
     assert expected in str(err.value)

@@ -1,18 +1,36 @@
-"""Models: immutable descriptions of open quantum systems built from operators."""
+"""Models: immutable descriptions of open quantum systems built from operators, their metadata,
+and the registry of built-in families (``get(name, **options)``, ``available()``)."""
 
-from .base import Bath, Davies, Expectation, Lindblad, Model, Term, parameter
+from ._model import Alias, Bath, Davies, Derived, Expectation, Lindblad, Model, Parameter, Term, parameter
+from .absorption_refrigerator import absorption_refrigerator
+from .oscillators import oscillator_pair
+from .qubit_chain import qubit_chain
 from .qubit_pair import COUPLINGS, qubit_pair
+from .registry import FactoryError, available, from_factory, get, load_factory, options, register
 from .thermalizers import local_thermalizer
 
 __all__ = [
     "COUPLINGS",
+    "Alias",
     "Bath",
     "Davies",
+    "Derived",
     "Expectation",
+    "FactoryError",
     "Lindblad",
     "Model",
+    "Parameter",
     "Term",
+    "absorption_refrigerator",
+    "available",
+    "from_factory",
+    "get",
+    "load_factory",
     "local_thermalizer",
+    "options",
+    "oscillator_pair",
     "parameter",
+    "qubit_chain",
     "qubit_pair",
+    "register",
 ]

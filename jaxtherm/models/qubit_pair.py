@@ -1,8 +1,9 @@
 """Two qubits A and B, each with its own heat bath, coupled in one of three ways (DESIGN.md §2).
 
 Parameters: ``omega_a, omega_b`` (frequencies), ``beta_a, beta_b`` (inverse temperatures),
-``gamma_a, gamma_b`` (thermalizer rates Γ), ``epsilon`` (coupling strength ε). Basis
-``|n_a n_b⟩``, index ``2 n_a + n_b``; ``H_0 = ω_a n_a + ω_b n_b``.
+``gamma_a, gamma_b`` (thermalizer rates), ``epsilon`` (coupling strength ε); aliases ``T_a``,
+``T_b`` and the detuning ``delta`` (``omega_b = omega_a − delta``). Basis ``|n_a n_b⟩``, index
+``2 n_a + n_b``; ``H_0 = ω_a n_a + ω_b n_b``.
 
 * ``incoherent``: ``H = H_0``; local thermalizers; and the noisy exchange
   ``ε (D[a†b] + D[ab†])`` (``L^K ρ = ε(a†b ρ b†a + ab† ρ ba† − ½{n_a + n_b − 2 n_a n_b, ρ})``),
@@ -18,71 +19,86 @@ from __future__ import annotations
 import functools
 
 from ..operators import dag, lowering, number
-from .base import Bath, Davies, Expectation, Lindblad, Model, Term, parameter
-from .thermalizers import local_thermalizer
+from ._model import Alias, Bath, Expectation, Lindblad, Model, Parameter, Term, parameter
+from .thermalizers import RATE_UNITS, bath_parameters, check_option, cutoff_parameters, thermalizer
 
 COUPLINGS = ("incoherent", "local", "global")
-PARAMETERS = ("omega_a", "omega_b", "beta_a", "beta_b", "gamma_a", "gamma_b", "epsilon")
-UNITS = {
-    "omega_a": "energy",
-    "omega_b": "energy",
-    "beta_a": "1/energy",
-    "beta_b": "1/energy",
-    "gamma_a": "energy (rate, ħ = 1)",
-    "gamma_b": "energy (rate, ħ = 1)",
-    "epsilon": "energy (rate, ħ = 1)",
-}
+SPECTRA = ("seed", "bose", "ohmic")
 
 
-@functools.cache
-def qubit_pair(coupling: str = "incoherent") -> Model:
-    """Two qubits with local baths, coupled ``incoherent``-ly, ``local``-ly or ``global``-ly.
+def pair_parameters(what: str, spectrum: str) -> tuple[Parameter, ...]:
+    """Parameters of a pair of modes a, b (qubits or oscillators) with their baths."""
+    return (
+        Parameter("omega_a", "energy", f"frequency ω_a of {what} A", "> 0"),
+        Parameter("omega_b", "energy", f"frequency ω_b of {what} B", "> 0"),
+        *(bath_parameters(bath, f"{what} {bath.upper()}", spectrum)[0] for bath in "ab"),  # beta_a, beta_b
+        *(bath_parameters(bath, f"{what} {bath.upper()}", spectrum)[1] for bath in "ab"),  # gamma_a, gamma_b
+        Parameter("epsilon", RATE_UNITS, "coupling strength ε (exchange amplitude, or the noisy exchange's rate)", ">= 0"),
+        *cutoff_parameters(spectrum),
+    )
 
-    Args:
-        coupling: ``"incoherent"`` (noisy exchange dissipator), ``"local"`` (coherent exchange
-            with local thermalizers) or ``"global"`` (coherent exchange with Davies thermalizers).
 
-    Returns:
-        The (cached, immutable) :class:`~jaxtherm.models.base.Model` with parameters
-        ``omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon``, baths ``a`` and ``b``
-        and expectations ``n_a``, ``n_b``.
+DETUNING = Alias("delta", "omega_b", "omega_b = omega_a - delta", lambda v: v["omega_a"] - v["delta"], ("omega_a",),
+                 "energy", "detuning omega_a - omega_b (omega_b = omega_a - delta)")
 
-    Raises:
-        ValueError: for an unknown coupling.
-    """
-    if coupling not in COUPLINGS:
-        raise ValueError(f"coupling must be one of {', '.join(COUPLINGS)}; got {coupling!r}")
-    a, b = lowering(2, 0), lowering(2, 1)
+
+def pair_model(name: str, a, b, coupling: str, spectrum: str, what: str, basis, options, description: str) -> Model:
+    """Two modes with lowering operators ``a``, ``b`` and baths ``a``, ``b``, coupled ``coupling``-ly
+    (shared by :func:`qubit_pair` and the oscillator pair)."""
     n_a, n_b = number(a), number(b)
     hamiltonian = [Term(parameter("omega_a"), n_a, "omega_a n_a"), Term(parameter("omega_b"), n_b, "omega_b n_b")]
     if coupling in ("local", "global"):
         hamiltonian.append(Term(parameter("epsilon"), dag(a) @ b + dag(b) @ a, "epsilon (a†b + b†a)"))
-    if coupling == "global":
-        dissipators = [
-            Davies(a + dag(a), parameter("gamma_a"), parameter("beta_a"), "a", label="Davies a + a†"),
-            Davies(b + dag(b), parameter("gamma_b"), parameter("beta_b"), "b", label="Davies b + b†"),
-        ]
-    else:
-        dissipators = [
-            *local_thermalizer(a, bath="a", omega="omega_a", beta="beta_a", gamma="gamma_a"),
-            *local_thermalizer(b, bath="b", omega="omega_b", beta="beta_b", gamma="gamma_b"),
-        ]
+    kind = "global" if coupling == "global" else "local"
+    dissipators = [
+        *thermalizer(kind, a, bath="a", omega="omega_a", beta="beta_a", gamma="gamma_a", spectrum=spectrum),
+        *thermalizer(kind, b, bath="b", omega="omega_b", beta="beta_b", gamma="gamma_b", spectrum=spectrum),
+    ]
     if coupling == "incoherent":
         dissipators += [
             Lindblad(parameter("epsilon"), dag(a) @ b, "coupling", label="epsilon D[a†b]"),
             Lindblad(parameter("epsilon"), a @ dag(b), "coupling", label="epsilon D[ab†]"),
         ]
     return Model(
-        name=f"qubit_pair/{coupling}",
-        dim=4,
-        parameters=PARAMETERS,
+        name=name,
+        dim=a.shape[0],
+        parameters=pair_parameters(what, spectrum),
         hamiltonian=tuple(hamiltonian),
         dissipators=tuple(dissipators),
         baths=(Bath("a", "beta_a"), Bath("b", "beta_b")),
         expectations=(
-            Expectation("n_a", n_a, "excitation probability of qubit A, ⟨a†a⟩"),
-            Expectation("n_b", n_b, "excitation probability of qubit B, ⟨b†b⟩"),
+            Expectation("n_a", n_a, f"mean excitation number of {what} A, ⟨a†a⟩"),
+            Expectation("n_b", n_b, f"mean excitation number of {what} B, ⟨b†b⟩"),
         ),
-        units=UNITS,
-        description=__doc__.split("\n\n")[0],
+        aliases=(DETUNING,),
+        basis=basis,
+        options=options,
+        description=description,
     )
+
+
+@functools.cache
+def qubit_pair(coupling: str = "incoherent", spectrum: str = "seed") -> Model:
+    """Two qubits with local baths, coupled ``incoherent``-ly, ``local``-ly or ``global``-ly.
+
+    Args:
+        coupling: ``"incoherent"`` (noisy exchange dissipator), ``"local"`` (coherent exchange
+            with local thermalizers) or ``"global"`` (coherent exchange with Davies thermalizers).
+        spectrum: the baths' spectrum, ``"seed"`` (default: down Γ, up Γe^{−βν}), ``"bose"`` or
+            ``"ohmic"`` (adds the parameter ``omega_cutoff``).
+
+    Returns:
+        The (cached, immutable) :class:`~jaxtherm.models.Model` with parameters
+        ``omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon``, baths ``a`` and ``b``
+        and expectations ``n_a``, ``n_b``.
+
+    Raises:
+        ValueError: for an unknown coupling or spectrum.
+    """
+    check_option("coupling", coupling, COUPLINGS)
+    check_option("spectrum", spectrum, SPECTRA)
+    name = f"qubit_pair/{coupling}" + ("" if spectrum == "seed" else f"/{spectrum}")
+    basis = tuple(f"|{na}{nb}⟩" for na in (0, 1) for nb in (0, 1))
+    return pair_model(name, lowering(2, 0), lowering(2, 1), coupling, spectrum, "qubit", basis,
+                      {"coupling": coupling, "spectrum": spectrum},
+                      __doc__.split("\n\n")[0] + " Basis |n_a n_b⟩, index 2 n_a + n_b.")

@@ -1,33 +1,81 @@
-"""Reusable dissipators: the local thermalizer of a two-level system."""
+"""Reusable thermalizers and the parameter declarations that go with them."""
 
 from __future__ import annotations
 
-import jax.numpy as jnp
-
+from .. import spectra
 from ..operators import dag
-from .base import Lindblad
+from ._model import Davies, Lindblad, Parameter, parameter
+
+RATE_UNITS = "energy (rate, ħ = 1)"
 
 
-def local_thermalizer(a, *, bath: str, omega: str, beta: str, gamma: str) -> tuple[Lindblad, Lindblad]:
-    """Local thermalizer of a two-level system with lowering operator ``a``.
+def local_thermalizer(a, *, bath: str, omega, beta: str, gamma: str, spectrum="seed",
+                      cutoff: str | None = None) -> tuple[Lindblad, Lindblad]:
+    """Local thermalizer of a mode (qubit or truncated oscillator) with lowering operator ``a``.
 
-    ``L ρ = Γ D[a] ρ + Γ e^{−βω} D[a†] ρ``: down rate ``Γ``, up rate ``Γ e^{−βω}`` (detailed
-    balance at the *local* frequency ``ω``); its steady state alone is the Gibbs state
-    ``e^{−βω n}/Z``.
+    ``L ρ = k_↓ D[a] ρ + k_↑ D[a†] ρ`` with the spectrum's rates at the *local* frequency ``ω``
+    (:mod:`jaxtherm.spectra`): ``seed`` ``k_↓ = Γ, k_↑ = Γ e^{−βω}`` (the talk's), ``bose``
+    ``γ(1 + n̄), γ n̄``, ``ohmic`` ``κω e^{−ω/ω_c}(1 + n̄), κω e^{−ω/ω_c} n̄``. Detailed balance
+    ``k_↑/k_↓ = e^{−βω}`` makes its steady state alone the Gibbs state ``e^{−βω a†a}/Z``.
 
     Args:
         a: lowering operator, shape ``(d, d)``.
         bath: name of the bath the two jumps belong to.
-        omega, beta, gamma: parameter names of ``ω``, ``β`` and ``Γ``.
+        omega: parameter name of ``ω``, or a coefficient ``p ↦ ω`` (e.g. ``E_c + E_h``).
+        beta, gamma: parameter names of ``β`` and of the rate (``Γ``, ``γ`` or ``κ``).
+        spectrum: ``"seed"`` (default), ``"bose"`` or ``"ohmic"``.
+        cutoff: parameter name of ``ω_c`` for ``ohmic`` (default ``"omega_cutoff"``).
     """
+    spec = spectra.get(spectrum)
+    cut = (cutoff or spectra.CUTOFF_PARAMETER) if spec.needs_cutoff else None
+    frequency = parameter(omega) if isinstance(omega, str) else omega
+
+    def rates(p):
+        return spec.rates(frequency(p), p[beta], p[gamma], p[cut] if cut else None)
 
     def down(p):
-        return p[gamma]
+        return rates(p)[0]
 
     def up(p):
-        return p[gamma] * jnp.exp(-p[beta] * p[omega])
+        return rates(p)[1]
 
     return (
-        Lindblad(down, a, bath, label=f"{gamma} D[a_{bath}]"),
-        Lindblad(up, dag(a), bath, label=f"{gamma} exp(-{beta} {omega}) D[a_{bath}†]"),
+        Lindblad(down, a, bath, label=f"{spec.name} emission D[a_{bath}]"),
+        Lindblad(up, dag(a), bath, label=f"{spec.name} absorption D[a_{bath}†]"),
     )
+
+
+def thermalizer(kind: str, a, *, bath: str, omega, beta: str, gamma: str, spectrum="seed") -> tuple:
+    """The bath ``bath`` on the mode with lowering operator ``a``: ``kind = "local"`` gives
+    :func:`local_thermalizer` at frequency ``omega``; ``"global"`` a :class:`Davies` thermalizer
+    with coupling ``X = a + a†`` in the eigenbasis of the full Hamiltonian."""
+    spec = spectra.get(spectrum)
+    if kind == "local":
+        return local_thermalizer(a, bath=bath, omega=omega, beta=beta, gamma=gamma, spectrum=spec)
+    cutoff = parameter(spectra.CUTOFF_PARAMETER) if spec.needs_cutoff else None
+    return (Davies(a + dag(a), parameter(gamma), parameter(beta), bath, label=f"Davies {bath}: a + a†",
+                   spectrum=spec, cutoff=cutoff),)
+
+
+def bath_parameters(bath: str, what: str, spectrum="seed") -> tuple[Parameter, Parameter]:
+    """``beta_{bath}`` and ``gamma_{bath}`` declared with units, descriptions and domains ≥ 0."""
+    spec = spectra.get(spectrum)
+    symbol = {"seed": "Γ", "bose": "γ", "ohmic": "κ"}.get(spec.name, "rate")
+    return (
+        Parameter(f"beta_{bath}", "1/energy", f"inverse temperature of bath {bath}", ">= 0"),
+        Parameter(f"gamma_{bath}", RATE_UNITS if spec.name != "ohmic" else "1 (κ: rate per unit energy)",
+                  f"rate {symbol} of bath {bath} on {what} ({spec.name} spectrum: {spec.formula})", ">= 0"),
+    )
+
+
+def cutoff_parameters(spectrum="seed") -> tuple[Parameter, ...]:
+    """``(omega_cutoff,)`` for the ``ohmic`` spectrum, else ``()``."""
+    if not spectra.get(spectrum).needs_cutoff:
+        return ()
+    return (Parameter(spectra.CUTOFF_PARAMETER, "energy", "cutoff frequency ω_c of the ohmic spectra", "> 0"),)
+
+
+def check_option(name: str, value, allowed) -> None:
+    """Raise ``ValueError`` naming the option unless ``value`` is among ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")

@@ -1,8 +1,9 @@
-"""Sweep specs: TOML in, an immutable, validated :class:`SweepSpec` out (DESIGN.md §4).
+"""Sweep specs: TOML in, an immutable, schema-checked :class:`SweepSpec` out (DESIGN.md §4).
 
     [model]
-    name = "qubit_pair"
-    coupling = "incoherent"            # or a list: ["local", "global"] adds a coupling dimension
+    name = "qubit_pair"                # a registered model (jaxtherm.models.available()), or
+    # factory = "my_models.py:fridge"  # a user factory: file relative to the spec, or module:function
+    coupling = ["local", "global"]     # the model's options; a list adds a categorical dimension
 
     [parameters]                       # fixed values
     omega_a = 1.0
@@ -24,8 +25,10 @@
     chunk_size = 131072                # points per compiled call (default: tuned at start)
     solver = "reduced"                 # or "dense": the full-Liouvillian reference
 
-Every problem raises :class:`SpecError`, whose message names the file, the key and what was
-expected.
+This module checks the file's shape only and knows no model and no JAX: which parameters,
+options and values a model takes is checked against the model itself when the sweep is
+resolved (:mod:`jaxtherm.sweep.study`). Every problem raises :class:`SpecError`, whose message
+names the file, the key and what was expected.
 """
 
 from __future__ import annotations
@@ -40,20 +43,17 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .kernel import SOLVERS
-from .models import COUPLINGS, qubit_pair
-from .parameters import accepted_names, check_names
-
-MODELS = ("qubit_pair",)
 SECTIONS = {
-    "model": ("name", "coupling"),
+    "model": None,  # name or factory, plus the model's own options
     "parameters": None,  # keys are parameter names
     "axes": None,
     "output": ("path", "gradients", "compression", "save_rho", "dtype"),
     "run": ("chunk_size", "solver"),
 }
 COMPRESSIONS = ("none", "lzf", "gzip")
+DTYPES = ("float64", "float32")
 AXIS_RULES = ("linspace", "logspace", "values")
+DEFAULT_MODEL = "qubit_pair"
 
 
 class SpecError(ValueError):
@@ -79,13 +79,26 @@ class Axis:
 
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
-    """A validated sweep: model, fixed parameters, axes (in order) and output options."""
+    """A sweep as the file gives it, schema-checked.
+
+    Attributes:
+        source, text: the file name and its exact text (kept in the results file).
+        model: the ``[model] name`` (``None`` with a factory).
+        factory: the ``[model] factory`` reference, resolved against :attr:`base_dir`.
+        options: every other ``[model]`` key, each as a tuple of values (one unless a list).
+        categorical: the options given as lists, in file order: each adds a leading dimension.
+        fixed, axes: ``[parameters]`` and ``[axes]`` as given (names not yet checked).
+        output, gradients, compression, save_rho, dtype: ``[output]``.
+        chunk_size, solver: ``[run]``.
+        base_dir: the spec file's directory (user factories are found relative to it).
+    """
 
     source: str
     text: str
-    model: str
-    couplings: tuple[str, ...]
-    coupling_axis: bool  # True when [model] coupling is a list: a leading 'coupling' dimension
+    model: str | None
+    factory: str | None
+    options: Mapping[str, tuple]
+    categorical: tuple[str, ...]
     fixed: Mapping[str, float]
     axes: tuple[Axis, ...]
     output: Path
@@ -95,21 +108,30 @@ class SweepSpec:
     dtype: str
     chunk_size: int | None
     solver: str = "reduced"
+    base_dir: Path = Path(".")
 
     @property
     def axis_shape(self) -> tuple[int, ...]:
-        """Shape of one coupling's sub-grid: one entry per axis."""
+        """Shape of one model's sub-grid: one entry per axis."""
         return tuple(len(a) for a in self.axes)
 
     @property
+    def model_shape(self) -> tuple[int, ...]:
+        """One entry per categorical option: the number of models is its product."""
+        return tuple(len(self.options[k]) for k in self.categorical)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        """Grid shape: ``(n_couplings,)`` if a coupling axis, then :attr:`axis_shape`."""
-        lead = (len(self.couplings),) if self.coupling_axis else ()
-        return lead + self.axis_shape
+        """Grid shape: the categorical options, then :attr:`axis_shape`."""
+        return self.model_shape + self.axis_shape
 
     @property
     def dims(self) -> tuple[str, ...]:
-        return (("coupling",) if self.coupling_axis else ()) + tuple(a.name for a in self.axes)
+        return self.categorical + tuple(a.name for a in self.axes)
+
+    @property
+    def n_models(self) -> int:
+        return math.prod(self.model_shape)
 
     @property
     def points_per_model(self) -> int:
@@ -117,11 +139,13 @@ class SweepSpec:
 
     @property
     def n_points(self) -> int:
-        return self.points_per_model * len(self.couplings)
+        return self.points_per_model * self.n_models
 
-    def models(self):
-        """The model of each coupling, in order."""
-        return tuple(qubit_pair(c) for c in self.couplings)
+    def model_options(self, index: int) -> dict[str, object]:
+        """The options of model ``index`` (C order over the categorical options)."""
+        picks = np.unravel_index(index, self.model_shape) if self.categorical else ()
+        chosen = dict(zip(self.categorical, (int(i) for i in picks)))
+        return {k: v[chosen.get(k, 0)] for k, v in self.options.items()}
 
 
 def _is_number(x) -> bool:
@@ -155,13 +179,45 @@ def _axis(source: str, name: str, rule) -> Axis:
     return Axis(name, values, f"{kind} = {arg!r}")
 
 
-def parse_spec(text: str, source: str = "<spec>", default_output: str | None = None) -> SweepSpec:
-    """Validate a TOML sweep spec.
+def _model_table(source: str, table: dict):
+    """``(name, factory, options, categorical)`` of the ``[model]`` table."""
+    name, factory = table.get("name"), table.get("factory")
+    if name is not None and factory is not None:
+        raise SpecError(source, "model.factory", "give either [model] name or [model] factory, not both")
+    if factory is not None and (not isinstance(factory, str) or ":" not in factory):
+        raise SpecError(source, "model.factory",
+                        f"expected 'path/to/file.py:function' or 'package.module:function'; got {factory!r}")
+    if factory is None:
+        name = DEFAULT_MODEL if name is None else name
+        if not isinstance(name, str) or not name:
+            raise SpecError(source, "model.name", f"expected a model name; got {name!r}")
+    options, categorical = {}, []
+    for key, value in table.items():
+        if key in ("name", "factory"):
+            continue
+        if isinstance(value, list):
+            if not value or len({repr(v) for v in value}) != len(value):
+                raise SpecError(source, f"model.{key}", f"expected a non-empty list of distinct values; got {value!r}")
+            if any(isinstance(v, (list, dict)) for v in value):
+                raise SpecError(source, f"model.{key}", f"expected a list of strings or numbers; got {value!r}")
+            categorical.append(key)
+            options[key] = tuple(value)
+        elif isinstance(value, dict):
+            raise SpecError(source, f"model.{key}", f"expected a value or a list of values; got a table {value!r}")
+        else:
+            options[key] = (value,)
+    return name, factory, MappingProxyType(options), tuple(categorical)
+
+
+def parse_spec(text: str, source: str = "<spec>", default_output: str | None = None,
+               base_dir: str | os.PathLike = ".") -> SweepSpec:
+    """Check a TOML sweep spec's shape.
 
     Args:
         text: the TOML text (kept verbatim in the results file).
         source: file name for messages.
         default_output: output path when ``[output] path`` is absent.
+        base_dir: where a ``[model] factory`` file is looked for.
 
     Raises:
         SpecError: naming the file, the key and what was expected.
@@ -180,38 +236,19 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
             if allowed is not None and key not in allowed:
                 raise SpecError(source, f"{section}.{key}", f"unknown key; [{section}] takes {', '.join(allowed)}")
 
-    model_t = data.get("model", {})
-    name = model_t.get("name", "qubit_pair")
-    if name not in MODELS:
-        raise SpecError(source, "model.name", f"expected one of {', '.join(MODELS)}; got {name!r}")
-    if "coupling" not in model_t:
-        raise SpecError(source, "model.coupling", f"missing; expected one of {', '.join(COUPLINGS)} (or a list of them)")
-    coupling = model_t["coupling"]
-    coupling_axis = isinstance(coupling, list)
-    couplings = tuple(coupling) if coupling_axis else (coupling,)
-    if not couplings or any(c not in COUPLINGS for c in couplings) or len(set(couplings)) != len(couplings):
-        raise SpecError(source, "model.coupling", f"expected one of {', '.join(COUPLINGS)} or a list of distinct ones; got {coupling!r}")
-    model = qubit_pair(couplings[0])
-    accepted = accepted_names(model)
-
+    name, factory, options, categorical = _model_table(source, data.get("model", {}))
     fixed = {}
     for key, value in data.get("parameters", {}).items():
-        if key not in accepted:
-            raise SpecError(source, f"parameters.{key}", f"unknown parameter; expected one of {', '.join(accepted)}")
         if not _is_number(value) or not math.isfinite(value):
             raise SpecError(source, f"parameters.{key}", f"expected a finite number; got {value!r}")
         fixed[key] = float(value)
     axes = []
     for key, rule in data.get("axes", {}).items():
-        if key not in accepted:
-            raise SpecError(source, f"axes.{key}", f"unknown parameter; expected one of {', '.join(accepted)}")
         if key in fixed:
             raise SpecError(source, f"axes.{key}", "is also fixed in [parameters]; a parameter is either fixed or an axis")
+        if key in categorical:
+            raise SpecError(source, f"axes.{key}", "is also a [model] option; an axis sweeps a parameter")
         axes.append(_axis(source, key, rule))
-    try:
-        names = check_names(model, [*fixed, *(a.name for a in axes)])
-    except ValueError as err:
-        raise SpecError(source, "parameters", f"{err} ([parameters] or [axes])") from None
 
     out_t = data.get("output", {})
     path = out_t.get("path", default_output)
@@ -220,9 +257,6 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     gradients = out_t.get("gradients", [])
     if not isinstance(gradients, list) or not all(isinstance(g, str) for g in gradients):
         raise SpecError(source, "output.gradients", f"expected a list of parameter names; got {gradients!r}")
-    for g in gradients:
-        if g not in names:
-            raise SpecError(source, "output.gradients", f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}")
     if len(set(gradients)) != len(gradients):
         raise SpecError(source, "output.gradients", "expected distinct parameter names")
     compression = out_t.get("compression", "none")
@@ -232,20 +266,21 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     if not isinstance(save_rho, bool):
         raise SpecError(source, "output.save_rho", f"expected true or false; got {save_rho!r}")
     dtype = out_t.get("dtype", "float64")
-    if dtype not in ("float64", "float32"):
+    if dtype not in DTYPES:
         raise SpecError(source, "output.dtype", f"expected float64 or float32; got {dtype!r}")
     chunk_size = data.get("run", {}).get("chunk_size")
     if chunk_size is not None and (not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1):
         raise SpecError(source, "run.chunk_size", f"expected a positive integer; got {chunk_size!r}")
     solver = data.get("run", {}).get("solver", "reduced")
-    if solver not in SOLVERS:
-        raise SpecError(source, "run.solver", f"expected one of {', '.join(SOLVERS)}; got {solver!r}")
+    if not isinstance(solver, str):
+        raise SpecError(source, "run.solver", f"expected a solver name; got {solver!r}")
     return SweepSpec(
         source=source,
         text=text,
         model=name,
-        couplings=couplings,
-        coupling_axis=coupling_axis,
+        factory=factory,
+        options=options,
+        categorical=categorical,
         fixed=MappingProxyType(fixed),
         axes=tuple(axes),
         output=Path(path),
@@ -255,14 +290,15 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
         dtype=dtype,
         chunk_size=chunk_size,
         solver=solver,
+        base_dir=Path(base_dir),
     )
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
-    """Read and validate a spec file; the default output is ``results/<file stem>.h5``."""
+    """Read and check a spec file; the default output is ``results/<file stem>.h5``."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise SpecError(str(path), "", f"cannot be read ({err.strerror})") from None
-    return parse_spec(text, str(path), default_output=f"results/{path.stem}.h5")
+    return parse_spec(text, str(path), default_output=f"results/{path.stem}.h5", base_dir=path.parent)

@@ -1,7 +1,8 @@
 """The sweep grid: chunks of flat point indices, and the parameter values of a chunk.
 
-A sweep over couplings ``m = 0 … M−1`` and axes of lengths ``(n_1, …, n_k)`` has ``M`` sub-grids
-of ``S = Π n_i`` points each, in C order. Chunk ``c`` of sub-grid ``m`` holds the flat indices
+A sweep over models ``m = 0 … M−1`` (the combinations of the categorical ``[model]`` options, C
+order) and axes of lengths ``(n_1, …, n_k)`` has ``M`` sub-grids of ``S = Π n_i`` points each,
+in C order. Chunk ``c`` of sub-grid ``m`` holds the flat indices
 ``[c C, min((c+1) C, S))`` for the fixed chunk size ``C``; chunk ids run ``m · K + c`` with
 ``K = ⌈S / C⌉``. Chunk boundaries depend only on the spec and ``C``, so a resumed run recomputes
 exactly the same chunks.
@@ -18,7 +19,7 @@ from .spec import SweepSpec
 
 @dataclasses.dataclass(frozen=True)
 class Chunk:
-    """Chunk ``id``: flat indices ``[start, stop)`` of the sub-grid of coupling ``model_index``."""
+    """Chunk ``id``: flat indices ``[start, stop)`` of the sub-grid of model ``model_index``."""
 
     id: int
     model_index: int
@@ -36,7 +37,7 @@ def chunks(spec: SweepSpec, chunk_size: int) -> list[Chunk]:
     k = -(-per_model // chunk_size)
     return [
         Chunk(m * k + c, m, c * chunk_size, min((c + 1) * chunk_size, per_model))
-        for m in range(len(spec.couplings))
+        for m in range(spec.n_models)
         for c in range(k)
     ]
 
@@ -88,3 +89,13 @@ def grid_regions(shape: tuple[int, ...], start: int, stop: int) -> list[tuple[tu
     if stop % inner:
         sub(last, 0, stop % inner, offset)
     return out
+
+
+def chunk_regions(spec: SweepSpec, chunk: Chunk) -> list[tuple[tuple[slice, ...], slice]]:
+    """Boxes of the results grid that hold ``chunk``: the model's categorical indices first, then
+    :func:`grid_regions` of its sub-grid."""
+    shape = spec.axis_shape
+    regions = grid_regions(shape, chunk.start, chunk.stop) if shape else [((), slice(0, 1))]
+    lead = tuple(slice(int(i), int(i) + 1) for i in np.unravel_index(chunk.model_index, spec.model_shape)) \
+        if spec.categorical else ()
+    return [((*lead, *box), part) for box, part in regions]

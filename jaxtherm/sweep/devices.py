@@ -23,11 +23,11 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from .batch import LANES
+from ..batch import LANES, padded
 
 WORKING_SET_BUDGET = {"cpu": 24 << 20, "gpu": 2 << 30}
 PROBE_POINTS = 1 << 14
-MIN_CHUNK, MAX_CHUNK = 1 << 10, 1 << 22
+MAX_CHUNK = 1 << 22
 
 
 def devices(kind: str | None) -> list:
@@ -44,12 +44,6 @@ def sharding(devs: list) -> NamedSharding | None:
     if len(devs) == 1:
         return None
     return NamedSharding(Mesh(np.array(devs), ("points",)), PartitionSpec("points"))
-
-
-def padded_chunk(chunk_size: int, n_devices: int) -> int:
-    """The compiled size of a chunk: a multiple of ``LANES`` points on every device."""
-    block = LANES * n_devices
-    return -(-chunk_size // block) * block
 
 
 def compile_kernel(fn, n_inputs: int, size: int, dtype, devs: list):
@@ -75,7 +69,7 @@ def place(arrays: list[np.ndarray], devs: list) -> list:
 def bytes_per_point(fn, n_inputs: int, dtype, devs: list) -> float:
     """Working set of the compiled kernel per point (arguments + temporaries + outputs),
     from XLA's memory analysis at :data:`PROBE_POINTS` points (one compile)."""
-    size = padded_chunk(PROBE_POINTS, 1)
+    size = padded(PROBE_POINTS)
     compiled, _ = compile_kernel(fn, n_inputs, size, dtype, devs[:1])
     ma = compiled.memory_analysis()
     total = ma.argument_size_in_bytes + ma.temp_size_in_bytes + ma.output_size_in_bytes
@@ -94,7 +88,7 @@ def auto_chunk_size(per_point: float, platform: str, n_devices: int, n_points: i
         row: points in one row of the grid (the product of all axis lengths but the first).
     """
     budget = WORKING_SET_BUDGET.get(platform, WORKING_SET_BUDGET["cpu"])
-    size = max(MIN_CHUNK, LANES * n_devices)
+    size = LANES * n_devices
     while size * 2 * per_point <= budget and size * 2 <= MAX_CHUNK:
         size *= 2
     if 1 < row <= size:

@@ -12,8 +12,8 @@ solve with the same LU factors, ``ẋ = A⁻¹(ḃ − Ȧ x)``, instead of diffe
 elimination.
 
 :func:`steady_state_unrolled` does the same for the small matrix of a symmetry sector
-(:mod:`jaxtherm.sector`), given entry by entry, with the unrolled elimination of
-:mod:`jaxtherm.unrolled` (differentiated straight through, which for a handful of unknowns is
+(:mod:`jaxtherm.solvers.sector`), given entry by entry, with the unrolled elimination of
+:mod:`jaxtherm.solvers.unrolled` (differentiated straight through, which for a handful of unknowns is
 as cheap as reusing factors).
 """
 
@@ -30,11 +30,13 @@ STATUS_OK = 0
 STATUS_SINGULAR = 1
 STATUS_NONFINITE = 2
 STATUS_INACCURATE = 3
+STATUS_DOMAIN = 4
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
     STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",
     STATUS_NONFINITE: "non-finite parameters or results",
     STATUS_INACCURATE: "relative residual above tolerance",
+    STATUS_DOMAIN: "parameters outside the model's domain (e.g. a negative rate or temperature)",
 }
 
 
@@ -142,7 +144,7 @@ def steady_state(r_matrix, d: int):
 
 
 def steady_state_unrolled(rows, d: int, eps: float):
-    """:func:`steady_state` for a small matrix given entry by entry (see :mod:`jaxtherm.unrolled`).
+    """:func:`steady_state` for a small matrix given entry by entry (see :mod:`jaxtherm.solvers.unrolled`).
 
     Args:
         rows: ``m × m`` list-of-rows real Liouvillian of the kept coordinates (populations

@@ -2,8 +2,9 @@
 
 Layout, readable by ``xarray.open_dataset(path, engine="h5netcdf")``:
 
-* one 1-D dataset per grid dimension (``coupling`` when several, then each axis), made an HDF5
-  dimension scale, with ``units`` / ``description`` attrs;
+* one 1-D dataset per grid dimension (each categorical model option, then each axis), made an
+  HDF5 dimension scale, with ``units`` / ``description`` attrs; the same for the trailing
+  dimensions of per-point arrays (``row``, ``col`` of ρ, labelled by the basis states);
 * one grid-shaped dataset per observable, gradient, ``status`` (int8, −1 = not computed yet)
   and ``residual``, with the scales attached; ``rho_re``/``rho_im`` (extra dims ``row``,
   ``col``) when the steady states are kept;
@@ -41,7 +42,7 @@ class Layout:
     """Everything needed to create a results file."""
 
     dims: tuple[str, ...]
-    coords: Mapping[str, tuple[np.ndarray, str, str]]  # name -> (values, units, description)
+    coords: Mapping[str, tuple[np.ndarray, str, str]]  # name -> (values, units, description), extra dims too
     variables: tuple[Variable, ...]
     scalars: Mapping[str, tuple[float, str, str]]  # fixed parameters
     attrs: Mapping[str, object]
@@ -80,7 +81,8 @@ class ResultsFile:
         h5 = h5py.File(path, "w", libver="latest")
         try:
             scales = {}
-            for d in layout.dims:
+            extra_dims = [n for v in layout.variables for n, _ in v.extra_dims]
+            for d in dict.fromkeys([*layout.dims, *extra_dims]):
                 values, units, description = layout.coords[d]
                 if values.dtype.kind in "UO":
                     ds = h5.create_dataset(d, data=np.asarray(values, dtype=object), dtype=h5py.string_dtype())
@@ -89,14 +91,6 @@ class ResultsFile:
                 ds.attrs.update(units=units, description=description)
                 ds.make_scale(d)
                 scales[d] = ds
-            extra_scales = {}
-            for v in layout.variables:
-                for name, size in v.extra_dims:
-                    if name not in extra_scales:
-                        ds = h5.create_dataset(name, data=np.arange(size))
-                        ds.attrs["description"] = f"index of the {name} of ρ in the basis |n_a n_b⟩ (2 n_a + n_b)"
-                        ds.make_scale(name)
-                        extra_scales[name] = ds
             for v in layout.variables:
                 extra = tuple(s for _, s in v.extra_dims)
                 dtype = np.dtype(v.dtype)
@@ -113,7 +107,7 @@ class ResultsFile:
                 for i, d in enumerate(layout.dims):
                     ds.dims[i].attach_scale(scales[d])
                 for j, (name, _) in enumerate(v.extra_dims):
-                    ds.dims[len(layout.dims) + j].attach_scale(extra_scales[name])
+                    ds.dims[len(layout.dims) + j].attach_scale(scales[name])
             for name, (value, units, description) in layout.scalars.items():
                 ds = h5.create_dataset(name, data=np.float64(value))
                 ds.attrs.update(units=units, description=description)

@@ -1,0 +1,118 @@
+"""Global (secular, Davies) thermalizers, built at one parameter point from the eigenbasis of H.
+
+With ``H = Σ_m E_m |m⟩⟨m|`` and ``X_nm = ⟨n|X|m⟩`` the bath's coupling operator in that
+eigenbasis, the jump operators ``A(ν) = Σ_{E_m − E_n = ν} X_nm |n⟩⟨m|`` are grouped by Bohr
+frequency ``ν ≠ 0`` (degenerate frequencies share one jump operator, so the generator does not
+depend on the choice of eigenvectors within a degenerate level), and
+
+    D ρ = Σ_{ν≠0} γ(ν) (A(ν) ρ A(ν)† − ½{A(ν)†A(ν), ρ}),
+
+    γ(ν) = emission(ν) for ν > 0,   γ(ν) = absorption(|ν|) for ν < 0,
+
+with the bath's spectrum (:mod:`jaxtherm.spectra`) evaluated at each exact Bohr frequency.
+Frequencies closer than ``tol`` count as equal, and ``|ν| ≤ tol`` is no transition (no
+dephasing term).
+
+:func:`davies_generator` is the JAX version the kernel evaluates per point (static shapes: the
+grouping is a mask over pairs of transitions); :func:`jump_operators` is a NumPy version at
+one concrete point, used to find the generator's sparsity pattern (symmetry sectors).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+
+def _in_eigenbasis(h, coupling, spectrum, rate, beta, cutoff, tol):
+    """``(V, D_eig)``: eigenvectors of ``H`` and the Davies superoperator in its eigenbasis."""
+    d = h.shape[0]
+    energies, v = jnp.linalg.eigh(h)
+    x = jnp.conj(v).T @ coupling @ v  # x[n, m] = ⟨n|X|m⟩
+    omega = energies[:, None] - energies[None, :]  # omega[m, n] = E_m − E_n
+    transition = jnp.abs(omega) > tol
+    # the spectrum at |ν|, evaluated at a safe frequency where there is no transition
+    nu = jnp.where(transition, jnp.abs(omega), 1.0)
+    emission, absorption = spectrum.rates(nu, beta, rate, cutoff)
+    gamma = jnp.where(transition, jnp.where(omega > 0, emission, absorption), 0.0)
+    g_mn = gamma.astype(x.dtype)
+    # jump part K[(n,n'),(m,m')] = γ(ω_mn) x_nm x̄_n'm' [ω_mn ≈ ω_m'n']
+    w_nm = omega.T  # w_nm[n, m] = ω_mn
+    same = jnp.abs(w_nm[:, None, :, None] - w_nm[None, :, None, :]) <= tol  # [n, n', m, m']
+    jump = (g_mn.T * x)[:, None, :, None] * jnp.conj(x)[None, :, None, :] * same
+    jump = jump.reshape(d * d, d * d)
+    # G[m', m] = Σ_n γ(ω_mn) x̄_nm' x_nm [E_m ≈ E_m']
+    same_e = jnp.abs(energies[:, None] - energies[None, :]) <= tol
+    g = (jnp.conj(x).T @ (g_mn.T * x)) * same_e
+    eye = jnp.eye(d, dtype=x.dtype)
+    anti = jnp.kron(g, eye) + jnp.kron(eye, g.T)
+    return v, jump - 0.5 * anti
+
+
+def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol):
+    """Davies superoperator of one bath, in the product basis (row-major ``vec``).
+
+    Args:
+        h: complex ``(d, d)`` Hermitian Hamiltonian (JAX).
+        coupling: complex ``(d, d)`` Hermitian system–bath coupling operator ``X``.
+        spectrum: a :class:`jaxtherm.spectra.Spectrum`.
+        rate, beta, cutoff: the bath's rate parameter, inverse temperature and cutoff (scalars;
+            ``cutoff`` only for spectra that need it).
+        tol: absolute tolerance for equal Bohr frequencies.
+
+    Returns:
+        Complex ``(d², d²)`` superoperator.
+    """
+    v, sup = _in_eigenbasis(h, coupling, spectrum, rate, beta, cutoff, tol)
+    u = jnp.kron(v, jnp.conj(v))  # vec(V ρ V†) = (V ⊗ V̄) vec ρ
+    return u @ sup @ jnp.conj(u).T
+
+
+def restricted_generator(h, coupling, spectrum, rate, beta, cutoff, tol, rows, cols):
+    """The real Davies generator on chosen real coordinates: ``(T⁻¹ U D U† T)[keep, keep]``.
+
+    ``U = V ⊗ V̄`` maps the eigenbasis to the product basis (``vec(VρV†) = U vec ρ``); only the
+    rows of ``T⁻¹`` and columns of ``T`` that are kept are applied, so the cost is
+    ``O(m d⁴)`` for ``m`` kept coordinates instead of ``O(d⁶)``.
+
+    Args:
+        h, coupling, spectrum, rate, beta, cutoff, tol: as :func:`davies_generator`.
+        rows: complex ``(m, d²)`` constant, the kept rows of ``T⁻¹``.
+        cols: complex ``(d², m)`` constant, the kept columns of ``T``.
+
+    Returns:
+        Real ``(m, m)`` matrix.
+    """
+    v, sup = _in_eigenbasis(h, coupling, spectrum, rate, beta, cutoff, tol)
+    u = jnp.kron(v, jnp.conj(v))
+    left = jnp.asarray(rows, u.dtype) @ u
+    right = jnp.conj(u).T @ jnp.asarray(cols, u.dtype)
+    return jnp.real(left @ (sup @ right))
+
+
+def jump_operators(h: np.ndarray, coupling: np.ndarray, tol: float) -> list[np.ndarray]:
+    """The grouped jump operators ``A(ν)`` (product basis) at one concrete point, NumPy.
+
+    Args:
+        h: ``(d, d)`` Hermitian Hamiltonian.
+        coupling: ``(d, d)`` Hermitian coupling operator.
+        tol: absolute tolerance for equal Bohr frequencies.
+
+    Returns:
+        One ``(d, d)`` array per distinct Bohr frequency ``ν`` with ``|ν| > tol``.
+    """
+    energies, v = np.linalg.eigh(h)
+    x = np.conj(v).T @ coupling @ v
+    omega = energies[None, :] - energies[:, None]  # omega[n, m] = E_m − E_n for |n⟩⟨m|
+    n_idx, m_idx = np.nonzero((np.abs(omega) > tol) & (np.abs(x) > 0))
+    freqs = omega[n_idx, m_idx]
+    order = np.argsort(freqs)
+    out, start = [], 0
+    for stop in range(1, len(order) + 1):  # split the sorted frequencies at gaps > tol
+        if stop == len(order) or freqs[order[stop]] - freqs[order[stop - 1]] > tol:
+            sel = order[start:stop]
+            a = np.zeros_like(x)
+            a[n_idx[sel], m_idx[sel]] = x[n_idx[sel], m_idx[sel]]
+            out.append(v @ a @ np.conj(v).T)
+            start = stop
+    return out

@@ -1,0 +1,91 @@
+"""The three-qubit absorption refrigerator (DESIGN.md §2).
+
+Qubits c, r, h (basis ``|n_c n_r n_h⟩``, c most significant) with energies ``E_c``,
+``E_r = E_c + E_h`` and ``E_h``; ``H = Σ_k E_k n_k + g(|0_c 1_r 0_h⟩⟨1_c 0_r 1_h| + h.c.)``; each
+qubit has its own bath (``c`` cold, ``r`` room, ``h`` hot), a local thermalizer at its energy or
+a Davies thermalizer with ``X_k = a_k + a_k†``. Heat from the hot bath drives heat out of the
+cold one: it cools (``J_c > 0``) iff ``β_c E_c + β_h E_h < β_r E_r`` (the cooling window), with
+``cop = J_c / J_h`` at most Carnot's ``(β_r − β_h)/(β_c − β_r)``; the local model runs at
+``cop = E_c / E_h`` (tight coupling).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+
+from ..operators import lowering, number
+from ._model import Bath, Derived, Expectation, Model, Parameter, Term, parameter
+from .thermalizers import bath_parameters, check_option, cutoff_parameters, thermalizer
+
+COUPLINGS = ("local", "global")
+SPECTRA = ("seed", "bose", "ohmic")
+
+
+def _ket(bits) -> np.ndarray:
+    v = np.zeros(8)
+    v[int("".join(map(str, bits)), 2)] = 1.0
+    return v
+
+
+def _room_energy(p):
+    return p["E_c"] + p["E_h"]
+
+
+@functools.cache
+def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> Model:
+    """The absorption refrigerator with ``local`` or ``global`` (Davies) baths.
+
+    Args:
+        coupling: ``"local"`` or ``"global"``.
+        spectrum: ``"seed"``, ``"bose"`` or ``"ohmic"``.
+
+    Returns:
+        The cached :class:`~jaxtherm.models.Model`; parameters ``E_c, E_h, g, beta_c, beta_r,
+        beta_h, gamma_c, gamma_r, gamma_h``; observables ``J_c, J_r, J_h, power, sigma``, the
+        populations ``n_c, n_r, n_h``, ``cop = J_c/J_h`` and its Carnot bound ``cop_carnot``.
+    """
+    check_option("coupling", coupling, COUPLINGS)
+    check_option("spectrum", spectrum, SPECTRA)
+    a = {k: lowering(3, i) for i, k in enumerate("crh")}
+    n = {k: number(x) for k, x in a.items()}
+    swap = np.outer(_ket((0, 1, 0)), _ket((1, 0, 1)))
+    hamiltonian = (
+        Term(parameter("E_c"), n["c"] + n["r"], "E_c (n_c + n_r)"),
+        Term(parameter("E_h"), n["h"] + n["r"], "E_h (n_h + n_r)"),
+        Term(parameter("g"), swap + swap.T, "g (|010⟩⟨101| + h.c.)"),
+    )
+    omega = {"c": "E_c", "r": _room_energy, "h": "E_h"}
+    dissipators = tuple(
+        x for k in "crh"
+        for x in thermalizer(coupling, a[k], bath=k, omega=omega[k], beta=f"beta_{k}", gamma=f"gamma_{k}",
+                             spectrum=spectrum)
+    )
+    baths = {k: bath_parameters(k, f"qubit {k}", spectrum) for k in "crh"}
+    return Model(
+        name=f"absorption_refrigerator/{coupling}" + ("" if spectrum == "seed" else f"/{spectrum}"),
+        dim=8,
+        parameters=(
+            Parameter("E_c", "energy", "energy E_c of the cold qubit", "> 0"),
+            Parameter("E_h", "energy", "energy E_h of the hot qubit (the room qubit has E_r = E_c + E_h)", "> 0"),
+            Parameter("g", "energy", "three-body coupling g (|010⟩⟨101| + h.c.)"),
+            *(baths[k][0] for k in "crh"),
+            *(baths[k][1] for k in "crh"),
+            *cutoff_parameters(spectrum),
+        ),
+        hamiltonian=hamiltonian,
+        dissipators=dissipators,
+        baths=tuple(Bath(k, f"beta_{k}") for k in "crh"),
+        expectations=tuple(Expectation(f"n_{k}", n[k], f"excitation probability of qubit {k}") for k in "crh"),
+        derived=(
+            Derived("cop", lambda o: o["J_c"] / o["J_h"], "1",
+                    "coefficient of performance J_c / J_h: heat drawn from the cold bath per heat from the hot bath"),
+            Derived("cop_carnot", lambda o: (o["beta_r"] - o["beta_h"]) / (o["beta_c"] - o["beta_r"]), "1",
+                    "Carnot bound of the cop, (β_r − β_h)/(β_c − β_r) (meaningful where β_c > β_r > β_h)"),
+        ),
+        basis=tuple("|" + "".join(map(str, bits)) + "⟩" for bits in itertools.product((0, 1), repeat=3)),
+        options={"coupling": coupling, "spectrum": spectrum},
+        description=__doc__.split("\n\n")[0] + f" {coupling} baths, {spectrum} spectrum.",
+    )

@@ -1,0 +1,139 @@
+"""The model registry: built-in model families by name, and user factories.
+
+``get(name, **options)`` builds a registered model (``available()`` lists the names);
+``from_factory("my_models.py:fridge", **options)`` or ``from_factory("package.module:function")``
+calls a user's function that returns a :class:`~jaxtherm.models.Model`. Options are the
+factory's keyword arguments; both check them against the factory's signature, so an unknown
+option is named before anything is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ._model import Model
+from .absorption_refrigerator import absorption_refrigerator
+from .oscillators import oscillator_pair
+from .qubit_chain import qubit_chain
+from .qubit_pair import qubit_pair
+
+_REGISTRY: dict[str, Callable[..., Model]] = {
+    "qubit_pair": qubit_pair,
+    "qubit_chain": qubit_chain,
+    "absorption_refrigerator": absorption_refrigerator,
+    "oscillator_pair": oscillator_pair,
+}
+
+
+class FactoryError(ValueError):
+    """A model factory that cannot be found, called or that does not return a model."""
+
+
+def available() -> tuple[str, ...]:
+    """Names of the registered model families."""
+    return tuple(_REGISTRY)
+
+
+def register(name: str, factory: Callable[..., Model]) -> None:
+    """Make ``factory`` available as ``get(name, …)`` and as ``[model] name`` in specs run from
+    this Python process."""
+    if not callable(factory):
+        raise TypeError(f"factory must be callable, got {factory!r}")
+    _REGISTRY[name] = factory
+
+
+def options(factory_or_name) -> dict[str, object]:
+    """The keyword options of a factory (or registered name) with their defaults
+    (``inspect.Parameter.empty`` where required)."""
+    factory = _REGISTRY[factory_or_name] if isinstance(factory_or_name, str) else factory_or_name
+    fn = getattr(factory, "__wrapped__", factory)
+    return {n: p.default for n, p in inspect.signature(fn).parameters.items()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _call(factory: Callable[..., Model], what: str, kwargs: dict) -> Model:
+    accepted = options(factory)
+    fn = getattr(factory, "__wrapped__", factory)
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
+    unknown = [k for k in kwargs if k not in accepted]
+    if unknown and not takes_any:
+        raise FactoryError(f"{what} takes no option {unknown[0]!r}; its options are "
+                           f"{', '.join(accepted) or 'none'}")
+    missing = [k for k, v in accepted.items() if v is inspect.Parameter.empty and k not in kwargs]
+    if missing:
+        raise FactoryError(f"{what} needs the option {missing[0]!r}")
+    try:
+        model = factory(**kwargs)
+    except Exception as err:  # the factory's own message is what the user needs
+        raise FactoryError(f"{what} raised {type(err).__name__}: {err}") from err
+    if not isinstance(model, Model):
+        raise FactoryError(f"{what} must return a jaxtherm Model, but returned {type(model).__name__}")
+    return model
+
+
+def get(name: str, **kwargs) -> Model:
+    """The registered model ``name`` built with ``kwargs`` (e.g. ``get("qubit_chain", n=4)``).
+
+    Raises:
+        ValueError: an unknown name, an unknown option, or a value the factory refuses.
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(_REGISTRY)}")
+    try:
+        return _call(_REGISTRY[name], f"model {name!r}", kwargs)
+    except FactoryError as err:
+        cause = err.__cause__
+        raise ValueError(str(cause) if isinstance(cause, ValueError) else str(err)) from None
+
+
+def load_factory(reference: str, base: str | os.PathLike | None = None) -> Callable[..., Model]:
+    """The function named by ``"path/to/file.py:function"`` (relative to ``base``) or
+    ``"package.module:function"``.
+
+    Raises:
+        FactoryError: a malformed reference, a missing file or module, an import that fails, or
+            no such callable.
+    """
+    where, sep, attr = reference.rpartition(":")
+    if not sep or not where or not attr:
+        raise FactoryError(f"expected 'file.py:function' or 'module:function'; got {reference!r}")
+    if where.endswith(".py"):
+        path = Path(where)
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        if not path.is_file():
+            raise FactoryError(f"no such file {str(path)!r}")
+        module_name = f"jaxtherm_user_{abs(hash(str(path.resolve())))}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as err:
+            del sys.modules[module_name]
+            raise FactoryError(f"importing {str(path)!r} raised {type(err).__name__}: {err}") from err
+    else:
+        try:
+            module = importlib.import_module(where)
+        except Exception as err:
+            raise FactoryError(f"cannot import module {where!r} ({type(err).__name__}: {err})") from err
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise FactoryError(f"{where!r} has no function {attr!r}")
+    return factory
+
+
+def from_factory(reference: str, base: str | os.PathLike | None = None, **kwargs) -> Model:
+    """Load a user factory (:func:`load_factory`) and call it with ``kwargs``.
+
+    Raises:
+        FactoryError: as :func:`load_factory`; or the factory raised, returned something that is
+            not a :class:`~jaxtherm.models.Model`, or was given an option it does not take.
+    """
+    return _call(load_factory(reference, base), f"factory {reference!r}", kwargs)

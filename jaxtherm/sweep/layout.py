@@ -1,0 +1,69 @@
+"""What a sweep's results file holds, from the models' own metadata: coordinates with units and
+descriptions, one variable per observable and gradient, ``status``, ``residual``, optionally ρ,
+the fixed parameters as scalars, and the attributes that make the file explain itself."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..batch import gradient_name
+from ..io.hdf5 import Layout, Variable
+from ..solvers import STATUS_MEANINGS
+from .study import Study
+
+UNITS_NOTE = "hbar = k_B = 1; J and power in energy/time, sigma in 1/time"
+SIGN_CONVENTION = "J_j > 0: heat flows from bath j into the system; sum_j J_j + power = 0; sigma = -sum_j beta_j J_j"
+
+
+def _parameter_info(study: Study, name: str) -> tuple[str, str]:
+    units, description, domain = study.model.describe(name)
+    return units, description + ("" if domain == "real" else f" (domain {domain})")
+
+
+def model_attrs(study: Study) -> dict[str, object]:
+    """Root attributes describing the model(s) of a sweep."""
+    spec, model = study.spec, study.model
+    return {
+        "model": spec.model or spec.factory,
+        "model_names": json.dumps([m.name for m in study.models]),
+        "model_options": json.dumps({k: list(v) if k in spec.categorical else v[0] for k, v in spec.options.items()}),
+        "model_description": model.description,
+        "parameter_mapping": "; ".join(a.formula for a in model.aliases),
+        "basis": json.dumps(list(model.basis), ensure_ascii=False),
+        "units": UNITS_NOTE,
+        "sign_convention": SIGN_CONVENTION,
+    }
+
+
+def layout_for(study: Study, n_chunks: int, attrs: dict) -> Layout:
+    """The HDF5 layout of a sweep (see :mod:`jaxtherm.io.hdf5`)."""
+    spec, model = study.spec, study.model
+    coords = {}
+    for option in spec.categorical:
+        values = spec.options[option]
+        arr = np.asarray(values) if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) \
+            else np.asarray([str(v) for v in values])
+        coords[option] = (arr, "", f"model option {option!r} ({', '.join(m.name for m in study.models)})")
+    for a in spec.axes:
+        units, description = _parameter_info(study, a.name)
+        coords[a.name] = (a.values, units, f"{description}; axis {a.rule}")
+    observables = model.observables
+    dt = spec.dtype
+    variables = [Variable(n, dt, u, d) for n, (u, d) in observables.items()]
+    for g in spec.gradients:
+        gu = _parameter_info(study, g)[0]
+        for n, (u, _) in observables.items():
+            variables.append(Variable(gradient_name(n, g), dt, f"({u})/({gu})", f"derivative of {n} with respect to {g} (autodiff)"))
+    variables.append(Variable("status", "int8", "", "0 = ok; " + "; ".join(f"{k} = {v}" for k, v in STATUS_MEANINGS.items() if k) + "; -1 = not computed"))
+    variables.append(Variable("residual", dt, "1", "relative residual ‖L ρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the steady state"))
+    if spec.save_rho:
+        labels = np.asarray(model.basis)
+        for dim in ("row", "col"):
+            coords[dim] = (labels, "", f"{dim} of ρ: basis state ({model.name})")
+        extra = (("row", model.dim), ("col", model.dim))
+        variables.append(Variable("rho_re", dt, "1", "real part of the steady state ρ (rows and columns: the basis states)", extra))
+        variables.append(Variable("rho_im", dt, "1", "imaginary part of the steady state ρ", extra))
+    scalars = {k: (v, *_parameter_info(study, k)) for k, v in spec.fixed.items()}
+    return Layout(spec.dims, coords, tuple(variables), scalars, {**model_attrs(study), **attrs}, n_chunks, spec.compression)

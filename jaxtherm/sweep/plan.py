@@ -1,0 +1,100 @@
+"""Whether a run starts, resumes or is refused, decided from the output file and its journal;
+and the output location's checks and lock.
+
+* a fresh location: start;
+* ``--force``: remove the file and its journal, start;
+* ``--resume``: continue from the journal, if it was made by the same spec, solver and chunk
+  size (a complete file without a journal has nothing to resume);
+* otherwise a complete file, an unfinished file or a journal is refused, with the option that
+  would proceed.
+
+The lock is ``fcntl.flock`` on ``<out>.lock``: released by the OS when the process dies, so a
+killed run never blocks its ``--resume``; it does not lock across NFS clients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+from ..io import journal
+from ..io.hdf5 import file_state
+from .spec import SpecError, SweepSpec
+
+
+class RunRefused(Exception):
+    """The run would overwrite, clash with another writer, or cannot use the device."""
+
+
+def check_output(spec: SweepSpec, out: Path, key: str) -> None:
+    """The output path must be a file in a writable directory (created if missing).
+
+    Raises:
+        SpecError: naming ``key`` (``output.path`` or ``-o``).
+    """
+    if out.exists() and out.is_dir():
+        raise SpecError(spec.source, key, f"expected a file path; {out} is a directory")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SpecError(spec.source, key, f"expected a writable location; cannot create {out.parent} ({err.strerror})") from None
+    if not os.access(out.parent, os.W_OK):
+        raise SpecError(spec.source, key, f"expected a writable location; {out.parent} is not writable")
+
+
+@contextlib.contextmanager
+def exclusive_lock(out: Path):
+    """Hold ``<out>.lock`` for the duration; :class:`RunRefused` if another run holds it."""
+    lock_path = out.with_name(out.name + ".lock")
+    fh = open(lock_path, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise RunRefused(f"{out} is being written by another jaxtherm run (lock {lock_path} is held); "
+                         "wait for it to finish or write elsewhere with -o") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+
+
+def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resume: bool, force: bool) -> dict | None:
+    """Start, resume or refuse (see the module docstring); call with the lock held.
+
+    Returns:
+        The journal's metadata to resume from, or ``None`` to start afresh.
+
+    Raises:
+        RunRefused: with the reason and the option that would proceed.
+    """
+    meta = journal.load_meta(out)
+    complete, _ = file_state(out) if out.exists() else (None, None)
+    if force:
+        journal.remove(out)
+        with contextlib.suppress(FileNotFoundError):
+            out.unlink()
+        return None
+    if resume:
+        if meta is None and complete:
+            raise RunRefused(f"{out} already holds a complete sweep; nothing to resume (use --force to recompute)")
+        if meta is not None and meta.get("spec") != spec.text:
+            raise RunRefused(f"{out}: its journal was made by a different spec; resume with the same spec, "
+                             "or start over with --force")
+        if meta is not None and meta.get("solver", solver) != solver:
+            raise RunRefused(f"{out} was started with --solver {meta['solver']}; resume with the same solver "
+                             "so that the file holds one kind of result")
+        if meta is not None and chunk_size is not None and chunk_size != meta["chunk_size"]:
+            raise RunRefused(f"{out} was started with --chunk-size {meta['chunk_size']}; resume with the same "
+                             "chunk size (or none) so the chunks line up")
+        return meta
+    if complete:
+        raise RunRefused(f"{out} already holds a complete sweep; use --force to overwrite it or -o for another file")
+    if meta is not None or out.exists():
+        raise RunRefused(f"{out} holds an unfinished sweep; use --resume to complete it or --force to start over")
+    return None

@@ -1,0 +1,190 @@
+"""``run_sweep``: spec → models → chunks → compiled kernel → journal + HDF5, resumable.
+
+One run:
+
+1. resolve the spec against its models (:mod:`.study`), check the output location and take
+   its lock, and decide to start, resume or refuse (:mod:`.plan`);
+2. choose the chunk size (from the journal, the options, or tuned to the kernel), compile one
+   kernel per model ahead of time;
+3. re-apply every journaled chunk to the HDF5 file (the journal, not the HDF5 file, is the
+   record of finished work), then compute the missing chunks (:mod:`.executor`), journaling and
+   writing each while the next one computes;
+4. mark the file complete, close it, and only then remove the journal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from .._version import __version__
+from ..batch import batched_kernel, padded
+from ..io import journal
+from ..io.hdf5 import BrokenFile, ResultsFile, h5py_version
+from . import devices, executor, grid, plan
+from .layout import layout_for
+from .progress import Progress
+from .spec import SweepSpec
+from .study import Study, resolve
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSummary:
+    path: Path
+    points: int
+    computed: int
+    failed: int
+    seconds: float
+    resumed_chunks: int
+    compile_seconds: float = 0.0
+    sweep_seconds: float = 0.0
+    chunk_size: int = 0
+    devices: int = 1
+
+    @property
+    def points_per_second(self) -> float:
+        """Sustained throughput: points computed and written per second of the sweep loop
+        (compile time excluded)."""
+        return self.computed / self.sweep_seconds if self.sweep_seconds > 0 else float("nan")
+
+    def __str__(self) -> str:
+        resumed = f", {self.resumed_chunks} chunk(s) taken from the journal" if self.resumed_chunks else ""
+        devices = f" on {self.devices} devices" if self.devices > 1 else ""
+        return (f"{self.points:,} points ({self.computed:,} computed now{resumed}), {self.failed:,} failed; "
+                f"compile {self.compile_seconds:.2f} s, sweep {self.sweep_seconds:.2f} s "
+                f"({self.points_per_second:,.0f} points/s, chunks of {self.chunk_size:,}{devices}) -> {self.path}")
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _devices(kind: str | None) -> list:
+    try:
+        return devices.devices(kind)
+    except RuntimeError as err:
+        raise plan.RunRefused(f"--device {kind}: no {kind.upper()} visible to JAX ({err}); "
+                              "install jaxtherm[gpu] on a machine with a CUDA GPU, or use --device cpu") from None
+
+
+def _chunk_size(study: Study, meta: dict | None, requested: int | None, kernel, dtype, devs) -> int:
+    spec = study.spec
+    if meta is not None:
+        return int(meta["chunk_size"])
+    if requested or spec.chunk_size:
+        return min(requested or spec.chunk_size, max(spec.points_per_model, 1))
+    per_point = devices.bytes_per_point(kernel, len(study.names), dtype, devs)
+    row = int(np.prod(spec.axis_shape[1:], dtype=np.int64)) if len(spec.axes) > 1 else 1
+    return devices.auto_chunk_size(per_point, devs[0].platform, len(devs), max(spec.points_per_model, 1), row)
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    output: str | os.PathLike | None = None,
+    chunk_size: int | None = None,
+    resume: bool = False,
+    force: bool = False,
+    device: str | None = None,
+    solver: str | None = None,
+    progress: bool = True,
+    stream=None,
+) -> RunSummary:
+    """Run a sweep into its HDF5 file (see the module docstring).
+
+    Raises:
+        SpecError: the spec does not fit its model, or the output path is unwritable.
+        RunRefused: an existing complete/unfinished file without ``--force``/``--resume``, another
+            writer, a journal from another spec, or a missing device.
+    """
+    if solver is not None:
+        spec = dataclasses.replace(spec, solver=solver)
+    study = resolve(spec)
+    out = Path(output) if output is not None else spec.output
+    plan.check_output(spec, out, "-o" if output is not None else "output.path")
+    devs = _devices(device)
+    dtype = np.dtype(spec.dtype)
+
+    def kernel(model):
+        return batched_kernel(model, study.names, spec.gradients, dtype, spec.solver, spec.save_rho)
+
+    with plan.exclusive_lock(out):
+        meta = plan.decide(out, spec, spec.solver, chunk_size, resume, force)
+        t_compile = time.perf_counter()
+        size = _chunk_size(study, meta, chunk_size, kernel(study.model), dtype, devs)
+        compiled_size = padded(size, len(devs))
+        compiled = [devices.compile_kernel(kernel(m), len(study.names), compiled_size, dtype, devs)[0]
+                    for m in study.models]
+        compile_seconds = time.perf_counter() - t_compile
+        all_chunks = grid.chunks(spec, size)
+        if meta is None:
+            meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
+                    "solver": spec.solver, "start_time": _now(), "jaxtherm_version": __version__}
+            journal.create(out, meta)
+        attrs = {
+            "title": f"jaxtherm sweep {spec.source}",
+            "spec": spec.text,
+            "spec_source": spec.source,
+            "jaxtherm_version": __version__,
+            "jax_version": jax.__version__,
+            "h5py_version": h5py_version(),
+            "numpy_version": np.__version__,
+            "device": ", ".join(str(d) for d in devs),
+            "precision": spec.dtype,
+            "solver": spec.solver,
+            "chunk_size": size,
+            "start_time": meta["start_time"],
+        }
+        layout = layout_for(study, len(all_chunks), attrs)
+        t0 = time.perf_counter()
+        h5 = None
+        if out.exists():
+            try:
+                h5 = ResultsFile.open(out, layout)
+            except BrokenFile:
+                h5 = None
+        if h5 is None:
+            h5 = ResultsFile.create(out, layout)
+        try:
+            done, failed = set(), 0
+            for chunk_id, arrays in journal.chunks(out):  # the journal, not the HDF5, is the record
+                h5.write(grid.chunk_regions(spec, all_chunks[chunk_id]), arrays)
+                h5.mark_done(chunk_id)
+                done.add(chunk_id)
+                failed += int(np.count_nonzero(arrays["status"]))
+            todo = [c for c in all_chunks if c.id not in done]
+            computed = sum(c.size for c in todo)
+            bar = Progress(computed, stream=stream, enabled=progress, label=out.name)
+
+            def finish(chunk, result):
+                """Journal and write a computed chunk."""
+                nonlocal failed
+                host = executor.host_outputs(result, chunk.size, spec.save_rho, spec.dtype)
+                journal.write_chunk(out, chunk.id, host)
+                h5.write(grid.chunk_regions(spec, chunk), host)
+                h5.mark_done(chunk.id)
+                bar.update(chunk.size)
+                failed += int(np.count_nonzero(host["status"]))
+
+            def inputs(chunk):
+                values = grid.chunk_inputs(spec, chunk, study.names)
+                return [values[n].astype(dtype) for n in study.names]
+
+            t_loop = time.perf_counter()
+            executor.run_chunks(compiled, todo, inputs, compiled_size, devs, finish)
+            loop_seconds = time.perf_counter() - t_loop
+            bar.close()
+            h5.finish({"end_time": _now(), "n_points": spec.n_points, "n_failed": failed,
+                       "resumed_chunks": len(done), "compile_seconds": round(compile_seconds, 3),
+                       "sweep_seconds": round(loop_seconds, 3)})
+        finally:
+            h5.close()
+        journal.remove(out)
+    return RunSummary(out, spec.n_points, computed, failed, time.perf_counter() - t0, len(done),
+                      compile_seconds, loop_seconds, size, len(devs))

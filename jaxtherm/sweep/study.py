@@ -1,0 +1,127 @@
+"""A sweep resolved against its models: the spec's names, values and options checked by the
+models' own metadata (DESIGN.md §2: the engine knows no model by name).
+
+:func:`resolve` builds every model of the spec (one per combination of the categorical
+``[model]`` options, C order), checks that they agree on what a results file holds (parameters,
+observables and, with ``save_rho``, the Hilbert-space dimension), that ``[parameters]`` and
+``[axes]`` give every parameter exactly once (directly or by an alias such as ``T_x``), that
+fixed values lie in their domains, and that the gradients and the solver exist. Every problem
+is a :class:`~jaxtherm.sweep.spec.SpecError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from .. import models as registry
+from ..models import Model
+from ..models._model import outside
+from ..solvers import SOLVERS
+from .spec import SpecError, SweepSpec
+
+DOMAIN_TEXT = {">= 0": "a value ≥ 0", "> 0": "a value > 0"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """A resolved sweep: the spec, its models and the input names of the kernel.
+
+    Attributes:
+        spec: the :class:`~jaxtherm.sweep.spec.SweepSpec`.
+        models: one model per combination of the categorical options (C order).
+        names: the parameter names as given (aliases where given), in the models' canonical order.
+    """
+
+    spec: SweepSpec
+    models: tuple[Model, ...]
+    names: tuple[str, ...]
+
+    @property
+    def model(self) -> Model:
+        """The first model: the one whose metadata describes the results file."""
+        return self.models[0]
+
+
+def _build(spec: SweepSpec, options: dict) -> Model:
+    try:
+        if spec.factory is not None:
+            return registry.from_factory(spec.factory, spec.base_dir, **options)
+        return registry.get(spec.model, **options)
+    except registry.FactoryError as err:
+        raise SpecError(spec.source, "model.factory", str(err)) from None
+    except ValueError as err:
+        text = str(err)
+        key = next((f"model.{k}" for k in options if text.startswith(f"{k} ") or f"option {k!r}" in text), None)
+        if key is None and text.startswith("unknown model"):
+            key = "model.name"
+        raise SpecError(spec.source, key or "model", text) from None
+
+
+def _check_same(spec: SweepSpec, models: tuple[Model, ...]) -> None:
+    first = models[0]
+    for i, m in enumerate(models[1:], 1):
+        options = spec.model_options(i)
+        option = next((k for k in spec.categorical if options[k] != spec.model_options(0)[k]), "model")
+        for what, a, b in (("parameters", first.parameters, m.parameters),
+                           ("observables", tuple(first.observables), tuple(m.observables))):
+            if a != b:
+                raise SpecError(spec.source, f"model.{option}",
+                                f"every value of a list option must give models with the same {what}; "
+                                f"{first.name} has {', '.join(a)} but {m.name} has {', '.join(b)}")
+        if spec.save_rho and m.dim != first.dim:
+            raise SpecError(spec.source, "output.save_rho",
+                            f"storing ρ needs one Hilbert-space dimension, but option {option!r} gives models of "
+                            f"dimension {first.dim} and {m.dim}; drop save_rho or the list")
+
+
+def resolve(spec: SweepSpec) -> Study:
+    """Build and check the models of ``spec`` (see the module docstring).
+
+    Raises:
+        SpecError: naming the file, the key and what was expected.
+    """
+    models = tuple(_build(spec, spec.model_options(i)) for i in range(spec.n_models))
+    _check_same(spec, models)
+    model = models[0]
+    accepted = model.accepted_names()
+    for section, keys in (("parameters", spec.fixed), ("axes", [a.name for a in spec.axes])):
+        for key in keys:
+            if key not in accepted:
+                raise SpecError(spec.source, f"{section}.{key}",
+                                f"unknown parameter of {model.name}; expected one of {', '.join(accepted)}")
+    try:
+        names = model.check_names([*spec.fixed, *(a.name for a in spec.axes)])
+    except ValueError as err:
+        raise SpecError(spec.source, "parameters", f"{err} ([parameters] or [axes])") from None
+    for key, value in spec.fixed.items():
+        units, _, domain = model.describe(key)
+        if outside(domain, value):
+            raise SpecError(spec.source, f"parameters.{key}",
+                            f"expected {DOMAIN_TEXT[domain]} ({units or 'dimensionless'}); got {value!r}")
+    given = {**spec.fixed}
+    derived = {p: v for p, v in _fixed_parameters(model, given).items() if p not in given}
+    for p, value in derived.items():
+        alias = next(a for a in model.aliases if a.parameter == p)
+        if outside(model.parameter_info[p].domain, value):
+            raise SpecError(spec.source, f"parameters.{alias.name}",
+                            f"gives {alias.formula} = {value!r}, but {p} must be {DOMAIN_TEXT[model.parameter_info[p].domain]}")
+    for g in spec.gradients:
+        if g not in names:
+            raise SpecError(spec.source, "output.gradients",
+                            f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}")
+    if spec.solver not in SOLVERS:
+        raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVERS)}; got {spec.solver!r}")
+    return Study(spec, models, names)
+
+
+def _fixed_parameters(model: Model, given: dict) -> dict:
+    """The model parameters that the fixed values alone determine (aliases converted)."""
+    out = {p: given[p] for p in model.parameters if p in given}
+    for a in model.aliases:
+        if a.name in given and all(u in out for u in a.uses):
+            try:
+                out[a.parameter] = float(a.convert({**given, **out}))
+            except ZeroDivisionError:
+                out[a.parameter] = math.inf
+    return out
