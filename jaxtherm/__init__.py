@@ -13,8 +13,12 @@ Example:
     True
 """
 
-from . import _config  # noqa: F401  (enables float64 before anything is traced)
-from . import models, operators, spectra
+from . import (
+    _config,  # noqa: F401  (enables float64 before anything is traced)
+    models,
+    operators,
+    spectra,
+)
 from ._version import __version__
 from .batch import batched_kernel, gradient_name, solve
 from .models import (

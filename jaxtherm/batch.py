@@ -28,7 +28,7 @@ def gradient_name(observable: str, parameter: str) -> str:
     return f"d{observable}_d{parameter}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def batched_kernel(
     model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype, solver: str = "reduced",
     rho: bool = True,

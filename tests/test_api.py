@@ -3,10 +3,10 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from tests.helpers import random_points
 
 import jaxtherm
 from jaxtherm.models import Lindblad, Model, Term, parameter
+from tests.helpers import random_points
 
 POINT = dict(omega_a=1.0, omega_b=1.2, beta_a=0.5, beta_b=1.0, gamma_a=1.0, gamma_b=0.5, epsilon=0.1)
 

@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from tests.helpers import PARAMETERS, random_points
 
 import jaxtherm
 from tests.analytic import CLOSED_FORMS
+from tests.helpers import PARAMETERS, random_points
 
 OBSERVABLES = ("J_a", "J_b", "power", "sigma", "n_a", "n_b")
 

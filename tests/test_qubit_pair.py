@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from tests.helpers import gibbs, pair_hamiltonian, random_points
 
 import jaxtherm
 from tests.analytic import CLOSED_FORMS
+from tests.helpers import gibbs, pair_hamiltonian, random_points
 
 LEVY_KOSLOFF = dict(omega_a=3.0, omega_b=1.0, T_a=2.0, T_b=1.0, gamma_a=0.1, gamma_b=0.1, epsilon=0.05)
 

@@ -7,9 +7,9 @@ eigendecomposition, independently of jaxtherm.liouvillian.
 
 import numpy as np
 import pytest
-from tests.helpers import random_points
 
 import jaxtherm
+from tests.helpers import random_points
 
 qutip = pytest.importorskip("qutip")
 

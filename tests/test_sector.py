@@ -4,13 +4,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from tests.helpers import random_points
 
 import jaxtherm
 from jaxtherm.kernel import davies_matrices
 from jaxtherm.models import Bath, Expectation, Lindblad, Model, Term, parameter
 from jaxtherm.operators import dag, lowering, number
 from jaxtherm.solvers import symmetry_sector
+from tests.helpers import random_points
 
 COUPLINGS = ("incoherent", "local", "global")
 

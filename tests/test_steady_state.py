@@ -3,11 +3,11 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from tests.helpers import random_points
 
 import jaxtherm
-from tests.analytic import CLOSED_FORMS
 from jaxtherm.solvers import steady_state
+from tests.analytic import CLOSED_FORMS
+from tests.helpers import random_points
 
 
 def _with_dead_point(p, index):

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -15,9 +14,8 @@ import pytest
 import jaxtherm
 from jaxtherm import cli
 from jaxtherm.io import journal
-from jaxtherm.sweep import RunRefused, run_sweep
+from jaxtherm.sweep import RunRefused, SpecError, load_spec, parse_spec, resolve, run_sweep
 from jaxtherm.sweep.grid import grid_regions
-from jaxtherm.sweep import SpecError, load_spec, parse_spec, resolve
 
 SMALL = """
 [model]
@@ -290,10 +288,11 @@ def test_cli_runs_a_point_sweep_and_missing_spec_file(tmp_path, capsys, monkeypa
 
 def test_bundled_sweeps_are_valid():
     sweeps = cli.bundled_sweeps()
-    assert {"quickstart", "second_law", "engine_fridge"} <= set(sweeps)
+    assert {"quickstart", "second_law", "engine_fridge", "refrigerator", "chain", "oscillators"} <= set(sweeps)
     for path in sweeps.values():
         spec = load_spec(path)
         assert spec.n_points <= 20_000  # each runs in seconds
+        resolve(spec)  # its models exist and take its parameters
 
 
 def test_grid_regions_cover_flat_ranges():

@@ -69,7 +69,7 @@ def _davies_edges(model: Model, canonical: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def symmetry_sector(model: Model) -> np.ndarray:
     """Real coordinates (indices into ``r``, ascending) on which the steady state can be non-zero.
 

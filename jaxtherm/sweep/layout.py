@@ -55,15 +55,17 @@ def layout_for(study: Study, n_chunks: int, attrs: dict) -> Layout:
     for g in spec.gradients:
         gu = _parameter_info(study, g)[0]
         for n, (u, _) in observables.items():
-            variables.append(Variable(gradient_name(n, g), dt, f"({u})/({gu})", f"derivative of {n} with respect to {g} (autodiff)"))
-    variables.append(Variable("status", "int8", "", "0 = ok; " + "; ".join(f"{k} = {v}" for k, v in STATUS_MEANINGS.items() if k) + "; -1 = not computed"))
+            variables.append(Variable(gradient_name(n, g), dt, f"({u})/({gu})",
+                                      f"derivative of {n} with respect to {g} (autodiff)"))
+    meanings = "; ".join(f"{k} = {v}" for k, v in STATUS_MEANINGS.items() if k)
+    variables.append(Variable("status", "int8", "", f"0 = ok; {meanings}; -1 = not computed"))
     variables.append(Variable("residual", dt, "1", "relative residual ‖L ρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the steady state"))
     if spec.save_rho:
         labels = np.asarray(model.basis)
         for dim in ("row", "col"):
             coords[dim] = (labels, "", f"{dim} of ρ: basis state ({model.name})")
         extra = (("row", model.dim), ("col", model.dim))
-        variables.append(Variable("rho_re", dt, "1", "real part of the steady state ρ (rows and columns: the basis states)", extra))
+        variables.append(Variable("rho_re", dt, "1", "real part of the steady state ρ (rows, columns: basis states)", extra))
         variables.append(Variable("rho_im", dt, "1", "imaginary part of the steady state ρ", extra))
     scalars = {k: (v, *_parameter_info(study, k)) for k, v in spec.fixed.items()}
     return Layout(spec.dims, coords, tuple(variables), scalars, {**model_attrs(study), **attrs}, n_chunks, spec.compression)

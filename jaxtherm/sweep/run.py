@@ -62,7 +62,7 @@ class RunSummary:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _devices(kind: str | None) -> list:
@@ -74,12 +74,14 @@ def _devices(kind: str | None) -> list:
 
 
 def _chunk_size(study: Study, meta: dict | None, requested: int | None, kernel, dtype, devs) -> int:
+    """From the journal (resume), the options, or tuned to the largest working set of the models."""
     spec = study.spec
     if meta is not None:
         return int(meta["chunk_size"])
     if requested or spec.chunk_size:
         return min(requested or spec.chunk_size, max(spec.points_per_model, 1))
-    per_point = devices.bytes_per_point(kernel, len(study.names), dtype, devs)
+    per_point = max(devices.bytes_per_point(kernel(m), len(study.names), dtype, devs)
+                    for m in {m.name: m for m in study.models}.values())
     row = int(np.prod(spec.axis_shape[1:], dtype=np.int64)) if len(spec.axes) > 1 else 1
     return devices.auto_chunk_size(per_point, devs[0].platform, len(devs), max(spec.points_per_model, 1), row)
 
@@ -117,7 +119,7 @@ def run_sweep(
     with plan.exclusive_lock(out):
         meta = plan.decide(out, spec, spec.solver, chunk_size, resume, force)
         t_compile = time.perf_counter()
-        size = _chunk_size(study, meta, chunk_size, kernel(study.model), dtype, devs)
+        size = _chunk_size(study, meta, chunk_size, kernel, dtype, devs)
         compiled_size = padded(size, len(devs))
         compiled = [devices.compile_kernel(kernel(m), len(study.names), compiled_size, dtype, devs)[0]
                     for m in study.models]
