@@ -216,7 +216,8 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     Args:
         text: the TOML text (kept verbatim in the results file).
         source: file name for messages.
-        default_output: output path when ``[output] path`` is absent.
+        default_output: output path when ``[output] path`` is absent (default
+            ``results/<source stem>.h5``).
         base_dir: where a ``[model] factory`` file is looked for.
 
     Raises:
@@ -251,7 +252,7 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
         axes.append(_axis(source, key, rule))
 
     out_t = data.get("output", {})
-    path = out_t.get("path", default_output)
+    path = out_t.get("path", default_output or f"results/{Path(source).stem}.h5")
     if not isinstance(path, str) or not path:
         raise SpecError(source, "output.path", f"expected a file path string; got {path!r}")
     gradients = out_t.get("gradients", [])
@@ -301,4 +302,4 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise SpecError(str(path), "", f"cannot be read ({err.strerror})") from None
-    return parse_spec(text, str(path), default_output=f"results/{path.stem}.h5", base_dir=path.parent)
+    return parse_spec(text, str(path), base_dir=path.parent)
