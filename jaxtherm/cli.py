@@ -1,4 +1,5 @@
-"""Command-line interface: ``jaxtherm run [SPEC] …`` and ``jaxtherm story``.
+"""Command-line interface: ``jaxtherm run [SPEC] …``, ``jaxtherm models [NAME option=value …]`` and
+``jaxtherm story``.
 
 Exit status: 0 success; 2 bad spec, bad option or refused run (the message names the file, the
 key and what was expected; no traceback); 1 anything unexpected.
@@ -50,10 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="complete an unfinished (killed) run of the same spec")
     run.add_argument("--force", action="store_true", help="overwrite an existing results file")
     run.add_argument("--solver", choices=("reduced", "dense"),
-                     help="reduced (default): solve only the symmetry sector of the steady state; "
-                     "dense: the full Liouvillian, the slower reference (default: [run] solver)")
+                     help="reduced (default): solve only the symmetry sector of the steady state (unrolled for "
+                     "small sectors); dense: the full Liouvillian, the slower reference (default: [run] solver)")
     run.add_argument("--device", choices=("cpu", "gpu"), help="JAX device (default: JAX's default, a GPU if visible)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output, only the summary")
+    models = sub.add_parser(
+        "models",
+        help="list the built-in models, or describe one: parameters, aliases, observables",
+        description="Without a name: every registered model family with its options and their defaults. With a "
+        "name (and options as option=value): the model's parameters with units, domains and descriptions, the "
+        "aliases a spec may use instead (T_x for beta_x, …), its observables, and the size of its Hilbert space "
+        "and of the steady state's symmetry sector.",
+        epilog="Examples: `jaxtherm models`, `jaxtherm models qubit_chain n=4 coupling=global`. In a spec, the "
+        "options go in [model] (a list of values adds a dimension), the parameters in [parameters] or [axes].",
+    )
+    models.add_argument("name", nargs="?", help="a model name (see the list)")
+    models.add_argument("options", nargs="*", metavar="option=value", help="model options, e.g. n=4 coupling=global")
     sub.add_parser(
         "story",
         help="print J_a, J_b, P and σ of the incoherent, local and global couplings",
@@ -94,11 +107,55 @@ def _run(args) -> int:
     return 0
 
 
+def _models(args) -> int:
+    import tomllib
+
+    from . import models
+    from .solvers import symmetry_sector
+
+    if args.name is None:
+        print("Built-in models (jaxtherm models NAME [option=value …] describes one):")
+        for name in models.available():
+            opts = ", ".join(f"{k}={v!r}" for k, v in models.options(name).items())
+            print(f"  {name:<26} {opts}")
+        print("User models: [model] factory = \"my_models.py:function\" (or \"package.module:function\") in a spec.")
+        return 0
+    options = {}
+    for item in args.options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"jaxtherm models: error: expected option=value; got {item!r}", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            options[key] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            options[key] = value  # a bare word, e.g. coupling=global
+    try:
+        model = models.get(args.name, **options)
+    except ValueError as err:
+        print(f"jaxtherm models: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{model.name}: {model.description}")
+    print(f"Hilbert space d = {model.dim}; steady-state sector {len(symmetry_sector(model))} of {model.dim ** 2} "
+          "real coordinates")
+    print("\nparameters (fixed in [parameters] or swept in [axes]):")
+    for p in model.parameter_info.values():
+        alias = model.alias_of(p.name)
+        also = f"  (or {alias.name}: {alias.formula})" if alias else ""
+        print(f"  {p.name:<14} {p.units:<22} {p.domain:<5} {p.description}{also}")
+    print("\nobservables:")
+    for name, (units, description) in model.observables.items():
+        print(f"  {name:<14} {units:<22} {description}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "models":
+        return _models(args)
     if args.command == "story":
         from .story import story_table
 

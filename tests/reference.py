@@ -328,8 +328,15 @@ def qubit_pair(coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, eps
     else:
         h += epsilon * (a.dag() * b + b.dag() * a)
     spec = [("a", a, omega_a, beta_a, gamma_a), ("b", b, omega_b, beta_b, gamma_b)]
-    return _build(h, spec, "global" if coupling == "global" else "local", spectrum, omega_cutoff,
-                  {"n_a": a.dag() * a, "n_b": b.dag() * b}, channels)
+    return _build(
+        h,
+        spec,
+        "global" if coupling == "global" else "local",
+        spectrum,
+        omega_cutoff,
+        {"n_a": a.dag() * a, "n_b": b.dag() * b},
+        channels,
+    )
 
 
 def qubit_chain(n, coupling, omega, g, beta_h, beta_c, gamma_h, gamma_c, spectrum="seed", omega_cutoff=None):
@@ -339,22 +346,23 @@ def qubit_chain(n, coupling, omega, g, beta_h, beta_c, gamma_h, gamma_c, spectru
     for k in range(n - 1):
         h += g * (s[k].dag() * s[k + 1] + s[k + 1].dag() * s[k])
     spec = [("h", s[0], omega, beta_h, gamma_h), ("c", s[-1], omega, beta_c, gamma_c)]
-    return _build(h, spec, coupling, spectrum, omega_cutoff,
-                  {"n_h": s[0].dag() * s[0], "n_c": s[-1].dag() * s[-1]})
+    return _build(h, spec, coupling, spectrum, omega_cutoff, {"n_h": s[0].dag() * s[0], "n_c": s[-1].dag() * s[-1]})
 
 
-def absorption_refrigerator(coupling, E_c, E_h, g, beta_c, beta_r, beta_h, gamma_c, gamma_r, gamma_h,
-                            spectrum="seed", omega_cutoff=None):
+def absorption_refrigerator(
+    coupling, E_c, E_h, g, beta_c, beta_r, beta_h, gamma_c, gamma_r, gamma_h, spectrum="seed", omega_cutoff=None
+):
     """Three qubits c, r, h (c most significant), ``E_r = E_c + E_h``,
     ``H = Σ E_k n_k + g(|0_c 1_r 0_h⟩⟨1_c 0_r 1_h| + h.c.)``."""
     c, r, hq = qubit_sites(3)
     e_r = E_c + E_h
-    k = qutip.tensor(qutip.basis(2, 0), qutip.basis(2, 1), qutip.basis(2, 0)) * \
-        qutip.tensor(qutip.basis(2, 1), qutip.basis(2, 0), qutip.basis(2, 1)).dag()
+    k = (
+        qutip.tensor(qutip.basis(2, 0), qutip.basis(2, 1), qutip.basis(2, 0))
+        * qutip.tensor(qutip.basis(2, 1), qutip.basis(2, 0), qutip.basis(2, 1)).dag()
+    )
     h = E_c * c.dag() * c + e_r * r.dag() * r + E_h * hq.dag() * hq + g * (k + k.dag())
     spec = [("c", c, E_c, beta_c, gamma_c), ("r", r, e_r, beta_r, gamma_r), ("h", hq, E_h, beta_h, gamma_h)]
-    return _build(h, spec, coupling, spectrum, omega_cutoff,
-                  {"n_c": c.dag() * c, "n_r": r.dag() * r, "n_h": hq.dag() * hq})
+    return _build(h, spec, coupling, spectrum, omega_cutoff, {"n_c": c.dag() * c, "n_r": r.dag() * r, "n_h": hq.dag() * hq})
 
 
 def refrigerator_observables(system: System, rho=None) -> dict:
@@ -363,8 +371,9 @@ def refrigerator_observables(system: System, rho=None) -> dict:
     return out
 
 
-def oscillator_pair(cutoff, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon,
-                    spectrum="seed", omega_cutoff=None):
+def oscillator_pair(
+    cutoff, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum="seed", omega_cutoff=None
+):
     """Two truncated modes (dim ``cutoff`` each, index ``cutoff·n_a + n_b``); ``ε(a†b + b†a)`` in
     ``H`` (local/global) or the channel ``ε(D[a†b] + D[ab†])`` (incoherent)."""
     a = qutip.tensor(qutip.destroy(cutoff), qutip.qeye(cutoff))
@@ -376,8 +385,15 @@ def oscillator_pair(cutoff, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a,
     else:
         h += epsilon * (a.dag() * b + b.dag() * a)
     spec = [("a", a, omega_a, beta_a, gamma_a), ("b", b, omega_b, beta_b, gamma_b)]
-    return _build(h, spec, "global" if coupling == "global" else "local", spectrum, omega_cutoff,
-                  {"n_a": a.dag() * a, "n_b": b.dag() * b}, channels)
+    return _build(
+        h,
+        spec,
+        "global" if coupling == "global" else "local",
+        spectrum,
+        omega_cutoff,
+        {"n_a": a.dag() * a, "n_b": b.dag() * b},
+        channels,
+    )
 
 
 def single_mode(dim, coupling, omega, beta, gamma, spectrum="seed", omega_cutoff=None):
@@ -397,8 +413,15 @@ def nbar(nu, beta):
 def oscillator_resonant_current(omega, beta_a, beta_b, gamma_a, gamma_b, epsilon):
     """DESIGN.md §2: ``J_a = 4ε²γ_aγ_b ω (n̄_a − n̄_b)/((γ_a + γ_b)(4ε² + γ_aγ_b))`` (untruncated,
     local bose baths, ω_a = ω_b = ω)."""
-    return (4 * epsilon**2 * gamma_a * gamma_b * omega * (nbar(omega, beta_a) - nbar(omega, beta_b))
-            / ((gamma_a + gamma_b) * (4 * epsilon**2 + gamma_a * gamma_b)))
+    return (
+        4
+        * epsilon**2
+        * gamma_a
+        * gamma_b
+        * omega
+        * (nbar(omega, beta_a) - nbar(omega, beta_b))
+        / ((gamma_a + gamma_b) * (4 * epsilon**2 + gamma_a * gamma_b))
+    )
 
 
 def gibbs(h: np.ndarray, beta: float) -> np.ndarray:

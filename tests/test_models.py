@@ -147,9 +147,7 @@ def test_chain_spectra_match_qutip(spectrum, coupling):
     assert_matches_reference("qubit_chain", p, n=3, coupling=coupling, spectrum=spectrum)
 
 
-@pytest.mark.parametrize(
-    "spectrum, coupling", [("seed", "local"), ("seed", "global"), *OTHER_SPECTRA["absorption_refrigerator"]]
-)
+@pytest.mark.parametrize("spectrum, coupling", [("seed", "local"), ("seed", "global"), *OTHER_SPECTRA["absorption_refrigerator"]])
 def test_refrigerator_matches_qutip(spectrum, coupling):
     """6 points; ranges in reference.refrigerator_points (E_c ∈ [0.5, 1.5], E_h ∈ [1.5, 4],
     g ∈ [0.03, 0.3], cold/room/hot β ∈ [0.5, 3]/[0.3, 1.5]/[0.02, 0.5]): both sides of the window."""
@@ -162,8 +160,12 @@ def test_refrigerator_matches_qutip(spectrum, coupling):
 @pytest.mark.parametrize(
     "coupling, cutoff, spectrum",
     [
-        ("local", 3, "seed"), ("local", 4, "seed"), ("local", 6, "seed"),
-        ("global", 3, "seed"), ("global", 4, "seed"), ("incoherent", 3, "seed"),
+        ("local", 3, "seed"),
+        ("local", 4, "seed"),
+        ("local", 6, "seed"),
+        ("global", 3, "seed"),
+        ("global", 4, "seed"),
+        ("incoherent", 3, "seed"),
         *((c, 3, s) for s, c in OTHER_SPECTRA["oscillator_pair"]),
     ],
 )
@@ -192,8 +194,15 @@ def test_chain_of_two_is_the_pair(spectrum, coupling):
     1e-12 rel."""
     p = _pair_points_for_chain()
     pair = jt("qubit_pair", p, coupling=coupling, spectrum=spectrum)
-    chain = jt("qubit_chain", dict(omega=p["omega_a"], g=p["epsilon"], beta_h=p["beta_a"], beta_c=p["beta_b"],
-                                   gamma_h=p["gamma_a"], gamma_c=p["gamma_b"]), n=2, coupling=coupling, spectrum=spectrum)
+    chain = jt(
+        "qubit_chain",
+        dict(
+            omega=p["omega_a"], g=p["epsilon"], beta_h=p["beta_a"], beta_c=p["beta_b"], gamma_h=p["gamma_a"], gamma_c=p["gamma_b"]
+        ),
+        n=2,
+        coupling=coupling,
+        spectrum=spectrum,
+    )
     np.testing.assert_allclose(chain["rho"], pair["rho"], atol=1e-12, rtol=0)
     np.testing.assert_allclose(chain["J_h"], pair["J_a"], rtol=1e-12, atol=0)
     np.testing.assert_allclose(chain["J_c"], pair["J_b"], rtol=1e-12, atol=0)
@@ -209,7 +218,9 @@ def test_reference_chain_of_two_is_the_pair_closed_form(coupling):
     cf = CLOSED_FORMS[coupling](**p)
     for i in range(24):
         q = R.point(p, i)
-        ref = R.solve(R.qubit_chain(2, coupling, q["omega_a"], q["epsilon"], q["beta_a"], q["beta_b"], q["gamma_a"], q["gamma_b"]))
+        ref = R.solve(
+            R.qubit_chain(2, coupling, q["omega_a"], q["epsilon"], q["beta_a"], q["beta_b"], q["gamma_a"], q["gamma_b"])
+        )
         assert ref["J_h"] == pytest.approx(float(cf["J_a"][i]), rel=1e-10)
         assert ref["J_c"] == pytest.approx(float(cf["J_b"][i]), rel=1e-10)
 
@@ -259,7 +270,10 @@ def test_reference_chain_equal_temperatures(n, coupling):
 
 FRIDGE = dict(E_c=1.0, E_h=2.5, gamma_c=0.3, gamma_r=0.5, gamma_h=0.2)
 WINDOW_BASES = [  # (β_r, β_h): the boundary β_c* = (β_r E_r − β_h E_h)/E_c
-    (0.5, 0.1), (0.8, 0.3), (1.2, 0.05), (0.6, 0.4),
+    (0.5, 0.1),
+    (0.8, 0.3),
+    (1.2, 0.05),
+    (0.6, 0.4),
 ]
 # The global model's cooling boundary is shifted into the window by ≈ −3.7e-5 (g/0.01)² relative in
 # β_c (reference, measured at g = 1e-4 … 0.1: −3.7e-9, −3.7e-7, −3.7e-5, −3.7e-3). At g = 0.01
@@ -417,8 +431,9 @@ def test_oscillator_converges_with_cutoff():
 # 2.3e-3, 1.85e-5, 1.34e-7, 9.1e-10, 6.3e-12 — geometric, × ≈ x_a² = (n̄_a/(1+n̄_a))² = 8.3e-3
 # per +2. (At n̄_a = 0.3, n̄_b = 0.1 the same pair gives 5.4e-6 at cutoff 10, 2.5e-7 at 12.)
 NBAR_A, NBAR_B = 0.1, 0.03
-RESONANT = dict(omega_a=1.0, omega_b=1.0, beta_a=np.log(1 + 1 / NBAR_A), beta_b=np.log(1 + 1 / NBAR_B),
-                gamma_a=0.4, gamma_b=0.7, epsilon=0.3)
+RESONANT = dict(
+    omega_a=1.0, omega_b=1.0, beta_a=np.log(1 + 1 / NBAR_A), beta_b=np.log(1 + 1 / NBAR_B), gamma_a=0.4, gamma_b=0.7, epsilon=0.3
+)
 RESONANT_TOLERANCE = {8: 2e-7, 10: 1.5e-9}  # 1.5× the measured truncation error at these cutoffs
 
 

@@ -63,7 +63,7 @@ def bath_parameters(bath: str, what: str, spectrum="seed") -> tuple[Parameter, P
     symbol = {"seed": "Γ", "bose": "γ", "ohmic": "κ"}.get(spec.name, "rate")
     return (
         Parameter(f"beta_{bath}", "1/energy", f"inverse temperature of bath {bath}", ">= 0"),
-        Parameter(f"gamma_{bath}", RATE_UNITS if spec.name != "ohmic" else "1 (κ: rate per unit energy)",
+        Parameter(f"gamma_{bath}", RATE_UNITS if spec.name != "ohmic" else "1",
                   f"rate {symbol} of bath {bath} on {what} ({spec.name} spectrum: {spec.formula})", ">= 0"),
     )
 
