@@ -233,22 +233,27 @@ def bench_qutip(model, n: int) -> dict:
     import jaxtherm
 
     p = random_points(model, n, seed=1)
-    t0 = time.perf_counter()
-    # coefficients of the Hamiltonian terms and Lindblad rates, once for the whole subsample
-    h_coef = [np.broadcast_to(np.asarray(t.coefficient(p), float), (n,)) for t in model.hamiltonian]
-    l_rate = [np.broadcast_to(np.asarray(k.rate(p), float), (n,)) for k in model.lindblads]
-    rhos = []
-    for i in range(-1, n):  # i = -1: one untimed warm-up point (QuTiP's first call sets up caches)
-        if i == 0:
-            t0 = time.perf_counter()
-        pi = {k: float(v[i]) for k, v in p.items()}
+
+    def coefficients(q):
+        """Hamiltonian coefficients and Lindblad rates of the points ``q``, vectorised."""
+        m = len(next(iter(q.values())))
+        return ([np.broadcast_to(np.asarray(t.coefficient(q), float), (m,)) for t in model.hamiltonian],
+                [np.broadcast_to(np.asarray(k.rate(q), float), (m,)) for k in model.lindblads])
+
+    def steady_state(q, i, h_coef, l_rate):
+        """QuTiP's steady state at point ``i`` of ``q``, its operators built from the model's."""
+        pi = {k: float(v[i]) for k, v in q.items()}
         h = sum(c[i] * np.asarray(t.operator, complex) for c, t in zip(h_coef, model.hamiltonian))
         c_ops = [qutip.Qobj(np.sqrt(r[i]) * np.asarray(k.jump, complex)) for r, k in zip(l_rate, model.lindblads)]
         for term in model.davies:
             c_ops += [qutip.Qobj(np.sqrt(r) * jump) for r, jump in davies_jumps(h, term, pi)]
-        rho = qutip.steadystate(qutip.Qobj(h), c_ops, method="direct").full()
-        if i >= 0:
-            rhos.append(rho)
+        return qutip.steadystate(qutip.Qobj(h), c_ops, method="direct").full()
+
+    warm = random_points(model, 1, seed=2)  # one untimed point: QuTiP's first call sets up caches
+    steady_state(warm, 0, *coefficients(warm))
+    t0 = time.perf_counter()
+    h_coef, l_rate = coefficients(p)
+    rhos = [steady_state(p, i, h_coef, l_rate) for i in range(n)]
     run = time.perf_counter() - t0
     peak = peak_mb()
     ref = jaxtherm.solve(model, **p)

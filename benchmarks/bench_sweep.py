@@ -2,7 +2,7 @@
 writer together, as a user runs a sweep.
 
 Each row runs one sweep in a fresh process (so ``ru_maxrss`` is its own) through the same code
-as ``jaxtherm run SPEC`` (:func:`jaxtherm.executor.run_sweep`) and reports the sustained
+as ``jaxtherm run SPEC`` (:func:`jaxtherm.sweep.run_sweep`) and reports the sustained
 points/s of the sweep loop (every point computed, journaled and written), the compile time
 apart, the automatic chunk size and the peak resident memory. Rows:
 
@@ -63,8 +63,7 @@ ROWS = [
 
 
 def child(spec_text: str, out: str) -> None:
-    from jaxtherm.executor import run_sweep
-    from jaxtherm.spec import parse_spec
+    from jaxtherm.sweep import parse_spec, run_sweep
 
     spec = parse_spec(spec_text, "bench.toml", default_output=out)
     t0 = time.perf_counter()

@@ -161,13 +161,13 @@ class ResultsFile:
         self._h5.close()
 
 
-def file_state(path: Path) -> tuple[bool | None, str | None]:
-    """``(complete, spec_text)`` of an existing results file; ``(None, None)`` if unreadable."""
+def file_state(path: Path) -> bool | None:
+    """Whether an existing results file is complete; ``None`` if it cannot be read."""
     try:
         with h5py.File(path, "r") as h5:
-            return bool(h5.attrs.get("complete", 0)), h5.attrs.get("spec")
+            return bool(h5.attrs.get("complete", 0))
     except (OSError, RuntimeError):
-        return None, None
+        return None
 
 
 def h5py_version() -> str:

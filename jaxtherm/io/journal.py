@@ -30,14 +30,13 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def create(output: Path, meta: Mapping[str, object]) -> Path:
+def create(output: Path, meta: Mapping[str, object]) -> None:
     """Start a fresh journal (removing any old one) with ``meta``."""
     d = journal_dir(output)
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
     _atomic_write(d / "meta.json", lambda fh: fh.write(json.dumps(dict(meta), indent=1).encode()))
-    return d
 
 
 def load_meta(output: Path) -> dict | None:

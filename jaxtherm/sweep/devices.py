@@ -17,8 +17,6 @@
 
 from __future__ import annotations
 
-import time
-
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -50,14 +48,12 @@ def compile_kernel(fn, n_inputs: int, size: int, dtype, devs: list):
     """Ahead-of-time compile ``fn`` for ``n_inputs`` arrays of ``(size,)`` points.
 
     Returns:
-        ``(compiled, seconds)``; ``compiled`` takes arrays placed by :func:`place`.
+        The compiled function; it takes arrays placed by :func:`place`.
     """
     sh = sharding(devs)
     shape = jax.ShapeDtypeStruct((size,), dtype, sharding=sh) if sh else jax.ShapeDtypeStruct((size,), dtype)
-    t0 = time.perf_counter()
     with jax.default_device(devs[0]):
-        compiled = fn.lower(*([shape] * n_inputs)).compile()
-    return compiled, time.perf_counter() - t0
+        return fn.lower(*([shape] * n_inputs)).compile()
 
 
 def place(arrays: list[np.ndarray], devs: list) -> list:
@@ -70,7 +66,7 @@ def bytes_per_point(fn, n_inputs: int, dtype, devs: list) -> float:
     """Working set of the compiled kernel per point (arguments + temporaries + outputs),
     from XLA's memory analysis at :data:`PROBE_POINTS` points (one compile)."""
     size = padded(PROBE_POINTS)
-    compiled, _ = compile_kernel(fn, n_inputs, size, dtype, devs[:1])
+    compiled = compile_kernel(fn, n_inputs, size, dtype, devs[:1])
     ma = compiled.memory_analysis()
     total = ma.argument_size_in_bytes + ma.temp_size_in_bytes + ma.output_size_in_bytes
     return total / size

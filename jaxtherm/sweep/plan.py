@@ -74,7 +74,7 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
         RunRefused: with the reason and the option that would proceed.
     """
     meta = journal.load_meta(out)
-    complete, _ = file_state(out) if out.exists() else (None, None)
+    complete = file_state(out) if out.exists() else None
     if force:
         journal.remove(out)
         with contextlib.suppress(FileNotFoundError):

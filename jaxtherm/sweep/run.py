@@ -121,7 +121,7 @@ def run_sweep(
         t_compile = time.perf_counter()
         size = _chunk_size(study, meta, chunk_size, kernel, dtype, devs)
         compiled_size = padded(size, len(devs))
-        compiled = [devices.compile_kernel(kernel(m), len(study.names), compiled_size, dtype, devs)[0]
+        compiled = [devices.compile_kernel(kernel(m), len(study.names), compiled_size, dtype, devs)
                     for m in study.models]
         compile_seconds = time.perf_counter() - t_compile
         all_chunks = grid.chunks(spec, size)
