@@ -5,14 +5,17 @@ Rows, each in a fresh subprocess so that its peak resident memory (``ru_maxrss``
 
 * ``kernel``: the compiled ``batched_kernel(model, parameters, (), float64, "reduced", False)``
   over chunks already on the device (as ``bench_solve.py`` runs it), compile time apart;
-* ``solve``: ``jaxtherm.solve(model, rho=False, **points)`` with its default chunking (the
-  compile time is the first call's time minus a timed call's);
+  passes over the N points are repeated for at least ``--seconds`` (default 5);
+* ``solve``: ``jaxtherm.solve(model, rho=False, **points)`` with its default chunking, repeated
+  likewise (the compile time is the first call's time minus a timed call's);
 * ``run``: ``jaxtherm run`` end to end (``run_sweep``: kernel, journal and HDF5 writer) on one
   linspace grid per model family, automatic chunk size;
 * ``qutip``: ``qutip.steadystate(H, c_ops, method="direct")`` in a loop over a small subsample,
   ``H`` and the jump operators built per point from the model's own operators (Davies jumps
-  from a NumPy ``eigh`` of ``H`` grouped by Bohr frequency); then checked against
-  ``jaxtherm.solve`` on the same points (max |Δρ|, outside the timing).
+  from a NumPy ``eigh`` of ``H`` grouped by Bohr frequency, rates from the bath's spectrum);
+  stopped after ``--qutip-seconds`` (default 20, at least 3 points; one untimed warm-up point
+  first); then checked against ``jaxtherm.solve`` on the same points (max |Δρ|, untimed).
+  The ``× QuTiP`` column divides each row's points/s by this row's, for the same model.
 
 Points are drawn at random inside each parameter's domain (frequencies 0.5–2, temperatures
 0.3–3, rates 0.05–1, couplings 0.01–0.5); the fraction of points with ``status == 0`` is
@@ -20,11 +23,13 @@ printed for every row (it should be ≥ 99 %). Only the public API is used.
 
 Usage::
 
-    python benchmarks/bench_models.py [--quick] [--only SUBSTRING ...] [--scale X] [--json out.json]
+    python benchmarks/bench_models.py [--quick] [--only SUBSTRING] ... [--scale X] [--json out.json]
 
-``--quick`` runs tiny sizes, all rows of a model in one process (peak RSS then not per row),
-to check that the script works; ``--only`` keeps the rows whose label (``"qubit_chain/n=3/local
-kernel"``) contains any of the substrings; ``--scale`` multiplies the default sizes.
+``--only`` (repeatable) keeps the rows whose label ``"MODEL METHOD"`` (e.g. ``"qubit_chain/n=3/local
+kernel"``) contains the substring; ``--scale`` multiplies the default sizes. ``--quick`` checks
+that the script works in under two minutes: tiny sizes, all rows of a model in one process (so
+peak RSS is not per row, and timings are not meaningful), and, without ``--only``, a subset that
+covers every code path and every family's run grid (``--quick --only qubit_chain`` checks others).
 """
 
 from __future__ import annotations
@@ -43,29 +48,35 @@ import numpy as np
 
 RESULT = "BENCH_MODELS_RESULT "
 
-# key, family, options, kernel/solve points, kernel chunk, QuTiP points, `jaxtherm run` grid points
-# (None: no run row). Sizes aim at 5-20 s a row on a 2-core CPU; --scale adjusts them.
+# key, family, options, kernel/solve points, kernel chunk, QuTiP points (at most), `jaxtherm run` grid
+# points (None: no run row). The kernel and solve rows repeat passes over their points for at
+# least --seconds; the QuTiP loop stops after --qutip-seconds. Sizes aim at 5-20 s a row on a
+# 2-core CPU (the big models' kernels were measured at 20-200 points/s there); --scale adjusts them.
 MODELS = [
-    ("qubit_pair/local", "qubit_pair", {"coupling": "local"}, 1_000_000, 65536, 300, 1_000_000),
-    ("qubit_pair/global", "qubit_pair", {"coupling": "global"}, 100_000, 1024, 100, None),
+    ("qubit_pair/local", "qubit_pair", {"coupling": "local"}, 1_000_000, 65536, 300, 4_000_000),
+    ("qubit_pair/global", "qubit_pair", {"coupling": "global"}, 100_000, 1024, 300, None),
     ("qubit_pair/incoherent", "qubit_pair", {"coupling": "incoherent"}, 1_000_000, 65536, 300, None),
     ("qubit_chain/n=2/local", "qubit_chain", {"n": 2, "coupling": "local"}, 1_000_000, 65536, 300, None),
-    ("qubit_chain/n=3/local", "qubit_chain", {"n": 3, "coupling": "local"}, 300_000, 16384, 200, 300_000),
-    ("qubit_chain/n=4/local", "qubit_chain", {"n": 4, "coupling": "local"}, 10_000, 1024, 100, None),
-    ("qubit_chain/n=5/local", "qubit_chain", {"n": 5, "coupling": "local"}, 500, 256, 50, None),
-    ("qubit_chain/n=2/global", "qubit_chain", {"n": 2, "coupling": "global"}, 100_000, 1024, 100, None),
-    ("qubit_chain/n=3/global", "qubit_chain", {"n": 3, "coupling": "global"}, 10_000, 1024, 100, None),
-    ("qubit_chain/n=4/global", "qubit_chain", {"n": 4, "coupling": "global"}, 500, 256, 50, None),
-    ("absorption_refrigerator/local", "absorption_refrigerator", {"coupling": "local"}, 300_000, 16384, 200,
-     300_000),
-    ("absorption_refrigerator/global", "absorption_refrigerator", {"coupling": "global"}, 20_000, 1024, 100, None),
-    ("oscillator_pair/cutoff=4/local", "oscillator_pair", {"cutoff": 4, "coupling": "local"}, 100_000, 4096, 100,
-     30_000),
-    ("oscillator_pair/cutoff=6/local", "oscillator_pair", {"cutoff": 6, "coupling": "local"}, 2_000, 512, 50, None),
-    ("oscillator_pair/cutoff=8/local", "oscillator_pair", {"cutoff": 8, "coupling": "local"}, 300, 256, 30, None),
+    ("qubit_chain/n=3/local", "qubit_chain", {"n": 3, "coupling": "local"}, 100_000, 16384, 300, 1_000_000),
+    ("qubit_chain/n=4/local", "qubit_chain", {"n": 4, "coupling": "local"}, 20_000, 1024, 300, None),
+    ("qubit_chain/n=5/local", "qubit_chain", {"n": 5, "coupling": "local"}, 256, 256, 100, None),
+    ("qubit_chain/n=2/global", "qubit_chain", {"n": 2, "coupling": "global"}, 100_000, 1024, 300, None),
+    ("qubit_chain/n=3/global", "qubit_chain", {"n": 3, "coupling": "global"}, 10_000, 1024, 300, None),
+    ("qubit_chain/n=4/global", "qubit_chain", {"n": 4, "coupling": "global"}, 512, 256, 100, None),
+    ("absorption_refrigerator/local", "absorption_refrigerator", {"coupling": "local"}, 1_000_000, 65536, 300,
+     2_000_000),
+    ("absorption_refrigerator/global", "absorption_refrigerator", {"coupling": "global"}, 10_000, 1024, 300, None),
+    ("oscillator_pair/cutoff=4/local", "oscillator_pair", {"cutoff": 4, "coupling": "local"}, 100_000, 4096, 300,
+     100_000),
+    ("oscillator_pair/cutoff=6/local", "oscillator_pair", {"cutoff": 6, "coupling": "local"}, 512, 256, 100, None),
+    ("oscillator_pair/cutoff=8/local", "oscillator_pair", {"cutoff": 8, "coupling": "local"}, 256, 256, 50, None),
 ]
 METHODS = ("kernel", "solve", "run", "qutip")
-QUICK = {"kernel": 256, "solve": 256, "run": 1000, "qutip": 3}
+# --quick: tiny sizes, and without --only these rows: every code path (kernel, solve, run and
+# QuTiP with Lindblad and Davies jumps) and every family's run grid
+QUICK = {"kernel": 128, "solve": 128, "run": 1000, "qutip": 2}
+QUICK_ROWS = ("qubit_pair/local ", "qubit_pair/global kernel", "qubit_pair/global solve", "qubit_pair/global qutip",
+              "qubit_chain/n=3/local run", "absorption_refrigerator/local run", "oscillator_pair/cutoff=4/local run")
 
 # run rows: the grid's axes per family (the other parameters fixed mid-range)
 RUN_AXES = {
@@ -113,7 +124,7 @@ def ok_fraction(status) -> float:
     return float(np.count_nonzero(status == 0) / max(status.size, 1))
 
 
-def bench_kernel(model, n: int, chunk: int) -> dict:
+def bench_kernel(model, n: int, chunk: int, min_seconds: float) -> dict:
     import jax
     import jax.numpy as jnp
 
@@ -130,14 +141,19 @@ def bench_kernel(model, n: int, chunk: int) -> dict:
     chunks = [[jnp.asarray(np.resize(p[k][start:start + size], size)) for k in names] for start in range(0, n, size)]
     jax.block_until_ready(compiled(*chunks[0]))
     first = next(iter(model.observables))
-    t0 = time.perf_counter()
-    outs = [compiled(*c) for c in chunks]
-    outs = [(o["status"], o[first]) for o in outs]
-    jax.block_until_ready(outs)
-    run = time.perf_counter() - t0
-    status = np.concatenate([np.asarray(s) for s, _ in outs])[:n]
-    return {"n": n, "points_per_s": n / run, "seconds": run, "compile_s": compile_s, "peak_mb": peak_mb(),
-            "chunk": size, "ok": ok_fraction(status)}
+    reps, total, status = 0, 0.0, None
+    while reps == 0 or total < min_seconds:  # passes over all chunks until min_seconds
+        t0 = time.perf_counter()
+        outs = [compiled(*c) for c in chunks]
+        outs = [(o["status"], o[first]) for o in outs]
+        jax.block_until_ready(outs)
+        total += time.perf_counter() - t0
+        reps += 1
+        if status is None:
+            status = np.concatenate([np.asarray(s) for s, _ in outs])[:n]
+    run = total / reps
+    return {"n": n, "points_per_s": n / run, "seconds": run, "passes": reps, "compile_s": compile_s,
+            "peak_mb": peak_mb(), "chunk": size, "ok": ok_fraction(status)}
 
 
 def bench_solve(model, n: int, min_seconds: float) -> dict:
@@ -156,7 +172,7 @@ def bench_solve(model, n: int, min_seconds: float) -> dict:
         total += time.perf_counter() - t0
         reps += 1
     run = total / reps
-    return {"n": n, "points_per_s": n / run, "seconds": run, "compile_s": max(first - run, 0.0),
+    return {"n": n, "points_per_s": n / run, "seconds": run, "passes": reps, "compile_s": max(first - run, 0.0),
             "peak_mb": peak_mb(), "ok": ok_fraction(out["status"])}
 
 
@@ -209,10 +225,8 @@ def davies_jumps(h: np.ndarray, term, p: dict, tol: float = 1e-9) -> list:
             nu = energies[m] - energies[n]
             if abs(nu) <= tol or x[n, m] == 0:
                 continue
-            for g_nu, jump in groups:
-                if abs(g_nu - nu) <= tol:
-                    break
-            else:
+            jump = next((j for g_nu, j in groups if abs(g_nu - nu) <= tol), None)
+            if jump is None:
                 jump = np.zeros(h.shape, complex)
                 groups.append((nu, jump))
             jump += x[n, m] * np.outer(vecs[:, n], vecs[:, m].conj())
@@ -227,7 +241,7 @@ def davies_jumps(h: np.ndarray, term, p: dict, tol: float = 1e-9) -> list:
     return [(float(r), jump) for r, (_, jump) in zip(rates, groups)]
 
 
-def bench_qutip(model, n: int) -> dict:
+def bench_qutip(model, n: int, budget: float) -> dict:
     import qutip
 
     import jaxtherm
@@ -249,11 +263,19 @@ def bench_qutip(model, n: int) -> dict:
             c_ops += [qutip.Qobj(np.sqrt(r) * jump) for r, jump in davies_jumps(h, term, pi)]
         return qutip.steadystate(qutip.Qobj(h), c_ops, method="direct").full()
 
-    warm = random_points(model, 1, seed=2)  # one untimed point: QuTiP's first call sets up caches
-    steady_state(warm, 0, *coefficients(warm))
+    # untimed warm-up: QuTiP's first call sets up caches, and JAX compiles the coefficient
+    # functions' operations for each new shape on first (eager) use
+    coefficients(p)
+    steady_state(p, 0, *coefficients(p))
     t0 = time.perf_counter()
     h_coef, l_rate = coefficients(p)
-    rhos = [steady_state(p, i, h_coef, l_rate) for i in range(n)]
+    rhos = []
+    for i in range(n):  # at most n points, stopping after `budget` seconds (at least 3 points)
+        rhos.append(steady_state(p, i, h_coef, l_rate))
+        if len(rhos) >= 3 and time.perf_counter() - t0 > budget:
+            break
+    n = len(rhos)
+    p = {k: v[:n] for k, v in p.items()}
     run = time.perf_counter() - t0
     peak = peak_mb()
     ref = jaxtherm.solve(model, **p)
@@ -273,13 +295,13 @@ def child(args) -> None:
         size = int(args.size[method])
         try:
             if method == "kernel":
-                res = bench_kernel(model, size, chunk)
+                res = bench_kernel(model, size, chunk, args.seconds)
             elif method == "solve":
-                res = bench_solve(model, size, args.min_seconds)
+                res = bench_solve(model, size, args.seconds)
             elif method == "run":
                 res = bench_run(family, options, model, size)
             elif method == "qutip":
-                res = bench_qutip(model, size)
+                res = bench_qutip(model, size, args.qutip_seconds)
             else:
                 raise ValueError(method)
         except Exception as err:  # reported in the table, with the exact error
@@ -299,16 +321,20 @@ def fmt_int(x: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, one process per model (< 2 minutes)")
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny sizes, one process per model, a subset of rows unless --only (< 2 minutes)")
     ap.add_argument("--only", action="append", default=[], metavar="SUBSTRING",
                     help="only the rows whose label 'MODEL METHOD' contains this (repeatable)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply the default sizes (not with --quick)")
+    ap.add_argument("--seconds", type=float, default=5.0,
+                    help="kernel and solve rows: repeat passes over the points for at least this long")
+    ap.add_argument("--qutip-seconds", type=float, default=20.0,
+                    help="QuTiP rows: stop the loop after this long (at least 3 points)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
     ap.add_argument("--methods", help=argparse.SUPPRESS)
     ap.add_argument("--sizes", help=argparse.SUPPRESS)
-    ap.add_argument("--min-seconds", type=float, default=2.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         args.size = json.loads(args.sizes)
@@ -327,10 +353,11 @@ def main() -> None:
 
     # (model key, [methods], {method: size}) per subprocess
     jobs = []
-    for key, family, options, n, chunk, n_qutip, n_run in MODELS:
+    for key, _family, _options, n, _chunk, n_qutip, n_run in MODELS:
         sizes = {"kernel": n, "solve": n, "run": n_run, "qutip": n_qutip}
+        wanted = args.only or (QUICK_ROWS if args.quick else ())
         methods = [m for m in METHODS if sizes[m] is not None
-                   and (not args.only or any(s in f"{key} {m}" for s in args.only))]
+                   and (not wanted or any(s in f"{key} {m} " for s in wanted))]
         if args.quick:
             sizes = {m: QUICK[m] for m in sizes}
         elif args.scale != 1.0:
@@ -348,7 +375,8 @@ def main() -> None:
     rows = []
     for key, methods, sizes in jobs:
         cmd = [sys.executable, script, "--child", "--model", key, "--methods", ",".join(methods),
-               "--sizes", json.dumps(sizes), "--min-seconds", "0" if args.quick else "2"]
+               "--sizes", json.dumps(sizes), "--seconds", str(0 if args.quick else args.seconds),
+               "--qutip-seconds", str(args.qutip_seconds)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT)]
         if proc.returncode or not lines:
@@ -364,6 +392,8 @@ def main() -> None:
                 print(f"{key:>32} {r['method']:>6}: ERROR {r['error']}\n{tail}", flush=True)
                 continue
             extra = f"  chunk {r['chunk']:,}" if "chunk" in r else ""
+            if "passes" in r:
+                extra += f"  {r['passes']} pass(es)"
             if "max_drho_vs_jaxtherm" in r:
                 extra += f"  max|Δρ| vs jaxtherm {r['max_drho_vs_jaxtherm']:.1e}"
             print(f"{key:>32} {r['method']:>6} N={r['n']:>9,}: {fmt_int(r['points_per_s']):>12} points/s  "

@@ -166,18 +166,15 @@ def run_numpy(coupling: str, n: int, block: int = 100_000) -> dict:
 
 
 def run_qutip(coupling: str, n: int) -> dict:
-    import qutip
+    """A QuTiP ``steadystate`` loop over the same model (see ``bench_models.bench_qutip``)."""
+    import os
 
-    sys.path.insert(0, "tests")
-    from test_qutip import qutip_model
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_models import bench_qutip
 
-    p = grid(n)
-    t0 = time.perf_counter()
-    for i in range(n):
-        h, channels = qutip_model(coupling, **{k: float(v[i]) for k, v in p.items()})
-        qutip.steadystate(h, [c for cs in channels.values() for c in cs])
-    run = time.perf_counter() - t0
-    return {"points_per_s": n / run, "seconds": run, "compile_s": 0.0, "peak_mb": peak_mb()}
+    import jaxtherm
+
+    return bench_qutip(jaxtherm.qubit_pair(coupling), n, budget=float("inf"))
 
 
 def child(args) -> None:

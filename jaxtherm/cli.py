@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sweep open quantum thermodynamic systems over parameter grids with JAX: steady states, "
         "heat currents J_j = Tr(H L_j ρ), power, entropy production σ = −Σ β_j J_j and their derivatives, "
         "streamed into a self-describing HDF5 file (ħ = k_B = 1).",
-        epilog="Start with `jaxtherm run` (the bundled quickstart sweep) or `jaxtherm story`.",
+        epilog="Start with `jaxtherm run` (the bundled quickstart sweep), `jaxtherm models` or `jaxtherm story`.",
     )
     parser.add_argument("--version", action="version", version=f"jaxtherm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a sweep: every point of the spec's grid gets its steady state, heat currents, power, "
         "entropy production and the requested derivatives, written chunk by chunk into HDF5. A killed run "
         "leaves a journal beside the file; run again with --resume to complete it.",
-        epilog=f"Bundled sweeps (give the name instead of a path): {names}. Open a result with "
-        "xarray.open_dataset(path, engine='h5netcdf').",
+        epilog=f"Bundled sweeps (give the name instead of a path): {names}. The models a spec may name, their "
+        "options and parameters: `jaxtherm models`. Open a result with xarray.open_dataset(path, engine='h5netcdf').",
     )
     run.add_argument("spec", nargs="?", default="quickstart",
                      help="sweep spec: a TOML file or the name of a bundled sweep (default: quickstart)")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -37,6 +38,25 @@ Coefficient = Callable[[Mapping[str, object]], object]
 
 DOMAINS = ("real", ">= 0", "> 0")
 """Parameter domains: any real number, non-negative (rates, inverse temperatures), positive."""
+
+
+def model_family(factory: Callable[..., Model]) -> Callable[..., Model]:
+    """Cache a model factory on its *bound* options: ``f(3)``, ``f(n=3)`` and ``f(n=3, coupling=
+    "local")`` with ``coupling="local"`` the default return the same (immutable) model, so that
+    its compiled kernels are reused."""
+    signature = inspect.signature(factory)
+    cache: dict = {}
+
+    @functools.wraps(factory)
+    def build(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        key = tuple(bound.arguments.items())
+        if key not in cache:
+            cache[key] = factory(*bound.args, **bound.kwargs)
+        return cache[key]
+
+    return build
 
 
 def parameter(name: str) -> Coefficient:

@@ -11,13 +11,12 @@ cold one: it cools (``J_c > 0``) iff ``β_c E_c + β_h E_h < β_r E_r`` (the coo
 
 from __future__ import annotations
 
-import functools
 import itertools
 
 import numpy as np
 
 from ..operators import lowering, number
-from ._model import Bath, Derived, Expectation, Model, Parameter, Term, parameter
+from ._model import Bath, Derived, Expectation, Model, Parameter, Term, model_family, parameter
 from .thermalizers import bath_parameters, check_option, cutoff_parameters, thermalizer
 
 COUPLINGS = ("local", "global")
@@ -34,7 +33,7 @@ def _room_energy(p):
     return p["E_c"] + p["E_h"]
 
 
-@functools.cache
+@model_family
 def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> Model:
     """The absorption refrigerator with ``local`` or ``global`` (Davies) baths.
 

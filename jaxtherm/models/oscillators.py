@@ -8,15 +8,13 @@ parameter); results converge as it grows, geometrically with ratio ``≈ n̄/(1 
 
 from __future__ import annotations
 
-import functools
-
 from ..operators import destroy, qeye, tensor
-from ._model import Model
+from ._model import Model, model_family
 from .qubit_pair import COUPLINGS, SPECTRA, pair_model
 from .thermalizers import check_option
 
 
-@functools.cache
+@model_family
 def oscillator_pair(cutoff: int = 6, coupling: str = "local", spectrum: str = "seed") -> Model:
     """Two oscillators truncated at ``cutoff`` levels each, coupled like the qubit pair.
 

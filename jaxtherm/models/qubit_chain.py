@@ -9,11 +9,10 @@ Basis ``|n_0 n_1 … n_{n−1}⟩``, site 0 most significant.
 
 from __future__ import annotations
 
-import functools
 import itertools
 
 from ..operators import dag, lowering, number
-from ._model import Bath, Expectation, Model, Parameter, Term, parameter
+from ._model import Bath, Expectation, Model, Parameter, Term, model_family, parameter
 from .thermalizers import bath_parameters, check_option, cutoff_parameters, thermalizer
 
 COUPLINGS = ("local", "global")
@@ -21,7 +20,7 @@ SPECTRA = ("seed", "bose", "ohmic")
 SIZES = (2, 3, 4, 5, 6)
 
 
-@functools.cache
+@model_family
 def qubit_chain(n: int = 3, coupling: str = "local", spectrum: str = "seed") -> Model:
     """An XX chain of ``n`` qubits (2 ≤ n ≤ 6) with baths ``h`` (site 0) and ``c`` (site n−1).
 

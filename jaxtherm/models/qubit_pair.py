@@ -16,10 +16,8 @@ Parameters: ``omega_a, omega_b`` (frequencies), ``beta_a, beta_b`` (inverse temp
 
 from __future__ import annotations
 
-import functools
-
 from ..operators import dag, lowering, number
-from ._model import Alias, Bath, Expectation, Lindblad, Model, Parameter, Term, parameter
+from ._model import Alias, Bath, Expectation, Lindblad, Model, Parameter, Term, model_family, parameter
 from .thermalizers import RATE_UNITS, bath_parameters, check_option, cutoff_parameters, thermalizer
 
 COUPLINGS = ("incoherent", "local", "global")
@@ -77,7 +75,7 @@ def pair_model(name: str, a, b, coupling: str, spectrum: str, what: str, basis, 
     )
 
 
-@functools.cache
+@model_family
 def qubit_pair(coupling: str = "incoherent", spectrum: str = "seed") -> Model:
     """Two qubits with local baths, coupled ``incoherent``-ly, ``local``-ly or ``global``-ly.
 
