@@ -318,9 +318,9 @@ def qubit_sites(n: int) -> list[qutip.Qobj]:
     return [qutip.tensor([qutip.destroy(2) if k == j else qutip.qeye(2) for k in range(n)]) for j in range(n)]
 
 
-def qubit_pair(coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum="seed", omega_cutoff=None):
-    """DESIGN.md §2 qubit pair; basis |n_a n_b⟩, index 2 n_a + n_b."""
-    a, b = qubit_sites(2)
+def _mode_pair(a, b, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum, omega_cutoff):
+    """Two modes with lowering operators ``a``, ``b`` (qubits or truncated oscillators), each with
+    its bath, coupled as DESIGN.md §2's pair."""
     h = omega_a * a.dag() * a + omega_b * b.dag() * b
     channels = {}
     if coupling == "incoherent":
@@ -337,6 +337,12 @@ def qubit_pair(coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, eps
         {"n_a": a.dag() * a, "n_b": b.dag() * b},
         channels,
     )
+
+
+def qubit_pair(coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum="seed", omega_cutoff=None):
+    """DESIGN.md §2 qubit pair; basis |n_a n_b⟩, index 2 n_a + n_b."""
+    a, b = qubit_sites(2)
+    return _mode_pair(a, b, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum, omega_cutoff)
 
 
 def qubit_chain(n, coupling, omega, g, beta_h, beta_c, gamma_h, gamma_c, spectrum="seed", omega_cutoff=None):
@@ -378,22 +384,7 @@ def oscillator_pair(
     ``H`` (local/global) or the channel ``ε(D[a†b] + D[ab†])`` (incoherent)."""
     a = qutip.tensor(qutip.destroy(cutoff), qutip.qeye(cutoff))
     b = qutip.tensor(qutip.qeye(cutoff), qutip.destroy(cutoff))
-    h = omega_a * a.dag() * a + omega_b * b.dag() * b
-    channels = {}
-    if coupling == "incoherent":
-        channels["coupling"] = [np.sqrt(epsilon) * a.dag() * b, np.sqrt(epsilon) * a * b.dag()]
-    else:
-        h += epsilon * (a.dag() * b + b.dag() * a)
-    spec = [("a", a, omega_a, beta_a, gamma_a), ("b", b, omega_b, beta_b, gamma_b)]
-    return _build(
-        h,
-        spec,
-        "global" if coupling == "global" else "local",
-        spectrum,
-        omega_cutoff,
-        {"n_a": a.dag() * a, "n_b": b.dag() * b},
-        channels,
-    )
+    return _mode_pair(a, b, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum, omega_cutoff)
 
 
 def single_mode(dim, coupling, omega, beta, gamma, spectrum="seed", omega_cutoff=None):

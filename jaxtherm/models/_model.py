@@ -136,7 +136,9 @@ def temperature_alias(beta: str, units: str = "energy") -> Alias | None:
                  f"temperature ({beta} = 1/{name})", ">= 0")
 
 
-def _as_operator(op, dim: int | None, what: str) -> np.ndarray:
+def _as_operator(op, dim: int | None, what: str, hermitian: bool = False) -> np.ndarray:
+    """``op`` as a read-only complex ``(dim, dim)`` array (NumPy, nested lists or a QuTiP ``Qobj``);
+    ``ValueError`` naming ``what`` for a wrong shape, or if ``hermitian`` and it is not."""
     try:
         arr = as_array(op)
     except (TypeError, ValueError) as err:
@@ -145,13 +147,11 @@ def _as_operator(op, dim: int | None, what: str) -> np.ndarray:
         raise ValueError(f"{what} must be a square matrix, got shape {arr.shape}")
     if dim is not None and arr.shape[0] != dim:
         raise ValueError(f"{what} must have shape ({dim}, {dim}), got {arr.shape}")
+    if hermitian and not np.allclose(arr, np.conj(arr).T, atol=1e-12):
+        raise ValueError(f"{what} is not Hermitian")
     arr = arr.copy()
     arr.setflags(write=False)
     return arr
-
-
-def _is_hermitian(op: np.ndarray) -> bool:
-    return np.allclose(op, np.conj(op).T, atol=1e-12)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -302,30 +302,22 @@ class Model:
             info[p.name] = p
         names = tuple(info)
         hamiltonian = tuple(
-            dataclasses.replace(t, operator=_as_operator(t.operator, d, f"Hamiltonian term {t.label!r}"))
+            dataclasses.replace(t, operator=_as_operator(t.operator, d, f"Hamiltonian term {t.label!r}", True))
             for t in self.hamiltonian
         )
-        for t in hamiltonian:
-            if not _is_hermitian(t.operator):
-                raise ValueError(f"Hamiltonian term {t.label!r} is not Hermitian")
         dissipators = []
         for k in self.dissipators:
             if isinstance(k, Lindblad):
                 k = dataclasses.replace(k, jump=_as_operator(k.jump, d, f"jump operator {k.label!r}"))
             elif isinstance(k, Davies):
-                k = dataclasses.replace(k, coupling=_as_operator(k.coupling, d, f"coupling {k.label!r}"))
-                if not _is_hermitian(k.coupling):
-                    raise ValueError(f"Davies coupling operator {k.label!r} is not Hermitian")
+                k = dataclasses.replace(k, coupling=_as_operator(k.coupling, d, f"Davies coupling operator {k.label!r}", True))
             else:
                 raise TypeError(f"dissipators must be Lindblad or Davies, got {type(k).__name__}")
             dissipators.append(k)
         expectations = tuple(
-            dataclasses.replace(e, operator=_as_operator(e.operator, d, f"observable {e.name!r}"))
+            dataclasses.replace(e, operator=_as_operator(e.operator, d, f"observable {e.name!r}", True))
             for e in self.expectations
         )
-        for e in expectations:
-            if not _is_hermitian(e.operator):
-                raise ValueError(f"observable {e.name!r} is not Hermitian")
         bath_names = [b.name for b in self.baths]
         if len(set(bath_names)) != len(bath_names):
             raise ValueError(f"bath names must be unique, got {bath_names}")
