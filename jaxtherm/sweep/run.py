@@ -82,8 +82,8 @@ def _chunk_size(study: Study, meta: dict | None, requested: int | None, kernel, 
         return min(requested or spec.chunk_size, max(spec.points_per_model, 1))
     per_point = max(devices.bytes_per_point(kernel(m), len(study.names), dtype, devs)
                     for m in {m.name: m for m in study.models}.values())
-    row = int(np.prod(spec.axis_shape[1:], dtype=np.int64)) if len(spec.axes) > 1 else 1
-    return devices.auto_chunk_size(per_point, devs[0].platform, len(devs), max(spec.points_per_model, 1), row)
+    return devices.auto_chunk_size(per_point, devs[0].platform, len(devs), max(spec.points_per_model, 1),
+                                   spec.axis_shape)
 
 
 def run_sweep(
