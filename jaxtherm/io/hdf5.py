@@ -69,6 +69,14 @@ def _storage_chunks(shape: tuple[int, ...], extra: tuple[int, ...], itemsize: in
     return tuple(reversed(out)) + extra
 
 
+def _describe(ds, units: str, description: str) -> None:
+    """``description`` and, when there are any, ``units`` (an empty ``units`` attr would show as
+    ``[]`` in xarray's plot labels)."""
+    ds.attrs["description"] = description
+    if units:
+        ds.attrs["units"] = units
+
+
 class ResultsFile:
     """An open results file being written."""
 
@@ -88,7 +96,7 @@ class ResultsFile:
                     ds = h5.create_dataset(d, data=np.asarray(values, dtype=object), dtype=h5py.string_dtype())
                 else:
                     ds = h5.create_dataset(d, data=values)
-                ds.attrs.update(units=units, description=description)
+                _describe(ds, units, description)
                 ds.make_scale(d)
                 scales[d] = ds
             for v in layout.variables:
@@ -103,14 +111,14 @@ class ResultsFile:
                     chunks=_storage_chunks(layout.shape, extra, dtype.itemsize),
                     **COMPRESSION[layout.compression],
                 )
-                ds.attrs.update(units=v.units, description=v.description)
+                _describe(ds, v.units, v.description)
                 for i, d in enumerate(layout.dims):
                     ds.dims[i].attach_scale(scales[d])
                 for j, (name, _) in enumerate(v.extra_dims):
                     ds.dims[len(layout.dims) + j].attach_scale(scales[name])
             for name, (value, units, description) in layout.scalars.items():
                 ds = h5.create_dataset(name, data=np.float64(value))
-                ds.attrs.update(units=units, description=description)
+                _describe(ds, units, description)
             h5.attrs.update({k: v for k, v in layout.attrs.items()})
             h5.attrs["complete"] = 0
             group = h5.create_group("_jaxtherm")
