@@ -6,8 +6,8 @@ from .absorption_refrigerator import absorption_refrigerator
 from .oscillators import oscillator_pair
 from .qubit_chain import qubit_chain
 from .qubit_pair import COUPLINGS, qubit_pair
-from .registry import FactoryError, available, from_factory, get, load_factory, options, register
-from .thermalizers import local_thermalizer
+from .registry import FactoryError, UnknownOption, available, from_factory, get, load_factory, options, register
+from .thermalizers import OptionError, local_thermalizer
 
 __all__ = [
     "COUPLINGS",
@@ -19,8 +19,10 @@ __all__ = [
     "FactoryError",
     "Lindblad",
     "Model",
+    "OptionError",
     "Parameter",
     "Term",
+    "UnknownOption",
     "absorption_refrigerator",
     "available",
     "from_factory",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..operators import destroy, qeye, tensor
 from ._model import Model, model_family
 from .qubit_pair import COUPLINGS, SPECTRA, pair_model
-from .thermalizers import check_option
+from .thermalizers import OptionError, check_option
 
 
 @model_family
@@ -29,7 +29,7 @@ def oscillator_pair(cutoff: int = 6, coupling: str = "local", spectrum: str = "s
         The cached :class:`~jaxtherm.models.Model`; observables ``J_a, J_b, power, sigma, n_a, n_b``.
     """
     if not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 2 <= cutoff <= 40:
-        raise ValueError(f"cutoff must be an integer from 2 to 40; got {cutoff!r}")
+        raise OptionError("cutoff", f"cutoff must be an integer from 2 to 40; got {cutoff!r}")
     check_option("coupling", coupling, COUPLINGS)
     check_option("spectrum", spectrum, SPECTRA)
     a, b = tensor(destroy(cutoff), qeye(cutoff)), tensor(qeye(cutoff), destroy(cutoff))

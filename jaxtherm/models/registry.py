@@ -22,6 +22,7 @@ from .absorption_refrigerator import absorption_refrigerator
 from .oscillators import oscillator_pair
 from .qubit_chain import qubit_chain
 from .qubit_pair import qubit_pair
+from .thermalizers import OptionError
 
 _REGISTRY: dict[str, Callable[..., Model]] = {
     "qubit_pair": qubit_pair,
@@ -33,6 +34,10 @@ _REGISTRY: dict[str, Callable[..., Model]] = {
 
 class FactoryError(ValueError):
     """A model factory that cannot be found, called or that does not return a model."""
+
+
+class UnknownOption(FactoryError, OptionError):
+    """A factory was given an option it does not take."""
 
 
 def available() -> tuple[str, ...]:
@@ -63,8 +68,8 @@ def _call(factory: Callable[..., Model], what: str, kwargs: dict) -> Model:
     takes_any = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
     unknown = [k for k in kwargs if k not in accepted]
     if unknown and not takes_any:
-        raise FactoryError(f"{what} takes no option {unknown[0]!r}; its options are "
-                           f"{', '.join(accepted) or 'none'}")
+        raise UnknownOption(unknown[0], f"{what} takes no option {unknown[0]!r}; its options are "
+                            f"{', '.join(accepted) or 'none'}")
     missing = [k for k, v in accepted.items() if v is inspect.Parameter.empty and k not in kwargs]
     if missing:
         raise FactoryError(f"{what} needs the option {missing[0]!r}")
@@ -81,15 +86,17 @@ def get(name: str, **kwargs) -> Model:
     """The registered model ``name`` built with ``kwargs`` (e.g. ``get("qubit_chain", n=4)``).
 
     Raises:
-        ValueError: an unknown name, an unknown option, or a value the factory refuses.
+        ValueError: an unknown name; :class:`OptionError` (a ``ValueError`` naming the option) for
+            an unknown option or a value the factory refuses.
     """
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(_REGISTRY)}")
     try:
         return _call(_REGISTRY[name], f"model {name!r}", kwargs)
-    except FactoryError as err:
-        cause = err.__cause__
-        raise ValueError(str(cause) if isinstance(cause, ValueError) else str(err)) from None
+    except UnknownOption:
+        raise
+    except FactoryError as err:  # a built-in factory's own refusal (e.g. an OptionError), unwrapped
+        raise (err.__cause__ if isinstance(err.__cause__, ValueError) else ValueError(str(err))) from None
 
 
 def load_factory(reference: str, base: str | os.PathLike | None = None) -> Callable[..., Model]:

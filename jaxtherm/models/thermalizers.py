@@ -75,7 +75,16 @@ def cutoff_parameters(spectrum="seed") -> tuple[Parameter, ...]:
     return (Parameter(spectra.CUTOFF_PARAMETER, "energy", "cutoff frequency ω_c of the ohmic spectra", "> 0"),)
 
 
+class OptionError(ValueError):
+    """A model option with a value the model does not take; ``option`` names it (a spec reports
+    it as the key ``model.<option>``)."""
+
+    def __init__(self, option: str, message: str):
+        self.option = option
+        super().__init__(message)
+
+
 def check_option(name: str, value, allowed) -> None:
-    """Raise ``ValueError`` naming the option unless ``value`` is among ``allowed``."""
+    """Raise :class:`OptionError` naming the option unless ``value`` is among ``allowed``."""
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+        raise OptionError(name, f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")

@@ -48,14 +48,14 @@ def _build(spec: SweepSpec, options: dict) -> Model:
         if spec.factory is not None:
             return registry.from_factory(spec.factory, spec.base_dir, **options)
         return registry.get(spec.model, **options)
-    except registry.FactoryError as err:
-        raise SpecError(spec.source, "model.factory", str(err)) from None
     except ValueError as err:
-        text = str(err)
-        key = next((f"model.{k}" for k in options if text.startswith(f"{k} ") or f"option {k!r}" in text), None)
-        if key is None and text.startswith("unknown model"):
-            key = "model.name"
-        raise SpecError(spec.source, key or "model", text) from None
+        if spec.factory is not None:
+            key = "model.factory"
+        elif isinstance(err, registry.OptionError):
+            key = f"model.{err.option}"
+        else:
+            key = "model.name" if spec.model not in registry.available() else "model"
+        raise SpecError(spec.source, key, str(err)) from None
 
 
 def _check_same(spec: SweepSpec, models: tuple[Model, ...]) -> None:
