@@ -13,7 +13,7 @@ with the bath's spectrum (:mod:`jaxtherm.spectra`) evaluated at each exact Bohr 
 Frequencies closer than ``tol`` count as equal, and ``|ν| ≤ tol`` is no transition (no
 dephasing term).
 
-:func:`davies_generator` is the JAX version the kernel evaluates per point (static shapes: the
+:func:`restricted_generators` is the JAX version the kernel evaluates per point (static shapes: the
 grouping is a mask over pairs of transitions); :func:`jump_operators` is a NumPy version at
 one concrete point, used to find the generator's sparsity pattern (symmetry sectors).
 """
@@ -24,10 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def _in_eigenbasis(h, coupling, spectrum, rate, beta, cutoff, tol):
-    """``(V, D_eig)``: eigenvectors of ``H`` and the Davies superoperator in its eigenbasis."""
-    d = h.shape[0]
-    energies, v = jnp.linalg.eigh(h)
+def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol):
+    """The Davies superoperator in the eigenbasis ``(E, V)`` of ``H``, ``(d², d²)``."""
+    d = v.shape[0]
     x = jnp.conj(v).T @ coupling @ v  # x[n, m] = ⟨n|X|m⟩
     omega = energies[:, None] - energies[None, :]  # omega[m, n] = E_m − E_n
     transition = jnp.abs(omega) > tol
@@ -46,7 +45,7 @@ def _in_eigenbasis(h, coupling, spectrum, rate, beta, cutoff, tol):
     g = (jnp.conj(x).T @ (g_mn.T * x)) * same_e
     eye = jnp.eye(d, dtype=x.dtype)
     anti = jnp.kron(g, eye) + jnp.kron(eye, g.T)
-    return v, jump - 0.5 * anti
+    return jump - 0.5 * anti
 
 
 def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol):
@@ -63,31 +62,34 @@ def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol):
     Returns:
         Complex ``(d², d²)`` superoperator.
     """
-    v, sup = _in_eigenbasis(h, coupling, spectrum, rate, beta, cutoff, tol)
+    energies, v = jnp.linalg.eigh(h)
+    sup = _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol)
     u = jnp.kron(v, jnp.conj(v))  # vec(V ρ V†) = (V ⊗ V̄) vec ρ
     return u @ sup @ jnp.conj(u).T
 
 
-def restricted_generator(h, coupling, spectrum, rate, beta, cutoff, tol, rows, cols):
-    """The real Davies generator on chosen real coordinates: ``(T⁻¹ U D U† T)[keep, keep]``.
+def restricted_generators(h, baths, tol, rows, cols) -> list:
+    """The real Davies generators of several baths on chosen real coordinates,
+    ``(T⁻¹ U D_j U† T)[keep, keep]``, sharing one eigendecomposition of ``H``.
 
     ``U = V ⊗ V̄`` maps the eigenbasis to the product basis (``vec(VρV†) = U vec ρ``); only the
     rows of ``T⁻¹`` and columns of ``T`` that are kept are applied, so the cost is
     ``O(m d⁴)`` for ``m`` kept coordinates instead of ``O(d⁶)``.
 
     Args:
-        h, coupling, spectrum, rate, beta, cutoff, tol: as :func:`davies_generator`.
+        h, tol: as :func:`davies_generator`.
+        baths: one ``(coupling, spectrum, rate, beta, cutoff)`` per bath, as :func:`davies_generator`.
         rows: complex ``(m, d²)`` constant, the kept rows of ``T⁻¹``.
         cols: complex ``(d², m)`` constant, the kept columns of ``T``.
 
     Returns:
-        Real ``(m, m)`` matrix.
+        One real ``(m, m)`` matrix per bath.
     """
-    v, sup = _in_eigenbasis(h, coupling, spectrum, rate, beta, cutoff, tol)
+    energies, v = jnp.linalg.eigh(h)
     u = jnp.kron(v, jnp.conj(v))
     left = jnp.asarray(rows, u.dtype) @ u
     right = jnp.conj(u).T @ jnp.asarray(cols, u.dtype)
-    return jnp.real(left @ (sup @ right))
+    return [jnp.real(left @ (_in_eigenbasis(energies, v, *bath, tol) @ right)) for bath in baths]
 
 
 def jump_operators(h: np.ndarray, coupling: np.ndarray, tol: float) -> list[np.ndarray]:

@@ -13,7 +13,7 @@ and the energy flow through each Lindblad term is bilinear in the coefficients,
 ``Tr(H D_k ρ) = κ_k Σ_m h_m W_mk · r`` with constant ``W_mk = h^dual_m S^D_k``, so no
 per-channel matrix is formed. The Davies (global) thermalizers are the nonlinear part, built
 from the eigendecomposition of ``H(p)`` directly on the kept coordinates
-(:func:`jaxtherm.davies.restricted_generator`).
+(:func:`jaxtherm.davies.restricted_generators`).
 
 A small sector of a model without Davies thermalizers is assembled entry by entry as scalars, ``R_ij = Σ_k c_k (S_k)_ij`` over the
 non-zero constants only, and solved by :func:`jaxtherm.solvers.steady_state_unrolled`; the
@@ -71,8 +71,8 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, solver: str = "reduced") -
     """Real ``(m, m)`` generators of the model's Davies thermalizers at one point, on the kept
     coordinates of ``solver``.
 
-    ``H(p) = Σ_m h_m(p) H_m`` is diagonalised per bath; equal Bohr frequencies are grouped within
-    ``√ε_mach (1 + ‖H‖_max)``.
+    ``H(p) = Σ_m h_m(p) H_m`` is diagonalised once for all baths; equal Bohr frequencies are
+    grouped within ``√ε_mach (1 + ‖H‖_max)``.
     """
     if not model.davies:
         return []
@@ -80,14 +80,13 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, solver: str = "reduced") -
     cdt = _config.complex_dtype(dtype)
     h = jnp.einsum("k,kij->ij", h_coeffs.astype(cdt), jnp.asarray(np.stack([t.operator for t in model.hamiltonian]), cdt))
     tol = jnp.sqrt(jnp.finfo(dtype).eps) * (1.0 + jnp.max(jnp.abs(h)))
-    return [
-        davies.restricted_generator(
-            h, jnp.asarray(k.coupling, cdt), k.spectrum, jnp.asarray(k.rate(p), dtype), jnp.asarray(k.beta(p), dtype),
-            None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype), tol,
-            ops["basis_rows"].astype(cdt), ops["basis_cols"].astype(cdt),
-        ).astype(dtype)
+    baths = [
+        (jnp.asarray(k.coupling, cdt), k.spectrum, jnp.asarray(k.rate(p), dtype), jnp.asarray(k.beta(p), dtype),
+         None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype))
         for k in model.davies
     ]
+    generators = davies.restricted_generators(h, baths, tol, ops["basis_rows"].astype(cdt), ops["basis_cols"].astype(cdt))
+    return [g.astype(dtype) for g in generators]
 
 
 def _dot(weights: np.ndarray, r):
