@@ -203,16 +203,15 @@ def to_real(entries: Entries, d: int) -> Entries:
     lo, hi = np.minimum(k, l), np.maximum(k, l)
     col_re, col_im = coordinate_of_pair(lo, np.where(hi > lo, hi, lo + 1), d)
     diag_col = k == l
-    # contributions of each input coordinate: (column, complex weight)
+    # contributions of each input coordinate: (column, complex weight, where it exists)
     inputs = [
-        (np.where(diag_col, k, col_re), np.ones_like(values)),
-        (col_im, np.where(k < l, 1j, -1j)),
+        (np.where(diag_col, k, col_re), 1.0, np.ones_like(diag_col)),  # population or Re ρ_kl
+        (col_im, np.where(k < l, 1j, -1j), ~diag_col),  # Im ρ_kl, off the diagonal only
     ]
     row_re, row_im = coordinate_of_pair(i, np.where(j > i, j, i + 1), d)
     diag_row = i == j
     out_r, out_c, out_v = [], [], []
-    for col, weight in inputs:
-        valid = np.ones_like(diag_col) if weight is inputs[0][1] else ~diag_col
+    for col, weight, valid in inputs:
         z = values * weight
         out_r += [np.where(diag_row, i, row_re)[valid], row_im[valid & ~diag_row]]
         out_c += [col[valid], col[valid & ~diag_row]]

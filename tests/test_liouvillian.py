@@ -45,3 +45,27 @@ def test_davies_superoperator_is_a_thermalizer():
     # trace preserving and Hermiticity preserving
     real = liouvillian.real_superoperator(sup)
     np.testing.assert_allclose(real[:d].sum(axis=0), 0.0, atol=1e-13)
+
+
+def test_sparse_construction_equals_the_dense_definition():
+    """Models build their superoperators sparsely (element entries, then ``to_real`` by index
+    arithmetic); that equals ``T⁻¹ S T`` of the dense definitions, and the duals and the kept
+    basis rows/columns equal the dense ``real_dual`` and ``T``, ``T⁻¹``."""
+    rng = np.random.default_rng(2)
+    for d in (2, 3, 5):
+        h = _random_hermitian(d, rng)
+        h[0, 1] = h[1, 0] = 0.0  # structural zeros must stay zeros
+        jump = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+        jump[1, :] = 0.0
+        for dense, sparse in ((liouvillian.commutator_superoperator(h), liouvillian.commutator_entries(h)),
+                              (liouvillian.dissipator_superoperator(jump), liouvillian.dissipator_entries(jump))):
+            np.testing.assert_allclose(sparse.dense(d * d), dense, atol=1e-13)
+            real = liouvillian.to_real(sparse, d)
+            np.testing.assert_allclose(real.dense(d * d), liouvillian.real_superoperator(dense), atol=1e-12)
+            keep = np.array([0, 1, d, d + 1]) if d > 2 else np.array([0, 2, 3])
+            np.testing.assert_allclose(real.dense(d * d, keep), liouvillian.real_superoperator(dense)[np.ix_(keep, keep)],
+                                       atol=1e-12)
+            np.testing.assert_allclose(liouvillian.basis_columns(d, keep), liouvillian.hermitian_basis(d)[:, keep])
+            np.testing.assert_allclose(liouvillian.basis_rows(d, keep), liouvillian.hermitian_basis_inverse(d)[keep],
+                                       atol=1e-14)
+        np.testing.assert_allclose(liouvillian.dual(h), liouvillian.real_dual(h), atol=1e-13)
