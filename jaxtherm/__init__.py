@@ -17,6 +17,7 @@ from . import (
     _config,  # noqa: F401  (enables float64 before anything is traced)
     models,
     operators,
+    solvers,
     spectra,
 )
 from ._version import __version__
@@ -40,6 +41,9 @@ from .models import (
 )
 from .observables import scalar_observables
 from .solvers import (
+    Auto,
+    Dense,
+    Reduced,
     STATUS_DOMAIN,
     STATUS_INACCURATE,
     STATUS_MEANINGS,
@@ -58,13 +62,16 @@ __all__ = [
     "STATUS_OK",
     "STATUS_SINGULAR",
     "Alias",
+    "Auto",
     "Bath",
     "Davies",
+    "Dense",
     "Derived",
     "Expectation",
     "Lindblad",
     "Model",
     "Parameter",
+    "Reduced",
     "Term",
     "__version__",
     "absorption_refrigerator",
@@ -78,6 +85,7 @@ __all__ = [
     "qubit_pair",
     "scalar_observables",
     "solve",
+    "solvers",
     "spectra",
     "symmetry_sector",
 ]

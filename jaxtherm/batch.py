@@ -18,7 +18,8 @@ import numpy as np
 
 from . import _config, kernel
 from .models import Model
-from .solvers import SOLVERS, STATUS_OK
+from . import solvers
+from .solvers import STATUS_OK
 
 DEFAULT_CHUNK_SIZE = 2**15
 
@@ -30,11 +31,11 @@ def gradient_name(observable: str, parameter: str) -> str:
 
 @functools.cache
 def batched_kernel(
-    model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype, solver: str = "reduced",
-    rho: bool = True,
+    model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
+    solver: str | solvers.Solver = "auto", rho: bool = True,
 ):
-    """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver and
-    whether ``rho`` is returned.
+    """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver (an
+    object or a name, :mod:`jaxtherm.solvers`) and whether ``rho`` is returned.
 
     The returned function takes one ``(N,)`` array per name (in ``names`` order) and returns the
     outputs of :func:`jaxtherm.kernel.point`, each with a leading axis N, plus
@@ -42,6 +43,7 @@ def batched_kernel(
     (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
     """
     observables = tuple(model.observables)
+    solver = solvers.get(solver)
 
     def single(*values):
         inputs = dict(zip(names, values))
@@ -111,7 +113,7 @@ def solve(
     *,
     gradients: Sequence[str] = (),
     dtype=None,
-    solver: str = "reduced",
+    solver: str | solvers.Solver = "auto",
     rho: bool = True,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     **params,
@@ -128,9 +130,11 @@ def solve(
         gradients: parameter names (as given, e.g. ``"epsilon"`` or ``"T_a"``) to differentiate
             every scalar observable by; adds ``d{obs}_d{param}`` outputs (forward mode).
         dtype: ``"float64"`` (default) or ``"float32"``.
-        solver: ``"reduced"`` (default): solve only the symmetry sector that holds the steady
-            state (3–5 real unknowns for the qubit pair), by an unrolled elimination;
-            ``"dense"``: all ``d² − 1`` real unknowns by LU (the reference).
+        solver: a :mod:`jaxtherm.solvers` object or its name. ``Auto()`` / ``"auto"`` (default)
+            picks for the model (today :class:`~jaxtherm.solvers.Reduced`: only the symmetry
+            sector that holds the steady state, 3–5 real unknowns for the qubit pair, by an
+            unrolled elimination); ``Dense()`` / ``"dense"``: all ``d² − 1`` real unknowns by LU
+            (the reference). ``solver.plan(model).description`` says what runs.
         rho: return the steady states too (``rho``); ``False`` skips most of the memory
             traffic of a large batch.
         chunk_size: points per compiled call; bounds memory for large batches.
@@ -154,8 +158,7 @@ def solve(
             raise ValueError(f"gradient parameter {g!r} is not among the given parameters {names}")
     if len(set(gradients)) != len(gradients):
         raise ValueError(f"gradient parameters must be unique, got {gradients}")
-    if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    solver = solvers.get(solver)
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     dt = _config.real_dtype(dtype)

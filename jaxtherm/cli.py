@@ -50,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "to the kernel's working set and the grid's rows); memory grows with it")
     run.add_argument("--resume", action="store_true", help="complete an unfinished (killed) run of the same spec")
     run.add_argument("--force", action="store_true", help="overwrite an existing results file")
-    run.add_argument("--solver", choices=("reduced", "dense"),
-                     help="reduced (default): solve only the symmetry sector of the steady state (unrolled for "
-                     "small sectors); dense: the full Liouvillian, the slower reference (default: [run] solver)")
+    run.add_argument("--solver", choices=("auto", "reduced", "dense"),
+                     help="auto: pick for the model (today: reduced; the results file's solver_plan says what ran); "
+                     "reduced: solve only the symmetry sector of the steady state (unrolled for small sectors); "
+                     "dense: the full Liouvillian, the slower reference (default: [run] solver, else auto)")
     run.add_argument("--device", choices=("cpu", "gpu"), help="JAX device (default: JAX's default, a GPU if visible)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output, only the summary")
     models = sub.add_parser(
@@ -111,7 +112,7 @@ def _models(args) -> int:
     import tomllib
 
     from . import models
-    from .solvers import symmetry_sector
+    from . import solvers
 
     if args.name is None:
         print("Built-in models (jaxtherm models NAME [option=value …] describes one):")
@@ -136,8 +137,7 @@ def _models(args) -> int:
         print(f"jaxtherm models: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     print(f"{model.name}: {model.description}")
-    print(f"Hilbert space d = {model.dim}; steady-state sector {len(symmetry_sector(model))} of {model.dim ** 2} "
-          "real coordinates")
+    print(f"Hilbert space d = {model.dim}; solver auto → {solvers.Auto().plan(model).description}")
     print("\nparameters (fixed in [parameters] or swept in [axes]):")
     for p in model.parameter_info.values():
         alias = model.alias_of(p.name)

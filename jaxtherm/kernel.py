@@ -15,9 +15,10 @@ per-channel matrix is formed. The Davies (global) thermalizers are the nonlinear
 from the eigendecomposition of ``H(p)`` directly on the kept coordinates
 (:func:`jaxtherm.davies.restricted_generators`).
 
-A small sector of a model without Davies thermalizers is assembled entry by entry as scalars, ``R_ij = Σ_k c_k (S_k)_ij`` over the
-non-zero constants only, and solved by :func:`jaxtherm.solvers.steady_state_unrolled`; the
-observables are then sums of scalars too, so the vmapped program is elementwise throughout.
+How ``R`` is stored and eliminated is the solver's business (:mod:`jaxtherm.solvers`): a
+small sector is assembled entry by entry as scalars over the non-zero constants only and
+eliminated unrolled; the observables are sums over the non-zero weights, so for small sectors
+the vmapped program is elementwise throughout.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ import numpy as np
 
 from . import _config, davies, liouvillian, observables
 from .models import Model
-from .solvers import SOLVERS, STATUS_DOMAIN, STATUS_OK, symmetry_sector, unrolled
-from .solvers.steady_state import steady_state, steady_state_unrolled
+from . import solvers
+from .solvers import STATUS_DOMAIN, STATUS_OK, unrolled
 
 
 @functools.cache
-def operators_on(model: Model, solver: str) -> dict:
-    """The model's constant operators restricted to the coordinates the solver keeps.
+def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
+    """The model's constant operators restricted to the kept real coordinates ``keep``.
 
     Returns:
         Dict of NumPy arrays (``m`` kept coordinates, ``K_h`` Hamiltonian terms, ``K_l``
@@ -44,11 +45,9 @@ def operators_on(model: Model, solver: str) -> dict:
         ``Tr(H_m D[L_k] ρ) = energy_flow[m, k] · r``; ``expectation_dual`` ``(K_e, m)``; and, for
         Davies models, ``basis_rows`` ``(m, d²)`` and ``basis_cols`` ``(d², m)`` (complex).
     """
-    if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     d = model.dim
     n = d * d
-    keep = np.arange(n) if solver == "dense" else symmetry_sector(model)
+    keep = np.asarray(keep)
     ops = model.real_operators
     m = len(keep)
     supers = np.stack([e.dense(n, keep) for e in [*ops["hamiltonian"], *ops["lindblad"]]]).reshape(-1, m, m)
@@ -67,16 +66,16 @@ def operators_on(model: Model, solver: str) -> dict:
     return out
 
 
-def davies_matrices(model: Model, p, h_coeffs, dtype, solver: str = "reduced") -> list:
+def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...]) -> list:
     """Real ``(m, m)`` generators of the model's Davies thermalizers at one point, on the kept
-    coordinates of ``solver``.
+    coordinates ``keep``.
 
     ``H(p) = Σ_m h_m(p) H_m`` is diagonalised once for all baths; equal Bohr frequencies are
     grouped within ``√ε_mach (1 + ‖H‖_max)``.
     """
     if not model.davies:
         return []
-    ops = operators_on(model, solver)
+    ops = operators_on(model, keep)
     cdt = _config.complex_dtype(dtype)
     h = jnp.einsum("k,kij->ij", h_coeffs.astype(cdt), jnp.asarray(np.stack([t.operator for t in model.hamiltonian]), cdt))
     tol = jnp.sqrt(jnp.finfo(dtype).eps) * (1.0 + jnp.max(jnp.abs(h)))
@@ -89,55 +88,15 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, solver: str = "reduced") -
     return [g.astype(dtype) for g in generators]
 
 
-def _dot(weights: np.ndarray, r):
-    """``w · r`` for a constant ``(m,)`` vector and ``r`` an ``(m,)`` array or a list of scalars."""
-    if isinstance(r, list):
-        v = unrolled.lincomb(weights, r)
-        return jnp.zeros_like(r[0]) if v is None else v
-    return jnp.asarray(weights, r.dtype) @ r
-
-
-def _dot_dynamic(w, r):
-    """``w · r`` for a traced ``(m,)`` vector ``w`` and ``r`` an array or a list of scalars."""
-    if isinstance(r, list):
-        return functools.reduce(lambda acc, t: acc + t, (w[i] * v for i, v in enumerate(r)))
-    return w @ r
-
-
-def _solve_dense(model, coeffs, supers, generators, dtype):
-    """Array path: one contraction assembles ``R``, LU solves it. Returns ``(r, status, residual)``."""
-    total = jnp.einsum("k,kij->ij", jnp.stack(coeffs), jnp.asarray(supers, dtype))
-    for r_k in generators:
-        total = total + r_k
-    return steady_state(total, model.dim)
-
-
-def _solve_unrolled(model, coeffs, supers, generators, dtype):
-    """Scalar path for small sectors: ``R_ij = Σ_k c_k S_kij`` entry by entry (structural zeros
-    skipped), then the unrolled elimination. Returns ``(r, status, residual)``, ``r`` a list."""
-    m = supers.shape[-1]
-    rows = [
-        [
-            functools.reduce(unrolled.add, [g[i, j] for g in generators], unrolled.lincomb(supers[:, i, j], coeffs))
-            for j in range(m)
-        ]
-        for i in range(m)
-    ]
-    return steady_state_unrolled(rows, model.dim, float(jnp.finfo(dtype).eps))
-
-
-def point(model: Model, p, dtype=np.float64, solver: str = "reduced", rho: bool = True) -> dict:
+def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "auto", rho: bool = True) -> dict:
     """Steady state and observables of one parameter point.
 
     Args:
         model: the model.
         p: mapping of model parameter names to scalars.
         dtype: real dtype (float64 or float32).
-        solver: ``"reduced"`` (default): solve only the symmetry sector of the steady state
-            (:func:`jaxtherm.solvers.symmetry_sector`), unrolled when it has at most
-            :data:`jaxtherm.solvers.unrolled.MAX_UNKNOWNS` unknowns and no Davies
-            thermalizer, else by LU on the sector; ``"dense"``: the full
-            ``d² − 1`` real unknowns by LU, the reference.
+        solver: a solver object or name (:mod:`jaxtherm.solvers`): ``"auto"`` (default) solves
+            the steady state's symmetry sector, ``"dense"`` all ``d² − 1`` real unknowns.
         rho: also return the density matrix (``d²`` complex numbers a point: most of the
             memory traffic of a small model, so sweeps ask for it only when they store it).
 
@@ -148,18 +107,13 @@ def point(model: Model, p, dtype=np.float64, solver: str = "reduced", rho: bool 
         where ``status ≠ 0``.
     """
     d = model.dim
-    ops = operators_on(model, solver)
-    keep = ops["keep"]
+    plan = solvers.get(solver).plan(model)
+    ops = operators_on(model, plan.keep)
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
     rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
-    coeffs = h_coeffs + rates
-    supers = ops["supers"]
-    generators = davies_matrices(model, p, jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype), dtype, solver)
-    # unrolled scalar code pays where the assembly is from constants (structural zeros known); a
-    # Davies generator is a dense traced matrix, and the array LU compiles 3–10× faster and runs
-    # 1.5× faster for it (measured: global pair 40,000 vs 25,000 points/s, refrigerator 2.3 vs 22 s compile)
-    small = solver == "reduced" and not model.davies and len(keep) - 1 <= unrolled.MAX_UNKNOWNS
-    r, status, residual = (_solve_unrolled if small else _solve_dense)(model, coeffs, supers, generators, dtype)
+    generators = davies_matrices(model, p, jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype), dtype, plan.keep)
+    matrix = plan.assemble(h_coeffs + rates, ops["supers"], generators, dtype)
+    r, status, residual, _ = plan.steady_state(matrix, dtype)
 
     # energy flow into the system through every channel: Tr(H L_c ρ)
     flows = {c: jnp.zeros((), dtype) for c in model.channels}
@@ -169,7 +123,7 @@ def point(model: Model, p, dtype=np.float64, solver: str = "reduced", rho: bool 
     for k, r_d in zip(model.davies, generators):
         # Tr(H D ρ) = Σ_m h_m (h^dual_m R_D) · r, with R_D on the sector
         for m_, h in enumerate(h_coeffs):
-            flows[k.channel] = flows[k.channel] + h * _dot_dynamic(jnp.asarray(ops["h_dual"][m_], dtype) @ r_d, r)
+            flows[k.channel] = flows[k.channel] + h * ((jnp.asarray(ops["h_dual"][m_], dtype) @ r_d) @ r)
 
     currents = [flows[b.name] for b in model.baths]
     out = {f"J_{b.name}": currents[i] for i, b in enumerate(model.baths)}
@@ -181,11 +135,24 @@ def point(model: Model, p, dtype=np.float64, solver: str = "reduced", rho: bool 
     for x in model.derived:
         out[x.name] = jnp.asarray(x.function({**p, **out}), dtype)
     if rho:
-        full = jnp.zeros(d * d, dtype).at[keep].set(jnp.stack(r) if isinstance(r, list) else r)
-        out["rho"] = liouvillian.density_matrix(full, d)
+        out["rho"] = liouvillian.density_matrix(jnp.zeros(d * d, dtype).at[ops["keep"]].set(r), d)
     status = jnp.where(model.outside_domain(p), STATUS_DOMAIN, status).astype(jnp.int8)
     ok = status == STATUS_OK
     out = {k: jnp.where(ok, v, jnp.nan) for k, v in out.items()}
     out["status"] = status
     out["residual"] = residual
     return out
+
+
+_SPARSE_DOT = 16
+
+
+def _dot(weights: np.ndarray, r):
+    """``w · r`` for a constant ``(m,)`` vector: a sum over its non-zero entries, so that a small
+    sector's observables stay elementwise over a batch (no matrix–vector product)."""
+    nonzero = np.flatnonzero(weights)
+    if len(nonzero) == 0:
+        return jnp.zeros((), r.dtype)
+    if len(nonzero) > _SPARSE_DOT:
+        return jnp.asarray(weights, r.dtype) @ r
+    return unrolled.lincomb(weights[nonzero], [r[i] for i in nonzero])

@@ -51,7 +51,7 @@ def test_sector_is_invariant(coupling):
     for i in range(5):
         p = {k: v[i] for k, v in random_points(5, seed=11).items()}
         h = np.array([t.coefficient(p) for t in model.hamiltonian])
-        mats += [np.asarray(m) for m in davies_matrices(model, p, h, np.float64, solver="dense")]
+        mats += [np.asarray(m) for m in davies_matrices(model, p, h, np.float64, keep=tuple(range(16)))]
     for m in mats:
         assert np.abs(m[np.ix_(out, keep)]).max(initial=0) < 1e-14
         assert np.abs(m[np.ix_(keep, out)]).max(initial=0) < 1e-14
@@ -181,21 +181,16 @@ def test_float32_accuracy_cost(coupling):
         np.testing.assert_allclose(np.asarray(a[k], np.float64), np.asarray(b[k]), rtol=0, atol=1e-6)
 
 
-def test_large_sector_uses_the_array_lu_on_the_sector(monkeypatch):
-    """A sector above MAX_UNKNOWNS is solved by the array LU restricted to the sector (the path
-    of larger models); forced here on the qubit pair, it equals the dense reference."""
-    from jaxtherm import batch
-    from jaxtherm.solvers import unrolled
-
-    monkeypatch.setattr(unrolled, "MAX_UNKNOWNS", 2)
-    batch.batched_kernel.cache_clear()
-    try:
-        model = jaxtherm.qubit_pair("local")
-        p = random_points(64, seed=4)
-        red = jaxtherm.solve(model, gradients=("epsilon",), **p)
-        den = jaxtherm.solve(model, gradients=("epsilon",), solver="dense", **p)
-    finally:
-        batch.batched_kernel.cache_clear()
+def test_large_sector_uses_the_array_lu_on_the_sector():
+    """``Reduced(max_unrolled=0)`` solves the sector by LU (the path of larger models); on the
+    qubit pair it equals the dense reference, and its plan says so."""
+    model = jaxtherm.qubit_pair("local")
+    solver = jaxtherm.Reduced(max_unrolled=0)
+    assert solver.plan(model).method == "lu" and jaxtherm.Reduced().plan(model).method == "unrolled"
+    assert solver.plan(model).description == "reduced: 5 unknowns of 15, LU with partial pivoting"
+    p = random_points(64, seed=4)
+    red = jaxtherm.solve(model, gradients=("epsilon",), solver=solver, **p)
+    den = jaxtherm.solve(model, gradients=("epsilon",), solver="dense", **p)
     flow = (p["gamma_a"] + p["gamma_b"]) * (p["omega_a"] + p["omega_b"] + p["epsilon"])
     assert (np.asarray(red["status"]) == 0).all()
     for k in ("J_a", "dJ_a_depsilon"):

@@ -1,8 +1,9 @@
-"""Steady-state solvers of one parameter point: symmetry sectors, the dense LU reference, the
-unrolled elimination of small sectors, and the status codes they report."""
+"""Steady-state solvers of one parameter point: solver objects (:class:`Dense`, :class:`Reduced`,
+:class:`Auto`), symmetry sectors, the LU and unrolled eliminations, and the status codes."""
 
 from .sector import symmetry_sector
-from .steady_state import (
+from .solver import NAMES, Auto, Dense, Plan, Reduced, Solver, get
+from .status import (
     STATUS_DOMAIN,
     STATUS_INACCURATE,
     STATUS_MEANINGS,
@@ -11,17 +12,19 @@ from .steady_state import (
     STATUS_SINGULAR,
 )
 
-SOLVERS = ("reduced", "dense")
-"""``"reduced"``: the steady state's symmetry sector (unrolled when small); ``"dense"``: all
-``d² − 1`` real unknowns by LU, the reference."""
-
 __all__ = [
-    "SOLVERS",
+    "NAMES",
     "STATUS_DOMAIN",
     "STATUS_INACCURATE",
     "STATUS_MEANINGS",
     "STATUS_NONFINITE",
     "STATUS_OK",
     "STATUS_SINGULAR",
+    "Auto",
+    "Dense",
+    "Plan",
+    "Reduced",
+    "Solver",
+    "get",
     "symmetry_sector",
 ]

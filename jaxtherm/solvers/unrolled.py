@@ -8,19 +8,20 @@ batch, and XLA fuses the whole solve into a few elementwise loops: for 3–5 unk
 an order of magnitude faster than a batched LU, whose per-matrix loops are too short to
 vectorise.
 
-Meant for systems of up to :data:`MAX_UNKNOWNS` unknowns: the program grows like ``n³`` and so
-does its compile time, while the gain over LU shrinks (measured on this project's 2-core CPU:
+Meant for systems of up to about ten unknowns (``Reduced(max_unrolled=10)``, the default): the
+program grows like ``n³`` and so does its compile time, while the gain over LU shrinks (measured on this project's 2-core CPU:
 9 unknowns, the refrigerator, 3.8× LU's throughput for 5.5 s of compile against 1.4 s; 15
 unknowns, a driven pair, 1.2× for 28 s against 1.2 s).
 """
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
+import jax
 import jax.numpy as jnp
 import numpy as np
-
-MAX_UNKNOWNS = 10
-
 
 def lincomb(weights: np.ndarray, values):
     """``Σ_k w_k v_k`` over the constant weights that are non-zero; ``None`` if all are zero.
@@ -70,62 +71,164 @@ def _select(cond, x, y):
     return jnp.where(cond, 0.0 if x is None else x, 0.0 if y is None else y)
 
 
-def solve(a, b, eps: float):
-    """Solve ``a x = b`` by Gaussian elimination with partial pivoting, unrolled.
+class Factors(NamedTuple):
+    """The unrolled elimination of ``a`` (:func:`factor`), replayed on right-hand sides by
+    :func:`substitute`."""
+
+    steps: list
+    """Per pivot ``k``: ``(static_swap, swaps, multipliers)`` — a row index swapped with ``k``
+    at trace time (or ``None``), ``[(i, flag)]`` pivoting selects, ``[(i, f)]`` eliminations."""
+    upper: list
+    """The rows of ``U`` (list-of-rows, ``None`` for structural zeros), unit-safe diagonal."""
+    singular: object
+    """Boolean scalar: smallest pivot ``≤ n ε ×`` the largest, NaN, or a structurally empty column."""
+
+
+def factor(a, eps: float) -> Factors:
+    """Gaussian elimination of ``a`` with partial pivoting, unrolled.
 
     Pivoting compares the candidate rows of each column one after the other and swaps them
     with selects (no data-dependent control flow). A matrix whose smallest pivot is below
     ``n ε`` times its largest, or that has a structurally empty column, is flagged singular;
-    its zero pivots are replaced by 1 so that its (discarded) result stays finite.
+    its zero pivots are replaced by 1 so that its (discarded) results stay finite.
 
     Args:
         a: ``n × n`` list-of-rows matrix of scalars or ``None``.
-        b: ``n`` scalars or ``None``.
         eps: machine epsilon of the dtype.
-
-    Returns:
-        ``(x, singular)``: ``n`` scalars and a boolean scalar.
     """
-    n = len(b)
+    n = len(a)
     a = [list(row) for row in a]
-    b = list(b)
-    pivots = []
+    pivots, steps = [], []
     structurally_singular = False
     for k in range(n):
         rows = [i for i in range(k, n) if a[i][k] is not None]
+        static_swap = None
         if not rows:
             structurally_singular = True
             a[k][k] = jnp.zeros_like(next(v for row in a for v in row if v is not None))
             rows = [k]
         if rows[0] != k:  # a static swap: row k is structurally zero in this column
+            static_swap = rows[0]
             a[k], a[rows[0]] = a[rows[0]], a[k]
-            b[k], b[rows[0]] = b[rows[0]], b[k]
-            rows = [k, *(i for i in rows[1:])]
+            rows = [k, *rows[1:]]
+        swaps = []
         for i in rows[1:]:
             swap = jnp.abs(a[i][k]) > jnp.abs(a[k][k])
             for j in range(k, n):
                 a[k][j], a[i][j] = _select(swap, a[i][j], a[k][j]), _select(swap, a[k][j], a[i][j])
-            b[k], b[i] = _select(swap, b[i], b[k]), _select(swap, b[k], b[i])
+            swaps.append((i, swap))
         pivot = a[k][k]
         pivots.append(jnp.abs(pivot))
         a[k][k] = jnp.where(pivot == 0, 1.0, pivot)
         inv = 1.0 / a[k][k]
+        multipliers = []
         for i in rows[1:]:
             f = a[i][k] * inv
             for j in range(k + 1, n):
                 a[i][j] = sub_mul(a[i][j], f, a[k][j])
-            b[i] = sub_mul(b[i], f, b[k])
-    x = [None] * n
-    for i in reversed(range(n)):
-        acc = b[i]
-        for j in range(i + 1, n):
-            if a[i][j] is not None and x[j] is not None:
-                acc = sub_mul(acc, a[i][j], x[j])
-        x[i] = jnp.zeros_like(a[i][i]) if acc is None else acc / a[i][i]
+            multipliers.append((i, f))
+        steps.append((static_swap, swaps, multipliers))
     smallest, largest = pivots[0], pivots[0]
     for p in pivots[1:]:
         smallest, largest = jnp.minimum(smallest, p), jnp.maximum(largest, p)
     singular = ~(smallest > n * eps * largest)  # also True for NaN
     if structurally_singular:
         singular = jnp.ones_like(singular)
-    return x, singular
+    return Factors(steps, a, singular)
+
+
+def substitute(factors: Factors, b) -> list:
+    """``x = a⁻¹ b`` by replaying :func:`factor`'s row operations on ``b`` and back-substituting.
+
+    Args:
+        factors: from :func:`factor`.
+        b: ``n`` scalars or ``None``.
+
+    Returns:
+        ``n`` scalars.
+    """
+    b = list(b)
+    for k, (static_swap, swaps, multipliers) in enumerate(factors.steps):
+        if static_swap is not None:
+            b[k], b[static_swap] = b[static_swap], b[k]
+        for i, swap in swaps:
+            b[k], b[i] = _select(swap, b[i], b[k]), _select(swap, b[k], b[i])
+        for i, f in multipliers:
+            b[i] = sub_mul(b[i], f, b[k])
+    u = factors.upper
+    n = len(b)
+    x = [None] * n
+    for i in reversed(range(n)):
+        acc = b[i]
+        for j in range(i + 1, n):
+            if u[i][j] is not None and x[j] is not None:
+                acc = sub_mul(acc, u[i][j], x[j])
+        x[i] = jnp.zeros_like(u[i][i]) if acc is None else acc / u[i][i]
+    return x
+
+
+def solve(a, b, eps: float):
+    """Solve ``a x = b`` (:func:`factor` then :func:`substitute`); returns ``(x, singular)``."""
+    factors = factor(a, eps)
+    return substitute(factors, b), factors.singular
+
+
+# --- the steady-state system in this representation (the trace elimination of jaxtherm.solvers.lu)
+
+
+def assemble(coeffs, supers: np.ndarray, generators, dtype) -> list:
+    """``R_ij = Σ_k c_k (S_k)_ij (+ Σ_j G_j[i, j])`` entry by entry as a list of rows, the
+    constants' structural zeros skipped (``None`` where every term is zero)."""
+    m = supers.shape[-1]
+    rows = []
+    for i in range(m):
+        row = []
+        for j in range(m):
+            v = lincomb(supers[:, i, j], coeffs)
+            for g in generators:
+                v = add(v, g[i, j])
+            row.append(v)
+        rows.append(row)
+    return rows
+
+
+def init(rows, d: int, eps: float) -> Factors:
+    """:func:`factor` of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1)."""
+    m = len(rows)
+    a = [[rows[i][j] if j >= d else sub_mul(rows[i][j], 1.0, rows[i][0]) for j in range(1, m)] for i in range(1, m)]
+    return factor(a, eps)
+
+
+def solve_array(factors: Factors, rhs):
+    """:func:`substitute` for an ``(n−1,)`` array right-hand side; returns an ``(n−1,)`` array."""
+    return jnp.stack(substitute(factors, [rhs[i] for i in range(rhs.shape[0])]))
+
+
+def norms(rows, r: list):
+    """``(‖R‖_∞, ‖r‖_∞, ‖R r‖_∞)`` of the (non-differentiated) solution, structural zeros skipped."""
+    rs = [jax.lax.stop_gradient(v) for v in r]
+    rm = [[None if v is None else jax.lax.stop_gradient(v) for v in row] for row in rows]
+    norm = residual_max = None
+    for row, v in zip(rm, matvec(rm, rs)):
+        s = None
+        for e in row:
+            s = add(s, None if e is None else jnp.abs(e))
+        if s is not None:
+            norm = s if norm is None else jnp.maximum(norm, s)
+        if v is not None:
+            residual_max = jnp.abs(v) if residual_max is None else jnp.maximum(residual_max, jnp.abs(v))
+    r_max = functools.reduce(jnp.maximum, [jnp.abs(v) for v in rs])
+    zero = jnp.zeros_like(r_max)
+    return zero if norm is None else norm, r_max, zero if residual_max is None else residual_max
+
+
+def steady_state(rows, d: int, eps: float):
+    """``(r, factors)``: the steady state's coordinates as a list of ``m`` scalars, and the factors."""
+    m = len(rows)
+    factors = init(rows, d, eps)
+    b = [None if rows[i][0] is None else -rows[i][0] for i in range(1, m)]
+    x = substitute(factors, b)
+    r0 = 1.0
+    for xi in x[: d - 1]:
+        r0 = r0 - xi
+    return [r0 + jnp.zeros_like(x[0]), *x], factors

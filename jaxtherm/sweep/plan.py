@@ -64,6 +64,10 @@ def exclusive_lock(out: Path):
             lock_path.unlink()
 
 
+# journals written before solver objects (jaxtherm 0.2) record the bare name of what ran
+_LEGACY_SOLVERS = {"reduced": "Reduced(max_unrolled=10)", "dense": "Dense()"}
+
+
 def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resume: bool, force: bool) -> dict | None:
     """Start, resume or refuse (see the module docstring); call with the lock held.
 
@@ -86,7 +90,7 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
         if meta is not None and meta.get("spec") != spec.text:
             raise RunRefused(f"{out}: its journal was made by a different spec; resume with the same spec, "
                              "or start over with --force")
-        if meta is not None and meta.get("solver", solver) != solver:
+        if meta is not None and _LEGACY_SOLVERS.get(meta.get("solver", solver), meta.get("solver", solver)) != solver:
             raise RunRefused(f"{out} was started with --solver {meta['solver']}; resume with the same solver "
                              "so that the file holds one kind of result")
         if meta is not None and chunk_size is not None and chunk_size != meta["chunk_size"]:

@@ -23,6 +23,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from .. import solvers
 from .._version import __version__
 from ..batch import batched_kernel, padded
 from ..io import journal
@@ -113,11 +114,15 @@ def run_sweep(
     devs = _devices(device)
     dtype = np.dtype(spec.dtype)
 
+    solver = solvers.get(spec.solver)
+    plans = [solver.plan(m) for m in study.models]
+    solver_used = ", ".join(dict.fromkeys(repr(p.solver) for p in plans))  # what runs, e.g. Reduced(max_unrolled=10)
+
     def kernel(model):
-        return batched_kernel(model, study.names, spec.gradients, dtype, spec.solver, spec.save_rho)
+        return batched_kernel(model, study.names, spec.gradients, dtype, solver, spec.save_rho)
 
     with plan.exclusive_lock(out):
-        meta = plan.decide(out, spec, spec.solver, chunk_size, resume, force)
+        meta = plan.decide(out, spec, solver_used, chunk_size, resume, force)
         t_compile = time.perf_counter()
         size = _chunk_size(study, meta, chunk_size, kernel, dtype, devs)
         compiled_size = padded(size, len(devs))
@@ -127,7 +132,7 @@ def run_sweep(
         all_chunks = grid.chunks(spec, size)
         if meta is None:
             meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
-                    "solver": spec.solver, "start_time": _now(), "jaxtherm_version": __version__}
+                    "solver": solver_used, "start_time": _now(), "jaxtherm_version": __version__}
             journal.create(out, meta)
         attrs = {
             "title": f"jaxtherm sweep {spec.source}",
@@ -140,6 +145,7 @@ def run_sweep(
             "device": ", ".join(str(d) for d in devs),
             "precision": spec.dtype,
             "solver": spec.solver,
+            "solver_plan": "; ".join(f"{m.name}: {p.description}" for m, p in zip(study.models, plans)),
             "chunk_size": size,
             "start_time": meta["start_time"],
         }

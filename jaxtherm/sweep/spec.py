@@ -23,7 +23,7 @@
 
     [run]
     chunk_size = 131072                # points per compiled call (default: tuned at start)
-    solver = "reduced"                 # or "dense": the full-Liouvillian reference
+    solver = "auto"                    # or "reduced" (symmetry sector), "dense" (the full-Liouvillian reference)
 
 This module checks the file's shape only and knows no model and no JAX: which parameters,
 options and values a model takes is checked against the model itself when the sweep is
@@ -107,7 +107,7 @@ class SweepSpec:
     save_rho: bool
     dtype: str
     chunk_size: int | None
-    solver: str = "reduced"
+    solver: str = "auto"
     base_dir: Path = Path(".")
 
     @property
@@ -272,7 +272,7 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     chunk_size = data.get("run", {}).get("chunk_size")
     if chunk_size is not None and (not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1):
         raise SpecError(source, "run.chunk_size", f"expected a positive integer; got {chunk_size!r}")
-    solver = data.get("run", {}).get("solver", "reduced")
+    solver = data.get("run", {}).get("solver", "auto")
     if not isinstance(solver, str):
         raise SpecError(source, "run.solver", f"expected a solver name; got {solver!r}")
     return SweepSpec(

@@ -17,7 +17,7 @@ import math
 from .. import models as registry
 from ..models import Model
 from ..models._model import outside
-from ..solvers import SOLVERS
+from ..solvers import NAMES as SOLVER_NAMES
 from .spec import SpecError, SweepSpec
 
 DOMAIN_TEXT = {">= 0": "a value ≥ 0", "> 0": "a value > 0"}
@@ -110,8 +110,8 @@ def resolve(spec: SweepSpec) -> Study:
         if g not in names:
             raise SpecError(spec.source, "output.gradients",
                             f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}")
-    if spec.solver not in SOLVERS:
-        raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVERS)}; got {spec.solver!r}")
+    if spec.solver not in SOLVER_NAMES:
+        raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVER_NAMES)}; got {spec.solver!r}")
     return Study(spec, models, names)
 
 

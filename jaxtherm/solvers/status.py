@@ -1,0 +1,44 @@
+"""Status codes of a solved point, and the classification of a steady state by its residual."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+STATUS_OK = 0
+STATUS_SINGULAR = 1
+STATUS_NONFINITE = 2
+STATUS_INACCURATE = 3
+STATUS_DOMAIN = 4
+STATUS_MEANINGS = {
+    STATUS_OK: "ok",
+    STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",
+    STATUS_NONFINITE: "non-finite parameters or results",
+    STATUS_INACCURATE: "relative residual above tolerance",
+    STATUS_DOMAIN: "parameters outside the model's domain (e.g. a negative rate or temperature)",
+}
+
+
+def classify(matrix_norm, r_max, residual_max, singular, eps):
+    """Status and relative residual of a solved steady state (shared by both solvers).
+
+    Args:
+        matrix_norm: ``‖R‖_∞`` (max absolute row sum; non-finite iff ``R`` has a non-finite entry).
+        r_max: ``‖r‖_∞``.
+        residual_max: ``‖R r‖_∞``.
+        singular: the solver's singularity flag.
+        eps: machine epsilon.
+
+    Returns:
+        ``(status, residual)``: int8 status (see ``STATUS_MEANINGS``) and
+        ``‖R r‖_∞ / (‖R‖_∞ ‖r‖_∞)``, ``inf`` where singular or non-finite.
+    """
+    scale = matrix_norm * r_max
+    residual = residual_max / jnp.where(scale > 0, scale, 1.0)
+    matrix_finite = jnp.isfinite(matrix_norm)
+    finite = matrix_finite & jnp.isfinite(r_max) & jnp.isfinite(residual_max)
+    status = jnp.select(
+        [~matrix_finite, singular, ~finite, residual > jnp.sqrt(eps)],
+        [STATUS_NONFINITE, STATUS_SINGULAR, STATUS_NONFINITE, STATUS_INACCURATE],
+        STATUS_OK,
+    ).astype(jnp.int8)
+    return status, jnp.where(singular | ~finite, jnp.inf, residual)
