@@ -41,15 +41,15 @@ from .models import (
 )
 from .observables import scalar_observables
 from .solvers import (
-    Auto,
-    Dense,
-    Reduced,
     STATUS_DOMAIN,
     STATUS_INACCURATE,
     STATUS_MEANINGS,
     STATUS_NONFINITE,
     STATUS_OK,
     STATUS_SINGULAR,
+    Auto,
+    Dense,
+    Reduced,
     symmetry_sector,
 )
 

@@ -16,9 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _config, kernel
+from . import _config, kernel, solvers
 from .models import Model
-from . import solvers
 from .solvers import STATUS_OK
 
 DEFAULT_CHUNK_SIZE = 2**15

@@ -111,8 +111,7 @@ def _run(args) -> int:
 def _models(args) -> int:
     import tomllib
 
-    from . import models
-    from . import solvers
+    from . import models, solvers
 
     if args.name is None:
         print("Built-in models (jaxtherm models NAME [option=value …] describes one):")

@@ -28,9 +28,8 @@ import functools
 import jax.numpy as jnp
 import numpy as np
 
-from . import _config, davies, liouvillian, observables
+from . import _config, davies, liouvillian, observables, solvers
 from .models import Model
-from . import solvers
 from .solvers import STATUS_DOMAIN, STATUS_OK, unrolled
 
 

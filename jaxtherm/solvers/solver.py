@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -179,7 +178,3 @@ def get(solver: str | Solver) -> Solver:
     raise ValueError(f"solver must be one of {', '.join(NAMES)} or a jaxtherm.solvers object "
                      f"(Auto(), Reduced(max_unrolled=…), Dense()), got {solver!r}")
 
-
-def platform() -> str:
-    """The default JAX backend's platform (``"cpu"``, ``"gpu"``, …), for reports."""
-    return jax.default_backend()

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+
 def lincomb(weights: np.ndarray, values):
     """``Σ_k w_k v_k`` over the constant weights that are non-zero; ``None`` if all are zero.
 
