@@ -28,7 +28,7 @@ import functools
 import jax.numpy as jnp
 import numpy as np
 
-from . import _config, davies, liouvillian, observables, solvers
+from . import _config, davies, liouvillian, observables, secular, solvers
 from .models import Model
 from .solvers import STATUS_DOMAIN, STATUS_OK, unrolled
 
@@ -109,26 +109,13 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
     plan = solvers.get(solver).plan(model)
     ops = operators_on(model, plan.keep)
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
-    rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
-    generators = davies_matrices(model, p, jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype), dtype, plan.keep)
-    matrix = plan.assemble(h_coeffs + rates, ops["supers"], generators, dtype)
-    r, status, residual, _ = plan.steady_state(matrix, dtype)
-
-    # energy flow into the system through every channel: Tr(H L_c ρ)
-    flows = {c: jnp.zeros((), dtype) for c in model.channels}
-    for k_, k in enumerate(model.lindblads):
-        flow = sum(h * _dot(ops["energy_flow"][m_, k_], r) for m_, h in enumerate(h_coeffs))
-        flows[k.channel] = flows[k.channel] + rates[k_] * flow
-    for k, r_d in zip(model.davies, generators):
-        # Tr(H D ρ) = Σ_m h_m (h^dual_m R_D) · r, with R_D on the sector
-        for m_, h in enumerate(h_coeffs):
-            flows[k.channel] = flows[k.channel] + h * ((jnp.asarray(ops["h_dual"][m_], dtype) @ r_d) @ r)
-
-    currents = [flows[b.name] for b in model.baths]
-    out = {f"J_{b.name}": currents[i] for i, b in enumerate(model.baths)}
-    out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
+    if plan.eigenbasis:
+        out, r = _global_point(model, p, plan, ops, h_coeffs, dtype)
+    else:
+        out, r = _product_point(model, p, plan, ops, h_coeffs, dtype)
+    status, residual = out.pop("status"), out.pop("residual")
     betas = [jnp.asarray(p[b.beta], dtype) for b in model.baths]
-    out["sigma"] = observables.entropy_production(betas, currents)
+    out["sigma"] = observables.entropy_production(betas, [out[f"J_{b.name}"] for b in model.baths])
     for i, e in enumerate(model.expectations):
         out[e.name] = _dot(ops["expectation_dual"][i], r)
     for x in model.derived:
@@ -141,6 +128,46 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
     out["status"] = status
     out["residual"] = residual
     return out
+
+
+def _product_point(model: Model, p, plan, ops, h_coeffs, dtype):
+    """Steady state in the product basis: ``({J_j, power, status, residual}, r)``, ``r`` the kept
+    real coordinates of ``ρ``."""
+    rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
+    generators = davies_matrices(model, p, jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype), dtype, plan.keep)
+    matrix = plan.assemble(h_coeffs + rates, ops["supers"], generators, dtype)
+    r, status, residual, _ = plan.steady_state(matrix, dtype)
+    # energy flow into the system through every channel: Tr(H L_c ρ)
+    flows = {c: jnp.zeros((), dtype) for c in model.channels}
+    for k_, k in enumerate(model.lindblads):
+        flow = sum(h * _dot(ops["energy_flow"][m_, k_], r) for m_, h in enumerate(h_coeffs))
+        flows[k.channel] = flows[k.channel] + rates[k_] * flow
+    for k, r_d in zip(model.davies, generators):
+        # Tr(H D ρ) = Σ_m h_m (h^dual_m R_D) · r, with R_D on the sector
+        for m_, h in enumerate(h_coeffs):
+            flows[k.channel] = flows[k.channel] + h * ((jnp.asarray(ops["h_dual"][m_], dtype) @ r_d) @ r)
+    out = {f"J_{b.name}": flows[b.name] for b in model.baths}
+    out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
+    return {**out, "status": status, "residual": residual}, r
+
+
+def _global_point(model: Model, p, plan, ops, h_coeffs, dtype):
+    """Steady state of a global (Davies-only) model in the eigenbasis of ``H``
+    (:mod:`jaxtherm.secular`): ``({J_j, power, status, residual}, r)`` with ``r`` the kept real
+    coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis."""
+    st = secular.structure(model, plan.keep)
+    energies, v, tol = secular.eigensystem(model, st, h_coeffs, dtype)
+    ham, baths = secular.generators(model, st, p, energies, v, tol, dtype)
+    m = plan.size
+    matrix = plan.assemble([], np.zeros((0, m, m)), [solvers.Sparse(st.rows, st.cols, g) for g in (ham, *baths)], dtype)
+    r_eig, status, residual, _ = plan.steady_state(matrix, dtype)
+    flows = {c: jnp.zeros((), dtype) for c in model.channels}
+    for k, values in zip(model.davies, baths):
+        flows[k.channel] = flows[k.channel] + secular.heat(st, energies, values, r_eig)
+    out = {f"J_{b.name}": flows[b.name] for b in model.baths}
+    out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
+    r = secular.product_coordinates(model, plan.keep, v, r_eig)
+    return {**out, "status": status, "residual": residual}, r
 
 
 _SPARSE_DOT = 16

@@ -110,6 +110,16 @@ def density_matrix(r, d: int):
     return rho.at[ju, iu].set(jnp.conj(z))
 
 
+def coordinates(rho):
+    """The real coordinates ``r`` of a Hermitian ``(d, d)`` ρ (inverse of :func:`density_matrix`):
+    ``ρ_ii``, then ``Re ρ_ij, Im ρ_ij`` for ``i < j`` row-major; shape ``(d²,)``."""
+    d = rho.shape[0]
+    iu, ju = np.triu_indices(d, k=1)
+    off = rho[iu, ju]
+    pairs = jnp.stack([jnp.real(off), jnp.imag(off)], axis=1).reshape(-1)
+    return jnp.concatenate([jnp.real(jnp.diagonal(rho)), pairs])
+
+
 # ---- sparse construction ---------------------------------------------------------------------
 class Entries(tuple):
     """A sparse matrix as ``(rows, cols, values)`` arrays (coordinate format), shape ``(n, n)``.

@@ -1,6 +1,7 @@
 """Steady-state solvers of one parameter point: solver objects (:class:`Dense`, :class:`Reduced`,
 :class:`Auto`), symmetry sectors, the LU and unrolled eliminations, and the status codes."""
 
+from .lu import Sparse
 from .sector import symmetry_sector
 from .solver import NAMES, Auto, Dense, Plan, Reduced, Solver, get
 from .status import (
@@ -25,6 +26,7 @@ __all__ = [
     "Plan",
     "Reduced",
     "Solver",
+    "Sparse",
     "get",
     "symmetry_sector",
 ]

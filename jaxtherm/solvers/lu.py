@@ -60,11 +60,22 @@ class Factors(NamedTuple):
     """Boolean: smallest pivot ``≤ n ε_mach ×`` the largest, or non-finite."""
 
 
+class Sparse(NamedTuple):
+    """Entries ``values`` (traced, ``(E,)``) at static ``rows``, ``cols`` (NumPy) of an ``(m, m)`` matrix."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: jax.Array
+
+
 def assemble(coeffs, supers: np.ndarray, generators, dtype):
-    """``R = Σ_k c_k S_k + Σ_j G_j`` as one ``(m, m)`` array (one contraction)."""
-    total = jnp.einsum("k,kij->ij", jnp.stack(coeffs), jnp.asarray(supers, dtype))
+    """``R = Σ_k c_k S_k + Σ_j G_j`` as one ``(m, m)`` array (one contraction, then each
+    generator added: an ``(m, m)`` array or :class:`Sparse` entries)."""
+    m = supers.shape[-1]
+    total = (jnp.einsum("k,kij->ij", jnp.stack(coeffs), jnp.asarray(supers, dtype)) if len(coeffs)
+             else jnp.zeros((m, m), dtype))
     for g in generators:
-        total = total + g
+        total = total.at[g.rows, g.cols].add(g.values) if isinstance(g, Sparse) else total + g
     return total
 
 

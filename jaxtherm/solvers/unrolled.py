@@ -23,6 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .lu import Sparse
+
 
 def lincomb(weights: np.ndarray, values):
     """``Σ_k w_k v_k`` over the constant weights that are non-zero; ``None`` if all are zero.
@@ -179,17 +181,18 @@ def solve(a, b, eps: float):
 
 def assemble(coeffs, supers: np.ndarray, generators, dtype) -> list:
     """``R_ij = Σ_k c_k (S_k)_ij (+ Σ_j G_j[i, j])`` entry by entry as a list of rows, the
-    constants' structural zeros skipped (``None`` where every term is zero)."""
+    structural zeros skipped (``None`` where every term is zero): those of the constants, and
+    those outside the pattern of :class:`~jaxtherm.solvers.lu.Sparse` generators."""
     m = supers.shape[-1]
-    rows = []
-    for i in range(m):
-        row = []
-        for j in range(m):
-            v = lincomb(supers[:, i, j], coeffs)
-            for g in generators:
-                v = add(v, g[i, j])
-            row.append(v)
-        rows.append(row)
+    rows = [[lincomb(supers[:, i, j], coeffs) for j in range(m)] for i in range(m)]
+    for g in generators:
+        if isinstance(g, Sparse):  # a static pattern
+            for e, (i, j) in enumerate(zip(g.rows.tolist(), g.cols.tolist())):
+                rows[i][j] = add(rows[i][j], g.values[e])
+        else:
+            for i in range(m):
+                for j in range(m):
+                    rows[i][j] = add(rows[i][j], g[i, j])
     return rows
 
 
