@@ -342,9 +342,16 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d):
 
 
 def heat(st: Structure, energies, values, r):
-    """``Σ_n E_n (D r)_nn`` from a generator's entries (population rows only)."""
+    """``Σ_n E_n (D r)_nn`` from a generator's entries (population rows only): scalars for small
+    ``d`` (:data:`SCALAR_DIM`), gathers otherwise."""
     e, n = st.pop_rows[:, 0], st.pop_rows[:, 1]
-    return jnp.sum(jnp.stack(energies)[n] * values[e] * r[st.cols[e]])
+    if len(energies) > SCALAR_DIM:
+        return jnp.sum(jnp.stack(energies)[n] * values[e] * r[st.cols[e]])
+    flow = {}  # (D r)_nn, then weighted by E_n
+    for e_, n_ in zip(e.tolist(), n.tolist()):
+        term = values[e_] * r[int(st.cols[e_])]
+        flow[n_] = flow[n_] + term if n_ in flow else term
+    return functools.reduce(lambda acc, k: acc + energies[k] * flow[k], flow, jnp.zeros((), r.dtype))
 
 
 def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig):
