@@ -3,9 +3,11 @@ beside a QuTiP ``steadystate`` loop on the same model, in one run.
 
 Rows, each in a fresh subprocess so that its peak resident memory (``ru_maxrss``) is its own:
 
-* ``kernel``: the compiled ``batched_kernel(model, parameters, (), float64, "reduced", False)``
+* ``kernel``: the compiled ``batched_kernel(model, parameters, (), float64, "auto", False)``
   over chunks already on the device (as ``bench_solve.py`` runs it), compile time apart;
   passes over the N points are repeated for at least ``--seconds`` (default 5);
+* ``general`` (global models): the same kernel with ``Reduced(eigenbasis=False)``, the
+  previous solver: one ``eigh`` of the full ``H`` and the general Davies assembly a point;
 * ``solve``: ``jaxtherm.solve(model, rho=False, **points)`` with its default chunking, repeated
   likewise (the compile time is the first call's time minus a timed call's);
 * ``run``: ``jaxtherm run`` end to end (``run_sweep``: kernel, journal and HDF5 writer) on one
@@ -71,11 +73,12 @@ MODELS = [
     ("oscillator_pair/cutoff=6/local", "oscillator_pair", {"cutoff": 6, "coupling": "local"}, 512, 256, 100, None),
     ("oscillator_pair/cutoff=8/local", "oscillator_pair", {"cutoff": 8, "coupling": "local"}, 256, 256, 50, None),
 ]
-METHODS = ("kernel", "solve", "run", "qutip")
+METHODS = ("kernel", "general", "solve", "run", "qutip")
 # --quick: tiny sizes, and without --only these rows: every code path (kernel, solve, run and
 # QuTiP with Lindblad and Davies jumps) and every family's run grid
-QUICK = {"kernel": 128, "solve": 128, "run": 1000, "qutip": 2}
-QUICK_ROWS = ("qubit_pair/local ", "qubit_pair/global kernel", "qubit_pair/global solve", "qubit_pair/global qutip",
+QUICK = {"kernel": 128, "general": 128, "solve": 128, "run": 1000, "qutip": 2}
+QUICK_ROWS = ("qubit_pair/local ", "qubit_pair/global kernel", "qubit_pair/global general", "qubit_pair/global solve",
+              "qubit_pair/global qutip",
               "qubit_chain/n=3/local run", "absorption_refrigerator/local run", "oscillator_pair/cutoff=4/local run")
 
 # run rows: the grid's axes per family (the other parameters fixed mid-range)
@@ -124,7 +127,7 @@ def ok_fraction(status) -> float:
     return float(np.count_nonzero(status == 0) / max(status.size, 1))
 
 
-def bench_kernel(model, n: int, chunk: int, min_seconds: float) -> dict:
+def bench_kernel(model, n: int, chunk: int, min_seconds: float, solver="auto") -> dict:
     import jax
     import jax.numpy as jnp
 
@@ -134,7 +137,7 @@ def bench_kernel(model, n: int, chunk: int, min_seconds: float) -> dict:
     dtype = np.dtype("float64")
     p = random_points(model, n)
     size = padded(min(chunk, n))
-    fn = batched_kernel(model, names, (), dtype, "reduced", False)
+    fn = batched_kernel(model, names, (), dtype, solver, False)
     t0 = time.perf_counter()
     compiled = fn.lower(*[jax.ShapeDtypeStruct((size,), dtype)] * len(names)).compile()
     compile_s = time.perf_counter() - t0
@@ -296,6 +299,8 @@ def child(args) -> None:
         try:
             if method == "kernel":
                 res = bench_kernel(model, size, chunk, args.seconds)
+            elif method == "general":  # the previous solver: general Davies construction on the sector
+                res = bench_kernel(model, size, chunk, args.seconds, jaxtherm.Reduced(eigenbasis=False))
             elif method == "solve":
                 res = bench_solve(model, size, args.seconds)
             elif method == "run":
@@ -354,7 +359,7 @@ def main() -> None:
     # (model key, [methods], {method: size}) per subprocess
     jobs = []
     for key, _family, _options, n, _chunk, n_qutip, n_run in MODELS:
-        sizes = {"kernel": n, "solve": n, "run": n_run, "qutip": n_qutip}
+        sizes = {"kernel": n, "general": n if "global" in key else None, "solve": n, "run": n_run, "qutip": n_qutip}
         wanted = args.only or (QUICK_ROWS if args.quick else ())
         methods = [m for m in METHODS if sizes[m] is not None
                    and (not wanted or any(s in f"{key} {m} " for s in wanted))]
@@ -401,7 +406,8 @@ def main() -> None:
                   f"{'' if r['ok'] >= 0.99 else '  (< 99 %!)'}{extra}", flush=True)
 
     qutip_rate = {r["model"]: r["points_per_s"] for r in rows if r["method"] == "qutip" and "error" not in r}
-    label = {"kernel": "kernel (chunks on device)", "solve": "`jaxtherm.solve(rho=False)`",
+    label = {"kernel": "kernel (chunks on device)", "general": "kernel, previous solver (general Davies)",
+             "solve": "`jaxtherm.solve(rho=False)`",
              "run": "`jaxtherm run` → HDF5", "qutip": "QuTiP `steadystate` loop"}
     print()
     print("| model | method | N | points/s | compile | chunk | peak RSS | status ok | × QuTiP |")

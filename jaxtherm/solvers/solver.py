@@ -124,14 +124,22 @@ class Reduced:
             ``H`` unroll up to half as many, their matrices being nearly dense); larger sectors
             use LU. The unrolled program grows like ``n³`` (compile time too); ``0``
             always uses LU.
+        eigenbasis: solve global (Davies-only) models in the eigenbasis of ``H``
+            (:mod:`jaxtherm.secular`, the default); ``False`` builds their generators on the
+            sector by the general construction (:func:`jaxtherm.davies.restricted_generators`:
+            one ``eigh`` of the full ``H`` and an ``O(m d⁴)`` complex assembly a point), the
+            slower cross-check.
     """
 
     max_unrolled: int = 10
+    eigenbasis: bool = True
     name = "reduced"
 
     def __post_init__(self):
         if isinstance(self.max_unrolled, bool) or not isinstance(self.max_unrolled, int) or not 0 <= self.max_unrolled <= 32:
             raise ValueError(f"Reduced(max_unrolled=...) must be an integer from 0 to 32, got {self.max_unrolled!r}")
+        if not isinstance(self.eigenbasis, bool):
+            raise ValueError(f"Reduced(eigenbasis=...) must be True or False, got {self.eigenbasis!r}")
 
     def plan(self, model: Model) -> Plan:
         return _plan(self, model)
@@ -164,7 +172,7 @@ def _plan(solver: Dense | Reduced, model: Model) -> Plan:
     if isinstance(solver, Dense):  # the reference: product basis, general Davies construction
         return Plan(solver, tuple(range(d * d)), "lu", d, eigenbasis=False)
     keep = tuple(int(i) for i in symmetry_sector(model))
-    eigenbasis = secular.structure(model, keep) is not None
+    eigenbasis = solver.eigenbasis and secular.structure(model, keep) is not None
     # unrolled code pays where the structural zeros are known: assembly from constants, or the
     # eigenbasis entries of global models. The general Davies construction is a dense traced
     # matrix (array LU compiles 3–10× faster and runs 1.5× faster), and the eigenbasis entries

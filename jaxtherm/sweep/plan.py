@@ -65,7 +65,7 @@ def exclusive_lock(out: Path):
 
 
 # journals written before solver objects (jaxtherm 0.2) record the bare name of what ran
-_LEGACY_SOLVERS = {"reduced": "Reduced(max_unrolled=10)", "dense": "Dense()"}
+_LEGACY_SOLVERS = {"reduced": "Reduced(max_unrolled=10, eigenbasis=True)", "dense": "Dense()"}
 
 
 def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resume: bool, force: bool) -> dict | None:

@@ -116,7 +116,8 @@ def run_sweep(
 
     solver = solvers.get(spec.solver)
     plans = [solver.plan(m) for m in study.models]
-    solver_used = ", ".join(dict.fromkeys(repr(p.solver) for p in plans))  # what runs, e.g. Reduced(max_unrolled=10)
+    # what runs, e.g. "Reduced(max_unrolled=10, eigenbasis=True)": the journal's record for --resume
+    solver_used = ", ".join(dict.fromkeys(repr(p.solver) for p in plans))
 
     def kernel(model):
         return batched_kernel(model, study.names, spec.gradients, dtype, solver, spec.save_rho)
