@@ -20,8 +20,32 @@ one concrete point, used to find the generator's sparsity pattern (symmetry sect
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+
+
+@jax.custom_jvp
+def eigh(h, tol):
+    """``jnp.linalg.eigh`` of a Hermitian ``h`` whose derivative ignores rotations inside
+    (near-)degenerate levels: ``dλ = diag(V† dH V)``, ``dV = V (F ∘ V† dH V)`` with
+    ``F_ij = 1/(λ_j − λ_i)`` only where ``|λ_j − λ_i| > tol`` (zero elsewhere). The Davies
+    generator is invariant under those rotations (degenerate levels share their jump
+    operators), so this gives its derivative where the plain ``eigh`` derivative is NaN."""
+    w, v = jnp.linalg.eigh(h)
+    return w, v
+
+
+@eigh.defjvp
+def _eigh_jvp(primals, tangents):
+    h, tol = primals
+    dh, _ = tangents
+    w, v = jnp.linalg.eigh(h)
+    gap = w[None, :] - w[:, None]
+    far = jnp.abs(gap) > tol
+    f = jnp.where(far, 1.0 / jnp.where(far, gap, 1.0), 0.0)
+    vdv = jnp.conj(v).T @ dh @ v
+    return (w, v), (jnp.real(jnp.diagonal(vdv)).astype(w.dtype), v @ (f * vdv))
 
 
 def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol):
@@ -62,13 +86,13 @@ def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol):
     Returns:
         Complex ``(d², d²)`` superoperator.
     """
-    energies, v = jnp.linalg.eigh(h)
+    energies, v = eigh(h, tol)
     sup = _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol)
     u = jnp.kron(v, jnp.conj(v))  # vec(V ρ V†) = (V ⊗ V̄) vec ρ
     return u @ sup @ jnp.conj(u).T
 
 
-def restricted_generators(h, baths, tol, rows, cols) -> list:
+def restricted_generators(h, baths, tol, rows, cols, eigensystem=None) -> list:
     """The real Davies generators of several baths on chosen real coordinates,
     ``(T⁻¹ U D_j U† T)[keep, keep]``, sharing one eigendecomposition of ``H``.
 
@@ -81,11 +105,12 @@ def restricted_generators(h, baths, tol, rows, cols) -> list:
         baths: one ``(coupling, spectrum, rate, beta, cutoff)`` per bath, as :func:`davies_generator`.
         rows: complex ``(m, d²)`` constant, the kept rows of ``T⁻¹``.
         cols: complex ``(d², m)`` constant, the kept columns of ``T``.
+        eigensystem: ``(E, V)`` of ``h`` if already known (e.g. block by block); else :func:`eigh`.
 
     Returns:
         One real ``(m, m)`` matrix per bath.
     """
-    energies, v = jnp.linalg.eigh(h)
+    energies, v = eigh(h, tol) if eigensystem is None else eigensystem
     u = jnp.kron(v, jnp.conj(v))
     left = jnp.asarray(rows, u.dtype) @ u
     right = jnp.conj(u).T @ jnp.asarray(cols, u.dtype)

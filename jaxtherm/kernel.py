@@ -69,8 +69,10 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...]) -> 
     """Real ``(m, m)`` generators of the model's Davies thermalizers at one point, on the kept
     coordinates ``keep``.
 
-    ``H(p) = Σ_m h_m(p) H_m`` is diagonalised once for all baths; equal Bohr frequencies are
-    grouped within ``√ε_mach (1 + ‖H‖_max)``.
+    ``H(p) = Σ_m h_m(p) H_m`` is diagonalised once for all baths (block by block, each block
+    shifted by its mean level, where :func:`jaxtherm.secular.applies`: eigenvectors of
+    near-degenerate levels then stay accurate, and so do derivatives); equal Bohr frequencies
+    are grouped within ``√ε_mach (1 + ‖H‖_max)``.
     """
     if not model.davies:
         return []
@@ -83,7 +85,14 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...]) -> 
          None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype))
         for k in model.davies
     ]
-    generators = davies.restricted_generators(h, baths, tol, ops["basis_rows"].astype(cdt), ops["basis_cols"].astype(cdt))
+    eig = None
+    if secular.applies(model):
+        energies, v, tol = secular.eigensystem(model, secular.blocks(model), list(h_coeffs.astype(dtype)), dtype)
+        idx = np.array(list(v.keys()))
+        v_arr = jnp.zeros((model.dim,) * 2, cdt).at[idx[:, 0], idx[:, 1]].set(jnp.stack(list(v.values())).astype(cdt))
+        eig = (jnp.stack(energies), v_arr)
+    generators = davies.restricted_generators(h, baths, tol, ops["basis_rows"].astype(cdt), ops["basis_cols"].astype(cdt),
+                                              eig)
     return [g.astype(dtype) for g in generators]
 
 
@@ -156,7 +165,7 @@ def _global_point(model: Model, p, plan, ops, h_coeffs, dtype):
     (:mod:`jaxtherm.secular`): ``({J_j, power, status, residual}, r)`` with ``r`` the kept real
     coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis."""
     st = secular.structure(model, plan.keep)
-    energies, v, tol = secular.eigensystem(model, st, h_coeffs, dtype)
+    energies, v, tol = secular.eigensystem(model, st.blocks, h_coeffs, dtype)
     ham, baths = secular.generators(model, st, p, energies, v, tol, dtype)
     m = plan.size
     matrix = plan.assemble([], np.zeros((0, m, m)), [solvers.Sparse(st.rows, st.cols, g) for g in (ham, *baths)], dtype)

@@ -8,7 +8,7 @@ per-point eigendecomposition of the whole ``H`` and without a ``d⁴`` complex a
    ``H = ⊕_b H_b``; these are the conserved quantities of ``H`` itself (for the qubit pair the
    excitation number: blocks of 1, 2, 1 states). A block of one state is its own eigenvector,
    a block of two is diagonalised in closed form (below), larger ones by a batched ``eigh``
-   with a degeneracy-safe derivative (:func:`eigh`). ``V = ⊕_b V_b`` is real orthogonal and
+   with a degeneracy-safe derivative (:func:`jaxtherm.davies.eigh`). ``V = ⊕_b V_b`` is real orthogonal and
    eigenvector ``k`` of block ``b`` takes the place of the block's ``k``-th basis state, so the
    symmetry sector of the product basis (a union of block pairs ``b × b'``) is also the sector
    in the eigenbasis.
@@ -43,11 +43,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import liouvillian
+from . import davies, liouvillian
 from .models import Model
 
 _PATTERN_TOL = 1e-14
@@ -81,7 +80,8 @@ def applies(model: Model) -> bool:
             and all(np.abs(np.imag(k.coupling)).max(initial=0) == 0 for k in model.davies))
 
 
-def _blocks(model: Model) -> tuple[np.ndarray, ...]:
+@functools.cache
+def blocks(model: Model) -> tuple[np.ndarray, ...]:
     """Connected components of the union pattern of the Hamiltonian terms (sorted states)."""
     d = model.dim
     pattern = np.zeros((d, d), bool)
@@ -107,23 +107,23 @@ def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
     if not applies(model):
         return None
     d = model.dim
-    blocks = _blocks(model)
+    blocks_ = blocks(model)
     block_of = np.empty(d, int)
-    for b, states in enumerate(blocks):
+    for b, states in enumerate(blocks_):
         block_of[states] = b
     meaning = liouvillian._coordinate_meaning(d)[np.asarray(keep)]  # (i, j, part) of each kept coordinate
     kept_pairs = {(int(i), int(j)) for i, j, _ in meaning}
     for i, j in list(kept_pairs):  # a union of block pairs b × b'
-        for k in blocks[block_of[i]]:
-            for l in blocks[block_of[j]]:
+        for k in blocks_[block_of[i]]:
+            for l in blocks_[block_of[j]]:
                 if (min(k, l), max(k, l)) not in kept_pairs:
                     return None
     # which blocks each coupling connects (x_nm = (Vᵀ X V)_nm can be non-zero)
-    connects = np.zeros((len(blocks), len(blocks)), bool)
+    connects = np.zeros((len(blocks_), len(blocks_)), bool)
     for k in model.davies:
         nz = np.abs(k.coupling) > _PATTERN_TOL
-        for a, sa in enumerate(blocks):
-            for b, sb in enumerate(blocks):
+        for a, sa in enumerate(blocks_):
+            for b, sb in enumerate(blocks_):
                 connects[a, b] |= nz[np.ix_(sa, sb)].any()
     x_nz = connects[block_of[:, None], block_of[None, :]]  # (d, d) structural pattern of x
     g_nz = (x_nz.T.astype(int) @ x_nz.astype(int)) > 0  # G_{m'm} = Σ_k x_km' … x_km
@@ -164,7 +164,7 @@ def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
 
     pop = [(e, int(meaning[r][0])) for e, r in enumerate(rows) if meaning[r][2] == 0]
     return Structure(
-        blocks=blocks, rows=rows, cols=cols,
+        blocks=blocks_, rows=rows, cols=cols,
         k_terms=columns(k_terms, 6), g_terms=columns(g_terms, 4), h_terms=columns(h_terms, 4),
         pop_rows=np.array(pop, int).reshape(-1, 2),
     )
@@ -183,28 +183,7 @@ def _eigh2(a, b, c):
     return (mean - r, mean + r), (jnp.cos(theta), jnp.sin(theta))
 
 
-@jax.custom_jvp
-def eigh(h, tol):
-    """``jnp.linalg.eigh`` of a real symmetric block whose derivative ignores rotations inside
-    (near-)degenerate levels: ``dV = V (F ∘ Vᵀ dH V)`` with ``F_ij = 1/(λ_j − λ_i)`` only where
-    ``|λ_j − λ_i| > tol`` (zero elsewhere). The Davies generator is invariant under those
-    rotations, so this is its exact derivative where the plain ``eigh`` derivative is NaN."""
-    return jnp.linalg.eigh(h)
-
-
-@eigh.defjvp
-def _eigh_jvp(primals, tangents):
-    h, tol = primals
-    dh, _ = tangents
-    w, v = jnp.linalg.eigh(h)
-    gap = w[None, :] - w[:, None]
-    far = jnp.abs(gap) > tol
-    f = jnp.where(far, 1.0 / jnp.where(far, gap, 1.0), 0.0)
-    vdv = v.T @ dh @ v
-    return (w, v), (jnp.diagonal(vdv), v @ (f * vdv))
-
-
-def eigensystem(model: Model, st: Structure, h_coeffs, dtype):
+def eigensystem(model: Model, blocks, h_coeffs, dtype):
     """``(E, V, tol)``: the energies (``d`` scalars), the real orthogonal block-diagonal ``V`` as
     a dict ``{(i, n): V_in}`` of its structurally non-zero entries (eigenvector ``n`` of a block
     in its ``n``-th state's place) of ``H = Σ_m h_m H_m``, and the grouping tolerance
@@ -221,12 +200,12 @@ def eigensystem(model: Model, st: Structure, h_coeffs, dtype):
                 out = out + (c if w == 1.0 else w * c)
         return out
 
-    h = {(i, j): element(i, j) for b in st.blocks for i in b for j in b if np.any(terms[:, i, j] != 0)}
+    h = {(i, j): element(i, j) for b in blocks for i in b for j in b if np.any(terms[:, i, j] != 0)}
     h_max = functools.reduce(jnp.maximum, [jnp.abs(e) for e in h.values()], zero)
     tol = jnp.sqrt(jnp.finfo(dtype).eps) * (1.0 + h_max)
     energies = [zero] * d
     v = {}
-    for b in st.blocks:
+    for b in blocks:
         if len(b) == 1:
             energies[b[0]] = h.get((b[0], b[0]), zero)
             v[b[0], b[0]] = jnp.ones((), dtype)
@@ -238,7 +217,12 @@ def eigensystem(model: Model, st: Structure, h_coeffs, dtype):
             v[i, i], v[j, i], v[i, j], v[j, j] = -sin, cos, cos, sin
         else:
             hb = jnp.stack([jnp.stack([h.get((int(i), int(j)), zero) for j in b]) for i in b])
-            w, vb = eigh(hb, tol)
+            # shifted by its mean level, the block's eigenvectors are accurate relative to its
+            # spread, not to its energy: near-degenerate levels (a weak coupling at resonance)
+            # keep accurate eigenvectors and derivatives
+            shift = jnp.trace(hb) / len(b)
+            w, vb = davies.eigh(hb - shift * jnp.eye(len(b), dtype=dtype), tol)
+            w = w + shift
             for k, s_ in enumerate(b):
                 energies[s_] = w[k]
                 for l_, i in enumerate(b):
