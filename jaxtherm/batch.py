@@ -46,7 +46,8 @@ def batched_kernel(
 
     def single(*values):
         inputs = dict(zip(names, values))
-        return kernel.point(model, model.to_parameters(inputs), dtype, solver, rho)
+        # with tangents, small global models' scalar code compiles 3× slower: arrays instead
+        return kernel.point(model, model.to_parameters(inputs), dtype, solver, rho, scalars=not gradients)
 
     def with_gradients(*values):
         base = dict(zip(names, values))

@@ -96,7 +96,8 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...]) -> 
     return [g.astype(dtype) for g in generators]
 
 
-def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "auto", rho: bool = True) -> dict:
+def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "auto", rho: bool = True,
+          scalars: bool = True) -> dict:
     """Steady state and observables of one parameter point.
 
     Args:
@@ -107,6 +108,8 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
             the steady state's symmetry sector, ``"dense"`` all ``d² − 1`` real unknowns.
         rho: also return the density matrix (``d²`` complex numbers a point: most of the
             memory traffic of a small model, so sweeps ask for it only when they store it).
+        scalars: let small global models build their generator as scalars
+            (:data:`jaxtherm.secular.SCALAR_DIM`: fastest, but slow to compile with many tangents).
 
     Returns:
         Dict of scalars: ``J_{bath}``, ``power``, ``sigma``, the model's expectations and derived
@@ -119,7 +122,7 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
     ops = operators_on(model, plan.keep)
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
     if plan.eigenbasis:
-        out, r = _global_point(model, p, plan, ops, h_coeffs, dtype)
+        out, r = _global_point(model, p, plan, ops, h_coeffs, dtype, scalars)
     else:
         out, r = _product_point(model, p, plan, ops, h_coeffs, dtype)
     status, residual = out.pop("status"), out.pop("residual")
@@ -160,22 +163,22 @@ def _product_point(model: Model, p, plan, ops, h_coeffs, dtype):
     return {**out, "status": status, "residual": residual}, r
 
 
-def _global_point(model: Model, p, plan, ops, h_coeffs, dtype):
+def _global_point(model: Model, p, plan, ops, h_coeffs, dtype, scalars):
     """Steady state of a global (Davies-only) model in the eigenbasis of ``H``
     (:mod:`jaxtherm.secular`): ``({J_j, power, status, residual}, r)`` with ``r`` the kept real
     coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis."""
     st = secular.structure(model, plan.keep)
     energies, v, tol = secular.eigensystem(model, st.blocks, h_coeffs, dtype)
-    ham, baths = secular.generators(model, st, p, energies, v, tol, dtype)
+    ham, baths = secular.generators(model, st, p, energies, v, tol, dtype, scalars)
     m = plan.size
     matrix = plan.assemble([], np.zeros((0, m, m)), [solvers.Sparse(st.rows, st.cols, g) for g in (ham, *baths)], dtype)
     r_eig, status, residual, _ = plan.steady_state(matrix, dtype)
     flows = {c: jnp.zeros((), dtype) for c in model.channels}
     for k, values in zip(model.davies, baths):
-        flows[k.channel] = flows[k.channel] + secular.heat(st, energies, values, r_eig)
+        flows[k.channel] = flows[k.channel] + secular.heat(st, energies, values, r_eig, scalars)
     out = {f"J_{b.name}": flows[b.name] for b in model.baths}
     out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
-    r = secular.product_coordinates(model, plan.keep, v, r_eig)
+    r = secular.product_coordinates(model, plan.keep, v, r_eig, scalars)
     return {**out, "status": status, "residual": residual}, r
 
 

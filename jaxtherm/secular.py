@@ -235,16 +235,19 @@ SCALAR_DIM = 4
 above it as arrays (small matrix products, gathers and a scatter-add). Measured on the 2-core
 CPU: global pair (d = 4) scalars 374,000 points/s against arrays 156,000; at d = 8 scalars are
 1.4–1.8× faster (refrigerator 83,000 vs 60,000, chain n = 3 28,000 vs 15,000) but compile 5×
-longer (35 s against 7 s for the chain, minutes with gradients), so they stop at 4."""
+longer (35 s against 7 s for the chain, minutes with gradients), so they stop at 4. With
+forward-mode gradients (``scalars=False`` from :func:`jaxtherm.batch.batched_kernel`) the arrays
+are used throughout: the global pair with all 7 gradients compiles in 6.5 s instead of 22 s."""
 
 
-def generators(model: Model, st: Structure, p, energies, v, tol, dtype):
+def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True):
     """The real generator entries on the sector (eigenbasis): ``(hamiltonian, [bath …])``, each
     an ``(E,)`` vector of values at ``(st.rows, st.cols)`` — the Hamiltonian part, then each
     Davies thermalizer's. Formulas in the module docstring.
 
     Args:
         energies, v, tol: from :func:`eigensystem`.
+        scalars: allow scalar code for ``d ≤`` :data:`SCALAR_DIM` (see there).
     """
     e_h, hn, hn2, hs = st.h_terms
     n_entries = len(st.rows)
@@ -252,7 +255,7 @@ def generators(model: Model, st: Structure, p, energies, v, tol, dtype):
     for e, n, n2, sign in zip(e_h.tolist(), hn.tolist(), hn2.tolist(), hs.tolist()):
         ham[e] = ham[e] + sign * (energies[n] - energies[n2])
     ham = jnp.stack(ham)
-    make = _scalar_bath if model.dim <= SCALAR_DIM else _array_bath
+    make = _scalar_bath if scalars and model.dim <= SCALAR_DIM else _array_bath
     baths = []
     for k in model.davies:
         cutoff = None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype)
@@ -298,11 +301,13 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d):
     gamma_cache = {}
 
     def gamma(m, n):  # γ(ω_mn): emission for ω > 0, absorption for ω < 0, 0 within tol
-        if (m, n) not in gamma_cache:
+        if (m, n) not in gamma_cache:  # one spectrum evaluation for both directions
             om = energies[m] - energies[n]
             transition = jnp.abs(om) > tol
             emission, absorption = rates(jnp.where(transition, jnp.abs(om), 1.0))
-            gamma_cache[m, n] = jnp.where(transition, jnp.where(om > 0, emission, absorption), 0.0)
+            up = om > 0
+            gamma_cache[m, n] = jnp.where(transition, jnp.where(up, emission, absorption), 0.0)
+            gamma_cache[n, m] = jnp.where(transition, jnp.where(up, absorption, emission), 0.0)
         return gamma_cache[m, n]
 
     def g(mp, m):  # G_{m'm} = Σ_k γ(ω_mk) x_km' x_km [E_m ≈ E_m']
@@ -325,11 +330,11 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d):
     return jnp.stack(values)
 
 
-def heat(st: Structure, energies, values, r):
+def heat(st: Structure, energies, values, r, scalars: bool = True):
     """``Σ_n E_n (D r)_nn`` from a generator's entries (population rows only): scalars for small
     ``d`` (:data:`SCALAR_DIM`), gathers otherwise."""
     e, n = st.pop_rows[:, 0], st.pop_rows[:, 1]
-    if len(energies) > SCALAR_DIM:
+    if not scalars or len(energies) > SCALAR_DIM:
         return jnp.sum(jnp.stack(energies)[n] * values[e] * r[st.cols[e]])
     flow = {}  # (D r)_nn, then weighted by E_n
     for e_, n_ in zip(e.tolist(), n.tolist()):
@@ -338,7 +343,7 @@ def heat(st: Structure, energies, values, r):
     return functools.reduce(lambda acc, k: acc + energies[k] * flow[k], flow, jnp.zeros((), r.dtype))
 
 
-def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig):
+def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig, scalars: bool = True):
     """The kept real coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis, ``(m,)``.
 
     ``V`` is real and block diagonal, so ``Re ρ_ij = Σ_{nn'} V_in V_jn' Re ρ_eig,nn'`` and the
@@ -352,7 +357,7 @@ def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig):
     d = model.dim
     meaning = liouvillian._coordinate_meaning(d)[np.asarray(keep)]
     slot = {(int(i), int(j), int(part)): c for c, (i, j, part) in enumerate(meaning)}
-    if d > SCALAR_DIM:
+    if not scalars or d > SCALAR_DIM:
         idx = np.array(list(v.keys()))
         v_arr = jnp.zeros((d, d), r_eig.dtype).at[idx[:, 0], idx[:, 1]].set(jnp.stack(list(v.values())))
         i, j, part = meaning.T

@@ -64,3 +64,47 @@ def test_trace_elimination_round_trip():
     r2, status, residual, _ = plan.steady_state(jnp.asarray(r_matrix), np.float64)
     assert int(status) == 0 and float(residual) < 1e-15
     np.testing.assert_allclose(np.asarray(r2), r, atol=1e-15)
+
+
+@pytest.mark.parametrize("solver", [jaxtherm.Reduced(), jaxtherm.Reduced(max_unrolled=0), jaxtherm.Dense()])
+def test_factorisation_is_reused_for_later_right_hand_sides(solver):
+    """``plan.init(R)`` then ``plan.solve(factors, rhs)`` solves ``A x = rhs`` for any rhs with the
+    steady state's factorisation (unrolled replay or LU), equal to NumPy's solve of the same
+    trace-eliminated ``A``; the steady state itself is ``A⁻¹ b``."""
+    model = jaxtherm.qubit_pair("local")
+    plan = solver.plan(model)
+    p = {k: float(v[3]) for k, v in random_points(8, seed=3).items()}
+    from jaxtherm.kernel import operators_on
+
+    ops = operators_on(model, plan.keep)
+    q = model.to_parameters(p)
+    coeffs = [t.coefficient(q) for t in model.hamiltonian] + [k.rate(q) for k in model.lindblads]
+    r_matrix = np.einsum("k,kij->ij", np.array(coeffs, float), ops["supers"])
+    a, b = (np.asarray(x) for x in lu.eliminate_trace(jnp.asarray(r_matrix), model.dim))
+    factors = plan.init(jnp.asarray(r_matrix), np.float64)
+    rhs = np.random.default_rng(0).normal(size=a.shape[0])
+    np.testing.assert_allclose(np.asarray(plan.solve(factors, jnp.asarray(rhs))), np.linalg.solve(a, rhs), rtol=1e-12, atol=0)
+    r, status, _, _ = plan.steady_state(jnp.asarray(r_matrix) if plan.method == "lu" else
+                                        plan.assemble([jnp.asarray(c) for c in coeffs], ops["supers"], [], np.float64),
+                                        np.float64)
+    assert int(status) == 0
+    np.testing.assert_allclose(np.asarray(r)[1:], np.linalg.solve(a, b), rtol=1e-12, atol=1e-15)
+
+
+def test_solver_objects_are_validated_and_say_what_runs():
+    """Solvers are validated configurations; ``Auto()`` picks the sector solver and says so;
+    a name and its object give identical results."""
+    with pytest.raises(ValueError, match="max_unrolled"):
+        jaxtherm.Reduced(max_unrolled=-1)
+    with pytest.raises(ValueError, match="eigenbasis"):
+        jaxtherm.Reduced(eigenbasis="yes")
+    assert jaxtherm.solvers.get("auto") == jaxtherm.Auto() and jaxtherm.solvers.get("dense") == jaxtherm.Dense()
+    pair = jaxtherm.qubit_pair("global")
+    assert jaxtherm.Auto().plan(pair).description == "reduced: 5 unknowns of 15 in the eigenbasis of H, unrolled elimination"
+    assert jaxtherm.Reduced(eigenbasis=False).plan(pair).description == "reduced: 5 unknowns of 15, LU with partial pivoting"
+    assert jaxtherm.Dense().plan(pair).description == "dense: 15 unknowns of 15, LU with partial pivoting"
+    p = random_points(8, seed=5)
+    a = jaxtherm.solve(jaxtherm.qubit_pair("local"), solver="auto", **p)
+    b = jaxtherm.solve(jaxtherm.qubit_pair("local"), solver=jaxtherm.Auto(), **p)
+    for k in a:
+        np.testing.assert_array_equal(np.asarray(a[k]), np.asarray(b[k]))

@@ -74,8 +74,12 @@ class Plan:
         return (unrolled if self.method == "unrolled" else lu).assemble(coeffs, supers, generators, dtype)
 
     def init(self, matrix, dtype):
-        """Factorise the trace-eliminated ``A`` of ``R`` (formula in :mod:`jaxtherm.solvers.lu`)."""
+        """Factorise the trace-eliminated ``A`` of ``R`` (formula in :mod:`jaxtherm.solvers.lu`).
+
+        ``matrix``: the real ``(m, m)`` sector matrix (an array, or :meth:`assemble`'s form)."""
         if self.method == "unrolled":
+            if not isinstance(matrix, list):  # an array: every entry counts
+                matrix = [[matrix[i, j] for j in range(self.size)] for i in range(self.size)]
             return unrolled.init(matrix, self.dim, float(jnp.finfo(dtype).eps))
         return lu.init(matrix, self.dim)
 
