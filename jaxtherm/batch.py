@@ -31,7 +31,7 @@ def gradient_name(observable: str, parameter: str) -> str:
 @functools.cache
 def batched_kernel(
     model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
-    solver: str | solvers.Solver = "auto", rho: bool = True,
+    solver: str | solvers.Solver = "auto", rho: bool = True, scalars: bool = True,
 ):
     """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver (an
     object or a name, :mod:`jaxtherm.solvers`) and whether ``rho`` is returned.
@@ -46,8 +46,9 @@ def batched_kernel(
 
     def single(*values):
         inputs = dict(zip(names, values))
-        # with tangents, small global models' scalar code compiles 3× slower: arrays instead
-        return kernel.point(model, model.to_parameters(inputs), dtype, solver, rho, scalars=not gradients)
+        # differentiated (tangents here, or a transformation around solve), small global models'
+        # scalar code compiles 3× slower: arrays instead
+        return kernel.point(model, model.to_parameters(inputs), dtype, solver, rho, scalars=scalars and not gradients)
 
     def with_gradients(*values):
         base = dict(zip(names, values))
@@ -170,7 +171,8 @@ def solve(
         raise ValueError(f"parameter shapes do not broadcast together ({detail})") from None
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
     n_points = int(np.prod(shape, dtype=np.int64))
-    fn = batched_kernel(model, names, gradients, dt, solver, bool(rho))
+    traced = any(isinstance(v, jax.core.Tracer) for v in values)  # inside jax.grad / jit / vmap
+    fn = batched_kernel(model, names, gradients, dt, solver, bool(rho), not traced)
     if n_points == 0:
         sample = jax.eval_shape(fn, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in sample.items()}

@@ -118,7 +118,6 @@ def _special_points():
     return p
 
 
-@pytest.mark.parametrize("coupling", COUPLINGS)
 @pytest.mark.parametrize("dtype", ["float64"])
 def test_reduced_equals_dense(coupling, dtype):
     """The reduced solve reproduces the dense reference to 1e-10, relative to each quantity's

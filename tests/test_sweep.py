@@ -65,12 +65,14 @@ def test_grid_values_equal_solve_and_gradients_equal_finite_differences(tmp_path
     fixed = dict(omega_a=1.3, T_a=2.0, gamma_a=0.4, gamma_b=0.7)
     for m, coupling in enumerate(("local", "global")):
         model = jaxtherm.qubit_pair(coupling)
-        ref = jaxtherm.solve(model, delta=delta, beta_b=beta_b, epsilon=eps, **fixed)
+        # the same options as the sweep (its gradients): the same compiled program, bitwise
+        ref = jaxtherm.solve(model, gradients=("epsilon", "T_a"), delta=delta, beta_b=beta_b, epsilon=eps, **fixed)
         for k in ("J_a", "J_b", "power", "sigma", "n_a", "n_b", "status"):
             np.testing.assert_array_equal(data[k][m], np.asarray(ref[k]), err_msg=k)
         np.testing.assert_array_equal(data["rho_re"][m] + 1j * data["rho_im"][m], np.asarray(ref["rho"]))
         # omega_b = omega_a - delta
-        direct = jaxtherm.solve(model, omega_b=1.3 - delta, beta_b=beta_b, epsilon=eps, **fixed)
+        direct = jaxtherm.solve(model, gradients=("epsilon", "T_a"), omega_b=1.3 - delta, beta_b=beta_b, epsilon=eps,
+                                **fixed)
         np.testing.assert_allclose(data["J_a"][m], np.asarray(direct["J_a"]), rtol=1e-12)
         for g in ("epsilon", "T_a"):
             h = 1e-5 * (eps if g == "epsilon" else 2.0)  # round-off ~ ε_mach |J| / h
