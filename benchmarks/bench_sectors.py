@@ -27,6 +27,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_models import random_points  # the same sampling as every other benchmark (same folder)
 
 import jaxtherm
 from jaxtherm import kernel
@@ -42,21 +43,6 @@ CASES = [  # family, options, points per chunk
     ("oscillator_pair", {"cutoff": 6}, 256),
     ("qubit_chain", {"n": 5}, 128),
 ]
-
-
-def random_points(model, n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    out = {}
-    for name in model.parameters:
-        if name.startswith("beta"):
-            out[name] = 1.0 / rng.uniform(0.3, 3.0, n)
-        elif name.startswith("gamma"):
-            out[name] = rng.uniform(0.05, 1.0, n)
-        elif name in ("epsilon", "g"):
-            out[name] = rng.uniform(0.01, 0.5, n)
-        else:
-            out[name] = rng.uniform(0.5, 2.0, n)
-    return out
 
 
 def timed(fn, args, seconds: float) -> float:

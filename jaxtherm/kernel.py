@@ -88,9 +88,7 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...]) -> 
     eig = None
     if secular.applies(model):
         energies, v, tol = secular.eigensystem(model, secular.blocks(model), list(h_coeffs.astype(dtype)), dtype)
-        idx = np.array(list(v.keys()))
-        v_arr = jnp.zeros((model.dim,) * 2, cdt).at[idx[:, 0], idx[:, 1]].set(jnp.stack(list(v.values())).astype(cdt))
-        eig = (jnp.stack(energies), v_arr)
+        eig = (jnp.stack(energies), secular.v_matrix(v, model.dim, cdt))
     generators = davies.restricted_generators(h, baths, tol, ops["basis_rows"].astype(cdt), ops["basis_cols"].astype(cdt),
                                               eig)
     return [g.astype(dtype) for g in generators]

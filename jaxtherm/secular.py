@@ -230,6 +230,20 @@ def eigensystem(model: Model, blocks, h_coeffs, dtype):
     return energies, v, tol
 
 
+def v_matrix(v: dict, d: int, dtype):
+    """``V`` as a ``(d, d)`` array from :func:`eigensystem`'s dict of its non-zero entries."""
+    idx = np.array(list(v.keys()))
+    return jnp.zeros((d, d), dtype).at[idx[:, 0], idx[:, 1]].set(jnp.stack(list(v.values())).astype(dtype))
+
+
+def _by_row(v: dict) -> dict:
+    """``V``'s structural non-zeros grouped by row: ``i → [(n, V_in)]``."""
+    out = {}
+    for (i, n), val in v.items():
+        out.setdefault(i, []).append((n, val))
+    return out
+
+
 SCALAR_DIM = 4
 """Up to this dimension the generator entries are computed as scalars (elementwise over a batch);
 above it as arrays (small matrix products, gathers and a scatter-add). Measured on the 2-core
@@ -269,9 +283,7 @@ def _array_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d):
     """One bath's entries with ``(d, d)`` arrays: ``x = Vᵀ X V``, ``G`` by matrix products, the
     terms by gathers and a scatter-add."""
     e_arr = jnp.stack(energies)
-    v_arr = jnp.zeros((d, d), dtype)
-    idx = np.array(list(v.keys()))
-    v_arr = v_arr.at[idx[:, 0], idx[:, 1]].set(jnp.stack(list(v.values())))
+    v_arr = v_matrix(v, d, dtype)
     omega = e_arr[:, None] - e_arr[None, :]  # omega[m, n] = E_m − E_n
     transition = jnp.abs(omega) > tol
     emission, absorption = rates(jnp.where(transition, jnp.abs(omega), 1.0))  # a safe ν where no transition
@@ -289,9 +301,7 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d):
     """One bath's entries as scalars over the structural non-zeros only (small ``d``): under
     ``vmap`` every operation is elementwise over the batch."""
     zero = jnp.zeros((), dtype)
-    cols_of = {}  # V's structural non-zeros by row: i → [(n, V_in)]
-    for (i, n), val in v.items():
-        cols_of.setdefault(i, []).append((n, val))
+    cols_of = _by_row(v)
     x = {}  # x[n, m] = Σ_ij V_in X_ij V_jm
     for i, j in zip(*np.nonzero(coupling)):
         w = float(coupling[i, j])
@@ -358,8 +368,7 @@ def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig, scalars: 
     meaning = liouvillian._coordinate_meaning(d)[np.asarray(keep)]
     slot = {(int(i), int(j), int(part)): c for c, (i, j, part) in enumerate(meaning)}
     if not scalars or d > SCALAR_DIM:
-        idx = np.array(list(v.keys()))
-        v_arr = jnp.zeros((d, d), r_eig.dtype).at[idx[:, 0], idx[:, 1]].set(jnp.stack(list(v.values())))
+        v_arr = v_matrix(v, d, r_eig.dtype)
         i, j, part = meaning.T
         real, imag = part != 2, part == 2  # static: (i, j) repeats for Re and Im of a pair
         sym = jnp.zeros((d, d), r_eig.dtype).at[i[real], j[real]].set(r_eig[real])
@@ -368,9 +377,7 @@ def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig, scalars: 
         anti = anti - anti.T
         re, im = v_arr @ sym @ v_arr.T, v_arr @ anti @ v_arr.T
         return jnp.where(imag, im[i, j], re[i, j])
-    rows_of = {}  # V's structural non-zeros by row: i → [(n, V_in)]
-    for (i, n), val in v.items():
-        rows_of.setdefault(i, []).append((n, val))
+    rows_of = _by_row(v)
     zero = jnp.zeros((), r_eig.dtype)
 
     def element(n, n2, imag):  # Re or Im of ρ_eig,nn'

@@ -170,12 +170,6 @@ def substitute(factors: Factors, b) -> list:
     return x
 
 
-def solve(a, b, eps: float):
-    """Solve ``a x = b`` (:func:`factor` then :func:`substitute`); returns ``(x, singular)``."""
-    factors = factor(a, eps)
-    return substitute(factors, b), factors.singular
-
-
 # --- the steady-state system in this representation (the trace elimination of jaxtherm.solvers.lu)
 
 
