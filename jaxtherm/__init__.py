@@ -21,7 +21,7 @@ from . import (
     spectra,
 )
 from ._version import __version__
-from .batch import batched_kernel, gradient_name, solve
+from .batch import batched_kernel, gradient_name, scalar_observables, solve
 from .models import (
     COUPLINGS,
     Alias,
@@ -39,7 +39,6 @@ from .models import (
     qubit_chain,
     qubit_pair,
 )
-from .observables import scalar_observables
 from .solvers import (
     STATUS_DOMAIN,
     STATUS_INACCURATE,

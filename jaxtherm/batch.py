@@ -31,24 +31,26 @@ def gradient_name(observable: str, parameter: str) -> str:
 @functools.cache
 def batched_kernel(
     model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
-    solver: str | solvers.Solver = "auto", rho: bool = True, scalars: bool = True,
+    solver: str | solvers.Solver = "auto", rho: bool = True, scalars: bool = True, fluctuations: bool = False,
 ):
     """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver (an
-    object or a name, :mod:`jaxtherm.solvers`) and whether ``rho`` is returned.
+    object or a name, :mod:`jaxtherm.solvers`), whether ``rho`` is returned and whether current
+    fluctuations are computed (:mod:`jaxtherm.fluctuations`).
 
     The returned function takes one ``(N,)`` array per name (in ``names`` order) and returns the
     outputs of :func:`jaxtherm.kernel.point`, each with a leading axis N, plus
     ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
     (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
     """
-    observables = tuple(model.observables)
+    observables = tuple(scalar_observables(model, fluctuations))
     solver = solvers.get(solver)
 
     def single(*values):
         inputs = dict(zip(names, values))
         # differentiated (tangents here, or a transformation around solve), small global models'
         # scalar code compiles 3× slower: arrays instead
-        return kernel.point(model, model.to_parameters(inputs), dtype, solver, rho, scalars=scalars and not gradients)
+        return kernel.point(model, model.to_parameters(inputs), dtype, solver, rho, scalars=scalars and not gradients,
+                            fluctuations=fluctuations)
 
     def with_gradients(*values):
         base = dict(zip(names, values))
@@ -71,6 +73,13 @@ def batched_kernel(
         return out
 
     return jax.jit(jax.vmap(with_gradients if gradients else single))
+
+
+def scalar_observables(model: Model, fluctuations: bool = False) -> dict[str, tuple[str, str]]:
+    """The scalar observables a kernel returns, ``{name: (units, description)}`` in output order:
+    :attr:`jaxtherm.Model.observables`, then with ``fluctuations``
+    :attr:`jaxtherm.Model.fluctuation_observables`."""
+    return {**model.observables, **(model.fluctuation_observables if fluctuations else {})}
 
 
 LANES = 64
@@ -116,6 +125,7 @@ def solve(
     dtype=None,
     solver: str | solvers.Solver = "auto",
     rho: bool = True,
+    fluctuations: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     **params,
 ) -> dict[str, jax.Array]:
@@ -138,6 +148,10 @@ def solve(
             (the reference). ``solver.plan(model).description`` says what runs.
         rho: return the steady states too (``rho``); ``False`` skips most of the memory
             traffic of a large batch.
+        fluctuations: also count each bath's heat (:mod:`jaxtherm.fluctuations`, full counting
+            statistics): ``J_counted_j``, the zero-frequency noise ``noise_j = lim Var(Q_j)/t``
+            and the uncertainty ratio ``tur_j = noise_j σ / J_counted_j²`` for every bath, by one
+            more solve with the steady state's factorisation; gradients include them.
         chunk_size: points per compiled call; bounds memory for large batches.
         **params: every model parameter (inverse temperatures as ``beta_x`` or ``T_x``), each a
             scalar or an array; all broadcast together to one shape ``S``.
@@ -150,7 +164,8 @@ def solve(
 
     Raises:
         ValueError: naming a missing, unknown or doubly given parameter, an unknown gradient
-            parameter, or parameters that do not broadcast.
+            parameter, parameters that do not broadcast, or (with ``fluctuations``) a bath's
+            jump without its energy quantum.
     """
     names = model.check_names(params)
     gradients = tuple(gradients)
@@ -160,6 +175,8 @@ def solve(
     if len(set(gradients)) != len(gradients):
         raise ValueError(f"gradient parameters must be unique, got {gradients}")
     solver = solvers.get(solver)
+    if fluctuations:
+        model.check_counting()
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     dt = _config.real_dtype(dtype)
@@ -172,7 +189,7 @@ def solve(
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
     n_points = int(np.prod(shape, dtype=np.int64))
     traced = any(isinstance(v, jax.core.Tracer) for v in values)  # inside jax.grad / jit / vmap
-    fn = batched_kernel(model, names, gradients, dt, solver, bool(rho), not traced)
+    fn = batched_kernel(model, names, gradients, dt, solver, bool(rho), not traced, bool(fluctuations))
     if n_points == 0:
         sample = jax.eval_shape(fn, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in sample.items()}

@@ -145,6 +145,14 @@ def _models(args) -> int:
     print("\nobservables:")
     for name, (units, description) in model.observables.items():
         print(f"  {name:<14} {units:<22} {description}")
+    print("\nwith [output] fluctuations = true (full counting statistics of each bath's heat):")
+    try:
+        model.check_counting()
+    except ValueError as err:
+        print(f"  not available: {err}")
+    else:
+        for name, (units, description) in model.fluctuation_observables.items():
+            print(f"  {name:<14} {units:<22} {description}")
     return 0
 
 

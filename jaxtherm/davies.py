@@ -48,8 +48,11 @@ def _eigh_jvp(primals, tangents):
     return (w, v), (jnp.real(jnp.diagonal(vdv)).astype(w.dtype), v @ (f * vdv))
 
 
-def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol):
-    """The Davies superoperator in the eigenbasis ``(E, V)`` of ``H``, ``(d², d²)``."""
+def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, counting: int = 0):
+    """The Davies superoperator in the eigenbasis ``(E, V)`` of ``H``, ``(d², d²)``; with
+    ``counting = k ≥ 1`` only its jump part, each transition ``m → n`` weighted by the energy
+    it takes from the bath to the power ``k``: ``Σ_ν ν^k γ(−ν) A(−ν) ρ A(−ν)†`` with
+    ``ν = E_n − E_m`` (the counting superoperators of :mod:`jaxtherm.fluctuations`)."""
     d = v.shape[0]
     x = jnp.conj(v).T @ coupling @ v  # x[n, m] = ⟨n|X|m⟩
     omega = energies[:, None] - energies[None, :]  # omega[m, n] = E_m − E_n
@@ -62,8 +65,11 @@ def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol):
     # jump part K[(n,n'),(m,m')] = γ(ω_mn) x_nm x̄_n'm' [ω_mn ≈ ω_m'n']
     w_nm = omega.T  # w_nm[n, m] = ω_mn
     same = jnp.abs(w_nm[:, None, :, None] - w_nm[None, :, None, :]) <= tol  # [n, n', m, m']
-    jump = (g_mn.T * x)[:, None, :, None] * jnp.conj(x)[None, :, None, :] * same
+    weight = g_mn.T if counting == 0 else g_mn.T * (-w_nm.astype(x.dtype)) ** counting  # ν = E_n − E_m = −ω_mn
+    jump = (weight * x)[:, None, :, None] * jnp.conj(x)[None, :, None, :] * same
     jump = jump.reshape(d * d, d * d)
+    if counting:
+        return jump
     # G[m', m] = Σ_n γ(ω_mn) x̄_nm' x_nm [E_m ≈ E_m']
     same_e = jnp.abs(energies[:, None] - energies[None, :]) <= tol
     g = (jnp.conj(x).T @ (g_mn.T * x)) * same_e
@@ -92,7 +98,7 @@ def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol):
     return u @ sup @ jnp.conj(u).T
 
 
-def restricted_generators(h, baths, tol, rows, cols, eigensystem=None) -> list:
+def restricted_generators(h, baths, tol, rows, cols, eigensystem=None, counting: int = 0) -> list:
     """The real Davies generators of several baths on chosen real coordinates,
     ``(T⁻¹ U D_j U† T)[keep, keep]``, sharing one eigendecomposition of ``H``.
 
@@ -106,6 +112,8 @@ def restricted_generators(h, baths, tol, rows, cols, eigensystem=None) -> list:
         rows: complex ``(m, d²)`` constant, the kept rows of ``T⁻¹``.
         cols: complex ``(d², m)`` constant, the kept columns of ``T``.
         eigensystem: ``(E, V)`` of ``h`` if already known (e.g. block by block); else :func:`eigh`.
+        counting: ``k ≥ 1`` gives the counting superoperators ``𝒥_k`` instead (jump parts
+            weighted by the energy quantum to the power ``k``; see ``_in_eigenbasis``).
 
     Returns:
         One real ``(m, m)`` matrix per bath.
@@ -114,7 +122,7 @@ def restricted_generators(h, baths, tol, rows, cols, eigensystem=None) -> list:
     u = jnp.kron(v, jnp.conj(v))
     left = jnp.asarray(rows, u.dtype) @ u
     right = jnp.conj(u).T @ jnp.asarray(cols, u.dtype)
-    return [jnp.real(left @ (_in_eigenbasis(energies, v, *bath, tol) @ right)) for bath in baths]
+    return [jnp.real(left @ (_in_eigenbasis(energies, v, *bath, tol, counting) @ right)) for bath in baths]
 
 
 def jump_operators(h: np.ndarray, coupling: np.ndarray, tol: float) -> list[np.ndarray]:

@@ -29,8 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _config, davies, liouvillian, observables, secular, solvers
+from . import fluctuations as fluctuations_
 from .models import Model
-from .solvers import STATUS_DOMAIN, STATUS_OK, unrolled
+from .solvers import STATUS_DOMAIN, STATUS_OK, Sparse, unrolled
 
 
 @functools.cache
@@ -41,7 +42,9 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
         Dict of NumPy arrays (``m`` kept coordinates, ``K_h`` Hamiltonian terms, ``K_l``
         Lindblad terms, ``K_e`` expectations): ``keep`` ``(m,)``; ``supers`` ``(K_h + K_l, m, m)``;
         ``h_dual`` ``(K_h, m)``; ``energy_flow`` ``(K_h, K_l, m)`` with
-        ``Tr(H_m D[L_k] ρ) = energy_flow[m, k] · r``; ``expectation_dual`` ``(K_e, m)``; and, for
+        ``Tr(H_m D[L_k] ρ) = energy_flow[m, k] · r``; ``expectation_dual`` ``(K_e, m)``;
+        ``jumps``: per Lindblad term the entries ``(rows, cols, values)`` of its jump part
+        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for :mod:`jaxtherm.fluctuations`); and, for
         Davies models, ``basis_rows`` ``(m, d²)`` and ``basis_cols`` ``(d², m)`` (complex).
     """
     d = model.dim
@@ -58,6 +61,7 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
         # energy_flow[m, k] · r = Tr(H_m D[L_k] ρ): each superoperator maps the sector into itself
         "energy_flow": np.einsum("mi,kij->mkj", h_dual, supers[len(h_dual):]),
         "expectation_dual": ops["expectation_dual"][:, keep],
+        "jumps": [_restricted(e, n, keep) for e in ops["jump"]],
     }
     if model.davies:
         out["basis_rows"] = liouvillian.basis_rows(d, keep)
@@ -65,9 +69,20 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
     return out
 
 
-def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...]) -> list:
+def _restricted(entries, n: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse real entries restricted to the kept coordinates: ``(rows, cols, values)`` in
+    positions ``0 … m−1`` (the sector is invariant, so nothing is dropped from its columns)."""
+    rows, cols, values = entries
+    position = np.full(n, -1)
+    position[keep] = np.arange(len(keep))
+    inside = (position[rows] >= 0) & (position[cols] >= 0)
+    return position[rows[inside]], position[cols[inside]], values[inside]
+
+
+def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], counting: int = 0) -> list:
     """Real ``(m, m)`` generators of the model's Davies thermalizers at one point, on the kept
-    coordinates ``keep``.
+    coordinates ``keep`` (with ``counting = k ≥ 1``: their counting superoperators ``𝒥_k``,
+    :mod:`jaxtherm.fluctuations`).
 
     ``H(p) = Σ_m h_m(p) H_m`` is diagonalised once for all baths (block by block, each block
     shifted by its mean level, where :func:`jaxtherm.secular.applies`: eigenvectors of
@@ -90,12 +105,12 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...]) -> 
         energies, v, tol = secular.eigensystem(model, secular.blocks(model), list(h_coeffs.astype(dtype)), dtype)
         eig = (jnp.stack(energies), secular.v_matrix(v, model.dim, cdt))
     generators = davies.restricted_generators(h, baths, tol, ops["basis_rows"].astype(cdt), ops["basis_cols"].astype(cdt),
-                                              eig)
+                                              eig, counting)
     return [g.astype(dtype) for g in generators]
 
 
 def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "auto", rho: bool = True,
-          scalars: bool = True) -> dict:
+          scalars: bool = True, fluctuations: bool = False) -> dict:
     """Steady state and observables of one parameter point.
 
     Args:
@@ -108,24 +123,34 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
             memory traffic of a small model, so sweeps ask for it only when they store it).
         scalars: let small global models build their generator as scalars
             (:data:`jaxtherm.secular.SCALAR_DIM`: fastest, but slow to compile with many tangents).
+        fluctuations: also count each bath's heat (:mod:`jaxtherm.fluctuations`): one more
+            solve with the steady state's factorisation per bath.
 
     Returns:
         Dict of scalars: ``J_{bath}``, ``power``, ``sigma``, the model's expectations and derived
-        observables, ``rho`` (complex ``(d, d)``, if asked for), ``status`` (int8, 0 = ok; 4 where
-        a parameter is outside the model's domain) and ``residual``. Every observable is NaN
+        observables, with ``fluctuations`` ``J_counted_{bath}``, ``noise_{bath}`` and
+        ``tur_{bath}`` (:attr:`jaxtherm.Model.fluctuation_observables`), ``rho`` (complex
+        ``(d, d)``, if asked for), ``status`` (int8, 0 = ok; 4 where a parameter is outside the
+        model's domain) and ``residual``. Every observable is NaN
         where ``status ≠ 0``.
     """
     d = model.dim
     plan = solvers.get(solver).plan(model)
     ops = operators_on(model, plan.keep)
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
+    if fluctuations:
+        model.check_counting()
     if plan.eigenbasis:
-        out, r = _global_point(model, p, plan, ops, h_coeffs, dtype, scalars)
+        out, r = _global_point(model, p, plan, ops, h_coeffs, dtype, scalars, fluctuations)
     else:
-        out, r = _product_point(model, p, plan, ops, h_coeffs, dtype)
+        out, r = _product_point(model, p, plan, ops, h_coeffs, dtype, fluctuations)
     status, residual = out.pop("status"), out.pop("residual")
     betas = [jnp.asarray(p[b.beta], dtype) for b in model.baths]
     out["sigma"] = observables.entropy_production(betas, [out[f"J_{b.name}"] for b in model.baths])
+    if fluctuations:
+        for b in model.baths:
+            j = b.name
+            out[f"tur_{j}"] = fluctuations_.uncertainty_ratio(out[f"noise_{j}"], out["sigma"], out[f"J_counted_{j}"])
     for i, e in enumerate(model.expectations):
         out[e.name] = _dot(ops["expectation_dual"][i], r)
     for x in model.derived:
@@ -140,13 +165,14 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
     return out
 
 
-def _product_point(model: Model, p, plan, ops, h_coeffs, dtype):
+def _product_point(model: Model, p, plan, ops, h_coeffs, dtype, counting: bool):
     """Steady state in the product basis: ``({J_j, power, status, residual}, r)``, ``r`` the kept
-    real coordinates of ``ρ``."""
+    real coordinates of ``ρ`` (with ``counting``, the fluctuations' ``J_counted_j``, ``noise_j``)."""
     rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
-    generators = davies_matrices(model, p, jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype), dtype, plan.keep)
+    h_vector = jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype)
+    generators = davies_matrices(model, p, h_vector, dtype, plan.keep)
     matrix = plan.assemble(h_coeffs + rates, ops["supers"], generators, dtype)
-    r, status, residual, _ = plan.steady_state(matrix, dtype)
+    r, status, residual, factors = plan.steady_state(matrix, dtype)
     # energy flow into the system through every channel: Tr(H L_c ρ)
     flows = {c: jnp.zeros((), dtype) for c in model.channels}
     for k_, k in enumerate(model.lindblads):
@@ -158,10 +184,31 @@ def _product_point(model: Model, p, plan, ops, h_coeffs, dtype):
             flows[k.channel] = flows[k.channel] + h * ((jnp.asarray(ops["h_dual"][m_], dtype) @ r_d) @ r)
     out = {f"J_{b.name}": flows[b.name] for b in model.baths}
     out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
+    if counting:
+        terms = {b.name: ([], []) for b in model.baths}  # 𝒥₁, 𝒥₂ of each bath
+        for k_, k in enumerate(model.lindblads):
+            if k.channel in terms:
+                rows, cols, values = ops["jumps"][k_]
+                nu = jnp.asarray(k.quantum(p), dtype)
+                for power, ops_ in enumerate(terms[k.channel], start=1):
+                    ops_.append(Sparse(rows, cols, (rates[k_] * nu**power) * jnp.asarray(values, dtype)))
+        if model.davies:
+            for power in (1, 2):
+                for k, g in zip(model.davies, davies_matrices(model, p, h_vector, dtype, plan.keep, power)):
+                    terms[k.channel][power - 1].append(g)
+        out.update(_counted(model, plan, factors, r, terms))
     return {**out, "status": status, "residual": residual}, r
 
 
-def _global_point(model: Model, p, plan, ops, h_coeffs, dtype, scalars):
+def _counted(model: Model, plan, factors, r, terms) -> dict:
+    """``J_counted_j`` and ``noise_j`` of every bath from its counting operators ``terms[j]``."""
+    out = {}
+    for b in model.baths:
+        out[f"J_counted_{b.name}"], out[f"noise_{b.name}"] = fluctuations_.cumulants(plan, factors, r, *terms[b.name])
+    return out
+
+
+def _global_point(model: Model, p, plan, ops, h_coeffs, dtype, scalars, counting: bool):
     """Steady state of a global (Davies-only) model in the eigenbasis of ``H``
     (:mod:`jaxtherm.secular`): ``({J_j, power, status, residual}, r)`` with ``r`` the kept real
     coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis."""
@@ -170,12 +217,18 @@ def _global_point(model: Model, p, plan, ops, h_coeffs, dtype, scalars):
     ham, baths = secular.generators(model, st, p, energies, v, tol, dtype, scalars)
     m = plan.size
     matrix = plan.assemble([], np.zeros((0, m, m)), [solvers.Sparse(st.rows, st.cols, g) for g in (ham, *baths)], dtype)
-    r_eig, status, residual, _ = plan.steady_state(matrix, dtype)
+    r_eig, status, residual, factors = plan.steady_state(matrix, dtype)
     flows = {c: jnp.zeros((), dtype) for c in model.channels}
     for k, values in zip(model.davies, baths):
         flows[k.channel] = flows[k.channel] + secular.heat(st, energies, values, r_eig, scalars)
     out = {f"J_{b.name}": flows[b.name] for b in model.baths}
     out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
+    if counting:
+        terms = {b.name: ([], []) for b in model.baths}
+        for power in (1, 2):
+            for k, values in zip(model.davies, secular.bath_entries(model, st, p, energies, v, tol, dtype, scalars, power)):
+                terms[k.channel][power - 1].append(Sparse(st.rows, st.cols, values))
+        out.update(_counted(model, plan, factors, r_eig, terms))
     r = secular.product_coordinates(model, plan.keep, v, r_eig, scalars)
     return {**out, "status": status, "residual": residual}, r
 

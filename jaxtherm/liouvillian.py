@@ -180,6 +180,11 @@ def commutator_entries(h: np.ndarray) -> Entries:
     return _concat((_left(h, d), -1j), (_right(h, d), 1j))
 
 
+def jump_entries(jump: np.ndarray) -> Entries:
+    """The jump part of :func:`dissipator_entries`, ``ρ ↦ L ρ L†``, in the element basis."""
+    return _sandwich(jump, jump.shape[0])
+
+
 def dissipator_entries(jump: np.ndarray) -> Entries:
     """Sparse :func:`dissipator_superoperator`: ``D[L]ρ = LρL† − ½{L†L, ρ}`` in the element basis."""
     d = jump.shape[0]

@@ -15,8 +15,6 @@ reports, with units and descriptions, is the model's own (:attr:`jaxtherm.Model.
 
 from __future__ import annotations
 
-from .models import Model
-
 
 def entropy_production(betas, currents):
     """``σ = −Σ_j β_j J_j`` for sequences of scalars ``β_j``, ``J_j`` (one per bath).
@@ -25,9 +23,3 @@ def entropy_production(betas, currents):
     point is computed by the same elementwise code whatever its batch size and position.
     """
     return -sum((b * j for b, j in zip(betas, currents, strict=True)), 0.0)
-
-
-def scalar_observables(model: Model) -> dict[str, tuple[str, str]]:
-    """The model's real scalar observables with ``(units, description)``, in output order:
-    ``J_{bath}`` for each bath, ``power``, ``sigma``, the expectations, the derived ones."""
-    return dict(model.observables)

@@ -268,18 +268,25 @@ def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars:
     ham = [jnp.zeros((), dtype)] * n_entries
     for e, n, n2, sign in zip(e_h.tolist(), hn.tolist(), hn2.tolist(), hs.tolist()):
         ham[e] = ham[e] + sign * (energies[n] - energies[n2])
-    ham = jnp.stack(ham)
+    return jnp.stack(ham), bath_entries(model, st, p, energies, v, tol, dtype, scalars)
+
+
+def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True, counting: int = 0):
+    """Each Davies thermalizer's entries at ``(st.rows, st.cols)``, ``[(E,) …]``: its generator,
+    or with ``counting = k ≥ 1`` its counting superoperator ``𝒥_k`` (the ``K`` terms only, each
+    transition ``a → n`` weighted by ``ν^k``, ``ν = E_n − E_a`` the energy it takes from the
+    bath; :mod:`jaxtherm.fluctuations`)."""
     make = _scalar_bath if scalars and model.dim <= SCALAR_DIM else _array_bath
-    baths = []
+    out = []
     for k in model.davies:
         cutoff = None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype)
         rates = functools.partial(k.spectrum.rates, beta=jnp.asarray(k.beta(p), dtype), rate=jnp.asarray(k.rate(p), dtype),
                                   cutoff=cutoff)
-        baths.append(make(st, np.real(k.coupling), rates, energies, v, tol, dtype, model.dim))
-    return ham, baths
+        out.append(make(st, np.real(k.coupling), rates, energies, v, tol, dtype, model.dim, counting))
+    return out
 
 
-def _array_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d):
+def _array_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, counting=0):
     """One bath's entries with ``(d, d)`` arrays: ``x = Vᵀ X V``, ``G`` by matrix products, the
     terms by gathers and a scatter-add."""
     e_arr = jnp.stack(energies)
@@ -293,11 +300,13 @@ def _array_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d):
     e_idx, n, n2, a, b, sign = st.k_terms
     same_freq = jnp.abs(omega[a, n] - omega[b, n2]) <= tol
     k_vals = jnp.asarray(sign, dtype) * gamma[a, n] * x[n, a] * x[n2, b] * same_freq
+    if counting:  # transition a → n takes ν = E_n − E_a from the bath
+        return jnp.zeros(len(st.rows), dtype).at[e_idx].add(k_vals * (-omega[a, n]) ** counting)
     e_g, ga, gb, gc = st.g_terms
     return jnp.zeros(len(st.rows), dtype).at[e_idx].add(k_vals).at[e_g].add(jnp.asarray(gc, dtype) * g[ga, gb])
 
 
-def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d):
+def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, counting=0):
     """One bath's entries as scalars over the structural non-zeros only (small ``d``): under
     ``vmap`` every operation is elementwise over the batch."""
     zero = jnp.zeros((), dtype)
@@ -331,7 +340,10 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d):
     for e, n, n2, a, b, sign in zip(*(t.tolist() for t in st.k_terms)):
         if (n, a) in x and (n2, b) in x:
             same = jnp.abs((energies[a] - energies[n]) - (energies[b] - energies[n2])) <= tol
-            values[e] = values[e] + sign * gamma(a, n) * x[n, a] * x[n2, b] * same
+            term = sign * gamma(a, n) * x[n, a] * x[n2, b] * same
+            values[e] = values[e] + (term * (energies[n] - energies[a]) ** counting if counting else term)
+    if counting:
+        return jnp.stack(values)
     g_cache = {}
     for e, a, b, c in zip(*(t.tolist() for t in st.g_terms)):
         if (a, b) not in g_cache:

@@ -146,6 +146,7 @@ class System:
     populations: dict = field(default_factory=dict)  # observable name → number operator
     groups: dict = field(default_factory=dict)  # bath name → BohrGroups (Davies baths only)
     vecs: np.ndarray | None = None  # eigenvectors of H when the operators are in its eigenbasis
+    quanta: dict = field(default_factory=dict)  # bath name → energy each collapse operator takes from the bath
 
     @property
     def c_ops(self) -> list:
@@ -289,11 +290,13 @@ def _build(h, spec, coupling, spectrum, cutoff, populations, channels=None):
     in which case everything is rotated into the eigenbasis of ``H``."""
     channels = channels or {}
     baths, betas, groups = {}, {}, {}
+    quanta = {}
     if coupling != "global":
         for name, a, omega, beta, gamma in spec:
             baths[name] = local_thermalizer(a, omega, beta, gamma, spectrum, cutoff)
             betas[name] = beta
-        return System(h, baths, betas, channels, populations)
+            quanta[name] = [-omega, omega]  # emission gives ω to the bath, absorption takes it
+        return System(h, baths, betas, channels, populations, quanta=quanta)
     energies, vecs = np.linalg.eigh(h.full())
 
     def rotate(op):
@@ -302,6 +305,7 @@ def _build(h, spec, coupling, spectrum, cutoff, populations, channels=None):
     for name, a, _, beta, gamma in spec:
         baths[name], groups[name] = davies_thermalizer(energies, rotate(a + a.dag()).full(), beta, gamma, spectrum, cutoff)
         betas[name] = beta
+        quanta[name] = [-nu for nu in groups[name].frequencies]  # a jump at Bohr frequency ν > 0 emits ν
     return System(
         qutip.Qobj(np.diag(energies)).to("csr"),
         baths,
@@ -310,6 +314,7 @@ def _build(h, spec, coupling, spectrum, cutoff, populations, channels=None):
         {k: rotate(op) for k, op in populations.items()},
         groups,
         vecs,
+        quanta,
     )
 
 

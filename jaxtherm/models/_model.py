@@ -171,12 +171,17 @@ class Lindblad:
         rate: coefficient ``κ(p) ≥ 0``.
         jump: jump operator ``L``, shape ``(d, d)`` (a NumPy array or a QuTiP ``Qobj``).
         channel: name of the bath (heat) or non-thermal channel (work) it belongs to.
+        quantum: coefficient ``ν(p)``, the energy one jump takes from the bath into the system
+            (``+ω`` for an absorption ``D[a†]``, ``−ω`` for an emission ``D[a]``). Only current
+            fluctuations need it (:mod:`jaxtherm.fluctuations`, the energy-weighted counting
+            of the bath's jumps); :func:`~jaxtherm.models.local_thermalizer` sets it.
     """
 
     rate: Coefficient
     jump: np.ndarray
     channel: str
     label: str = ""
+    quantum: Coefficient | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -360,6 +365,8 @@ class Model:
         coefficients = [(t.label, t.coefficient) for t in self.hamiltonian]
         for k in self.dissipators:
             coefficients.append((k.label, k.rate))
+            if isinstance(k, Lindblad) and k.quantum is not None:
+                coefficients.append((k.label, k.quantum))
             if isinstance(k, Davies):
                 coefficients += [(k.label, k.beta)] + ([(k.label, k.cutoff)] if k.cutoff else [])
         for label, c in coefficients:
@@ -460,6 +467,35 @@ class Model:
             out[x.name] = (x.units, x.description or x.name)
         return out
 
+    @functools.cached_property
+    def fluctuation_observables(self) -> dict[str, tuple[str, str]]:
+        """What current fluctuations add (:mod:`jaxtherm.fluctuations`), ``{name: (units,
+        description)}``: for each bath j the counted mean current ``J_counted_j``, the
+        zero-frequency noise ``noise_j`` and the uncertainty ratio ``tur_j``."""
+        out = {}
+        for b in self.baths:
+            j = b.name
+            out[f"J_counted_{j}"] = ("energy/time", f"mean of the energy-weighted count of bath {j}'s jumps, "
+                                                    f"Σ_k ν_k Tr(L_k ρ L_k†) (equals J_{j} where the jumps are "
+                                                    "transitions between eigenstates of H)")
+            out[f"noise_{j}"] = ("energy^2/time", f"zero-frequency noise of the heat counted in bath {j}, "
+                                                  f"S_{j} = lim Var(Q_{j})/t")
+            out[f"tur_{j}"] = ("1", f"thermodynamic uncertainty ratio S_{j} σ / J_counted_{j}² "
+                                    "(≥ 2 for classical Markov dynamics)")
+        return out
+
+    def check_counting(self) -> None:
+        """Raise ``ValueError`` unless every jump of every bath says which energy it carries
+        (a :class:`Lindblad` of a bath needs its ``quantum``; :class:`Davies` jumps carry their
+        Bohr frequencies): current fluctuations count energy quanta."""
+        baths = {b.name for b in self.baths}
+        for k in self.lindblads:
+            if k.channel in baths and k.quantum is None:
+                raise ValueError(
+                    f"model {self.name!r}: the jump {k.label or 'Lindblad term'!r} of bath {k.channel!r} has no "
+                    "energy quantum; current fluctuations need Lindblad(..., quantum=lambda p: ν), the energy "
+                    "one jump takes from the bath (+ω absorbed, −ω emitted; local_thermalizer sets it)")
+
     # ---- derived, constant structure ---------------------------------------------------
     @property
     def lindblads(self) -> tuple[Lindblad, ...]:
@@ -490,7 +526,8 @@ class Model:
 
         Keys:
             ``hamiltonian``: one real :class:`~jaxtherm.liouvillian.Entries` of ``−i[H_m, ·]``
-            per term; ``lindblad``: one of ``D[L_k]`` per Lindblad term (both ``d² × d²``);
+            per term; ``lindblad``: one of ``D[L_k]`` per Lindblad term; ``jump``: one of its
+            jump part ``ρ ↦ L_k ρ L_k†`` (all ``d² × d²``);
             ``hamiltonian_dual``: ``(K_h, d²)`` with ``Tr(H_m ρ) = dual_m · r``;
             ``expectation_dual``: ``(K_e, d²)`` duals of the reported expectations.
         """
@@ -502,6 +539,7 @@ class Model:
         return {
             "hamiltonian": [liouvillian.to_real(liouvillian.commutator_entries(t.operator), d) for t in self.hamiltonian],
             "lindblad": [liouvillian.to_real(liouvillian.dissipator_entries(k.jump), d) for k in self.lindblads],
+            "jump": [liouvillian.to_real(liouvillian.jump_entries(k.jump), d) for k in self.lindblads],
             "hamiltonian_dual": stack([liouvillian.dual(t.operator) for t in self.hamiltonian]),
             "expectation_dual": stack([liouvillian.dual(e.operator) for e in self.expectations]),
         }

@@ -18,6 +18,9 @@ def local_thermalizer(a, *, bath: str, omega, beta: str, gamma: str, spectrum="s
     ``γ(1 + n̄), γ n̄``, ``ohmic`` ``κω e^{−ω/ω_c}(1 + n̄), κω e^{−ω/ω_c} n̄``. Detailed balance
     ``k_↑/k_↓ = e^{−βω}`` makes its steady state alone the Gibbs state ``e^{−βω a†a}/Z``.
 
+    Each jump carries its quantum (:attr:`Lindblad.quantum`): ``D[a]`` gives ``ω`` to the bath
+    (``ν = −ω``), ``D[a†]`` takes ``ω`` from it (``ν = +ω``).
+
     Args:
         a: lowering operator, shape ``(d, d)``.
         bath: name of the bath the two jumps belong to.
@@ -39,9 +42,12 @@ def local_thermalizer(a, *, bath: str, omega, beta: str, gamma: str, spectrum="s
     def up(p):
         return rates(p)[1]
 
+    def emitted(p):
+        return -frequency(p)
+
     return (
-        Lindblad(down, a, bath, label=f"{spec.name} emission D[a_{bath}]"),
-        Lindblad(up, dag(a), bath, label=f"{spec.name} absorption D[a_{bath}†]"),
+        Lindblad(down, a, bath, label=f"{spec.name} emission D[a_{bath}]", quantum=emitted),
+        Lindblad(up, dag(a), bath, label=f"{spec.name} absorption D[a_{bath}†]", quantum=frequency),
     )
 
 

@@ -8,9 +8,12 @@ elements that no term of ``L`` ever connects to a population evolve on their own
 per-model code:
 
 1. Build the undirected graph on the matrix elements ``{ρ_ij, ρ_ji}`` with an edge wherever
-   any constant superoperator of the model (every ``−i[H_m, ·]`` and every ``D[L_k]``) has a
-   non-zero entry, and wherever a Davies thermalizer does at a few random parameter points
-   (its eigenbasis depends on ``p``; see below).
+   any constant superoperator of the model (every ``−i[H_m, ·]``, every ``D[L_k]`` and its
+   jump part ``L_k · L_k†``) has a non-zero entry, and wherever a Davies thermalizer does at a
+   few random parameter points (its eigenbasis depends on ``p``; see below). The jump parts
+   make the sector invariant under each jump too, which current fluctuations need
+   (:mod:`jaxtherm.fluctuations`: the counting superoperators act on the steady state); they
+   add no edge to a ``D[L_k]`` whose entries do not cancel, so no built-in model's sector grows.
 2. The sector is the union of the connected components that contain the populations
    ``ρ_ii``; its complement is invariant under ``L`` and under ``L†`` — and so is the sector
    under each superoperator separately — so ``L`` is block diagonal and, if the steady state
@@ -66,6 +69,7 @@ def _davies_edges(model: Model, canonical: np.ndarray) -> list[np.ndarray]:
                 for a in davies.jump_operators(h, k.coupling, tol):
                     a = np.where(np.abs(a) > _PATTERN_TOL * np.abs(a).max(), a, 0.0)
                     out.append(_edges(*liouvillian.dissipator_entries(a), canonical, canonical))
+                    out.append(_edges(*liouvillian.jump_entries(a), canonical, canonical))
     return out
 
 
@@ -84,7 +88,7 @@ def symmetry_sector(model: Model) -> np.ndarray:
     i, j = np.divmod(np.arange(d * d), d)
     canonical = np.minimum(i, j) * d + np.maximum(i, j)  # element i d + j -> its (i ≤ j) element
     ops = model.real_operators
-    edges = [_edges(*e, element, element) for e in [*ops["hamiltonian"], *ops["lindblad"]]]
+    edges = [_edges(*e, element, element) for e in [*ops["hamiltonian"], *ops["lindblad"], *ops["jump"]]]
     edges = np.concatenate([np.zeros((2, 0), np.int64), *edges, *_davies_edges(model, canonical)], axis=1)
     src, dst = np.concatenate([edges[0], edges[1]]), np.concatenate([edges[1], edges[0]])
     reached = np.zeros(d * d, dtype=bool)

@@ -86,7 +86,7 @@ class Plan:
     def solve(self, factors, rhs):
         """``x = A⁻¹ rhs`` with the factors of :meth:`init` (``(m−1,)`` in and out)."""
         if self.method == "unrolled":
-            return unrolled.solve_array(factors, rhs)
+            return unrolled.solve(factors, rhs)
         return lu.solve(factors, rhs)
 
     def steady_state(self, matrix, dtype):

@@ -85,6 +85,9 @@ class Factors(NamedTuple):
     """The rows of ``U`` (list-of-rows, ``None`` for structural zeros), unit-safe diagonal."""
     singular: object
     """Boolean scalar: smallest pivot ``≤ n ε ×`` the largest, NaN, or a structurally empty column."""
+    matrix: list | None = None
+    """The matrix itself (list of rows, with its derivatives): the matrix–vector product of the
+    implicit derivatives of :func:`solve` (:func:`init` sets it)."""
 
 
 def factor(a, eps: float) -> Factors:
@@ -170,6 +173,54 @@ def substitute(factors: Factors, b) -> list:
     return x
 
 
+def substitute_transposed(factors: Factors, c) -> list:
+    """``y = a⁻ᵀ c`` with the same factors. :func:`factor` computed ``E a = U`` (``E`` its row
+    operations in order), so ``aᵀ = Uᵀ E⁻ᵀ`` and ``y = Eᵀ U⁻ᵀ c``: a forward substitution with
+    ``Uᵀ``, then the transposed operations in reverse order (a swap is its own transpose; the
+    elimination ``b_i −= f b_k`` becomes ``y_k −= f y_i``)."""
+    u = factors.upper
+    n = len(c)
+    z = [None] * n
+    for i in range(n):
+        acc = c[i]
+        for j in range(i):
+            if u[j][i] is not None and z[j] is not None:
+                acc = sub_mul(acc, u[j][i], z[j])
+        z[i] = jnp.zeros_like(u[i][i]) if acc is None else acc / u[i][i]
+    y = z
+    for k in reversed(range(len(factors.steps))):
+        static_swap, swaps, multipliers = factors.steps[k]
+        for i, f in reversed(multipliers):
+            y[k] = sub_mul(y[k], f, y[i])
+        for i, swap in reversed(swaps):
+            y[k], y[i] = _select(swap, y[i], y[k]), _select(swap, y[k], y[i])
+        if static_swap is not None:
+            y[k], y[static_swap] = y[static_swap], y[k]
+    return y
+
+
+def solve(factors: Factors, rhs):
+    """``x = a⁻¹ rhs`` for an ``(n,)`` array, implicitly differentiated (``lax.custom_linear_solve``):
+    tangents ``ẋ = a⁻¹(ṙhs − ȧ x)`` and cotangents replay the same factors (:func:`substitute`,
+    :func:`substitute_transposed`) instead of differentiating through the elimination, so a
+    program with many tangents stays small."""
+    n = rhs.shape[0]
+
+    def as_list(v):
+        return [v[i] for i in range(n)]
+
+    def stacked(values):
+        zero = jnp.zeros((), rhs.dtype)
+        return jnp.stack([zero if v is None else v for v in values])
+
+    return jax.lax.custom_linear_solve(
+        lambda v: stacked(matvec(factors.matrix, as_list(v))),
+        rhs,
+        solve=lambda _, v: stacked(substitute(factors, as_list(v))),
+        transpose_solve=lambda _, v: stacked(substitute_transposed(factors, as_list(v))),
+    )
+
+
 # --- the steady-state system in this representation (the trace elimination of jaxtherm.solvers.lu)
 
 
@@ -191,15 +242,14 @@ def assemble(coeffs, supers: np.ndarray, generators, dtype) -> list:
 
 
 def init(rows, d: int, eps: float) -> Factors:
-    """:func:`factor` of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1)."""
+    """:func:`factor` of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1).
+
+    The elimination runs on the values of ``A`` without their derivatives (``stop_gradient``):
+    :func:`solve` differentiates implicitly with ``A`` itself, kept in the factors."""
     m = len(rows)
     a = [[rows[i][j] if j >= d else sub_mul(rows[i][j], 1.0, rows[i][0]) for j in range(1, m)] for i in range(1, m)]
-    return factor(a, eps)
-
-
-def solve_array(factors: Factors, rhs):
-    """:func:`substitute` for an ``(n−1,)`` array right-hand side; returns an ``(n−1,)`` array."""
-    return jnp.stack(substitute(factors, [rhs[i] for i in range(rhs.shape[0])]))
+    constant = [[None if v is None else jax.lax.stop_gradient(v) for v in row] for row in a]
+    return factor(constant, eps)._replace(matrix=a)
 
 
 def norms(rows, r: list):
@@ -224,8 +274,10 @@ def steady_state(rows, d: int, eps: float):
     """``(r, factors)``: the steady state's coordinates as a list of ``m`` scalars, and the factors."""
     m = len(rows)
     factors = init(rows, d, eps)
-    b = [None if rows[i][0] is None else -rows[i][0] for i in range(1, m)]
-    x = substitute(factors, b)
+    like = next(v for row in rows for v in row if v is not None)
+    b = jnp.stack([jnp.zeros_like(like) if rows[i][0] is None else -rows[i][0] for i in range(1, m)])
+    x = solve(factors, b)
+    x = [x[i] for i in range(m - 1)]
     r0 = 1.0
     for xi in x[: d - 1]:
         r0 = r0 - xi

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from ..batch import gradient_name
+from ..batch import gradient_name, scalar_observables
 from ..io.hdf5 import Layout, Variable
 from ..solvers import STATUS_MEANINGS
 from .study import Study
@@ -49,7 +49,7 @@ def layout_for(study: Study, n_chunks: int, attrs: dict) -> Layout:
     for a in spec.axes:
         units, description = _parameter_info(study, a.name)
         coords[a.name] = (a.values, units, f"{description}; axis {a.rule}")
-    observables = model.observables
+    observables = scalar_observables(model, spec.fluctuations)
     dt = spec.dtype
     variables = [Variable(n, dt, u, d) for n, (u, d) in observables.items()]
     for g in spec.gradients:

@@ -120,7 +120,8 @@ def run_sweep(
     solver_used = ", ".join(dict.fromkeys(repr(p.solver) for p in plans))
 
     def kernel(model):
-        return batched_kernel(model, study.names, spec.gradients, dtype, solver, spec.save_rho)
+        return batched_kernel(model, study.names, spec.gradients, dtype, solver, spec.save_rho,
+                              fluctuations=spec.fluctuations)
 
     with plan.exclusive_lock(out):
         meta = plan.decide(out, spec, solver_used, chunk_size, resume, force)

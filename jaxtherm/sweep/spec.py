@@ -19,6 +19,7 @@
     gradients = ["epsilon", "T_b"]     # d{observable}_d{parameter}
     compression = "none"               # none | lzf | gzip
     save_rho = false                   # also store the steady states
+    fluctuations = false               # also each bath's heat noise and uncertainty ratio
     dtype = "float64"                  # or float32
 
     [run]
@@ -47,7 +48,7 @@ SECTIONS = {
     "model": None,  # name or factory, plus the model's own options
     "parameters": None,  # keys are parameter names
     "axes": None,
-    "output": ("path", "gradients", "compression", "save_rho", "dtype"),
+    "output": ("path", "gradients", "compression", "save_rho", "fluctuations", "dtype"),
     "run": ("chunk_size", "solver"),
 }
 COMPRESSIONS = ("none", "lzf", "gzip")
@@ -88,7 +89,7 @@ class SweepSpec:
         options: every other ``[model]`` key, each as a tuple of values (one unless a list).
         categorical: the options given as lists, in file order: each adds a leading dimension.
         fixed, axes: ``[parameters]`` and ``[axes]`` as given (names not yet checked).
-        output, gradients, compression, save_rho, dtype: ``[output]``.
+        output, gradients, compression, save_rho, dtype, fluctuations: ``[output]``.
         chunk_size, solver: ``[run]``.
         base_dir: the spec file's directory (user factories are found relative to it).
     """
@@ -109,6 +110,7 @@ class SweepSpec:
     chunk_size: int | None
     solver: str = "auto"
     base_dir: Path = Path(".")
+    fluctuations: bool = False
 
     @property
     def axis_shape(self) -> tuple[int, ...]:
@@ -266,6 +268,9 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     save_rho = out_t.get("save_rho", False)
     if not isinstance(save_rho, bool):
         raise SpecError(source, "output.save_rho", f"expected true or false; got {save_rho!r}")
+    fluctuations = out_t.get("fluctuations", False)
+    if not isinstance(fluctuations, bool):
+        raise SpecError(source, "output.fluctuations", f"expected true or false; got {fluctuations!r}")
     dtype = out_t.get("dtype", "float64")
     if dtype not in DTYPES:
         raise SpecError(source, "output.dtype", f"expected float64 or float32; got {dtype!r}")
@@ -292,6 +297,7 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
         chunk_size=chunk_size,
         solver=solver,
         base_dir=Path(base_dir),
+        fluctuations=fluctuations,
     )
 
 

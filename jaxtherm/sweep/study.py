@@ -112,6 +112,12 @@ def resolve(spec: SweepSpec) -> Study:
                             f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}")
     if spec.solver not in SOLVER_NAMES:
         raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVER_NAMES)}; got {spec.solver!r}")
+    if spec.fluctuations:
+        for m in models:
+            try:
+                m.check_counting()
+            except ValueError as err:
+                raise SpecError(spec.source, "output.fluctuations", str(err)) from None
     return Study(spec, models, names)
 
 
