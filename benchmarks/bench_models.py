@@ -127,7 +127,7 @@ def ok_fraction(status) -> float:
     return float(np.count_nonzero(status == 0) / max(status.size, 1))
 
 
-def bench_kernel(model, n: int, chunk: int, min_seconds: float, solver="auto") -> dict:
+def bench_kernel(model, n: int, chunk: int, min_seconds: float, solver="auto", fluctuations: bool = False) -> dict:
     import jax
     import jax.numpy as jnp
 
@@ -137,7 +137,7 @@ def bench_kernel(model, n: int, chunk: int, min_seconds: float, solver="auto") -
     dtype = np.dtype("float64")
     p = random_points(model, n)
     size = padded(min(chunk, n))
-    fn = batched_kernel(model, names, (), dtype, solver, False)
+    fn = batched_kernel(model, names, (), dtype, solver, False, fluctuations=fluctuations)
     t0 = time.perf_counter()
     compiled = fn.lower(*[jax.ShapeDtypeStruct((size,), dtype)] * len(names)).compile()
     compile_s = time.perf_counter() - t0
@@ -218,8 +218,9 @@ def bench_run(family: str, options: dict, model, points: int) -> dict:
 
 
 def davies_jumps(h: np.ndarray, term, p: dict, tol: float = 1e-9) -> list:
-    """QuTiP-free NumPy Davies jumps of one thermalizer at one point: ``[(rate, A(ν))]``,
-    ``A(ν) = Σ_{E_m − E_n = ν} X_nm |n⟩⟨m|`` grouped by Bohr frequency ``ν ≠ 0``."""
+    """QuTiP-free NumPy Davies jumps of one thermalizer at one point: ``[(rate, A(ν), ν)]``,
+    ``A(ν) = Σ_{E_m − E_n = ν} X_nm |n⟩⟨m|`` grouped by Bohr frequency ``ν ≠ 0`` (a jump gives
+    ``ν`` to the bath)."""
     energies, vecs = np.linalg.eigh(h)
     x = vecs.conj().T @ np.asarray(term.coupling) @ vecs
     groups: list[tuple[float, np.ndarray]] = []
@@ -241,7 +242,7 @@ def davies_jumps(h: np.ndarray, term, p: dict, tol: float = 1e-9) -> list:
     emission = np.asarray(term.spectrum.emission(np.abs(nus), beta, rate, cutoff))
     absorption = np.asarray(term.spectrum.absorption(np.abs(nus), beta, rate, cutoff))
     rates = np.where(nus > 0, emission, absorption)
-    return [(float(r), jump) for r, (_, jump) in zip(rates, groups)]
+    return [(float(r), jump, float(nu)) for r, (nu, jump) in zip(rates, groups)]
 
 
 def bench_qutip(model, n: int, budget: float) -> dict:
@@ -263,7 +264,7 @@ def bench_qutip(model, n: int, budget: float) -> dict:
         h = sum(c[i] * np.asarray(t.operator, complex) for c, t in zip(h_coef, model.hamiltonian))
         c_ops = [qutip.Qobj(np.sqrt(r[i]) * np.asarray(k.jump, complex)) for r, k in zip(l_rate, model.lindblads)]
         for term in model.davies:
-            c_ops += [qutip.Qobj(np.sqrt(r) * jump) for r, jump in davies_jumps(h, term, pi)]
+            c_ops += [qutip.Qobj(np.sqrt(r) * jump) for r, jump, _ in davies_jumps(h, term, pi)]
         return qutip.steadystate(qutip.Qobj(h), c_ops, method="direct").full()
 
     # untimed warm-up: QuTiP's first call sets up caches, and JAX compiles the coefficient

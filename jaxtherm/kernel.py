@@ -214,7 +214,10 @@ def _global_point(model: Model, p, plan, ops, h_coeffs, dtype, scalars, counting
     coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis."""
     st = secular.structure(model, plan.keep)
     energies, v, tol = secular.eigensystem(model, st.blocks, h_coeffs, dtype)
-    ham, baths = secular.generators(model, st, p, energies, v, tol, dtype, scalars)
+    ham, baths = secular.generators(model, st, p, energies, v, tol, dtype, scalars, counting)
+    if counting:
+        counted = [bath[1:] for bath in baths]
+        baths = [bath[0] for bath in baths]
     m = plan.size
     matrix = plan.assemble([], np.zeros((0, m, m)), [solvers.Sparse(st.rows, st.cols, g) for g in (ham, *baths)], dtype)
     r_eig, status, residual, factors = plan.steady_state(matrix, dtype)
@@ -225,9 +228,9 @@ def _global_point(model: Model, p, plan, ops, h_coeffs, dtype, scalars, counting
     out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
     if counting:
         terms = {b.name: ([], []) for b in model.baths}
-        for power in (1, 2):
-            for k, values in zip(model.davies, secular.bath_entries(model, st, p, energies, v, tol, dtype, scalars, power)):
-                terms[k.channel][power - 1].append(Sparse(st.rows, st.cols, values))
+        for k, values in zip(model.davies, counted):
+            for ops_, v_ in zip(terms[k.channel], values):
+                ops_.append(Sparse(st.rows, st.cols, v_))
         out.update(_counted(model, plan, factors, r_eig, terms))
     r = secular.product_coordinates(model, plan.keep, v, r_eig, scalars)
     return {**out, "status": status, "residual": residual}, r

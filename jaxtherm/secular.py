@@ -254,10 +254,11 @@ forward-mode gradients (``scalars=False`` from :func:`jaxtherm.batch.batched_ker
 are used throughout: the global pair with all 7 gradients compiles in 6.5 s instead of 22 s."""
 
 
-def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True):
+def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True, counting: bool = False):
     """The real generator entries on the sector (eigenbasis): ``(hamiltonian, [bath …])``, each
     an ``(E,)`` vector of values at ``(st.rows, st.cols)`` — the Hamiltonian part, then each
-    Davies thermalizer's. Formulas in the module docstring.
+    Davies thermalizer's (with ``counting``, ``(generator, 𝒥₁, 𝒥₂)`` per bath, see
+    :func:`bath_entries`). Formulas in the module docstring.
 
     Args:
         energies, v, tol: from :func:`eigensystem`.
@@ -265,17 +266,23 @@ def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars:
     """
     e_h, hn, hn2, hs = st.h_terms
     n_entries = len(st.rows)
-    ham = [jnp.zeros((), dtype)] * n_entries
-    for e, n, n2, sign in zip(e_h.tolist(), hn.tolist(), hn2.tolist(), hs.tolist()):
-        ham[e] = ham[e] + sign * (energies[n] - energies[n2])
-    return jnp.stack(ham), bath_entries(model, st, p, energies, v, tol, dtype, scalars)
+    if scalars and model.dim <= SCALAR_DIM:
+        ham = [jnp.zeros((), dtype)] * n_entries
+        for e, n, n2, sign in zip(e_h.tolist(), hn.tolist(), hn2.tolist(), hs.tolist()):
+            ham[e] = ham[e] + sign * (energies[n] - energies[n2])
+        ham = jnp.stack(ham)
+    else:  # one scatter: a stack of E scalars compiles for minutes at E ~ 10⁴ (global chain n = 5)
+        e_arr = jnp.stack(energies)
+        ham = jnp.zeros(n_entries, dtype).at[e_h].add(jnp.asarray(hs, dtype) * (e_arr[hn] - e_arr[hn2]))
+    return ham, bath_entries(model, st, p, energies, v, tol, dtype, scalars, counting)
 
 
-def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True, counting: int = 0):
-    """Each Davies thermalizer's entries at ``(st.rows, st.cols)``, ``[(E,) …]``: its generator,
-    or with ``counting = k ≥ 1`` its counting superoperator ``𝒥_k`` (the ``K`` terms only, each
-    transition ``a → n`` weighted by ``ν^k``, ``ν = E_n − E_a`` the energy it takes from the
-    bath; :mod:`jaxtherm.fluctuations`)."""
+def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True,
+                 counting: bool = False):
+    """Each Davies thermalizer's entries at ``(st.rows, st.cols)``, ``[(E,) …]``: its generator;
+    with ``counting``, ``[(generator, 𝒥₁, 𝒥₂) …]``, its counting superoperators too (the ``K``
+    terms only, each transition ``a → n`` weighted by ``ν`` and ``ν²``, ``ν = E_n − E_a`` the
+    energy it takes from the bath; :mod:`jaxtherm.fluctuations`), from the same terms."""
     make = _scalar_bath if scalars and model.dim <= SCALAR_DIM else _array_bath
     out = []
     for k in model.davies:
@@ -286,7 +293,7 @@ def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalar
     return out
 
 
-def _array_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, counting=0):
+def _array_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, counting=False):
     """One bath's entries with ``(d, d)`` arrays: ``x = Vᵀ X V``, ``G`` by matrix products, the
     terms by gathers and a scatter-add."""
     e_arr = jnp.stack(energies)
@@ -300,13 +307,16 @@ def _array_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, coun
     e_idx, n, n2, a, b, sign = st.k_terms
     same_freq = jnp.abs(omega[a, n] - omega[b, n2]) <= tol
     k_vals = jnp.asarray(sign, dtype) * gamma[a, n] * x[n, a] * x[n2, b] * same_freq
-    if counting:  # transition a → n takes ν = E_n − E_a from the bath
-        return jnp.zeros(len(st.rows), dtype).at[e_idx].add(k_vals * (-omega[a, n]) ** counting)
     e_g, ga, gb, gc = st.g_terms
-    return jnp.zeros(len(st.rows), dtype).at[e_idx].add(k_vals).at[e_g].add(jnp.asarray(gc, dtype) * g[ga, gb])
+    zeros = jnp.zeros(len(st.rows), dtype)
+    generator = zeros.at[e_idx].add(k_vals).at[e_g].add(jnp.asarray(gc, dtype) * g[ga, gb])
+    if not counting:
+        return generator
+    nu = -omega[a, n]  # transition a → n takes ν = E_n − E_a from the bath
+    return generator, zeros.at[e_idx].add(k_vals * nu), zeros.at[e_idx].add(k_vals * nu * nu)
 
 
-def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, counting=0):
+def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, counting=False):
     """One bath's entries as scalars over the structural non-zeros only (small ``d``): under
     ``vmap`` every operation is elementwise over the batch."""
     zero = jnp.zeros((), dtype)
@@ -337,18 +347,23 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, cou
         return out if mp == m else out * (jnp.abs(energies[m] - energies[mp]) <= tol)
 
     values = [zero] * len(st.rows)
+    first, second = [zero] * len(st.rows), [zero] * len(st.rows)  # 𝒥₁, 𝒥₂
     for e, n, n2, a, b, sign in zip(*(t.tolist() for t in st.k_terms)):
         if (n, a) in x and (n2, b) in x:
             same = jnp.abs((energies[a] - energies[n]) - (energies[b] - energies[n2])) <= tol
             term = sign * gamma(a, n) * x[n, a] * x[n2, b] * same
-            values[e] = values[e] + (term * (energies[n] - energies[a]) ** counting if counting else term)
-    if counting:
-        return jnp.stack(values)
+            values[e] = values[e] + term
+            if counting:  # transition a → n takes ν = E_n − E_a from the bath
+                nu = energies[n] - energies[a]
+                first[e] = first[e] + term * nu
+                second[e] = second[e] + term * nu * nu
     g_cache = {}
     for e, a, b, c in zip(*(t.tolist() for t in st.g_terms)):
         if (a, b) not in g_cache:
             g_cache[a, b] = g(a, b)
         values[e] = values[e] + c * g_cache[a, b]
+    if counting:
+        return jnp.stack(values), jnp.stack(first), jnp.stack(second)
     return jnp.stack(values)
 
 
