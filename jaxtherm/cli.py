@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a sweep spec (TOML) into an HDF5 file",
         description="Run a sweep: every point of the spec's grid gets its steady state, heat currents, power, "
-        "entropy production and the requested derivatives, written chunk by chunk into HDF5. A killed run "
+        "entropy production and the requested derivatives (with [output] fluctuations = true also each bath's "
+        "heat noise and uncertainty ratio), written chunk by chunk into HDF5. A killed run "
         "leaves a journal beside the file; run again with --resume to complete it.",
         epilog=f"Bundled sweeps (give the name instead of a path): {names}. The models a spec may name, their "
         "options and parameters: `jaxtherm models`. Open a result with xarray.open_dataset(path, engine='h5netcdf').",

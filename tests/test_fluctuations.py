@@ -2,6 +2,8 @@
 references (NumPy Drazin inverse, the tilted generator's leading eigenvalue, QuTiP's
 ``countstat_current_noise``), the uncertainty ratio, gradients and sweeps."""
 
+import functools
+
 import h5py
 import numpy as np
 import pytest
@@ -91,6 +93,14 @@ CASES = [("pair", "incoherent"), ("pair", "local"), ("pair", "global"), ("fridge
          ("chain", "local"), ("chain", "global")]
 
 
+@functools.cache
+def _solved(name, coupling):
+    """jaxtherm on a case's points, once per process (every test of a case shares the compile:
+    6 or 10 points are both padded to one 64-point chunk)."""
+    model, points, _ = _case(name, coupling)
+    return {k: np.asarray(v) for k, v in jaxtherm.solve(model, fluctuations=True, rho=False, **points).items()}
+
+
 def _rel(a, b):
     return np.abs(np.asarray(a) - np.asarray(b)) / np.maximum(np.abs(b), 1e-300)
 
@@ -130,8 +140,8 @@ def test_closed_form_one_qubit_between_two_bose_baths():
 
 @pytest.mark.parametrize(("name", "coupling"), CASES)
 def test_noise_equals_independent_drazin_reference(name, coupling):
-    model, points, system_at = _case(name, coupling)
-    out = {k: np.asarray(v) for k, v in jaxtherm.solve(model, fluctuations=True, rho=False, **points).items()}
+    _, points, system_at = _case(name, coupling)
+    out = _solved(name, coupling)
     assert np.all(out["status"] == 0)
     n = len(next(iter(points.values())))
     for i in range(n):
@@ -147,8 +157,8 @@ def test_noise_equals_independent_drazin_reference(name, coupling):
 
 @pytest.mark.parametrize(("name", "coupling"), [("pair", "local"), ("fridge", "global")])
 def test_noise_equals_tilted_generator_eigenvalue(name, coupling):
-    model, points, system_at = _case(name, coupling)
-    out = jaxtherm.solve(model, fluctuations=True, rho=False, **{k: v[:3] for k, v in points.items()})
+    _, points, system_at = _case(name, coupling)
+    out = _solved(name, coupling)
     for i in range(3):
         system = system_at(reference.point(points, i))
         for bath in system.baths:
@@ -157,8 +167,8 @@ def test_noise_equals_tilted_generator_eigenvalue(name, coupling):
 
 @pytest.mark.parametrize(("name", "coupling"), [("pair", "local"), ("fridge", "local"), ("chain", "global")])
 def test_noise_equals_qutip_countstat(name, coupling):
-    model, points, system_at = _case(name, coupling)
-    out = jaxtherm.solve(model, fluctuations=True, rho=False, **{k: v[:2] for k, v in points.items()})
+    _, points, system_at = _case(name, coupling)
+    out = _solved(name, coupling)
     for i in range(2):
         system = system_at(reference.point(points, i))
         for bath in system.baths:
@@ -176,7 +186,7 @@ def test_uncertainty_ratio_is_at_least_two_for_classical_dynamics(name, coupling
     so ``Q`` is checked where ``σ`` exceeds a millionth of that scale (relative error ≤ 1e-10)."""
     model = _case(name, coupling)[0]
     params = random_points(400, seed=11) if name == "pair" else reference.refrigerator_points(400, 12)
-    out = {k: np.asarray(v) for k, v in jaxtherm.solve(model, fluctuations=True, rho=False, **params).items()}
+    out = {k: np.asarray(v) for k, v in jaxtherm.solve(model, fluctuations=True, rho=False, chunk_size=64, **params).items()}
     betas = sum(params[b.beta] for b in model.baths)
     rates = np.max([v for k, v in params.items() if k.startswith("gamma")], axis=0)
     energies = np.max([v for k, v in params.items() if k.startswith(("omega", "E_"))], axis=0)
@@ -208,12 +218,14 @@ def test_noise_gradients_equal_finite_differences(name, coupling):
     names = tuple(p) if name == "pair" else ("E_c", "g", "beta_r", "gamma_h")
     grads = jaxtherm.solve(model, fluctuations=True, rho=False, gradients=names, **p)
     baths = [b.name for b in model.baths]
-    for k in names:
-        h = 1e-5 * max(abs(p[k]), 1e-2)
-        up = jaxtherm.solve(model, fluctuations=True, rho=False, **{**p, k: p[k] + h})
-        down = jaxtherm.solve(model, fluctuations=True, rho=False, **{**p, k: p[k] - h})
+    steps = {k: 1e-5 * max(abs(p[k]), 1e-2) for k in names}
+    shifted = {q: np.array([p[q] + (sign * steps[k] if q == k else 0.0) for k in names for sign in (1, -1)])
+               for q in p}  # p ± h e_k for every k, in one batch
+    moved = {o: np.asarray(v) for o, v in jaxtherm.solve(model, fluctuations=True, rho=False, **shifted).items()}
+    for i, k in enumerate(names):
+        h = steps[k]
         for obs in [f"noise_{b}" for b in baths] + [f"tur_{baths[0]}", f"J_counted_{baths[0]}"]:
-            fd = (float(up[obs]) - float(down[obs])) / (2 * h)
+            fd = (moved[obs][2 * i] - moved[obs][2 * i + 1]) / (2 * h)
             ad = float(grads[f"d{obs}_d{k}"])
             assert abs(ad - fd) <= 1e-6 * max(abs(fd), abs(float(grads[obs])) / max(abs(p[k]), 1e-2)), (obs, k, ad, fd)
 
