@@ -15,6 +15,10 @@ per-channel matrix is formed. The Davies (global) thermalizers are the nonlinear
 from the eigendecomposition of ``H(p)`` directly on the kept coordinates
 (:func:`jaxtherm.davies.restricted_generators`).
 
+With ``fluctuations``, each bath's counting superoperators (its jump parts weighted by their
+energy quanta) give the heat's counted mean and zero-frequency noise by one more solve with the
+steady state's factorisation (:mod:`jaxtherm.fluctuations`).
+
 How ``R`` is stored and eliminated is the solver's business (:mod:`jaxtherm.solvers`): a
 small sector is assembled entry by entry as scalars over the non-zero constants only and
 eliminated unrolled; the observables are sums over the non-zero weights, so for small sectors
@@ -131,8 +135,7 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
         observables, with ``fluctuations`` ``J_counted_{bath}``, ``noise_{bath}`` and
         ``tur_{bath}`` (:attr:`jaxtherm.Model.fluctuation_observables`), ``rho`` (complex
         ``(d, d)``, if asked for), ``status`` (int8, 0 = ok; 4 where a parameter is outside the
-        model's domain) and ``residual``. Every observable is NaN
-        where ``status ≠ 0``.
+        model's domain) and ``residual``. Every observable is NaN where ``status ≠ 0``.
     """
     d = model.dim
     plan = solvers.get(solver).plan(model)
