@@ -196,16 +196,20 @@ def test_uncertainty_ratio_is_at_least_two_for_classical_dynamics(name, coupling
         assert out[f"tur_{bath}"][clear].min() >= 2 * (1 - 1e-9), (bath, out[f"tur_{bath}"][clear].min())
 
 
-def test_local_pair_violates_the_classical_bound_and_qutip_agrees():
-    """The local pair's coherent coupling lets its counted heat beat ``Q ≥ 2``: a point with
-    ``Q ≈ 1.70`` and ``σ > 0``, reproduced by QuTiP's ``countstat_current_noise``."""
-    p = {"omega_a": 1.0, "omega_b": 1.3, "beta_a": 0.3, "beta_b": 1.1, "gamma_a": 0.4, "gamma_b": 0.7, "epsilon": 0.2}
+def test_resonant_local_pair_goes_below_the_classical_bound_and_qutip_agrees():
+    """At resonance (where the local master equation is thermodynamically consistent and
+    ``J_counted = J``) the pair's coherent transport beats ``Q ≥ 2``, slightly: ``Q = 1.9976``
+    at ε = 0.5, σ > 0, reproduced by QuTiP's ``countstat_current_noise`` (the bundled ``tur``
+    sweep maps it; detuned local pairs go lower, but there the local model is inconsistent)."""
+    p = {"omega_a": 1.0, "omega_b": 1.0, "beta_a": 1 / 3, "beta_b": 1 / 0.9, "gamma_a": 0.4, "gamma_b": 0.7,
+         "epsilon": 0.5}
     out = jaxtherm.solve(jaxtherm.qubit_pair("local"), fluctuations=True, rho=False, **p)
+    assert abs(float(out["J_counted_a"]) - float(out["J_a"])) < 1e-14
     system = reference.qubit_pair("local", *(p[k] for k in PAIR))
     current, noise = qutip_noise(system, "a")
     ref = reference.solve(system)
     tur = noise * ref["sigma"] / current**2
-    assert ref["sigma"] > 0 and tur < 1.8
+    assert ref["sigma"] > 0 and tur < 2 - 1e-3
     assert _rel(out["tur_a"], tur) < 1e-8
 
 
