@@ -65,22 +65,12 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
         # energy_flow[m, k] · r = Tr(H_m D[L_k] ρ): each superoperator maps the sector into itself
         "energy_flow": np.einsum("mi,kij->mkj", h_dual, supers[len(h_dual):]),
         "expectation_dual": ops["expectation_dual"][:, keep],
-        "jumps": [_restricted(e, n, keep) for e in ops["jump"]],
+        "jumps": [e.block(n, keep) for e in ops["jump"]],
     }
     if model.davies:
         out["basis_rows"] = liouvillian.basis_rows(d, keep)
         out["basis_cols"] = liouvillian.basis_columns(d, keep)
     return out
-
-
-def _restricted(entries, n: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sparse real entries restricted to the kept coordinates: ``(rows, cols, values)`` in
-    positions ``0 … m−1`` (the sector is invariant, so nothing is dropped from its columns)."""
-    rows, cols, values = entries
-    position = np.full(n, -1)
-    position[keep] = np.arange(len(keep))
-    inside = (position[rows] >= 0) & (position[cols] >= 0)
-    return position[rows[inside]], position[cols[inside]], values[inside]
 
 
 def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], counting: int = 0) -> list:

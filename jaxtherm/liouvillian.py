@@ -135,17 +135,19 @@ class Entries(tuple):
 
     def dense(self, n: int, keep=None) -> np.ndarray:
         """The dense ``(n, n)`` matrix, or its ``(m, m)`` block on the indices ``keep``."""
+        rows, cols, values = self if keep is None else self.block(n, keep)
+        size = n if keep is None else len(keep)
+        out = np.zeros((size, size), dtype=values.dtype)
+        np.add.at(out, (rows, cols), values)
+        return out
+
+    def block(self, n: int, keep) -> Entries:
+        """The entries of the ``(m, m)`` block on the indices ``keep``, renumbered ``0 … m−1``."""
         rows, cols, values = self
-        if keep is None:
-            out = np.zeros((n, n), dtype=values.dtype)
-            np.add.at(out, (rows, cols), values)
-            return out
         position = np.full(n, -1)
         position[np.asarray(keep)] = np.arange(len(keep))
         inside = (position[rows] >= 0) & (position[cols] >= 0)
-        out = np.zeros((len(keep), len(keep)), dtype=values.dtype)
-        np.add.at(out, (position[rows[inside]], position[cols[inside]]), values[inside])
-        return out
+        return Entries(position[rows[inside]], position[cols[inside]], values[inside])
 
 
 def _left(op: np.ndarray, d: int) -> Entries:
