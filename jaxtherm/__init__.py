@@ -52,6 +52,22 @@ from .solvers import (
     symmetry_sector,
 )
 
+
+def __getattr__(name: str):
+    """``jaxtherm.open``, ``jaxtherm.info`` (:mod:`jaxtherm.results`) and ``jaxtherm.plot``
+    (:mod:`jaxtherm.plotting`), imported on first use: reading results needs no JAX compile and
+    plotting needs the ``[analysis]`` extra."""
+    if name in ("open", "info"):
+        from . import results
+
+        return getattr(results, name)
+    if name == "plot":
+        from .plotting import plot
+
+        return plot
+    raise AttributeError(f"module 'jaxtherm' has no attribute {name!r}")
+
+
 __all__ = [
     "COUPLINGS",
     "STATUS_DOMAIN",
@@ -76,10 +92,13 @@ __all__ = [
     "absorption_refrigerator",
     "batched_kernel",
     "gradient_name",
+    "info",
     "local_thermalizer",
     "models",
+    "open",
     "operators",
     "oscillator_pair",
+    "plot",
     "qubit_chain",
     "qubit_pair",
     "scalar_observables",

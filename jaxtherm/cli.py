@@ -1,5 +1,5 @@
-"""Command-line interface: ``jaxtherm run [SPEC] …``, ``jaxtherm models [NAME option=value …]`` and
-``jaxtherm story``.
+"""Command-line interface: ``jaxtherm run [SPEC] …``, ``jaxtherm info PATH``, ``jaxtherm plot PATH OBS``,
+``jaxtherm models [NAME option=value …]`` and ``jaxtherm story``.
 
 Exit status: 0 success; 2 bad spec, bad option or refused run (the message names the file, the
 key and what was expected; no traceback); 1 anything unexpected.
@@ -8,6 +8,7 @@ key and what was expected; no traceback); 1 anything unexpected.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -29,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sweep open quantum thermodynamic systems over parameter grids with JAX: steady states, "
         "heat currents J_j = Tr(H L_j ρ), power, entropy production σ = −Σ β_j J_j and their derivatives, "
         "streamed into a self-describing HDF5 file (ħ = k_B = 1).",
-        epilog="Start with `jaxtherm run` (the bundled quickstart sweep), `jaxtherm models` or `jaxtherm story`.",
+        epilog="Start with `jaxtherm run` (the bundled quickstart sweep), then `jaxtherm info results/quickstart.h5` "
+        "and `jaxtherm plot results/quickstart.h5 J_a`; `jaxtherm models` lists what a spec may name.",
     )
     parser.add_argument("--version", action="version", version=f"jaxtherm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -42,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         "heat noise and uncertainty ratio), written chunk by chunk into HDF5. A killed run "
         "leaves a journal beside the file; run again with --resume to complete it.",
         epilog=f"Bundled sweeps (give the name instead of a path): {names}. The models a spec may name, their "
-        "options and parameters: `jaxtherm models`. Open a result with xarray.open_dataset(path, engine='h5netcdf').",
+        "options and parameters: `jaxtherm models`. Look at a result with `jaxtherm info FILE` and "
+        "`jaxtherm plot FILE OBS`, or in Python with jaxtherm.open(FILE) (an xarray.Dataset; also while the sweep runs).",
     )
     run.add_argument("spec", nargs="?", default="quickstart",
                      help="sweep spec: a TOML file or the name of a bundled sweep (default: quickstart)")
@@ -69,6 +72,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     models.add_argument("name", nargs="?", help="a model name (see the list)")
     models.add_argument("options", nargs="*", metavar="option=value", help="model options, e.g. n=4 coupling=global")
+    info = sub.add_parser(
+        "info",
+        help="what a results file holds: model, axes, observables, progress, failures, timings",
+        description="Summarise a results file written by `jaxtherm run`, complete, unfinished (killed) or still "
+        "being written: model and options, axes with ranges, spacing and units, fixed parameters, observables and "
+        "gradients, points computed and failed (by status), timings, solver plan, device and versions.",
+        epilog="Example: `jaxtherm info results/quickstart.h5 --json | python -m json.tool`.",
+    )
+    info.add_argument("path", help="results file (.h5)")
+    info.add_argument("--json", action="store_true", help="print one JSON object instead of text (for scripts)")
+    plot = sub.add_parser(
+        "plot",
+        help="plot an observable of a results file: a line for one free axis, a map for two",
+        description="Plot one observable (or gradient, status, residual) of a results file into an image. One free "
+        "axis gives a line, two a map; fix the other axes with --sel (the nearest grid value; a model option "
+        "takes its exact value). A free model option makes one panel per value. Axes given as a logspace are "
+        "logarithmic; currents, power, σ and derivatives use a diverging colour map centred at 0; where σ < 0 "
+        "(the second law violated) the region is hatched and outlined. Points that failed or are not computed "
+        "yet are blank. Needs matplotlib (the [analysis] extra).",
+        epilog="Examples: `jaxtherm plot results/quickstart.h5 J_a`, `jaxtherm plot results/second_law.h5 sigma "
+        "--sel coupling=local`, `jaxtherm plot results/quickstart.h5 J_a --sel T_b=0.5 -o J_a.png`.",
+    )
+    plot.add_argument("path", help="results file (.h5)")
+    plot.add_argument("observable", help="a variable of the file, e.g. J_a, sigma, dJ_a_depsilon (`jaxtherm info` lists them)")
+    plot.add_argument("--x", help="axis on the horizontal axis (default: the innermost free axis)")
+    plot.add_argument("--y", help="axis on the vertical axis of a map")
+    plot.add_argument("--sel", action="extend", nargs="+", default=[], metavar="AXIS=VALUE",
+                      help="fix an axis at the nearest grid value (repeatable); values outside the axis are refused")
+    plot.add_argument("-o", "--output", help="image file; the format follows the suffix (default: "
+                      "<results file>_<observable>[_<sel>].png beside the results file)")
+    plot.add_argument("--dpi", type=int, default=100, help="resolution; one panel is 6.4 × 4.8 inches (default 100: 640 × 480)")
     sub.add_parser(
         "story",
         help="print J_a, J_b, P and σ of the incoherent, local and global couplings",
@@ -90,6 +124,7 @@ def _resolve_spec(name: str) -> Path:
 
 def _run(args) -> int:
     from .sweep import RunRefused, SpecError, load_spec, run_sweep
+    from .sweep.plan import WriteFailed
 
     if args.chunk_size is not None and args.chunk_size < 1:
         print(f"jaxtherm run: error: --chunk-size: expected a positive integer; got {args.chunk_size}", file=sys.stderr)
@@ -99,9 +134,19 @@ def _run(args) -> int:
         summary = run_sweep(spec, output=args.output, chunk_size=args.chunk_size, resume=args.resume,
                             force=args.force, device=args.device, solver=args.solver,
                             progress=not args.quiet)
+    except WriteFailed as err:
+        print(f"jaxtherm run: error: {err}", file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        # HDF5 cannot close a file it can no longer write, and crashes trying again at exit; the
+        # journal (renamed into place chunk by chunk) is complete, so leave at once
+        os._exit(EXIT_USAGE)
     except (SpecError, RunRefused) as err:
         print(f"jaxtherm run: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    if summary.already_complete:
+        print(summary)
+        return 0
     print(f"done: {summary}")
     if summary.failed:
         print(f"warning: {summary.failed:,} point(s) have status ≠ 0 (NaN outputs); see the 'status' dataset",
@@ -157,6 +202,46 @@ def _models(args) -> int:
     return 0
 
 
+def _info(args) -> int:
+    import json
+
+    from .results import ResultsError, format_info, info
+
+    try:
+        d = info(args.path)
+    except ResultsError as err:
+        print(f"jaxtherm info: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(d, indent=1, ensure_ascii=False) if args.json else format_info(d))
+    return 0
+
+
+def _plot(args) -> int:
+    from .results import ResultsError
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: works without a display (batch nodes, ssh)
+    except ImportError:
+        print("jaxtherm plot: error: needs matplotlib, from the [analysis] extra: pip install 'jaxtherm[analysis]'",
+              file=sys.stderr)
+        return EXIT_USAGE
+    from .plotting import default_output, plot
+
+    out = Path(args.output) if args.output else default_output(args.path, args.observable, args.sel)
+    try:
+        plot(args.path, args.observable, x=args.x, y=args.y, sel=args.sel, output=out, dpi=args.dpi)
+    except ResultsError as err:
+        print(f"jaxtherm plot: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError, ValueError) as err:  # e.g. an unwritable output or an unknown image format
+        print(f"jaxtherm plot: error: -o {out}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -164,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "models":
         return _models(args)
+    if args.command == "info":
+        return _info(args)
+    if args.command == "plot":
+        return _plot(args)
     if args.command == "story":
         from .story import story_table
 

@@ -12,11 +12,24 @@ Layout, readable by ``xarray.open_dataset(path, engine="h5netcdf")``:
 * root attrs: the spec text exactly as given, versions, device, precision, start/end time,
   ``complete`` (0/1) and the failed-point count;
 * group ``/_jaxtherm`` with ``chunk_done`` (uint8 per chunk), invisible to xarray.
+
+While a sweep runs, the file is in HDF5's single-writer/multiple-reader (SWMR) mode: every
+dataset exists from the start, each finished chunk is flushed, and readers that open the file
+with ``swmr=True`` (:func:`open_kwargs`, ``jaxtherm.open``) see the points finished so far
+without disturbing the writer, also after the writer was killed. Plain readers
+(``xarray.open_dataset`` without ``driver_kwds={"swmr": True}``) can open the file once it is
+complete. The final attributes are written after leaving SWMR mode (close, reopen), since
+HDF5 does not promise readers consistent attribute changes in it. SWMR needs a local file
+system with POSIX write ordering (not NFS).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -77,8 +90,55 @@ def _describe(ds, units: str, description: str) -> None:
         ds.attrs["units"] = units
 
 
+def _io_error(err: Exception, path) -> OSError:
+    """An HDF5 write failure as an ``OSError`` with its errno (h5py raises ``RuntimeError`` for a
+    failed flush; HDF5's message carries ``errno = N``)."""
+    if isinstance(err, OSError) and err.errno:
+        return OSError(err.errno, os.strerror(err.errno), str(path))
+    m = re.search(r"errno = (\d+)", str(err))
+    code = int(m.group(1)) if m else 0
+    return OSError(code, os.strerror(code) if code else str(err).split("\n")[0], str(path))
+
+
+def _write_failure_noise(value) -> bool:
+    return isinstance(value, (OSError, RuntimeError)) and "file write failed" in str(value)
+
+
+def _quiet_hooks() -> None:
+    """Drop h5py's complaints about releasing the objects of a file that can no longer be written
+    (one traceback per open dataset: Cython prints them through ``sys.excepthook``, then
+    ``sys.unraisablehook``): the run reports the failure once, as ``OSError``. Every other
+    exception reaches the hooks as before."""
+    if getattr(sys.unraisablehook, "jaxtherm", False):
+        return
+    unraisable, excepthook = sys.unraisablehook, sys.excepthook
+
+    def quiet_unraisable(u):
+        if not _write_failure_noise(u.exc_value):
+            unraisable(u)
+
+    def quiet_excepthook(kind, value, tb):
+        if not _write_failure_noise(value):
+            excepthook(kind, value, tb)
+
+    quiet_unraisable.jaxtherm = True
+    sys.unraisablehook, sys.excepthook = quiet_unraisable, quiet_excepthook
+
+
+@contextlib.contextmanager
+def _writing(path):
+    """Turn HDF5's write failures (full disk, quota, file-size limit) into ``OSError``."""
+    _quiet_hooks()  # before the failure: h5py's temporaries complain while it propagates
+    try:
+        yield
+    except (OSError, RuntimeError) as err:
+        raise _io_error(err, path) from None
+
+
 class ResultsFile:
-    """An open results file being written."""
+    """An open results file being written. A write that fails (full disk) raises ``OSError``;
+    HDF5 cannot then close the file cleanly, and may crash at interpreter exit while trying to
+    flush it: a process that gets such an error should end with ``os._exit`` (the CLI does)."""
 
     def __init__(self, h5: h5py.File):
         self._h5 = h5
@@ -86,6 +146,11 @@ class ResultsFile:
     @classmethod
     def create(cls, path: Path, layout: Layout) -> ResultsFile:
         """Create (truncate) ``path`` with every dataset allocated and filled with NaN / −1."""
+        with _writing(path):
+            return cls(cls._create(path, layout))
+
+    @staticmethod
+    def _create(path: Path, layout: Layout) -> h5py.File:
         h5 = h5py.File(path, "w", libver="latest")
         try:
             scales = {}
@@ -124,16 +189,20 @@ class ResultsFile:
             group = h5.create_group("_jaxtherm")
             group.create_dataset("chunk_done", data=np.zeros(layout.n_chunks, np.uint8))
             h5.flush()
+            h5.swmr_mode = True
         except BaseException:
-            h5.close()
+            with contextlib.suppress(OSError, RuntimeError):
+                h5.close()
             raise
-        return cls(h5)
+        return h5
 
     @classmethod
     def open(cls, path: Path, layout: Layout) -> ResultsFile:
-        """Reopen an incomplete file for appending; :class:`BrokenFile` if it cannot be used."""
+        """Reopen an incomplete file for appending; :class:`BrokenFile` if it cannot be used (a file
+        whose writer was killed keeps HDF5's "open for writing" flag and cannot be reopened for
+        writing: the run rebuilds it from the journal)."""
         try:
-            h5 = h5py.File(path, "r+")
+            h5 = h5py.File(path, "r+", libver="latest")
         except (OSError, RuntimeError) as err:
             raise BrokenFile(str(err)) from None
         try:
@@ -146,33 +215,133 @@ class ResultsFile:
         if not ok:
             h5.close()
             raise BrokenFile("missing or mis-shaped datasets")
+        h5.swmr_mode = True
         return cls(h5)
 
     def write(self, regions: Sequence[tuple[tuple[slice, ...], slice]], arrays: Mapping[str, np.ndarray]) -> None:
-        """Write flat per-point ``arrays`` into the grid boxes ``regions`` (see grid.grid_regions)."""
-        for name, values in arrays.items():
-            ds = self._h5[name]
-            for box, part in regions:
-                target_shape = tuple(s.stop - s.start for s in box) + values.shape[1:]
-                ds[box] = values[part].reshape(target_shape)
+        """Write flat per-point ``arrays`` into the grid boxes ``regions`` (see grid.grid_regions).
+
+        ``status`` goes last, after a flush of everything else: a reader of the running sweep
+        that sees a point's status ≠ −1 sees all of its outputs."""
+        names = [n for n in arrays if n != "status"]
+        with _writing(self._h5.filename):
+            for name in names + (["status"] if "status" in arrays else []):
+                if name == "status":
+                    self._h5.flush()
+                values = arrays[name]
+                ds = self._h5[name]
+                for box, part in regions:
+                    target_shape = tuple(s.stop - s.start for s in box) + values.shape[1:]
+                    ds[box] = values[part].reshape(target_shape)
 
     def mark_done(self, chunk_id: int) -> None:
-        self._h5["_jaxtherm/chunk_done"][chunk_id] = 1
+        """Mark a written chunk done and flush it, so that readers see it."""
+        with _writing(self._h5.filename):
+            self._h5["_jaxtherm/chunk_done"][chunk_id] = 1
+            self._h5.flush()
 
     def finish(self, attrs: Mapping[str, object]) -> None:
-        """Record the final attrs, mark the file complete, flush."""
-        self._h5.attrs.update(dict(attrs))
-        self._h5.attrs["complete"] = 1
-        self._h5.flush()
+        """Leave SWMR mode (close), then record the final attrs and mark the file complete."""
+        path = self._h5.filename
+        with _writing(path):
+            self._h5.close()
+            self._h5 = h5py.File(path, "r+")
+            self._h5.attrs.update(dict(attrs))
+            self._h5.attrs["complete"] = 1
+            self._h5.flush()
 
     def close(self) -> None:
-        self._h5.close()
+        with _writing(self._h5.filename):
+            self._h5.close()
+
+
+def open_kwargs(path: Path) -> dict:
+    """Keyword arguments for ``h5py.File(path, "r", **kw)`` that open a results file in any state:
+    ``{}`` for a closed file, ``{"swmr": True}`` for one being written, or whose writer was
+    killed (HDF5 refuses plain readers of those).
+
+    Raises:
+        OSError: HDF5 cannot open it at all.
+    """
+    try:
+        with h5py.File(path, "r"):
+            return {}
+    except FileNotFoundError:
+        raise
+    except OSError:
+        with h5py.File(path, "r", swmr=True):
+            return {"swmr": True}
+
+
+_HDF5_BOOKKEEPING = ("CLASS", "NAME", "DIMENSION_LIST", "REFERENCE_LIST", "_Netcdf4Dimid", "_Netcdf4Coordinates")
+
+
+def _attrs(obj) -> dict[str, object]:
+    """An object's attributes as plain Python values, HDF5's dimension-scale bookkeeping left out."""
+    out = {}
+    for k, v in obj.attrs.items():
+        if k in _HDF5_BOOKKEEPING:
+            continue
+        if isinstance(v, bytes):
+            v = v.decode()
+        elif isinstance(v, np.generic):
+            v = v.item()
+        elif isinstance(v, np.ndarray):
+            v = v.tolist()
+        out[k] = v
+    return out
+
+
+def read_summary(path: Path) -> dict:
+    """What a results file holds, without its grid-shaped data (but with ``status``): for
+    ``jaxtherm info``. Opens any state of file (:func:`open_kwargs`) and closes it at once.
+
+    Returns:
+        ``{"attrs": {…}, "coords": {dim: {"values": array, "attrs": {…}}},
+        "variables": {name: {"dims": [...], "shape": (...), "dtype": str, "attrs": {…}}},
+        "scalars": {name: {"value": float, "attrs": {…}}}, "status": int8 array or None,
+        "chunk_done": uint8 array or None, "swmr": bool}``.
+
+    Raises:
+        OSError: HDF5 cannot open the file.
+    """
+    kw = open_kwargs(path)
+    out = {"coords": {}, "variables": {}, "scalars": {}, "swmr": bool(kw)}
+    with h5py.File(path, "r", **kw) as h5:
+        out["attrs"] = _attrs(h5)
+        for name, obj in h5.items():
+            if not isinstance(obj, h5py.Dataset):
+                continue
+            if obj.is_scale:
+                values = obj[()]
+                if values.dtype.kind in "OS":
+                    values = np.asarray([v.decode() if isinstance(v, bytes) else str(v) for v in values])
+                out["coords"][name] = {"values": values, "attrs": _attrs(obj)}
+            elif obj.ndim == 0:
+                out["scalars"][name] = {"value": obj[()].item(), "attrs": _attrs(obj)}
+            else:
+                dims = [d[0].name.lstrip("/") if len(d) else f"dim_{i}" for i, d in enumerate(obj.dims)]
+                out["variables"][name] = {"dims": dims, "shape": obj.shape, "dtype": str(obj.dtype),
+                                          "attrs": _attrs(obj)}
+        out["status"] = h5["status"][()] if "status" in h5 else None
+        out["chunk_done"] = h5["_jaxtherm/chunk_done"][()] if "_jaxtherm/chunk_done" in h5 else None
+    return out
+
+
+def file_spec(path: Path) -> str | None:
+    """The spec text a results file was made by; ``None`` if it cannot be read."""
+    try:
+        with h5py.File(path, "r", **open_kwargs(path)) as h5:
+            spec = h5.attrs.get("spec")
+    except (OSError, RuntimeError):
+        return None
+    return spec.decode() if isinstance(spec, bytes) else spec
 
 
 def file_state(path: Path) -> bool | None:
     """Whether an existing results file is complete; ``None`` if it cannot be read."""
     try:
-        with h5py.File(path, "r") as h5:
+        with h5py.File(path, "r", **open_kwargs(path)) as h5:
             return bool(h5.attrs.get("complete", 0))
     except (OSError, RuntimeError):
         return None

@@ -10,6 +10,7 @@ is complete and closed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,9 +26,14 @@ def journal_dir(output: Path) -> Path:
 
 def _atomic_write(path: Path, write) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        write(fh)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: leave no partial file behind
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def create(output: Path, meta: Mapping[str, object]) -> None:
@@ -59,6 +65,11 @@ def chunks(output: Path) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     for path in sorted(d.glob("chunk_*.npz")):
         with np.load(path) as data:
             yield int(path.stem.split("_")[1]), {k: data[k] for k in data.files}
+
+
+def count(output: Path) -> int:
+    """How many finished chunks the journal holds."""
+    return sum(1 for _ in journal_dir(output).glob("chunk_*.npz"))
 
 
 def remove(output: Path) -> None:

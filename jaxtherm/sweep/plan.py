@@ -4,7 +4,8 @@ and the output location's checks and lock.
 * a fresh location: start;
 * ``--force``: remove the file and its journal, start;
 * ``--resume``: continue from the journal, if it was made by the same spec, solver and chunk
-  size (a complete file without a journal has nothing to resume);
+  size; on a complete file of the same spec, nothing to do (:class:`AlreadyComplete`: batch
+  scripts may always rerun with ``--resume`` after a requeue);
 * otherwise a complete file, an unfinished file or a journal is refused, with the option that
   would proceed.
 
@@ -20,12 +21,21 @@ import os
 from pathlib import Path
 
 from ..io import journal
-from ..io.hdf5 import file_state
+from ..io.hdf5 import file_spec, file_state
 from .spec import SpecError, SweepSpec
 
 
 class RunRefused(Exception):
     """The run would overwrite, clash with another writer, or cannot use the device."""
+
+
+class WriteFailed(RunRefused):
+    """Writing the results file or its journal failed (full disk, quota, file-size limit): the
+    run stopped with its journal intact, resumable with ``--resume``."""
+
+
+class AlreadyComplete(Exception):  # noqa: N818  (not an error: a finished outcome)
+    """``--resume`` of a file that already holds the complete sweep of the same spec: nothing to do."""
 
 
 def check_output(spec: SweepSpec, out: Path, key: str) -> None:
@@ -64,6 +74,22 @@ def exclusive_lock(out: Path):
             lock_path.unlink()
 
 
+def writer_running(out: Path) -> bool:
+    """Whether a jaxtherm run holds ``out``'s lock now (a sweep is writing it)."""
+    lock_path = out.with_name(out.name + ".lock")
+    try:
+        fh = open(lock_path)
+    except OSError:
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
 # journals written before solver objects (jaxtherm 0.2) record the bare name of what ran
 _LEGACY_SOLVERS = {"reduced": "Reduced(max_unrolled=10, eigenbasis=True)", "dense": "Dense()"}
 
@@ -86,7 +112,10 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
         return None
     if resume:
         if meta is None and complete:
-            raise RunRefused(f"{out} already holds a complete sweep; nothing to resume (use --force to recompute)")
+            if file_spec(out) == spec.text:
+                raise AlreadyComplete(str(out))
+            raise RunRefused(f"{out} already holds a complete sweep of another spec; nothing to resume (use --force "
+                             "to recompute it with this spec, or -o for another file)")
         if meta is not None and meta.get("spec") != spec.text:
             raise RunRefused(f"{out}: its journal was made by a different spec; resume with the same spec, "
                              "or start over with --force")

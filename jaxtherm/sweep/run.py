@@ -14,6 +14,7 @@ One run:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -27,7 +28,7 @@ from .. import solvers
 from .._version import __version__
 from ..batch import batched_kernel, padded
 from ..io import journal
-from ..io.hdf5 import BrokenFile, ResultsFile, h5py_version
+from ..io.hdf5 import BrokenFile, ResultsFile, h5py_version, read_summary
 from . import devices, executor, grid, plan
 from .layout import layout_for
 from .progress import Progress
@@ -47,6 +48,7 @@ class RunSummary:
     sweep_seconds: float = 0.0
     chunk_size: int = 0
     devices: int = 1
+    already_complete: bool = False  # --resume of a complete file: nothing was done
 
     @property
     def points_per_second(self) -> float:
@@ -55,6 +57,9 @@ class RunSummary:
         return self.computed / self.sweep_seconds if self.sweep_seconds > 0 else float("nan")
 
     def __str__(self) -> str:
+        if self.already_complete:
+            return (f"nothing to do: {self.path} already holds the complete sweep of this spec ({self.points:,} points, "
+                    f"{self.failed:,} failed); left unchanged")
         resumed = f", {self.resumed_chunks} chunk(s) taken from the journal" if self.resumed_chunks else ""
         devices = f" on {self.devices} devices" if self.devices > 1 else ""
         return (f"{self.points:,} points ({self.computed:,} computed now{resumed}), {self.failed:,} failed; "
@@ -72,6 +77,16 @@ def _devices(kind: str | None) -> list:
     except RuntimeError as err:
         raise plan.RunRefused(f"--device {kind}: no {kind.upper()} visible to JAX ({err}); "
                               "install jaxtherm[gpu] on a machine with a CUDA GPU, or use --device cpu") from None
+
+
+def _write_failure(out: Path, err: OSError) -> str:
+    """The message of a run stopped by a failed write: what failed, what is safe, what to do."""
+    reason = os.strerror(err.errno) if err.errno else str(err)
+    where = f" ({err.filename})" if err.filename else ""
+    kept = journal.count(out)
+    return (f"writing {out} or its journal failed: {reason}{where}. The run stopped; {kept:,} finished chunk(s) are safe "
+            f"in {journal.journal_dir(out)}. Free space (or fix the file system) and run the same command with --resume: "
+            "it rebuilds the file from the journal and computes the rest, with the identical result.")
 
 
 def _chunk_size(study: Study, meta: dict | None, requested: int | None, kernel, dtype, devs) -> int:
@@ -124,7 +139,11 @@ def run_sweep(
                               fluctuations=spec.fluctuations)
 
     with plan.exclusive_lock(out):
-        meta = plan.decide(out, spec, solver_used, chunk_size, resume, force)
+        try:
+            meta = plan.decide(out, spec, solver_used, chunk_size, resume, force)
+        except plan.AlreadyComplete:
+            failed = int(read_summary(out)["attrs"].get("n_failed", 0))
+            return RunSummary(out, spec.n_points, 0, failed, 0.0, 0, already_complete=True)
         t_compile = time.perf_counter()
         size = _chunk_size(study, meta, chunk_size, kernel, dtype, devs)
         compiled_size = padded(size, len(devs))
@@ -132,69 +151,75 @@ def run_sweep(
                     for m in study.models]
         compile_seconds = time.perf_counter() - t_compile
         all_chunks = grid.chunks(spec, size)
-        if meta is None:
-            meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
-                    "solver": solver_used, "start_time": _now(), "jaxtherm_version": __version__}
-            journal.create(out, meta)
-        attrs = {
-            "title": f"jaxtherm sweep {spec.source}",
-            "spec": spec.text,
-            "spec_source": spec.source,
-            "jaxtherm_version": __version__,
-            "jax_version": jax.__version__,
-            "h5py_version": h5py_version(),
-            "numpy_version": np.__version__,
-            "device": ", ".join(str(d) for d in devs),
-            "precision": spec.dtype,
-            "solver": spec.solver,
-            "solver_plan": "; ".join(f"{m.name}: {p.description}" for m, p in zip(study.models, plans)),
-            "chunk_size": size,
-            "start_time": meta["start_time"],
-        }
-        layout = layout_for(study, len(all_chunks), attrs)
-        t0 = time.perf_counter()
-        h5 = None
-        if out.exists():
-            try:
-                h5 = ResultsFile.open(out, layout)
-            except BrokenFile:
-                h5 = None
-        if h5 is None:
-            h5 = ResultsFile.create(out, layout)
         try:
-            done, failed = set(), 0
-            for chunk_id, arrays in journal.chunks(out):  # the journal, not the HDF5, is the record
-                h5.write(grid.chunk_regions(spec, all_chunks[chunk_id]), arrays)
-                h5.mark_done(chunk_id)
-                done.add(chunk_id)
-                failed += int(np.count_nonzero(arrays["status"]))
-            todo = [c for c in all_chunks if c.id not in done]
-            computed = sum(c.size for c in todo)
-            bar = Progress(computed, stream=stream, enabled=progress, label=out.name)
+            if meta is None:
+                meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
+                        "solver": solver_used, "start_time": _now(), "jaxtherm_version": __version__}
+                journal.create(out, meta)
+            attrs = {
+                "title": f"jaxtherm sweep {spec.source}",
+                "spec": spec.text,
+                "spec_source": spec.source,
+                "jaxtherm_version": __version__,
+                "jax_version": jax.__version__,
+                "h5py_version": h5py_version(),
+                "numpy_version": np.__version__,
+                "device": ", ".join(str(d) for d in devs),
+                "precision": spec.dtype,
+                "solver": spec.solver,
+                "solver_plan": "; ".join(f"{m.name}: {p.description}" for m, p in zip(study.models, plans)),
+                "chunk_size": size,
+                "start_time": meta["start_time"],
+            }
+            layout = layout_for(study, len(all_chunks), attrs)
+            t0 = time.perf_counter()
+            h5 = None
+            if out.exists():
+                try:
+                    h5 = ResultsFile.open(out, layout)
+                except BrokenFile:
+                    h5 = None
+            if h5 is None:
+                h5 = ResultsFile.create(out, layout)
+            try:
+                done, failed = set(), 0
+                for chunk_id, arrays in journal.chunks(out):  # the journal, not the HDF5, is the record
+                    h5.write(grid.chunk_regions(spec, all_chunks[chunk_id]), arrays)
+                    h5.mark_done(chunk_id)
+                    done.add(chunk_id)
+                    failed += int(np.count_nonzero(arrays["status"]))
+                todo = [c for c in all_chunks if c.id not in done]
+                computed = sum(c.size for c in todo)
+                bar = Progress(computed, stream=stream, enabled=progress, label=out.name)
 
-            def finish(chunk, result):
-                """Journal and write a computed chunk."""
-                nonlocal failed
-                host = executor.host_outputs(result, chunk.size, spec.save_rho, spec.dtype)
-                journal.write_chunk(out, chunk.id, host)
-                h5.write(grid.chunk_regions(spec, chunk), host)
-                h5.mark_done(chunk.id)
-                bar.update(chunk.size)
-                failed += int(np.count_nonzero(host["status"]))
+                def finish(chunk, result):
+                    """Journal and write a computed chunk."""
+                    nonlocal failed
+                    host = executor.host_outputs(result, chunk.size, spec.save_rho, spec.dtype)
+                    journal.write_chunk(out, chunk.id, host)
+                    h5.write(grid.chunk_regions(spec, chunk), host)
+                    h5.mark_done(chunk.id)
+                    bar.update(chunk.size)
+                    failed += int(np.count_nonzero(host["status"]))
 
-            def inputs(chunk):
-                values = grid.chunk_inputs(spec, chunk, study.names)
-                return [values[n].astype(dtype) for n in study.names]
+                def inputs(chunk):
+                    values = grid.chunk_inputs(spec, chunk, study.names)
+                    return [values[n].astype(dtype) for n in study.names]
 
-            t_loop = time.perf_counter()
-            executor.run_chunks(compiled, todo, inputs, compiled_size, devs, finish)
-            loop_seconds = time.perf_counter() - t_loop
-            bar.close()
-            h5.finish({"end_time": _now(), "n_points": spec.n_points, "n_failed": failed,
-                       "resumed_chunks": len(done), "compile_seconds": round(compile_seconds, 3),
-                       "sweep_seconds": round(loop_seconds, 3)})
-        finally:
+                t_loop = time.perf_counter()
+                executor.run_chunks(compiled, todo, inputs, compiled_size, devs, finish)
+                loop_seconds = time.perf_counter() - t_loop
+                bar.close()
+                h5.finish({"end_time": _now(), "n_points": spec.n_points, "n_failed": failed,
+                           "resumed_chunks": len(done), "compile_seconds": round(compile_seconds, 3),
+                           "sweep_seconds": round(loop_seconds, 3)})
+            except BaseException:
+                with contextlib.suppress(OSError):  # a failed close must not hide the first error
+                    h5.close()
+                raise
             h5.close()
-        journal.remove(out)
+            journal.remove(out)
+        except OSError as err:  # a full disk, a quota, a file-size limit, a vanished directory
+            raise plan.WriteFailed(_write_failure(out, err)) from None
     return RunSummary(out, spec.n_points, computed, failed, time.perf_counter() - t0, len(done),
                       compile_seconds, loop_seconds, size, len(devs))

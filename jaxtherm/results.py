@@ -1,0 +1,227 @@
+"""Reading results files: ``jaxtherm.open`` (an ``xarray.Dataset``) and ``jaxtherm info``.
+
+A results file can be read in any state (DESIGN.md §5): complete, unfinished (its run was
+killed; ``jaxtherm run --resume`` completes it) or being written by a running sweep (HDF5's
+SWMR mode: the points finished so far are visible, the writer is not disturbed). Points not
+computed yet have ``status == -1``; points that could not be solved have ``status > 0``
+(``jaxtherm.STATUS_MEANINGS``); :func:`open` masks both to NaN in every observable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from .io import hdf5
+from .solvers import STATUS_MEANINGS
+from .sweep.plan import writer_running
+
+NOT_COMPUTED = -1
+
+
+class ResultsError(Exception):
+    """A path that is not a readable jaxtherm results file, or a missing optional dependency."""
+
+
+def require(module: str, what: str):
+    """Import an optional dependency or raise :class:`ResultsError` with the install hint."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ResultsError(f"{what} needs {module}, from the [analysis] extra: pip install 'jaxtherm[analysis]'") from None
+
+
+def state(path: Path, complete: bool) -> str:
+    """``"complete"``, ``"running"`` (a sweep holds its lock) or ``"unfinished"`` (killed or stopped)."""
+    if complete:
+        return "complete"
+    return "running" if writer_running(path) else "unfinished"
+
+
+def _check(path: Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise ResultsError(f"{path}: no such file")
+    if path.is_dir():
+        raise ResultsError(f"{path} is a directory; expected a results file (.h5) written by `jaxtherm run`")
+    return path
+
+
+def open(path: str | os.PathLike, *, mask: bool = True):  # noqa: A001  (jaxtherm.open, as the issue names it)
+    """A sweep's results as an ``xarray.Dataset``, loaded into memory and the file closed.
+
+    Coordinates are the grid's dimensions (model options, then axes) with ``units`` and
+    ``description``; one variable per observable and gradient (``d{obs}_d{param}``), ``status``
+    (0 ok; ``-1`` not computed yet; others: ``jaxtherm.STATUS_MEANINGS``), ``residual``, ρ when
+    kept, and the fixed parameters as scalars. ``attrs`` hold the spec text that made the file
+    (``spec``), the model, solver plan, versions, device and timings, plus ``state``
+    (``"complete"``, ``"running"`` or ``"unfinished"``), ``points_done`` and ``points_total``.
+
+    Works on a sweep still running (the points finished so far; open again for more) and on one
+    that was killed, without disturbing the writer.
+
+    Args:
+        path: the HDF5 file.
+        mask: set every observable, gradient and ρ to NaN where ``status != 0`` (points not
+            computed or not solved); ``status`` and ``residual`` are kept as written.
+
+    Raises:
+        ResultsError: not a readable results file, or xarray/h5netcdf missing.
+    """
+    path = _check(path)
+    xr = require("xarray", "jaxtherm.open")
+    require("h5netcdf", "jaxtherm.open")
+    try:
+        kw = hdf5.open_kwargs(path)
+        with xr.open_dataset(path, engine="h5netcdf", driver_kwds=kw) as ds:
+            ds = ds.load()
+    except OSError as err:
+        raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
+    if "status" not in ds or "spec" not in ds.attrs:
+        raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
+    status = ds["status"]
+    if mask:
+        keep = ("status", "residual")
+        for name, var in ds.data_vars.items():
+            if name not in keep and set(status.dims) <= set(var.dims) and var.dtype.kind == "f":
+                ds[name] = var.where(status == 0)
+    done = int(np.count_nonzero(status.values != NOT_COMPUTED))
+    ds.attrs.update(state=state(path, bool(ds.attrs.get("complete", 0))), points_done=done,
+                    points_total=int(status.size))
+    return ds
+
+
+def spacing(values: np.ndarray) -> str:
+    """``"log"`` for a geometric axis (``logspace``), ``"linear"`` for an arithmetic one, else ``"values"``."""
+    if values.dtype.kind not in "fi" or values.size < 3:
+        return "values"
+    v = values.astype(float)
+    if np.allclose(np.diff(v), v[1] - v[0], rtol=1e-6, atol=0):
+        return "linear"
+    if np.all(v > 0) and np.allclose(np.diff(np.log(v)), np.log(v[1] / v[0]), rtol=1e-6, atol=0):
+        return "log"
+    return "values"
+
+
+def info(path: str | os.PathLike) -> dict:
+    """What a user checks first about a results file, as plain JSON-ready values: its state,
+    model, axes (range, spacing, units), fixed parameters, observables and gradients, how much
+    is done, failed points by status, timings, solver plan, device and versions. Reads only
+    metadata and ``status`` (no xarray needed).
+
+    Raises:
+        ResultsError: not a readable results file.
+    """
+    path = _check(path)
+    try:
+        s = hdf5.read_summary(path)
+    except OSError as err:
+        raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
+    a = s["attrs"]
+    if s["status"] is None or "spec" not in a:
+        raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
+    try:
+        gradients = list(tomllib.loads(a["spec"]).get("output", {}).get("gradients", []))
+    except tomllib.TOMLDecodeError:
+        gradients = []
+    grid_dims = s["variables"]["status"]["dims"]
+    grad_names = {f"d{o}_d{g}" for o in s["variables"] for g in gradients}
+    skip = {"status", "residual", "rho_re", "rho_im"}
+    observables = {n: v["attrs"].get("units", "") for n, v in s["variables"].items() if n not in skip | grad_names}
+    status = s["status"]
+    counts = {int(k): int(c) for k, c in zip(*np.unique(status, return_counts=True))}
+    meanings = {**{int(k): v for k, v in STATUS_MEANINGS.items()}, NOT_COMPUTED: "not computed yet"}
+    axes = {}
+    for d in grid_dims:
+        c = s["coords"][d]
+        values = c["values"]
+        numeric = values.dtype.kind in "fi"
+        axes[d] = {"size": int(values.size), "units": c["attrs"].get("units", ""),
+                   "description": c["attrs"].get("description", ""),
+                   "min": float(values.min()) if numeric else None, "max": float(values.max()) if numeric else None,
+                   "spacing": spacing(values) if numeric else "categorical",
+                   "values": values.tolist() if not numeric or values.size <= 8 else None}
+    chunks = s["chunk_done"]
+    done = int(status.size - counts.get(NOT_COMPUTED, 0))
+    timing = {k: a[k] for k in ("start_time", "end_time", "compile_seconds", "sweep_seconds") if k in a}
+    if a.get("sweep_seconds"):
+        timing["points_per_second"] = round(done / a["sweep_seconds"]) if done else None
+    return {
+        "path": str(path),
+        "state": state(path, bool(a.get("complete", 0))),
+        "file_mb": round(path.stat().st_size / 2**20, 3),
+        "model": a.get("model"),
+        "model_names": json.loads(a.get("model_names", "[]")),
+        "model_options": json.loads(a.get("model_options", "{}")),
+        "description": a.get("model_description", ""),
+        "axes": axes,
+        "fixed": {k: {"value": v["value"], "units": v["attrs"].get("units", "")} for k, v in s["scalars"].items()},
+        "observables": observables,
+        "gradients": gradients,
+        "rho": "rho_re" in s["variables"],
+        "points": {"total": int(status.size), "done": done, "failed": int(sum(c for k, c in counts.items() if k > 0))},
+        "chunks": {"total": int(chunks.size), "done": int(chunks.sum())} if chunks is not None else None,
+        "status": {str(k): {"count": c, "meaning": meanings.get(k, "unknown")} for k, c in sorted(counts.items())},
+        "timing": timing,
+        "solver_plan": a.get("solver_plan", ""),
+        "device": a.get("device", ""),
+        "precision": a.get("precision", ""),
+        "versions": {k[: -len("_version")]: a[k] for k in ("jaxtherm_version", "jax_version", "h5py_version",
+                                                           "numpy_version") if k in a},
+        "spec_source": a.get("spec_source", ""),
+    }
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def format_info(d: dict) -> str:
+    """:func:`info` as the text ``jaxtherm info`` prints."""
+    p = d["points"]
+    shape = " × ".join(f"{k} {v['size']}" for k, v in d["axes"].items())
+    options = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" if isinstance(v, list) else f"{k}={v}"
+                        for k, v in d["model_options"].items())
+    lines = [f"{d['path']}: {d['state']} ({p['done']:,} of {p['total']:,} points computed, {p['failed']:,} failed; "
+             f"{d['file_mb']:.1f} MB)",
+             f"  model        {d['model']}" + (f" ({options})" if options else ""),
+             f"  grid         {p['total']:,} points: {shape}"]
+    for name, ax in d["axes"].items():
+        units = f" [{ax['units']}]" if ax["units"] else ""
+        if ax["spacing"] == "categorical":
+            rng = ", ".join(map(str, ax["values"]))
+        else:
+            rng = f"{_num(ax['min'])} … {_num(ax['max'])} ({ax['spacing']}, {ax['size']})"
+        lines.append(f"    {name:<12} {rng}{units}")
+    if d["fixed"]:
+        lines.append("  fixed        " + ", ".join(f"{k} = {_num(v['value'])}" for k, v in d["fixed"].items()))
+    lines.append("  observables  " + ", ".join(f"{k} [{u}]" if u else k for k, u in d["observables"].items()))
+    if d["gradients"]:
+        lines.append(f"  gradients    d(each observable)/d({', '.join(d['gradients'])})")
+    if d["rho"]:
+        lines.append("  rho          steady states kept (rho_re, rho_im)")
+    for k, v in d["status"].items():
+        lines.append(f"  status {k:>3}   {v['count']:>12,}  {v['meaning']}")
+    if d["chunks"]:
+        lines.append(f"  chunks       {d['chunks']['done']:,} of {d['chunks']['total']:,} written")
+    t = d["timing"]
+    if t:
+        parts = [f"started {t['start_time']}" if "start_time" in t else "",
+                 f"ended {t['end_time']}" if "end_time" in t else "",
+                 f"compile {t['compile_seconds']:.1f} s" if "compile_seconds" in t else "",
+                 f"sweep {t['sweep_seconds']:.1f} s" if "sweep_seconds" in t else "",
+                 f"{t['points_per_second']:,} points/s" if t.get("points_per_second") else ""]
+        lines.append("  timing       " + ", ".join(x for x in parts if x))
+    lines.append(f"  solver       {d['solver_plan']}")
+    lines.append(f"  device       {d['device']}, {d['precision']}")
+    lines.append("  versions     " + ", ".join(f"{k} {v}" for k, v in d["versions"].items()))
+    if d["state"] == "unfinished":
+        lines.append("  to complete: jaxtherm run SPEC -o FILE --resume (with the spec that made it; the file's "
+                     "'spec' attribute holds its text)")
+    return "\n".join(lines)
