@@ -80,12 +80,17 @@ def open(path: str | os.PathLike, *, mask: bool = True):  # noqa: A001  (jaxther
     try:
         kw = hdf5.open_kwargs(path)
         with xr.open_dataset(path, engine="h5netcdf", driver_kwds=kw) as ds:
+            if "status" not in ds or "spec" not in ds.attrs:
+                raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
+            # status first: the writer writes a chunk's status after its outputs, so every point
+            # marked here has its outputs in the file when they are read next
+            status = ds["status"].load()
             ds = ds.load()
     except OSError as err:
         raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
-    if "status" not in ds or "spec" not in ds.attrs:
-        raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
-    status = ds["status"]
+    ds["status"] = status
+    if not bool(ds.attrs.get("complete", 0)) and "residual" in ds:  # written after this snapshot's status
+        ds["residual"] = ds["residual"].where(status != NOT_COMPUTED)
     if mask:
         keep = ("status", "residual")
         for name, var in ds.data_vars.items():

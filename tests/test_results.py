@@ -1,0 +1,300 @@
+"""Reading results: ``jaxtherm.open`` on complete, killed and running sweeps, ``jaxtherm info``,
+``jaxtherm plot`` on every bundled sweep, ``--resume`` of a complete file, a full disk."""
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import tomllib
+
+import numpy as np
+import pytest
+
+import jaxtherm
+from jaxtherm import cli
+from jaxtherm.io import journal
+from jaxtherm.plotting import panels_size
+from jaxtherm.sweep import parse_spec, run_sweep
+
+pytest.importorskip("xarray")
+pytest.importorskip("matplotlib")
+
+# slow enough in chunks of 64 (the global pair, ~600 chunks, several seconds) to be read while it runs
+LIVE = """
+[model]
+name = "qubit_pair"
+coupling = "global"
+[parameters]
+omega_a = 1.0
+omega_b = 1.2
+T_a = 2.0
+gamma_a = 0.1
+gamma_b = 0.1
+[axes]
+T_b = { linspace = [0.2, 2.0, 80] }
+epsilon = { logspace = [-3, -0.5, 500] }
+"""
+OUTPUTS = ("J_a", "J_b", "power", "sigma", "n_a", "n_b", "residual")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted run, in one process, automatic chunks (bitwise equal to any chunking)."""
+    path = tmp_path_factory.mktemp("ref") / "ref.h5"
+    run_sweep(parse_spec(LIVE, "live.toml"), output=path, progress=False)
+    return path
+
+
+def start(tmp_path, out):
+    spec = tmp_path / "live.toml"
+    spec.write_text(LIVE)
+    cmd = [sys.executable, "-m", "jaxtherm", "run", str(spec), "-o", str(out), "--chunk-size", "64", "-q"]
+    return cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_chunks(out, n, proc):
+    deadline = time.time() + 120
+    while not (journal.journal_dir(out).exists() and journal.count(out) >= n):
+        assert proc.poll() is None and time.time() < deadline, "the run ended or stalled before it could be read"
+        time.sleep(0.02)
+
+
+def check_snapshot(ds, ref):
+    """Finished points of a snapshot equal the final file's; unfinished ones are NaN (status −1)."""
+    status = ds.status.values
+    done = status != -1
+    assert int(done.sum()) == ds.attrs["points_done"] and ds.attrs["points_total"] == status.size
+    np.testing.assert_array_equal(status[done], ref.status.values[done])
+    for k in OUTPUTS:
+        a, b = ds[k].values, ref[k].values
+        assert a[done].tobytes() == b[done].tobytes(), k
+        if k != "residual":
+            assert np.isnan(a[~done]).all(), k
+    return int(done.sum())
+
+
+def test_open_a_running_sweep_without_disturbing_it(tmp_path, reference):
+    ref = jaxtherm.open(reference)
+    out = tmp_path / "live.h5"
+    cmd, proc = start(tmp_path, out)
+    wait_for_chunks(out, 20, proc)
+    seen = []
+    for _ in range(3):  # read while it writes, several times
+        ds = jaxtherm.open(out)
+        seen.append((ds.attrs["state"], check_snapshot(ds, ref)))
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert seen[0][0] == "running" and 0 < seen[0][1] < ref.status.size, seen
+    assert [n for _, n in seen] == sorted(n for _, n in seen)  # more points each time
+    # the writer completed unharmed: bitwise the uninterrupted run, and plain readers open it
+    done = jaxtherm.open(out)
+    assert done.attrs["state"] == "complete" and done.attrs["points_done"] == done.status.size
+    for k in OUTPUTS:
+        assert done[k].values.tobytes() == ref[k].values.tobytes(), k
+    import xarray as xr
+
+    with xr.open_dataset(out, engine="h5netcdf") as plain:
+        assert plain.attrs["complete"] == 1 and plain.attrs["spec"] == LIVE
+
+
+def test_open_and_info_of_a_killed_sweep_then_resume(tmp_path, reference, capsys):
+    ref = jaxtherm.open(reference)
+    out = tmp_path / "live.h5"
+    cmd, proc = start(tmp_path, out)
+    wait_for_chunks(out, 30, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    ds = jaxtherm.open(out)
+    assert ds.attrs["state"] == "unfinished"
+    n_done = check_snapshot(ds, ref)
+    assert 0 < n_done < ds.status.size
+    # info (text and --json) counts what the file holds
+    assert cli.main(["info", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["state"] == "unfinished" and info["points"] == {"total": 40_000, "done": n_done, "failed": 0}
+    assert info["status"]["-1"]["count"] == 40_000 - n_done and info["status"]["0"]["count"] == n_done
+    assert info["axes"]["epsilon"]["spacing"] == "log" and info["axes"]["T_b"]["spacing"] == "linear"
+    assert info["axes"]["T_b"]["units"] == "energy" and info["model_names"] == ["qubit_pair/global"]
+    assert cli.main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "unfinished" in text and "--resume" in text and f"{n_done:,} of 40,000 points" in text
+    # resumed == uninterrupted, bitwise
+    done = subprocess.run(cmd[:-1] + ["-q", "--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    final = jaxtherm.open(out)
+    for k in OUTPUTS:
+        assert final[k].values.tobytes() == ref[k].values.tobytes(), k
+
+
+def test_open_masks_failed_points_and_explains_itself(tmp_path):
+    text = """
+[model]
+name = "qubit_pair"
+coupling = "incoherent"
+[parameters]
+omega_a = 1.0
+omega_b = 1.0
+beta_a = 0.5
+beta_b = 1.0
+[axes]
+gamma_a = { values = [0.0, 0.5] }
+gamma_b = { values = [0.0, 0.7] }
+epsilon = { values = [0.0, 0.1, 0.2] }
+[output]
+gradients = ["epsilon"]
+"""
+    out = tmp_path / "dead.h5"
+    run_sweep(parse_spec(text, "dead.toml"), output=out, progress=False)
+    ds = jaxtherm.open(out)
+    raw = jaxtherm.open(out, mask=False)
+    bad = ds.status.values != 0
+    assert bad[0, 0, 0] and ds.status.values[0, 0, 0] == jaxtherm.STATUS_SINGULAR
+    for k in ("J_a", "sigma", "dJ_a_depsilon"):
+        assert np.isnan(ds[k].values[bad]).all() and np.isfinite(ds[k].values[~bad]).all()
+        np.testing.assert_array_equal(ds[k].values[~bad], raw[k].values[~bad])
+    assert np.isfinite(ds.residual.values[~bad]).all()  # kept as written
+    assert ds.J_a.attrs["units"] == "energy/time" and ds.epsilon.attrs["units"]
+    assert ds.attrs["spec"] == text and ds.attrs["state"] == "complete"
+    assert float(ds.omega_a) == 1.0
+
+
+def test_resume_of_a_complete_file_is_a_no_op(tmp_path, capsys):
+    text = "[model]\nname = \"qubit_pair\"\ncoupling = \"incoherent\"\n[parameters]\nomega_a = 1.0\nomega_b = 1.0\n" \
+           "T_a = 2.0\ngamma_a = 1.0\ngamma_b = 1.0\n[axes]\nT_b = { linspace = [0.5, 2.0, 4] }\nepsilon = { values = [0.1, 0.2] }\n"
+    spec = tmp_path / "s.toml"
+    spec.write_text(text)
+    out = tmp_path / "s.h5"
+    assert cli.main(["run", str(spec), "-o", str(out), "-q"]) == 0
+    before = out.read_bytes()
+    capsys.readouterr()
+    assert cli.main(["run", str(spec), "-o", str(out), "-q", "--resume"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert out.read_bytes() == before  # same bytes
+    spec.write_text(text.replace("0.2]", "0.3]"))  # another spec: refused, named
+    assert cli.main(["run", str(spec), "-o", str(out), "-q", "--resume"]) == 2
+    assert "complete sweep of another spec" in capsys.readouterr().err
+    assert out.read_bytes() == before
+
+
+def test_full_disk_stops_with_exit_2_and_resumes_to_the_identical_result(tmp_path, reference):
+    """A file-size limit (RLIMIT_FSIZE) stands in for a full disk: writes past it fail with EFBIG
+    as they would with ENOSPC."""
+    spec = tmp_path / "live.toml"
+    spec.write_text(LIVE)
+    out = tmp_path / "full.h5"
+    args = ["run", str(spec), "-o", str(out), "--chunk-size", "4000", "-q"]
+    limit = 1 << 20  # the file needs ~2.3 MB
+    limited = ("import resource, sys; from jaxtherm.cli import main; "
+               f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); sys.exit(main(sys.argv[1:]))")
+    stopped = subprocess.run([sys.executable, "-c", limited, *args], capture_output=True, text=True)
+    assert stopped.returncode == 2, stopped.stderr
+    assert "Traceback" not in stopped.stderr and stopped.stderr.count("\n") == 1
+    assert "File too large" in stopped.stderr and "--resume" in stopped.stderr
+    assert journal.journal_dir(out).exists()
+    done = subprocess.run([sys.executable, "-m", "jaxtherm", *args, "--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ref, final = jaxtherm.open(reference), jaxtherm.open(out)
+    for k in OUTPUTS:
+        assert final[k].values.tobytes() == ref[k].values.tobytes(), k
+
+
+def test_progress_in_a_batch_log_is_one_line_per_interval():
+    import io
+
+    from jaxtherm.sweep.progress import Progress
+
+    stream = io.StringIO()  # not a terminal
+    bar = Progress(1000, stream=stream, interval=0.0, label="x.h5")
+    for _ in range(4):
+        bar.update(250)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 4 and "\r" not in stream.getvalue()
+    assert all("points/s" in line and "ETA" in line for line in lines)
+    assert "1,000/1,000" in lines[-1]
+
+
+# ---- plots of every bundled sweep ----------------------------------------------------------
+
+
+def _toml(v):
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + " }"
+    return json.dumps(v)
+
+
+def thinned(text: str) -> str:
+    """A bundled spec on a coarse grid: two values of each model option, at most five points an
+    axis, no gradients, the dense solver (the fastest to compile; test_solvers checks it equals
+    the default): the file has the same layout and kinds of axes as the full sweep."""
+    d = tomllib.loads(text)
+    for k, v in d["model"].items():
+        if isinstance(v, list):
+            d["model"][k] = v[:2]
+    for name, rule in d["axes"].items():
+        ((kind, args),) = rule.items()
+        d["axes"][name] = {kind: args[:3]} if kind == "values" else {kind: [args[0], args[1], min(args[2], 5)]}
+    d.get("output", {}).pop("gradients", None)
+    d.get("output", {}).pop("path", None)
+    d.setdefault("run", {})["solver"] = "dense"
+    return "".join(f"[{t}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in kv.items()) for t, kv in d.items())
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.parametrize("name", sorted(cli.bundled_sweeps()))
+def test_plot_every_bundled_sweep(name, tmp_path, capsys):
+    text = thinned(cli.bundled_sweeps()[name].read_text())
+    out = tmp_path / f"{name}.h5"
+    run_sweep(parse_spec(text, f"{name}.toml"), output=out, progress=False)
+    info = jaxtherm.info(out)
+    axes = info["axes"]
+    numeric = [a for a, v in axes.items() if v["spacing"] != "categorical"]
+    categorical = [a for a, v in axes.items() if v["spacing"] == "categorical"]
+    obs = next(o for o in ("tur_b", "sigma", "J_c", "J_a") if o in info["observables"])
+    panels = axes[categorical[0]]["size"] if categorical else 1
+    # the full free grid: a map for two numeric axes, a line for one (a model option: panels)
+    full = tmp_path / "full.png"
+    assert cli.main(["plot", str(out), obs, "-o", str(full)]) == 0
+    assert png_size(full) == panels_size(panels)
+    # a 1-D selection: the first numeric axis fixed (nearest value) and one model option chosen
+    sel = [f"{a}={v['values'][0]}" for a, v in axes.items() if a in categorical]
+    if len(numeric) == 2:
+        mid = (axes[numeric[0]]["min"] + axes[numeric[0]]["max"]) / 2
+        sel.append(f"{numeric[0]}={mid}")
+    line = tmp_path / "line.png"
+    assert cli.main(["plot", str(out), obs, "--sel", *sel, "-o", str(line)]) == 0
+    assert png_size(line) == panels_size(1)
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_plot_and_info_refuse_bad_arguments(tmp_path, capsys):
+    text = thinned(cli.bundled_sweeps()["quickstart"].read_text())
+    out = tmp_path / "q.h5"
+    run_sweep(parse_spec(text, "q.toml"), output=out, progress=False)
+    bad = [
+        (["nosuch"], "no observable 'nosuch'"),
+        (["J_a", "--x", "T_c"], "--x T_c"),
+        (["J_a", "--sel", "T_c=1"], "no axis 'T_c'"),
+        (["J_a", "--sel", "T_b=50"], "outside the axis's range"),
+        (["J_a", "--sel", "T_b=hot"], "expected a number"),
+        (["J_a", "--sel", "T_b"], "expected AXIS=VALUE"),
+    ]
+    for args, message in bad:
+        assert cli.main(["plot", str(out), *args]) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (args, err)
+    assert cli.main(["plot", str(tmp_path / "missing.h5"), "J_a"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert cli.main(["info", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5")
+    assert cli.main(["info", str(tmp_path / "junk.h5")]) == 2
+    assert "HDF5 cannot open it" in capsys.readouterr().err
