@@ -148,6 +148,9 @@ def _run(args) -> int:
         print(summary)
         return 0
     print(f"done: {summary}")
+    if not args.quiet:
+        print(f"look at it: jaxtherm info {summary.path}; jaxtherm plot {summary.path} sigma (or any observable "
+              "info lists); in Python: jaxtherm.open(path)")
     if summary.failed:
         print(f"warning: {summary.failed:,} point(s) have status ≠ 0 (NaN outputs); see the 'status' dataset",
               file=sys.stderr)

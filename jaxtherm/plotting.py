@@ -108,7 +108,7 @@ def _mark_tur_bound(ax, q, xdim: str, ydim: str | None) -> bool:
     finite = data[np.isfinite(data)]
     if not finite.size or not finite.min() < TUR_BOUND < finite.max():
         return False
-    ax.contour(q[xdim].values, q[ydim].values, data, levels=[TUR_BOUND], colors="w", linestyles="--", linewidths=1.2)
+    ax.contour(q[xdim].values, q[ydim].values, data, levels=[TUR_BOUND], colors="k", linestyles="--", linewidths=1.2)
     return True
 
 
@@ -165,13 +165,19 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
         if y is not None:
             raise PlotError(f"--y {y}: {observable} has only one free numeric axis here ({xdim})")
     panels = list(da[categorical[0]].values) if categorical else [None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(FIGSIZE[0] * len(panels), FIGSIZE[1]), dpi=dpi, squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(FIGSIZE[0] * len(panels), FIGSIZE[1]), dpi=dpi, squeeze=False,
+                             layout="constrained")
     values = da.values[np.isfinite(da.values)]
     diverging = signed(observable, da.values)
     vmax = float(np.max(np.abs(values))) if values.size else 1.0
     norm = None
+    tur = observable.startswith("tur_")
     if ydim is not None:
-        if diverging:
+        if tur and values.size:  # centred at the classical bound: Q < 2 blue, Q > 2 red
+            diverging = True
+            lo, hi = float(values.min()), float(values.max())
+            norm = colors.TwoSlopeNorm(vcenter=TUR_BOUND, vmin=min(lo, TUR_BOUND - 1e-3), vmax=max(hi, TUR_BOUND + 1e-3))
+        elif diverging:
             norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=-vmax or -1.0, vmax=vmax or 1.0)
         elif values.size:
             norm = colors.Normalize(vmin=float(values.min()), vmax=float(values.max()))
@@ -193,7 +199,7 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
                 ax.set_yscale("log")
         if spart is not None or observable == "sigma":
             violated |= _outline_violation(ax, part if spart is None else spart, xdim, ydim)
-        if observable.startswith("tur_"):
+        if tur:
             bound |= _mark_tur_bound(ax, part, xdim, ydim)
         ax.set_xlabel(_label(da[xdim]))
         if spacing(part[xdim].values) == "log":
@@ -211,9 +217,10 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
         labels.append("σ < 0: second law violated")
     if bound:
         handles.append(plt.Line2D([], [], color="0.3", ls="--", lw=1.2))
-        labels.append(f"Q = {TUR_BOUND:g}: classical TUR bound" + (" (white on maps)" if ydim is not None else ""))
+        labels.append(f"Q = {TUR_BOUND:g}: classical TUR bound" + (" (maps: colours centred there, Q < 2 blue)"
+                                                                    if ydim is not None else ""))
     if handles:
-        fig.legend(handles, labels, loc="lower right", fontsize=8)
+        fig.legend(handles, labels, loc="outside lower right", fontsize=8)
     if output is not None:
         fig.savefig(output, dpi=dpi)
     return fig
