@@ -30,12 +30,14 @@ import dataclasses
 import os
 import re
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+LOCK_WAIT = 5.0  # seconds a reader waits for a writer that holds the file alone (finishing it)
 COMPRESSION = {"none": {}, "lzf": {"compression": "lzf"}, "gzip": {"compression": "gzip", "compression_opts": 4}}
 
 
@@ -263,14 +265,23 @@ def open_kwargs(path: Path) -> dict:
     Raises:
         OSError: HDF5 cannot open it at all.
     """
-    try:
-        with h5py.File(path, "r"):
-            return {}
-    except FileNotFoundError:
-        raise
-    except OSError:
-        with h5py.File(path, "r", swmr=True):
-            return {"swmr": True}
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            with h5py.File(path, "r"):
+                return {}
+        except FileNotFoundError:
+            raise
+        except OSError:
+            pass
+        try:
+            with h5py.File(path, "r", swmr=True):
+                return {"swmr": True}
+        except OSError as err:
+            # the writer holds the file alone for a moment while it writes the final attributes
+            if "lock" not in str(err) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
 
 
 _HDF5_BOOKKEEPING = ("CLASS", "NAME", "DIMENSION_LIST", "REFERENCE_LIST", "_Netcdf4Dimid", "_Netcdf4Coordinates")
