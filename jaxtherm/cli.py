@@ -78,10 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Summarise a results file written by `jaxtherm run`, complete, unfinished (killed) or still "
         "being written: model and options, axes with ranges, spacing and units, fixed parameters, observables and "
         "gradients, points computed and failed (by status), timings, solver plan, device and versions.",
-        epilog="Example: `jaxtherm info results/quickstart.h5 --json | python -m json.tool`.",
+        epilog="Examples: `jaxtherm info results/quickstart.h5`, `jaxtherm info results/*.h5` (a week of sweeps: "
+        "which are done, which failed where), `jaxtherm info results/quickstart.h5 --json`.",
     )
-    info.add_argument("path", help="results file (.h5)")
-    info.add_argument("--json", action="store_true", help="print one JSON object instead of text (for scripts)")
+    info.add_argument("paths", nargs="+", metavar="PATH", help="results file(s) (.h5), e.g. results/*.h5")
+    info.add_argument("--json", action="store_true", help="print one JSON object (a list of them for several files) "
+                      "instead of text, for scripts")
     plot = sub.add_parser(
         "plot",
         help="plot an observable of a results file: a line for one free axis, a map for two",
@@ -210,13 +212,19 @@ def _info(args) -> int:
 
     from .results import ResultsError, format_info, info
 
-    try:
-        d = info(args.path)
-    except ResultsError as err:
-        print(f"jaxtherm info: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    print(json.dumps(d, indent=1, ensure_ascii=False) if args.json else format_info(d))
-    return 0
+    found, status = [], 0
+    for path in args.paths:
+        try:
+            found.append(info(path))
+        except ResultsError as err:
+            print(f"jaxtherm info: error: {err}", file=sys.stderr)
+            status = EXIT_USAGE
+    if args.json:
+        if found:
+            print(json.dumps(found[0] if len(args.paths) == 1 else found, indent=1, ensure_ascii=False))
+    else:
+        print("\n\n".join(format_info(d) for d in found))
+    return status
 
 
 def _plot(args) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import hdf5
+from .io import hdf5, journal
 from .solvers import STATUS_MEANINGS
 from .sweep.plan import writer_running
 
@@ -171,7 +171,9 @@ def info(path: str | os.PathLike) -> dict:
         "gradients": gradients,
         "rho": "rho_re" in s["variables"],
         "points": {"total": int(status.size), "done": done, "failed": int(sum(c for k, c in counts.items() if k > 0))},
-        "chunks": {"total": int(chunks.size), "done": int(chunks.sum())} if chunks is not None else None,
+        "chunks": {"total": int(chunks.size), "done": int(chunks.sum()),
+                   "journaled": journal.count(path) if journal.journal_dir(path).exists() else None}
+        if chunks is not None else None,
         "status": {str(k): {"count": c, "meaning": meanings.get(k, "unknown")} for k, c in sorted(counts.items())},
         "timing": timing,
         "solver_plan": a.get("solver_plan", ""),
@@ -214,7 +216,9 @@ def format_info(d: dict) -> str:
     for k, v in d["status"].items():
         lines.append(f"  status {k:>3}   {v['count']:>12,}  {v['meaning']}")
     if d["chunks"]:
-        lines.append(f"  chunks       {d['chunks']['done']:,} of {d['chunks']['total']:,} written")
+        c = d["chunks"]
+        kept = f"; {c['journaled']:,} safe in the journal (--resume uses them)" if c["journaled"] is not None else ""
+        lines.append(f"  chunks       {c['done']:,} of {c['total']:,} written{kept}")
     t = d["timing"]
     if t:
         parts = [f"started {t['start_time']}" if "start_time" in t else "",

@@ -295,6 +295,9 @@ def test_plot_and_info_refuse_bad_arguments(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert cli.main(["info", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
+    assert cli.main(["info", str(out), str(out), "--json"]) == 0  # several files: a list
+    many = json.loads(capsys.readouterr().out)
+    assert len(many) == 2 and many[0]["points"] == {"total": 25, "done": 25, "failed": 0}
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     assert cli.main(["info", str(tmp_path / "junk.h5")]) == 2
     assert "HDF5 cannot open it" in capsys.readouterr().err
