@@ -10,17 +10,16 @@ import sys
 import time
 import tomllib
 
+import matplotlib  # noqa: F401  (the [test] extra has matplotlib and xarray: these tests run, never skip)
 import numpy as np
 import pytest
+import xarray  # noqa: F401
 
 import jaxtherm
 from jaxtherm import cli
 from jaxtherm.io import journal
 from jaxtherm.plotting import panels_size
 from jaxtherm.sweep import parse_spec, run_sweep
-
-pytest.importorskip("xarray")
-pytest.importorskip("matplotlib")
 
 # slow enough in chunks of 64 (the global pair, ~600 chunks, several seconds) to be read while it runs
 LIVE = """
