@@ -54,9 +54,9 @@ from .solvers import (
 
 
 def __getattr__(name: str):
-    """``jaxtherm.open``, ``jaxtherm.info`` (:mod:`jaxtherm.results`) and ``jaxtherm.plot``
-    (:mod:`jaxtherm.plotting`), imported on first use: reading results needs no JAX compile and
-    plotting needs the ``[analysis]`` extra."""
+    """``jaxtherm.open``, ``jaxtherm.info`` (:mod:`jaxtherm.results`), ``jaxtherm.plot``
+    (:mod:`jaxtherm.plotting`) and ``jaxtherm.optimize`` (:mod:`jaxtherm.optimizer`), imported on
+    first use: plotting needs the ``[analysis]`` extra, optimising the ``[optimize]`` one (optax)."""
     if name in ("open", "info"):
         from . import results
 
@@ -65,6 +65,10 @@ def __getattr__(name: str):
         from .plotting import plot
 
         return plot
+    if name == "optimize":
+        from .optimizer import optimize
+
+        return optimize
     raise AttributeError(f"module 'jaxtherm' has no attribute {name!r}")
 
 
@@ -97,6 +101,7 @@ __all__ = [
     "models",
     "open",
     "operators",
+    "optimize",
     "oscillator_pair",
     "plot",
     "qubit_chain",

@@ -32,7 +32,7 @@ from ..io.hdf5 import BrokenFile, ResultsFile, h5py_version, read_summary
 from . import devices, executor, grid, plan
 from .layout import layout_for
 from .progress import Progress
-from .spec import SweepSpec
+from .spec import SpecError, SweepSpec
 from .study import Study, resolve
 
 
@@ -121,6 +121,9 @@ def run_sweep(
         RunRefused: an existing complete/unfinished file without ``--force``/``--resume``, another
             writer, a journal from another spec, or a missing device.
     """
+    if spec.optimize is not None:
+        raise SpecError(spec.source, "optimize", "this spec optimises (it has an [optimize] table); run it with "
+                        "`jaxtherm optimize`, or drop [optimize] and give [axes] to sweep")
     if solver is not None:
         spec = dataclasses.replace(spec, solver=solver)
     study = resolve(spec)

@@ -26,6 +26,17 @@
     chunk_size = 131072                # points per compiled call (default: tuned at start)
     solver = "auto"                    # or "reduced" (symmetry sector), "dense" (the full-Liouvillian reference)
 
+A spec for ``jaxtherm optimize`` has no ``[axes]`` but an ``[optimize]`` table instead::
+
+    [optimize]
+    maximize = "J_c"                   # or minimize = "..."; an expression of observables
+    variables = { E_c = [0.2, 2.5], g = [0.005, 0.05, 0.02] }   # bounds, optional start
+    constraints = ["cop >= 0.3"]       # optional
+    starts = 16                        # run together, vmapped
+    steps = 2000
+    seed = 0
+    learning_rate = 0.05               # first Adam step, in units of each variable's range
+
 This module checks the file's shape only and knows no model and no JAX: which parameters,
 options and values a model takes is checked against the model itself when the sweep is
 resolved (:mod:`jaxtherm.sweep.study`). Every problem raises :class:`SpecError`, whose message
@@ -50,6 +61,7 @@ SECTIONS = {
     "axes": None,
     "output": ("path", "gradients", "compression", "save_rho", "fluctuations", "dtype"),
     "run": ("chunk_size", "solver"),
+    "optimize": ("maximize", "minimize", "variables", "constraints", "starts", "steps", "seed", "learning_rate"),
 }
 COMPRESSIONS = ("none", "lzf", "gzip")
 DTYPES = ("float64", "float32")
@@ -76,6 +88,23 @@ class Axis:
 
     def __len__(self) -> int:
         return len(self.values)
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizeSettings:
+    """The ``[optimize]`` table of a spec (``jaxtherm optimize``), syntax-checked: the objective
+    ``expression`` (``maximize`` or ``minimize``), ``variables`` name → ``(lo, hi)`` or
+    ``(lo, hi, start)``, ``constraints`` (texts), ``starts``, ``steps``, ``seed`` and
+    ``learning_rate`` (:mod:`jaxtherm.optimize`)."""
+
+    expression: str
+    maximize: bool
+    variables: Mapping[str, tuple[float, ...]]
+    constraints: tuple[str, ...] = ()
+    starts: int = 16
+    steps: int = 2000
+    seed: int = 0
+    learning_rate: float = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +140,7 @@ class SweepSpec:
     solver: str = "auto"
     base_dir: Path = Path(".")
     fluctuations: bool = False
+    optimize: OptimizeSettings | None = None
 
     @property
     def axis_shape(self) -> tuple[int, ...]:
@@ -211,6 +241,63 @@ def _model_table(source: str, table: dict):
     return name, factory, MappingProxyType(options), tuple(categorical)
 
 
+def _positive_int(source: str, key: str, value, default: int) -> int:
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SpecError(source, key, f"expected a positive integer; got {value!r}")
+    return value
+
+
+def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> OptimizeSettings:
+    """Check ``[optimize]``'s shape and its expressions' syntax (names are checked by the model)."""
+    from .. import expressions
+
+    if ("maximize" in table) == ("minimize" in table):
+        raise SpecError(source, "optimize", "expected exactly one of maximize = \"EXPR\" or minimize = \"EXPR\" "
+                        "(an observable or an expression of observables, e.g. \"J_c\" or \"J_c / J_h\")")
+    sense = "maximize" if "maximize" in table else "minimize"
+    try:
+        expressions.parse(table[sense])
+    except expressions.ExpressionError as err:
+        raise SpecError(source, f"optimize.{sense}", str(err)) from None
+    variables = table.get("variables")
+    if not isinstance(variables, dict) or not variables:
+        raise SpecError(source, "optimize.variables",
+                        f"expected a table of bounds, e.g. {{ E_c = [0.2, 2.5], g = [0.005, 0.05, 0.02] }}; got {variables!r}")
+    checked = {}
+    for name, b in variables.items():
+        key = f"optimize.variables.{name}"
+        if not (isinstance(b, list) and len(b) in (2, 3) and all(_is_number(v) and math.isfinite(v) for v in b)):
+            raise SpecError(source, key, f"expected [lo, hi] or [lo, hi, start] of finite numbers; got {b!r}")
+        if not b[0] < b[1]:
+            raise SpecError(source, key, f"expected lo < hi (empty bounds); got {b!r}")
+        if len(b) == 3 and not b[0] <= b[2] <= b[1]:
+            raise SpecError(source, key, f"expected the start inside [lo, hi]; got {b!r}")
+        if name in fixed:
+            raise SpecError(source, key, "is also fixed in [parameters]; a parameter is either fixed or a variable")
+        checked[name] = tuple(float(v) for v in b)
+    if axes:
+        raise SpecError(source, "axes", "an [optimize] spec takes no [axes]: its variables are in [optimize] variables")
+    constraints = table.get("constraints", [])
+    if not isinstance(constraints, list):
+        raise SpecError(source, "optimize.constraints", f"expected a list such as [\"cop >= 0.3\"]; got {constraints!r}")
+    for c in constraints:
+        try:
+            expressions.parse_constraint(c)
+        except expressions.ExpressionError as err:
+            raise SpecError(source, "optimize.constraints", str(err)) from None
+    lr = table.get("learning_rate", 0.05)
+    if not _is_number(lr) or not 0 < lr <= 1:
+        raise SpecError(source, "optimize.learning_rate", f"expected a number in (0, 1] (of each variable's range); got {lr!r}")
+    seed = table.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SpecError(source, "optimize.seed", f"expected a non-negative integer; got {seed!r}")
+    return OptimizeSettings(table[sense].strip(), sense == "maximize", MappingProxyType(checked), tuple(constraints),
+                            _positive_int(source, "optimize.starts", table.get("starts"), 16),
+                            _positive_int(source, "optimize.steps", table.get("steps"), 2000), seed, float(lr))
+
+
 def parse_spec(text: str, source: str = "<spec>", default_output: str | None = None,
                base_dir: str | os.PathLike = ".") -> SweepSpec:
     """Check a TOML sweep spec's shape.
@@ -280,6 +367,9 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     solver = data.get("run", {}).get("solver", "auto")
     if not isinstance(solver, str):
         raise SpecError(source, "run.solver", f"expected a solver name; got {solver!r}")
+    optimize = _optimize_table(source, data["optimize"], fixed, axes) if "optimize" in data else None
+    if optimize is not None and categorical:
+        raise SpecError(source, f"model.{categorical[0]}", "an [optimize] spec takes one model; give one value")
     return SweepSpec(
         source=source,
         text=text,
@@ -298,6 +388,7 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
         solver=solver,
         base_dir=Path(base_dir),
         fluctuations=fluctuations,
+        optimize=optimize,
     )
 
 

@@ -85,6 +85,9 @@ def resolve(spec: SweepSpec) -> Study:
     _check_same(spec, models)
     model = models[0]
     accepted = model.accepted_names()
+    if spec.optimize is not None:
+        _check_problem(spec, model)
+        return Study(spec, models, model.check_names([*spec.fixed, *spec.optimize.variables]))
     for section, keys in (("parameters", spec.fixed), ("axes", [a.name for a in spec.axes])):
         for key in keys:
             if key not in accepted:
@@ -119,6 +122,28 @@ def resolve(spec: SweepSpec) -> Study:
             except ValueError as err:
                 raise SpecError(spec.source, "output.fluctuations", str(err)) from None
     return Study(spec, models, names)
+
+
+def _check_problem(spec: SweepSpec, model: Model) -> None:
+    """An ``[optimize]`` spec against its model (:func:`jaxtherm.optimize.problem`)."""
+    from .. import optimizer as optimize
+
+    o = spec.optimize
+    for key, value in spec.fixed.items():
+        if key not in model.accepted_names():
+            raise SpecError(spec.source, f"parameters.{key}",
+                            f"unknown parameter of {model.name}; expected one of {', '.join(model.accepted_names())}")
+        units, _, domain = model.describe(key)
+        if outside(domain, value):
+            raise SpecError(spec.source, f"parameters.{key}",
+                            f"expected {DOMAIN_TEXT[domain]} ({units or 'dimensionless'}); got {value!r}")
+    if spec.solver not in SOLVER_NAMES:
+        raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVER_NAMES)}; got {spec.solver!r}")
+    try:
+        optimize.problem(model, o.expression, o.variables, spec.fixed, maximize=o.maximize, constraints=o.constraints)
+    except optimize.ProblemError as err:
+        part = {"objective": "maximize" if o.maximize else "minimize"}.get(err.part, err.part)
+        raise SpecError(spec.source, "parameters" if part == "parameters" else f"optimize.{part}", str(err)) from None
 
 
 def _fixed_parameters(model: Model, given: dict) -> dict:

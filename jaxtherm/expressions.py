@@ -1,0 +1,135 @@
+"""Objectives and constraints written as expressions of observables: ``"J_c"``, ``"J_c / J_h"``,
+``"-power"``, ``"cop >= 0.3"``.
+
+An expression is parsed once (Python's own parser, then a whitelist: numbers, observable names,
+``+ - * / **``, unary minus, and the functions ``abs``, ``sqrt``, ``log``, ``exp``, ``min``,
+``max``) and evaluated with any array module (``numpy`` or ``jax.numpy``), so it is
+differentiable with JAX. A constraint is one comparison ``lhs >= rhs`` (or ``<=``, ``>``,
+``<``) and evaluates to its slack ``lhs - rhs`` (``rhs - lhs`` for ``<=``), feasible where ≥ 0.
+This module knows no model and imports no JAX: names are checked against a model's observables
+by the caller.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+
+FUNCTIONS = ("abs", "sqrt", "log", "exp", "min", "max")
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_COMPARE = {ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<"}
+
+
+class ExpressionError(ValueError):
+    """An expression outside the accepted grammar (the message says what was expected)."""
+
+
+def _check(node: ast.AST, text: str) -> set[str]:
+    """Names used by ``node``; :class:`ExpressionError` for anything outside the grammar."""
+    if isinstance(node, ast.Expression):
+        return _check(node.body, text)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return set()
+    if isinstance(node, ast.Name):
+        if node.id in FUNCTIONS:
+            raise ExpressionError(f"{text!r}: {node.id} is a function; call it as {node.id}(…)")
+        return {node.id}
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        return _check(node.left, text) | _check(node.right, text)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _check(node.operand, text)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS and not node.keywords:
+        n = len(node.args)
+        if n != (2 if node.func.id in ("min", "max") else 1):
+            raise ExpressionError(f"{text!r}: {node.func.id} takes {2 if node.func.id in ('min', 'max') else 1} argument(s)")
+        return set().union(*(_check(a, text) for a in node.args))
+    raise ExpressionError(f"{text!r}: expected observables, numbers, + - * / **, and {', '.join(FUNCTIONS)}; "
+                          f"got {ast.unparse(node)!r}")
+
+
+def _eval(node: ast.AST, values, xp):
+    if isinstance(node, ast.Expression):
+        return _eval(node.body, values, xp)
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return values[node.id]
+    if isinstance(node, ast.UnaryOp):
+        v = _eval(node.operand, values, xp)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.BinOp):
+        a, b = _eval(node.left, values, xp), _eval(node.right, values, xp)
+        op = _BINARY[type(node.op)]
+        return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "**": lambda: a**b}[op]()
+    args = [_eval(a, values, xp) for a in node.args]
+    name = node.func.id
+    fn = {"abs": xp.abs, "sqrt": xp.sqrt, "log": xp.log, "exp": xp.exp, "min": xp.minimum, "max": xp.maximum}[name]
+    return fn(*args)
+
+
+@dataclasses.dataclass(frozen=True)
+class Expression:
+    """A parsed expression of observables: ``text``, the ``names`` it uses, and :meth:`__call__`."""
+
+    text: str
+    names: frozenset[str]
+    tree: ast.Expression = dataclasses.field(repr=False, compare=False)
+
+    def __call__(self, values, xp):
+        """The value for ``values`` (name → array) with the array module ``xp`` (numpy, jax.numpy)."""
+        return _eval(self.tree, values, xp)
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraint:
+    """``lhs OP rhs``; :meth:`slack` is ≥ 0 where it holds (``lhs − rhs`` for ``>=``/``>``)."""
+
+    text: str
+    lhs: Expression
+    op: str
+    rhs: Expression
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self.lhs.names | self.rhs.names
+
+    def slack(self, values, xp):
+        a, b = self.lhs(values, xp), self.rhs(values, xp)
+        return a - b if self.op in (">=", ">") else b - a
+
+
+def parse(text: str) -> Expression:
+    """Parse an expression such as ``"J_c / J_h"``.
+
+    Raises:
+        ExpressionError: not an expression of the accepted grammar.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError(f"expected an expression of observables such as 'J_c' or 'J_c / J_h'; got {text!r}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        raise ExpressionError(f"{text!r} is not an expression (e.g. 'J_c', 'J_c / J_h', '-power')") from None
+    if isinstance(tree.body, ast.Compare):
+        raise ExpressionError(f"{text!r}: a comparison is a constraint, not an objective")
+    return Expression(text.strip(), frozenset(_check(tree, text)), tree)
+
+
+def parse_constraint(text: str) -> Constraint:
+    """Parse a constraint such as ``"cop >= 0.3"`` (one of ``>= > <= <``).
+
+    Raises:
+        ExpressionError: not a single comparison of two expressions.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"expected a constraint such as 'cop >= 0.3'; got {text!r}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        raise ExpressionError(f"{text!r} is not a constraint such as 'cop >= 0.3' or 'J_c >= 0'") from None
+    node = tree.body
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE):
+        raise ExpressionError(f"{text!r}: expected one comparison with >=, >, <= or <, such as 'cop >= 0.3'")
+    sides = [ast.Expression(node.left), ast.Expression(node.comparators[0])]
+    lhs, rhs = (Expression(ast.unparse(s.body), frozenset(_check(s, text)), s) for s in sides)
+    return Constraint(text.strip(), lhs, _COMPARE[type(node.ops[0])], rhs)

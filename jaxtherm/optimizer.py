@@ -1,0 +1,372 @@
+"""Gradient-based design: maximise or minimise an expression of observables over bounded
+parameters, from many starts at once, optionally under constraints.
+
+For a model, fixed parameters ``p_fix`` and variables ``x ∈ [lo, hi]`` (each a parameter name
+as a spec gives it, aliases such as ``T_h`` included):
+
+    maximise (or minimise)  f(x) = F(observables(x, p_fix))
+    subject to              c_k(x) = lhs_k − rhs_k ≥ 0   (``"cop >= 0.3"``; ``<=`` flips it)
+
+The optimiser is optax's Adam on the variables scaled to the unit box, ``u = (x − lo)/(hi − lo)``,
+projected back onto ``[0, 1]`` after every step (``optax.projections.projection_box``), with a
+learning rate decaying geometrically from ``learning_rate`` to ``learning_rate · 2·10⁻⁴`` over
+``steps`` (so the last steps polish: the final iterate moves by ~1e-5 of each range). The loss is
+
+    L(u) = ∓ f / s_f + Σ_k ψ(c_k / s_k, λ_k),   ψ(g, λ) = −λg + ρg²/2 if g < λ/ρ else −λ²/(2ρ)
+
+(the augmented Lagrangian of the inequality constraints, ρ = 10; the multipliers are updated
+every 25 steps, ``λ ← max(0, λ − ρ c/s)``, so that the constraints hold at the end, not only
+approximately as with a penalty),
+
+with ``s_f``, ``s_k`` the median magnitudes of ``f`` and of each constraint's left side at the
+starting points (so that both are O(1) whatever the units). Gradients are exact: forward-mode
+derivatives through the steady-state solve (one tangent per variable), as in sweeps. All
+``starts`` run together as one vmapped, jitted computation: 64 starts cost about what one does
+per step where the batch fits the device.
+
+A start whose point cannot be solved (``status ≠ 0``: a singular Liouvillian, a parameter
+outside its domain) keeps its last good iterate and is reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import expressions, kernel, solvers
+from .batch import scalar_observables
+from .models import Model
+
+CONVERGED, NOT_CONVERGED, FAILED_POINT, INFEASIBLE = 0, 1, 2, 3
+STATUS_MEANINGS = {
+    CONVERGED: "converged (projected gradient below tolerance)",
+    NOT_CONVERGED: "stopped after the last step without meeting the gradient tolerance",
+    FAILED_POINT: "a point on the way could not be solved (status ≠ 0); the last good iterate is kept",
+    INFEASIBLE: "a constraint is violated at the end",
+}
+GRADIENT_TOL = 1e-4  # projected gradient of the scaled loss (unit box), ∞-norm
+FEASIBILITY_TOL = 1e-6  # constraint slack, relative to its scale
+RHO = 10.0  # augmented-Lagrangian penalty on the scaled constraints
+MULTIPLIER_EVERY = 25  # steps between multiplier updates
+FINAL_LR_FACTOR = 2e-4
+
+
+class ProblemError(ValueError):
+    """A problem that does not fit its model; ``part`` names where: ``"objective"``,
+    ``"constraints"``, ``"variables.NAME"`` or ``"parameters"``."""
+
+    def __init__(self, part: str, message: str):
+        self.part = part
+        super().__init__(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """An optimisation problem, checked against its model.
+
+    Attributes:
+        model: the model.
+        objective: the expression to optimise (:mod:`jaxtherm.expressions`).
+        maximize: ``True`` to maximise.
+        variables: names (as given) of the free parameters, with ``bounds`` ``(n, 2)`` and
+            optional ``start`` values (NaN where none).
+        fixed: the other parameters, name → value.
+        constraints: parsed constraints.
+        fluctuations: whether the kernel counts heat (the expressions use ``noise_``/``tur_``…).
+    """
+
+    model: Model
+    objective: expressions.Expression
+    maximize: bool
+    variables: tuple[str, ...]
+    bounds: np.ndarray
+    start: np.ndarray
+    fixed: Mapping[str, float]
+    constraints: tuple[expressions.Constraint, ...] = ()
+    fluctuations: bool = False
+
+    @property
+    def observables(self) -> tuple[str, ...]:
+        return tuple(scalar_observables(self.model, self.fluctuations))
+
+
+def problem(model: Model, objective: str, variables: Mapping[str, Sequence[float]], fixed: Mapping[str, float], *,
+            maximize: bool = True, constraints: Sequence[str] = ()) -> Problem:
+    """Check an optimisation problem against the model's own metadata.
+
+    Args:
+        model: e.g. ``jaxtherm.absorption_refrigerator("local")``.
+        objective: an expression of the model's observables, e.g. ``"J_c"`` or ``"J_c / J_h"``.
+        variables: name → ``[lo, hi]`` or ``[lo, hi, start]`` (``lo < hi``, inside the domain).
+        fixed: every other parameter, name → value (aliases such as ``T_h`` accepted).
+        maximize: maximise (default) or minimise.
+        constraints: e.g. ``["cop >= 0.3", "J_c >= 0"]``.
+
+    Raises:
+        ProblemError: naming the offending variable, parameter, observable or constraint.
+    """
+    try:
+        expr = expressions.parse(objective)
+    except expressions.ExpressionError as err:
+        raise ProblemError("objective", str(err)) from None
+    try:
+        cons = tuple(expressions.parse_constraint(c) for c in constraints)
+    except expressions.ExpressionError as err:
+        raise ProblemError("constraints", str(err)) from None
+    plain, counted = set(model.observables), set(model.fluctuation_observables)
+    for part, names_used in (("objective", expr.names), *(("constraints", c.names) for c in cons)):
+        unknown = sorted(set(names_used) - plain - counted)
+        if unknown:
+            raise ProblemError(part, f"unknown observable {unknown[0]!r} of {model.name}; expected some of "
+                               f"{', '.join([*model.observables, *model.fluctuation_observables])}")
+    fluct = bool(set(expr.names).union(*(c.names for c in cons)) & counted)
+    if fluct:
+        try:
+            model.check_counting()
+        except ValueError as err:
+            raise ProblemError("objective", str(err)) from None
+    names = list(variables)
+    both = sorted(set(names) & set(fixed))
+    if both:
+        raise ProblemError(f"variables.{both[0]}", f"{both[0]!r} is both a variable and fixed; a parameter is one or the other")
+    for name in names:
+        if name not in model.accepted_names():
+            raise ProblemError(f"variables.{name}", f"unknown parameter of {model.name}; expected one of "
+                               f"{', '.join(model.accepted_names())}")
+    try:
+        model.check_names([*fixed, *names])
+    except ValueError as err:
+        raise ProblemError("parameters", f"{err} ([parameters] or [optimize] variables)") from None
+    bounds, start = [], []
+    for name in names:
+        b = [float(v) for v in variables[name]]
+        key = f"variables.{name}"
+        if len(b) not in (2, 3) or not all(math.isfinite(v) for v in b):
+            raise ProblemError(key, f"expected [lo, hi] or [lo, hi, start] of finite numbers; got {b}")
+        if not b[0] < b[1]:
+            raise ProblemError(key, f"empty bounds [{b[0]}, {b[1]}]; expected lo < hi")
+        if len(b) == 3 and not b[0] <= b[2] <= b[1]:
+            raise ProblemError(key, f"start {b[2]} outside its bounds [{b[0]}, {b[1]}]")
+        domain = model.describe(name)[2]
+        if (domain == "> 0" and b[0] <= 0) or (domain == ">= 0" and b[0] < 0):
+            raise ProblemError(key, f"bounds [{b[0]}, {b[1]}] leave the parameter's domain ({name} {domain})")
+        bounds.append(b[:2])
+        start.append(b[2] if len(b) == 3 else np.nan)
+    return Problem(model, expr, maximize, tuple(names), np.asarray(bounds, float), np.asarray(start, float),
+                   dict(fixed), cons, fluct)
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Every start's optimum, the best one, and the trajectories.
+
+    Arrays have a leading axis over starts ``S`` (trajectories: ``(R, S, …)`` for ``R``
+    recorded steps, at ``trajectory_steps``: every ``record_every``-th and the last). ``x``
+    ``(S, n)``: the variables at each start's optimum; ``objective``
+    ``(S,)``: ``f`` there; ``observables``: name → ``(S,)``; ``gradients``:
+    ``d{obs}_d{var}`` → ``(S,)``; ``slack`` ``(S, k)``: the constraints' slacks;
+    ``status`` ``(S,)``: :data:`STATUS_MEANINGS`; ``x0`` ``(S, n)``: the starting points.
+    """
+
+    problem: Problem
+    x: np.ndarray
+    x0: np.ndarray
+    objective: np.ndarray
+    observables: Mapping[str, np.ndarray]
+    gradients: Mapping[str, np.ndarray]
+    slack: np.ndarray
+    status: np.ndarray
+    projected_gradient: np.ndarray
+    steps: np.ndarray
+    trajectory_x: np.ndarray
+    trajectory_objective: np.ndarray
+    trajectory_steps: np.ndarray
+    seconds: float = 0.0
+    compile_seconds: float = 0.0
+
+    @property
+    def best(self) -> int:
+        """Index of the best start among those not failed and feasible (else among all)."""
+        f = np.where(np.isfinite(self.objective), self.objective, np.nan)
+        f = f if self.problem.maximize else -f
+        good = (self.status == CONVERGED) | (self.status == NOT_CONVERGED)
+        pool = np.where(good & np.isfinite(f), f, -np.inf)
+        if not np.isfinite(pool).any():
+            pool = np.where(np.isfinite(f), f, -np.inf)
+        return int(np.argmax(pool))
+
+    def summary(self) -> dict:
+        """The best optimum as plain values: ``objective``, ``variables``, ``observables``,
+        ``status`` (its meaning), and how many starts converged."""
+        i = self.best
+        return {
+            "objective": float(self.objective[i]),
+            "expression": self.problem.objective.text,
+            "sense": "maximize" if self.problem.maximize else "minimize",
+            "variables": {n: float(self.x[i, k]) for k, n in enumerate(self.problem.variables)},
+            "observables": {n: float(v[i]) for n, v in self.observables.items()},
+            "constraints": {c.text: float(self.slack[i, k]) for k, c in enumerate(self.problem.constraints)},
+            "status": STATUS_MEANINGS[int(self.status[i])],
+            "status_code": int(self.status[i]),
+            "start": i,
+            "starts": int(self.status.size),
+            "converged_starts": int(np.count_nonzero(self.status == CONVERGED)),
+        }
+
+
+def _evaluator(prob: Problem, dtype, solver):
+    """``x (n,) ↦ (values (1 + k,), jacobian (1 + k, n), observables, status, d observables/dx)``
+    for one point: the objective and the constraint slacks, the observables, and their
+    forward-mode derivatives (one primal solve, ``n`` tangents)."""
+    names = prob.variables
+    fixed = {k: jnp.asarray(v, dtype) for k, v in prob.fixed.items()}
+    observables = prob.observables
+
+    def point(x):
+        inputs = {**fixed, **{n: x[i] for i, n in enumerate(names)}}
+        out = kernel.point(prob.model, prob.model.to_parameters(inputs), dtype, solver, rho=False, scalars=False,
+                           fluctuations=prob.fluctuations)
+        obs = {k: out[k] for k in observables}
+        values = jnp.stack([jnp.asarray(v, dtype) for v in
+                            [prob.objective(obs, jnp)] + [c.slack(obs, jnp) for c in prob.constraints]])
+        return (values, obs), (values, obs, out["status"])
+
+    def evaluate(x):
+        (jac, dobs), (values, obs, status) = jax.jacfwd(point, has_aux=True)(x)
+        return values, jac, obs, status, dobs
+
+    return evaluate
+
+
+def _starts(prob: Problem, starts: int, seed: int) -> np.ndarray:
+    """Start 0: the given start values (box centres where none); the others uniform in the box."""
+    lo, hi = prob.bounds[:, 0], prob.bounds[:, 1]
+    rng = np.random.default_rng(seed)
+    x0 = lo + (hi - lo) * rng.uniform(size=(starts, len(lo)))
+    x0[0] = np.where(np.isnan(prob.start), (lo + hi) / 2, prob.start)
+    return x0
+
+
+def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, learning_rate: float = 0.05,
+        record_every: int = 20, solver: str | solvers.Solver = "auto", dtype=np.float64, x0: np.ndarray | None = None,
+        progress=None) -> Result:
+    """Optimise ``prob`` from ``starts`` points at once (see the module docstring).
+
+    Args:
+        prob: from :func:`problem`.
+        starts: number of starts (start 0 at the given start values, the rest random in the box).
+        steps: optimiser steps.
+        seed: for the random starts.
+        learning_rate: initial Adam step in units of each variable's range.
+        record_every: steps between recorded trajectory points.
+        solver: steady-state solver (:mod:`jaxtherm.solvers`).
+        dtype: float64 (default) or float32.
+        x0: ``(starts, n)`` starting points instead of the default ones.
+        progress: optional callable ``(steps_done, steps_total)``.
+    """
+    import time
+
+    import optax
+
+    dtype = np.dtype(dtype)
+    solver = solvers.get(solver)
+    evaluate = jax.vmap(_evaluator(prob, dtype, solver))
+    lo = jnp.asarray(prob.bounds[:, 0], dtype)
+    span = jnp.asarray(prob.bounds[:, 1] - prob.bounds[:, 0], dtype)
+    x0 = _starts(prob, starts, seed) if x0 is None else np.asarray(x0, float)
+    u0 = jnp.asarray((x0 - prob.bounds[:, 0]) / (prob.bounds[:, 1] - prob.bounds[:, 0]), dtype)
+    sign = -1.0 if prob.maximize else 1.0
+    opt = optax.adam(optax.exponential_decay(learning_rate, steps, FINAL_LR_FACTOR))
+
+    def loss_grad(values, jac, lam, scale):
+        """Gradient of the scaled augmented Lagrangian in the unit box: for each constraint
+        ``g̃ = c/s ≥ 0`` the term ``−max(0, λ − ρ g̃) ∇g̃``."""
+        pull = jnp.maximum(lam - RHO * values[1:] / scale[1:], 0.0)
+        grad_x = sign * jac[0] / scale[0] - jnp.sum(pull[:, None] * jac[1:] / scale[1:, None], axis=0)
+        return grad_x * span
+
+    @jax.jit
+    def step(u, state, lam, failed, last_good, scale, move, update_lam):
+        """Evaluate every start at ``u`` and take one projected Adam step (``move = 0``: evaluate
+        only; ``update_lam``: also the multipliers ``λ ← max(0, λ − ρ g̃)``). One compiled
+        function for the whole run: the kernel with its tangents compiles once."""
+        values, jac, obs, status, dobs = evaluate(lo + span * u)
+        grad = jax.vmap(loss_grad, in_axes=(0, 0, 0, None))(values, jac, lam, scale)
+        ok = (status == 0) & jnp.all(jnp.isfinite(grad), axis=1) & jnp.all(jnp.isfinite(values), axis=1)
+        grad = jnp.where(ok[:, None], grad, 0.0)
+        updates, new_state = jax.vmap(opt.update)(grad, state)
+        moved = jnp.clip(optax.apply_updates(u, updates), 0.0, 1.0)  # optax.projections.projection_box
+        ok_move = ok & move
+        u_next = jnp.where(ok_move[:, None], moved, jnp.where(move, last_good, u))
+        keep = jax.tree.map(lambda a, b: jnp.where(ok_move.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), new_state, state)
+        new_lam = jnp.maximum(lam - RHO * values[:, 1:] / scale[1:], 0.0)
+        lam = jnp.where((ok & update_lam)[:, None], new_lam, lam)
+        pg = jnp.max(jnp.abs(u - jnp.clip(u - grad, 0.0, 1.0)), axis=1)  # projected gradient, unit box
+        out = (values, obs, status, dobs, pg)
+        return (u_next, keep, lam, failed | (~ok & move), jnp.where(ok_move[:, None], u, last_good)), out
+
+    state = jax.vmap(opt.init)(u0)
+    failed = jnp.zeros(starts, bool)
+    lam = jnp.zeros((starts, len(prob.constraints)), dtype)
+    t0 = time.perf_counter()
+    ones = jnp.ones(1 + len(prob.constraints), dtype)
+    _, (values0, obs0, status0, _, _) = step(u0, state, lam, failed, u0, ones, False, False)
+    compile_seconds = time.perf_counter() - t0
+    ok0 = np.asarray(status0) == 0
+    obs0 = {k: np.where(ok0, np.asarray(v), np.nan) for k, v in obs0.items()}
+    # scales: the objective's and each constraint's left side's median size at the starts (a
+    # slack may start near 0); 1 where there is nothing finite to measure
+    sizes = [prob.objective(obs0, np)] + [c.lhs(obs0, np) for c in prob.constraints]
+    with np.errstate(all="ignore"):
+        scale = np.array([np.nanmedian(np.abs(np.broadcast_to(v, ok0.shape))) if ok0.any() else 1.0 for v in sizes])
+    scale = jnp.asarray(np.where(np.isfinite(scale) & (scale > 0), scale, 1.0), dtype)
+    u, last_good = u0, u0
+    traj_x, traj_f = [], []
+    t_run = time.perf_counter()
+    for t in range(steps + 1):  # the last pass evaluates the final iterate
+        last = t == steps
+        (u_next, state, lam, failed, last_good), (values, obs, status, dobs, pg) = step(
+            u, state, lam, failed, last_good, scale, not last, t % MULTIPLIER_EVERY == MULTIPLIER_EVERY - 1)
+        if t % record_every == 0 or last:
+            traj_x.append(np.asarray(lo + span * u))
+            traj_f.append(np.asarray(values[:, 0]))
+            if progress is not None:
+                progress(t, steps)
+        if not last:
+            u = u_next
+    x = lo + span * u
+    grads = {f"d{o}_d{n}": np.asarray(dobs[o][:, i]) for o in prob.observables for i, n in enumerate(prob.variables)}
+    seconds = time.perf_counter() - t_run
+    values, status, pg, failed = (np.asarray(a) for a in (values, status, pg, failed))
+    slack = values[:, 1:]
+    code = np.where(pg <= GRADIENT_TOL, CONVERGED, NOT_CONVERGED)
+    infeasible = np.any(slack < -FEASIBILITY_TOL * np.asarray(scale[1:]), axis=1) if prob.constraints else False
+    code = np.where(infeasible, INFEASIBLE, code)
+    code = np.where((status != 0) | failed, FAILED_POINT, code).astype(np.int8)
+    return Result(prob, np.asarray(x), x0, values[:, 0], {k: np.asarray(v) for k, v in obs.items()}, grads, slack,
+                  code, pg, np.full(starts, steps), np.stack(traj_x), np.stack(traj_f),
+                  np.asarray([*range(0, steps, record_every), steps]), seconds, compile_seconds)
+
+
+def optimize(model: Model, objective: str, variables: Mapping[str, Sequence[float]], fixed: Mapping[str, float], *,
+             maximize: bool = True, constraints: Sequence[str] = (), **options) -> Result:
+    """Maximise (or minimise) ``objective`` over ``variables`` with the rest ``fixed``.
+
+    A shortcut for ``run(problem(model, objective, variables, fixed, ...), **options)``; see
+    :func:`problem` for the arguments and :func:`run` for ``options`` (``starts``, ``steps``,
+    ``seed``, ``learning_rate``, ``solver``, …).
+
+    Example:
+        >>> import jaxtherm
+        >>> fridge = jaxtherm.absorption_refrigerator("local")
+        >>> r = jaxtherm.optimize(fridge, "J_c", {"E_c": [0.2, 2.5], "g": [0.005, 0.05]},
+        ...                       dict(E_h=2.0, T_c=1.0, T_r=1.5, T_h=6.0, gamma_c=0.05,
+        ...                            gamma_r=0.05, gamma_h=0.05))   # doctest: +SKIP
+        >>> r.summary()["variables"]   # doctest: +SKIP
+    """
+    return run(problem(model, objective, variables, fixed, maximize=maximize, constraints=constraints), **options)

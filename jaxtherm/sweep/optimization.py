@@ -1,0 +1,173 @@
+"""``run_optimization``: an ``[optimize]`` spec → model → :mod:`jaxtherm.optimize` → HDF5.
+
+The results file follows the sweep's conventions (:mod:`jaxtherm.io.hdf5`; ``jaxtherm.open``,
+``info`` and ``plot`` read it), with the starts as its one grid dimension:
+
+* coordinates ``start`` (0 … S−1), ``step`` (the recorded optimiser steps), ``variable`` (names);
+* per start: each variable at the optimum (units from the model) and its starting value
+  ``{var}_start``, ``objective``, every observable, ``d{obs}_d{var}``, the constraints' slacks
+  ``slack`` (dim ``constraint``), ``optimizer_status`` (0 converged, 1 not converged, 2 a point
+  failed, 3 infeasible), the steady state's ``status`` and the final ``projected_gradient``;
+* trajectories ``trajectory`` (start, step, variable) and ``trajectory_objective`` (start, step);
+* the fixed parameters as scalars; attrs: the spec text, objective, sense, the best start and
+  its objective, versions, device, timings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from .. import optimizer as optimize
+from .. import solvers
+from .._version import __version__
+from ..io.hdf5 import Layout, ResultsFile, Variable, h5py_version
+from . import plan
+from .layout import model_attrs
+from .spec import SpecError, SweepSpec
+from .study import resolve
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizationSummary:
+    path: Path
+    result: optimize.Result
+
+    def table(self) -> str:
+        """The best optimum as the CLI prints it."""
+        r, p = self.result, self.result.problem
+        s = r.summary()
+        i = s["start"]
+        lines = [f"{s['sense']} {p.objective.text} over " + ", ".join(
+            f"{n} ∈ [{lo:g}, {hi:g}]" for n, (lo, hi) in zip(p.variables, p.bounds))
+            + f": {s['starts']} starts × {int(r.steps[0])} steps, "
+            f"{s['converged_starts']} converged (compile {r.compile_seconds:.1f} s, optimise {r.seconds:.1f} s)",
+            f"best: start {i}, {p.objective.text} = {s['objective']:.10g}  ({s['status']})"]
+        for k, n in enumerate(p.variables):
+            lo, hi = p.bounds[k]
+            units = p.model.describe(n)[0]
+            at = " (at its lower bound)" if np.isclose(r.x[i, k], lo, rtol=1e-9, atol=0) else \
+                " (at its upper bound)" if np.isclose(r.x[i, k], hi, rtol=1e-9, atol=0) else ""
+            lines.append(f"  {n:<12} {r.x[i, k]:<14.8g} {units}{at}")
+        lines.append("observables there:")
+        for n, v in s["observables"].items():
+            lines.append(f"  {n:<12} {v:.8g}")
+        for text, slack in s["constraints"].items():
+            lines.append(f"constraint {text}: slack {slack:.3g} ({'holds' if slack >= 0 else 'violated'})")
+        lines.append(f"-> {self.path}")
+        return "\n".join(lines)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def run_optimization(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: bool = False,
+                     starts: int | None = None, steps: int | None = None, progress=None) -> OptimizationSummary:
+    """Optimise the spec's ``[optimize]`` problem and write its results file.
+
+    Raises:
+        SpecError: no ``[optimize]`` table, or it does not fit the model.
+        RunRefused: the output exists (without ``force``) or another run holds it.
+    """
+    if spec.optimize is None:
+        raise SpecError(spec.source, "optimize", "expected an [optimize] table (maximize or minimize, variables); "
+                        "a spec with [axes] is a sweep: `jaxtherm run`")
+    o = spec.optimize
+    study = resolve(spec)
+    model = study.model
+    out = Path(output) if output is not None else spec.output
+    plan.check_output(spec, out, "-o" if output is not None else "output.path")
+    prob = optimize.problem(model, o.expression, o.variables, spec.fixed, maximize=o.maximize, constraints=o.constraints)
+    with plan.exclusive_lock(out):
+        if out.exists() and not force:
+            raise plan.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
+        start_time = _now()
+        result = optimize.run(prob, starts=starts or o.starts, steps=steps or o.steps, seed=o.seed,
+                              learning_rate=o.learning_rate, solver=spec.solver, dtype=spec.dtype, progress=progress)
+        _write(out, spec, study, result, start_time)
+    if prob.constraints and (result.status == optimize.INFEASIBLE).all():
+        worst = {c.text: float(np.max(result.slack[:, k])) for k, c in enumerate(prob.constraints)}
+        raise SpecError(spec.source, "optimize.constraints",
+                        f"infeasible: no start satisfies the constraints at the end (best slack of each: {worst}); "
+                        f"relax them or widen the bounds. Every start's result is in {out}")
+    return OptimizationSummary(out, result)
+
+
+def _write(out: Path, spec: SweepSpec, study, result: optimize.Result, start_time: str) -> None:
+    prob, model, dt = result.problem, study.model, spec.dtype
+    n_starts = result.status.size
+    rec = result.trajectory_x.shape[0]
+    coords = {
+        "start": (np.arange(n_starts), "", "optimiser start (0: the given start values or the box centre; others random)"),
+        "step": (result.trajectory_steps, "", "optimiser step at which the trajectory was recorded (0: the start)"),
+        "variable": (np.asarray(prob.variables), "", "the optimised parameters"),
+    }
+    v = [Variable(n, dt, model.describe(n)[0], f"{model.describe(n)[1]}: value at this start's optimum")
+         for n in prob.variables]
+    v += [Variable(f"{n}_start", dt, model.describe(n)[0], f"{n} at this start's starting point") for n in prob.variables]
+    sense = "maximised" if prob.maximize else "minimised"
+    v.append(Variable("objective", dt, "", f"{prob.objective.text} at the optimum ({sense})"))
+    units = {**model.observables, **model.fluctuation_observables}
+    v += [Variable(n, dt, units[n][0], f"{units[n][1]} (at the optimum)") for n in prob.observables]
+    v += [Variable(f"d{o}_d{n}", dt, f"({units[o][0]})/({model.describe(n)[0]})",
+                   f"derivative of {o} with respect to {n} at the optimum (autodiff)")
+          for o in prob.observables for n in prob.variables]
+    arrays = {**{n: result.x[:, k] for k, n in enumerate(prob.variables)},
+              **{f"{n}_start": result.x0[:, k] for k, n in enumerate(prob.variables)},
+              "objective": result.objective, **result.observables, **result.gradients}
+    if prob.constraints:
+        coords["constraint"] = (np.asarray([c.text for c in prob.constraints]), "", "constraint (slack ≥ 0 where it holds)")
+        v.append(Variable("slack", dt, "", "constraint slack lhs − rhs (≥ 0: holds) at the optimum",
+                          (("constraint", len(prob.constraints)),)))
+        arrays["slack"] = result.slack
+    meanings = "; ".join(f"{k} = {m}" for k, m in optimize.STATUS_MEANINGS.items())
+    v.append(Variable("optimizer_status", "int8", "", meanings))
+    arrays["optimizer_status"] = result.status
+    v.append(Variable("projected_gradient", dt, "1", "∞-norm of the scaled loss's projected gradient in the unit box at the end"))
+    arrays["projected_gradient"] = result.projected_gradient
+    status = np.where(np.isfinite(result.objective), solvers.STATUS_OK, solvers.STATUS_NONFINITE).astype(np.int8)
+    v.append(Variable("status", "int8", "", "steady state at the optimum: 0 = ok; otherwise not solved (NaN outputs)"))
+    arrays["status"] = status
+    v.append(Variable("trajectory", dt, "", "the variables along the optimisation (recorded steps)",
+                      (("step", rec), ("variable", len(prob.variables)))))
+    arrays["trajectory"] = np.moveaxis(result.trajectory_x, 0, 1)
+    v.append(Variable("trajectory_objective", dt, "", f"{prob.objective.text} along the optimisation", (("step", rec),)))
+    arrays["trajectory_objective"] = result.trajectory_objective.T
+    scalars = {k: (val, *model.describe(k)[:2]) for k, val in spec.fixed.items()}
+    best = result.best
+    attrs = {
+        **model_attrs(study),
+        "title": f"jaxtherm optimisation {spec.source}",
+        "spec": spec.text,
+        "spec_source": spec.source,
+        "objective": prob.objective.text,
+        "sense": "maximize" if prob.maximize else "minimize",
+        "constraints": json.dumps([c.text for c in prob.constraints]),
+        "best_start": best,
+        "best_objective": float(result.objective[best]),
+        "best_variables": json.dumps({n: float(result.x[best, k]) for k, n in enumerate(prob.variables)}),
+        "jaxtherm_version": __version__,
+        "jax_version": jax.__version__,
+        "h5py_version": h5py_version(),
+        "numpy_version": np.__version__,
+        "device": ", ".join(str(d) for d in jax.local_devices()[:1]),
+        "precision": dt,
+        "solver": spec.solver,
+        "start_time": start_time,
+    }
+    layout = Layout(("start",), coords, tuple(v), scalars, attrs, n_chunks=1)
+    h5 = ResultsFile.create(out, layout)
+    try:
+        h5.write([((slice(0, n_starts),), slice(0, n_starts))], arrays)
+        h5.mark_done(0)
+        h5.finish({"end_time": _now(), "n_points": n_starts, "n_failed": int(np.count_nonzero(status)),
+                   "compile_seconds": round(result.compile_seconds, 3), "sweep_seconds": round(result.seconds, 3)})
+    finally:
+        h5.close()
