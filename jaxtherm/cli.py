@@ -93,6 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--json", action="store_true", help="print one JSON object: objective, variables, observables, "
                      "constraints, status, path")
     opt.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    fit = sub.add_parser(
+        "fit",
+        help="fit model parameters to measured observables (least squares, with uncertainties)",
+        description="Fit parameters of a model to measured observables: the spec's [model] and [parameters] as for "
+        "`run`, and a [fit] table with parameters (name = start, [lo, hi] or [lo, hi, start]), data (a CSV file with a "
+        "header row, or an HDF5 file of 1-D datasets: one column per varying parameter, per fitted observable, and "
+        "optionally sigma_<observable> standard errors) and observables (the columns fitted). Levenberg–Marquardt "
+        "(optimistix) with exact derivatives; uncertainties from the Gauss–Newton covariance s²(JᵀJ)⁻¹, with s² the "
+        "residual variance when no sigma column is given.",
+        epilog="Writes the data, the model at the best fit and the residuals per row to HDF5.",
+    )
+    fit.add_argument("spec", help="spec (TOML) with a [fit] table")
+    fit.add_argument("data", nargs="?", help="data table (default: [fit] data)")
+    fit.add_argument("-o", "--output", help="output HDF5 file (default: [output] path, else results/<spec>.h5)")
+    fit.add_argument("--force", action="store_true", help="overwrite an existing results file")
+    fit.add_argument("--json", action="store_true", help="print one JSON object: parameters (value, error), chi2, dof")
     info = sub.add_parser(
         "info",
         help="what a results file holds: model, axes, observables, progress, failures, timings",
@@ -272,6 +288,30 @@ def _optimize(args) -> int:
     return 0
 
 
+def _fit(args) -> int:
+    import json
+
+    from .sweep import RunRefused, SpecError, load_spec
+    from .sweep.fit import run_fit
+
+    try:
+        import optimistix  # noqa: F401
+    except ImportError:
+        print("jaxtherm fit: error: needs optimistix, from the [optimize] extra: pip install 'jaxtherm[optimize]'",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        summary = run_fit(load_spec(args.spec), output=args.output, force=args.force, data=args.data)
+    except (SpecError, RunRefused) as err:
+        print(f"jaxtherm fit: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps({**summary.result.summary(), "path": str(summary.path)}, indent=1))
+    else:
+        print(summary.table())
+    return 0
+
+
 def _info(args) -> int:
     import json
 
@@ -327,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         return _models(args)
     if args.command == "optimize":
         return _optimize(args)
+    if args.command == "fit":
+        return _fit(args)
     if args.command == "info":
         return _info(args)
     if args.command == "plot":

@@ -121,9 +121,10 @@ def run_sweep(
         RunRefused: an existing complete/unfinished file without ``--force``/``--resume``, another
             writer, a journal from another spec, or a missing device.
     """
-    if spec.optimize is not None:
-        raise SpecError(spec.source, "optimize", "this spec optimises (it has an [optimize] table); run it with "
-                        "`jaxtherm optimize`, or drop [optimize] and give [axes] to sweep")
+    if spec.optimize is not None or spec.fit is not None:
+        what, cmd = ("optimize", "optimize") if spec.optimize is not None else ("fit", "fit")
+        raise SpecError(spec.source, what, f"this spec has a [{what}] table; run it with `jaxtherm {cmd}`, or drop "
+                        f"[{what}] and give [axes] to sweep")
     if solver is not None:
         spec = dataclasses.replace(spec, solver=solver)
     study = resolve(spec)

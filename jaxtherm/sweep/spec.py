@@ -62,6 +62,7 @@ SECTIONS = {
     "output": ("path", "gradients", "compression", "save_rho", "fluctuations", "dtype"),
     "run": ("chunk_size", "solver"),
     "optimize": ("maximize", "minimize", "variables", "constraints", "starts", "steps", "seed", "learning_rate"),
+    "fit": ("parameters", "data", "observables"),
 }
 COMPRESSIONS = ("none", "lzf", "gzip")
 DTYPES = ("float64", "float32")
@@ -108,6 +109,17 @@ class OptimizeSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class FitSettings:
+    """The ``[fit]`` table (``jaxtherm fit``): the fitted ``parameters`` name → ``(start,)``,
+    ``(lo, hi)`` or ``(lo, hi, start)``, the ``data`` file (relative to the spec; CSV or HDF5)
+    and the ``observables`` fitted (:mod:`jaxtherm.fitting`)."""
+
+    parameters: Mapping[str, tuple[float, ...]]
+    data: Path
+    observables: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class SweepSpec:
     """A sweep as the file gives it, schema-checked.
 
@@ -141,6 +153,7 @@ class SweepSpec:
     base_dir: Path = Path(".")
     fluctuations: bool = False
     optimize: OptimizeSettings | None = None
+    fit: FitSettings | None = None
 
     @property
     def axis_shape(self) -> tuple[int, ...]:
@@ -298,6 +311,34 @@ def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> Opt
                             _positive_int(source, "optimize.steps", table.get("steps"), 2000), seed, float(lr))
 
 
+def _fit_table(source: str, table: dict, fixed: Mapping, axes: list, base_dir: Path) -> FitSettings:
+    params = table.get("parameters")
+    if not isinstance(params, dict) or not params:
+        raise SpecError(source, "fit.parameters", f"expected a table of starts or bounds, e.g. {{ g = [0.005, 0.05, 0.02] }}; "
+                        f"got {params!r}")
+    checked = {}
+    for name, b in params.items():
+        key = f"fit.parameters.{name}"
+        b = [b] if _is_number(b) else b
+        if not (isinstance(b, list) and len(b) in (1, 2, 3) and all(_is_number(v) and math.isfinite(v) for v in b)):
+            raise SpecError(source, key, f"expected a start, [lo, hi] or [lo, hi, start]; got {b!r}")
+        if len(b) >= 2 and not b[0] < b[1]:
+            raise SpecError(source, key, f"expected lo < hi (empty bounds); got {b!r}")
+        if name in fixed:
+            raise SpecError(source, key, "is also fixed in [parameters]; a parameter is either fixed or fitted")
+        checked[name] = tuple(float(v) for v in b)
+    if axes:
+        raise SpecError(source, "axes", "a [fit] spec takes no [axes]: the data file gives the conditions of each row")
+    data = table.get("data")
+    if not isinstance(data, str) or not data:
+        raise SpecError(source, "fit.data", f"expected the path of a CSV or HDF5 table; got {data!r}")
+    observables = table.get("observables")
+    if not (isinstance(observables, list) and observables and all(isinstance(o, str) for o in observables)):
+        raise SpecError(source, "fit.observables", f"expected a list of observables, e.g. [\"J_c\"]; got {observables!r}")
+    path = Path(data)
+    return FitSettings(MappingProxyType(checked), path if path.is_absolute() else base_dir / path, tuple(observables))
+
+
 def parse_spec(text: str, source: str = "<spec>", default_output: str | None = None,
                base_dir: str | os.PathLike = ".") -> SweepSpec:
     """Check a TOML sweep spec's shape.
@@ -368,8 +409,12 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     if not isinstance(solver, str):
         raise SpecError(source, "run.solver", f"expected a solver name; got {solver!r}")
     optimize = _optimize_table(source, data["optimize"], fixed, axes) if "optimize" in data else None
-    if optimize is not None and categorical:
-        raise SpecError(source, f"model.{categorical[0]}", "an [optimize] spec takes one model; give one value")
+    fit = _fit_table(source, data["fit"], fixed, axes, Path(base_dir)) if "fit" in data else None
+    if optimize is not None and fit is not None:
+        raise SpecError(source, "fit", "a spec either optimises ([optimize]) or fits ([fit]), not both")
+    if (optimize is not None or fit is not None) and categorical:
+        raise SpecError(source, f"model.{categorical[0]}",
+                        f"an [{'optimize' if optimize else 'fit'}] spec takes one model; give one value")
     return SweepSpec(
         source=source,
         text=text,
@@ -389,6 +434,7 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
         base_dir=Path(base_dir),
         fluctuations=fluctuations,
         optimize=optimize,
+        fit=fit,
     )
 
 

@@ -88,6 +88,9 @@ def resolve(spec: SweepSpec) -> Study:
     if spec.optimize is not None:
         _check_problem(spec, model)
         return Study(spec, models, model.check_names([*spec.fixed, *spec.optimize.variables]))
+    if spec.fit is not None:  # the data's columns complete the parameters: checked by the fit
+        _check_fixed(spec, model)
+        return Study(spec, models, (*spec.fixed, *spec.fit.parameters))
     for section, keys in (("parameters", spec.fixed), ("axes", [a.name for a in spec.axes])):
         for key in keys:
             if key not in accepted:
@@ -129,6 +132,16 @@ def _check_problem(spec: SweepSpec, model: Model) -> None:
     from .. import optimizer as optimize
 
     o = spec.optimize
+    _check_fixed(spec, model)
+    try:
+        optimize.problem(model, o.expression, o.variables, spec.fixed, maximize=o.maximize, constraints=o.constraints)
+    except optimize.ProblemError as err:
+        part = {"objective": "maximize" if o.maximize else "minimize"}.get(err.part, err.part)
+        raise SpecError(spec.source, "parameters" if part == "parameters" else f"optimize.{part}", str(err)) from None
+
+
+def _check_fixed(spec: SweepSpec, model: Model) -> None:
+    """``[parameters]`` names and domains, and ``[run] solver``, of an optimise or fit spec."""
     for key, value in spec.fixed.items():
         if key not in model.accepted_names():
             raise SpecError(spec.source, f"parameters.{key}",
@@ -139,11 +152,6 @@ def _check_problem(spec: SweepSpec, model: Model) -> None:
                             f"expected {DOMAIN_TEXT[domain]} ({units or 'dimensionless'}); got {value!r}")
     if spec.solver not in SOLVER_NAMES:
         raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVER_NAMES)}; got {spec.solver!r}")
-    try:
-        optimize.problem(model, o.expression, o.variables, spec.fixed, maximize=o.maximize, constraints=o.constraints)
-    except optimize.ProblemError as err:
-        part = {"objective": "maximize" if o.maximize else "minimize"}.get(err.part, err.part)
-        raise SpecError(spec.source, "parameters" if part == "parameters" else f"optimize.{part}", str(err)) from None
 
 
 def _fixed_parameters(model: Model, given: dict) -> dict:

@@ -1,0 +1,54 @@
+"""Measured data for ``jaxtherm fit``: a table of named columns from a CSV file (a header row of
+names, then numbers; ``#`` comments) or an HDF5 file (every 1-D numeric dataset at the root, or
+in a group given as ``file.h5:group``), all columns of one length."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+
+class TableError(ValueError):
+    """A data file that cannot be read as a table (the message says why)."""
+
+
+def read_table(path: str | Path) -> dict[str, np.ndarray]:
+    """Columns of a CSV or HDF5 table, name → ``(N,)`` float array.
+
+    Raises:
+        TableError: missing file, unreadable or ragged table, non-numeric values.
+    """
+    text = str(path)
+    group = None
+    if ":" in Path(text).name and not Path(text).exists():
+        text, group = text.rsplit(":", 1)
+    path = Path(text)
+    if not path.is_file():
+        raise TableError(f"{path}: no such file")
+    if path.suffix.lower() in (".h5", ".hdf5", ".nc"):
+        try:
+            with h5py.File(path, "r") as h5:
+                root = h5[group] if group else h5
+                cols = {k: np.asarray(v[()], float) for k, v in root.items()
+                        if isinstance(v, h5py.Dataset) and v.ndim == 1 and v.dtype.kind in "fiu"}
+        except (OSError, KeyError) as err:
+            raise TableError(f"{path}: cannot read it as an HDF5 table ({err})") from None
+    else:
+        try:
+            data = np.genfromtxt(path, delimiter=",", names=True, dtype=float, comments="#", ndmin=1)
+        except ValueError as err:
+            raise TableError(f"{path}: not a CSV table of numbers with a header row ({err})") from None
+        if data.dtype.names is None:
+            raise TableError(f"{path}: expected a header row of column names")
+        cols = {k: np.asarray(data[k], float) for k in data.dtype.names}
+    if not cols:
+        raise TableError(f"{path}: no numeric columns")
+    lengths = {len(v) for v in cols.values()}
+    if len(lengths) != 1:
+        raise TableError(f"{path}: columns of different lengths {sorted(lengths)}")
+    bad = [k for k, v in cols.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise TableError(f"{path}: column {bad[0]!r} has missing or non-numeric values")
+    return cols

@@ -1,0 +1,132 @@
+"""``run_fit``: a ``[fit]`` spec + a data table → :mod:`jaxtherm.fitting` → a results file.
+
+The file follows the sweep's conventions (``jaxtherm.open`` and ``info`` read it), with the data's
+rows as its one dimension ``row``: the conditions (parameter columns), for each fitted
+observable the data ``{obs}_data``, the model at the best fit ``{obs}``, the residual
+``{obs}_residual``; and as attributes the best-fit values, their 1σ errors and covariance
+(JSON), χ², the degrees of freedom, the spec text and the data file's path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from .. import fitting
+from .._version import __version__
+from ..io.hdf5 import Layout, ResultsFile, Variable, h5py_version
+from ..io.tables import TableError, read_table
+from . import plan
+from .layout import model_attrs
+from .spec import SpecError, SweepSpec
+from .study import resolve
+
+
+@dataclasses.dataclass(frozen=True)
+class FitSummary:
+    path: Path
+    result: fitting.FitResult
+    rows: int
+
+    def table(self) -> str:
+        r = self.result
+        lines = [f"fit of {', '.join(r.observables)} ({self.rows} rows): χ² = {r.chi2:.6g}, {r.dof} degrees of freedom, "
+                 f"χ²/dof = {r.chi2 / max(r.dof, 1):.4g}" + ("" if r.converged else "  (NOT converged)")]
+        for n in r.names:
+            lines.append(f"  {n:<12} {r.values[n]:.8g} ± {r.errors[n]:.2g}")
+        if len(r.names) > 1:
+            sd = np.sqrt(np.diag(r.covariance))
+            corr = r.covariance / np.outer(sd, sd)
+            pairs = [f"{a}–{b} {corr[i, j]:+.3f}" for i, a in enumerate(r.names) for j, b in enumerate(r.names) if j > i]
+            lines.append("  correlations: " + ", ".join(pairs))
+        lines.append(f"-> {self.path}")
+        return "\n".join(lines)
+
+
+def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: bool = False,
+            data: str | os.PathLike | None = None) -> FitSummary:
+    """Fit the spec's ``[fit]`` parameters to its data (or ``data``) and write the results file.
+
+    Raises:
+        SpecError: no ``[fit]`` table, unreadable data, data that do not match the model.
+        RunRefused: the output exists (without ``force``) or another run holds it.
+    """
+    if spec.fit is None:
+        raise SpecError(spec.source, "fit", "expected a [fit] table (parameters, data, observables)")
+    f = spec.fit
+    study = resolve(spec)
+    model = study.model
+    path = Path(data) if data is not None else f.data
+    try:
+        table = read_table(path)
+    except TableError as err:
+        raise SpecError(spec.source, "fit.data", str(err)) from None
+    try:
+        conditions, _ = fitting.check_data(model, list(f.parameters), spec.fixed, list(table), f.observables)
+    except fitting.FitError as err:
+        raise SpecError(spec.source, f"fit.{err.part}" if err.part != "data" else "fit.data", str(err)) from None
+    out = Path(output) if output is not None else spec.output
+    plan.check_output(spec, out, "-o" if output is not None else "output.path")
+    with plan.exclusive_lock(out):
+        if out.exists() and not force:
+            raise plan.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
+        start = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        result = fitting.fit(model, f.parameters, table, observables=f.observables, fixed=spec.fixed, solver=spec.solver)
+        _write(out, spec, study, result, table, conditions, path, start)
+    return FitSummary(out, result, len(next(iter(table.values()))))
+
+
+def _write(out, spec, study, result, table, conditions, data_path, start) -> None:
+    model = study.model
+    n = len(next(iter(table.values())))
+    units = model.observables
+    coords = {"row": (np.arange(n), "", f"row of the data table {data_path}")}
+    variables, arrays = [], {}
+    for c in conditions:
+        variables.append(Variable(c, "float64", model.describe(c)[0], f"{model.describe(c)[1]} (condition of the row)"))
+        arrays[c] = table[c]
+    for k, o in enumerate(result.observables):
+        u, d = units[o]
+        for name, desc, values in ((f"{o}_data", f"measured {o}", table[o]),
+                                   (o, f"{d}: the model at the best fit", table[o] + result.residuals[:, k]),
+                                   (f"{o}_residual", f"model − data for {o}", result.residuals[:, k])):
+            variables.append(Variable(name, "float64", u, desc))
+            arrays[name] = values
+    variables.append(Variable("status", "int8", "", "0 = the model was solved at this row"))
+    arrays["status"] = np.where(np.isfinite(result.residuals).all(axis=1), 0, 2).astype(np.int8)
+    attrs = {
+        **model_attrs(study),
+        "title": f"jaxtherm fit {spec.source}",
+        "spec": spec.text,
+        "spec_source": spec.source,
+        "data": str(data_path),
+        "fit": json.dumps(result.summary()),
+        "covariance": json.dumps(result.covariance.tolist()),
+        "fitted_parameters": json.dumps(list(result.names)),
+        "chi2": result.chi2,
+        "dof": result.dof,
+        "jaxtherm_version": __version__,
+        "jax_version": jax.__version__,
+        "h5py_version": h5py_version(),
+        "numpy_version": np.__version__,
+        "device": str(jax.local_devices()[0]),
+        "precision": "float64",
+        "solver": spec.solver,
+        "start_time": start,
+    }
+    scalars = {k: (v, *model.describe(k)[:2]) for k, v in spec.fixed.items()}
+    layout = Layout(("row",), coords, tuple(variables), scalars, attrs, n_chunks=1)
+    h5 = ResultsFile.create(out, layout)
+    try:
+        h5.write([((slice(0, n),), slice(0, n))], arrays)
+        h5.mark_done(0)
+        h5.finish({"end_time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "n_points": n,
+                   "n_failed": int(np.count_nonzero(arrays["status"]))})
+    finally:
+        h5.close()

@@ -1,0 +1,96 @@
+"""``jaxtherm fit``: known parameters recovered from noisy synthetic data within the reported
+uncertainties, the uncertainties against a bootstrap, the CLI and its errors."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+import jaxtherm
+from jaxtherm import cli
+from jaxtherm.fitting import bootstrap, fit
+
+PAIR = jaxtherm.qubit_pair("incoherent")
+FIXED = dict(omega_a=1.0, omega_b=1.0, T_a=2.0, gamma_a=1.0)
+TRUTH = dict(epsilon=0.2, gamma_b=0.7)
+START = {"epsilon": [0.01, 1.0, 0.5], "gamma_b": [0.1, 2.0, 1.0]}
+SIGMA = 0.002
+
+
+def synthetic(seed=1, n=40):
+    """``J_a`` and ``n_b`` of the incoherent pair over T_b, with Gaussian noise of SIGMA: the
+    current alone fixes only 1/ε + 1/γ_b; the population of B separates them."""
+    t_b = np.linspace(0.3, 1.8, n)
+    out = jaxtherm.solve(PAIR, T_b=t_b, **TRUTH, **FIXED)
+    rng = np.random.default_rng(seed)
+    return {"T_b": t_b, "J_a": np.asarray(out["J_a"]) + SIGMA * rng.normal(size=n),
+            "n_b": np.asarray(out["n_b"]) + SIGMA * rng.normal(size=n)}
+
+
+def test_fit_recovers_known_parameters_within_its_uncertainties_which_match_a_bootstrap():
+    data = synthetic()
+    r = fit(PAIR, START, data, observables=["J_a", "n_b"], fixed=FIXED)
+    assert r.converged and r.dof == 2 * 40 - 2
+    for name, true in TRUTH.items():
+        assert abs(r.values[name] - true) <= 2 * r.errors[name], (name, r.values[name], r.errors[name])
+    assert 0.6 < r.chi2 / r.dof / SIGMA**2 < 1.4  # the residual variance is the noise's
+    np.testing.assert_allclose(r.residuals, np.stack([r.residuals[:, 0], r.residuals[:, 1]], axis=1))
+    # 300 refits of the best fit plus resampled residuals, vmapped: their spread is the error
+    boot = bootstrap(PAIR, START, data, observables=["J_a", "n_b"], fixed=FIXED, samples=300)
+    assert len(boot) >= 290
+    ratio = boot.std(axis=0, ddof=1) / np.array([r.errors[n] for n in r.names])
+    assert np.all(np.abs(ratio - 1) <= 0.2), ratio
+
+
+def test_cli_fits_a_csv_with_sigma_columns_and_an_hdf5_table(tmp_path, capsys):
+    data = synthetic(seed=2)
+    rows = np.c_[data["T_b"], data["J_a"], data["n_b"], np.full(40, SIGMA), np.full(40, SIGMA)]
+    (tmp_path / "m.csv").write_text("T_b,J_a,n_b,sigma_J_a,sigma_n_b\n" + "\n".join(",".join(f"{float(v)!r}" for v in r) for r in rows))
+    spec = tmp_path / "fit.toml"
+    spec.write_text('[model]\nname = "qubit_pair"\ncoupling = "incoherent"\n[parameters]\nomega_a = 1.0\n'
+                    'omega_b = 1.0\nT_a = 2.0\ngamma_a = 1.0\n[fit]\nparameters = { epsilon = 0.5, gamma_b = [0.1, 2.0] }\n'
+                    'data = "m.csv"\nobservables = ["J_a", "n_b"]\n')
+    out = tmp_path / "fit.h5"
+    assert cli.main(["fit", str(spec), "-o", str(out), "--json"]) == 0
+    j = json.loads(capsys.readouterr().out)
+    assert j["converged"] and 0.6 < j["reduced_chi2"] < 1.4  # absolute errors: χ²/dof ≈ 1
+    for name, true in TRUTH.items():
+        p = j["parameters"][name]
+        assert abs(p["value"] - true) <= 2 * p["error"]
+    ds = jaxtherm.open(out)
+    np.testing.assert_allclose(ds.J_a.values - ds.J_a_data.values, ds.J_a_residual.values, atol=1e-15)
+    np.testing.assert_array_equal(ds.T_b.values, data["T_b"])
+    assert json.loads(ds.attrs["fit"])["parameters"]["epsilon"]["value"] == j["parameters"]["epsilon"]["value"]
+    # the same data as an HDF5 table, given on the command line: the same fit
+    with h5py.File(tmp_path / "m.h5", "w") as h5:
+        for k, v in zip(("T_b", "J_a", "n_b", "sigma_J_a", "sigma_n_b"), rows.T):
+            h5[k] = v
+    assert cli.main(["fit", str(spec), str(tmp_path / "m.h5"), "-o", str(tmp_path / "h.h5"), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["parameters"]["epsilon"]["value"] == pytest.approx(j["parameters"]["epsilon"]["value"], rel=1e-12)
+
+
+@pytest.mark.parametrize("header, fit_table, key, expected", [
+    ("T_x,J_a,n_b", "", "fit.data", "neither a parameter nor an observable"),
+    ("gamma_a,J_a,n_b", "", "fit.data", "also fixed"),
+    ("epsilon,J_a,n_b", "", "fit.data", "fitted parameter"),
+    ("omega_b,J_a,n_b", "", "fit.data", "T_b"),  # no column gives T_b
+    ("T_b,J_a,n_b", 'observables = ["J_x"]', "fit.observables", "unknown observable 'J_x'"),
+    ("T_b,J_a,n_b", 'observables = ["J_b"]', "fit.data", "no column 'J_b'"),
+    ("T_b,J_a,n_b", 'data = "missing.csv"', "fit.data", "no such file"),
+    ("T_b,J_a,n_b", "parameters = { epsilon = [1.0, 0.1] }", "fit.parameters.epsilon", "lo < hi"),
+])
+def test_data_that_do_not_match_the_model_exit_2_naming_the_key(tmp_path, capsys, header, fit_table, key, expected):
+    (tmp_path / "m.csv").write_text(header + "\n" + "\n".join(f"{0.5 + i / 10},0.01,0.2" for i in range(5)))
+    lines = {"parameters": "parameters = { epsilon = 0.5, gamma_b = [0.1, 2.0] }", "data": 'data = "m.csv"',
+             "observables": 'observables = ["J_a", "n_b"]'}
+    if fit_table:
+        lines[fit_table.split(" = ")[0]] = fit_table
+    fixed = "omega_a = 1.0\nT_a = 2.0\ngamma_a = 1.0\n" + ("" if header.startswith("omega_b") else "omega_b = 1.0\n")
+    spec = tmp_path / "fit.toml"
+    spec.write_text('[model]\nname = "qubit_pair"\ncoupling = "incoherent"\n[parameters]\n' + fixed + "[fit]\n"
+                    + "\n".join(lines.values()) + "\n")
+    assert cli.main(["fit", str(spec), "-o", str(tmp_path / "o.h5")]) == 2
+    err = capsys.readouterr().err
+    assert f"key '{key}'" in err and expected in err and "Traceback" not in err, err
