@@ -8,7 +8,7 @@ as a spec gives it, aliases such as ``T_h`` included):
     subject to              c_k(x) = lhs_k − rhs_k ≥ 0   (``"cop >= 0.3"``; ``<=`` flips it)
 
 The optimiser is optax's Adam on the variables scaled to the unit box, ``u = (x − lo)/(hi − lo)``,
-projected back onto ``[0, 1]`` after every step (``optax.projections.projection_box``), with a
+projected back onto ``[0, 1]`` after every step (the box projection, a clip), with a
 learning rate decaying geometrically from ``learning_rate`` to ``learning_rate · 2·10⁻⁴`` over
 ``steps`` (so the last steps polish: the final iterate moves by ~1e-5 of each range). The loss is
 
@@ -21,8 +21,8 @@ approximately as with a penalty),
 with ``s_f``, ``s_k`` the median magnitudes of ``f`` and of each constraint's left side at the
 starting points (so that both are O(1) whatever the units). Gradients are exact: forward-mode
 derivatives through the steady-state solve (one tangent per variable), as in sweeps. All
-``starts`` run together as one vmapped, jitted computation: 64 starts cost about what one does
-per step where the batch fits the device.
+``starts`` run together as one vmapped, jitted computation (measured on 2 CPU cores: a step of
+64 starts costs 1.5–1.8× a step of one; ``benchmarks/bench_optimize.py``).
 
 A start whose point cannot be solved (``status ≠ 0``: a singular Liouvillian, a parameter
 outside its domain) keeps its last good iterate and is reported, never fatal.
@@ -278,7 +278,13 @@ def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, le
     evaluate = jax.vmap(_evaluator(prob, dtype, solver))
     lo = jnp.asarray(prob.bounds[:, 0], dtype)
     span = jnp.asarray(prob.bounds[:, 1] - prob.bounds[:, 0], dtype)
-    x0 = _starts(prob, starts, seed) if x0 is None else np.asarray(x0, float)
+    if x0 is None:
+        x0 = _starts(prob, starts, seed)
+    else:
+        x0 = np.asarray(x0, float).reshape(-1, len(prob.variables))
+        if np.any(x0 < prob.bounds[:, 0]) or np.any(x0 > prob.bounds[:, 1]):
+            raise ValueError(f"x0: every start must lie inside the bounds {prob.bounds.tolist()}")
+        starts = len(x0)
     u0 = jnp.asarray((x0 - prob.bounds[:, 0]) / (prob.bounds[:, 1] - prob.bounds[:, 0]), dtype)
     sign = -1.0 if prob.maximize else 1.0
     opt = optax.adam(optax.exponential_decay(learning_rate, steps, FINAL_LR_FACTOR))
@@ -300,7 +306,7 @@ def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, le
         ok = (status == 0) & jnp.all(jnp.isfinite(grad), axis=1) & jnp.all(jnp.isfinite(values), axis=1)
         grad = jnp.where(ok[:, None], grad, 0.0)
         updates, new_state = jax.vmap(opt.update)(grad, state)
-        moved = jnp.clip(optax.apply_updates(u, updates), 0.0, 1.0)  # optax.projections.projection_box
+        moved = jnp.clip(optax.apply_updates(u, updates), 0.0, 1.0)  # projection onto the box
         ok_move = ok & move
         u_next = jnp.where(ok_move[:, None], moved, jnp.where(move, last_good, u))
         keep = jax.tree.map(lambda a, b: jnp.where(ok_move.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), new_state, state)

@@ -21,6 +21,8 @@ from jaxtherm.io import journal
 from jaxtherm.plotting import panels_size
 from jaxtherm.sweep import parse_spec, run_sweep
 
+from .test_sweep import DEAD
+
 # slow enough in chunks of 64 (the global pair, ~600 chunks, several seconds) to be read while it runs
 LIVE = """
 [model]
@@ -129,22 +131,7 @@ def test_open_and_info_of_a_killed_sweep_then_resume(tmp_path, reference, capsys
 
 
 def test_open_masks_failed_points_and_explains_itself(tmp_path):
-    text = """
-[model]
-name = "qubit_pair"
-coupling = "incoherent"
-[parameters]
-omega_a = 1.0
-omega_b = 1.0
-beta_a = 0.5
-beta_b = 1.0
-[axes]
-gamma_a = { values = [0.0, 0.5] }
-gamma_b = { values = [0.0, 0.7] }
-epsilon = { values = [0.0, 0.1, 0.2] }
-[output]
-gradients = ["epsilon"]
-"""
+    text = DEAD.replace("[model]", '[model]\nname = "qubit_pair"') + '[output]\ngradients = ["epsilon"]\n'
     out = tmp_path / "dead.h5"
     run_sweep(parse_spec(text, "dead.toml"), output=out, progress=False)
     ds = jaxtherm.open(out)

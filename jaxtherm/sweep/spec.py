@@ -262,6 +262,20 @@ def _positive_int(source: str, key: str, value, default: int) -> int:
     return value
 
 
+def _bounds(source: str, key: str, b, fixed: bool, role: str, lengths: tuple[int, ...]) -> tuple[float, ...]:
+    """A variable's ``[lo, hi]``, ``[lo, hi, start]`` (or, where ``lengths`` allows, ``[start]``)."""
+    forms = " or ".join({1: "a start", 2: "[lo, hi]", 3: "[lo, hi, start]"}[n] for n in lengths)
+    if not (isinstance(b, list) and len(b) in lengths and all(_is_number(v) and math.isfinite(v) for v in b)):
+        raise SpecError(source, key, f"expected {forms} of finite numbers; got {b!r}")
+    if len(b) >= 2 and not b[0] < b[1]:
+        raise SpecError(source, key, f"expected lo < hi (empty bounds); got {b!r}")
+    if len(b) == 3 and not b[0] <= b[2] <= b[1]:
+        raise SpecError(source, key, f"expected the start inside [lo, hi]; got {b!r}")
+    if fixed:
+        raise SpecError(source, key, f"is also fixed in [parameters]; a parameter is either fixed or {role}")
+    return tuple(float(v) for v in b)
+
+
 def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> OptimizeSettings:
     """Check ``[optimize]``'s shape and its expressions' syntax (names are checked by the model)."""
     from .. import expressions
@@ -278,18 +292,8 @@ def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> Opt
     if not isinstance(variables, dict) or not variables:
         raise SpecError(source, "optimize.variables",
                         f"expected a table of bounds, e.g. {{ E_c = [0.2, 2.5], g = [0.005, 0.05, 0.02] }}; got {variables!r}")
-    checked = {}
-    for name, b in variables.items():
-        key = f"optimize.variables.{name}"
-        if not (isinstance(b, list) and len(b) in (2, 3) and all(_is_number(v) and math.isfinite(v) for v in b)):
-            raise SpecError(source, key, f"expected [lo, hi] or [lo, hi, start] of finite numbers; got {b!r}")
-        if not b[0] < b[1]:
-            raise SpecError(source, key, f"expected lo < hi (empty bounds); got {b!r}")
-        if len(b) == 3 and not b[0] <= b[2] <= b[1]:
-            raise SpecError(source, key, f"expected the start inside [lo, hi]; got {b!r}")
-        if name in fixed:
-            raise SpecError(source, key, "is also fixed in [parameters]; a parameter is either fixed or a variable")
-        checked[name] = tuple(float(v) for v in b)
+    checked = {name: _bounds(source, f"optimize.variables.{name}", b, name in fixed, "a variable", (2, 3))
+               for name, b in variables.items()}
     if axes:
         raise SpecError(source, "axes", "an [optimize] spec takes no [axes]: its variables are in [optimize] variables")
     constraints = table.get("constraints", [])
@@ -316,17 +320,8 @@ def _fit_table(source: str, table: dict, fixed: Mapping, axes: list, base_dir: P
     if not isinstance(params, dict) or not params:
         raise SpecError(source, "fit.parameters", f"expected a table of starts or bounds, e.g. {{ g = [0.005, 0.05, 0.02] }}; "
                         f"got {params!r}")
-    checked = {}
-    for name, b in params.items():
-        key = f"fit.parameters.{name}"
-        b = [b] if _is_number(b) else b
-        if not (isinstance(b, list) and len(b) in (1, 2, 3) and all(_is_number(v) and math.isfinite(v) for v in b)):
-            raise SpecError(source, key, f"expected a start, [lo, hi] or [lo, hi, start]; got {b!r}")
-        if len(b) >= 2 and not b[0] < b[1]:
-            raise SpecError(source, key, f"expected lo < hi (empty bounds); got {b!r}")
-        if name in fixed:
-            raise SpecError(source, key, "is also fixed in [parameters]; a parameter is either fixed or fitted")
-        checked[name] = tuple(float(v) for v in b)
+    checked = {name: _bounds(source, f"fit.parameters.{name}", [b] if _is_number(b) else b, name in fixed, "fitted",
+                             (1, 2, 3)) for name, b in params.items()}
     if axes:
         raise SpecError(source, "axes", "a [fit] spec takes no [axes]: the data file gives the conditions of each row")
     data = table.get("data")
