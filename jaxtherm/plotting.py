@@ -147,6 +147,8 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     sigma = ds["sigma"] if "sigma" in ds.data_vars and observable != "sigma" else None
     if sigma is not None:
         sigma, _ = select(sigma, [(k, str(v)) for k, v in chosen.items() if k in sigma.dims])
+        sigma = sigma.squeeze([d for d in sigma.dims if sigma.sizes[d] == 1])
+    da = da.squeeze([d for d in da.dims if da.sizes[d] == 1])  # axes of one value are not plotted
     free = [d for d in da.dims if da.sizes[d] > 1]
     for name, flag in (("x", x), ("y", y)):
         if flag is not None and flag not in free:

@@ -70,9 +70,10 @@ def test_grid_values_equal_solve_and_gradients_equal_finite_differences(tmp_path
         for k in ("J_a", "J_b", "power", "sigma", "n_a", "n_b", "status"):
             np.testing.assert_array_equal(data[k][m], np.asarray(ref[k]), err_msg=k)
         np.testing.assert_array_equal(data["rho_re"][m] + 1j * data["rho_im"][m], np.asarray(ref["rho"]))
-        # omega_b = omega_a - delta
-        direct = jaxtherm.solve(model, gradients=("epsilon", "T_a"), omega_b=1.3 - delta, beta_b=beta_b, epsilon=eps,
-                                **fixed)
+        # omega_b = omega_a - delta; the finite differences below use the same compiled program
+        # (with gradients: the sweep's code path, so zero currents agree to the last ulp too)
+        grads = ("epsilon", "T_a")
+        direct = jaxtherm.solve(model, gradients=grads, omega_b=1.3 - delta, beta_b=beta_b, epsilon=eps, **fixed)
         np.testing.assert_allclose(data["J_a"][m], np.asarray(direct["J_a"]), rtol=1e-12)
         for g in ("epsilon", "T_a"):
             h = 1e-5 * (eps if g == "epsilon" else 2.0)  # round-off ~ ε_mach |J| / h
@@ -80,8 +81,8 @@ def test_grid_values_equal_solve_and_gradients_equal_finite_differences(tmp_path
             dn = dict(epsilon=eps - h if g == "epsilon" else eps, T_a=2.0 - (h if g == "T_a" else 0))
             f = {**fixed}
             del f["T_a"]
-            j_up = np.asarray(jaxtherm.solve(model, delta=delta, beta_b=beta_b, **f, **up)["J_a"])
-            j_dn = np.asarray(jaxtherm.solve(model, delta=delta, beta_b=beta_b, **f, **dn)["J_a"])
+            j_up = np.asarray(jaxtherm.solve(model, gradients=grads, omega_b=1.3 - delta, beta_b=beta_b, **f, **up)["J_a"])
+            j_dn = np.asarray(jaxtherm.solve(model, gradients=grads, omega_b=1.3 - delta, beta_b=beta_b, **f, **dn)["J_a"])
             fd = (j_up - j_dn) / (2 * h)
             # absolute floor: FD round-off, |δJ| ~ 1e-16 (J ≡ 0 at resonance and T_a = T_b) over 2h
             bad = np.abs(data[f"dJ_a_d{g}"][m] - fd) > 1e-6 * np.abs(fd) + 1e-15 / h
