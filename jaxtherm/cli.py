@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jaxtherm",
         description="Sweep open quantum thermodynamic systems over parameter grids with JAX: steady states, "
         "heat currents J_j = Tr(H L_j ρ), power, entropy production σ = −Σ β_j J_j and their derivatives, "
-        "streamed into a self-describing HDF5 file (ħ = k_B = 1).",
+        "streamed into a self-describing HDF5 file (ħ = k_B = 1); then look at it (info, plot), optimise a machine "
+        "over its parameters (optimize) or fit a model to measured currents (fit).",
         epilog="Start with `jaxtherm run` (the bundled quickstart sweep), then `jaxtherm info results/quickstart.h5` "
         "and `jaxtherm plot results/quickstart.h5 J_a`; `jaxtherm models` lists what a spec may name.",
     )
