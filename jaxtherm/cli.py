@@ -8,6 +8,7 @@ key and what was expected; no traceback); 1 anything unexpected.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from importlib import resources
@@ -152,14 +153,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resolve_spec(name: str) -> Path:
+def _resolve_spec(name: str, folder: str = "sweeps") -> Path:
+    """A spec file's path, or the bundled spec (sweep or, ``folder="studies"``, study) of that name."""
     path = Path(name)
     if path.exists() or path.suffix == ".toml":
         return path
-    bundled = bundled_sweeps()
-    if name in bundled:
-        return bundled[name]
-    return path
+    return bundled_sweeps(folder).get(name, path)
+
+
+def _missing(command: str, module: str, extra: str) -> bool:
+    """Print a one-line install hint (exit 2 follows) if an optional dependency is missing."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        print(f"jaxtherm {command}: error: needs {module}, from the [{extra}] extra: pip install 'jaxtherm[{extra}]'",
+              file=sys.stderr)
+        return True
+    return False
 
 
 def _run(args) -> int:
@@ -252,11 +262,7 @@ def _optimize(args) -> int:
     from .sweep.optimization import run_optimization
     from .sweep.progress import Progress
 
-    try:
-        import optax  # noqa: F401
-    except ImportError:
-        print("jaxtherm optimize: error: needs optax, from the [optimize] extra: pip install 'jaxtherm[optimize]'",
-              file=sys.stderr)
+    if _missing("optimize", "optax", "optimize"):
         return EXIT_USAGE
     for flag in ("starts", "steps"):
         value = getattr(args, flag)
@@ -272,11 +278,9 @@ def _optimize(args) -> int:
         bar.update(done - bar.done)
 
     try:
-        path = Path(args.spec)
-        if not path.exists() and path.suffix != ".toml" and args.spec in bundled_sweeps("studies"):
-            path = bundled_sweeps("studies")[args.spec]
-        summary = run_optimization(load_spec(path), output=args.output, force=args.force, starts=args.starts,
-                                   steps=args.steps, progress=progress)
+        spec = load_spec(_resolve_spec(args.spec, "studies"))
+        summary = run_optimization(spec, output=args.output, force=args.force, starts=args.starts, steps=args.steps,
+                                   progress=progress)
     except (SpecError, RunRefused) as err:
         print(f"jaxtherm optimize: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -295,11 +299,7 @@ def _fit(args) -> int:
     from .sweep import RunRefused, SpecError, load_spec
     from .sweep.fit import run_fit
 
-    try:
-        import optimistix  # noqa: F401
-    except ImportError:
-        print("jaxtherm fit: error: needs optimistix, from the [optimize] extra: pip install 'jaxtherm[optimize]'",
-              file=sys.stderr)
+    if _missing("fit", "optimistix", "optimize"):
         return EXIT_USAGE
     try:
         summary = run_fit(load_spec(args.spec), output=args.output, force=args.force, data=args.data)
@@ -336,14 +336,11 @@ def _info(args) -> int:
 def _plot(args) -> int:
     from .results import ResultsError
 
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only: works without a display (batch nodes, ssh)
-    except ImportError:
-        print("jaxtherm plot: error: needs matplotlib, from the [analysis] extra: pip install 'jaxtherm[analysis]'",
-              file=sys.stderr)
+    if _missing("plot", "matplotlib", "analysis"):
         return EXIT_USAGE
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: works without a display (batch nodes, ssh)
     from .plotting import default_output, plot
 
     out = Path(args.output) if args.output else default_output(args.path, args.observable, args.sel)

@@ -256,6 +256,19 @@ class ResultsFile:
         with _writing(self._h5.filename):
             self._h5.close()
 
+    @classmethod
+    def write_whole(cls, path: Path, layout: Layout, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, object]) -> None:
+        """Create ``path`` and write a file of one chunk at once (optimisation and fit results):
+        every array over the whole first dimension, then ``attrs``, complete."""
+        n = layout.shape[0]
+        h5 = cls.create(path, layout)
+        try:
+            h5.write([((slice(0, n),), slice(0, n))], arrays)
+            h5.mark_done(0)
+            h5.finish(attrs)
+        finally:
+            h5.close()
+
 
 def open_kwargs(path: Path) -> dict:
     """Keyword arguments for ``h5py.File(path, "r", **kw)`` that open a results file in any state:
@@ -339,21 +352,12 @@ def read_summary(path: Path) -> dict:
     return out
 
 
-def file_spec(path: Path) -> str | None:
-    """The spec text a results file was made by; ``None`` if it cannot be read."""
+def file_attrs(path: Path) -> dict | None:
+    """A results file's root attributes (``complete``, ``spec``, ``n_failed``, …) as plain values;
+    ``None`` if it cannot be read."""
     try:
         with h5py.File(path, "r", **open_kwargs(path)) as h5:
-            spec = h5.attrs.get("spec")
-    except (OSError, RuntimeError):
-        return None
-    return spec.decode() if isinstance(spec, bytes) else spec
-
-
-def file_state(path: Path) -> bool | None:
-    """Whether an existing results file is complete; ``None`` if it cannot be read."""
-    try:
-        with h5py.File(path, "r", **open_kwargs(path)) as h5:
-            return bool(h5.attrs.get("complete", 0))
+            return _attrs(h5)
     except (OSError, RuntimeError):
         return None
 

@@ -10,7 +10,6 @@ observable the data ``{obs}_data``, the model at the best fit ``{obs}``, the res
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import os
 from pathlib import Path
@@ -19,11 +18,10 @@ import jax
 import numpy as np
 
 from .. import fitting
-from .._version import __version__
-from ..io.hdf5 import Layout, ResultsFile, Variable, h5py_version
+from ..io.hdf5 import Layout, ResultsFile, Variable
 from ..io.tables import TableError, read_table
 from . import plan
-from .layout import model_attrs
+from .layout import model_attrs, now, provenance
 from .spec import SpecError, SweepSpec
 from .study import resolve
 
@@ -76,7 +74,7 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
     with plan.exclusive_lock(out):
         if out.exists() and not force:
             raise plan.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
-        start = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        start = now()
         result = fitting.fit(model, f.parameters, table, observables=f.observables, fixed=spec.fixed, solver=spec.solver)
         _write(out, spec, study, result, table, conditions, path, start)
     return FitSummary(out, result, len(next(iter(table.values()))))
@@ -102,31 +100,16 @@ def _write(out, spec, study, result, table, conditions, data_path, start) -> Non
     arrays["status"] = np.where(np.isfinite(result.residuals).all(axis=1), 0, 2).astype(np.int8)
     attrs = {
         **model_attrs(study),
-        "title": f"jaxtherm fit {spec.source}",
-        "spec": spec.text,
-        "spec_source": spec.source,
+        **provenance(spec, "fit", str(jax.local_devices()[0]), "float64"),
         "data": str(data_path),
         "fit": json.dumps(result.summary()),
         "covariance": json.dumps(result.covariance.tolist()),
         "fitted_parameters": json.dumps(list(result.names)),
         "chi2": result.chi2,
         "dof": result.dof,
-        "jaxtherm_version": __version__,
-        "jax_version": jax.__version__,
-        "h5py_version": h5py_version(),
-        "numpy_version": np.__version__,
-        "device": str(jax.local_devices()[0]),
-        "precision": "float64",
-        "solver": spec.solver,
         "start_time": start,
     }
     scalars = {k: (v, *model.describe(k)[:2]) for k, v in spec.fixed.items()}
     layout = Layout(("row",), coords, tuple(variables), scalars, attrs, n_chunks=1)
-    h5 = ResultsFile.create(out, layout)
-    try:
-        h5.write([((slice(0, n),), slice(0, n))], arrays)
-        h5.mark_done(0)
-        h5.finish({"end_time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "n_points": n,
-                   "n_failed": int(np.count_nonzero(arrays["status"]))})
-    finally:
-        h5.close()
+    ResultsFile.write_whole(out, layout, arrays,
+                            {"end_time": now(), "n_points": n, "n_failed": int(np.count_nonzero(arrays["status"]))})

@@ -4,12 +4,15 @@ the fixed parameters as scalars, and the attributes that make the file explain i
 
 from __future__ import annotations
 
+import datetime
 import json
 
+import jax
 import numpy as np
 
+from .._version import __version__
 from ..batch import gradient_name, scalar_observables
-from ..io.hdf5 import Layout, Variable
+from ..io.hdf5 import Layout, Variable, h5py_version
 from ..solvers import STATUS_MEANINGS
 from .study import Study
 
@@ -20,6 +23,28 @@ SIGN_CONVENTION = "J_j > 0: heat flows from bath j into the system; sum_j J_j + 
 def _parameter_info(study: Study, name: str) -> tuple[str, str]:
     units, description, domain = study.model.describe(name)
     return units, description + ("" if domain == "real" else f" (domain {domain})")
+
+
+def now() -> str:
+    """The time in UTC, ISO 8601 to the second (``start_time``, ``end_time``)."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def provenance(spec, kind: str, devices: str, precision: str) -> dict[str, object]:
+    """Root attributes every results file carries: title, the spec text and file, versions,
+    device, precision and solver (``kind``: "sweep", "optimisation" or "fit")."""
+    return {
+        "title": f"jaxtherm {kind} {spec.source}",
+        "spec": spec.text,
+        "spec_source": spec.source,
+        "jaxtherm_version": __version__,
+        "jax_version": jax.__version__,
+        "h5py_version": h5py_version(),
+        "numpy_version": np.__version__,
+        "device": devices,
+        "precision": precision,
+        "solver": spec.solver,
+    }
 
 
 def model_attrs(study: Study) -> dict[str, object]:

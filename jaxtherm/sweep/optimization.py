@@ -16,7 +16,6 @@ The results file follows the sweep's conventions (:mod:`jaxtherm.io.hdf5`; ``jax
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import os
 from pathlib import Path
@@ -26,10 +25,9 @@ import numpy as np
 
 from .. import optimizer as optimize
 from .. import solvers
-from .._version import __version__
-from ..io.hdf5 import Layout, ResultsFile, Variable, h5py_version
+from ..io.hdf5 import Layout, ResultsFile, Variable
 from . import plan
-from .layout import model_attrs
+from .layout import model_attrs, now, provenance
 from .spec import SpecError, SweepSpec
 from .study import resolve
 
@@ -64,10 +62,6 @@ class OptimizationSummary:
         return "\n".join(lines)
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
 def run_optimization(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: bool = False,
                      starts: int | None = None, steps: int | None = None, progress=None) -> OptimizationSummary:
     """Optimise the spec's ``[optimize]`` problem and write its results file.
@@ -88,7 +82,7 @@ def run_optimization(spec: SweepSpec, *, output: str | os.PathLike | None = None
     with plan.exclusive_lock(out):
         if out.exists() and not force:
             raise plan.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
-        start_time = _now()
+        start_time = now()
         result = optimize.run(prob, starts=starts or o.starts, steps=steps or o.steps, seed=o.seed,
                               learning_rate=o.learning_rate, solver=spec.solver, dtype=spec.dtype, progress=progress)
         _write(out, spec, study, result, start_time)
@@ -144,30 +138,16 @@ def _write(out: Path, spec: SweepSpec, study, result: optimize.Result, start_tim
     best = result.best
     attrs = {
         **model_attrs(study),
-        "title": f"jaxtherm optimisation {spec.source}",
-        "spec": spec.text,
-        "spec_source": spec.source,
+        **provenance(spec, "optimisation", str(jax.local_devices()[0]), dt),
         "objective": prob.objective.text,
         "sense": "maximize" if prob.maximize else "minimize",
         "constraints": json.dumps([c.text for c in prob.constraints]),
         "best_start": best,
         "best_objective": float(result.objective[best]),
         "best_variables": json.dumps({n: float(result.x[best, k]) for k, n in enumerate(prob.variables)}),
-        "jaxtherm_version": __version__,
-        "jax_version": jax.__version__,
-        "h5py_version": h5py_version(),
-        "numpy_version": np.__version__,
-        "device": ", ".join(str(d) for d in jax.local_devices()[:1]),
-        "precision": dt,
-        "solver": spec.solver,
         "start_time": start_time,
     }
     layout = Layout(("start",), coords, tuple(v), scalars, attrs, n_chunks=1)
-    h5 = ResultsFile.create(out, layout)
-    try:
-        h5.write([((slice(0, n_starts),), slice(0, n_starts))], arrays)
-        h5.mark_done(0)
-        h5.finish({"end_time": _now(), "n_points": n_starts, "n_failed": int(np.count_nonzero(status)),
-                   "compile_seconds": round(result.compile_seconds, 3), "sweep_seconds": round(result.seconds, 3)})
-    finally:
-        h5.close()
+    ResultsFile.write_whole(out, layout, arrays, {
+        "end_time": now(), "n_points": n_starts, "n_failed": int(np.count_nonzero(status)),
+        "compile_seconds": round(result.compile_seconds, 3), "sweep_seconds": round(result.seconds, 3)})

@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 
 from ..io import journal
-from ..io.hdf5 import file_spec, file_state
+from ..io.hdf5 import file_attrs
 from .spec import SpecError, SweepSpec
 
 
@@ -35,7 +35,8 @@ class WriteFailed(RunRefused):
 
 
 class AlreadyComplete(Exception):  # noqa: N818  (not an error: a finished outcome)
-    """``--resume`` of a file that already holds the complete sweep of the same spec: nothing to do."""
+    """``--resume`` of a file that already holds the complete sweep of the same spec: nothing to
+    do. ``args[0]``: the file's count of failed points."""
 
 
 def check_output(spec: SweepSpec, out: Path, key: str) -> None:
@@ -54,10 +55,14 @@ def check_output(spec: SweepSpec, out: Path, key: str) -> None:
         raise SpecError(spec.source, key, f"expected a writable location; {out.parent} is not writable")
 
 
+def _lock_path(out: Path) -> Path:
+    return out.with_name(out.name + ".lock")
+
+
 @contextlib.contextmanager
 def exclusive_lock(out: Path):
     """Hold ``<out>.lock`` for the duration; :class:`RunRefused` if another run holds it."""
-    lock_path = out.with_name(out.name + ".lock")
+    lock_path = _lock_path(out)
     fh = open(lock_path, "a+")
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -76,9 +81,8 @@ def exclusive_lock(out: Path):
 
 def writer_running(out: Path) -> bool:
     """Whether a jaxtherm run holds ``out``'s lock now (a sweep is writing it)."""
-    lock_path = out.with_name(out.name + ".lock")
     try:
-        fh = open(lock_path)
+        fh = open(_lock_path(out))
     except OSError:
         return False
     with fh:
@@ -104,7 +108,8 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
         RunRefused: with the reason and the option that would proceed.
     """
     meta = journal.load_meta(out)
-    complete = file_state(out) if out.exists() else None
+    attrs = file_attrs(out) if out.exists() else None
+    complete = bool(attrs.get("complete", 0)) if attrs is not None else None
     if force:
         journal.remove(out)
         with contextlib.suppress(FileNotFoundError):
@@ -112,8 +117,8 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
         return None
     if resume:
         if meta is None and complete:
-            if file_spec(out) == spec.text:
-                raise AlreadyComplete(str(out))
+            if attrs.get("spec") == spec.text:
+                raise AlreadyComplete(int(attrs.get("n_failed", 0)))
             raise RunRefused(f"{out} already holds a complete sweep of another spec; nothing to resume (use --force "
                              "to recompute it with this spec, or -o for another file)")
         if meta is not None and meta.get("spec") != spec.text:

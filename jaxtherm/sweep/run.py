@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import os
 import time
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from .. import solvers
 from .._version import __version__
 from ..batch import batched_kernel, padded
 from ..io import journal
-from ..io.hdf5 import BrokenFile, ResultsFile, h5py_version, read_summary
+from ..io.hdf5 import BrokenFile, ResultsFile
 from . import devices, executor, grid, plan
-from .layout import layout_for
+from .layout import layout_for, now, provenance
 from .progress import Progress
 from .spec import SpecError, SweepSpec
 from .study import Study, resolve
@@ -65,10 +63,6 @@ class RunSummary:
         return (f"{self.points:,} points ({self.computed:,} computed now{resumed}), {self.failed:,} failed; "
                 f"compile {self.compile_seconds:.2f} s, sweep {self.sweep_seconds:.2f} s "
                 f"({self.points_per_second:,.0f} points/s, chunks of {self.chunk_size:,}{devices}) -> {self.path}")
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _devices(kind: str | None) -> list:
@@ -145,9 +139,8 @@ def run_sweep(
     with plan.exclusive_lock(out):
         try:
             meta = plan.decide(out, spec, solver_used, chunk_size, resume, force)
-        except plan.AlreadyComplete:
-            failed = int(read_summary(out)["attrs"].get("n_failed", 0))
-            return RunSummary(out, spec.n_points, 0, failed, 0.0, 0, already_complete=True)
+        except plan.AlreadyComplete as done:
+            return RunSummary(out, spec.n_points, 0, done.args[0], 0.0, 0, already_complete=True)
         t_compile = time.perf_counter()
         size = _chunk_size(study, meta, chunk_size, kernel, dtype, devs)
         compiled_size = padded(size, len(devs))
@@ -158,19 +151,10 @@ def run_sweep(
         try:
             if meta is None:
                 meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
-                        "solver": solver_used, "start_time": _now(), "jaxtherm_version": __version__}
+                        "solver": solver_used, "start_time": now(), "jaxtherm_version": __version__}
                 journal.create(out, meta)
             attrs = {
-                "title": f"jaxtherm sweep {spec.source}",
-                "spec": spec.text,
-                "spec_source": spec.source,
-                "jaxtherm_version": __version__,
-                "jax_version": jax.__version__,
-                "h5py_version": h5py_version(),
-                "numpy_version": np.__version__,
-                "device": ", ".join(str(d) for d in devs),
-                "precision": spec.dtype,
-                "solver": spec.solver,
+                **provenance(spec, "sweep", ", ".join(str(d) for d in devs), spec.dtype),
                 "solver_plan": "; ".join(f"{m.name}: {p.description}" for m, p in zip(study.models, plans)),
                 "chunk_size": size,
                 "start_time": meta["start_time"],
@@ -214,7 +198,7 @@ def run_sweep(
                 executor.run_chunks(compiled, todo, inputs, compiled_size, devs, finish)
                 loop_seconds = time.perf_counter() - t_loop
                 bar.close()
-                h5.finish({"end_time": _now(), "n_points": spec.n_points, "n_failed": failed,
+                h5.finish({"end_time": now(), "n_points": spec.n_points, "n_failed": failed,
                            "resumed_chunks": len(done), "compile_seconds": round(compile_seconds, 3),
                            "sweep_seconds": round(loop_seconds, 3)})
             except BaseException:
