@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", help="output HDF5 file (default: [output] path of the spec, else results/<spec>.h5)")
     run.add_argument("--chunk-size", type=int, help="points per compiled chunk (default: [run] chunk_size, else tuned "
                      "to the kernel's working set and the grid's rows); memory grows with it")
-    run.add_argument("--resume", action="store_true", help="complete an unfinished (killed) run of the same spec")
+    run.add_argument("--resume", action="store_true", help="complete an unfinished (killed) run of the same spec; on a file that "
+                     "already holds its complete sweep, do nothing and exit 0 (batch requeues)")
     run.add_argument("--force", action="store_true", help="overwrite an existing results file")
     run.add_argument("--solver", choices=("auto", "reduced", "dense"),
                      help="auto: pick for the model (today: reduced; the results file's solver_plan says what ran); "
