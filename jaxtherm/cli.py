@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "reduced: solve only the symmetry sector of the steady state (unrolled for small sectors); "
                      "dense: the full Liouvillian, the slower reference (default: [run] solver, else auto)")
     run.add_argument("--device", choices=("cpu", "gpu"), help="JAX device (default: JAX's default, a GPU if visible)")
+    run.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
+                     help="compute the chunks on a Dask cluster: local:N starts N worker processes on this machine, "
+                     "tcp://HOST:PORT uses a running scheduler (e.g. a dask-jobqueue SLURMCluster's); this process "
+                     "still journals and writes, so the file, --resume and the results are those of a local run "
+                     "(needs the [distributed] extra)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output, only the summary")
     models = sub.add_parser(
         "models",
@@ -184,7 +189,7 @@ def _run(args) -> int:
         spec = load_spec(_resolve_spec(args.spec))
         summary = run_sweep(spec, output=args.output, chunk_size=args.chunk_size, resume=args.resume,
                             force=args.force, device=args.device, solver=args.solver,
-                            progress=not args.quiet)
+                            progress=not args.quiet, cluster=args.cluster)
     except WriteFailed as err:
         print(f"jaxtherm run: error: {err}", file=sys.stderr)
         sys.stderr.flush()

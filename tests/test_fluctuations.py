@@ -305,22 +305,22 @@ def test_sweep_with_fluctuations_chunked_resumed_and_described(tmp_path, monkeyp
         assert h5["noise_a"].attrs["units"] == "energy^2/time"
         assert "uncertainty" in h5["tur_a"].attrs["description"]
     # interrupted after 3 chunks, then resumed: equal to the uninterrupted run
-    from jaxtherm.sweep import run as run_module
+    from jaxtherm.sweep.executor import LocalEngine
 
-    original = run_module.executor.run_chunks
+    original = LocalEngine.run
 
-    def interrupted(compiled, todo, inputs, size, devs, finish):
-        def finish_then_stop(chunk, result):
-            finish(chunk, result)
+    def interrupted(self, todo, finish):
+        def finish_then_stop(chunk, host):
+            finish(chunk, host)
             if chunk.id == 2:
                 raise KeyboardInterrupt
 
-        return original(compiled, todo, inputs, size, devs, finish_then_stop)
+        return original(self, todo, finish_then_stop)
 
-    monkeypatch.setattr(run_module.executor, "run_chunks", interrupted)
+    monkeypatch.setattr(LocalEngine, "run", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(spec, output=tmp_path / "c.h5", chunk_size=7, progress=False)
-    monkeypatch.setattr(run_module.executor, "run_chunks", original)
+    monkeypatch.setattr(LocalEngine, "run", original)
     summary = run_sweep(spec, output=tmp_path / "c.h5", chunk_size=7, progress=False, resume=True)
     assert summary.resumed_chunks == 3
     c = _read(tmp_path / "c.h5")

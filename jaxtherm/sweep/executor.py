@@ -1,14 +1,25 @@
-"""The chunk loop of a sweep on this process's devices: pad, dispatch, and while chunk k + 1
-computes, hand chunk k to the writer (double buffering: JAX dispatches asynchronously)."""
+"""Where a sweep's chunks are computed: :class:`LocalEngine` runs them on this process's devices
+(the default); :class:`~jaxtherm.sweep.cluster.ClusterEngine` hands them to Dask workers, each of
+which runs a ``LocalEngine`` of its own. Both give the writer the same host arrays per chunk.
+
+An engine answers three questions for :func:`~jaxtherm.sweep.run.run_sweep`: what its devices
+are (:meth:`LocalEngine.working_set`, for the automatic chunk size), :meth:`~LocalEngine.prepare`
+(compile for a chunk size), and :meth:`~LocalEngine.run` (compute chunks, calling ``finish`` with
+each chunk's outputs).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..batch import pad
+from .. import solvers
+from ..batch import batched_kernel, pad, padded
 from . import devices, grid
+from .study import Study
 
 
 def host_outputs(out: dict, size: int, save_rho: bool, dtype: str) -> dict[str, np.ndarray]:
@@ -27,24 +38,93 @@ def host_outputs(out: dict, size: int, save_rho: bool, dtype: str) -> dict[str, 
     return host
 
 
-def run_chunks(compiled: Sequence, todo: Sequence[grid.Chunk], inputs: Callable[[grid.Chunk], list[np.ndarray]],
-               padded: int, devs: list, finish: Callable[[grid.Chunk, dict], None]) -> None:
-    """Compute every chunk of ``todo`` and pass its raw outputs to ``finish``, in order.
+@dataclasses.dataclass(frozen=True)
+class WorkingSet:
+    """What the automatic chunk size needs to know of an engine's devices."""
+
+    bytes_per_point: float  # the largest over the study's models
+    platform: str
+    n_devices: int
+
+
+class LocalEngine:
+    """Compute chunks on this process's devices (all local devices of ``device``'s platform).
 
     Args:
-        compiled: one compiled kernel per model (``chunk.model_index``).
-        todo: the chunks to compute.
-        inputs: ``chunk ↦`` its input arrays (one per kernel input, ``chunk.size`` points each).
-        padded: the compiled chunk size; inputs are padded to it.
-        devs: the devices a chunk is placed on (split over them when several).
-        finish: called with each chunk and its outputs while the next chunk computes.
+        study: the resolved sweep.
+        solver: a solver name or object (:mod:`jaxtherm.solvers`).
+        device: ``"cpu"``, ``"gpu"`` or ``None`` (JAX's default platform).
+
+    Raises:
+        RuntimeError: JAX sees no device of that kind.
     """
-    pending = None
-    for chunk in todo:
-        args = [pad(np.asarray(a), padded) for a in inputs(chunk)]
-        result = compiled[chunk.model_index](*devices.place(args, devs))  # dispatched asynchronously
+
+    def __init__(self, study: Study, solver, device: str | None):
+        self.study, self.solver = study, solvers.get(solver)
+        self.devs = devices.devices(device)
+        self.dtype = np.dtype(study.spec.dtype)
+        self.size = self.compiled_size = 0
+        self.compile_seconds = 0.0
+        self.compile_in_loop = 0.0  # compiled in prepare(), before the sweep loop
+        self.n_devices, self.where = len(self.devs), ""
+        self._compiled: dict[int, object] = {}
+
+    @property
+    def description(self) -> str:
+        """The devices, as the results file's ``device`` attribute records them."""
+        return ", ".join(str(d) for d in self.devs)
+
+    def kernel(self, model):
+        """The jitted, vmapped kernel of one of the study's models (:func:`jaxtherm.batch.batched_kernel`)."""
+        spec = self.study.spec
+        return batched_kernel(model, self.study.names, spec.gradients, self.dtype, self.solver, spec.save_rho,
+                              fluctuations=spec.fluctuations)
+
+    def working_set(self) -> WorkingSet:
+        """Bytes per point of the largest model's compiled kernel (one probe compile per model)."""
+        unique = {m.name: m for m in self.study.models}.values()
+        per_point = max(devices.bytes_per_point(self.kernel(m), len(self.study.names), self.dtype, self.devs)
+                        for m in unique)
+        return WorkingSet(per_point, self.devs[0].platform, len(self.devs))
+
+    def prepare(self, size: int, eager: bool = True) -> None:
+        """Fix the chunk size; compile every model's kernel now (``eager``) or at its first chunk."""
+        self.size, self.compiled_size = size, padded(size, len(self.devs))
+        if eager:
+            for i in range(len(self.study.models)):
+                self._kernel(i)
+
+    def _kernel(self, model_index: int):
+        if model_index not in self._compiled:
+            t = time.perf_counter()
+            fn = self.kernel(self.study.models[model_index])
+            self._compiled[model_index] = devices.compile_kernel(fn, len(self.study.names), self.compiled_size,
+                                                                 self.dtype, self.devs)
+            self.compile_seconds += time.perf_counter() - t
+        return self._compiled[model_index]
+
+    def dispatch(self, chunk: grid.Chunk):
+        """Start computing ``chunk`` (JAX dispatches asynchronously); its raw device outputs."""
+        values = grid.chunk_inputs(self.study.spec, chunk, self.study.names)
+        args = [pad(values[n].astype(self.dtype), self.compiled_size) for n in self.study.names]
+        return self._kernel(chunk.model_index)(*devices.place(args, self.devs))
+
+    def host(self, chunk: grid.Chunk, result) -> dict[str, np.ndarray]:
+        """A dispatched chunk's outputs on the host (:func:`host_outputs`)."""
+        spec = self.study.spec
+        return host_outputs(result, chunk.size, spec.save_rho, spec.dtype)
+
+    def run(self, todo: Sequence[grid.Chunk], finish: Callable[[grid.Chunk, dict], None]) -> None:
+        """Compute every chunk of ``todo`` and pass its host outputs to ``finish``, in order, while
+        the next chunk computes (double buffering)."""
+        pending = None
+        for chunk in todo:
+            result = self.dispatch(chunk)
+            if pending is not None:
+                finish(pending[0], self.host(*pending))
+            pending = (chunk, result)
         if pending is not None:
-            finish(*pending)
-        pending = (chunk, result)
-    if pending is not None:
-        finish(*pending)
+            finish(pending[0], self.host(*pending))
+
+    def close(self) -> None:
+        """Nothing to release."""
