@@ -97,14 +97,48 @@ def init(r_matrix, d: int) -> Factors:
     return Factors(a, lu, piv, singular)
 
 
+def _substitute(rows, b, reverse: bool, unit: bool):
+    """Solve a triangular system by substitution, in pure JAX.
+
+    Row ``i`` of the system is ``Σ_j rows[i, j] x_j = b_i`` over the solved ``j`` only: ``x``
+    starts at zero and is filled in order (``i = 0, 1, …``, or backwards with ``reverse``), so
+    ``rows[i] @ x`` sums exactly the triangle already solved, and ``rows`` may be the packed
+    ``L\\U`` (or its transpose). ``x_i = b_i − rows[i] @ x`` with a unit diagonal, else divided
+    by ``rows[i, i]``.
+    """
+    n = b.shape[0]
+
+    def step(k, x):
+        i = n - 1 - k if reverse else k
+        r = b[i] - rows[i] @ x
+        return x.at[i].set(r if unit else r / rows[i, i])
+
+    return jax.lax.fori_loop(0, n, step, jnp.zeros_like(b))
+
+
+def _lu_solve(lu, perm, rhs, transpose: bool):
+    """``A⁻¹ rhs`` (or ``A⁻ᵀ rhs``) from ``P A = L U``: ``U⁻¹ L⁻¹ P rhs`` (or ``Pᵀ L⁻ᵀ U⁻ᵀ rhs``).
+
+    Substitution in JAX instead of LAPACK's ``trsm``: jaxlib 0.10's CPU LAPACK kernels split a
+    batch over XLA's intra-op thread pool and block on it, and two of them running at once (the
+    independent solves of several baths' noise, or a tangent beside a primal) can take every
+    thread of a small pool and wait forever. The factorisation (one call per steady state,
+    nothing beside it) stays with LAPACK.
+    """
+    if transpose:
+        w = _substitute(lu.T, _substitute(lu.T, rhs, reverse=False, unit=False), reverse=True, unit=True)
+        return jnp.zeros_like(w).at[perm].set(w)
+    return _substitute(lu, _substitute(lu, rhs[perm], reverse=False, unit=True), reverse=True, unit=False)
+
+
 def solve(factors: Factors, rhs):
     """``x = A⁻¹ rhs`` with the factors of :func:`init`, implicitly differentiable; ``(n−1,)``."""
-    lu = (factors.lu, factors.pivots)
+    perm = jax.lax.linalg.lu_pivots_to_permutation(factors.pivots, factors.lu.shape[-1])
     return jax.lax.custom_linear_solve(
         lambda v: factors.a @ v,
         rhs,
-        solve=lambda _, v: jsl.lu_solve(lu, v, trans=0),
-        transpose_solve=lambda _, v: jsl.lu_solve(lu, v, trans=1),
+        solve=lambda _, v: _lu_solve(factors.lu, perm, v, transpose=False),
+        transpose_solve=lambda _, v: _lu_solve(factors.lu, perm, v, transpose=True),
     )
 
 
