@@ -154,7 +154,7 @@ def main() -> None:
           f"{len(jax.devices())} JAX device(s) [{jax.devices()[0].platform}], jax {jax.__version__}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp, \
-            LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as lc, Client(lc) as client:
+            LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as lc, Client(lc) as client:
         for label, text, chunk in ROWS:
             r = measure(label, text, chunk, tmp, client)
             rows.append(r)

@@ -29,6 +29,7 @@ Dask is imported only here, and only when a cluster is asked for (the ``[distrib
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import re
@@ -156,12 +157,12 @@ class ClusterEngine:
             kind, value = cluster_address(cluster)
             if kind == "local":
                 self._local = distributed.LocalCluster(n_workers=value, threads_per_worker=1, processes=True,
-                                                       dashboard_address=None, env=dict(LOCAL_ENV))
+                                                       dashboard_address=":0", env=dict(LOCAL_ENV))
                 self.client = self._own_client = distributed.Client(self._local)
             else:
                 try:
                     self.client = self._own_client = distributed.Client(value, timeout=CONNECT_TIMEOUT)
-                except (OSError, TimeoutError) as err:
+                except (OSError, TimeoutError, ValueError) as err:
                     raise ClusterError(f"--cluster {value}: no Dask scheduler answered within {CONNECT_TIMEOUT:.0f} s "
                                        f"({err}); start one (dask scheduler, or a SLURMCluster) or check the "
                                        "address") from None
@@ -205,7 +206,8 @@ class ClusterEngine:
 
     def run(self, todo: Sequence[grid.Chunk], finish: Callable[[grid.Chunk, dict], None]) -> None:
         """Compute every chunk of ``todo`` on the workers and pass each chunk's host outputs to
-        ``finish`` as it lands (in any order)."""
+        ``finish`` as it lands (in any order). Only Dask's calls are guarded: an ``OSError`` of
+        ``finish`` is the writer's (a full disk), not the cluster's."""
         distributed = _distributed()
         pending = iter(todo)
         inflight: dict[str, tuple[grid.Chunk, object]] = {}
@@ -217,25 +219,43 @@ class ClusterEngine:
                 inflight[key] = (chunk, self.client.submit(compute, self.job, chunk, key=key, pure=False))
                 landed.add(inflight[key][1])
 
-        submit(self._window())
         try:
-            for future in landed:
-                chunk, _ = inflight.pop(future.key)
-                try:
-                    host, compile_seconds = future.result()
-                except distributed.KilledWorker:
-                    raise ClusterError(
-                        f"chunk {chunk.id} (points {chunk.start:,}–{chunk.stop - 1:,} of model {chunk.model_index}) "
-                        "killed every worker that ran it, more than Dask's distributed.scheduler.allowed-failures "
-                        "times; the run stopped with every finished chunk in the journal. Look at the workers' logs "
-                        "(memory limits?), then run the same command with --resume") from None
-                future.release()
+            with self._scheduler():
+                submit(self._window())
+            while inflight:
+                with self._scheduler():
+                    future = next(landed)
+                    chunk, _ = inflight.pop(future.key)
+                    try:
+                        host, compile_seconds = future.result()
+                    except distributed.KilledWorker:
+                        raise ClusterError(
+                            f"chunk {chunk.id} (points {chunk.start:,}–{chunk.stop - 1:,} of model {chunk.model_index}) "
+                            "killed every worker that ran it, more than Dask's distributed.scheduler.allowed-failures "
+                            "times; the run stopped with every finished chunk in the journal. Look at the workers' "
+                            "logs (memory limits?), then run the same command with --resume") from None
+                    future.release()
                 self.compile_in_loop += compile_seconds
                 finish(chunk, host)
-                submit(self._window() - len(inflight))
+                with self._scheduler():
+                    submit(self._window() - len(inflight))
         finally:
-            if inflight:
-                self.client.cancel([f for _, f in inflight.values()])
+            if inflight:  # stopped early: drop the chunks still out (a lost scheduler cannot be told)
+                with contextlib.suppress(Exception):
+                    self.client.cancel([f for _, f in inflight.values()])
+
+    @contextlib.contextmanager
+    def _scheduler(self):
+        """Talk to the scheduler: losing it (a closed connection, cancelled futures) is a
+        :class:`ClusterError` that says how to go on."""
+        distributed = _distributed()
+        try:
+            yield
+        except (OSError, distributed.CancelledError) as err:
+            raise ClusterError(
+                f"lost the Dask scheduler at {self.address} ({type(err).__name__}: {err}); the run stopped with every "
+                "finished chunk in the journal: run the same command with --resume (with this --cluster once the "
+                "scheduler is back, or without one)") from None
 
     def _window(self) -> int:
         """Chunks in flight: two per worker thread and two more (the client never holds more)."""
@@ -243,8 +263,9 @@ class ClusterEngine:
 
     def close(self) -> None:
         """Close the client and the local cluster this engine started (not a client passed in)."""
-        if self._own_client is not None:
-            self._own_client.close()
-        if self._local is not None:
-            self._local.close()
+        with contextlib.suppress(Exception):  # closing must not hide why the run stopped
+            if self._own_client is not None:
+                self._own_client.close()
+            if self._local is not None:
+                self._local.close()
 
