@@ -75,7 +75,7 @@ def _peak_mb() -> float:
 
 
 def _outputs_like(host: dict) -> dict:
-    """A function's closure-free stand-in for a chunk's outputs (the Dask trip's payload)."""
+    """Zeros shaped like a chunk's outputs: the payload of a Dask trip that computes nothing."""
     return {k: np.zeros_like(v) for k, v in host.items()}
 
 
