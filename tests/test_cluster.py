@@ -176,10 +176,14 @@ def test_malformed_cluster_values_are_refused_before_anything_starts(value, tmp_
     assert not (tmp_path / "q.h5").exists()
 
 
-def test_an_unreachable_scheduler_exits_2_in_bounded_time(tmp_path):
+def test_an_unreachable_scheduler_exits_2_in_bounded_time_and_force_keeps_the_file(tmp_path):
+    out = tmp_path / "q.h5"
+    run_sweep(parse_spec(MULTI, "multi.toml"), output=out, chunk_size=2000, progress=False)
+    before = out.read_bytes()
     t = time.time()
-    proc = subprocess.run([sys.executable, "-m", "jaxtherm", "run", "quickstart", "-o", str(tmp_path / "q.h5"),
+    proc = subprocess.run([sys.executable, "-m", "jaxtherm", "run", "quickstart", "-o", str(out), "--force",
                            "--cluster", "tcp://127.0.0.1:9"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "no Dask scheduler answered" in proc.stderr and "tcp://127.0.0.1:9" in proc.stderr
     assert time.time() - t < 60
+    assert out.read_bytes() == before  # --force deletes nothing for a run that cannot start

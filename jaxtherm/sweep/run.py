@@ -149,16 +149,18 @@ def run_sweep(
     # what runs, e.g. "Reduced(max_unrolled=10, eigenbasis=True)": the journal's record for --resume
     solver_used = ", ".join(dict.fromkeys(repr(p.solver) for p in plans))
 
-    with plan.exclusive_lock(out):
-        try:
-            meta = plan.decide(out, spec, solver_used, chunk_size, resume, force)
-        except plan.AlreadyComplete as done:
-            return RunSummary(out, spec.n_points, 0, done.args[0], 0.0, 0, already_complete=True)
-        engine = _engine(study, solver, device, cluster)
-        try:
+    # the devices (or the cluster) before the decision: --force must not delete a file for a run
+    # that cannot start
+    engine = _engine(study, solver, device, cluster)
+    try:
+        with plan.exclusive_lock(out):
+            try:
+                meta = plan.decide(out, spec, solver_used, chunk_size, resume, force)
+            except plan.AlreadyComplete as done:
+                return RunSummary(out, spec.n_points, 0, done.args[0], 0.0, 0, already_complete=True)
             return _run(study, out, meta, engine, solver_used, plans, chunk_size, progress, stream)
-        finally:
-            engine.close()
+    finally:
+        engine.close()
 
 
 def _run(study: Study, out: Path, meta: dict | None, engine, solver_used: str, plans, chunk_size: int | None,
