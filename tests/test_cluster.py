@@ -17,6 +17,7 @@ from jaxtherm.io import journal
 from jaxtherm.sweep import parse_spec, run_sweep
 from jaxtherm.sweep.cluster import ClusterError, cluster_address
 
+from .test_results import wait_for_chunks
 from .test_sweep import read_all
 
 # two models (a categorical option), gradients: 80 chunks of 50 points
@@ -93,18 +94,11 @@ def _start(tmp_path, out, cluster="local:2"):
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def _wait_for_chunks(out, n, proc):
-    deadline = time.time() + 180
-    while not (journal.journal_dir(out).exists() and journal.count(out) >= n):
-        assert proc.poll() is None and time.time() < deadline, "the run ended or stalled before the kill"
-        time.sleep(0.02)
-
-
 def test_a_killed_worker_changes_nothing(tmp_path, long_reference):
     out = tmp_path / "out.h5"
     proc = _start(tmp_path, out)
     try:
-        _wait_for_chunks(out, 3, proc)
+        wait_for_chunks(out, 3, proc, timeout=180)
         workers = _workers(proc.pid)
         assert len(workers) == 2
         workers[0].send_signal(signal.SIGKILL)
@@ -121,7 +115,7 @@ def test_a_killed_client_takes_its_workers_and_resumes_with_or_without_a_cluster
     out = tmp_path / "out.h5"
     proc = _start(tmp_path, out)
     try:
-        _wait_for_chunks(out, 3, proc)
+        wait_for_chunks(out, 3, proc, timeout=180)
         workers = _workers(proc.pid)
         proc.send_signal(signal.SIGKILL)  # the client alone: its workers must not outlive it
         proc.wait(timeout=30)

@@ -56,8 +56,9 @@ def start(tmp_path, out):
     return cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_chunks(out, n, proc):
-    deadline = time.time() + 120
+def wait_for_chunks(out, n, proc, timeout=120):
+    """Until ``n`` chunks of ``out`` are journaled; fails if the run ends or stalls first."""
+    deadline = time.time() + timeout
     while not (journal.journal_dir(out).exists() and journal.count(out) >= n):
         assert proc.poll() is None and time.time() < deadline, "the run ended or stalled before it could be read"
         time.sleep(0.02)
