@@ -81,11 +81,40 @@ def cumulants(plan, factors, r, first, second):
         ``(J_counted, S)``, scalars.
     """
     d = plan.dim
+    if plan.method == "unrolled" and all(isinstance(o, Sparse) for o in (*first, *second)):
+        return _scalar_cumulants(plan, factors, [r[i] for i in range(r.shape[0])], first, second)
     u = apply(first, r)
     mean = jnp.sum(u[:d])
     y = u - mean * r  # traceless: Q 𝒥₁ ρ
     x = lu.restore_trace(plan.solve(factors, y[1:]), d, 0.0)  # L^D y, traceless
     noise = jnp.sum(apply(second, r, d)) - 2.0 * jnp.sum(apply(first, x, d))
+    return mean, noise
+
+
+def _scalar_cumulants(plan, factors, r: list, first, second):
+    """:func:`cumulants` with every coordinate a scalar (unrolled plans: elementwise over a batch)."""
+    d = plan.dim
+
+    def trace(ops, v):  # Σ_{i<d} (Σ_o o v)_i, over the operators' entries in population rows
+        acc = None
+        for o in ops:
+            for e, (i, c) in enumerate(zip(o.rows.tolist(), o.cols.tolist())):
+                if i < d and v[c] is not None:
+                    acc = unrolled.add(acc, o.values[e] * v[c])
+        return jnp.zeros((), r[0].dtype) if acc is None else acc
+
+    u = [None] * len(r)
+    for o in first:
+        for e, (i, c) in enumerate(zip(o.rows.tolist(), o.cols.tolist())):
+            u[i] = unrolled.add(u[i], o.values[e] * r[c])
+    mean = trace(first, r)
+    y = [unrolled.sub_mul(ui, mean, ri) for ui, ri in zip(u, r)]  # traceless: Q 𝒥₁ ρ
+    x = unrolled.solve(factors, y[1:])
+    x0 = None
+    for xi in x[: d - 1]:
+        x0 = unrolled.sub_mul(x0, 1.0, xi)
+    x = [x0, *x]  # L^D y, traceless
+    noise = trace(second, r) - 2.0 * trace(first, x)
     return mean, noise
 
 

@@ -41,4 +41,5 @@ def classify(matrix_norm, r_max, residual_max, singular, eps):
         [STATUS_NONFINITE, STATUS_SINGULAR, STATUS_NONFINITE, STATUS_INACCURATE],
         STATUS_OK,
     ).astype(jnp.int8)
-    return status, jnp.where(singular | ~finite, jnp.inf, residual)
+    # singular | ~finite, read off the status: its select is computed once, the norms' chains are not
+    return status, jnp.where((status == STATUS_SINGULAR) | (status == STATUS_NONFINITE), jnp.inf, residual)
