@@ -5,7 +5,8 @@ Rows per model, all in one process per model (so off and on run back to back on 
 machine state):
 
 * ``off``: the compiled ``batched_kernel(model, parameters, (), float64, "auto", False)`` over
-  chunks already on the device (as ``bench_models.py``), repeated for at least ``--seconds``;
+  chunks already on the device (as ``bench_models.py``), in the chunk size ``jaxtherm run`` would
+  pick (its working set against the cache budget), repeated for at least ``--seconds``;
 * ``on``: the same with ``fluctuations=True`` (``J_counted_j``, ``noise_j``, ``tur_j`` for
   every bath: one more solve per bath with the steady state's factorisation);
 * ``qutip``: per point, ``qutip.steadystate(H, c_ops, method="direct")`` and, for every bath,
@@ -36,13 +37,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_models import bench_kernel, davies_jumps, random_points  # noqa: E402
 
 RESULT = "BENCH_FLUCTUATIONS_RESULT "
-# key, family, options, kernel points, chunk
+# key, family, options, kernel points (each row runs in the chunk size a sweep would pick: sweep_chunk)
 MODELS = [
-    ("qubit_pair/local", "qubit_pair", {"coupling": "local"}, 1_000_000, 65536),
-    ("qubit_pair/global", "qubit_pair", {"coupling": "global"}, 200_000, 1024),
-    ("absorption_refrigerator/local", "absorption_refrigerator", {"coupling": "local"}, 500_000, 65536),
-    ("absorption_refrigerator/global", "absorption_refrigerator", {"coupling": "global"}, 20_000, 1024),
+    ("qubit_pair/local", "qubit_pair", {"coupling": "local"}, 1_000_000),
+    ("qubit_pair/global", "qubit_pair", {"coupling": "global"}, 400_000),
+    ("absorption_refrigerator/local", "absorption_refrigerator", {"coupling": "local"}, 500_000),
+    ("absorption_refrigerator/global", "absorption_refrigerator", {"coupling": "global"}, 20_000),
 ]
+
+
+def sweep_chunk(model, fluctuations: bool) -> int:
+    """The chunk size ``jaxtherm run`` picks on this machine for the kernel (its working set per
+    point against the CPU cache budget, :func:`jaxtherm.sweep.devices.auto_chunk_size`)."""
+    import jax
+
+    from jaxtherm.batch import batched_kernel
+    from jaxtherm.sweep import devices
+
+    fn = batched_kernel(model, tuple(model.parameters), (), np.dtype("float64"), "auto", False,
+                        fluctuations=fluctuations)
+    per_point = devices.bytes_per_point(fn, len(model.parameters), np.float64, jax.devices())
+    return devices.auto_chunk_size(per_point, jax.devices()[0].platform, 1, 1 << 30, (1 << 30,))
 
 
 def bench_qutip(model, n: int, budget: float) -> dict:
@@ -94,11 +109,12 @@ def bench_qutip(model, n: int, budget: float) -> dict:
 def child(args) -> None:
     import jaxtherm
 
-    key, family, options, n, chunk = next(m for m in MODELS if m[0] == args.model)
+    key, family, options, n = next(m for m in MODELS if m[0] == args.model)
     model = jaxtherm.models.get(family, **options)
     n = max(256, int(n * args.scale))
-    rows = [{"model": key, "method": "off", **bench_kernel(model, n, chunk, args.seconds)},
-            {"model": key, "method": "on", **bench_kernel(model, n, chunk, args.seconds, fluctuations=True)},
+    rows = [{"model": key, "method": "off", **bench_kernel(model, n, sweep_chunk(model, False), args.seconds)},
+            {"model": key, "method": "on", **bench_kernel(model, n, sweep_chunk(model, True), args.seconds,
+                                                          fluctuations=True)},
             {"model": key, "method": "qutip", **bench_qutip(model, 3 if args.quick else 500, args.qutip_seconds)}]
     print(RESULT + json.dumps(rows), flush=True)
 
@@ -130,13 +146,14 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; float64, kernel only "
           "(compile apart)\n")
     print(f"{'model':<32} {'off pts/s':>12} {'on pts/s':>12} {'on/off cost':>11} {'QuTiP pts/s':>12} "
-          f"{'on × QuTiP':>11} {'compile off/on s':>17} {'|Δnoise|/noise':>15}")
+          f"{'on × QuTiP':>11} {'compile off/on s':>17} {'chunk off/on':>13} {'|Δnoise|/noise':>15}")
     for key, *_ in MODELS:
         off, on, qt = (next(r for r in rows if r["model"] == key and r["method"] == m) for m in ("off", "on", "qutip"))
         print(f"{key:<32} {off['points_per_s']:>12,.0f} {on['points_per_s']:>12,.0f} "
               f"{off['points_per_s'] / on['points_per_s']:>10.2f}× {qt['points_per_s']:>12,.1f} "
               f"{on['points_per_s'] / qt['points_per_s']:>10,.0f}× "
-              f"{off['compile_s']:>8.1f}/{on['compile_s']:<8.1f} {qt['max_rel_noise_vs_jaxtherm']:>15.1e}")
+              f"{off['compile_s']:>8.1f}/{on['compile_s']:<8.1f} {off['chunk']:>6}/{on['chunk']:<6} "
+              f"{qt['max_rel_noise_vs_jaxtherm']:>15.1e}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
