@@ -7,8 +7,8 @@ In the unrolled solvers (:mod:`jaxtherm.solvers.unrolled`) every value feeds man
 each division (a pivot's reciprocal, a back substitution) starts a loop that recomputed the whole
 elimination before it from the inputs: the local refrigerator's kernel executed 11,500 flops a
 point where its program has about 1,200, and ran at 0.3–0.5 of the speed it has with every
-value computed once (2-core x86_64, chunks of 16,384). ``jax.lax.optimization_barrier`` would say the same, but XLA's CPU compiler
-removes it before fusion.
+value computed once (2-core x86_64, chunks of 16,384). ``jax.lax.optimization_barrier`` would
+say the same, but XLA's CPU compiler removes it before fusion.
 
 :func:`once` therefore divides each floating-point value by a traced 1, ``1 + 0·isfinite(x)``,
 which XLA cannot fold away (``0·x`` is not 0 for every float): the value is unchanged, exactly,
