@@ -35,6 +35,7 @@ mean, the one whose fluctuations ``S_j`` measures.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from .solvers import Sparse, lu, unrolled
 
@@ -55,17 +56,32 @@ def apply(ops, r, rows: int | None = None):
             out = out + (o[:rows] @ r)
     if not sparse:
         return out
-    entries = [(int(i), int(c), o, e) for o in sparse for e, (i, c) in enumerate(zip(o.rows, o.cols)) if i < rows]
-    if len(entries) > _SCALAR_ENTRIES:
+    if sum(int(np.count_nonzero(o.rows < rows)) for o in sparse) > _SCALAR_ENTRIES:
         for o in sparse:
             inside = o.rows < rows
             out = out.at[o.rows[inside]].add(o.values[inside] * r[o.cols[inside]])
         return out
-    acc = [None] * rows
-    for i, c, o, e in entries:
-        acc[i] = unrolled.add(acc[i], o.values[e] * r[c])
     zero = jnp.zeros((), r.dtype)
-    return out + jnp.stack([zero if a is None else a for a in acc])
+    return out + jnp.stack([zero if a is None else a for a in _apply_scalars(sparse, [r[i] for i in range(m)], rows)])
+
+
+def _apply_scalars(ops, v: list, rows: int) -> list:
+    """The first ``rows`` entries of ``(Σ_o o) v`` as scalars (``None`` where no term reaches),
+    for :class:`~jaxtherm.solvers.Sparse` operators and ``v`` a list of scalars or ``None``."""
+    acc = [None] * rows
+    for o in ops:
+        for e, (i, c) in enumerate(zip(o.rows.tolist(), o.cols.tolist())):
+            if i < rows and v[c] is not None:
+                acc[i] = unrolled.add(acc[i], o.values[e] * v[c])
+    return acc
+
+
+def _total(values: list, like):
+    """``Σ values`` over the scalars that are not ``None`` (0 if none is)."""
+    out = None
+    for v in values:
+        out = unrolled.add(out, v)
+    return jnp.zeros((), like.dtype) if out is None else out
 
 
 def cumulants(plan, factors, r, first, second):
@@ -94,27 +110,12 @@ def cumulants(plan, factors, r, first, second):
 def _scalar_cumulants(plan, factors, r: list, first, second):
     """:func:`cumulants` with every coordinate a scalar (unrolled plans: elementwise over a batch)."""
     d = plan.dim
-
-    def trace(ops, v):  # Σ_{i<d} (Σ_o o v)_i, over the operators' entries in population rows
-        acc = None
-        for o in ops:
-            for e, (i, c) in enumerate(zip(o.rows.tolist(), o.cols.tolist())):
-                if i < d and v[c] is not None:
-                    acc = unrolled.add(acc, o.values[e] * v[c])
-        return jnp.zeros((), r[0].dtype) if acc is None else acc
-
-    u = [None] * len(r)
-    for o in first:
-        for e, (i, c) in enumerate(zip(o.rows.tolist(), o.cols.tolist())):
-            u[i] = unrolled.add(u[i], o.values[e] * r[c])
-    mean = trace(first, r)
+    u = _apply_scalars(first, r, len(r))
+    mean = _total(u[:d], r[0])
     y = [unrolled.sub_mul(ui, mean, ri) for ui, ri in zip(u, r)]  # traceless: Q 𝒥₁ ρ
     x = unrolled.solve(factors, y[1:])
-    x0 = None
-    for xi in x[: d - 1]:
-        x0 = unrolled.sub_mul(x0, 1.0, xi)
-    x = [x0, *x]  # L^D y, traceless
-    noise = trace(second, r) - 2.0 * trace(first, x)
+    x = [_total([-xi for xi in x[: d - 1]], r[0]), *x]  # L^D y, traceless
+    noise = _total(_apply_scalars(second, r, d), r[0]) - 2.0 * _total(_apply_scalars(first, x, d), r[0])
     return mean, noise
 
 
