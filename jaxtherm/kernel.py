@@ -117,7 +117,7 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
         rho: also return the density matrix (``d²`` complex numbers a point: most of the
             memory traffic of a small model, so sweeps ask for it only when they store it).
         scalars: let small global models build their generator as scalars
-            (:data:`jaxtherm.secular.SCALAR_DIM`: fastest, but slow to compile with many tangents).
+            (:func:`jaxtherm.secular.scalar_code`: fastest, but slow to compile with many tangents).
         fluctuations: also count each bath's heat (:mod:`jaxtherm.fluctuations`): one more
             solve with the steady state's factorisation per bath.
 

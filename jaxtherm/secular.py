@@ -81,6 +81,7 @@ def applies(model: Model) -> bool:
 
 
 @functools.cache
+@functools.cache
 def blocks(model: Model) -> tuple[np.ndarray, ...]:
     """Connected components of the union pattern of the Hamiltonian terms (sorted states)."""
     d = model.dim
@@ -244,14 +245,28 @@ def _by_row(v: dict) -> dict:
     return out
 
 
-SCALAR_DIM = 4
-"""Up to this dimension the generator entries are computed as scalars (elementwise over a batch);
-above it as arrays (small matrix products, gathers and a scatter-add). Measured on the 2-core
-CPU: global pair (d = 4) scalars 374,000 points/s against arrays 156,000; at d = 8 scalars are
-1.4–1.8× faster (refrigerator 83,000 vs 60,000, chain n = 3 28,000 vs 15,000) but compile 5×
-longer (35 s against 7 s for the chain, minutes with gradients), so they stop at 4. With
-forward-mode gradients (``scalars=False`` from :func:`jaxtherm.batch.batched_kernel`) the arrays
-are used throughout: the global pair with all 7 gradients compiles in 6.5 s instead of 22 s."""
+SCALAR_DIM = 8
+"""Largest dimension whose generator entries are computed as scalars (elementwise over a batch),
+where every block of ``H`` has a closed-form eigensystem (at most 2 states; :func:`scalar_code`);
+otherwise as arrays (small matrix products, gathers and a scatter-add). Measured on the 2-core
+CPU, with every value computed once (:func:`jaxtherm._fusion.once`): global refrigerator
+(d = 8, blocks of 1 and 2) 250,000 points/s with scalars against 67,000 with arrays (compile
+5.3 s against 3.1 s), and 705,000 with its 9 unknowns then eliminated unrolled; global pair
+(d = 4) 374,000 against 156,000 before ``once``. A block of 3 or more states needs a batched
+``eigh`` whose results scalar code only unpacks: the 3-qubit chain (blocks 1, 3, 3, 1) ran 1.2×
+faster with scalars for 8× the compile time (23 s), so it keeps the arrays. With forward-mode
+gradients (``scalars=False`` from :func:`jaxtherm.batch.batched_kernel`) the arrays are used
+throughout: the global pair with all 7 gradients compiles in 6.5 s instead of 22 s."""
+
+
+def scalar_code(model: Model) -> bool:
+    """Whether the model's generator entries are built as scalars (:data:`SCALAR_DIM`): ``d ≤ 8``
+    and every block of ``H`` of at most 2 states (closed-form eigensystem)."""
+    return _scalar_blocks(blocks(model))
+
+
+def _scalar_blocks(blocks_: tuple[np.ndarray, ...]) -> bool:
+    return sum(len(b) for b in blocks_) <= SCALAR_DIM and all(len(b) <= 2 for b in blocks_)
 
 
 def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True, counting: bool = False):
@@ -262,11 +277,11 @@ def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars:
 
     Args:
         energies, v, tol: from :func:`eigensystem`.
-        scalars: allow scalar code for ``d ≤`` :data:`SCALAR_DIM` (see there).
+        scalars: allow scalar code where :func:`scalar_code` says so (see :data:`SCALAR_DIM`).
     """
     e_h, hn, hn2, hs = st.h_terms
     n_entries = len(st.rows)
-    if scalars and model.dim <= SCALAR_DIM:
+    if scalars and scalar_code(model):
         ham = [jnp.zeros((), dtype)] * n_entries
         for e, n, n2, sign in zip(e_h.tolist(), hn.tolist(), hn2.tolist(), hs.tolist()):
             ham[e] = ham[e] + sign * (energies[n] - energies[n2])
@@ -283,7 +298,7 @@ def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalar
     with ``counting``, ``[(generator, 𝒥₁, 𝒥₂) …]``, its counting superoperators too (the ``K``
     terms only, each transition ``a → n`` weighted by ``ν`` and ``ν²``, ``ν = E_n − E_a`` the
     energy it takes from the bath; :mod:`jaxtherm.fluctuations`), from the same terms."""
-    make = _scalar_bath if scalars and model.dim <= SCALAR_DIM else _array_bath
+    make = _scalar_bath if scalars and scalar_code(model) else _array_bath
     out = []
     for k in model.davies:
         cutoff = None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype)
@@ -368,10 +383,10 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, cou
 
 
 def heat(st: Structure, energies, values, r, scalars: bool = True):
-    """``Σ_n E_n (D r)_nn`` from a generator's entries (population rows only): scalars for small
-    ``d`` (:data:`SCALAR_DIM`), gathers otherwise."""
+    """``Σ_n E_n (D r)_nn`` from a generator's entries (population rows only): scalars where
+    :func:`scalar_code`, gathers otherwise."""
     e, n = st.pop_rows[:, 0], st.pop_rows[:, 1]
-    if not scalars or len(energies) > SCALAR_DIM:
+    if not scalars or not _scalar_blocks(st.blocks):
         return jnp.sum(jnp.stack(energies)[n] * values[e] * r[st.cols[e]])
     flow = {}  # (D r)_nn, then weighted by E_n
     for e_, n_ in zip(e.tolist(), n.tolist()):
@@ -385,7 +400,7 @@ def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig, scalars: 
 
     ``V`` is real and block diagonal, so ``Re ρ_ij = Σ_{nn'} V_in V_jn' Re ρ_eig,nn'`` and the
     same for ``Im`` (and populations), over ``n`` in the block of ``i`` and ``n'`` in that of ``j``:
-    scalars for small ``d`` (:data:`SCALAR_DIM`), two real matrix products otherwise.
+    scalars where :func:`scalar_code`, two real matrix products otherwise.
 
     Args:
         v: ``{(i, n): V_in}`` from :func:`eigensystem`.
@@ -394,7 +409,7 @@ def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig, scalars: 
     d = model.dim
     meaning = liouvillian._coordinate_meaning(d)[np.asarray(keep)]
     slot = {(int(i), int(j), int(part)): c for c, (i, j, part) in enumerate(meaning)}
-    if not scalars or d > SCALAR_DIM:
+    if not scalars or not scalar_code(model):
         v_arr = v_matrix(v, d, r_eig.dtype)
         i, j, part = meaning.T
         real, imag = part != 2, part == 2  # static: (i, j) repeats for Re and Im of a pair

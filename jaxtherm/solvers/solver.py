@@ -36,10 +36,6 @@ from . import lu, unrolled
 from .sector import symmetry_sector
 from .status import classify
 
-EIGENBASIS_UNROLLED = 5
-"""Most unknowns a global model solved in the eigenbasis of ``H`` eliminates unrolled (the global
-pair's 5; the global refrigerator's 9 unrolled run 1.15× faster than LU for 3× the compile time)."""
-
 NAMES = ("auto", "reduced", "dense")
 """Solver names accepted by :func:`get`, specs (``[run] solver``) and ``--solver``."""
 
@@ -128,9 +124,9 @@ class Reduced:
 
     Args:
         max_unrolled: largest number of unknowns eliminated by unrolled scalar code (for
-            Liouvillians assembled from constants; global models solved in the eigenbasis of
-            ``H`` unroll up to :data:`EIGENBASIS_UNROLLED` of them, their matrices being nearly
-            dense); larger sectors use LU. The unrolled program grows like ``n³`` (compile time
+            Liouvillians assembled from constants, and global models solved in the eigenbasis
+            of ``H`` whose entries are scalars, :func:`jaxtherm.secular.scalar_code`); larger
+            sectors use LU. The unrolled program grows like ``n³`` (compile time
             too). ``max_unrolled=19`` runs the 3-qubit chain 15× faster than LU (1.5×10⁶ against
             1.0×10⁵ points/s on a 2-core CPU, compiled in 7–13 s against 1–2 s), but is not the
             default: at ill-conditioned points (a coupling g = 10⁻⁶ leaves the middle qubit
@@ -185,14 +181,14 @@ def _plan(solver: Dense | Reduced, model: Model) -> Plan:
         return Plan(solver, tuple(range(d * d)), "lu", d, eigenbasis=False)
     keep = tuple(int(i) for i in symmetry_sector(model))
     eigenbasis = solver.eigenbasis and secular.structure(model, keep) is not None
-    # unrolled code pays where the structural zeros are known: assembly from constants, or the
-    # eigenbasis entries of global models. The general Davies construction is a dense traced
-    # matrix (array LU compiles 3–10× faster and runs 1.5× faster), and the eigenbasis entries
-    # are nearly dense too, so they unroll only up to EIGENBASIS_UNROLLED (measured, global
-    # refrigerator, 9 unknowns: unrolled 1.15× LU's throughput for 5.0 against 1.8 s of compile;
-    # global pair, 5 unknowns: unrolled 1.2× LU)
-    limit = min(solver.max_unrolled, EIGENBASIS_UNROLLED) if eigenbasis else solver.max_unrolled
-    small = (eigenbasis or not model.davies) and len(keep) - 1 <= limit
+    # unrolled code pays where the entries are scalars: assembly from constants, or the
+    # eigenbasis entries of global models built as scalars (secular.scalar_code; measured, global
+    # refrigerator, 9 unknowns: unrolled 705,000 against LU's 250,000 points/s, compile 8 s
+    # against 5.7 s; global pair, 5 unknowns). The general Davies construction, and eigenbasis
+    # entries built as arrays, are dense traced matrices that LU takes faster (with arrays, the
+    # refrigerator's 9 unrolled ran 1.15× LU for 3× the compile time)
+    scalar_entries = secular.scalar_code(model) if eigenbasis else not model.davies
+    small = scalar_entries and len(keep) - 1 <= solver.max_unrolled
     return Plan(solver, keep, "unrolled" if small else "lu", d, eigenbasis)
 
 
