@@ -182,11 +182,11 @@ def test_resume_after_sigkill_equals_uninterrupted(tmp_path):
     proc = subprocess.Popen(cmd)
     jdir = journal.journal_dir(out)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(jdir.glob("chunk_*.npz"))) < 5:
+    while time.time() < deadline and journal.count(out) < 5:
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    n_journaled = len(list(jdir.glob("chunk_*.npz")))
+    n_journaled = journal.count(out)
     assert 5 <= n_journaled < 100, "the run must be killed midway"
     # without --resume the unfinished file is not touched
     refused = subprocess.run(cmd, capture_output=True, text=True)
@@ -205,7 +205,9 @@ def test_resume_after_sigkill_equals_uninterrupted(tmp_path):
         assert h5.attrs["complete"] == 1 and h5.attrs["resumed_chunks"] >= 5
 
 
-def test_resume_rebuilds_a_broken_file_from_the_journal(tmp_path):
+@pytest.mark.parametrize("earlier_version", [False, True], ids=["journal", "npz-journal"])
+def test_resume_rebuilds_a_broken_file_from_the_journal(tmp_path, earlier_version):
+    """Also from a journal of an earlier version (one ``.npz`` a chunk)."""
     spec = parse_spec(SMALL, "test.toml")
     out = tmp_path / "out.h5"
     run_sweep(spec, output=tmp_path / "ref.h5", progress=False, chunk_size=7)
@@ -218,12 +220,18 @@ def test_resume_rebuilds_a_broken_file_from_the_journal(tmp_path):
 
     with h5py.File(tmp_path / "ref.h5") as h5:
         flat = {k: h5[k][()].reshape(2, 60, *h5[k].shape[4:])[0, :7] for k in h5 if k in reference and h5[k].ndim >= 4}
-    journal.write_chunk(out, 0, flat)
+    if earlier_version:
+        np.savez(journal.journal_dir(out) / "chunk_000000000.npz", **flat)
+    else:
+        journal.write_chunk(out, 0, flat)
+    assert journal.count(out) == 1
     out.write_bytes(b"\x89HDF\r\n garbage: truncated file")
     run_sweep(spec, output=out, progress=False, resume=True)
     data = read_all(out)
     for k in reference:
         assert data[k].tobytes() == reference[k].tobytes(), k
+    with h5py.File(out) as h5:
+        assert h5.attrs["resumed_chunks"] == 1  # the journaled chunk was read, not recomputed
 
 
 @pytest.mark.parametrize(
