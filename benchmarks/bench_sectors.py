@@ -4,13 +4,17 @@ For each model (local XX chains n = 2…5 and oscillator pairs, whose sectors gr
 real coordinates), on random points:
 
 * ``kernel``: the compiled ``batched_kernel`` with ``Auto()`` (what a sweep runs), compile apart;
-* ``unrolled``: ``Reduced(max_unrolled=m−1)`` where the sector has at most 19 unknowns (the
-  unrolled elimination, compile time printed: it grows with the sector's fill);
+* ``LU``: ``Reduced(max_unrolled=0, max_sparse=0)``, LU with partial pivoting on the sector
+  (the previous default for these sectors);
+* ``sparse``: ``Reduced(max_sparse=fill)``, the unrolled elimination in a minimum-degree order
+  with static pivots, where its fill (multiply–adds, :func:`jaxtherm.solvers.ordering.fill`) is
+  at most 2,500 (compile time printed: it grows with the fill);
 * ``numpy``: ``numpy.linalg.solve`` on the stack of the same trace-eliminated sector matrices
   (assembled untimed), i.e. LAPACK's batched ``gesv`` — what a user with NumPy would do;
 * ``flop bound``: the measured float64 throughput of this machine (a large JAX matrix
   product, all cores) divided by ``2 m³/3``, the flops of one LU of the sector — the points/s
-  that a dense LU could reach at full matrix-product speed.
+  that a dense LU could reach at full matrix-product speed; the sparse flop bound divides by
+  ``2 × fill`` instead.
 
 Usage::
 
@@ -32,7 +36,10 @@ from bench_models import random_points  # the same sampling as every other bench
 import jaxtherm
 from jaxtherm import kernel
 from jaxtherm.batch import batched_kernel, padded
-from jaxtherm.solvers import lu
+from jaxtherm.solvers import lu, ordering
+from jaxtherm.solvers import solver as solver_module
+
+MAX_SPARSE_BENCH = 2500
 
 CASES = [  # family, options, points per chunk
     ("qubit_chain", {"n": 2}, 65536),
@@ -104,27 +111,28 @@ def main() -> None:
     peak = matmul_flops(seconds)
     print(f"# {platform.processor() or platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__}; "
           f"float64 matrix product {peak / 1e9:.1f} GFLOP/s")
-    print("| model | d | m | kernel points/s (Auto) | compile | unrolled points/s | compile | NumPy solve points/s "
-          "| LU flop bound points/s | kernel GFLOP/s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| model | d | m | Auto's method | Auto points/s | compile | LU points/s | compile | NumPy solve points/s "
+          "| LU flop bound | sparse fill (multiply–adds) | sparse points/s | compile | sparse flop bound |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for family, options, n in cases:
         n = min(n, 256) if args.quick else n
         model = jaxtherm.models.get(family, **options)
         plan = jaxtherm.Auto().plan(model)
         m = plan.size
         flops = 2 * (m - 1) ** 3 / 3
+        pattern = solver_module._pattern(model, plan.keep)
+        fill = ordering.fill(pattern, ordering.minimum_degree(pattern))
         rate, comp = kernel_rate(model, jaxtherm.Auto(), n, seconds)
-        if m - 1 <= 19 and plan.method != "unrolled":
-            u_rate, u_comp = kernel_rate(model, jaxtherm.Reduced(max_unrolled=m - 1), n, seconds)
-            unrolled = f"{u_rate:,.0f} | {u_comp:.1f} s"
-        elif plan.method == "unrolled":
-            unrolled = "(Auto) | "
+        lu_rate, lu_comp = kernel_rate(model, jaxtherm.Reduced(max_unrolled=0, max_sparse=0), n, seconds)
+        if fill <= MAX_SPARSE_BENCH:
+            s_rate, s_comp = kernel_rate(model, jaxtherm.Reduced(max_unrolled=0, max_sparse=fill), n, seconds)
+            sparse = f"{s_rate:,.0f} | {s_comp:.1f} s | {peak / (2 * fill):,.0f}"
         else:
-            unrolled = "– | "
+            sparse = "– | – | " + f"{peak / (2 * fill):,.0f}"
         np_rate = numpy_rate(model, min(n, 4096), seconds)
         label = f"{family}({', '.join(f'{k}={v}' for k, v in options.items())})"
-        print(f"| {label} | {model.dim} | {m} | {rate:,.0f} | {comp:.1f} s | {unrolled} | {np_rate:,.0f} | "
-              f"{peak / flops:,.0f} | {rate * flops / 1e9:.2f} |", flush=True)
+        print(f"| {label} | {model.dim} | {m} | {plan.method} | {rate:,.0f} | {comp:.1f} s | {lu_rate:,.0f} | "
+              f"{lu_comp:.1f} s | {np_rate:,.0f} | {peak / flops:,.0f} | {fill:,} | {sparse} |", flush=True)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _config, kernel, solvers
 from .models import Model
-from .solvers import STATUS_OK
+from .solvers import STATUS_OK, STATUS_UNVERIFIED
 
 DEFAULT_CHUNK_SIZE = 2**15
 
@@ -32,6 +32,7 @@ def gradient_name(observable: str, parameter: str) -> str:
 def batched_kernel(
     model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
     solver: str | solvers.Solver = "auto", rho: bool = True, scalars: bool = True, fluctuations: bool = False,
+    pivoted: bool = False, retry: bool = False,
 ):
     """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver (an
     object or a name, :mod:`jaxtherm.solvers`), whether ``rho`` is returned and whether current
@@ -41,6 +42,15 @@ def batched_kernel(
     outputs of :func:`jaxtherm.kernel.point`, each with a leading axis N, plus
     ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
     (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
+
+    Where the solver's plan eliminates with static pivots (``"sparse"``, :class:`jaxtherm.Reduced`),
+    a point that fails its residual check comes back with status ``STATUS_UNVERIFIED``: the
+    caller computes such a chunk again with ``pivoted=True`` (:func:`unverified`; as
+    :func:`solve` and the sweep's executor do). ``retry=True`` does it inside the program, per
+    point (for callers that trace this function): under ``vmap`` both eliminations then run for
+    every point. A chunk-wide ``lax.cond`` would do it inside the program too, but its pivoted
+    branch made XLA's CPU code for the static one 2.5× slower (measured, 3-qubit chain), so the
+    decision is taken on the host.
     """
     observables = tuple(scalar_observables(model, fluctuations))
     solver = solvers.get(solver)
@@ -50,7 +60,7 @@ def batched_kernel(
         # differentiated (tangents here, or a transformation around solve), small global models'
         # scalar code compiles 3× slower: arrays instead
         return kernel.point(model, model.to_parameters(inputs), dtype, solver, rho, scalars=scalars and not gradients,
-                            fluctuations=fluctuations)
+                            fluctuations=fluctuations, retry=retry, pivoted=pivoted)
 
     def with_gradients(*values):
         base = dict(zip(names, values))
@@ -73,6 +83,13 @@ def batched_kernel(
         return out
 
     return jax.jit(jax.vmap(with_gradients if gradients else single))
+
+
+def unverified(out: dict) -> bool:
+    """Whether a computed chunk holds a point that static pivots could not vouch for (status
+    ``STATUS_UNVERIFIED``): compute it again with ``batched_kernel(…, pivoted=True)``. Blocks
+    until the chunk's status is on the host."""
+    return bool(np.any(np.asarray(out["status"]) == STATUS_UNVERIFIED))
 
 
 def scalar_observables(model: Model, fluctuations: bool = False) -> dict[str, tuple[str, str]]:
@@ -189,7 +206,8 @@ def solve(
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
     n_points = int(np.prod(shape, dtype=np.int64))
     traced = any(isinstance(v, jax.core.Tracer) for v in values)  # inside jax.grad / jit / vmap
-    fn = batched_kernel(model, names, gradients, dt, solver, bool(rho), not traced, bool(fluctuations))
+    fn = batched_kernel(model, names, gradients, dt, solver, bool(rho), not traced, bool(fluctuations), retry=traced)
+    static = not traced and solver.plan(model).method == "sparse"
     if n_points == 0:
         sample = jax.eval_shape(fn, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in sample.items()}
@@ -198,7 +216,10 @@ def solve(
         chunk = [v[start : start + chunk_size] for v in flat]
         m = chunk[0].shape[0]
         size = bucket_size(m, chunk_size)
-        out = fn(*(pad(c, size) for c in chunk))
+        args = [pad(c, size) for c in chunk]
+        out = fn(*args)
+        if static and unverified(out):
+            out = batched_kernel(model, names, gradients, dt, solver, bool(rho), True, bool(fluctuations), pivoted=True)(*args)
         pieces.append({k: v[:m] for k, v in out.items()})
     merged = pieces[0] if len(pieces) == 1 else {k: jnp.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     return {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}

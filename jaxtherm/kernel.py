@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -36,7 +37,7 @@ from . import _config, davies, liouvillian, observables, secular, solvers
 from . import fluctuations as fluctuations_
 from ._fusion import once
 from .models import Model
-from .solvers import STATUS_DOMAIN, STATUS_OK, Sparse, unrolled
+from .solvers import STATUS_DOMAIN, STATUS_OK, STATUS_UNVERIFIED, Sparse, unrolled
 
 
 @functools.cache
@@ -105,7 +106,7 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], cou
 
 
 def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "auto", rho: bool = True,
-          scalars: bool = True, fluctuations: bool = False) -> dict:
+          scalars: bool = True, fluctuations: bool = False, retry: bool = True, pivoted: bool = False) -> dict:
     """Steady state and observables of one parameter point.
 
     Args:
@@ -120,6 +121,12 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
             (:func:`jaxtherm.secular.scalar_code`: fastest, but slow to compile with many tangents).
         fluctuations: also count each bath's heat (:mod:`jaxtherm.fluctuations`): one more
             solve with the steady state's factorisation per bath.
+        retry: where the plan eliminates with static pivots (``"sparse"``), solve a point
+            that fails its residual check again with partial pivoting (``lax.cond``: under
+            ``vmap`` both are computed for every point, so :func:`jaxtherm.batch.batched_kernel`
+            passes ``False`` and retries whole chunks instead); ``False`` returns such a point
+            with status ``STATUS_UNVERIFIED``.
+        pivoted: solve with partial pivoting even where the plan has static pivots.
 
     Returns:
         Dict of scalars: ``J_{bath}``, ``power``, ``sigma``, the model's expectations and derived
@@ -128,8 +135,19 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
         ``(d, d)``, if asked for), ``status`` (int8, 0 = ok; 4 where a parameter is outside the
         model's domain) and ``residual``. Every observable is NaN where ``status ≠ 0``.
     """
-    d = model.dim
     plan = solvers.get(solver).plan(model)
+    if pivoted:
+        plan = plan.pivoted()
+    out = _point(model, p, dtype, plan, rho, scalars, fluctuations)
+    if retry and plan.method == "sparse":
+        out = jax.lax.cond(out["status"] == STATUS_UNVERIFIED,
+                           lambda: _point(model, p, dtype, plan.pivoted(), rho, scalars, fluctuations), lambda: out)
+    return out
+
+
+def _point(model: Model, p, dtype, plan, rho: bool, scalars: bool, fluctuations: bool) -> dict:
+    """:func:`point` with its plan."""
+    d = model.dim
     ops = operators_on(model, plan.keep)
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
     if fluctuations:

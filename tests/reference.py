@@ -242,9 +242,9 @@ def steady_state(system: System) -> np.ndarray:
     return system.to_model_basis(rho)
 
 
-def steady_state_dense(system: System) -> np.ndarray:
-    """A second, plain dense solve (NumPy; column-stacked vec, one equation replaced by Tr ρ = 1)
-    with one step of iterative refinement — used only to measure the reference's own accuracy."""
+def _steady_state_system(system: System) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, b)``: the vectorised Liouvillian (column-stacked vec, NumPy) with its first equation
+    replaced by ``Tr ρ = 1``, so that ``a vec(ρ) = b``."""
     h = system.h.full()
     d = h.shape[0]
     eye = np.eye(d)
@@ -257,10 +257,43 @@ def steady_state_dense(system: System) -> np.ndarray:
     a[0, :] = eye.reshape(-1)  # Tr ρ = Σ_i ρ_ii; vec index of ρ_ij is i + d j
     b = np.zeros(d * d, complex)
     b[0] = 1.0
-    x = np.linalg.solve(a, b)
-    x += np.linalg.solve(a, b - a @ x)
+    return a, b
+
+
+def _rho(system: System, x: np.ndarray) -> np.ndarray:
+    d = system.h.shape[0]
     rho = x.reshape(d, d, order="F")
     return system.to_model_basis(0.5 * (rho + rho.conj().T))
+
+
+def steady_state_dense(system: System) -> np.ndarray:
+    """A second, plain dense solve (NumPy; column-stacked vec, one equation replaced by Tr ρ = 1)
+    with one step of iterative refinement — used only to measure the reference's own accuracy."""
+    a, b = _steady_state_system(system)
+    x = np.linalg.solve(a, b)
+    x += np.linalg.solve(a, b - a @ x)
+    return _rho(system, x)
+
+
+def steady_state_exact(system: System, digits: int = 40) -> tuple[np.ndarray, float]:
+    """``(ρ, κ)``: the steady state correct to float64 rounding however ill-conditioned the
+    system, and the condition number ``κ`` (2-norm) of the system it solves.
+
+    Iterative refinement with the residual ``b − a x`` and ``x`` itself kept in ``digits``
+    decimal digits (mpmath) and the corrections from float64 solves: each step shrinks the error
+    by ``~κ ε_mach``, so four steps reach ``10⁻¹⁹`` relative for any ``κ ≲ 10¹³``."""
+    import mpmath
+
+    a, b = _steady_state_system(system)
+    with mpmath.workdps(digits):
+        am = mpmath.matrix(a.tolist())
+        bm = mpmath.matrix(b.tolist())
+        xm = mpmath.matrix(np.linalg.solve(a, b).tolist())
+        for _ in range(4):
+            r = np.array((bm - am * xm).tolist(), dtype=complex).ravel()
+            xm += mpmath.matrix(np.linalg.solve(a, r).tolist())
+        x = np.array(xm.tolist(), dtype=complex).ravel()
+    return _rho(system, x), float(np.linalg.cond(a))
 
 
 def observables(system: System, rho: np.ndarray) -> dict:

@@ -180,13 +180,16 @@ def test_float32_accuracy_cost(coupling):
         np.testing.assert_allclose(np.asarray(a[k], np.float64), np.asarray(b[k]), rtol=0, atol=1e-6)
 
 
-def test_large_sector_uses_the_array_lu_on_the_sector():
-    """``Reduced(max_unrolled=0)`` solves the sector by LU (the path of larger models); on the
-    qubit pair it equals the dense reference, and its plan says so."""
+@pytest.mark.parametrize("method", ["lu", "sparse"])
+def test_large_sector_paths_equal_dense(method):
+    """``Reduced(max_unrolled=0, max_sparse=0)`` solves the sector by LU, ``Reduced(max_unrolled=0)``
+    by the sparse elimination with static pivots (the paths of larger models); on the qubit pair
+    each equals the dense reference, gradients too, and its plan says so."""
     model = jaxtherm.qubit_pair("local")
-    solver = jaxtherm.Reduced(max_unrolled=0)
-    assert solver.plan(model).method == "lu" and jaxtherm.Reduced().plan(model).method == "unrolled"
-    assert solver.plan(model).description == "reduced: 5 unknowns of 15, LU with partial pivoting"
+    solver = jaxtherm.Reduced(max_unrolled=0, max_sparse=0 if method == "lu" else 1000)
+    assert solver.plan(model).method == method and jaxtherm.Reduced().plan(model).method == "unrolled"
+    words = "LU with partial pivoting" if method == "lu" else "sparse elimination in a fill-reducing order"
+    assert solver.plan(model).description.startswith(f"reduced: 5 unknowns of 15, {words}")
     p = random_points(64, seed=4)
     red = jaxtherm.solve(model, gradients=("epsilon",), solver=solver, **p)
     den = jaxtherm.solve(model, gradients=("epsilon",), solver="dense", **p)

@@ -315,6 +315,18 @@ def observable_scales(case: Case, p: dict) -> dict:
     return scales
 
 
+def reference_system(case: Case, q: dict) -> R.System:
+    """The independent implementation's system (:mod:`tests.reference`) of one point."""
+    opts = case.opts
+    if case.name == "qubit_pair":
+        return R.qubit_pair(opts["coupling"], **q)
+    if case.name == "qubit_chain":
+        return R.qubit_chain(opts["n"], opts["coupling"], **q)
+    if case.name == "absorption_refrigerator":
+        return R.absorption_refrigerator(opts["coupling"], **q)
+    return R.oscillator_pair(opts["cutoff"], opts["coupling"], **q)
+
+
 # ----------------------------------------------------------------------------- solving
 
 
@@ -332,12 +344,15 @@ def gradient_parameters(m) -> tuple[str, ...]:
 
 @functools.cache
 def solved(case: Case, solver: str) -> dict:
-    """One ``solve`` per (case, solver): every point, the derivatives by
-    :func:`gradient_parameters`, ρ."""
+    """Every point, the derivatives by :func:`gradient_parameters`, ρ: the good points in one
+    ``solve`` call, the bad ones in another (a batch with a point that a sparse elimination
+    cannot vouch for is solved again, whole, with partial pivoting: one batch would test the
+    fallback only)."""
     m = model(case)
-    p, _, _ = points(case)
-    out = jaxtherm.solve(m, solver=solver, gradients=gradient_parameters(m), rho=True, **p)
-    return {k: np.asarray(v) for k, v in out.items()}
+    p, n_good, _ = points(case)
+    parts = [jaxtherm.solve(m, solver=solver, gradients=gradient_parameters(m), rho=True, **{k: v[part] for k, v in p.items()})
+             for part in (slice(None, n_good), slice(n_good, None))]
+    return {k: np.concatenate([np.asarray(o[k]) for o in parts]) for k in parts[0]}
 
 
 def _good(case, solver):
@@ -419,13 +434,32 @@ def test_observables_equal_dense(case, solver):
 @pytest.mark.parametrize("solver", SOLVERS_UNDER_TEST)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_rho_equals_dense(case, solver):
-    """ρ elementwise within 1e-10 (its scale: Tr ρ = 1)."""
+    """ρ elementwise within 1e-10 (its scale: Tr ρ = 1) of the dense reference — except where
+    the dense reference itself is further than that from the exact steady state (a 40-digit
+    solution): there the solver must be at most 10× further from it than the reference is, and
+    the reference's own error must be explained by the point's conditioning (at most ``10 ε κ``,
+    ``κ`` the condition number of the Liouvillian with its trace equation, from the independent
+    implementation). At g = 1e-6 the 3-qubit chain's middle qubit relaxes at ~g², κ ≈ 10¹¹,
+    and the dense LU is 8e-7 from the exact ρ: no float64 solver gets within 1e-10 of it, nor
+    can a different elimination agree with the dense one to 1e-10."""
     p, ref = _good(case, REFERENCE_SOLVER)
     _, out = _good(case, solver)
     ok = (ref["status"] == 0) & (out["status"] == 0)
-    diff = np.abs(out["rho"][ok] - ref["rho"][ok]).reshape(ok.sum(), -1).max(axis=1)
     q = {k: v[ok] for k, v in p.items()}
-    _assert_within(f"{case.id} {solver} rho (max |Δρ_ij|)", diff, np.zeros_like(diff), np.full_like(diff, TOL), q)
+    rho, rho_ref = out["rho"][ok], ref["rho"][ok]
+    diff = np.abs(rho - rho_ref).reshape(ok.sum(), -1).max(axis=1)
+    ill_posed = np.zeros(len(diff), bool)
+    for i in np.flatnonzero(diff > TOL):  # the exact solution only where 1e-10 is not met
+        exact, kappa = R.steady_state_exact(reference_system(case, R.point(q, i)))
+        err, err_ref = np.abs(rho[i] - exact).max(), np.abs(rho_ref[i] - exact).max()
+        if err_ref <= TOL:
+            continue  # the reference is accurate here: the 1e-10 comparison below stands
+        ill_posed[i] = True
+        where = f"{case.id} at {R.point(q, i)} (κ = {kappa:.2e})"
+        assert err_ref <= 10 * np.finfo(float).eps * kappa, f"{where}: the dense reference is {err_ref:.2e} from the exact ρ"
+        assert err <= 10 * err_ref, f"{where}: {solver} is {err:.2e} from the exact ρ, the dense reference {err_ref:.2e}"
+    _assert_within(f"{case.id} {solver} rho (max |Δρ_ij|)", diff[~ill_posed], np.zeros((~ill_posed).sum()),
+                   np.full((~ill_posed).sum(), TOL), {k: v[~ill_posed] for k, v in q.items()})
 
 
 @pytest.mark.parametrize("solver", SOLVERS_UNDER_TEST)

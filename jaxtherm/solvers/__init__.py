@@ -11,6 +11,7 @@ from .status import (
     STATUS_NONFINITE,
     STATUS_OK,
     STATUS_SINGULAR,
+    STATUS_UNVERIFIED,
 )
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "STATUS_NONFINITE",
     "STATUS_OK",
     "STATUS_SINGULAR",
+    "STATUS_UNVERIFIED",
     "Auto",
     "Dense",
     "Plan",

@@ -9,6 +9,11 @@ STATUS_SINGULAR = 1
 STATUS_NONFINITE = 2
 STATUS_INACCURATE = 3
 STATUS_DOMAIN = 4
+STATUS_UNVERIFIED = 5
+"""Internal: a sparse elimination with static pivots whose solution did not pass its residual
+check (:class:`jaxtherm.solvers.Reduced`); the point is solved again with partial pivoting
+(:func:`jaxtherm.kernel.point`, :func:`jaxtherm.batch.batched_kernel`), so this code never
+reaches a result."""
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
     STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .. import solvers
-from ..batch import batched_kernel, pad, padded
+from ..batch import batched_kernel, pad, padded, unverified
 from . import devices, grid
 from .study import Study
 
@@ -74,11 +74,12 @@ class LocalEngine:
         """The devices, as the results file's ``device`` attribute records them."""
         return ", ".join(str(d) for d in self.devs)
 
-    def kernel(self, model):
-        """The jitted, vmapped kernel of one of the study's models (:func:`jaxtherm.batch.batched_kernel`)."""
+    def kernel(self, model, pivoted: bool = False):
+        """The jitted, vmapped kernel of one of the study's models (:func:`jaxtherm.batch.batched_kernel`;
+        ``pivoted``: partial pivoting where the plan has static pivots)."""
         spec = self.study.spec
         return batched_kernel(model, self.study.names, spec.gradients, self.dtype, self.solver, spec.save_rho,
-                              fluctuations=spec.fluctuations)
+                              fluctuations=spec.fluctuations, pivoted=pivoted)
 
     def working_set(self) -> WorkingSet:
         """Bytes per point of the largest model's compiled kernel (one probe compile per model)."""
@@ -94,24 +95,30 @@ class LocalEngine:
             for i in range(len(self.study.models)):
                 self._kernel(i)
 
-    def _kernel(self, model_index: int):
-        if model_index not in self._compiled:
+    def _kernel(self, model_index: int, pivoted: bool = False):
+        key = (model_index, pivoted)
+        if key not in self._compiled:
             t = time.perf_counter()
-            fn = self.kernel(self.study.models[model_index])
-            self._compiled[model_index] = devices.compile_kernel(fn, len(self.study.names), self.compiled_size,
-                                                                 self.dtype, self.devs)
+            fn = self.kernel(self.study.models[model_index], pivoted)
+            self._compiled[key] = devices.compile_kernel(fn, len(self.study.names), self.compiled_size, self.dtype,
+                                                         self.devs)
             self.compile_seconds += time.perf_counter() - t
-        return self._compiled[model_index]
+        return self._compiled[key]
 
     def dispatch(self, chunk: grid.Chunk):
-        """Start computing ``chunk`` (JAX dispatches asynchronously); its raw device outputs."""
+        """Start computing ``chunk`` (JAX dispatches asynchronously): ``(inputs, raw device outputs)``."""
         values = grid.chunk_inputs(self.study.spec, chunk, self.study.names)
-        args = [pad(values[n].astype(self.dtype), self.compiled_size) for n in self.study.names]
-        return self._kernel(chunk.model_index)(*devices.place(args, self.devs))
+        args = devices.place([pad(values[n].astype(self.dtype), self.compiled_size) for n in self.study.names], self.devs)
+        return args, self._kernel(chunk.model_index)(*args)
 
-    def host(self, chunk: grid.Chunk, result) -> dict[str, np.ndarray]:
-        """A dispatched chunk's outputs on the host (:func:`host_outputs`)."""
+    def host(self, chunk: grid.Chunk, dispatched) -> dict[str, np.ndarray]:
+        """A dispatched chunk's outputs on the host (:func:`host_outputs`). A chunk with a point
+        that static pivots could not vouch for (:func:`jaxtherm.batch.unverified`) is computed
+        again with partial pivoting first (its kernel compiled when first needed)."""
         spec = self.study.spec
+        args, result = dispatched
+        if self.solver.plan(self.study.models[chunk.model_index]).method == "sparse" and unverified(result):
+            result = self._kernel(chunk.model_index, pivoted=True)(*args)
         return host_outputs(result, chunk.size, spec.save_rho, spec.dtype)
 
     def run(self, todo: Sequence[grid.Chunk], finish: Callable[[grid.Chunk, dict], None]) -> None:

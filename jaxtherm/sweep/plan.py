@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..io import journal
 from ..io.hdf5 import file_attrs
+from ..solvers import Reduced
 from .spec import SpecError, SweepSpec
 
 
@@ -94,8 +95,11 @@ def writer_running(out: Path) -> bool:
         return False
 
 
-# journals written before solver objects (jaxtherm 0.2) record the bare name of what ran
-_LEGACY_SOLVERS = {"reduced": "Reduced(max_unrolled=10, eigenbasis=True)", "dense": "Dense()"}
+# journals written before solver objects (jaxtherm 0.2) record the bare name of what ran, and
+# those written before Reduced(max_sparse=…) the default Reduced without it: both resume with
+# today's default (the same choice, made by today's code)
+_LEGACY_SOLVERS = {"reduced": repr(Reduced()), "Reduced(max_unrolled=10, eigenbasis=True)": repr(Reduced()),
+                   "dense": "Dense()"}
 
 
 def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resume: bool, force: bool) -> dict | None:
