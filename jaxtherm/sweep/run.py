@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import solvers
 from .._version import __version__
+from ..batch import LANES
 from ..io import journal
 from ..io.hdf5 import BrokenFile, ResultsFile
 from . import devices, grid, plan
@@ -100,6 +101,8 @@ def _chunk_size(study: Study, meta: dict | None, requested: int | None, engine) 
         return int(meta["chunk_size"])
     if requested or spec.chunk_size:
         return min(requested or spec.chunk_size, max(spec.points_per_model, 1))
+    if spec.points_per_model <= LANES * engine.n_devices:  # the smallest automatic chunk holds it all
+        return max(spec.points_per_model, 1)  # (no probe compile: a few-point sweep compiled twice)
     ws = engine.working_set()
     return devices.auto_chunk_size(ws.bytes_per_point, ws.platform, ws.n_devices, max(spec.points_per_model, 1),
                                    spec.axis_shape)
