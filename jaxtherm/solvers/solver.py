@@ -159,10 +159,11 @@ class Reduced:
             :data:`VERIFIED_RESIDUAL` ε (or that meets a zero pivot) is solved again by LU with
             partial pivoting, so results are those of a pivoted solve wherever static pivots
             fall short. The default, 1,000, takes the 3-qubit chain (150 multiply–adds for 19
-            unknowns: about 2×10⁶ points/s against LU's 1×10⁵ on a 2-core CPU, compiled in ~5 s)
-            and the oscillator pair up to cutoff 3 (268); the 4-qubit chain (2,068 for 69
-            unknowns) runs at 3×10⁵ points/s with ``max_sparse=2500`` against LU's 6×10³, but
-            compiles for ~30 s (LU: 3 s), which pays from a few 10⁵ points on. ``0``: none.
+            unknowns: 3.0×10⁶ points/s against LU's 8.8×10⁴ on a 2-core CPU, compiled in 4 s
+            against 1 s) and the oscillator pair up to cutoff 3 (268); the 4-qubit chain (2,068
+            for 69 unknowns) runs at 3.7×10⁵ points/s with ``max_sparse=2500`` against LU's
+            6.5×10³, but compiles for ~30 s (LU: 1.5 s), which pays from about 2×10⁵ points on
+            (``benchmarks/bench_sectors.py``). ``0``: none.
         eigenbasis: solve global (Davies-only) models in the eigenbasis of ``H``
             (:mod:`jaxtherm.secular`, the default); ``False`` builds their generators on the
             sector by the general construction (:func:`jaxtherm.davies.restricted_generators`:
