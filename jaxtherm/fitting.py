@@ -128,7 +128,9 @@ def _fitter(model: Model, parameters, data, observables, fixed, solver, max_step
     def predict(theta):
         def row(c):
             inputs = {**fixed_j, **dict(zip(names, theta)), **c}
-            out = kernel.point(model, model.to_parameters(inputs), np.float64, plan_solver, rho=False, scalars=False)
+            # partial pivoting: under vmap a static-pivot retry would run both eliminations a point
+            out = kernel.point(model, model.to_parameters(inputs), np.float64, plan_solver, rho=False, scalars=False,
+                               pivoted=True)
             return jnp.stack([out[o] for o in obs])
 
         return jax.vmap(row)(cond)

@@ -229,8 +229,9 @@ def _evaluator(prob: Problem, dtype, solver):
 
     def point(x):
         inputs = {**fixed, **{n: x[i] for i, n in enumerate(names)}}
+        # partial pivoting: under vmap a static-pivot retry would run both eliminations a point
         out = kernel.point(prob.model, prob.model.to_parameters(inputs), dtype, solver, rho=False, scalars=False,
-                           fluctuations=prob.fluctuations)
+                           fluctuations=prob.fluctuations, pivoted=True)
         obs = {k: out[k] for k in observables}
         values = jnp.stack([jnp.asarray(v, dtype) for v in
                             [prob.objective(obs, jnp)] + [c.slack(obs, jnp) for c in prob.constraints]])

@@ -81,7 +81,6 @@ def applies(model: Model) -> bool:
 
 
 @functools.cache
-@functools.cache
 def blocks(model: Model) -> tuple[np.ndarray, ...]:
     """Connected components of the union pattern of the Hamiltonian terms (sorted states)."""
     d = model.dim

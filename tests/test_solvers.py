@@ -519,6 +519,20 @@ def test_bad_points_flagged_alike(case, solver):
                 assert np.all(np.isnan(v[bad])), f"{case.id} {label}: {k} not NaN at a bad point: {v[bad]}"
 
 
+def test_singular_points_without_a_zero_pivot_are_flagged_alike():
+    """g = 0 leaves the 3-qubit chain's middle qubit without dissipation: no unique steady state,
+    yet no exactly zero pivot in the sparse elimination, and any of the steady states has a tiny
+    residual. Solved alone (no other bad point to send the batch to the pivoted fallback), the
+    static pivots must not vouch for them: the statuses are the dense reference's."""
+    m = model(_case("qubit_chain", n=3, coupling="local"))
+    assert jaxtherm.Reduced().plan(m).method == "sparse"
+    p = dict(omega=1.2, beta_h=0.4, beta_c=1.5, gamma_c=0.8, gamma_h=np.array([0.5, 1e-3, 0.5]), g=np.array([0.0, 0.0, 0.3]))
+    ref = jaxtherm.solve(m, solver="dense", rho=False, **p)
+    out = jaxtherm.solve(m, solver="reduced", rho=False, **p)
+    np.testing.assert_array_equal(np.asarray(ref["status"]), [SINGULAR, SINGULAR, 0])
+    np.testing.assert_array_equal(np.asarray(out["status"]), np.asarray(ref["status"]))
+
+
 @pytest.mark.parametrize("solver", SOLVERS_UNDER_TEST)
 def test_negative_temperature_given_as_T_is_flagged_alike(solver):
     """The temperature alias: ``T_a < 0`` is outside the domain (status 4) in both solvers."""

@@ -14,8 +14,8 @@ Layout, readable by ``xarray.open_dataset(path, engine="h5netcdf")``:
 * group ``/_jaxtherm`` with ``chunk_done`` (uint8 per chunk), invisible to xarray.
 
 While a sweep runs, the file is in HDF5's single-writer/multiple-reader (SWMR) mode: every
-dataset exists from the start, finished chunks are flushed at most :data:`COMMIT_SECONDS` apart
-(:meth:`ResultsFile.commit`), and readers that open the file
+dataset exists from the start, finished chunks are flushed in commits at least
+:data:`COMMIT_SECONDS` apart (:meth:`ResultsFile.commit`), and readers that open the file
 with ``swmr=True`` (:func:`open_kwargs`, ``jaxtherm.open``) see the points finished so far
 without disturbing the writer, also after the writer was killed. Plain readers
 (``xarray.open_dataset`` without ``driver_kwds={"swmr": True}``) can open the file once it is
@@ -294,6 +294,10 @@ class ResultsFile:
             self._h5.flush()
 
     def close(self) -> None:
+        """Commit what was written (best effort: after a failed write the journal is the record),
+        then close."""
+        with contextlib.suppress(OSError, RuntimeError, ValueError):
+            self.commit()
         with _writing(self._h5.filename):
             self._h5.close()
 

@@ -10,16 +10,18 @@ STATUS_NONFINITE = 2
 STATUS_INACCURATE = 3
 STATUS_DOMAIN = 4
 STATUS_UNVERIFIED = 5
-"""Internal: a sparse elimination with static pivots whose solution did not pass its residual
-check (:class:`jaxtherm.solvers.Reduced`); the point is solved again with partial pivoting
-(:func:`jaxtherm.kernel.point`, :func:`jaxtherm.batch.batched_kernel`), so this code never
-reaches a result."""
+"""A sparse elimination with static pivots that cannot vouch for its solution (a small pivot
+or a residual above the check, :class:`jaxtherm.solvers.Reduced`). ``solve``, sweeps, fits and
+optimisations solve such a point again with partial pivoting, so it never reaches their results;
+only :func:`jaxtherm.batch.batched_kernel` (and ``kernel.point(retry=False)``) return it, for
+their caller to retry with ``pivoted=True``."""
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
     STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",
     STATUS_NONFINITE: "non-finite parameters or results",
     STATUS_INACCURATE: "relative residual above tolerance",
     STATUS_DOMAIN: "parameters outside the model's domain (e.g. a negative rate or temperature)",
+    STATUS_UNVERIFIED: "static pivots could not vouch for the solution (solved again with partial pivoting)",
 }
 
 

@@ -112,9 +112,9 @@ class Factors(NamedTuple):
     upper: list
     """The rows of ``U`` (list-of-rows, ``None`` for structural zeros), unit-safe diagonal."""
     singular: object
-    """Boolean scalar. With pivoting: smallest pivot ``≤ n ε ×`` the largest, NaN, or a
-    structurally empty column. Without: a zero or non-finite pivot (a small pivot says nothing
-    there; :func:`solve`'s refinement and the caller's residual check decide)."""
+    """Boolean scalar: smallest pivot ``≤ n ε ×`` the largest, NaN, or a structurally empty column.
+    Without pivoting this says only that the static pivots cannot vouch for the matrix (a pivoted
+    elimination decides: :class:`jaxtherm.solvers.Plan` marks such points unverified)."""
     matrix: list | None = None
     """The matrix itself (list of rows, with its derivatives): the matrix–vector product of the
     implicit derivatives of :func:`solve` (:func:`init` sets it)."""
@@ -133,13 +133,13 @@ def factor(a, eps: float, pivoting: bool = True) -> Factors:
     its zero pivots are replaced by 1 so that its (discarded) results stay finite.
 
     Without ``pivoting`` the diagonal is the pivot (static pivots: the program is the sparse
-    elimination of ``a``'s own pattern, no fill from exchanged rows); only a zero or non-finite
-    pivot is flagged.
+    elimination of ``a``'s own pattern, no fill from exchanged rows), except where it is a
+    structural zero (a row exchange fixed when the program is traced, as with pivoting).
 
     Args:
         a: ``n × n`` list-of-rows matrix of scalars or ``None``.
         eps: machine epsilon of the dtype.
-        pivoting: partial pivoting (default), or the diagonal as it comes.
+        pivoting: partial pivoting (default), or static pivots.
     """
     n = len(a)
     a = [list(row) for row in a]
@@ -181,10 +181,7 @@ def factor(a, eps: float, pivoting: bool = True) -> Factors:
         steps.append((static_swap, swaps, multipliers))
     smallest, largest = functools.reduce(jnp.minimum, pivots), functools.reduce(jnp.maximum, pivots)
     smallest, largest = once((smallest, largest))
-    if pivoting:
-        singular = ~(smallest > n * eps * largest)  # also True for NaN
-    else:  # tiny static pivots are common in well-posed systems (a rate 1e-4 beside a coupling 1)
-        singular = ~((smallest > 0) & jnp.isfinite(largest))
+    singular = ~(smallest > n * eps * largest)  # also True for NaN
     if structurally_singular:
         singular = jnp.ones_like(singular)
     return Factors(steps, a, singular)

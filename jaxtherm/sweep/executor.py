@@ -65,9 +65,9 @@ class LocalEngine:
         self.dtype = np.dtype(study.spec.dtype)
         self.size = self.compiled_size = 0
         self.compile_seconds = 0.0
-        self.compile_in_loop = 0.0  # compiled in prepare(), before the sweep loop
+        self.compile_in_loop = 0.0  # compiled inside the sweep loop (a pivoted fallback kernel)
         self.n_devices, self.where = len(self.devs), ""
-        self._compiled: dict[int, object] = {}
+        self._compiled: dict[tuple[int, bool], object] = {}  # (model index, pivoted) -> compiled
 
     @property
     def description(self) -> str:
@@ -82,10 +82,12 @@ class LocalEngine:
                               fluctuations=spec.fluctuations, pivoted=pivoted)
 
     def working_set(self) -> WorkingSet:
-        """Bytes per point of the largest model's compiled kernel (one probe compile per model)."""
+        """Bytes per point of the largest model's compiled kernel (one probe compile per model;
+        two where static pivots may fall back to the pivoted kernel, which runs in the same chunks)."""
         unique = {m.name: m for m in self.study.models}.values()
-        per_point = max(devices.bytes_per_point(self.kernel(m), len(self.study.names), self.dtype, self.devs)
-                        for m in unique)
+        kernels = [self.kernel(m, pivoted) for m in unique
+                   for pivoted in ((False, True) if self.solver.plan(m).method == "sparse" else (False,))]
+        per_point = max(devices.bytes_per_point(k, len(self.study.names), self.dtype, self.devs) for k in kernels)
         return WorkingSet(per_point, self.devs[0].platform, len(self.devs))
 
     def prepare(self, size: int, eager: bool = True) -> None:
@@ -102,7 +104,10 @@ class LocalEngine:
             fn = self.kernel(self.study.models[model_index], pivoted)
             self._compiled[key] = devices.compile_kernel(fn, len(self.study.names), self.compiled_size, self.dtype,
                                                          self.devs)
-            self.compile_seconds += time.perf_counter() - t
+            seconds = time.perf_counter() - t
+            self.compile_seconds += seconds
+            if pivoted:  # compiled inside the sweep loop, when a chunk first needs it
+                self.compile_in_loop += seconds
         return self._compiled[key]
 
     def dispatch(self, chunk: grid.Chunk):

@@ -97,7 +97,9 @@ def writer_running(out: Path) -> bool:
 
 # journals written before solver objects (jaxtherm 0.2) record the bare name of what ran, and
 # those written before Reduced(max_sparse=…) the default Reduced without it: both resume with
-# today's default (the same choice, made by today's code)
+# today's default Reduced, the user's same choice. Its plan for a model can differ from what the
+# earlier version ran (the 3-qubit chain: LU then, sparse now), so such a file mixes two solvers'
+# results, equal within their tolerance (1e-10 of each quantity's scale), not bitwise
 _LEGACY_SOLVERS = {"reduced": repr(Reduced()), "Reduced(max_unrolled=10, eigenbasis=True)": repr(Reduced()),
                    "dense": "Dense()"}
 
