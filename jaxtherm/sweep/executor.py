@@ -82,11 +82,14 @@ class LocalEngine:
                               fluctuations=spec.fluctuations, pivoted=pivoted)
 
     def working_set(self) -> WorkingSet:
-        """Bytes per point of the largest model's compiled kernel (one probe compile per model;
-        two where static pivots may fall back to the pivoted kernel, which runs in the same chunks)."""
+        """Bytes per point of the largest model's compiled kernel (one probe compile per model).
+        On a GPU, where memory is a hard limit, static pivots' pivoted fallback kernel, which
+        runs in the same chunks, is probed too; on a CPU the budget is a cache size, and a chunk
+        that falls back only runs slower."""
         unique = {m.name: m for m in self.study.models}.values()
+        gpu = self.devs[0].platform != "cpu"
         kernels = [self.kernel(m, pivoted) for m in unique
-                   for pivoted in ((False, True) if self.solver.plan(m).method == "sparse" else (False,))]
+                   for pivoted in ((False, True) if gpu and self.solver.plan(m).method == "sparse" else (False,))]
         per_point = max(devices.bytes_per_point(k, len(self.study.names), self.dtype, self.devs) for k in kernels)
         return WorkingSet(per_point, self.devs[0].platform, len(self.devs))
 
