@@ -247,7 +247,9 @@ class ResultsFile:
         """``values[part]`` into each grid box, by HDF5's own hyperslab write: h5py's
         ``ds[box] = …`` spent 90 µs a call on selections and dtype checks (half the writer's time
         for a cheap model's 13 datasets a chunk)."""
-        ds = self._datasets.get(name) or self._datasets.setdefault(name, self._h5[name].id)
+        if name not in self._datasets:
+            self._datasets[name] = self._h5[name].id
+        ds = self._datasets[name]
         extra = values.shape[1:]
         for box, part in regions:
             block = np.ascontiguousarray(values[part].reshape(tuple(s.stop - s.start for s in box) + extra))

@@ -111,8 +111,8 @@ class Plan:
 
         ``r``: the kept real coordinates of ``ρ`` (``(m,)``, ``Tr ρ = 1``); ``status``: int8 (see
         ``STATUS_MEANINGS``; with static pivots also ``STATUS_UNVERIFIED`` where the point must
-        be solved again by :meth:`pivoted`: a zero pivot, a non-finite result or a residual
-        above :data:`VERIFIED_RESIDUAL`); ``residual``: ``‖R r‖_∞ / (‖R‖_∞ ‖r‖_∞)``, the
+        be solved again by :meth:`pivoted`: a pivot ratio that LU would call singular, a
+        non-finite result or a residual above :data:`VERIFIED_RESIDUAL`); ``residual``: ``‖R r‖_∞ / (‖R‖_∞ ‖r‖_∞)``, the
         backward error of stationarity (``inf`` where singular or non-finite); ``factors``:
         for :meth:`solve`.
         """
@@ -156,7 +156,8 @@ class Reduced:
             a fill-reducing order without pivoting (:func:`jaxtherm.solvers.ordering.minimum_degree`;
             Liouvillians assembled from constants). Each solve takes one step of iterative
             refinement, and a point whose relative residual stays above
-            :data:`VERIFIED_RESIDUAL` ε (or that meets a zero pivot) is solved again by LU with
+            :data:`VERIFIED_RESIDUAL` ε (or whose smallest pivot is below ``n ε`` times the largest,
+            LU's rule) is solved again by LU with
             partial pivoting, so results are those of a pivoted solve wherever static pivots
             fall short. The default, 1,000, takes the 3-qubit chain (150 multiply–adds for 19
             unknowns: 3.0×10⁶ points/s against LU's 8.8×10⁴ on a 2-core CPU, compiled in 4 s
