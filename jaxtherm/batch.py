@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _config, kernel, solvers
 from .models import Model
-from .solvers import STATUS_OK, STATUS_UNVERIFIED
+from .solvers import STATUS_OK, STATUS_UNVERIFIED, staged
 
 DEFAULT_CHUNK_SIZE = 2**15
 
@@ -43,7 +43,7 @@ def batched_kernel(
     ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
     (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
 
-    Where the solver's plan eliminates with static pivots (``"sparse"``, :class:`jaxtherm.Reduced`),
+    Where the solver's plan eliminates with static pivots (``"sparse"``, ``"staged"``: :class:`jaxtherm.Reduced`),
     a point that fails its residual check comes back with status ``STATUS_UNVERIFIED``: the
     caller computes such a chunk again with ``pivoted=True`` (:func:`unverified`; as
     :func:`solve` and the sweep's executor do). ``retry=True`` does it inside the program, per
@@ -82,7 +82,29 @@ def batched_kernel(
                 out[gradient_name(o, n)] = jnp.where(ok, tangents[o][i], jnp.nan)
         return out
 
-    return jax.jit(jax.vmap(with_gradients if gradients else single))
+    batched = jax.vmap(with_gradients if gradients else single)
+    block = staged.block_size() if solver.plan(model).method == "staged" and not pivoted else None
+    return jax.jit(in_blocks(batched, block) if block else batched)
+
+
+def in_blocks(fn, block: int):
+    """``fn`` (vmapped, points first) applied to consecutive blocks of ``block`` points in a loop
+    (``lax.map``), so that a block's intermediate arrays stay in the CPU's caches: the staged
+    elimination's values are ``nnz × B`` numbers (5-qubit chain: 6,313 × 8 bytes a point), and a
+    whole chunk's would be written to and read from memory at every stage. A batch sharded over
+    several devices is split into one run of blocks per device (the loop over blocks batched
+    over the devices' axis); a batch that blocks do not divide runs whole."""
+
+    def run(*values):
+        n = values[0].shape[0]
+        devices = next((k for k in (jax.device_count(), 1) if n % (k * block) == 0 and n > block), None)
+        if devices is None:
+            return fn(*values)
+        split = tuple(v.reshape(devices, n // (devices * block), block) for v in values)
+        out = jax.vmap(lambda *xs: jax.lax.map(lambda ys: fn(*ys), xs))(*split)
+        return jax.tree.map(lambda y: y.reshape(n, *y.shape[3:]), out)
+
+    return run
 
 
 def unverified(out: dict) -> bool:
@@ -207,7 +229,7 @@ def solve(
     n_points = int(np.prod(shape, dtype=np.int64))
     traced = any(isinstance(v, jax.core.Tracer) for v in values)  # inside jax.grad / jit / vmap
     fn = batched_kernel(model, names, gradients, dt, solver, bool(rho), not traced, bool(fluctuations), retry=traced)
-    static = not traced and solver.plan(model).method == "sparse"
+    static = not traced and solver.plan(model).static_pivots
     if n_points == 0:
         sample = jax.eval_shape(fn, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in sample.items()}

@@ -97,7 +97,7 @@ def cumulants(plan, factors, r, first, second):
         ``(J_counted, S)``, scalars.
     """
     d = plan.dim
-    if plan.method != "lu" and all(isinstance(o, Sparse) for o in (*first, *second)):
+    if plan.method in ("unrolled", "sparse") and all(isinstance(o, Sparse) for o in (*first, *second)):
         return _scalar_cumulants(plan, factors, [r[i] for i in range(r.shape[0])], first, second)
     u = apply(first, r)
     mean = jnp.sum(u[:d])

@@ -121,7 +121,7 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
             (:func:`jaxtherm.secular.scalar_code`: fastest, but slow to compile with many tangents).
         fluctuations: also count each bath's heat (:mod:`jaxtherm.fluctuations`): one more
             solve with the steady state's factorisation per bath.
-        retry: where the plan eliminates with static pivots (``"sparse"``), solve a point
+        retry: where the plan eliminates with static pivots (``"sparse"``, ``"staged"``), solve a point
             that fails its residual check again with partial pivoting (``lax.cond``: under
             ``vmap`` both are computed for every point, so :func:`jaxtherm.batch.batched_kernel`
             passes ``False`` and retries whole chunks instead); ``False`` returns such a point
@@ -139,7 +139,7 @@ def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "aut
     if pivoted:
         plan = plan.pivoted()
     out = _point(model, p, dtype, plan, rho, scalars, fluctuations)
-    if retry and plan.method == "sparse":
+    if retry and plan.static_pivots:
         out = jax.lax.cond(out["status"] == STATUS_UNVERIFIED,
                            lambda: _point(model, p, dtype, plan.pivoted(), rho, scalars, fluctuations), lambda: out)
     return out

@@ -5,7 +5,9 @@ pattern is known when the program is traced. Eliminated in a fill-reducing order
 diagonal as pivots, its factors stay sparse: the 3-qubit chain's 19 unknowns take about 150
 multiply–adds instead of ``n³/3 ≈ 2,300`` for a dense LU, or ~350 with partial pivoting, whose
 row exchanges merge the candidate rows' patterns. :func:`minimum_degree` orders the unknowns,
-:func:`fill` counts what the elimination will cost.
+:func:`threshold_order` does so too but passes over pivots that a sample of the matrix shows to be
+small (a leading block singular for every parameter point), and :func:`fill` counts what the
+elimination will cost.
 """
 
 from __future__ import annotations
@@ -52,3 +54,53 @@ def fill(pattern: np.ndarray, order: tuple[int, ...]) -> int:
         total += len(rows) * len(cols)
         a[np.ix_(rows, cols)] = True
     return total
+
+
+THRESHOLD = 0.1
+"""A pivot of :func:`threshold_order` is at least this fraction of the largest entry left in its
+column of the sample (the multipliers stay below ``1/THRESHOLD``: sparse LU's usual choice)."""
+
+
+def threshold_order(pattern: np.ndarray, sample: np.ndarray, threshold: float = THRESHOLD) -> tuple[int, ...]:
+    """:func:`minimum_degree`, among the diagonal pivots that a sample matrix shows to be large.
+
+    The sample (the matrix at generic parameters) is eliminated along: at each step the
+    candidates are the unknowns whose diagonal entry is at least ``threshold`` times the largest
+    entry left in its column (the unknown with the largest such ratio if none is), and of those
+    the one with the fewest remaining neighbours is eliminated. Where every pivot passes, this is
+    :func:`minimum_degree`'s order. Measured: in minimum-degree order the 5-qubit chain's first 140
+    unknowns form a block that is singular at every parameter point (its 140th pivot cancels to
+    ~10⁻¹⁷); this order passes that pivot over.
+
+    Args:
+        pattern: boolean ``(n, n)`` structural non-zeros.
+        sample: ``(n, n)`` values at a generic point, zero outside ``pattern``.
+        threshold: the smallest accepted ratio of a pivot to its column's largest entry.
+
+    Returns:
+        The order, a permutation of ``range(n)``.
+    """
+    graph = np.asarray(pattern, bool)
+    graph = graph | graph.T
+    np.fill_diagonal(graph, False)
+    w = np.array(sample, dtype=float)
+    alive = np.ones(len(graph), bool)
+    order = []
+    for _ in range(len(graph)):
+        live = np.flatnonzero(alive)
+        column = np.abs(w[np.ix_(live, live)]).max(axis=0)
+        ratio = np.abs(w[live, live]) / np.where(column > 0, column, 1.0)
+        ok = ratio >= threshold
+        if not ok.any():
+            ok = ratio == ratio.max()
+        degree = np.where(ok, (graph[live][:, live]).sum(axis=1), np.iinfo(np.int64).max)
+        v = int(live[np.argmin(degree)])
+        order.append(v)
+        alive[v] = False
+        rest = np.flatnonzero(alive)
+        if w[v, v] != 0:
+            w[np.ix_(rest, rest)] -= np.outer(w[rest, v] / w[v, v], w[v, rest])
+        neighbours = np.flatnonzero(graph[v] & alive)
+        graph[np.ix_(neighbours, neighbours)] = True
+        graph[neighbours, neighbours] = False
+    return tuple(order)

@@ -11,8 +11,10 @@ makes a :class:`Plan` — the kept real coordinates and the elimination — and 
   scalar code (:mod:`jaxtherm.solvers.unrolled`, structural zeros skipped, elementwise over the
   batch); a larger one whose sparse elimination in a fill-reducing order costs at most
   ``max_sparse`` multiply–adds, by that elimination unrolled with static pivots, refined and
-  verified (a point that fails the check is solved again by LU with partial pivoting); any
-  other by LU on the sector.
+  verified (a point that fails the check is solved again by LU with partial pivoting); a
+  larger one still by the same elimination in stages, the batch innermost
+  (:mod:`jaxtherm.solvers.staged`, refined and verified alike); a sector with Davies baths in
+  the product basis by LU.
 * :class:`Auto` — picks one of the above for the model and platform and says which
   (:meth:`Plan.description`).
 
@@ -30,12 +32,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .. import secular
 from ..models import Model
-from . import lu, ordering, unrolled
+from . import lu, ordering, staged, unrolled
+from .lu import Sparse
 from .sector import symmetry_sector
 from .status import STATUS_OK, STATUS_UNVERIFIED, classify
 
@@ -57,13 +61,22 @@ class Plan:
     keep: tuple[int, ...]
     """The kept real coordinates (populations first)."""
     method: str
-    """``"lu"``, ``"unrolled"`` (partial pivoting) or ``"sparse"`` (static pivots in ``order``)."""
+    """``"lu"``, ``"unrolled"`` (partial pivoting), ``"sparse"`` (unrolled, static pivots in
+    ``order``) or ``"staged"`` (static pivots in ``order``, level by level, :mod:`.staged`)."""
     dim: int
     """Number of populations (Hilbert-space dimension ``d``)."""
     eigenbasis: bool
     """Solve in the eigenbasis of ``H`` (global models, :mod:`jaxtherm.secular`)."""
     order: tuple[int, ...] | None = None
-    """``"sparse"``: the elimination order of the unknowns (:func:`ordering.minimum_degree`)."""
+    """Static pivots: the elimination order of the unknowns (:func:`ordering.minimum_degree`)."""
+    structure: staged.Structure | None = dataclasses.field(default=None, compare=False, repr=False)
+    """``"staged"``: the filled pattern and the stages (:func:`staged.structure`)."""
+
+    @property
+    def static_pivots(self) -> bool:
+        """Whether points are eliminated with static pivots, checked, and where the check fails
+        solved again by :meth:`pivoted` (status ``STATUS_UNVERIFIED`` until then)."""
+        return self.method in ("sparse", "staged")
 
     @property
     def size(self) -> int:
@@ -75,25 +88,33 @@ class Plan:
         """What runs, in words, e.g. ``"reduced: 5 unknowns of 15, unrolled elimination"``."""
         how = {"unrolled": "unrolled elimination", "lu": "LU with partial pivoting",
                "sparse": "sparse elimination in a fill-reducing order with static pivots (LU with partial "
-                         "pivoting where a point fails its residual check)"}[self.method]
+                         "pivoting where a point fails its residual check)",
+               "staged": "sparse elimination in a fill-reducing order with static pivots, level by level with "
+                         "the batch innermost (LU with partial pivoting where a point fails its residual "
+                         "check)"}[self.method]
         where = " in the eigenbasis of H" if self.eigenbasis else ""
         return f"{self.solver.name}: {self.size - 1} unknowns of {self.dim ** 2 - 1}{where}, {how}"
 
     def pivoted(self) -> Plan:
-        """This plan with partial pivoting instead of static pivots (the fallback of ``"sparse"``)."""
-        return dataclasses.replace(self, method="lu", order=None) if self.method == "sparse" else self
+        """This plan with partial pivoting instead of static pivots (the fallback of
+        ``"sparse"`` and ``"staged"``)."""
+        return dataclasses.replace(self, method="lu", order=None, structure=None) if self.static_pivots else self
 
     def assemble(self, coeffs, supers: np.ndarray, generators, dtype):
         """``R = Σ_k c_k S_k + Σ_j G_j`` on the kept coordinates, in the elimination's form
         (an ``(m, m)`` array, or a list of rows of scalars with structural zeros).
 
         ``generators`` are ``(m, m)`` arrays or :class:`Sparse` entries with a static pattern."""
+        if self.method == "staged":
+            return _assemble_entries(self, coeffs, supers, generators, dtype)
         return (lu if self.method == "lu" else unrolled).assemble(coeffs, supers, generators, dtype)
 
     def init(self, matrix, dtype):
         """Factorise the trace-eliminated ``A`` of ``R`` (formula in :mod:`jaxtherm.solvers.lu`).
 
         ``matrix``: the real ``(m, m)`` sector matrix (an array, or :meth:`assemble`'s form)."""
+        if self.method == "staged":
+            return staged.init(self.structure, _a_entries(self, _entries(self, matrix)), float(jnp.finfo(dtype).eps))
         if self.method != "lu":
             if not isinstance(matrix, list):  # an array: every entry counts
                 matrix = [[matrix[i, j] for j in range(self.size)] for i in range(self.size)]
@@ -102,6 +123,8 @@ class Plan:
 
     def solve(self, factors, rhs):
         """``x = A⁻¹ rhs`` with the factors of :meth:`init` (``(m−1,)`` in and out)."""
+        if self.method == "staged":
+            return staged.solve(factors, rhs)
         if self.method != "lu":
             return unrolled.solve(factors, rhs)
         return lu.solve(factors, rhs)
@@ -120,12 +143,18 @@ class Plan:
         if self.method == "lu":
             r, factors = lu.steady_state(matrix, self.dim)
             norms = lu.norms(matrix, r)
+        elif self.method == "staged":
+            matrix = _entries(self, matrix)
+            factors = self.init(matrix, dtype)
+            x = staged.solve(factors, -_column0(self, matrix))
+            r = lu.restore_trace(x, self.dim)
+            norms = _sparse_norms(matrix, r)
         else:
             r, factors = unrolled.steady_state(matrix, self.dim, float(eps), self.order)
             norms = unrolled.norms(matrix, r)
             r = jnp.stack(r)
         status, residual = classify(*norms, factors.singular, eps)
-        if self.method == "sparse":  # LU decides every point this one cannot vouch for
+        if self.static_pivots:  # LU decides every point this one cannot vouch for
             unverified = jnp.isfinite(norms[0]) & ((status != STATUS_OK) | (residual > VERIFIED_RESIDUAL * eps))
             status = jnp.where(unverified, STATUS_UNVERIFIED, status).astype(status.dtype)
         return r, status, residual, factors
@@ -144,7 +173,8 @@ class Dense:
 @dataclasses.dataclass(frozen=True)
 class Reduced:
     """The steady state's symmetry sector; unrolled elimination up to ``max_unrolled`` unknowns,
-    sparse elimination with static pivots up to ``max_sparse`` multiply–adds, LU above.
+    unrolled sparse elimination with static pivots up to ``max_sparse`` multiply–adds, staged
+    sparse elimination above (LU where the model has Davies baths, or with ``staged=False``).
 
     Args:
         max_unrolled: largest number of unknowns eliminated by unrolled scalar code with partial
@@ -165,6 +195,10 @@ class Reduced:
             for 69 unknowns) runs at 3.7×10⁵ points/s with ``max_sparse=2500`` against LU's
             6.5×10³, but compiles for ~30 s (LU: 1.5 s), which pays from about 2×10⁵ points on
             (``benchmarks/bench_sectors.py``). ``0``: none.
+        staged: eliminate a larger sector (Liouvillians assembled from constants) in the same
+            fill-reducing order with static pivots, checked alike, but level by level with
+            the batch innermost (:mod:`jaxtherm.solvers.staged`): the program grows with the
+            number of levels, not with the fill. ``False``: LU with partial pivoting there.
         eigenbasis: solve global (Davies-only) models in the eigenbasis of ``H``
             (:mod:`jaxtherm.secular`, the default); ``False`` builds their generators on the
             sector by the general construction (:func:`jaxtherm.davies.restricted_generators`:
@@ -174,6 +208,7 @@ class Reduced:
 
     max_unrolled: int = 10
     max_sparse: int = 1000
+    staged: bool = True
     eigenbasis: bool = True
     name = "reduced"
 
@@ -182,6 +217,8 @@ class Reduced:
             raise ValueError(f"Reduced(max_unrolled=...) must be an integer from 0 to 32, got {self.max_unrolled!r}")
         if isinstance(self.max_sparse, bool) or not isinstance(self.max_sparse, int) or self.max_sparse < 0:
             raise ValueError(f"Reduced(max_sparse=...) must be a non-negative integer, got {self.max_sparse!r}")
+        if not isinstance(self.staged, bool):
+            raise ValueError(f"Reduced(staged=...) must be True or False, got {self.staged!r}")
         if not isinstance(self.eigenbasis, bool):
             raise ValueError(f"Reduced(eigenbasis=...) must be True or False, got {self.eigenbasis!r}")
 
@@ -226,11 +263,18 @@ def _plan(solver: Dense | Reduced, model: Model) -> Plan:
     scalar_entries = secular.scalar_code(model) if eigenbasis else not model.davies
     if scalar_entries and len(keep) - 1 <= solver.max_unrolled:
         return Plan(solver, keep, "unrolled", d, eigenbasis)
-    if not model.davies and solver.max_sparse:
+    if not model.davies and (solver.max_sparse or solver.staged):
         pattern = _pattern(model, keep)
-        order = ordering.minimum_degree(pattern)
+        order = ordering.threshold_order(pattern, _sample(model, keep))
         if ordering.fill(pattern, order) <= solver.max_sparse:
             return Plan(solver, keep, "sparse", d, eigenbasis, order)
+        if solver.staged:
+            try:
+                structure = staged.structure(pattern, order)
+            except ValueError:  # a structurally zero pivot in this order: LU
+                pass
+            else:
+                return Plan(solver, keep, "staged", d, eigenbasis, order, structure)
     return Plan(solver, keep, "lu", d, eigenbasis)
 
 
@@ -251,6 +295,22 @@ def _pattern(model: Model, keep: tuple[int, ...]) -> np.ndarray:
     return a
 
 
+def _sample(model: Model, keep: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """The trace-eliminated ``A`` on the kept coordinates at generic parameters (each one
+    uniform in 0.5–1.5, a fixed seed) of a model without Davies thermalizers: ``(m−1, m−1)``,
+    for :func:`ordering.threshold_order`."""
+    rng = np.random.default_rng(seed)
+    p = model.to_parameters({name: float(rng.uniform(0.5, 1.5)) for name in model.parameters})
+    with jax.ensure_compile_time_eval():  # plans are made while kernels are traced
+        coeffs = [float(t.coefficient(p)) for t in model.hamiltonian] + [float(k.rate(p)) for k in model.lindblads]
+    d, n = model.dim, model.dim ** 2
+    ops = model.real_operators
+    r = sum(c * e.dense(n, np.asarray(keep)) for c, e in zip(coeffs, [*ops["hamiltonian"], *ops["lindblad"]]))
+    a = r[1:, 1:].copy()
+    a[:, : d - 1] -= r[1:, :1]
+    return a
+
+
 def get(solver: str | Solver) -> Solver:
     """The solver object for a name (``"auto"``, ``"reduced"``, ``"dense"``) or the object itself.
 
@@ -264,3 +324,80 @@ def get(solver: str | Solver) -> Solver:
     raise ValueError(f"solver must be one of {', '.join(NAMES)} or a jaxtherm.solvers object "
                      f"(Auto(), Reduced(max_unrolled=…), Dense()), got {solver!r}")
 
+
+
+# --- the staged elimination's matrices: entries at a static pattern (lu.Sparse)
+
+
+def _entries(plan: Plan, matrix) -> Sparse:
+    """``R`` as its entries: :meth:`Plan.assemble`'s form, or every entry of an ``(m, m)`` array."""
+    if isinstance(matrix, Sparse):
+        return matrix
+    m = plan.size
+    rows, cols = np.divmod(np.arange(m * m), m)
+    return Sparse(rows, cols, jnp.asarray(matrix).reshape(-1))
+
+
+def _assemble_entries(plan: Plan, coeffs, supers: np.ndarray, generators, dtype) -> Sparse:
+    """``R = Σ_k c_k S_k + Σ_j G_j`` at its structural non-zeros only (one ``(K,) @ (K, E)``
+    product: the dense ``(m, m)`` contraction of :func:`lu.assemble` would cost ``K m²`` a point,
+    10× the 5-qubit chain's whole elimination)."""
+    m = supers.shape[-1]
+    pattern = np.any(supers != 0, axis=0)
+    for g in generators:
+        if isinstance(g, Sparse):
+            pattern[g.rows, g.cols] = True
+        else:
+            pattern[:] = True
+    rows, cols = np.nonzero(pattern)
+    slot = np.full((m, m), -1)
+    slot[rows, cols] = np.arange(len(rows))
+    values = (jnp.stack(coeffs) @ jnp.asarray(supers[:, rows, cols], dtype) if len(coeffs)
+              else jnp.zeros(len(rows), dtype))
+    for g in generators:
+        values = (values.at[slot[g.rows, g.cols]].add(g.values) if isinstance(g, Sparse)
+                  else values + g[rows, cols])
+    return Sparse(rows, cols, values)
+
+
+def _slots(plan: Plan, matrix: Sparse) -> np.ndarray:
+    """``(m, m)`` positions of ``R``'s entries in ``matrix.values``; ``len(values)`` (a zero
+    appended by the callers) where an entry is a structural zero."""
+    m = plan.size
+    slot = np.full((m, m), len(matrix.rows))
+    slot[matrix.rows, matrix.cols] = np.arange(len(matrix.rows))
+    return slot
+
+
+def _a_entries(plan: Plan, matrix: Sparse):
+    """The entries of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1, formula
+    in :mod:`jaxtherm.solvers.lu`) at the staged structure's pattern, from ``R``'s entries.
+
+    Raises:
+        ValueError: where ``R`` has an entry outside that pattern (it would be dropped)."""
+    st, d = plan.structure, plan.dim
+    slot = _slots(plan, matrix)
+    outside = np.ones((st.n, st.n), bool)
+    outside[st.a_rows, st.a_cols] = False
+    inner = slot[1:, 1:] < len(matrix.rows)
+    inner[:, : d - 1] |= (slot[1:, :1] < len(matrix.rows))
+    if np.any(inner & outside):
+        raise ValueError("the assembled sector matrix has entries outside the staged elimination's pattern")
+    values = jnp.concatenate([matrix.values, jnp.zeros((1,), matrix.values.dtype)])
+    i, j = st.a_rows + 1, st.a_cols + 1
+    return values[slot[i, j]] - values[np.where(j < d, slot[i, 0], len(matrix.rows))]
+
+
+def _column0(plan: Plan, matrix: Sparse):
+    """``R_i0`` for ``i ≥ 1`` (``−b`` of the trace elimination), ``(m − 1,)``."""
+    values = jnp.concatenate([matrix.values, jnp.zeros((1,), matrix.values.dtype)])
+    return values[_slots(plan, matrix)[1:, 0]]
+
+
+def _sparse_norms(matrix: Sparse, r):
+    """``(‖R‖_∞, ‖r‖_∞, ‖R r‖_∞)`` of the (non-differentiated) solution, from ``R``'s entries."""
+    v, rr = jax.lax.stop_gradient(matrix.values), jax.lax.stop_gradient(r)
+    m = r.shape[0]
+    row_sums = staged.product(matrix.rows, matrix.cols, m, jnp.abs(v), jnp.ones_like(rr))
+    residual = staged.product(matrix.rows, matrix.cols, m, v, rr)
+    return jnp.max(row_sums), jnp.max(jnp.abs(rr)), jnp.max(jnp.abs(residual))

@@ -89,7 +89,7 @@ class LocalEngine:
         unique = {m.name: m for m in self.study.models}.values()
         gpu = self.devs[0].platform != "cpu"
         kernels = [self.kernel(m, pivoted) for m in unique
-                   for pivoted in ((False, True) if gpu and self.solver.plan(m).method == "sparse" else (False,))]
+                   for pivoted in ((False, True) if gpu and self.solver.plan(m).static_pivots else (False,))]
         per_point = max(devices.bytes_per_point(k, len(self.study.names), self.dtype, self.devs) for k in kernels)
         return WorkingSet(per_point, self.devs[0].platform, len(self.devs))
 
@@ -125,7 +125,7 @@ class LocalEngine:
         again with partial pivoting first (its kernel compiled when first needed)."""
         spec = self.study.spec
         args, result = dispatched
-        if self.solver.plan(self.study.models[chunk.model_index]).method == "sparse" and unverified(result):
+        if self.solver.plan(self.study.models[chunk.model_index]).static_pivots and unverified(result):
             result = self._kernel(chunk.model_index, pivoted=True)(*args)
         return host_outputs(result, chunk.size, spec.save_rho, spec.dtype)
 
