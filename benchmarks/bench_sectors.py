@@ -4,11 +4,14 @@ For each model (local XX chains n = 2…5 and oscillator pairs, whose sectors gr
 real coordinates), on random points:
 
 * ``kernel``: the compiled ``batched_kernel`` with ``Auto()`` (what a sweep runs), compile apart;
-* ``LU``: ``Reduced(max_unrolled=0, max_sparse=0)``, LU with partial pivoting on the sector
-  (the previous default for these sectors);
+* ``LU``: ``Reduced(max_unrolled=0, max_sparse=0, max_staged=0)``, LU with partial pivoting on
+  the sector (the default for these sectors before the sparse eliminations);
 * ``sparse``: ``Reduced(max_sparse=fill)``, the unrolled elimination in a minimum-degree order
   with static pivots, where its fill (multiply–adds, :func:`jaxtherm.solvers.ordering.fill`) is
   at most 2,500 (compile time printed: it grows with the fill);
+* ``staged``: ``Reduced(max_unrolled=0, max_sparse=0, max_staged=fill)``, the same elimination
+  level by level with the batch innermost (:mod:`jaxtherm.solvers.staged`), where the fill is at
+  most 100,000;
 * ``numpy``: ``numpy.linalg.solve`` on the stack of the same trace-eliminated sector matrices
   (assembled untimed), i.e. LAPACK's batched ``gesv`` — what a user with NumPy would do;
 * ``flop bound``: the measured float64 throughput of this machine (a large JAX matrix
@@ -40,6 +43,7 @@ from jaxtherm.solvers import lu, ordering
 from jaxtherm.solvers import solver as solver_module
 
 MAX_SPARSE_BENCH = 2500
+MAX_STAGED_BENCH = 100_000
 
 CASES = [  # family, options, points per chunk
     ("qubit_chain", {"n": 2}, 65536),
@@ -112,8 +116,9 @@ def main() -> None:
     print(f"# {platform.processor() or platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__}; "
           f"float64 matrix product {peak / 1e9:.1f} GFLOP/s")
     print("| model | d | m | Auto's method | Auto points/s | compile | LU points/s | compile | NumPy solve points/s "
-          "| LU flop bound | sparse fill (multiply–adds) | sparse points/s | compile | sparse flop bound |")
-    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| LU flop bound | sparse fill (multiply–adds) | sparse points/s | compile | sparse flop bound "
+          "| staged points/s | compile |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for family, options, n in cases:
         n = min(n, 256) if args.quick else n
         model = jaxtherm.models.get(family, **options)
@@ -121,18 +126,23 @@ def main() -> None:
         m = plan.size
         flops = 2 * (m - 1) ** 3 / 3
         pattern = solver_module._pattern(model, plan.keep)
-        fill = ordering.fill(pattern, ordering.minimum_degree(pattern))
+        fill = ordering.fill(pattern, ordering.threshold_order(pattern, solver_module._sample(model, plan.keep)))
         rate, comp = kernel_rate(model, jaxtherm.Auto(), n, seconds)
-        lu_rate, lu_comp = kernel_rate(model, jaxtherm.Reduced(max_unrolled=0, max_sparse=0), n, seconds)
+        lu_rate, lu_comp = kernel_rate(model, jaxtherm.Reduced(max_unrolled=0, max_sparse=0, max_staged=0), n, seconds)
         if fill <= MAX_SPARSE_BENCH:
             s_rate, s_comp = kernel_rate(model, jaxtherm.Reduced(max_unrolled=0, max_sparse=fill), n, seconds)
             sparse = f"{s_rate:,.0f} | {s_comp:.1f} s | {peak / (2 * fill):,.0f}"
         else:
             sparse = "– | – | " + f"{peak / (2 * fill):,.0f}"
+        if fill <= MAX_STAGED_BENCH:
+            st_rate, st_comp = kernel_rate(model, jaxtherm.Reduced(max_unrolled=0, max_sparse=0, max_staged=fill), n, seconds)
+            staged = f"{st_rate:,.0f} | {st_comp:.1f} s"
+        else:
+            staged = "– | –"
         np_rate = numpy_rate(model, min(n, 4096), seconds)
         label = f"{family}({', '.join(f'{k}={v}' for k, v in options.items())})"
         print(f"| {label} | {model.dim} | {m} | {plan.method} | {rate:,.0f} | {comp:.1f} s | {lu_rate:,.0f} | "
-              f"{lu_comp:.1f} s | {np_rate:,.0f} | {peak / flops:,.0f} | {fill:,} | {sparse} |", flush=True)
+              f"{lu_comp:.1f} s | {np_rate:,.0f} | {peak / flops:,.0f} | {fill:,} | {sparse} | {staged} |", flush=True)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

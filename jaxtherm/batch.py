@@ -100,7 +100,7 @@ def in_blocks(fn, block: int):
         devices = next((k for k in (jax.device_count(), 1) if n % (k * block) == 0 and n > block), None)
         if devices is None:
             return fn(*values)
-        split = tuple(v.reshape(devices, n // (devices * block), block) for v in values)
+        split = tuple(v.reshape(devices, n // (devices * block), block, *v.shape[1:]) for v in values)
         out = jax.vmap(lambda *xs: jax.lax.map(lambda ys: fn(*ys), xs))(*split)
         return jax.tree.map(lambda y: y.reshape(n, *y.shape[3:]), out)
 

@@ -11,10 +11,10 @@ makes a :class:`Plan` — the kept real coordinates and the elimination — and 
   scalar code (:mod:`jaxtherm.solvers.unrolled`, structural zeros skipped, elementwise over the
   batch); a larger one whose sparse elimination in a fill-reducing order costs at most
   ``max_sparse`` multiply–adds, by that elimination unrolled with static pivots, refined and
-  verified (a point that fails the check is solved again by LU with partial pivoting); a
-  larger one still by the same elimination in stages, the batch innermost
-  (:mod:`jaxtherm.solvers.staged`, refined and verified alike); a sector with Davies baths in
-  the product basis by LU.
+  verified (a point that fails the check is solved again by LU with partial pivoting); one
+  that costs at most ``max_staged`` by the same elimination in stages, the batch innermost
+  (:mod:`jaxtherm.solvers.staged`, refined and verified alike); any other (and a sector with
+  Davies baths in the product basis) by LU.
 * :class:`Auto` — picks one of the above for the model and platform and says which
   (:meth:`Plan.description`).
 
@@ -68,7 +68,7 @@ class Plan:
     eigenbasis: bool
     """Solve in the eigenbasis of ``H`` (global models, :mod:`jaxtherm.secular`)."""
     order: tuple[int, ...] | None = None
-    """Static pivots: the elimination order of the unknowns (:func:`ordering.minimum_degree`)."""
+    """Static pivots: the elimination order of the unknowns (:func:`ordering.threshold_order`)."""
     structure: staged.Structure | None = dataclasses.field(default=None, compare=False, repr=False)
     """``"staged"``: the filled pattern and the stages (:func:`staged.structure`)."""
 
@@ -174,7 +174,7 @@ class Dense:
 class Reduced:
     """The steady state's symmetry sector; unrolled elimination up to ``max_unrolled`` unknowns,
     unrolled sparse elimination with static pivots up to ``max_sparse`` multiply–adds, staged
-    sparse elimination above (LU where the model has Davies baths, or with ``staged=False``).
+    sparse elimination up to ``max_staged``, LU above (and where the model has Davies baths).
 
     Args:
         max_unrolled: largest number of unknowns eliminated by unrolled scalar code with partial
@@ -183,7 +183,7 @@ class Reduced:
             The program grows like ``n³`` (compile time too). ``0``: none.
         max_sparse: largest number of multiply–adds (:func:`jaxtherm.solvers.ordering.fill`) of
             a sector, larger than ``max_unrolled``, that is eliminated by unrolled scalar code in
-            a fill-reducing order without pivoting (:func:`jaxtherm.solvers.ordering.minimum_degree`;
+            a fill-reducing order without pivoting (:func:`jaxtherm.solvers.ordering.threshold_order`;
             Liouvillians assembled from constants). Each solve takes one step of iterative
             refinement, and a point whose relative residual stays above
             :data:`VERIFIED_RESIDUAL` ε (or whose smallest pivot is below ``n ε`` times the largest,
@@ -195,10 +195,15 @@ class Reduced:
             for 69 unknowns) runs at 3.7×10⁵ points/s with ``max_sparse=2500`` against LU's
             6.5×10³, but compiles for ~30 s (LU: 1.5 s), which pays from about 2×10⁵ points on
             (``benchmarks/bench_sectors.py``). ``0``: none.
-        staged: eliminate a larger sector (Liouvillians assembled from constants) in the same
-            fill-reducing order with static pivots, checked alike, but level by level with
-            the batch innermost (:mod:`jaxtherm.solvers.staged`): the program grows with the
-            number of levels, not with the fill. ``False``: LU with partial pivoting there.
+        max_staged: largest number of multiply–adds of a sector, larger than ``max_sparse``,
+            eliminated in the same fill-reducing order with static pivots, checked alike, but
+            level by level with the batch innermost (:mod:`jaxtherm.solvers.staged`; Liouvillians
+            assembled from constants): the program grows with the number of levels, its
+            constants (index vectors) with the fill. The default, 100,000, takes the 4-qubit
+            chain (2,068: 1.1×10⁵ points/s against LU's 6.4×10³, compiled in 7 s against 1.3 s),
+            the 5-qubit chain (60,529: 6.0×10³ against 546) and the oscillator pair up to
+            cutoff 6 (44,677: 3.6×10³ against 1.5×10³); cutoff 8 (345,186) and above stay with
+            LU. ``0``: none.
         eigenbasis: solve global (Davies-only) models in the eigenbasis of ``H``
             (:mod:`jaxtherm.secular`, the default); ``False`` builds their generators on the
             sector by the general construction (:func:`jaxtherm.davies.restricted_generators`:
@@ -208,7 +213,7 @@ class Reduced:
 
     max_unrolled: int = 10
     max_sparse: int = 1000
-    staged: bool = True
+    max_staged: int = 100_000
     eigenbasis: bool = True
     name = "reduced"
 
@@ -217,8 +222,8 @@ class Reduced:
             raise ValueError(f"Reduced(max_unrolled=...) must be an integer from 0 to 32, got {self.max_unrolled!r}")
         if isinstance(self.max_sparse, bool) or not isinstance(self.max_sparse, int) or self.max_sparse < 0:
             raise ValueError(f"Reduced(max_sparse=...) must be a non-negative integer, got {self.max_sparse!r}")
-        if not isinstance(self.staged, bool):
-            raise ValueError(f"Reduced(staged=...) must be True or False, got {self.staged!r}")
+        if isinstance(self.max_staged, bool) or not isinstance(self.max_staged, int) or self.max_staged < 0:
+            raise ValueError(f"Reduced(max_staged=...) must be a non-negative integer, got {self.max_staged!r}")
         if not isinstance(self.eigenbasis, bool):
             raise ValueError(f"Reduced(eigenbasis=...) must be True or False, got {self.eigenbasis!r}")
 
@@ -263,12 +268,13 @@ def _plan(solver: Dense | Reduced, model: Model) -> Plan:
     scalar_entries = secular.scalar_code(model) if eigenbasis else not model.davies
     if scalar_entries and len(keep) - 1 <= solver.max_unrolled:
         return Plan(solver, keep, "unrolled", d, eigenbasis)
-    if not model.davies and (solver.max_sparse or solver.staged):
+    if not model.davies and (solver.max_sparse or solver.max_staged):
         pattern = _pattern(model, keep)
         order = ordering.threshold_order(pattern, _sample(model, keep))
-        if ordering.fill(pattern, order) <= solver.max_sparse:
+        fill = ordering.fill(pattern, order)
+        if fill <= solver.max_sparse:
             return Plan(solver, keep, "sparse", d, eigenbasis, order)
-        if solver.staged:
+        if fill <= solver.max_staged:
             try:
                 structure = staged.structure(pattern, order)
             except ValueError:  # a structurally zero pivot in this order: LU

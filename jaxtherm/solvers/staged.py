@@ -2,7 +2,7 @@
 
 The trace-eliminated sector matrix ``A`` (:mod:`jaxtherm.solvers.lu`) of a model without Davies
 baths has a pattern known when the program is traced. Eliminated with the diagonal as pivots in
-a fill-reducing order (:func:`jaxtherm.solvers.ordering.minimum_degree`), its factors ``L U``
+a fill-reducing order (:func:`jaxtherm.solvers.ordering.threshold_order`), its factors ``L U``
 fill a pattern of ``nnz`` entries, and the elimination is the updates ``a_ij −= l_ik u_kj``
 (``l_ik = a_ik / a_kk``) over that pattern: :func:`jaxtherm.solvers.ordering.fill` of them.
 
@@ -58,9 +58,18 @@ class Stage(NamedTuple):
     source: np.ndarray
 
 
+MIN_TAIL = 8
+"""A dense trailing block of at least this many pivots is substituted by a loop (:class:`Structure`)."""
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Structure:
-    """The static structure of a staged elimination (:func:`structure`), in the pivot order."""
+    """The static structure of a staged elimination (:func:`structure`), in the pivot order.
+
+    A minimum-degree elimination ends in a dense block (the 5-qubit chain's last 39 pivots, 39
+    of its 54 levels): from pivot ``tail`` on every entry is filled. Its values are stored last,
+    row-major, and the substitutions run through it in a ``fori_loop`` (a program of constant
+    size instead of 4 × 39 stages)."""
 
     n: int
     """Number of unknowns."""
@@ -78,12 +87,17 @@ class Structure:
     """The pivots' slots, ``(n,)``."""
     levels: tuple[np.ndarray, ...]
     """The pivots of each level."""
+    tail: int
+    """The first pivot of the dense trailing block (``n`` if there is none); its ``(n − tail)²``
+    values are the last ones, row-major."""
     factorisation: tuple[Stage, ...]
     lower: tuple[Stage, ...]
     upper: tuple[Stage, ...]
     upper_transposed: tuple[Stage, ...]
     lower_transposed: tuple[Stage, ...]
-    """The stages of the elimination and of the four triangular substitutions."""
+    """The stages of the elimination (every level) and of the four triangular substitutions
+    (the levels before the tail; ``upper`` and ``lower_transposed`` begin with the tail's
+    pivots' contributions to the rows before it)."""
 
     @property
     def updates(self) -> int:
@@ -115,7 +129,16 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
         rows = np.flatnonzero(filled[k + 1:, k]) + k + 1
         cols = np.flatnonzero(filled[k, k + 1:]) + k + 1
         filled[np.ix_(rows, cols)] = True
-    rows, cols = np.nonzero(filled)
+    tail = n
+    while tail > 0 and filled[tail - 1:, tail - 1:].all():
+        tail -= 1
+    if n - tail < MIN_TAIL:
+        tail = n
+    in_tail = np.zeros((n, n), bool)
+    in_tail[tail:, tail:] = True
+    head_rows, head_cols = np.nonzero(filled & ~in_tail)
+    tail_rows, tail_cols = np.nonzero(in_tail)  # row-major
+    rows, cols = np.concatenate([head_rows, tail_rows]), np.concatenate([head_cols, tail_cols])
     slot = np.full((n, n), -1)
     slot[rows, cols] = np.arange(len(rows))
     level = np.zeros(n, int)
@@ -130,13 +153,17 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
     def right(k):  # columns j > k of row k
         return np.flatnonzero(filled[k, k + 1:]) + k + 1
 
-    def left(k):  # columns j < k of row k
-        return np.flatnonzero(filled[k, :k])
+    def left(k):  # columns j < k of row k, before the tail
+        return np.flatnonzero(filled[k, : min(k, tail)])
 
-    def above(k):  # rows i < k of column k
-        return np.flatnonzero(filled[:k, k])
+    def above(k):  # rows i < k of column k, before the tail
+        return np.flatnonzero(filled[: min(k, tail), k])
 
-    empty = _ints([])
+    def push(pairs, entry, divide=()):  # x[i] −= w[entry(i, k)] x[k] for (i, k) in pairs
+        divide = _ints(divide)
+        return Stage(divide, _ints(slot[divide, divide]), _ints([i for i, _ in pairs]),
+                     _ints([entry(i, k) for i, k in pairs]), _ints([k for _, k in pairs]))
+
     factorisation, lower, upper, upper_t, lower_t = [], [], [], [], []
     for pivots in levels:
         divide = [slot[i, k] for k in pivots for i in below(k)]
@@ -144,26 +171,26 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
         pairs = [(i, k, j) for k in pivots for i in below(k) for j in right(k)]
         factorisation.append(Stage(_ints(divide), _ints(by), _ints([slot[i, j] for i, k, j in pairs]),
                                    _ints([slot[i, k] for i, k, j in pairs]), _ints([slot[k, j] for i, k, j in pairs])))
-        # x[i] −= l_ik x[k] (L, forward);  x[k] /= u_kk, then x[i] −= u_ik x[k] for i < k (U, backward)
-        lo = [(i, k) for k in pivots for i in below(k)]
-        lower.append(Stage(empty, empty, _ints([i for i, _ in lo]), _ints([slot[i, k] for i, k in lo]), _ints([k for _, k in lo])))
-        up = [(i, k) for k in pivots for i in above(k)]
-        upper.append(Stage(_ints(pivots), _ints(slot[pivots, pivots]), _ints([i for i, _ in up]),
-                           _ints([slot[i, k] for i, k in up]), _ints([k for _, k in up])))
-        # Uᵀ forward: x[k] /= u_kk, then x[j] −= u_kj x[k];  Lᵀ backward: x[j] −= l_kj x[k] for j < k
-        ut = [(j, k) for k in pivots for j in right(k)]
-        upper_t.append(Stage(_ints(pivots), _ints(slot[pivots, pivots]), _ints([j for j, _ in ut]),
-                             _ints([slot[k, j] for j, k in ut]), _ints([k for _, k in ut])))
-        lt = [(j, k) for k in pivots for j in left(k)]
-        lower_t.append(Stage(empty, empty, _ints([j for j, _ in lt]), _ints([slot[k, j] for j, k in lt]), _ints([k for _, k in lt])))
+        head = pivots[pivots < tail]
+        if not len(head):
+            continue
+        # L forward: x[i] −= l_ik x[k];  U backward: x[k] /= u_kk, then x[i] −= u_ik x[k] (i < k)
+        lower.append(push([(i, k) for k in head for i in below(k)], lambda i, k: slot[i, k]))
+        upper.append(push([(i, k) for k in head for i in above(k)], lambda i, k: slot[i, k], head))
+        # Uᵀ forward: x[k] /= u_kk, then x[j] −= u_kj x[k];  Lᵀ backward: x[j] −= l_kj x[k] (j < k)
+        upper_t.append(push([(j, k) for k in head for j in right(k)], lambda j, k: slot[k, j], head))
+        lower_t.append(push([(j, k) for k in head for j in left(k)], lambda j, k: slot[k, j]))
+    ends = range(tail, n)  # the tail's pivots reach the rows (columns) before it in one stage
+    upper.append(push([(i, k) for k in ends for i in above(k)], lambda i, k: slot[i, k]))
+    lower_t.append(push([(j, k) for k in ends for j in left(k)], lambda j, k: slot[k, j]))
     position = np.empty(n, int)
     position[list(order)] = np.arange(n)  # the pivot index of each original unknown
     a_rows, a_cols = np.nonzero(a)
     return Structure(
         n=n, order=_ints(order), rows=_ints(rows), cols=_ints(cols), a_rows=_ints(a_rows), a_cols=_ints(a_cols),
         a_slots=_ints(slot[position[a_rows], position[a_cols]]), diagonal=_ints(slot[np.arange(n), np.arange(n)]),
-        levels=levels, factorisation=tuple(factorisation), lower=tuple(lower), upper=tuple(reversed(upper)),
-        upper_transposed=tuple(upper_t), lower_transposed=tuple(reversed(lower_t)),
+        levels=levels, tail=tail, factorisation=tuple(factorisation), lower=tuple(lower),
+        upper=tuple(reversed(upper)), upper_transposed=tuple(upper_t), lower_transposed=tuple(reversed(lower_t)),
     )
 
 
@@ -216,10 +243,60 @@ def _factor_block(st: Structure, a_values):
 def _solve_block(st: Structure, values, rhs, transpose: bool):
     """``rhs``: ``(n, B)`` in the original order → ``A⁻¹ rhs`` (or ``A⁻ᵀ rhs``), ``(n, B)``."""
     x = _take(rhs, st.order)
-    stages = (st.upper_transposed, st.lower_transposed) if transpose else (st.lower, st.upper)
-    for s in stages:
-        x = _run(s, x, values)
+    first, second = (st.upper_transposed, st.lower_transposed) if transpose else (st.lower, st.upper)
+    x = _run(first, x, values)
+    if st.tail < st.n:
+        s = st.n - st.tail
+        block = values[len(st.rows) - s * s:].reshape(s, s, -1)
+        if transpose:  # Uᵀ then Lᵀ: through the rows of the block
+            block = jnp.swapaxes(block, 0, 1)
+        head, t = x[: st.tail], x[st.tail:]
+        t = _dense_lower(block, t, unit=True) if not transpose else _dense_lower(block, t, unit=False)
+        t = _dense_upper(block, t, unit=False) if not transpose else _dense_upper(block, t, unit=True)
+        x = jnp.concatenate([head, t])
+    x = _run(second, x, values)
     return _take(x, np.argsort(st.order))
+
+
+def _diagonal_entry(block, k):
+    """``block[k, k]`` (``(B,)``) for a traced ``k``."""
+    row = jax.lax.dynamic_index_in_dim(block, k, keepdims=False)
+    return jax.lax.dynamic_index_in_dim(row, k, keepdims=False)
+
+
+def _dense_lower(block, x, unit: bool):
+    """Forward substitution with the lower triangle of a dense ``(s, s, B)`` block on ``(s, B)``
+    (a loop over the pivots: ``x_i −= b_ik x_k`` for ``i > k``, after ``x_k /= b_kk`` unless
+    ``unit``)."""
+    index = jnp.arange(x.shape[0])[:, None]
+
+    def step(k, x):
+        xk = jax.lax.dynamic_index_in_dim(x, k, keepdims=False)
+        if not unit:
+            xk = xk / _diagonal_entry(block, k)
+            x = jax.lax.dynamic_update_index_in_dim(x, xk, k, 0)
+        column = jax.lax.dynamic_index_in_dim(block, k, axis=1, keepdims=False)
+        return x - jnp.where(index > k, column, 0.0) * xk
+
+    return jax.lax.fori_loop(0, x.shape[0], step, x)
+
+
+def _dense_upper(block, x, unit: bool):
+    """Backward substitution with the upper triangle of a dense ``(s, s, B)`` block (``x_k /=
+    b_kk`` unless ``unit``, then ``x_i −= b_ik x_k`` for ``i < k``, ``k`` descending)."""
+    s = x.shape[0]
+    index = jnp.arange(s)[:, None]
+
+    def step(j, x):
+        k = s - 1 - j
+        xk = jax.lax.dynamic_index_in_dim(x, k, keepdims=False)
+        if not unit:
+            xk = xk / _diagonal_entry(block, k)
+            x = jax.lax.dynamic_update_index_in_dim(x, xk, k, 0)
+        column = jax.lax.dynamic_index_in_dim(block, k, axis=1, keepdims=False)
+        return x - jnp.where(index < k, column, 0.0) * xk
+
+    return jax.lax.fori_loop(0, s, step, x)
 
 
 def _blocked(fn, columns, *arrays):

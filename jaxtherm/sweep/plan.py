@@ -101,7 +101,7 @@ def writer_running(out: Path) -> bool:
 # earlier version ran (the 3-qubit chain: LU then, sparse now), so such a file mixes two solvers'
 # results, equal within their tolerance (1e-10 of each quantity's scale), not bitwise
 _LEGACY_SOLVERS = {"reduced": repr(Reduced()), "Reduced(max_unrolled=10, eigenbasis=True)": repr(Reduced()),
-                   "dense": "Dense()"}
+                   "Reduced(max_unrolled=10, max_sparse=1000, eigenbasis=True)": repr(Reduced()), "dense": "Dense()"}
 
 
 def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resume: bool, force: bool) -> dict | None:
