@@ -51,6 +51,10 @@ def batched_kernel(
     every point. A chunk-wide ``lax.cond`` would do it inside the program too, but its pivoted
     branch made XLA's CPU code for the static one 2.5× slower (measured, 3-qubit chain), so the
     decision is taken on the host.
+
+    A staged plan (:mod:`jaxtherm.solvers.staged`) runs on a CPU in blocks of
+    :data:`jaxtherm.solvers.staged.CPU_BLOCK` points (:func:`in_blocks`): 4-qubit chain, chunks of
+    4,096, 3.4×10⁴ → 1.1×10⁵ points/s.
     """
     observables = tuple(scalar_observables(model, fluctuations))
     solver = solvers.get(solver)
