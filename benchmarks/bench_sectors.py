@@ -50,9 +50,9 @@ CASES = [  # family, options, points per chunk
     ("qubit_chain", {"n": 3}, 16384),
     ("oscillator_pair", {"cutoff": 3}, 16384),
     ("oscillator_pair", {"cutoff": 4}, 4096),
-    ("qubit_chain", {"n": 4}, 1024),
-    ("oscillator_pair", {"cutoff": 6}, 256),
-    ("qubit_chain", {"n": 5}, 128),
+    ("qubit_chain", {"n": 4}, 4096),
+    ("oscillator_pair", {"cutoff": 6}, 2048),
+    ("qubit_chain", {"n": 5}, 2048),
 ]
 
 
@@ -109,8 +109,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=2.0, help="repeat each timing for at least this long")
     ap.add_argument("--quick", action="store_true", help="the two smallest cases, tiny batches (checks the script)")
+    ap.add_argument("--last", type=int, default=0, help="only the last N cases (the largest sectors)")
     args = ap.parse_args()
-    cases = CASES[:2] if args.quick else CASES
+    cases = CASES[:2] if args.quick else CASES[-args.last:] if args.last else CASES
     seconds = 0.2 if args.quick else args.seconds
     peak = matmul_flops(seconds)
     print(f"# {platform.processor() or platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__}; "
