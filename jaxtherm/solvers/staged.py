@@ -46,11 +46,15 @@ the caches: 3 MB for the 5-qubit chain)."""
 
 
 class Stage(NamedTuple):
-    """One level of an elimination or a substitution, as static index vectors.
+    """One level of an elimination or a substitution, as static index vectors; or a run of
+    levels of similar sizes, each vector ``(count, width)`` (a loop over its rows, padded).
 
-    ``divide``/``by``: ``v[divide] /= w[by]``; then ``v[target] −= w[factor] * v[source]``
-    (``w`` the factors' values; for the elimination ``v`` is ``w`` itself)."""
+    ``pivots``: the diagonal's slots, whose magnitudes are recorded and whose zeros become 1
+    (the elimination only); ``divide``/``by``: ``v[divide] /= w[by]``; then
+    ``v[target] −= w[factor] * v[source]`` (``w`` the factors' values; for the elimination
+    ``v`` is ``w`` itself). Padding writes to a scratch row after the last one."""
 
+    pivots: np.ndarray
     divide: np.ndarray
     by: np.ndarray
     target: np.ndarray
@@ -60,6 +64,9 @@ class Stage(NamedTuple):
 
 MIN_TAIL = 8
 """A dense trailing block of at least this many pivots is substituted by a loop (:class:`Structure`)."""
+
+MIN_RUN = 2
+"""At least this many consecutive levels of similar sizes are run as one loop (:func:`_grouped`)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -99,10 +106,8 @@ class Structure:
     (the levels before the tail; ``upper`` and ``lower_transposed`` begin with the tail's
     pivots' contributions to the rows before it)."""
 
-    @property
-    def updates(self) -> int:
-        """Multiply–adds of one factorisation (:func:`jaxtherm.solvers.ordering.fill`)."""
-        return sum(len(s.target) for s in self.factorisation)
+    updates: int
+    """Multiply–adds of one factorisation (:func:`jaxtherm.solvers.ordering.fill`)."""
 
 
 def _ints(values) -> np.ndarray:
@@ -161,7 +166,7 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
 
     def push(pairs, entry, divide=()):  # x[i] −= w[entry(i, k)] x[k] for (i, k) in pairs
         divide = _ints(divide)
-        return Stage(divide, _ints(slot[divide, divide]), _ints([i for i, _ in pairs]),
+        return Stage(_ints([]), divide, _ints(slot[divide, divide]), _ints([i for i, _ in pairs]),
                      _ints([entry(i, k) for i, k in pairs]), _ints([k for _, k in pairs]))
 
     factorisation, lower, upper, upper_t, lower_t = [], [], [], [], []
@@ -169,8 +174,9 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
         divide = [slot[i, k] for k in pivots for i in below(k)]
         by = [slot[k, k] for k in pivots for _ in below(k)]
         pairs = [(i, k, j) for k in pivots for i in below(k) for j in right(k)]
-        factorisation.append(Stage(_ints(divide), _ints(by), _ints([slot[i, j] for i, k, j in pairs]),
-                                   _ints([slot[i, k] for i, k, j in pairs]), _ints([slot[k, j] for i, k, j in pairs])))
+        factorisation.append(Stage(_ints(slot[pivots, pivots]), _ints(divide), _ints(by),
+                                   _ints([slot[i, j] for i, k, j in pairs]), _ints([slot[i, k] for i, k, j in pairs]),
+                                   _ints([slot[k, j] for i, k, j in pairs])))
         head = pivots[pivots < tail]
         if not len(head):
             continue
@@ -189,9 +195,45 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
     return Structure(
         n=n, order=_ints(order), rows=_ints(rows), cols=_ints(cols), a_rows=_ints(a_rows), a_cols=_ints(a_cols),
         a_slots=_ints(slot[position[a_rows], position[a_cols]]), diagonal=_ints(slot[np.arange(n), np.arange(n)]),
-        levels=levels, tail=tail, factorisation=tuple(factorisation), lower=tuple(lower),
-        upper=tuple(reversed(upper)), upper_transposed=tuple(upper_t), lower_transposed=tuple(reversed(lower_t)),
+        levels=levels, tail=tail, updates=sum(len(f.target) for f in factorisation),
+        factorisation=_grouped(factorisation, len(rows)), lower=_grouped(lower, n),
+        upper=_grouped(upper[::-1], n), upper_transposed=_grouped(upper_t, n), lower_transposed=_grouped(lower_t[::-1], n),
     )
+
+
+def _grouped(stages: list[Stage], scratch: int) -> tuple[Stage, ...]:
+    """Consecutive stages whose sizes (``len(target)``) lie within a factor 2 of each other
+    joined into one looped stage, padded to the largest (padding reads row 0, writes
+    ``scratch``, and repeats a pivot): the 5-qubit chain's 54 levels become ~10 runs, and the
+    program, which compiled for ~15 s with one set of operations a level, shrinks with them."""
+    runs: list[list[Stage]] = []
+    for stage in stages:
+        if not any(len(a) for a in stage):
+            continue
+        size = max(len(stage.target), 1)
+        if runs and max(size, runs[-1][0][1]) <= 2 * min(size, runs[-1][0][0]):
+            low, high = runs[-1][0]
+            runs[-1][0] = (min(low, size), max(high, size))
+            runs[-1].append(stage)
+        else:
+            runs.append([(size, size), stage])
+    out = []
+    for _, *members in runs:
+        if len(members) < MIN_RUN:
+            out.extend(members)
+            continue
+        fills = Stage(pivots=None, divide=scratch, by=0, target=scratch, factor=0, source=0)
+        fields = []
+        for name in Stage._fields:
+            width = max(len(getattr(m, name)) for m in members)
+            rows = []
+            for m in members:
+                a = getattr(m, name)
+                fill = (a[0] if len(a) else 0) if name == "pivots" else getattr(fills, name)
+                rows.append(np.concatenate([a, np.full(width - len(a), fill, np.int32)]))
+            fields.append(np.stack(rows).astype(np.int32))
+        out.append(Stage(*fields))
+    return tuple(out)
 
 
 # --- the stages on a block of points, ``(slots, B)``: the batch innermost
@@ -203,59 +245,76 @@ _INTO_ROWS = jax.lax.ScatterDimensionNumbers(update_window_dims=(1,), inserted_w
 _IN_BOUNDS = jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS
 
 
-def _take(v, index: np.ndarray):
-    """Rows ``v[index]`` of a ``(·, B)`` block (a plain gather: static indices in bounds, no
+def _take(v, index):
+    """Rows ``v[index]`` of a ``(·, B)`` block (a plain gather: indices in bounds, no
     normalisation of negative ones, which ``v[index]`` traces as ~3 more operations)."""
-    return jax.lax.gather(v, np.asarray(index)[:, None], _ROWS, (1, v.shape[1]), mode=_IN_BOUNDS)
+    return jax.lax.gather(v, index[:, None], _ROWS, (1, v.shape[1]), mode=_IN_BOUNDS)
 
 
-def _put(v, index: np.ndarray, rows, add: bool):
-    """``v[index] += rows`` (``add``; repeated indices sum) or ``v[index] = rows`` (unique)."""
+def _put(v, index, rows, add: bool):
+    """``v[index] += rows`` (``add``; repeated indices sum) or ``v[index] = rows``."""
     scatter = jax.lax.scatter_add if add else jax.lax.scatter
-    return scatter(v, np.asarray(index)[:, None], rows, _INTO_ROWS, unique_indices=not add, mode=_IN_BOUNDS)
+    return scatter(v, index[:, None], rows, _INTO_ROWS, mode=_IN_BOUNDS)
 
 
-def _run(stages, v, w=None):
-    """Apply ``stages`` to ``v`` (``(·, B)``) with the factors ``w`` (``v`` itself if ``None``)."""
+def _apply(s: Stage, v, w, extremes):
+    """One stage (1-D index vectors) on ``v``; ``extremes``: the smallest and largest pivot
+    magnitude so far, ``(B,)`` each."""
+    if s.pivots.shape[0]:
+        p = _take(v, s.pivots)
+        magnitude = jnp.abs(p)
+        extremes = (jnp.minimum(extremes[0], jnp.min(magnitude, axis=0)), jnp.maximum(extremes[1], jnp.max(magnitude, axis=0)))
+        v = _put(v, s.pivots, jnp.where(p == 0, 1.0, p), add=False)  # finite, discarded (flagged singular)
+    if s.divide.shape[0]:
+        v = _put(v, s.divide, _take(v, s.divide) / _take(v if w is None else w, s.by), add=False)
+    if s.target.shape[0]:
+        v = _put(v, s.target, -(_take(v if w is None else w, s.factor) * _take(v, s.source)), add=True)
+    return v, extremes
+
+
+def _run(stages, v, w=None, extremes=None):
+    """Apply ``stages`` to ``v`` (``(rows + 1, B)``, the last row scratch) with the factors ``w``
+    (``v`` itself if ``None``): ``(v, extremes)``."""
+    if extremes is None:
+        extremes = (jnp.full(v.shape[1:], jnp.inf, v.dtype), jnp.zeros(v.shape[1:], v.dtype))
     for s in stages:
-        if len(s.divide):
-            v = _put(v, s.divide, _take(v, s.divide) / _take(v if w is None else w, s.by), add=False)
-        if len(s.target):
-            v = _put(v, s.target, -(_take(v if w is None else w, s.factor) * _take(v, s.source)), add=True)
-    return v
+        if s.target.ndim == 1:
+            v, extremes = _apply(s, v, w, extremes)
+            continue
+
+        def body(i, carry, s=s):
+            row = Stage(*(jax.lax.dynamic_index_in_dim(jnp.asarray(a), i, keepdims=False) for a in s))
+            return _apply(row, *carry[:1], w, carry[1])
+
+        v, extremes = jax.lax.fori_loop(0, s.target.shape[0], body, (v, extremes))
+    return v, extremes
 
 
 def _factor_block(st: Structure, a_values):
-    """``a_values``: ``(E, B)`` entries of ``A`` → ``(values (nnz, B), smallest, largest (B,))``."""
-    v = _put(jnp.zeros((len(st.rows), a_values.shape[1]), a_values.dtype), st.a_slots, a_values, add=False)
-    smallest = largest = None
-    for stage, pivots in zip(st.factorisation, st.levels):
-        p = _take(v, st.diagonal[pivots])
-        magnitude = jnp.abs(p)
-        low, high = jnp.min(magnitude, axis=0), jnp.max(magnitude, axis=0)
-        smallest = low if smallest is None else jnp.minimum(smallest, low)
-        largest = high if largest is None else jnp.maximum(largest, high)
-        v = _put(v, st.diagonal[pivots], jnp.where(p == 0, 1.0, p), add=False)  # finite, discarded
-        v = _run((stage,), v)
+    """``a_values``: ``(E, B)`` entries of ``A`` → ``(values (nnz + 1, B), smallest, largest (B,))``
+    (the last row of the values is scratch)."""
+    v = _put(jnp.zeros((len(st.rows) + 1, a_values.shape[1]), a_values.dtype), st.a_slots, a_values, add=False)
+    v, (smallest, largest) = _run(st.factorisation, v)
     return v, smallest, largest
 
 
 def _solve_block(st: Structure, values, rhs, transpose: bool):
-    """``rhs``: ``(n, B)`` in the original order → ``A⁻¹ rhs`` (or ``A⁻ᵀ rhs``), ``(n, B)``."""
-    x = _take(rhs, st.order)
+    """``rhs``: ``(n, B)`` in the original order → ``A⁻¹ rhs`` (or ``A⁻ᵀ rhs``), ``(n, B)``
+    (``values``: :func:`_factor_block`'s, scratch row included)."""
+    x = jnp.concatenate([_take(rhs, st.order), jnp.zeros_like(rhs[:1])])  # and a scratch row
     first, second = (st.upper_transposed, st.lower_transposed) if transpose else (st.lower, st.upper)
-    x = _run(first, x, values)
+    x, _ = _run(first, x, values)
     if st.tail < st.n:
-        s = st.n - st.tail
-        block = values[len(st.rows) - s * s:].reshape(s, s, -1)
+        s, end = st.n - st.tail, len(st.rows)
+        block = values[end - s * s: end].reshape(s, s, -1)
         if transpose:  # Uᵀ then Lᵀ: through the rows of the block
             block = jnp.swapaxes(block, 0, 1)
-        head, t = x[: st.tail], x[st.tail:]
+        head, t, scratch = x[: st.tail], x[st.tail: st.n], x[st.n:]
         t = _dense_lower(block, t, unit=True) if not transpose else _dense_lower(block, t, unit=False)
         t = _dense_upper(block, t, unit=False) if not transpose else _dense_upper(block, t, unit=True)
-        x = jnp.concatenate([head, t])
-    x = _run(second, x, values)
-    return _take(x, np.argsort(st.order))
+        x = jnp.concatenate([head, t, scratch])
+    x, _ = _run(second, x, values)
+    return _take(x, np.argsort(st.order).astype(np.int32))
 
 
 def _diagonal_entry(block, k):
@@ -328,7 +387,7 @@ def factor(st: Structure, a_values):
     ``st.a_cols``) with static pivots in stages.
 
     Returns:
-        ``(values, smallest, largest)``: the factors ``L\\U`` on the filled pattern (``(nnz,)``,
+        ``(values, smallest, largest)``: the factors ``L\\U`` on the filled pattern and a scratch entry (``(nnz + 1,)``,
         unit ``L`` implied, zero pivots replaced by 1) and the smallest and largest pivot
         magnitude (before that replacement).
     """
@@ -373,7 +432,7 @@ class Factors(NamedTuple):
     """A staged factorisation (:func:`init`)."""
 
     values: jax.Array
-    """``L\\U`` on the filled pattern, ``(nnz,)``."""
+    """``L\\U`` on the filled pattern and a scratch entry, ``(nnz + 1,)``."""
     a: jax.Array
     """``A``'s entries (with their derivatives): the implicit derivatives' matrix–vector product."""
     singular: jax.Array
