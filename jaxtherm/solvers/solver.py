@@ -200,9 +200,9 @@ class Reduced:
             level by level with the batch innermost (:mod:`jaxtherm.solvers.staged`; Liouvillians
             assembled from constants): the program grows with the number of levels, its
             constants (index vectors) with the fill. The default, 100,000, takes the 4-qubit
-            chain (2,068: 1.1×10⁵ points/s against LU's 6.4×10³, compiled in 7 s against 1.3 s),
-            the 5-qubit chain (60,529: 6.0×10³ against 546) and the oscillator pair up to
-            cutoff 6 (44,677: 3.6×10³ against 1.5×10³); cutoff 8 (345,186) and above stay with
+            chain (2,068: 0.8–1.4×10⁵ points/s against LU's 5.5–6.4×10³, compiled in 5 s against 1.7 s),
+            the 5-qubit chain (60,529: 5–8×10³ against ~400) and the oscillator pair up to
+            cutoff 6 (44,677: 3.6–7.6×10³ against 1.2–1.5×10³); cutoff 8 (345,186) and above stay with
             LU. ``0``: none.
         eigenbasis: solve global (Davies-only) models in the eigenbasis of ``H``
             (:mod:`jaxtherm.secular`, the default); ``False`` builds their generators on the

@@ -13,17 +13,20 @@ the deepest pivot they depend on) are independent, and one stage eliminates them
     l[L] = v[L] / v[P];   v[T] −= l[S] * u[U]         (gathers, a product, a scatter-add)
 
 with static index vectors ``L, P, T, S, U`` into the values ``v`` of the filled pattern. The
-3-qubit chain's 19 unknowns take 9 stages, the 4-qubit chain's 69 take 18, the 5-qubit
-chain's 251 take 54 (60,331 updates): the program grows with the number of levels, not with
-the fill (the unrolled elimination of :mod:`jaxtherm.solvers.unrolled` grows with the fill, and
-compiled for 30 s at 2,068 updates).
+3-qubit chain's 19 unknowns take 9 levels, the 4-qubit chain's 69 take 18, the 5-qubit
+chain's 251 take 54 (60,529 updates). Consecutive levels of similar sizes run as one loop over
+padded index vectors (:func:`_grouped`), so the program grows with the number of such runs
+(~10), neither with the fill (the unrolled elimination of :mod:`jaxtherm.solvers.unrolled`
+compiled for 30 s at 2,068 updates) nor with the levels (one set of operations a level: 21–25 s
+for the 5-qubit chain's kernel, 7–10 s grouped).
 
 Under ``vmap`` (``jax.custom_batching.custom_vmap``) the values of a batch are stored as
 ``(nnz, B)``, the points innermost, so that every gathered or scattered index moves ``B``
 contiguous numbers and the products are long vector operations. On a CPU the batch is
 eliminated in blocks of :data:`CPU_BLOCK` points whose values stay in cache (measured, 5-qubit
 chain, 2-core CPU: blocks of 64 at 1.0–1.2×10⁴ factorisations/s, the whole batch of 2,048 at
-4×10³, the points outermost at 6×10³); on a GPU the whole batch is one block.
+4×10³, the points outermost at 6×10³); :func:`jaxtherm.batch.in_blocks` runs a staged plan's
+whole kernel in such blocks. On a GPU the whole batch is one block.
 
 Solves (:func:`solve`) replay the levels on right-hand sides (forward with ``L``, backward with
 ``U``, and transposed) and take one step of iterative refinement, in one batch-innermost
