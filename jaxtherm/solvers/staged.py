@@ -381,8 +381,23 @@ def block_size() -> int | None:
     return CPU_BLOCK if jax.default_backend() == "cpu" else None
 
 
-def _points_first(args, batched, size):
-    return [x if b else jnp.broadcast_to(x, (size, *x.shape)) for x, b in zip(args, batched)]
+def _innermost(block):
+    """A function of one point's arrays (first axis the slots) whose ``vmap`` runs ``block`` on
+    ``(slots, B)`` arrays, the points innermost, in blocks of :func:`block_size` points
+    (``jax.custom_batching.custom_vmap``: the batch is moved innermost at this boundary and back).
+    ``block`` returns a tuple of ``(·, B)`` or ``(B,)`` arrays."""
+
+    @jax.custom_batching.custom_vmap
+    def run(*args):
+        return tuple(y[..., 0] for y in block(*(x[:, None] for x in args)))
+
+    @run.def_vmap
+    def _(axis_size, in_batched, *args):
+        args = [x if b else jnp.broadcast_to(x, (axis_size, *x.shape)) for x, b in zip(args, in_batched)]
+        out = _blocked(block, block_size(), *args)
+        return out, tuple(True for _ in out)
+
+    return run
 
 
 def factor(st: Structure, a_values):
@@ -394,18 +409,7 @@ def factor(st: Structure, a_values):
         unit ``L`` implied, zero pivots replaced by 1) and the smallest and largest pivot
         magnitude (before that replacement).
     """
-
-    @jax.custom_batching.custom_vmap
-    def run(a):
-        v, lo, hi = _factor_block(st, a[:, None])
-        return v[:, 0], lo[0], hi[0]
-
-    @run.def_vmap
-    def _(axis_size, in_batched, a):
-        (a,) = _points_first([a], in_batched, axis_size)
-        return _blocked(lambda x: _factor_block(st, x), block_size(), a), (True, True, True)
-
-    return run(a_values)
+    return _innermost(lambda a: _factor_block(st, a))(a_values)
 
 
 def substitute(st: Structure, values, a_values, rhs, transpose: bool = False):
@@ -419,16 +423,7 @@ def substitute(st: Structure, values, a_values, rhs, transpose: bool = False):
         residual = b - _put(jnp.zeros_like(b), rows, a * _take(x, cols), add=True)
         return (x + _solve_block(st, v, residual, transpose),)
 
-    @jax.custom_batching.custom_vmap
-    def run(v, a, b):
-        return block(v[:, None], a[:, None], b[:, None])[0][:, 0]
-
-    @run.def_vmap
-    def _(axis_size, in_batched, v, a, b):
-        (x,) = _blocked(block, block_size(), *_points_first([v, a, b], in_batched, axis_size))
-        return x, True
-
-    return run(values, a_values, rhs)
+    return _innermost(block)(values, a_values, rhs)[0]
 
 
 class Factors(NamedTuple):
@@ -458,17 +453,7 @@ def product(rows: np.ndarray, cols: np.ndarray, size: int, values, x):
     def block(v, xx):
         return (_put(jnp.zeros((size, v.shape[1]), v.dtype), rows, v * _take(xx, cols), add=True),)
 
-    @jax.custom_batching.custom_vmap
-    def run(v, xx):
-        return block(v[:, None], xx[:, None])[0][:, 0]
-
-    @run.def_vmap
-    def _(axis_size, in_batched, v, xx):
-        v, xx = _points_first([v, xx], in_batched, axis_size)
-        (y,) = _blocked(block, block_size(), v, xx)
-        return y, True
-
-    return run(values, x)
+    return _innermost(block)(values, x)[0]
 
 
 def init(st: Structure, a_values, eps: float) -> Factors:
