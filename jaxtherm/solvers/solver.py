@@ -307,14 +307,12 @@ def _sample(model: Model, keep: tuple[int, ...], seed: int = 0) -> np.ndarray:
     for :func:`ordering.threshold_order`."""
     rng = np.random.default_rng(seed)
     p = model.to_parameters({name: float(rng.uniform(0.5, 1.5)) for name in model.parameters})
+    n = model.dim ** 2
+    ops = model.real_operators
     with jax.ensure_compile_time_eval():  # plans are made while kernels are traced
         coeffs = [float(t.coefficient(p)) for t in model.hamiltonian] + [float(k.rate(p)) for k in model.lindblads]
-    d, n = model.dim, model.dim ** 2
-    ops = model.real_operators
-    r = sum(c * e.dense(n, np.asarray(keep)) for c, e in zip(coeffs, [*ops["hamiltonian"], *ops["lindblad"]]))
-    a = r[1:, 1:].copy()
-    a[:, : d - 1] -= r[1:, :1]
-    return a
+        r = sum(c * e.dense(n, np.asarray(keep)) for c, e in zip(coeffs, [*ops["hamiltonian"], *ops["lindblad"]]))
+        return np.asarray(lu.eliminate_trace(jnp.asarray(r), model.dim)[0])
 
 
 def get(solver: str | Solver) -> Solver:

@@ -95,8 +95,6 @@ class Structure:
     """Where ``A``'s entries (in the order of ``a_rows``, ``a_cols``) sit in the values."""
     diagonal: np.ndarray
     """The pivots' slots, ``(n,)``."""
-    levels: tuple[np.ndarray, ...]
-    """The pivots of each level."""
     tail: int
     """The first pivot of the dense trailing block (``n`` if there is none); its ``(n − tail)²``
     values are the last ones, row-major."""
@@ -198,7 +196,7 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
     return Structure(
         n=n, order=_ints(order), rows=_ints(rows), cols=_ints(cols), a_rows=_ints(a_rows), a_cols=_ints(a_cols),
         a_slots=_ints(slot[position[a_rows], position[a_cols]]), diagonal=_ints(slot[np.arange(n), np.arange(n)]),
-        levels=levels, tail=tail, updates=sum(len(f.target) for f in factorisation),
+        tail=tail, updates=sum(len(f.target) for f in factorisation),
         factorisation=_grouped(factorisation, len(rows)), lower=_grouped(lower, n),
         upper=_grouped(upper[::-1], n), upper_transposed=_grouped(upper_t, n), lower_transposed=_grouped(lower_t[::-1], n),
     )
