@@ -15,6 +15,8 @@ reports, with units and descriptions, is the model's own (:attr:`jaxtherm.Model.
 
 from __future__ import annotations
 
+import jax.numpy as jnp
+
 
 def entropy_production(betas, currents):
     """``σ = −Σ_j β_j J_j`` for sequences of scalars ``β_j``, ``J_j`` (one per bath).
@@ -23,3 +25,15 @@ def entropy_production(betas, currents):
     point is computed by the same elementwise code whatever its batch size and position.
     """
     return -sum((b * j for b, j in zip(betas, currents, strict=True)), 0.0)
+
+
+def currents(model, flows, dtype) -> dict:
+    """``J_j`` for every bath ``j`` and the power ``P``, from the energy flows of the dissipative
+    terms: ``flows`` is a sequence of ``(channel, Tr(H L_k ρ))``; ``J_j`` sums the terms of bath
+    ``j``'s channel, ``P`` those of the model's work channels (zero if it has none)."""
+    total = {c: jnp.zeros((), dtype) for c in model.channels}
+    for channel, flow in flows:
+        total[channel] = total[channel] + flow
+    out = {f"J_{b.name}": total[b.name] for b in model.baths}
+    out["power"] = sum((total[c] for c in model.work_channels), jnp.zeros((), dtype))
+    return out

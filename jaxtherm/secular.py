@@ -80,7 +80,7 @@ def applies(model: Model) -> bool:
             and all(np.abs(np.imag(k.coupling)).max(initial=0) == 0 for k in model.davies))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def blocks(model: Model) -> tuple[np.ndarray, ...]:
     """Connected components of the union pattern of the Hamiltonian terms (sorted states)."""
     d = model.dim
@@ -99,75 +99,93 @@ def blocks(model: Model) -> tuple[np.ndarray, ...]:
     return tuple(np.flatnonzero(label == b) for b in np.unique(label))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
     """The static structure of the model's Davies generators on the kept coordinates, or
     ``None`` where the eigenbasis path does not apply (see :func:`applies`, and the sector
     must be a union of block pairs)."""
     if not applies(model):
         return None
-    d = model.dim
     blocks_ = blocks(model)
-    block_of = np.empty(d, int)
+    block_of = np.empty(model.dim, int)
     for b, states in enumerate(blocks_):
         block_of[states] = b
-    meaning = liouvillian._coordinate_meaning(d)[np.asarray(keep)]  # (i, j, part) of each kept coordinate
+    meaning = liouvillian._coordinate_meaning(model.dim)[np.asarray(keep)]  # (i, j, part) of each kept coordinate
+    if not _union_of_block_pairs(meaning, blocks_, block_of):
+        return None
+    x_nz, g_nz = _coupling_patterns(model, blocks_, block_of)
+    table = _Terms()
+    for r, target in enumerate(meaning):
+        for c, source in enumerate(meaning):
+            table.add(r, c, target, source, x_nz, g_nz)
+    keys = sorted(table.index, key=table.index.get)
+    rows = np.array([k[0] for k in keys], int)
+    cols = np.array([k[1] for k in keys], int)
+    pop = [(e, int(meaning[r][0])) for e, r in enumerate(rows) if meaning[r][2] == 0]
+    return Structure(
+        blocks=blocks_, rows=rows, cols=cols,
+        k_terms=_columns(table.k, 6), g_terms=_columns(table.g, 4), h_terms=_columns(table.h, 4),
+        pop_rows=np.array(pop, int).reshape(-1, 2),
+    )
+
+
+def _union_of_block_pairs(meaning: np.ndarray, blocks_: tuple[np.ndarray, ...], block_of: np.ndarray) -> bool:
+    """Whether the kept coordinates' pairs ``(i, j)`` are a union of block pairs ``b × b'``."""
     kept_pairs = {(int(i), int(j)) for i, j, _ in meaning}
-    for i, j in list(kept_pairs):  # a union of block pairs b × b'
-        for k in blocks_[block_of[i]]:
-            for l in blocks_[block_of[j]]:
-                if (min(k, l), max(k, l)) not in kept_pairs:
-                    return None
-    # which blocks each coupling connects (x_nm = (Vᵀ X V)_nm can be non-zero)
+    return all((min(k, l), max(k, l)) in kept_pairs
+               for i, j in kept_pairs for k in blocks_[block_of[i]] for l in blocks_[block_of[j]])
+
+
+def _coupling_patterns(model: Model, blocks_: tuple[np.ndarray, ...], block_of: np.ndarray):
+    """``(x_nz, g_nz)``: the ``(d, d)`` structural patterns of ``x = Vᵀ X V`` (which blocks any
+    coupling connects) and of ``G_{m'm} = Σ_k x_km' x_km``."""
     connects = np.zeros((len(blocks_), len(blocks_)), bool)
     for k in model.davies:
         nz = np.abs(k.coupling) > _PATTERN_TOL
         for a, sa in enumerate(blocks_):
             for b, sb in enumerate(blocks_):
                 connects[a, b] |= nz[np.ix_(sa, sb)].any()
-    x_nz = connects[block_of[:, None], block_of[None, :]]  # (d, d) structural pattern of x
-    g_nz = (x_nz.T.astype(int) @ x_nz.astype(int)) > 0  # G_{m'm} = Σ_k x_km' … x_km
+    x_nz = connects[block_of[:, None], block_of[None, :]]
+    return x_nz, (x_nz.T.astype(int) @ x_nz.astype(int)) > 0
 
-    index = {}  # (row, col) → entry
-    k_terms, g_terms, h_terms = [], [], []
 
-    def entry(r, c):
-        return index.setdefault((r, c), len(index))
+def _columns(terms: list, width: int) -> tuple[np.ndarray, ...]:
+    """A term table as columns: integer indices, the last column (sign or weight) float."""
+    arr = np.array(terms, dtype=float).reshape(-1, width)
+    return tuple(arr[:, i].astype(int) if i < width - 1 else arr[:, i] for i in range(width))
 
-    for r, (n, n2, part_t) in enumerate(meaning):
-        for c, (m, m2, part_s) in enumerate(meaning):
-            if (part_t == 2) != (part_s == 2):
-                # Re/population ↔ Im: only the Hamiltonian, within one pair
-                if n == m and n2 == m2:
-                    h_terms.append((entry(r, c), n, n2, 1.0 if part_t == 1 else -1.0))
-                continue
-            im = part_t == 2
-            # jump part: ρ_{mm'} (+ ρ_{m'm} = ±) from this source coordinate
-            sources = [(m, m2, 1.0)] if m == m2 else [(m, m2, 1.0), (m2, m, -1.0 if im else 1.0)]
-            for a, b, sign in sources:
-                if x_nz[n, a] and x_nz[n2, b]:
-                    k_terms.append((entry(r, c), n, n2, a, b, sign))
-            # anticommutator −½(Gρ + ρG)_{nn'} with ρ the source's basis element
-            basis = [(m, m2, 1.0)] if m == m2 else [(m, m2, 1.0), (m2, m, -1.0 if im else 1.0)]
-            for a, b, w in basis:  # the element |a⟩⟨b| with weight w (times i for Im)
-                if b == n2 and g_nz[n, a]:
-                    g_terms.append((entry(r, c), n, a, -0.5 * w))
-                if a == n and g_nz[b, n2]:
-                    g_terms.append((entry(r, c), b, n2, -0.5 * w))
-    keys = sorted(index, key=index.get)
-    rows = np.array([k[0] for k in keys], int)
-    cols = np.array([k[1] for k in keys], int)
 
-    def columns(terms, width):
-        arr = np.array(terms, dtype=float).reshape(-1, width)
-        return tuple(arr[:, i].astype(int) if i < width - 1 else arr[:, i] for i in range(width))
+class _Terms:
+    """The term tables of :class:`Structure` as they are found, and the entries they fill."""
 
-    pop = [(e, int(meaning[r][0])) for e, r in enumerate(rows) if meaning[r][2] == 0]
-    return Structure(
-        blocks=blocks_, rows=rows, cols=cols,
-        k_terms=columns(k_terms, 6), g_terms=columns(g_terms, 4), h_terms=columns(h_terms, 4),
-        pop_rows=np.array(pop, int).reshape(-1, 2),
-    )
+    def __init__(self):
+        self.index: dict[tuple[int, int], int] = {}  # (row, col) → entry
+        self.k: list[tuple] = []
+        self.g: list[tuple] = []
+        self.h: list[tuple] = []
+
+    def entry(self, r: int, c: int) -> int:
+        return self.index.setdefault((r, c), len(self.index))
+
+    def add(self, r: int, c: int, target, source, x_nz: np.ndarray, g_nz: np.ndarray) -> None:
+        """The terms of entry ``(r, c)``: the target coordinate ``(n, n', part)`` fed by the
+        source coordinate ``(m, m', part)`` (part 0 population, 1 real, 2 imaginary)."""
+        n, n2, part_t = target
+        m, m2, part_s = source
+        if (part_t == 2) != (part_s == 2):  # Re/population ↔ Im: only the Hamiltonian, within one pair
+            if n == m and n2 == m2:
+                self.h.append((self.entry(r, c), n, n2, 1.0 if part_t == 1 else -1.0))
+            return
+        # the source's basis element: ρ_{mm'} (+ ρ_{m'm} = ±), weight w (times i for Im)
+        basis = [(m, m2, 1.0)] if m == m2 else [(m, m2, 1.0), (m2, m, -1.0 if part_t == 2 else 1.0)]
+        for a, b, sign in basis:  # jump part K
+            if x_nz[n, a] and x_nz[n2, b]:
+                self.k.append((self.entry(r, c), n, n2, a, b, sign))
+        for a, b, w in basis:  # anticommutator −½(Gρ + ρG)_{nn'}
+            if b == n2 and g_nz[n, a]:
+                self.g.append((self.entry(r, c), n, a, -0.5 * w))
+            if a == n and g_nz[b, n2]:
+                self.g.append((self.entry(r, c), b, n2, -0.5 * w))
 
 
 def _eigh2(a, b, c):

@@ -525,7 +525,7 @@ def test_singular_points_without_a_zero_pivot_are_flagged_alike():
     residual. Solved alone (no other bad point to send the batch to the pivoted fallback), the
     static pivots must not vouch for them: the statuses are the dense reference's."""
     m = model(_case("qubit_chain", n=3, coupling="local"))
-    assert jaxtherm.Reduced().plan(m).method == "sparse"
+    assert jaxtherm.Reduced().plan(m).method == "static_pivots"
     p = dict(omega=1.2, beta_h=0.4, beta_c=1.5, gamma_c=0.8, gamma_h=np.array([0.5, 1e-3, 0.5]), g=np.array([0.0, 0.0, 0.3]))
     ref = jaxtherm.solve(m, solver="dense", rho=False, **p)
     out = jaxtherm.solve(m, solver="reduced", rho=False, **p)

@@ -73,7 +73,7 @@ def _davies_edges(model: Model, canonical: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def symmetry_sector(model: Model) -> np.ndarray:
     """Real coordinates (indices into ``r``, ascending) on which the steady state can be non-zero.
 

@@ -43,6 +43,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import ordering
+from .elimination import Elimination, Sparse
+
 CPU_BLOCK = 64
 """Points eliminated together on a CPU (the values of a block, ``nnz × 64 × 8`` bytes, stay in
 the caches: 3 MB for the 5-qubit chain)."""
@@ -128,68 +131,14 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
     """
     a = np.asarray(pattern, bool)
     n = len(a)
-    filled = a[np.ix_(order, order)].copy()
-    for k in range(n):
-        if not filled[k, k]:
-            raise ValueError(f"pivot {k} is a structural zero in this order")
-        rows = np.flatnonzero(filled[k + 1:, k]) + k + 1
-        cols = np.flatnonzero(filled[k, k + 1:]) + k + 1
-        filled[np.ix_(rows, cols)] = True
-    tail = n
-    while tail > 0 and filled[tail - 1:, tail - 1:].all():
-        tail -= 1
-    if n - tail < MIN_TAIL:
-        tail = n
-    in_tail = np.zeros((n, n), bool)
-    in_tail[tail:, tail:] = True
-    head_rows, head_cols = np.nonzero(filled & ~in_tail)
-    tail_rows, tail_cols = np.nonzero(in_tail)  # row-major
-    rows, cols = np.concatenate([head_rows, tail_rows]), np.concatenate([head_cols, tail_cols])
+    filled = _filled(a, order)
+    tail = _tail(filled)
+    rows, cols = _storage(filled, tail)
     slot = np.full((n, n), -1)
     slot[rows, cols] = np.arange(len(rows))
-    level = np.zeros(n, int)
-    for k in range(n):
-        before = np.flatnonzero(filled[k, :k] | filled[:k, k])
-        level[k] = level[before].max() + 1 if len(before) else 0
-    levels = tuple(_ints(np.flatnonzero(level == v)) for v in range(level.max() + 1))
-
-    def below(k):  # rows i > k of column k
-        return np.flatnonzero(filled[k + 1:, k]) + k + 1
-
-    def right(k):  # columns j > k of row k
-        return np.flatnonzero(filled[k, k + 1:]) + k + 1
-
-    def left(k):  # columns j < k of row k, before the tail
-        return np.flatnonzero(filled[k, : min(k, tail)])
-
-    def above(k):  # rows i < k of column k, before the tail
-        return np.flatnonzero(filled[: min(k, tail), k])
-
-    def push(pairs, entry, divide=()):  # x[i] −= w[entry(i, k)] x[k] for (i, k) in pairs
-        divide = _ints(divide)
-        return Stage(_ints([]), divide, _ints(slot[divide, divide]), _ints([i for i, _ in pairs]),
-                     _ints([entry(i, k) for i, k in pairs]), _ints([k for _, k in pairs]))
-
-    factorisation, lower, upper, upper_t, lower_t = [], [], [], [], []
-    for pivots in levels:
-        divide = [slot[i, k] for k in pivots for i in below(k)]
-        by = [slot[k, k] for k in pivots for _ in below(k)]
-        pairs = [(i, k, j) for k in pivots for i in below(k) for j in right(k)]
-        factorisation.append(Stage(_ints(slot[pivots, pivots]), _ints(divide), _ints(by),
-                                   _ints([slot[i, j] for i, k, j in pairs]), _ints([slot[i, k] for i, k, j in pairs]),
-                                   _ints([slot[k, j] for i, k, j in pairs])))
-        head = pivots[pivots < tail]
-        if not len(head):
-            continue
-        # L forward: x[i] −= l_ik x[k];  U backward: x[k] /= u_kk, then x[i] −= u_ik x[k] (i < k)
-        lower.append(push([(i, k) for k in head for i in below(k)], lambda i, k: slot[i, k]))
-        upper.append(push([(i, k) for k in head for i in above(k)], lambda i, k: slot[i, k], head))
-        # Uᵀ forward: x[k] /= u_kk, then x[j] −= u_kj x[k];  Lᵀ backward: x[j] −= l_kj x[k] (j < k)
-        upper_t.append(push([(j, k) for k in head for j in right(k)], lambda j, k: slot[k, j], head))
-        lower_t.append(push([(j, k) for k in head for j in left(k)], lambda j, k: slot[k, j]))
-    ends = range(tail, n)  # the tail's pivots reach the rows (columns) before it in one stage
-    upper.append(push([(i, k) for k in ends for i in above(k)], lambda i, k: slot[i, k]))
-    lower_t.append(push([(j, k) for k in ends for j in left(k)], lambda j, k: slot[k, j]))
+    pattern_ = _Pattern(filled, slot, tail)
+    factorisation = [pattern_.factorisation(pivots) for pivots in _levels(filled)]
+    lower, upper, upper_t, lower_t = pattern_.substitutions(_levels(filled))
     position = np.empty(n, int)
     position[list(order)] = np.arange(n)  # the pivot index of each original unknown
     a_rows, a_cols = np.nonzero(a)
@@ -200,6 +149,110 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
         factorisation=_grouped(factorisation, len(rows)), lower=_grouped(lower, n),
         upper=_grouped(upper[::-1], n), upper_transposed=_grouped(upper_t, n), lower_transposed=_grouped(lower_t[::-1], n),
     )
+
+
+def _filled(a: np.ndarray, order) -> np.ndarray:
+    """The pattern of ``L\\U`` (pivot order): ``a`` permuted, with every pivot's fill.
+
+    Raises:
+        ValueError: where a pivot is a structural zero."""
+    filled = a[np.ix_(order, order)].copy()
+    for k in range(len(a)):
+        if not filled[k, k]:
+            raise ValueError(f"pivot {k} is a structural zero in this order")
+        rows = np.flatnonzero(filled[k + 1:, k]) + k + 1
+        cols = np.flatnonzero(filled[k, k + 1:]) + k + 1
+        filled[np.ix_(rows, cols)] = True
+    return filled
+
+
+def _tail(filled: np.ndarray) -> int:
+    """The first pivot of the dense trailing block (``n`` if it has fewer than :data:`MIN_TAIL` pivots)."""
+    n = len(filled)
+    tail = n
+    while tail > 0 and filled[tail - 1:, tail - 1:].all():
+        tail -= 1
+    return n if n - tail < MIN_TAIL else tail
+
+
+def _storage(filled: np.ndarray, tail: int) -> tuple[np.ndarray, np.ndarray]:
+    """The entries' order in the values: the filled entries before the tail, then the tail's
+    block row-major."""
+    n = len(filled)
+    in_tail = np.zeros((n, n), bool)
+    in_tail[tail:, tail:] = True
+    head_rows, head_cols = np.nonzero(filled & ~in_tail)
+    tail_rows, tail_cols = np.nonzero(in_tail)  # row-major
+    return np.concatenate([head_rows, tail_rows]), np.concatenate([head_cols, tail_cols])
+
+
+def _levels(filled: np.ndarray) -> list[np.ndarray]:
+    """The pivots of each level: one more than the deepest earlier pivot whose updates reach
+    row or column ``k``."""
+    n = len(filled)
+    level = np.zeros(n, int)
+    for k in range(n):
+        before = np.flatnonzero(filled[k, :k] | filled[:k, k])
+        level[k] = level[before].max() + 1 if len(before) else 0
+    return [_ints(np.flatnonzero(level == v)) for v in range(level.max() + 1)]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pattern:
+    """The filled pattern, its slots and its tail: makes the stages of one level."""
+
+    filled: np.ndarray
+    slot: np.ndarray
+    tail: int
+
+    def below(self, k):  # rows i > k of column k
+        return np.flatnonzero(self.filled[k + 1:, k]) + k + 1
+
+    def right(self, k):  # columns j > k of row k
+        return np.flatnonzero(self.filled[k, k + 1:]) + k + 1
+
+    def left(self, k):  # columns j < k of row k, before the tail
+        return np.flatnonzero(self.filled[k, : min(k, self.tail)])
+
+    def above(self, k):  # rows i < k of column k, before the tail
+        return np.flatnonzero(self.filled[: min(k, self.tail), k])
+
+    def factorisation(self, pivots: np.ndarray) -> Stage:
+        """``l[L] = v[L] / v[P]; v[T] −= l[S] * u[U]`` for the pivots of one level."""
+        slot = self.slot
+        divide = [slot[i, k] for k in pivots for i in self.below(k)]
+        by = [slot[k, k] for k in pivots for _ in self.below(k)]
+        triples = [(i, k, j) for k in pivots for i in self.below(k) for j in self.right(k)]
+        return Stage(_ints(slot[pivots, pivots]), _ints(divide), _ints(by), _ints([slot[i, j] for i, k, j in triples]),
+                     _ints([slot[i, k] for i, k, j in triples]), _ints([slot[k, j] for i, k, j in triples]))
+
+    def _push(self, pairs, transposed: bool, divide=()) -> Stage:
+        """``x[i] −= w[entry] x[k]`` for ``(i, k)`` in ``pairs``, the entry ``(i, k)`` (``(k, i)``
+        ``transposed``), after ``x[divide] /= w[diagonal]``."""
+        divide = _ints(divide)
+        entries = [self.slot[k, i] if transposed else self.slot[i, k] for i, k in pairs]
+        return Stage(_ints([]), divide, _ints(self.slot[divide, divide]), _ints([i for i, _ in pairs]), _ints(entries),
+                     _ints([k for _, k in pairs]))
+
+    def substitutions(self, levels: list[np.ndarray]) -> tuple[list[Stage], list[Stage], list[Stage], list[Stage]]:
+        """The stages of the four triangular substitutions, level by level before the tail (in
+        the order of the levels: ``upper`` and ``lower_transposed`` run them backwards), and the
+        tail's pivots' contributions to the rows (columns) before it as the last stage."""
+        lower, upper, upper_t, lower_t = [], [], [], []
+        for pivots in levels:
+            head = pivots[pivots < self.tail]
+            if not len(head):
+                continue
+            # L forward: x[i] −= l_ik x[k];  U backward: x[k] /= u_kk, then x[i] −= u_ik x[k] (i < k)
+            lower.append(self._push([(i, k) for k in head for i in self.below(k)], False))
+            upper.append(self._push([(i, k) for k in head for i in self.above(k)], False, head))
+            # Uᵀ forward: x[k] /= u_kk, then x[j] −= u_kj x[k];  Lᵀ backward: x[j] −= l_kj x[k] (j < k)
+            upper_t.append(self._push([(j, k) for k in head for j in self.right(k)], True, head))
+            lower_t.append(self._push([(j, k) for k in head for j in self.left(k)], True))
+        ends = range(self.tail, len(self.filled))
+        upper.append(self._push([(i, k) for k in ends for i in self.above(k)], False))
+        lower_t.append(self._push([(j, k) for k in ends for j in self.left(k)], True))
+        return lower, upper, upper_t, lower_t
 
 
 def _grouped(stages: list[Stage], scratch: int) -> tuple[Stage, ...]:
@@ -424,19 +477,6 @@ def substitute(st: Structure, values, a_values, rhs, transpose: bool = False):
     return _innermost(block)(values, a_values, rhs)[0]
 
 
-class Factors(NamedTuple):
-    """A staged factorisation (:func:`init`)."""
-
-    values: jax.Array
-    """``L\\U`` on the filled pattern and a scratch entry, ``(nnz + 1,)``."""
-    a: jax.Array
-    """``A``'s entries (with their derivatives): the implicit derivatives' matrix–vector product."""
-    singular: jax.Array
-    """Boolean: smallest pivot ``≤ n ε ×`` the largest, or NaN (the static pivots cannot vouch
-    for the matrix: :class:`jaxtherm.solvers.Plan` marks the point unverified)."""
-    structure: Structure
-
-
 def matvec(st: Structure, a_values, x):
     """``A x`` from ``A``'s entries, ``(n,)`` (differentiable: the implicit derivatives' product)."""
     return jnp.zeros_like(x).at[st.a_rows].add(a_values * x[st.a_cols])
@@ -454,20 +494,155 @@ def product(rows: np.ndarray, cols: np.ndarray, size: int, values, x):
     return _innermost(block)(values, x)[0]
 
 
-def init(st: Structure, a_values, eps: float) -> Factors:
-    """Factorise ``A`` (:func:`factor` on its values without derivatives)."""
-    values, smallest, largest = factor(st, jax.lax.stop_gradient(a_values))
-    singular = ~(smallest > st.n * eps * largest)  # also True for NaN
-    return Factors(values, a_values, singular, st)
+class StagedState(NamedTuple):
+    """A staged factorisation (:meth:`Staged.init`)."""
+
+    values: jax.Array
+    """``L\\U`` on the filled pattern and a scratch entry, ``(nnz + 1,)``."""
+    a: jax.Array
+    """``A``'s entries (with their derivatives): the implicit derivatives' matrix–vector product."""
+    singular: jax.Array
+    """Boolean: smallest pivot ``≤ n ε ×`` the largest, or NaN (the static pivots cannot vouch
+    for the matrix: the point is marked unverified)."""
 
 
-def solve(factors: Factors, rhs):
-    """``x = A⁻¹ rhs`` (``(n,)``), refined once, ``x₁ = x₀ + S(rhs − A x₀)`` with ``S`` the
-    substitution, and implicitly differentiated (``lax.custom_linear_solve``: tangents and
-    cotangents solve with the same factors, ``ẋ = A⁻¹(ṙhs − Ȧ x)``)."""
-    st = factors.structure
+@dataclasses.dataclass(frozen=True)
+class Staged(Elimination):
+    """The sparse elimination with static pivots in a fill-reducing order, level by level with
+    the batch innermost (module docstring): for sectors whose unrolled elimination would be too
+    large a program. Refined once a solve and checked a point, as :class:`StaticPivots`; a
+    point that fails is solved again by :meth:`fallback`, LU with partial pivoting.
 
-    a = jax.lax.stop_gradient(factors.a)  # the solves are never differentiated (custom_linear_solve)
-    return jax.lax.custom_linear_solve(lambda x: matvec(st, factors.a, x), rhs,
-                                       solve=lambda _, b: substitute(st, factors.values, a, b),
-                                       transpose_solve=lambda _, b: substitute(st, factors.values, a, b, True))
+    ``R`` is stored as its entries at a static pattern (:class:`~jaxtherm.solvers.Sparse`).
+
+    Args:
+        order: the elimination order; ``None``: the threshold order of the sector's pattern.
+        structure: the filled pattern and stages (:func:`structure`), made by :meth:`prepare`.
+    """
+
+    order: tuple[int, ...] | None = None
+    structure: Structure | None = dataclasses.field(default=None, compare=False, repr=False)
+    name = "staged"
+    static_pivots = True
+
+    @property
+    def description(self) -> str:
+        return ("sparse elimination in a fill-reducing order with static pivots, level by level with the batch "
+                "innermost (LU with partial pivoting where a point fails its residual check)")
+
+    @property
+    def needs_pattern(self) -> bool:
+        return True
+
+    def prepare(self, pattern: np.ndarray, sample: np.ndarray) -> Staged:
+        """The order (if not given) and the structure for ``pattern``.
+
+        Raises:
+            ValueError: where a pivot is a structural zero in that order."""
+        order = self.order if self.order is not None else ordering.threshold_order(pattern, sample)
+        return dataclasses.replace(self, order=tuple(order), structure=structure(pattern, order))
+
+    def fallback(self) -> Elimination:
+        from .lu import LU
+
+        return LU()
+
+    def block_size(self) -> int | None:
+        """Points whose whole kernel runs together (:func:`block_size`: cache blocks on a CPU)."""
+        return block_size()
+
+    def _structure(self) -> Structure:
+        if self.structure is None:
+            raise ValueError("Staged has no structure: prepare() it for a sector pattern first")
+        return self.structure
+
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> Sparse:
+        """``R = Σ_k c_k S_k + Σ_j G_j`` at its structural non-zeros only (one ``(K,) @ (K, E)``
+        product: the dense ``(m, m)`` contraction would cost ``K m²`` a point, far more than a
+        large sector's whole elimination)."""
+        m = supers.shape[-1]
+        pattern = np.any(supers != 0, axis=0)
+        for g in generators:
+            if isinstance(g, Sparse):
+                pattern[g.rows, g.cols] = True
+            else:
+                pattern[:] = True
+        rows, cols = np.nonzero(pattern)
+        slot = np.full((m, m), -1)
+        slot[rows, cols] = np.arange(len(rows))
+        values = (jnp.stack(coeffs) @ jnp.asarray(supers[:, rows, cols], dtype) if len(coeffs)
+                  else jnp.zeros(len(rows), dtype))
+        for g in generators:
+            values = (values.at[slot[g.rows, g.cols]].add(g.values) if isinstance(g, Sparse)
+                      else values + g[rows, cols])
+        return Sparse(rows, cols, values)
+
+    def init(self, operator, d: int, eps: float) -> StagedState:
+        return self.factorise(self._a_entries(_entries(operator), d), eps)
+
+    def factorise(self, a_values, eps: float) -> StagedState:
+        """Factorise ``A`` given by its entries (``(E,)``, at ``structure.a_rows``,
+        ``structure.a_cols``) on their values without derivatives (:func:`factor`)."""
+        st = self._structure()
+        values, smallest, largest = factor(st, jax.lax.stop_gradient(a_values))
+        singular = ~(smallest > st.n * eps * largest)  # also True for NaN
+        return StagedState(values, a_values, singular)
+
+    def matvec(self, state: StagedState, x):
+        return matvec(self._structure(), state.a, x)
+
+    def substitute(self, state: StagedState, matvec_, rhs, transpose: bool):
+        """The substitutions and one refinement step in one batch-innermost program (with ``A``
+        without derivatives: the solves are never differentiated)."""
+        del matvec_
+        return substitute(self._structure(), state.values, jax.lax.stop_gradient(state.a), rhs, transpose)
+
+    def trace_rhs(self, operator):
+        """``−R_i0`` for ``i ≥ 1``, ``(m − 1,)``."""
+        matrix = _entries(operator)
+        values = jnp.concatenate([matrix.values, jnp.zeros((1,), matrix.values.dtype)])
+        return -values[self._slots(matrix)[1:, 0]]
+
+    def norms(self, operator, r):
+        """``(‖R‖_∞, ‖r‖_∞, ‖R r‖_∞)`` from ``R``'s entries, batch innermost (:func:`product`)."""
+        matrix = _entries(operator)
+        v, rr = jax.lax.stop_gradient(matrix.values), jax.lax.stop_gradient(r)
+        m = r.shape[0]
+        row_sums = product(matrix.rows, matrix.cols, m, jnp.abs(v), jnp.ones_like(rr))
+        residual = product(matrix.rows, matrix.cols, m, v, rr)
+        return jnp.max(row_sums), jnp.max(jnp.abs(rr)), jnp.max(jnp.abs(residual))
+
+    def _slots(self, matrix: Sparse) -> np.ndarray:
+        """``(m, m)`` positions of ``R``'s entries in ``matrix.values``; ``len(values)`` (a zero
+        appended by the callers) where an entry is a structural zero."""
+        m = self._structure().n + 1
+        slot = np.full((m, m), len(matrix.rows))
+        slot[matrix.rows, matrix.cols] = np.arange(len(matrix.rows))
+        return slot
+
+    def _a_entries(self, matrix: Sparse, d: int):
+        """The entries of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1) at
+        the structure's pattern, from ``R``'s entries.
+
+        Raises:
+            ValueError: where ``R`` has an entry outside that pattern (it would be dropped)."""
+        st = self._structure()
+        slot = self._slots(matrix)
+        outside = np.ones((st.n, st.n), bool)
+        outside[st.a_rows, st.a_cols] = False
+        inner = slot[1:, 1:] < len(matrix.rows)
+        inner[:, : d - 1] |= (slot[1:, :1] < len(matrix.rows))
+        if np.any(inner & outside):
+            raise ValueError("the assembled sector matrix has entries outside the staged elimination's pattern")
+        values = jnp.concatenate([matrix.values, jnp.zeros((1,), matrix.values.dtype)])
+        i, j = st.a_rows + 1, st.a_cols + 1
+        return values[slot[i, j]] - values[np.where(j < d, slot[i, 0], len(matrix.rows))]
+
+
+def _entries(matrix) -> Sparse:
+    """``R`` as its entries: :meth:`Staged.assemble`'s form, or every entry of an ``(m, m)`` array."""
+    if isinstance(matrix, Sparse):
+        return matrix
+    m = matrix.shape[0]
+    rows, cols = np.divmod(np.arange(m * m), m)
+    return Sparse(rows, cols, jnp.asarray(matrix).reshape(-1))
