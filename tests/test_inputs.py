@@ -159,3 +159,31 @@ def test_parameter_values_that_are_not_real_numbers_are_named():
                        (np.array(["1", "2"]), r"got array\(\['1', '2'\]"), ([1.0, "x"], "got \\[1.0, 'x'\\]")):
         with pytest.raises(ValueError, match=rf"parameter 'T_a': expected a real number or an array of real numbers; {shown}"):
             model.check_values({**good, "T_a": bad})
+
+
+# ---- expressions -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["-" * 100_000 + "J_c", " + ".join(["J_c"] * 20_000), "-" * 250 + "J_c"])
+def test_expressions_nested_too_deeply_are_refused_not_a_recursion_error(text):
+    from jaxtherm import expressions
+
+    with pytest.raises(expressions.ExpressionError, match="deep"):
+        expressions.parse(text)
+    with pytest.raises(expressions.ExpressionError, match="deep"):
+        expressions.parse_constraint(text + " >= 0")
+    spec = ("[model]\nname='qubit_pair'\n[parameters]\nomega_a=1.0\nT_a=2.0\nT_b=0.5\ngamma_a=1.0\ngamma_b=1.0\n"
+            f"[optimize]\nmaximize = '{text}'\nvariables = {{ delta = [-3.0, 0.9], epsilon = [0.01, 10.0] }}\n")
+    with pytest.raises(SpecError) as err:
+        parse_spec(spec, "opt.toml")
+    assert err.value.key == "optimize.maximize" and len(str(err.value)) < 500
+
+
+def test_expressions_within_the_depth_limit_still_parse():
+    from jaxtherm import expressions
+
+    with pytest.raises(expressions.ExpressionError, match="is not an expression"):  # Python's parser: too many parentheses
+        expressions.parse("(" * 5000 + "J_c" + ")" * 5000)
+    e = expressions.parse(" + ".join(["J_c"] * 150) + " - " + "-" * 40 + "max(J_h, 0) ** 2")
+    assert e.names == {"J_c", "J_h"}
+    assert e({"J_c": 1.0, "J_h": 2.0}, np) == 150 - 4.0
