@@ -187,3 +187,26 @@ def test_expressions_within_the_depth_limit_still_parse():
     e = expressions.parse(" + ".join(["J_c"] * 150) + " - " + "-" * 40 + "max(J_h, 0) ** 2")
     assert e.names == {"J_c", "J_h"}
     assert e({"J_c": 1.0, "J_h": 2.0}, np) == 150 - 4.0
+
+
+# ---- user factories ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code, message", [
+    ("import sys\nsys.exit(3)\n", "importing '{path}' raised SystemExit: 3"),
+    ("def f(**kw):\n    raise KeyboardInterrupt('pressed by the factory')\n",
+     "factory 'bad.py:f' raised KeyboardInterrupt: pressed by the factory"),
+    ("def f(**kw):\n    raise SystemExit(4)\n", "factory 'bad.py:f' raised SystemExit: 4"),
+    (None, "'{path}' is a directory; expected a Python file"),  # a directory named bad.py
+])
+def test_whatever_a_factory_raises_is_reported_as_its_failure(tmp_path, capsys, code, message):
+    path = tmp_path / "bad.py"
+    if code is None:
+        path.mkdir()
+    else:
+        path.write_text(code)
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[model]\nfactory = "bad.py:f"\n[parameters]\nomega = 1.0\n')
+    assert cli.main(["run", str(spec), "-o", str(tmp_path / "out.h5"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "key 'model.factory'" in err and message.format(path=path) in err and "Traceback" not in err, err
