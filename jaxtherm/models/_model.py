@@ -188,15 +188,17 @@ class Model:
 
     Validated at construction: square operators of one dimension, Hermitian Hamiltonian terms,
     coupling operators and observables, every Davies thermalizer on a bath, every coefficient
-    using only declared parameters, every bath's ``beta`` a declared parameter, aliases that
-    name declared parameters and do not clash.
+    using only declared parameters and real-valued, no rate a negative constant, every bath's
+    ``beta`` a declared parameter, aliases that name declared parameters and do not clash.
+    Names, aliases and domains are the model's :class:`ParameterSpace` (``parameter_space``).
 
     Attributes:
         name: model name (e.g. ``"qubit_pair/local"``).
         dim: Hilbert-space dimension ``d``.
         parameters: the parameters in canonical order: :class:`Parameter` s or plain names (a
             name gets the units in ``units``; a bath's inverse temperature the domain ``>= 0``).
-            After construction, the tuple of names; :attr:`parameter_info` holds the metadata.
+            After construction, the tuple of names; :attr:`parameter_info` holds the metadata
+            and :attr:`parameter_space` the names, aliases and domains together.
         hamiltonian: the terms of ``H(p)``.
         dissipators: :class:`Lindblad` and :class:`Davies` terms.
         baths: the heat baths; channels not named here are non-thermal (they deliver power).

@@ -40,7 +40,9 @@ A spec for ``jaxtherm optimize`` has no ``[axes]`` but an ``[optimize]`` table i
 This module checks the file's shape only and knows no model and no JAX: which parameters,
 options and values a model takes is checked against the model itself when the sweep is
 resolved (:mod:`jaxtherm.sweep.study`). Every problem raises :class:`SpecError`, whose message
-names the file, the key and what was expected.
+names the file, the key and what was expected: also a file that is not UTF-8 text, TOML nested
+too deeply to read, and a grid too large to allocate (:data:`MAX_AXIS_POINTS` on one axis,
+:data:`MAX_GRID_POINTS` in all), refused before anything is allocated.
 """
 
 from __future__ import annotations
