@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 from .. import spectra
 from ..operators import dag
 from ._model import Davies, Lindblad, Parameter, parameter
@@ -90,7 +92,15 @@ class OptionError(ValueError):
         super().__init__(message)
 
 
+def _same_kind(value, allowed) -> bool:
+    """``3`` and ``np.int64(3)`` are the option ``3``; ``3.0`` and ``True`` are not (``3.0 == 3``)."""
+    if isinstance(allowed, numbers.Integral) and not isinstance(allowed, bool):
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return isinstance(value, type(allowed))
+
+
 def check_option(name: str, value, allowed) -> None:
-    """Raise :class:`OptionError` naming the option unless ``value`` is among ``allowed``."""
-    if value not in allowed:
+    """Raise :class:`OptionError` naming the option unless ``value`` is among ``allowed`` (and of
+    the same kind: an integer option takes no float)."""
+    if not any(value == a and _same_kind(value, a) for a in allowed):
         raise OptionError(name, f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
