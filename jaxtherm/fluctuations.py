@@ -1,6 +1,6 @@
 """Heat-current fluctuations: the zero-frequency noise of each bath's heat, from one more solve.
 
-Full counting statistics (``docs/design.md`` §2). Each jump ``L_k`` of bath j moves a quantum ``ν_k`` of
+Full counting statistics (``docs/design.md`` §2.7). Each jump ``L_k`` of bath j moves a quantum ``ν_k`` of
 energy between the bath and the system (``+ν`` taken from the bath, ``−ν`` given to it): the
 local thermalizers' ``D[a]`` and ``D[a†]`` carry ``∓ω`` (:attr:`jaxtherm.models.Lindblad.quantum`),
 a Davies thermalizer's transition ``m → n`` carries ``E_n − E_m``. With the counting

@@ -4,7 +4,7 @@ Written for one parameter point; :mod:`jaxtherm.batch` is the one place that vma
 
 Everything is restricted to the real coordinates ``keep`` of the steady state's symmetry sector
 (:func:`jaxtherm.solvers.symmetry_sector`; ``solver="dense"`` keeps all ``d²``). Assembly is
-affine where the model is (DESIGN.md §3): with the constant real superoperators ``S`` restricted
+affine where the model is (``docs/design.md`` §3.1): with the constant real superoperators ``S`` restricted
 once per model (:func:`operators_on`), one contraction gives
 
     R(p) = Σ_m h_m(p) S^H_m + Σ_k κ_k(p) S^D_k  (+ Σ_{Davies} R^Davies(p)),

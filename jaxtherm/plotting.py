@@ -21,7 +21,7 @@ FIGSIZE = (6.4, 4.8)  # inches, per panel
 DPI = 100  # so a single panel is 640 x 480 pixels
 SIGNED_PREFIXES = ("J_", "J_counted_", "power", "sigma", "d")
 VIOLATION_TOL = 1e-9  # σ below −tol·max|σ| counts as negative; above is rounding (σ ≈ 1e-17 at equilibrium)
-TUR_BOUND = 2.0  # Q = S σ / J² ≥ 2 for classical Markov dynamics (DESIGN.md §2)
+TUR_BOUND = 2.0  # Q = S σ / J² ≥ 2 for classical Markov dynamics (docs/design.md §2.7)
 MAX_DPI = 1200  # print quality; one panel is then 7680 × 5760 pixels
 MEANINGFUL_WHERE = {"cop": "J_c"}  # an observable blank where this current is ≤ 0 (the fridge does not cool)
 

@@ -1,6 +1,6 @@
 """Reading results files: ``jaxtherm.open`` (an ``xarray.Dataset``) and ``jaxtherm info``.
 
-A results file can be read in any state (DESIGN.md §5): complete, unfinished (its run was
+A results file can be read in any state (``docs/design.md`` §5): complete, unfinished (its run was
 killed; ``jaxtherm run --resume`` completes it) or being written by a running sweep (HDF5's
 SWMR mode: the points finished so far are visible, the writer is not disturbed). Points not
 computed yet have ``status == -1``; points that could not be solved have ``status > 0``

@@ -1,7 +1,7 @@
 """Bath spectra: the emission and absorption rates of a thermalizer at a transition energy ν.
 
 A thermalizer moves a quantum ``ν > 0`` between the system and its bath; the rates come from
-the bath's spectrum (DESIGN.md §2). Every spectrum obeys detailed balance,
+the bath's spectrum (``docs/design.md`` §2.3). Every spectrum obeys detailed balance,
 ``absorption / emission = e^{−βν}``:
 
 ============  ==============================  ==============================

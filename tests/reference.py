@@ -1,4 +1,4 @@
-"""Independent QuTiP reference systems for jaxtherm's built-in models (DESIGN.md §2).
+"""Independent QuTiP reference systems for jaxtherm's built-in models (``docs/design.md`` §2).
 
 Nothing here imports jaxtherm. Every model is written from its physical definition with QuTiP's
 operators (``destroy``, ``qeye``, ``tensor``), its bath spectra in NumPy, its Davies (global)
@@ -358,7 +358,7 @@ def qubit_sites(n: int) -> list[qutip.Qobj]:
 
 def _mode_pair(a, b, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum, omega_cutoff):
     """Two modes with lowering operators ``a``, ``b`` (qubits or truncated oscillators), each with
-    its bath, coupled as DESIGN.md §2's pair."""
+    its bath, coupled as ``docs/design.md`` §2.5's pair."""
     h = omega_a * a.dag() * a + omega_b * b.dag() * b
     channels = {}
     if coupling == "incoherent":
@@ -378,7 +378,7 @@ def _mode_pair(a, b, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_
 
 
 def qubit_pair(coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum="seed", omega_cutoff=None):
-    """DESIGN.md §2 qubit pair; basis |n_a n_b⟩, index 2 n_a + n_b."""
+    """``docs/design.md`` §2.5 qubit pair; basis |n_a n_b⟩, index 2 n_a + n_b."""
     a, b = qubit_sites(2)
     return _mode_pair(a, b, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum, omega_cutoff)
 
@@ -440,7 +440,7 @@ def nbar(nu, beta):
 
 
 def oscillator_resonant_current(omega, beta_a, beta_b, gamma_a, gamma_b, epsilon):
-    """DESIGN.md §2: ``J_a = 4ε²γ_aγ_b ω (n̄_a − n̄_b)/((γ_a + γ_b)(4ε² + γ_aγ_b))`` (untruncated,
+    """``docs/design.md`` §2.6: ``J_a = 4ε²γ_aγ_b ω (n̄_a − n̄_b)/((γ_a + γ_b)(4ε² + γ_aγ_b))`` (untruncated,
     local bose baths, ω_a = ω_b = ω)."""
     return (
         4

@@ -1,6 +1,6 @@
 """Global (Davies) models: closed form, QuTiP, gradients at degenerate Bohr frequencies, σ ≥ 0.
 
-(a) The global qubit pair's currents equal DESIGN.md §2's closed form (tests/analytic.py) and
+(a) The global qubit pair's currents equal ``docs/design.md`` §2.5's closed form (tests/analytic.py) and
     the independent QuTiP reference (tests/reference.py) on 60 random points, a third of them
     with ε² > ω_a ω_b (the E_− < 0 branch).
 (b) The global chain (n = 3) and the global refrigerator equal the QuTiP reference on 50 random

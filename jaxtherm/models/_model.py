@@ -14,7 +14,7 @@ A model is an immutable description, validated when it is made:
   units and description; and the labels of its basis states.
 
 From these the model derives, once, the constant real superoperators the kernel contracts with
-the coefficients (``L(p) = Σ_k c_k(p) S_k``, DESIGN.md §3). Coefficients are plain functions of
+the coefficients (``L(p) = Σ_k c_k(p) S_k``, ``docs/design.md`` §3.1). Coefficients are plain functions of
 the parameter mapping, so any JAX-traceable expression (``Γ e^{−βω}``) is allowed. The engine
 (spec, sweeps, results files) reads everything it says about a model from here.
 """

@@ -1,4 +1,4 @@
-"""The three-qubit absorption refrigerator (DESIGN.md §2).
+"""The three-qubit absorption refrigerator (``docs/design.md`` §2.6).
 
 Qubits c, r, h (basis ``|n_c n_r n_h⟩``, c most significant) with energies ``E_c``,
 ``E_r = E_c + E_h`` and ``E_h``; ``H = Σ_k E_k n_k + g(|0_c 1_r 0_h⟩⟨1_c 0_r 1_h| + h.c.)``; each

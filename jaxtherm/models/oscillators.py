@@ -1,4 +1,4 @@
-"""Two truncated harmonic oscillators, each with its own bath (DESIGN.md §2).
+"""Two truncated harmonic oscillators, each with its own bath (``docs/design.md`` §2.6).
 
 The pair's parameters and couplings (see :mod:`jaxtherm.models.qubit_pair`) with modes
 ``a = destroy(N) ⊗ 1``, ``b = 1 ⊗ destroy(N)`` truncated at ``N = cutoff`` levels each: basis

@@ -1,4 +1,4 @@
-"""Two qubits A and B, each with its own heat bath, coupled in one of three ways (DESIGN.md §2).
+"""Two qubits A and B, each with its own heat bath, coupled in one of three ways (``docs/design.md`` §2.5).
 
 Parameters: ``omega_a, omega_b`` (frequencies), ``beta_a, beta_b`` (inverse temperatures),
 ``gamma_a, gamma_b`` (thermalizer rates), ``epsilon`` (coupling strength ε); aliases ``T_a``,

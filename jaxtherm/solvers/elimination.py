@@ -9,7 +9,7 @@ population rows of ``R`` sum to zero, so the first row is redundant: drop it and
 
 The same ``A`` solves every later system ``L x = y`` with a traceless ``y`` and ``Tr x = 0``
 (``x_0 = −Σ_{0<i<d} x_i``, right-hand side ``y_{1:}``): the Drazin inverse that current noise
-needs (``docs/design.md`` §2) reuses the factorisation.
+needs (``docs/design.md`` §2.8) reuses the factorisation.
 
 An :class:`Elimination` is an immutable configuration (lineax's ``AbstractLinearSolver`` shape)
 that knows patterns and values and nothing of physics:

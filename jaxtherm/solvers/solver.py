@@ -1,6 +1,6 @@
 """Solver objects: which coordinates of ρ are solved for, and by which elimination.
 
-A solver is an immutable, validated configuration (lineax's shape, ``docs/design.md`` §3). For
+A solver is an immutable, validated configuration (lineax's shape, ``docs/design.md`` §3.3). For
 a model it makes a :class:`Plan` — the kept real coordinates, the basis, and an
 :class:`~jaxtherm.solvers.elimination.Elimination` object — and the plan solves:
 

@@ -1,4 +1,4 @@
-"""Sweep specs: TOML in, an immutable, schema-checked :class:`SweepSpec` out (DESIGN.md §4).
+"""Sweep specs: TOML in, an immutable, schema-checked :class:`SweepSpec` out (``docs/design.md`` §4).
 
     [model]
     name = "qubit_pair"                # a registered model (jaxtherm.models.available()), or

@@ -1,5 +1,5 @@
 """A sweep resolved against its models: the spec's names, values and options checked by the
-models' own metadata (DESIGN.md §2: the engine knows no model by name).
+models' own metadata (``docs/design.md`` §2.6: the engine knows no model by name).
 
 :func:`resolve` builds every model of the spec (one per combination of the categorical
 ``[model]`` options, C order), checks that they agree on what a results file holds (parameters,
