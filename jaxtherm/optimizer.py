@@ -21,8 +21,8 @@ approximately as with a penalty),
 with ``s_f``, ``s_k`` the median magnitudes of ``f`` and of each constraint's left side at the
 starting points (so that both are O(1) whatever the units). Gradients are exact: forward-mode
 derivatives through the steady-state solve (one tangent per variable), as in sweeps. All
-``starts`` run together as one vmapped, jitted computation (measured on 2 CPU cores: a step of
-64 starts costs 1.5–1.8× a step of one; ``benchmarks/bench_optimize.py``).
+``starts`` run together as one vmapped, jitted computation, so many starts cost little more
+than one (``benchmarks/bench_optimize.py``; figures in ``docs/performance.md``).
 
 A start whose point cannot be solved (``status ≠ 0``: a singular Liouvillian, a parameter
 outside its domain) keeps its last good iterate and is reported, never fatal.

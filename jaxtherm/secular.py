@@ -265,15 +265,13 @@ def _by_row(v: dict) -> dict:
 SCALAR_DIM = 8
 """Largest dimension whose generator entries are computed as scalars (elementwise over a batch),
 where every block of ``H`` has a closed-form eigensystem (at most 2 states; :func:`scalar_code`);
-otherwise as arrays (small matrix products, gathers and a scatter-add). Measured on the 2-core
-CPU, with every value computed once (:func:`jaxtherm._fusion.once`): global refrigerator
-(d = 8, blocks of 1 and 2) 250,000 points/s with scalars against 67,000 with arrays (compile
-5.3 s against 3.1 s), and 705,000 with its 9 unknowns then eliminated unrolled; global pair
-(d = 4) 374,000 against 156,000 before ``once``. A block of 3 or more states needs a batched
-``eigh`` whose results scalar code only unpacks: the 3-qubit chain (blocks 1, 3, 3, 1) ran 1.2×
-faster with scalars for 8× the compile time (23 s), so it keeps the arrays. With forward-mode
+otherwise as arrays (small matrix products, gathers and a scatter-add). Scalars let the
+closed-form blocks' entries fuse into a few elementwise loops (and the sector be eliminated
+unrolled); a block of 3 or more states needs a batched ``eigh`` whose results scalar code only
+unpacks, for little speed and a much longer compile, so it keeps the arrays. With forward-mode
 gradients (``scalars=False`` from :func:`jaxtherm.batch.batched_kernel`) the arrays are used
-throughout: the global pair with all 7 gradients compiles in 6.5 s instead of 22 s."""
+throughout, which compile much faster. Measured by ``benchmarks/bench_models.py`` (global
+models; figures in ``docs/performance.md``)."""
 
 
 def scalar_code(model: Model) -> bool:

@@ -221,8 +221,9 @@ def single_blas_thread():
     """Run SciPy's sparse LU with one OpenBLAS thread, restoring the previous counts after.
 
     SuperLU's many small BLAS calls with OpenBLAS threading on a busy 2-core machine made one
-    ``steadystate`` of a 144-level oscillator pair take 49 s instead of 0.3 s (measured); the
-    result is the same. A no-op where the libraries cannot be found.
+    ``steadystate`` of a large oscillator pair far slower (``docs/performance.md``,
+    "Timings behind the tests' choices"); the result is the same. A no-op where the libraries
+    cannot be found.
     """
     controls = _openblas_thread_controls()
     before = [get() for get, _ in controls]

@@ -216,7 +216,8 @@ def test_resonant_local_pair_goes_below_the_classical_bound_and_qutip_agrees():
 @pytest.mark.parametrize(("name", "coupling"), [("pair", "local"), ("pair", "global"), ("fridge", "local")])
 def test_noise_gradients_equal_finite_differences(name, coupling):
     """``d noise/d param`` (and of ``tur``, ``J_counted``) for every parameter of the model: the
-    pair's 7, the refrigerator's 9 (three baths; about 25 s of compile with all nine tangents)."""
+    pair's 7, the refrigerator's 9 (three baths; a long compile with all nine tangents,
+    ``docs/performance.md``)."""
     model, points, _ = _case(name, coupling)
     p = reference.point(points, 1)
     names = tuple(p)

@@ -16,16 +16,16 @@ with static index vectors ``L, P, T, S, U`` into the values ``v`` of the filled 
 3-qubit chain's 19 unknowns take 9 levels, the 4-qubit chain's 69 take 18, the 5-qubit
 chain's 251 take 54 (60,529 updates). Consecutive levels of similar sizes run as one loop over
 padded index vectors (:func:`_grouped`), so the program grows with the number of such runs
-(~10), neither with the fill (the unrolled elimination of :mod:`jaxtherm.solvers.unrolled`
-compiled for 30 s at 2,068 updates) nor with the levels (one set of operations a level: 21–25 s
-for the 5-qubit chain's kernel, 7–10 s grouped).
+(~10), neither with the fill (as the unrolled elimination of :mod:`jaxtherm.solvers.unrolled`
+does, and its compile time with it) nor with the levels (``benchmarks/bench_sectors.py``
+measures both compile times; figures in ``docs/performance.md``).
 
 Under ``vmap`` (``jax.custom_batching.custom_vmap``) the values of a batch are stored as
 ``(nnz, B)``, the points innermost, so that every gathered or scattered index moves ``B``
 contiguous numbers and the products are long vector operations. On a CPU the batch is
-eliminated in blocks of :data:`CPU_BLOCK` points whose values stay in cache (measured, 5-qubit
-chain, 2-core CPU: blocks of 64 at 1.0–1.2×10⁴ factorisations/s, the whole batch of 2,048 at
-4×10³, the points outermost at 6×10³); :func:`jaxtherm.batch.in_blocks` runs a staged plan's
+eliminated in blocks of :data:`CPU_BLOCK` points whose values stay in cache, which is faster
+than the whole batch at once or the points outermost (``benchmarks/bench_sectors.py``,
+``docs/performance.md``); :func:`jaxtherm.batch.in_blocks` runs a staged plan's
 whole kernel in such blocks. On a GPU the whole batch is one block.
 
 Solves (:func:`solve`) replay the levels on right-hand sides (forward with ``L``, backward with
@@ -259,7 +259,7 @@ def _grouped(stages: list[Stage], scratch: int) -> tuple[Stage, ...]:
     """Consecutive stages whose sizes (``len(target)``) lie within a factor 2 of each other
     joined into one looped stage, padded to the largest (padding reads row 0, writes
     ``scratch``, and repeats a pivot): the 5-qubit chain's 54 levels become ~10 runs, and the
-    program, which compiled for ~15 s with one set of operations a level, shrinks with them."""
+    program, and its compile time, shrinks with them (``benchmarks/bench_sectors.py``)."""
     runs: list[list[Stage]] = []
     for stage in stages:
         if not any(len(a) for a in stage):

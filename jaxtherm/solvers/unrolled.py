@@ -4,9 +4,9 @@ A matrix is a list of rows, each a list of scalars (0-d JAX arrays, one paramete
 ``None`` for an entry that is zero for every parameter point (a *structural* zero, known when
 the program is traced). Every operation skips structural zeros, so the traced program is the
 sparse elimination itself. Under ``vmap`` each scalar becomes one contiguous vector over the
-batch, and XLA fuses the whole solve into a few elementwise loops: for 3–5 unknowns this runs
-an order of magnitude faster than a batched LU, whose per-matrix loops are too short to
-vectorise.
+batch, and XLA fuses the whole solve into a few elementwise loops: for a few unknowns this runs
+much faster than a batched LU, whose per-matrix loops are too short to vectorise
+(``benchmarks/bench_sectors.py``).
 
 Two eliminations use it: :class:`Unrolled`, partial pivoting, for sectors of up to about ten
 unknowns (the program grows like ``n³``, and so does its compile time); and

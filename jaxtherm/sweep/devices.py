@@ -10,11 +10,9 @@
   overhead. The automatic size is the largest power of two within the budget, then aligned to
   whole rows of the grid, or of its innermost dimensions when a row is longer than a chunk (so
   one chunk is one box of the results file, written without partial storage chunks).
-  On this 2-core CPU the qubit pair's local model uses ~300 B a point (65,536-point chunks),
-  the local refrigerator ~550 B (32,768), the global pair ~20 kB (1,024). Measured: a smaller
-  budget (12 MiB) speeds the refrigerator's kernel up by a third but slows the pair's sweep
-  end to end by ~45 %, because its chunks then straddle the grid's rows and the HDF5 storage
-  chunks; so 24 MiB stays.
+  A smaller CPU budget speeds some kernels up but slows a cheap model's sweep end to end,
+  because its chunks then straddle the grid's rows and the HDF5 storage chunks
+  (``benchmarks/bench_sweep.py``; working sets and figures in ``docs/performance.md``).
 * **Compile.** The kernel is compiled ahead of time for the padded chunk shape, so compile time
   is measured apart from the sweep's throughput.
 """
