@@ -1,9 +1,9 @@
 """The one place that vmaps and jits the kernel and applies the fallback policy, and the public
-:func:`solve`.
+``solve``.
 
 ``solve`` broadcasts its parameters together, flattens them, and runs the compiled
 ``jit(vmap(kernel))`` over fixed-size chunks: a batch is cut into ``chunk_size`` chunks and the
-last (or only) one is padded to one of four sizes per octave (:func:`bucket_size`), so a model
+last (or only) one is padded to one of four sizes per octave (``bucket_size``), so a model
 compiles once per bucket size and memory stays bounded by the chunk, not the batch.
 It works on concrete arrays and inside ``jax.grad`` / ``jax.vmap`` / ``jax.jit`` alike.
 """
@@ -49,7 +49,7 @@ def _kernel_function(model: Model, names: tuple[str, ...], plan: solvers.Plan, d
 @functools.lru_cache(maxsize=64)
 def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype, plan: solvers.Plan,
              rho: bool, fluctuations: bool, retry: bool):
-    """``jit(vmap(point))`` with forward-mode tangents for ``gradients`` (see :func:`batched_kernel`)."""
+    """``jit(vmap(point))`` with forward-mode tangents for ``gradients`` (see ``batched_kernel``)."""
     observables = tuple(scalar_observables(model, fluctuations))
     single = _kernel_function(model, names, plan, dtype, rho, fluctuations, retry)
 
@@ -82,17 +82,17 @@ def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, .
                    solver: str | solvers.Solver = "auto", rho: bool = True, fluctuations: bool = False, *,
                    fallback: bool = False):
     """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver (an
-    object or a name, :mod:`jaxtherm.solvers`), whether ``rho`` is returned and whether current
-    fluctuations are computed (:mod:`jaxtherm.fluctuations`).
+    object or a name, ``jaxtherm.solvers``), whether ``rho`` is returned and whether current
+    fluctuations are computed (``jaxtherm.fluctuations``).
 
     The returned function takes one ``(N,)`` array per name (in ``names`` order) and returns the
-    outputs of :func:`jaxtherm.kernel.point`, each with a leading axis N, plus
+    outputs of ``jaxtherm.kernel.point``, each with a leading axis N, plus
     ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
     (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
 
     This is the bare compiled kernel of the solver's plan: where it eliminates with static
     pivots, a point that fails its residual check comes back with status ``STATUS_UNVERIFIED``.
-    :class:`ChunkRunner` (what :func:`solve`, sweeps, fits and optimisations use) computes such
+    ``ChunkRunner`` (what ``solve``, sweeps, fits and optimisations use) computes such
     a chunk again with the fallback plan's kernel (``fallback=True``).
     """
     gradients = tuple(gradients)
@@ -112,7 +112,7 @@ class ChunkRunner:
     (``benchmarks/bench_sectors.py``).
 
     Args:
-        model, names, gradients, dtype, solver, rho, fluctuations: as :func:`batched_kernel`.
+        model, names, gradients, dtype, solver, rho, fluctuations: as ``batched_kernel``.
         prepare: called as ``prepare(jitted, fallback)`` on each kernel before its first use
             (e.g. an ahead-of-time compile for the chunk's shape and devices); identity by default.
     """
@@ -136,7 +136,7 @@ class ChunkRunner:
         return [self.jitted(f) for f in ((False, True) if self.plan.static_pivots else (False,))]
 
     def kernel(self, fallback: bool = False):
-        """The prepared kernel (:meth:`jitted` after ``prepare``)."""
+        """The prepared kernel (``jitted`` after ``prepare``)."""
         if fallback not in self._ready:
             self._ready[fallback] = self._prepare(self.jitted(fallback), fallback)
         return self._ready[fallback]
@@ -198,8 +198,8 @@ def unverified(out: dict) -> bool:
 
 def scalar_observables(model: Model, fluctuations: bool = False) -> dict[str, tuple[str, str]]:
     """The scalar observables a kernel returns, ``{name: (units, description)}`` in output order:
-    :attr:`jaxtherm.Model.observables`, then with ``fluctuations``
-    :attr:`jaxtherm.Model.fluctuation_observables`."""
+    ``jaxtherm.Model.observables``, then with ``fluctuations``
+    ``jaxtherm.Model.fluctuation_observables``."""
     return {**model.observables, **(model.fluctuation_observables if fluctuations else {})}
 
 
@@ -209,7 +209,7 @@ LANES = 64
 def bucket_size(n: int, chunk_size: int) -> int:
     """Padded size for a batch of ``n`` points: the smallest ``m·2^k ≥ n`` with ``m ∈ {4,…,7}``
     (four sizes per octave, at most 25 % padding, few compiled shapes), capped at ``chunk_size``,
-    then rounded up to a multiple of :data:`LANES`. Up to 4 points (e.g. one point under a
+    then rounded up to a multiple of ``LANES``. Up to 4 points (e.g. one point under a
     user's ``jax.vmap``) are not padded.
 
     The rounding keeps every point in the vectorised body of XLA's loops: a point that fell in
@@ -223,7 +223,7 @@ def bucket_size(n: int, chunk_size: int) -> int:
 
 
 def padded(n: int, devices: int = 1) -> int:
-    """``n`` rounded up to a multiple of :data:`LANES` points on each of ``devices`` (at least one
+    """``n`` rounded up to a multiple of ``LANES`` points on each of ``devices`` (at least one
     lane block): the compiled size of a chunk."""
     block = LANES * devices
     return max(1, -(-n // block)) * block
@@ -262,14 +262,14 @@ def solve(
         gradients: parameter names (as given, e.g. ``"epsilon"`` or ``"T_a"``) to differentiate
             every scalar observable by; adds ``d{obs}_d{param}`` outputs (forward mode).
         dtype: ``"float64"`` (default) or ``"float32"``.
-        solver: a :mod:`jaxtherm.solvers` object or its name. ``Auto()`` / ``"auto"`` (default)
-            picks for the model (today :class:`~jaxtherm.solvers.Reduced`: only the symmetry
+        solver: a ``jaxtherm.solvers`` object or its name. ``Auto()`` / ``"auto"`` (default)
+            picks for the model (today ``jaxtherm.solvers.Reduced``: only the symmetry
             sector that holds the steady state, 3–5 real unknowns for the qubit pair, by an
             unrolled elimination); ``Dense()`` / ``"dense"``: all ``d² − 1`` real unknowns by LU
             (the reference). ``solver.plan(model).description`` says what runs.
         rho: return the steady states too (``rho``); ``False`` skips most of the memory
             traffic of a large batch.
-        fluctuations: also count each bath's heat (:mod:`jaxtherm.fluctuations`, full counting
+        fluctuations: also count each bath's heat (``jaxtherm.fluctuations``, full counting
             statistics): ``J_counted_j``, the zero-frequency noise ``noise_j = lim Var(Q_j)/t``
             and the uncertainty ratio ``tur_j = noise_j σ / J_counted_j²`` for every bath, by one
             more solve with the steady state's factorisation; gradients include them.
@@ -354,7 +354,7 @@ def _broadcast_shape(names: tuple[str, ...], values: list) -> tuple[int, ...]:
 
 def _in_chunks(fn, flat: list, chunk_size: int) -> dict:
     """``fn`` over the flat parameter arrays in chunks of ``chunk_size`` points, each padded to
-    its bucket size (:func:`bucket_size`), the outputs cut back and joined."""
+    its bucket size (``bucket_size``), the outputs cut back and joined."""
     n_points = flat[0].shape[0]
     pieces = []
     for start in range(0, n_points, chunk_size):

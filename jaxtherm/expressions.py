@@ -26,7 +26,7 @@ class ExpressionError(ValueError):
 
 
 def _check(node: ast.AST, text: str, depth: int = 0) -> set[str]:
-    """Names used by ``node``; :class:`ExpressionError` for anything outside the grammar."""
+    """Names used by ``node``; ``ExpressionError`` for anything outside the grammar."""
     if depth > MAX_DEPTH:
         raise ExpressionError(f"{_short(text)}: nested more than {MAX_DEPTH} operations deep; expected a shorter expression")
     check = _CHECKS.get(type(node))
@@ -85,7 +85,7 @@ _CHECKS = {
 
 
 def _parse(text: str, what: str) -> ast.Expression:
-    """Python's parse of ``text``; :class:`ExpressionError` naming ``what`` was expected."""
+    """Python's parse of ``text``; ``ExpressionError`` naming ``what`` was expected."""
     try:
         return ast.parse(text.strip(), mode="eval")
     except SyntaxError:
@@ -116,7 +116,7 @@ def _eval(node: ast.AST, values, xp):
 
 @dataclasses.dataclass(frozen=True)
 class Expression:
-    """A parsed expression of observables: ``text``, the ``names`` it uses, and :meth:`__call__`."""
+    """A parsed expression of observables: ``text``, the ``names`` it uses, and ``__call__``."""
 
     text: str
     names: frozenset[str]
@@ -129,7 +129,7 @@ class Expression:
 
 @dataclasses.dataclass(frozen=True)
 class Constraint:
-    """``lhs OP rhs``; :meth:`slack` is ≥ 0 where it holds (``lhs − rhs`` for ``>=``/``>``)."""
+    """``lhs OP rhs``; ``slack`` is ≥ 0 where it holds (``lhs − rhs`` for ``>=``/``>``)."""
 
     text: str
     lhs: Expression

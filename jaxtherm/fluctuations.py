@@ -2,7 +2,7 @@
 
 Full counting statistics (``docs/design.md`` §2.7). Each jump ``L_k`` of bath j moves a quantum ``ν_k`` of
 energy between the bath and the system (``+ν`` taken from the bath, ``−ν`` given to it): the
-local thermalizers' ``D[a]`` and ``D[a†]`` carry ``∓ω`` (:attr:`jaxtherm.models.Lindblad.quantum`),
+local thermalizers' ``D[a]`` and ``D[a†]`` carry ``∓ω`` (``jaxtherm.models.Lindblad.quantum``),
 a Davies thermalizer's transition ``m → n`` carries ``E_n − E_m``. With the counting
 superoperators
 
@@ -17,9 +17,9 @@ theory around ``s = 0`` gives, without eigenvalues,
 
 where ``L^D`` is the Drazin inverse of ``L``: ``x = L^D y`` is the traceless solution of
 ``L x = y`` for traceless ``y = 𝒥₁ρ − J_counted ρ``. That is one more solve with the steady
-state's factorisation (:meth:`jaxtherm.solvers.Plan.solve`, see :mod:`jaxtherm.solvers.elimination`), on
+state's factorisation (``jaxtherm.solvers.Plan.solve``, see ``jaxtherm.solvers.elimination``), on
 the symmetry sector: the sector is invariant under every jump as well as under ``L``
-(:func:`jaxtherm.solvers.symmetry_sector`), so nothing leaves it.
+(``jaxtherm.solvers.symmetry_sector``), so nothing leaves it.
 
 The thermodynamic uncertainty ratio is ``Q_j = S_j σ / J_counted_j²``: ``≥ 2`` for classical
 Markov dynamics (incoherent models, diagonal steady states), possibly below 2 with coherence.
@@ -41,10 +41,10 @@ def cumulants(plan, state, r, first, second):
     """Counted mean current and zero-frequency noise of one bath (formulas in the module docstring).
 
     Args:
-        plan, state: the steady state's :class:`~jaxtherm.solvers.Plan` and its factorisation.
+        plan, state: the steady state's ``jaxtherm.solvers.Plan`` and its factorisation.
         r: the steady state's kept real coordinates, ``(m,)``.
         first, second: the bath's counting operators ``𝒥₁``, ``𝒥₂`` on the kept coordinates
-            (lists of ``(m, m)`` arrays and :class:`~jaxtherm.solvers.Sparse` entries).
+            (lists of ``(m, m)`` arrays and ``jaxtherm.solvers.Sparse`` entries).
 
     Returns:
         ``(J_counted, S)``, scalars.

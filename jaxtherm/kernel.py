@@ -1,11 +1,11 @@
 """The single-point kernel: parameters → Liouvillian → steady state → observables.
 
-Written for one parameter point; :mod:`jaxtherm.batch` is the one place that vmaps and jits it.
+Written for one parameter point; ``jaxtherm.batch`` is the one place that vmaps and jits it.
 
 Everything is restricted to the real coordinates ``keep`` of the steady state's symmetry sector
-(:func:`jaxtherm.solvers.symmetry_sector`; ``solver="dense"`` keeps all ``d²``). Assembly is
+(``jaxtherm.solvers.symmetry_sector``; ``solver="dense"`` keeps all ``d²``). Assembly is
 affine where the model is (``docs/design.md`` §3.1): with the constant real superoperators ``S`` restricted
-once per model (:func:`operators_on`), one contraction gives
+once per model (``operators_on``), one contraction gives
 
     R(p) = Σ_m h_m(p) S^H_m + Σ_k κ_k(p) S^D_k  (+ Σ_{Davies} R^Davies(p)),
 
@@ -13,13 +13,13 @@ and the energy flow through each Lindblad term is bilinear in the coefficients,
 ``Tr(H D_k ρ) = κ_k Σ_m h_m W_mk · r`` with constant ``W_mk = h^dual_m S^D_k``, so no
 per-channel matrix is formed. The Davies (global) thermalizers are the nonlinear part, built
 from the eigendecomposition of ``H(p)`` directly on the kept coordinates
-(:func:`jaxtherm.davies.restricted_generators`).
+(``jaxtherm.davies.restricted_generators``).
 
 With ``fluctuations``, each bath's counting superoperators (its jump parts weighted by their
 energy quanta) give the heat's counted mean and zero-frequency noise by one more solve with the
-steady state's factorisation (:mod:`jaxtherm.fluctuations`).
+steady state's factorisation (``jaxtherm.fluctuations``).
 
-How ``R`` is stored and eliminated is the solver's business (:mod:`jaxtherm.solvers`): a
+How ``R`` is stored and eliminated is the solver's business (``jaxtherm.solvers``): a
 small sector is assembled entry by entry as scalars over the non-zero constants only and
 eliminated unrolled; the observables are sums over the non-zero weights, so for small sectors
 the vmapped program is elementwise throughout.
@@ -49,7 +49,7 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
         ``h_dual`` ``(K_h, m)``; ``energy_flow`` ``(K_h, K_l, m)`` with
         ``Tr(H_m D[L_k] ρ) = energy_flow[m, k] · r``; ``expectation_dual`` ``(K_e, m)``;
         ``jumps``: per Lindblad term the entries ``(rows, cols, values)`` of its jump part
-        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for :mod:`jaxtherm.fluctuations`); and, for
+        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for ``jaxtherm.fluctuations``); and, for
         Davies models, ``basis_rows`` ``(m, d²)`` and ``basis_cols`` ``(d², m)`` (complex).
     """
     d = model.dim
@@ -77,10 +77,10 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
 def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], counting: int = 0) -> list:
     """Real ``(m, m)`` generators of the model's Davies thermalizers at one point, on the kept
     coordinates ``keep`` (with ``counting = k ≥ 1``: their counting superoperators ``𝒥_k``,
-    :mod:`jaxtherm.fluctuations`).
+    ``jaxtherm.fluctuations``).
 
     ``H(p) = Σ_m h_m(p) H_m`` is diagonalised once for all baths (block by block, each block
-    shifted by its mean level, where :func:`jaxtherm.secular.applies`: eigenvectors of
+    shifted by its mean level, where ``jaxtherm.secular.applies``: eigenvectors of
     near-degenerate levels then stay accurate, and so do derivatives); equal Bohr frequencies
     are grouped within ``√ε_mach (1 + ‖H‖_max)``.
     """
@@ -110,20 +110,20 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     Args:
         model: the model.
         p: mapping of model parameter names to scalars.
-        plan: the solver's plan for ``model`` (:meth:`jaxtherm.solvers.Reduced.plan`): the kept
+        plan: the solver's plan for ``model`` (``jaxtherm.solvers.Reduced.plan``): the kept
             coordinates, the basis and the elimination. A point that a static-pivot elimination
-            cannot vouch for comes back with status ``STATUS_UNVERIFIED``; :mod:`jaxtherm.batch`
+            cannot vouch for comes back with status ``STATUS_UNVERIFIED``; ``jaxtherm.batch``
             applies the fallback (the one place that does).
         dtype: real dtype (float64 or float32).
         rho: also return the density matrix (``d²`` complex numbers a point: most of the
             memory traffic of a small model, so sweeps ask for it only when they store it).
-        fluctuations: also count each bath's heat (:mod:`jaxtherm.fluctuations`): one more
+        fluctuations: also count each bath's heat (``jaxtherm.fluctuations``): one more
             solve with the steady state's factorisation per bath.
 
     Returns:
         Dict of scalars: ``J_{bath}``, ``power``, ``sigma``, the model's expectations and derived
         observables, with ``fluctuations`` ``J_counted_{bath}``, ``noise_{bath}`` and
-        ``tur_{bath}`` (:attr:`jaxtherm.Model.fluctuation_observables`), ``rho`` (complex
+        ``tur_{bath}`` (``jaxtherm.Model.fluctuation_observables``), ``rho`` (complex
         ``(d, d)``, if asked for), ``status`` (int8, 0 = ok; 4 where a parameter is outside the
         model's domain) and ``residual``. Every observable is NaN where ``status ≠ 0``.
     """
@@ -207,7 +207,7 @@ class _ProductBasis:
 
 class _Eigenbasis:
     """A global (Davies-only) model's sector system in the eigenbasis of ``H``
-    (:mod:`jaxtherm.secular`), its heat currents, counting operators, and ``ρ = V ρ_eig Vᵀ``."""
+    (``jaxtherm.secular``), its heat currents, counting operators, and ``ρ = V ρ_eig Vᵀ``."""
 
     def __init__(self, model: Model, p, plan, ops: dict, h_coeffs: list, dtype, counting: bool):
         self.model, self.plan = model, plan

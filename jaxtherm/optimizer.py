@@ -71,7 +71,7 @@ class Problem:
 
     Attributes:
         model: the model.
-        objective: the expression to optimise (:mod:`jaxtherm.expressions`).
+        objective: the expression to optimise (``jaxtherm.expressions``).
         maximize: ``True`` to maximise.
         variables: names (as given) of the free parameters, with ``bounds`` ``(n, 2)`` and
             optional ``start`` values (NaN where none).
@@ -207,7 +207,7 @@ class Result:
     ``(S, n)``: the variables at each start's optimum; ``objective``
     ``(S,)``: ``f`` there; ``observables``: name → ``(S,)``; ``gradients``:
     ``d{obs}_d{var}`` → ``(S,)``; ``slack`` ``(S, k)``: the constraints' slacks;
-    ``status`` ``(S,)``: :data:`STATUS_MEANINGS`; ``x0`` ``(S, n)``: the starting points.
+    ``status`` ``(S,)``: ``STATUS_MEANINGS``; ``x0`` ``(S, n)``: the starting points.
     """
 
     problem: Problem
@@ -295,13 +295,13 @@ def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, le
     """Optimise ``prob`` from ``starts`` points at once (see the module docstring).
 
     Args:
-        prob: from :func:`problem`.
+        prob: from ``problem``.
         starts: number of starts (start 0 at the given start values, the rest random in the box).
         steps: optimiser steps.
         seed: for the random starts.
         learning_rate: initial Adam step in units of each variable's range.
         record_every: steps between recorded trajectory points.
-        solver: steady-state solver (:mod:`jaxtherm.solvers`).
+        solver: steady-state solver (``jaxtherm.solvers``).
         dtype: float64 (default) or float32.
         x0: ``(starts, n)`` starting points instead of the default ones.
         progress: optional callable ``(steps_done, steps_total)``.
@@ -401,7 +401,7 @@ def optimize(model: Model, objective: str, variables: Mapping[str, Sequence[floa
     """Maximise (or minimise) ``objective`` over ``variables`` with the rest ``fixed``.
 
     A shortcut for ``run(problem(model, objective, variables, fixed, ...), **options)``; see
-    :func:`problem` for the arguments and :func:`run` for ``options`` (``starts``, ``steps``,
+    ``problem`` for the arguments and ``run`` for ``options`` (``starts``, ``steps``,
     ``seed``, ``learning_rate``, ``solver``, …).
 
     Example:

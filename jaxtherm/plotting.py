@@ -145,7 +145,7 @@ def _check_dpi(dpi) -> None:
 
 def _masked(ds, observable: str):
     """``ds[observable]``, NaN where it means nothing: a refrigerator's ``cop`` where the cold
-    bath is not cooled (:data:`MEANINGFUL_WHERE`)."""
+    bath is not cooled (``MEANINGFUL_WHERE``)."""
     da = ds[observable]
     current = MEANINGFUL_WHERE.get(observable)
     if current is None or current not in ds.data_vars or set(ds[current].dims) != set(da.dims):
@@ -309,7 +309,7 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
         x, y: axes to put on the horizontal / vertical axis.
         sel: ``"AXIS=VALUE"`` selections (nearest grid value; categorical: exact).
         output: image file to write (format from its suffix, e.g. ``.png``, ``.pdf``).
-        dpi: resolution, 1 to :data:`MAX_DPI`; a single panel is ``6.4 × 4.8`` inches.
+        dpi: resolution, 1 to ``MAX_DPI``; a single panel is ``6.4 × 4.8`` inches.
 
     Returns:
         The matplotlib ``Figure``.
@@ -346,5 +346,5 @@ def default_output(path: str | os.PathLike, observable: str, sel: Sequence[str])
 
 
 def panels_size(n_panels: int, dpi: int = DPI) -> tuple[int, int]:
-    """Pixel size of a figure of ``n_panels`` panels (what :func:`plot` writes)."""
+    """Pixel size of a figure of ``n_panels`` panels (what ``plot`` writes)."""
     return math.floor(FIGSIZE[0] * n_panels * dpi), math.floor(FIGSIZE[1] * dpi)

@@ -4,7 +4,7 @@ A results file can be read in any state (``docs/design.md`` §5): complete, unfi
 killed; ``jaxtherm run --resume`` completes it) or being written by a running sweep (HDF5's
 SWMR mode: the points finished so far are visible, the writer is not disturbed). Points not
 computed yet have ``status == -1``; points that could not be solved have ``status > 0``
-(``jaxtherm.STATUS_MEANINGS``); :func:`open` masks both to NaN in every observable.
+(``jaxtherm.STATUS_MEANINGS``); ``open`` masks both to NaN in every observable.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class ResultsError(Exception):
 
 
 def require(module: str, what: str):
-    """Import an optional dependency or raise :class:`ResultsError` with the install hint."""
+    """Import an optional dependency or raise ``ResultsError`` with the install hint."""
     import importlib
 
     try:
@@ -173,7 +173,7 @@ _NOT_OBSERVABLES = {"status", "residual", "rho_re", "rho_im"}
 
 
 def _summary(path: Path) -> dict:
-    """:func:`~jaxtherm.io.hdf5.read_summary` of a jaxtherm results file, or :class:`ResultsError`."""
+    """``jaxtherm.io.hdf5.read_summary`` of a jaxtherm results file, or ``ResultsError``."""
     try:
         s = hdf5.read_summary(path)
     except OSError as err:
@@ -253,7 +253,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def format_info(d: dict) -> str:
-    """:func:`info` as the text ``jaxtherm info`` prints."""
+    """``info`` as the text ``jaxtherm info`` prints."""
     lines = [*_header_lines(d), *_axis_lines(d), *_content_lines(d), *_progress_lines(d)]
     lines.append(f"  solver       {d['solver_plan']}")
     lines.append(f"  device       {d['device']}, {d['precision']}")

@@ -1,6 +1,6 @@
 """Global (Davies) models solved in the eigenbasis of ``H``, block by block.
 
-A model whose dissipation is all Davies thermalizers (:class:`jaxtherm.models.Davies`) with a
+A model whose dissipation is all Davies thermalizers (``jaxtherm.models.Davies``) with a
 real symmetric ``H(p) = Σ_m h_m(p) H_m`` and real couplings ``X_j`` is solved here without a
 per-point eigendecomposition of the whole ``H`` and without a ``d⁴`` complex assembly:
 
@@ -8,7 +8,7 @@ per-point eigendecomposition of the whole ``H`` and without a ``d⁴`` complex a
    ``H = ⊕_b H_b``; these are the conserved quantities of ``H`` itself (for the qubit pair the
    excitation number: blocks of 1, 2, 1 states). A block of one state is its own eigenvector,
    a block of two is diagonalised in closed form (below), larger ones by a batched ``eigh``
-   with a degeneracy-safe derivative (:func:`jaxtherm.davies.eigh`). ``V = ⊕_b V_b`` is real orthogonal and
+   with a degeneracy-safe derivative (``jaxtherm.davies.eigh``). ``V = ⊕_b V_b`` is real orthogonal and
    eigenvector ``k`` of block ``b`` takes the place of the block's ``k``-th basis state, so the
    symmetry sector of the product basis (a union of block pairs ``b × b'``) is also the sector
    in the eigenbasis.
@@ -20,7 +20,7 @@ per-point eigendecomposition of the whole ``H`` and without a ``d⁴`` complex a
        K_{nn',mm'} = γ(ω_mn) x_nm x_n'm' [|ω_mn − ω_m'n'| ≤ tol],
        G_{m'm} = Σ_k γ(ω_mk) x_km' x_km [|E_m − E_m'| ≤ tol],
 
-   which is :func:`jaxtherm.davies.davies_generator` written entry by entry (degenerate Bohr
+   which is ``jaxtherm.davies.davies_generator`` written entry by entry (degenerate Bohr
    frequencies share one jump operator, so nothing depends on the choice of eigenvectors in a
    degenerate level). ``K`` and ``G`` are real, so the populations and ``Re ρ_nn'`` evolve
    apart from ``Im ρ_nn'`` except through ``−i[H, ρ]``, which in the eigenbasis is
@@ -73,7 +73,7 @@ class Structure:
 
 
 def applies(model: Model) -> bool:
-    """Whether :func:`structure` applies: Davies thermalizers only (no Lindblad terms), a real
+    """Whether ``structure`` applies: Davies thermalizers only (no Lindblad terms), a real
     Hamiltonian and real couplings."""
     return (bool(model.davies) and not model.lindblads
             and all(np.abs(np.imag(t.operator)).max(initial=0) == 0 for t in model.hamiltonian)
@@ -102,7 +102,7 @@ def blocks(model: Model) -> tuple[np.ndarray, ...]:
 @functools.lru_cache(maxsize=256)
 def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
     """The static structure of the model's Davies generators on the kept coordinates, or
-    ``None`` where the eigenbasis path does not apply (see :func:`applies`, and the sector
+    ``None`` where the eigenbasis path does not apply (see ``applies``, and the sector
     must be a union of block pairs)."""
     if not applies(model):
         return None
@@ -156,7 +156,7 @@ def _columns(terms: list, width: int) -> tuple[np.ndarray, ...]:
 
 
 class _Terms:
-    """The term tables of :class:`Structure` as they are found, and the entries they fill."""
+    """The term tables of ``Structure`` as they are found, and the entries they fill."""
 
     def __init__(self):
         self.index: dict[tuple[int, int], int] = {}  # (row, col) → entry
@@ -249,7 +249,7 @@ def eigensystem(model: Model, blocks, h_coeffs, dtype):
 
 
 def v_matrix(v: dict, d: int, dtype):
-    """``V`` as a ``(d, d)`` array from :func:`eigensystem`'s dict of its non-zero entries."""
+    """``V`` as a ``(d, d)`` array from ``eigensystem``'s dict of its non-zero entries."""
     idx = np.array(list(v.keys()))
     return jnp.zeros((d, d), dtype).at[idx[:, 0], idx[:, 1]].set(jnp.stack(list(v.values())).astype(dtype))
 
@@ -264,18 +264,18 @@ def _by_row(v: dict) -> dict:
 
 SCALAR_DIM = 8
 """Largest dimension whose generator entries are computed as scalars (elementwise over a batch),
-where every block of ``H`` has a closed-form eigensystem (at most 2 states; :func:`scalar_code`);
+where every block of ``H`` has a closed-form eigensystem (at most 2 states; ``scalar_code``);
 otherwise as arrays (small matrix products, gathers and a scatter-add). Scalars let the
 closed-form blocks' entries fuse into a few elementwise loops (and the sector be eliminated
 unrolled); a block of 3 or more states needs a batched ``eigh`` whose results scalar code only
 unpacks, for little speed and a much longer compile, so it keeps the arrays. With forward-mode
-gradients (``scalars=False`` from :func:`jaxtherm.batch.batched_kernel`) the arrays are used
+gradients (``scalars=False`` from ``jaxtherm.batch.batched_kernel``) the arrays are used
 throughout, which compile much faster. Measured by ``benchmarks/bench_models.py`` (global
 models; figures in ``docs/performance.md``)."""
 
 
 def scalar_code(model: Model) -> bool:
-    """Whether the model's generator entries are built as scalars (:data:`SCALAR_DIM`): ``d ≤ 8``
+    """Whether the model's generator entries are built as scalars (``SCALAR_DIM``): ``d ≤ 8``
     and every block of ``H`` of at most 2 states (closed-form eigensystem)."""
     return _scalar_blocks(blocks(model))
 
@@ -288,11 +288,11 @@ def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars:
     """The real generator entries on the sector (eigenbasis): ``(hamiltonian, [bath …])``, each
     an ``(E,)`` vector of values at ``(st.rows, st.cols)`` — the Hamiltonian part, then each
     Davies thermalizer's (with ``counting``, ``(generator, 𝒥₁, 𝒥₂)`` per bath, see
-    :func:`bath_entries`). Formulas in the module docstring.
+    ``bath_entries``). Formulas in the module docstring.
 
     Args:
-        energies, v, tol: from :func:`eigensystem`.
-        scalars: allow scalar code where :func:`scalar_code` says so (see :data:`SCALAR_DIM`).
+        energies, v, tol: from ``eigensystem``.
+        scalars: allow scalar code where ``scalar_code`` says so (see ``SCALAR_DIM``).
     """
     e_h, hn, hn2, hs = st.h_terms
     n_entries = len(st.rows)
@@ -312,7 +312,7 @@ def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalar
     """Each Davies thermalizer's entries at ``(st.rows, st.cols)``, ``[(E,) …]``: its generator;
     with ``counting``, ``[(generator, 𝒥₁, 𝒥₂) …]``, its counting superoperators too (the ``K``
     terms only, each transition ``a → n`` weighted by ``ν`` and ``ν²``, ``ν = E_n − E_a`` the
-    energy it takes from the bath; :mod:`jaxtherm.fluctuations`), from the same terms."""
+    energy it takes from the bath; ``jaxtherm.fluctuations``), from the same terms."""
     make = _scalar_bath if scalars and scalar_code(model) else _array_bath
     out = []
     for k in model.davies:
@@ -399,7 +399,7 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, cou
 
 def heat(st: Structure, energies, values, r, scalars: bool = True):
     """``Σ_n E_n (D r)_nn`` from a generator's entries (population rows only): scalars where
-    :func:`scalar_code`, gathers otherwise."""
+    ``scalar_code``, gathers otherwise."""
     e, n = st.pop_rows[:, 0], st.pop_rows[:, 1]
     if not scalars or not _scalar_blocks(st.blocks):
         return jnp.sum(jnp.stack(energies)[n] * values[e] * r[st.cols[e]])
@@ -415,10 +415,10 @@ def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig, scalars: 
 
     ``V`` is real and block diagonal, so ``Re ρ_ij = Σ_{nn'} V_in V_jn' Re ρ_eig,nn'`` and the
     same for ``Im`` (and populations), over ``n`` in the block of ``i`` and ``n'`` in that of ``j``:
-    scalars where :func:`scalar_code`, two real matrix products otherwise.
+    scalars where ``scalar_code``, two real matrix products otherwise.
 
     Args:
-        v: ``{(i, n): V_in}`` from :func:`eigensystem`.
+        v: ``{(i, n): V_in}`` from ``eigensystem``.
         r_eig: the kept real coordinates in the eigenbasis, ``(m,)``.
     """
     d = model.dim

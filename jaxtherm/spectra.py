@@ -71,7 +71,7 @@ class Spectrum:
     Attributes:
         name: ``"seed"``, ``"bose"`` or ``"ohmic"``.
         formula: the emission and absorption rates, for descriptions.
-        needs_cutoff: whether it takes the cutoff frequency ``ω_c`` (:data:`CUTOFF_PARAMETER`).
+        needs_cutoff: whether it takes the cutoff frequency ``ω_c`` (``CUTOFF_PARAMETER``).
     """
 
     name: str
@@ -100,7 +100,7 @@ _SPECTRA = {
 
 
 def get(name: str | Spectrum) -> Spectrum:
-    """The spectrum called ``name`` (one of :data:`SPECTRA`); a :class:`Spectrum` passes through.
+    """The spectrum called ``name`` (one of ``SPECTRA``); a ``Spectrum`` passes through.
 
     Raises:
         ValueError: for an unknown name.

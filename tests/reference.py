@@ -5,8 +5,8 @@ operators (``destroy``, ``qeye``, ``tensor``), its bath spectra in NumPy, its Da
 thermalizers grouped by Bohr frequency from a NumPy eigendecomposition of the full ``H``, and
 its steady state from ``qutip.steadystate(method="direct")``.
 
-A :class:`System` holds ``H`` (a ``Qobj``), the collapse operators of each bath and of each
-non-thermal channel, and the inverse temperature of each bath. :func:`solve` returns the
+A ``System`` holds ``H`` (a ``Qobj``), the collapse operators of each bath and of each
+non-thermal channel, and the inverse temperature of each bath. ``solve`` returns the
 steady state and the observables ``J_x = Tr(H D_x ρ)`` (``D_x`` from bath x's own collapse
 operators), ``power = Σ_channels Tr(H D_c ρ)``, ``sigma = −Σ_x β_x J_x`` and the model's
 populations, named as jaxtherm names them.
@@ -136,7 +136,7 @@ class System:
 
     Models with Davies baths are stored in the eigenbasis of ``H`` (where the grouped jump
     operators are sparse): then ``vecs`` holds the eigenvectors ``V`` (columns) and every
-    operator here is ``V† O V``; :func:`steady_state` returns ρ in the model's own basis.
+    operator here is ``V† O V``; ``steady_state`` returns ρ in the model's own basis.
     """
 
     h: qutip.Qobj
@@ -319,7 +319,7 @@ def solve(system: System) -> dict:
 
 
 def _build(h, spec, coupling, spectrum, cutoff, populations, channels=None):
-    """A :class:`System` from ``H`` and ``spec = [(bath, a, ω, β, γ), …]``: a local thermalizer on
+    """A ``System`` from ``H`` and ``spec = [(bath, a, ω, β, γ), …]``: a local thermalizer on
     ``a`` at ``ω`` per bath, or (``coupling == "global"``) a Davies thermalizer with ``X = a + a†``,
     in which case everything is rotated into the eigenbasis of ``H``."""
     channels = channels or {}

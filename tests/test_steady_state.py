@@ -45,7 +45,7 @@ def test_nonfinite_parameter_is_flagged():
 
 
 def test_trace_elimination_round_trip():
-    """``A x = b`` from :func:`eliminate_trace` holds exactly for the true steady state."""
+    """``A x = b`` from ``eliminate_trace`` holds exactly for the true steady state."""
     rng = np.random.default_rng(0)
     d = 3
     # a random classical rate matrix on the populations, Hermitian basis of size d² = 9

@@ -2,15 +2,15 @@
 
 A model is an immutable description, validated when it is made:
 
-* its parameters (:class:`Parameter`: units, description, domain) and the other names they may
-  be given by (:class:`Alias`: ``T_x`` for ``beta_x``, a detuning for a frequency);
-* the Hamiltonian ``H(p) = Σ_m h_m(p) H_m`` (:class:`Term` s);
-* dissipative channels, each either a Lindblad term ``κ(p) D[L]`` (:class:`Lindblad`) or a
-  secular global thermalizer (:class:`Davies`), each attributed to a *channel*: the name of a
-  :class:`Bath` (heat) or of a non-thermal channel (work);
+* its parameters (``Parameter``: units, description, domain) and the other names they may
+  be given by (``Alias``: ``T_x`` for ``beta_x``, a detuning for a frequency);
+* the Hamiltonian ``H(p) = Σ_m h_m(p) H_m`` (``Term`` s);
+* dissipative channels, each either a Lindblad term ``κ(p) D[L]`` (``Lindblad``) or a
+  secular global thermalizer (``Davies``), each attributed to a *channel*: the name of a
+  ``Bath`` (heat) or of a non-thermal channel (work);
 * the heat baths, each with the parameter that holds its inverse temperature;
-* what it reports besides the currents: expectation values (:class:`Expectation`) and
-  functions of the observables (:class:`Derived`, e.g. a refrigerator's ``cop``), each with its
+* what it reports besides the currents: expectation values (``Expectation``) and
+  functions of the observables (``Derived``, e.g. a refrigerator's ``cop``), each with its
   units and description; and the labels of its basis states.
 
 From these the model derives, once, the constant real superoperators the kernel contracts with
@@ -105,8 +105,8 @@ class Lindblad:
         channel: name of the bath (heat) or non-thermal channel (work) it belongs to.
         quantum: coefficient ``ν(p)``, the energy one jump takes from the bath into the system
             (``+ω`` for an absorption ``D[a†]``, ``−ω`` for an emission ``D[a]``). Only current
-            fluctuations need it (:mod:`jaxtherm.fluctuations`, the energy-weighted counting
-            of the bath's jumps); :func:`~jaxtherm.models.local_thermalizer` sets it.
+            fluctuations need it (``jaxtherm.fluctuations``, the energy-weighted counting
+            of the bath's jumps); ``jaxtherm.models.local_thermalizer`` sets it.
     """
 
     rate: Coefficient
@@ -121,14 +121,14 @@ class Davies:
     """Secular (global, Davies) thermalizer in the eigenbasis of the full ``H(p)``.
 
     Coupling ``X`` (Hermitian); at every Bohr frequency ``ν > 0`` the bath's spectrum gives the
-    emission rate, at ``ν < 0`` the absorption rate at ``|ν|`` (see :mod:`jaxtherm.davies`).
+    emission rate, at ``ν < 0`` the absorption rate at ``|ν|`` (see ``jaxtherm.davies``).
 
     Attributes:
         coupling: ``X``, shape ``(d, d)``.
         rate: coefficient of the spectrum's rate parameter (``Γ``, ``γ`` or ``κ``).
         beta: coefficient of the inverse temperature.
         channel: the bath it belongs to.
-        spectrum: ``"seed"`` (default), ``"bose"``, ``"ohmic"`` or a :class:`~jaxtherm.spectra.Spectrum`.
+        spectrum: ``"seed"`` (default), ``"bose"``, ``"ohmic"`` or a ``jaxtherm.spectra.Spectrum``.
         cutoff: coefficient of the cutoff frequency ``ω_c`` (``ohmic`` only).
     """
 
@@ -190,23 +190,23 @@ class Model:
     coupling operators and observables, every Davies thermalizer on a bath, every coefficient
     using only declared parameters and real-valued, no rate a negative constant, every bath's
     ``beta`` a declared parameter, aliases that name declared parameters and do not clash.
-    Names, aliases and domains are the model's :class:`ParameterSpace` (``parameter_space``).
+    Names, aliases and domains are the model's ``ParameterSpace`` (``parameter_space``).
 
     Attributes:
         name: model name (e.g. ``"qubit_pair/local"``).
         dim: Hilbert-space dimension ``d``.
-        parameters: the parameters in canonical order: :class:`Parameter` s or plain names (a
+        parameters: the parameters in canonical order: ``Parameter`` s or plain names (a
             name gets the units in ``units``; a bath's inverse temperature the domain ``>= 0``).
-            After construction, the tuple of names; :attr:`parameter_info` holds the metadata
-            and :attr:`parameter_space` the names, aliases and domains together.
+            After construction, the tuple of names; ``parameter_info`` holds the metadata
+            and ``parameter_space`` the names, aliases and domains together.
         hamiltonian: the terms of ``H(p)``.
-        dissipators: :class:`Lindblad` and :class:`Davies` terms.
+        dissipators: ``Lindblad`` and ``Davies`` terms.
         baths: the heat baths; channels not named here are non-thermal (they deliver power).
         expectations: extra observables to report (e.g. populations ``n_a``).
         units: ``{parameter: unit}`` for parameters given by name only.
         description: one paragraph for results files.
-        aliases: extra :class:`Alias` es; every ``beta…`` parameter also gets ``T…``.
-        derived: :class:`Derived` observables.
+        aliases: extra ``Alias`` es; every ``beta…`` parameter also gets ``T…``.
+        derived: ``Derived`` observables.
         basis: labels of the basis states, e.g. ``("|00⟩", "|01⟩", …)``.
         options: the structural options the model was built with (``{"coupling": "local"}``).
     """
@@ -244,7 +244,7 @@ class Model:
         return self.parameter_space.alias_of(parameter)
 
     def accepted_names(self) -> tuple[str, ...]:
-        """Every name :meth:`check_names` accepts: the parameters and their aliases."""
+        """Every name ``check_names`` accepts: the parameters and their aliases."""
         return self.parameter_space.accepted_names()
 
     def describe(self, name: str) -> tuple[str, str, str]:
@@ -265,7 +265,7 @@ class Model:
 
     def check_values(self, values: Mapping[str, object]) -> None:
         """Raise ``ValueError`` naming the first parameter whose value is not real numbers (a
-        string such as ``"2.0"``, a complex number, ``None``): what :func:`jaxtherm.solve` is
+        string such as ``"2.0"``, a complex number, ``None``): what ``jaxtherm.solve`` is
         given, checked before it is converted."""
         self.parameter_space.check_values(values)
 
@@ -300,7 +300,7 @@ class Model:
 
     @functools.cached_property
     def fluctuation_observables(self) -> dict[str, tuple[str, str]]:
-        """What current fluctuations add (:mod:`jaxtherm.fluctuations`), ``{name: (units,
+        """What current fluctuations add (``jaxtherm.fluctuations``), ``{name: (units,
         description)}``: for each bath j the counted mean current ``J_counted_j``, the
         zero-frequency noise ``noise_j`` and the uncertainty ratio ``tur_j``."""
         out = {}
@@ -317,7 +317,7 @@ class Model:
 
     def check_counting(self) -> None:
         """Raise ``ValueError`` unless every jump of every bath says which energy it carries
-        (a :class:`Lindblad` of a bath needs its ``quantum``; :class:`Davies` jumps carry their
+        (a ``Lindblad`` of a bath needs its ``quantum``; ``Davies`` jumps carry their
         Bohr frequencies): current fluctuations count energy quanta."""
         baths = {b.name for b in self.baths}
         for k in self.lindblads:
@@ -353,10 +353,10 @@ class Model:
 
     @functools.cached_property
     def real_operators(self) -> dict:
-        """Constant parts of the real representation (see :mod:`jaxtherm.liouvillian`), sparse.
+        """Constant parts of the real representation (see ``jaxtherm.liouvillian``), sparse.
 
         Keys:
-            ``hamiltonian``: one real :class:`~jaxtherm.liouvillian.Entries` of ``−i[H_m, ·]``
+            ``hamiltonian``: one real ``jaxtherm.liouvillian.Entries`` of ``−i[H_m, ·]``
             per term; ``lindblad``: one of ``D[L_k]`` per Lindblad term; ``jump``: one of its
             jump part ``ρ ↦ L_k ρ L_k†`` (all ``d² × d²``);
             ``hamiltonian_dual``: ``(K_h, d²)`` with ``Tr(H_m ρ) = dual_m · r``;

@@ -1,4 +1,4 @@
-"""The three-qubit absorption refrigerator (``docs/design.md`` §2.6).
+"""The three-qubit absorption refrigerator (docs/design.md §2.6).
 
 Qubits c, r, h (basis ``|n_c n_r n_h⟩``, c most significant) with energies ``E_c``,
 ``E_r = E_c + E_h`` and ``E_h``; ``H = Σ_k E_k n_k + g(|0_c 1_r 0_h⟩⟨1_c 0_r 1_h| + h.c.)``; each
@@ -67,7 +67,7 @@ def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> 
         spectrum: ``"seed"``, ``"bose"`` or ``"ohmic"``.
 
     Returns:
-        The cached :class:`~jaxtherm.models.Model`; parameters ``E_c, E_h, g, beta_c, beta_r,
+        The cached ``jaxtherm.models.Model``; parameters ``E_c, E_h, g, beta_c, beta_r,
         beta_h, gamma_c, gamma_r, gamma_h``; observables ``J_c, J_r, J_h, power, sigma``, the
         populations ``n_c, n_r, n_h``, ``cop = J_c/J_h`` and its Carnot bound ``cop_carnot``.
     """

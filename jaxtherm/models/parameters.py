@@ -1,5 +1,5 @@
-"""A model's parameters: their metadata (:class:`Parameter`), the other names they may be given
-by (:class:`Alias`), their domains, and :class:`ParameterSpace`, which checks the names a user
+"""A model's parameters: their metadata (``Parameter``), the other names they may be given
+by (``Alias``), their domains, and ``ParameterSpace``, which checks the names a user
 gives and converts aliases. Knows no operators and no physics beyond ``β = 1/T``."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Alias:
             parameter named in ``uses`` (JAX-traceable).
         uses: model parameters the conversion needs besides the alias (``("omega_a",)`` for
             ``omega_b = omega_a − delta``); they must be given directly, not by an alias.
-        units, description, domain: as for :class:`Parameter`, of the alias itself.
+        units, description, domain: as for ``Parameter``, of the alias itself.
     """
 
     name: str
@@ -122,7 +122,7 @@ class ParameterSpace:
     Attributes:
         model: the model's name, for messages.
         info: ``{name: Parameter}`` in canonical order.
-        aliases: the :class:`Alias` es, ``T…`` for every ``beta…`` parameter included.
+        aliases: the ``Alias`` es, ``T…`` for every ``beta…`` parameter included.
     """
 
     model: str
@@ -153,7 +153,7 @@ class ParameterSpace:
         return next((a for a in self.aliases if a.name == name), None)
 
     def accepted_names(self) -> tuple[str, ...]:
-        """Every name :meth:`check_names` accepts: the parameters and their aliases."""
+        """Every name ``check_names`` accepts: the parameters and their aliases."""
         return self.names + tuple(a.name for a in self.aliases)
 
     def describe(self, name: str) -> tuple[str, str, str]:
@@ -228,7 +228,7 @@ class ParameterSpace:
         return out
 
     def outside_domain(self, params: Mapping[str, object]):
-        """``True`` where a parameter leaves its domain (see :meth:`Model.outside_domain`)."""
+        """``True`` where a parameter leaves its domain (see ``Model.outside_domain``)."""
         out = False
         for name, value in params.items():
             out = out | outside(self.info[name].domain, value)

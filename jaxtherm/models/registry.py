@@ -2,7 +2,7 @@
 
 ``get(name, **options)`` builds a registered model (``available()`` lists the names);
 ``from_factory("my_models.py:fridge", **options)`` or ``from_factory("package.module:function")``
-calls a user's function that returns a :class:`~jaxtherm.models.Model`. Options are the
+calls a user's function that returns a ``jaxtherm.models.Model``. Options are the
 factory's keyword arguments; both check them against the factory's signature, so an unknown
 option is named before anything is built.
 """
@@ -101,7 +101,7 @@ def get(name: str, **kwargs) -> Model:
     """The registered model ``name`` built with ``kwargs`` (e.g. ``get("qubit_chain", n=4)``).
 
     Raises:
-        ValueError: an unknown name; :class:`OptionError` (a ``ValueError`` naming the option) for
+        ValueError: an unknown name; ``OptionError`` (a ``ValueError`` naming the option) for
             an unknown option or a value the factory refuses.
     """
     if name not in _REGISTRY:
@@ -161,10 +161,10 @@ def _import_module(where: str):
 
 
 def from_factory(reference: str, base: str | os.PathLike | None = None, **kwargs) -> Model:
-    """Load a user factory (:func:`load_factory`) and call it with ``kwargs``.
+    """Load a user factory (``load_factory``) and call it with ``kwargs``.
 
     Raises:
-        FactoryError: as :func:`load_factory`; or the factory raised, returned something that is
-            not a :class:`~jaxtherm.models.Model`, or was given an option it does not take.
+        FactoryError: as ``load_factory``; or the factory raised, returned something that is
+            not a ``jaxtherm.models.Model``, or was given an option it does not take.
     """
     return _call(load_factory(reference, base), f"factory {reference!r}", kwargs)

@@ -1,6 +1,6 @@
-"""Steady-state solvers of one parameter point: solver objects (:class:`Dense`, :class:`Reduced`,
-:class:`Auto`) that make a :class:`Plan` for a model, the eliminations behind one interface
-(:class:`Elimination`: :class:`LU`, :class:`Unrolled`, :class:`StaticPivots`, :class:`Staged`),
+"""Steady-state solvers of one parameter point: solver objects (``Dense``, ``Reduced``,
+``Auto``) that make a ``Plan`` for a model, the eliminations behind one interface
+(``Elimination``: ``LU``, ``Unrolled``, ``StaticPivots``, ``Staged``),
 symmetry sectors, and the status codes."""
 
 from .elimination import Coo, Elimination, Sparse, eliminate_trace, restore_trace

@@ -11,20 +11,20 @@ The same ``A`` solves every later system ``L x = y`` with a traceless ``y`` and 
 (``x_0 = −Σ_{0<i<d} x_i``, right-hand side ``y_{1:}``): the Drazin inverse that current noise
 needs (``docs/design.md`` §2.8) reuses the factorisation.
 
-An :class:`Elimination` is an immutable configuration (lineax's ``AbstractLinearSolver`` shape)
+An ``Elimination`` is an immutable configuration (lineax's ``AbstractLinearSolver`` shape)
 that knows patterns and values and nothing of physics:
 
-* :meth:`~Elimination.assemble` — ``R = Σ_k c_k S_k + Σ_j G_j`` in the elimination's own form;
-* :meth:`~Elimination.init` — factorise ``A`` (a *state*, with a ``singular`` flag);
-* :meth:`~Elimination.solve` — ``x = A⁻¹ rhs`` with that state, implicitly differentiated;
-* :meth:`~Elimination.steady_state` — all of it for ``b``, with the status and residual.
+* ``Elimination.assemble`` — ``R = Σ_k c_k S_k + Σ_j G_j`` in the elimination's own form;
+* ``Elimination.init`` — factorise ``A`` (a *state*, with a ``singular`` flag);
+* ``Elimination.solve`` — ``x = A⁻¹ rhs`` with that state, implicitly differentiated;
+* ``Elimination.steady_state`` — all of it for ``b``, with the status and residual.
 
-The implicit derivatives are written once, here (:meth:`Elimination.solve`): tangents and
+The implicit derivatives are written once, here (``Elimination.solve``): tangents and
 cotangents solve with the same factors, ``ẋ = A⁻¹(ṙhs − Ȧ x)``, through
-``lax.custom_linear_solve``; each elimination supplies only ``A x`` (:meth:`~Elimination.matvec`)
-and the substitution with its factors (:meth:`~Elimination.substitute`). The eliminations:
-:class:`~jaxtherm.solvers.lu.LU`, :class:`~jaxtherm.solvers.unrolled.Unrolled`,
-:class:`~jaxtherm.solvers.unrolled.StaticPivots` and :class:`~jaxtherm.solvers.staged.Staged`.
+``lax.custom_linear_solve``; each elimination supplies only ``A x`` (``Elimination.matvec``)
+and the substitution with its factors (``Elimination.substitute``). The eliminations:
+``jaxtherm.solvers.lu.LU``, ``jaxtherm.solvers.unrolled.Unrolled``,
+``jaxtherm.solvers.unrolled.StaticPivots`` and ``jaxtherm.solvers.staged.Staged``.
 """
 
 from __future__ import annotations
@@ -84,16 +84,16 @@ class Elimination:
     """How a sector's trace-eliminated system ``A x = b`` is stored, factorised and solved.
 
     Subclasses are frozen dataclasses (hashable: they key compiled kernels) and implement
-    :meth:`assemble`, :meth:`init`, :meth:`matvec`, :meth:`substitute`, :meth:`trace_rhs` and
-    :meth:`norms`; :meth:`solve` and :meth:`steady_state` are written here, once.
+    ``assemble``, ``init``, ``matvec``, ``substitute``, ``trace_rhs`` and
+    ``norms``; ``solve`` and ``steady_state`` are written here, once.
 
     Class data:
         name: the elimination's name (``jaxtherm.solvers.get`` accepts it).
         static_pivots: pivots fixed when the program is traced, so a point's result must pass a
             residual check; one that does not gets ``STATUS_UNVERIFIED`` and is solved again
-            by :meth:`fallback` (by :mod:`jaxtherm.batch`, the one place that applies it).
+            by ``fallback`` (by ``jaxtherm.batch``, the one place that applies it).
         scalars: vectors are lists of scalars (an unrolled program, elementwise over a batch)
-            rather than ``(m,)`` arrays (:mod:`jaxtherm.solvers.vectors`).
+            rather than ``(m,)`` arrays (``jaxtherm.solvers.vectors``).
     """
 
     name: ClassVar[str] = ""
@@ -115,7 +115,7 @@ class Elimination:
 
     @property
     def needs_pattern(self) -> bool:
-        """Whether :meth:`prepare` needs the sector's pattern (a Liouvillian assembled from
+        """Whether ``prepare`` needs the sector's pattern (a Liouvillian assembled from
         constant operators)."""
         return False
 
@@ -126,7 +126,7 @@ class Elimination:
 
     def block_size(self) -> int | None:
         """Points whose whole kernel should run together, in a loop over such blocks (``None``:
-        the whole chunk at once; :func:`jaxtherm.batch.in_blocks`)."""
+        the whole chunk at once; ``jaxtherm.batch.in_blocks``)."""
         return None
 
     @property
@@ -142,16 +142,16 @@ class Elimination:
         Args:
             coeffs: ``K`` scalars ``c_k``.
             supers: constant ``(K, m, m)`` superoperators ``S_k``.
-            generators: ``(m, m)`` arrays or :class:`Sparse` entries with a static pattern.
+            generators: ``(m, m)`` arrays or ``Sparse`` entries with a static pattern.
             dtype: the real dtype.
         """
         raise NotImplementedError
 
     def init(self, operator, d: int, eps: float) -> Any:
-        """Factorise the trace-eliminated ``A`` of ``operator`` (:meth:`assemble`'s form, or an
+        """Factorise the trace-eliminated ``A`` of ``operator`` (``assemble``'s form, or an
         ``(m, m)`` array) on its values without derivatives. The state has a boolean
         ``singular`` (smallest pivot ``≤ n ε ×`` the largest, or non-finite) and keeps ``A``
-        with its derivatives for :meth:`matvec`."""
+        with its derivatives for ``matvec``."""
         raise NotImplementedError
 
     def matvec(self, state, x):
@@ -164,7 +164,7 @@ class Elimination:
         raise NotImplementedError
 
     def trace_rhs(self, operator):
-        """``b = −R_{i0}`` (``i ≥ 1``) in the form :meth:`solve` takes."""
+        """``b = −R_{i0}`` (``i ≥ 1``) in the form ``solve`` takes."""
         raise NotImplementedError
 
     def norms(self, operator, r):
@@ -174,7 +174,7 @@ class Elimination:
     # --- written once
 
     def restore(self, x, d: int):
-        """All ``m`` coordinates from the ``m − 1`` unknowns (:func:`restore_trace`)."""
+        """All ``m`` coordinates from the ``m − 1`` unknowns (``restore_trace``)."""
         return restore_trace(x, d)
 
     def stacked(self, r):
@@ -182,7 +182,7 @@ class Elimination:
         return r
 
     def solve(self, state, rhs):
-        """``x = A⁻¹ rhs`` (``(n,)``) with the state of :meth:`init`, implicitly differentiated
+        """``x = A⁻¹ rhs`` (``(n,)``) with the state of ``init``, implicitly differentiated
         (``lax.custom_linear_solve``: tangents and cotangents solve with the same factors)."""
         return jax.lax.custom_linear_solve(
             lambda v: self.matvec(state, v),
@@ -196,10 +196,10 @@ class Elimination:
 
         ``r``: the kept real coordinates of ``ρ`` (``(m,)``, ``Tr ρ = 1``); ``status``: int8
         (``STATUS_MEANINGS``; with static pivots also ``STATUS_UNVERIFIED`` where the point must
-        be solved again by :meth:`fallback`: a pivot ratio that LU would call singular, a
-        non-finite result or a residual above :data:`VERIFIED_RESIDUAL` ε); ``residual``:
+        be solved again by ``fallback``: a pivot ratio that LU would call singular, a
+        non-finite result or a residual above ``VERIFIED_RESIDUAL`` ε); ``residual``:
         ``‖R r‖_∞ / (‖R‖_∞ ‖r‖_∞)``, the backward error of stationarity (``inf`` where singular
-        or non-finite); ``state``: for :meth:`solve` (later right-hand sides).
+        or non-finite); ``state``: for ``solve`` (later right-hand sides).
         """
         eps = float(jnp.finfo(dtype).eps)
         state = self.init(operator, d, eps)

@@ -1,7 +1,7 @@
 """LU with partial pivoting of the trace-eliminated system stored as one ``(n, n)`` array.
 
 The reference elimination, and the fallback of the static-pivot ones: LAPACK's factorisation of
-``A`` (formula in :mod:`jaxtherm.solvers.elimination`), substitutions in JAX. A matrix whose
+``A`` (formula in ``jaxtherm.solvers.elimination``), substitutions in JAX. A matrix whose
 smallest pivot is below ``n ε_mach`` times its largest (or non-finite) is flagged singular and
 factorised as the identity, so that its (discarded) results and derivatives stay finite and
 cannot poison a batch.
@@ -23,7 +23,7 @@ __all__ = ["LU", "LUState", "eliminate_trace", "restore_trace", "Sparse"]
 
 
 class LUState(NamedTuple):
-    """LU factors of the trace-eliminated ``A`` (:meth:`LU.init`)."""
+    """LU factors of the trace-eliminated ``A`` (``LU.init``)."""
 
     a: jax.Array
     """``A`` itself, ``(n, n)``, with its derivatives: the implicit derivatives' product."""

@@ -1,22 +1,22 @@
 """Solver objects: which coordinates of ρ are solved for, and by which elimination.
 
 A solver is an immutable, validated configuration (lineax's shape, ``docs/design.md`` §3.3). For
-a model it makes a :class:`Plan` — the kept real coordinates, the basis, and an
-:class:`~jaxtherm.solvers.elimination.Elimination` object — and the plan solves:
+a model it makes a ``Plan`` — the kept real coordinates, the basis, and an
+``jaxtherm.solvers.elimination.Elimination`` object — and the plan solves:
 
-* :class:`Dense` — all ``d²`` real coordinates (``d² − 1`` unknowns after the trace) by
-  :class:`~jaxtherm.solvers.LU`: the reference.
-* :class:`Reduced` — only the symmetry sector of the steady state
-  (:func:`jaxtherm.solvers.symmetry_sector`), global models in the eigenbasis of ``H``, by the
+* ``Dense`` — all ``d²`` real coordinates (``d² − 1`` unknowns after the trace) by
+  ``jaxtherm.solvers.LU``: the reference.
+* ``Reduced`` — only the symmetry sector of the steady state
+  (``jaxtherm.solvers.symmetry_sector``), global models in the eigenbasis of ``H``, by the
   elimination it is given (``Reduced(elimination="staged")``, or an object) or, by default, the
-  one its limits choose (:func:`choose`): :class:`~jaxtherm.solvers.Unrolled` for a small
-  sector whose entries are scalars, :class:`~jaxtherm.solvers.StaticPivots` or
-  :class:`~jaxtherm.solvers.Staged` for a larger one assembled from constants, by the size of
-  its elimination, and :class:`~jaxtherm.solvers.LU` otherwise.
-* :class:`Auto` — picks one of the above for the model and platform and says which
-  (:attr:`Plan.description`).
+  one its limits choose (``choose``): ``jaxtherm.solvers.Unrolled`` for a small
+  sector whose entries are scalars, ``jaxtherm.solvers.StaticPivots`` or
+  ``jaxtherm.solvers.Staged`` for a larger one assembled from constants, by the size of
+  its elimination, and ``jaxtherm.solvers.LU`` otherwise.
+* ``Auto`` — picks one of the above for the model and platform and says which
+  (``Plan.description``).
 
-Solvers are named in specs, on the command line and in Python (:func:`get`): ``"auto"``,
+Solvers are named in specs, on the command line and in Python (``get``): ``"auto"``,
 ``"reduced"``, ``"dense"``, and the eliminations ``"lu"``, ``"unrolled"``, ``"static_pivots"``,
 ``"staged"`` (each: the symmetry sector by that elimination).
 """
@@ -43,7 +43,7 @@ ELIMINATIONS: dict[str, type[Elimination]] = {e.name: e for e in (LU, Unrolled, 
 """The eliminations by name."""
 
 NAMES = ("auto", "reduced", "dense", *ELIMINATIONS)
-"""Solver names accepted by :func:`get`, specs (``[run] solver``) and ``--solver``."""
+"""Solver names accepted by ``get``, specs (``[run] solver``) and ``--solver``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +59,10 @@ class Plan:
     dim: int
     """Number of populations (Hilbert-space dimension ``d``)."""
     eigenbasis: bool
-    """Solve in the eigenbasis of ``H`` (global models, :mod:`jaxtherm.secular`)."""
+    """Solve in the eigenbasis of ``H`` (global models, ``jaxtherm.secular``)."""
     scalars: bool = True
     """Build a small global model's generator entries as scalars where
-    :func:`jaxtherm.secular.scalar_code` allows (the fastest program, but slow to compile with
+    ``jaxtherm.secular.scalar_code`` allows (the fastest program, but slow to compile with
     tangents: plans for differentiated kernels use arrays)."""
 
     @property
@@ -73,7 +73,7 @@ class Plan:
     @property
     def static_pivots(self) -> bool:
         """Whether points are eliminated with static pivots, checked, and where the check fails
-        solved again by :meth:`fallback` (status ``STATUS_UNVERIFIED`` until then)."""
+        solved again by ``fallback`` (status ``STATUS_UNVERIFIED`` until then)."""
         return self.elimination.static_pivots
 
     @property
@@ -94,19 +94,19 @@ class Plan:
 
     def assemble(self, coeffs, supers: np.ndarray, generators, dtype):
         """``R = Σ_k c_k S_k + Σ_j G_j`` on the kept coordinates in the elimination's form
-        (:meth:`Elimination.assemble`)."""
+        (``Elimination.assemble``)."""
         return self.elimination.assemble(coeffs, supers, generators, dtype)
 
     def init(self, matrix, dtype):
-        """Factorise the trace-eliminated ``A`` of ``R`` (:meth:`Elimination.init`)."""
+        """Factorise the trace-eliminated ``A`` of ``R`` (``Elimination.init``)."""
         return self.elimination.init(matrix, self.dim, float(jnp.finfo(dtype).eps))
 
     def solve(self, state, rhs):
-        """``x = A⁻¹ rhs`` with the state of :meth:`init` (``(m−1,)`` in and out)."""
+        """``x = A⁻¹ rhs`` with the state of ``init`` (``(m−1,)`` in and out)."""
         return self.elimination.solve(state, rhs)
 
     def steady_state(self, matrix, dtype):
-        """Steady state of ``R``: ``(r, status, residual, state)`` (:meth:`Elimination.steady_state`)."""
+        """Steady state of ``R``: ``(r, status, residual, state)`` (``Elimination.steady_state``)."""
         return self.elimination.steady_state(matrix, self.dim, dtype)
 
 
@@ -137,23 +137,23 @@ class Dense:
 @dataclasses.dataclass(frozen=True)
 class Reduced:
     """The steady state's symmetry sector, by the given elimination or by the one the limits
-    choose (:func:`choose`).
+    choose (``choose``).
 
     Args:
-        max_unrolled: largest number of unknowns eliminated by :class:`~jaxtherm.solvers.Unrolled`
+        max_unrolled: largest number of unknowns eliminated by ``jaxtherm.solvers.Unrolled``
             (sectors whose entries are scalars: Liouvillians assembled from constants, and
             global models whose eigenbasis entries are scalars,
-            :func:`jaxtherm.secular.scalar_code`). The program grows like ``n³`` (compile time
+            ``jaxtherm.secular.scalar_code``). The program grows like ``n³`` (compile time
             too). ``0``: none.
-        max_sparse: largest number of multiply–adds (:func:`jaxtherm.solvers.ordering.fill`) of a
-            larger sector assembled from constants that :class:`~jaxtherm.solvers.StaticPivots`
+        max_sparse: largest number of multiply–adds (``jaxtherm.solvers.ordering.fill``) of a
+            larger sector assembled from constants that ``jaxtherm.solvers.StaticPivots``
             eliminates (the unrolled program grows with the fill). ``0``: none.
         max_staged: largest number of multiply–adds of a sector, larger than ``max_sparse``,
-            that :class:`~jaxtherm.solvers.Staged` eliminates (its program grows with the
+            that ``jaxtherm.solvers.Staged`` eliminates (its program grows with the
             elimination's levels, its constants with the fill). ``0``: none. Other sectors: LU.
         eigenbasis: solve global (Davies-only) models in the eigenbasis of ``H``
-            (:mod:`jaxtherm.secular`, the default); ``False`` builds their generators on the
-            sector by the general construction (:func:`jaxtherm.davies.restricted_generators`),
+            (``jaxtherm.secular``, the default); ``False`` builds their generators on the
+            sector by the general construction (``jaxtherm.davies.restricted_generators``),
             the slower cross-check.
         elimination: an elimination (name or object) for every model instead of the limits'
             choice; the static-pivot ones need a Liouvillian assembled from constants (no
@@ -191,7 +191,7 @@ class Reduced:
 
 @dataclasses.dataclass(frozen=True)
 class Auto:
-    """Picks the solver for the model and platform: :class:`Reduced` with its defaults on every
+    """Picks the solver for the model and platform: ``Reduced`` with its defaults on every
     platform today (the sector is never larger than the full system, and the unrolled
     elimination of small sectors is the fastest measured on CPU). ``Auto().plan(model).description``
     says what was picked."""
@@ -228,7 +228,7 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     """The elimination of ``model``'s sector ``keep`` by ``limits``' thresholds.
 
     Unrolled code pays where the entries are scalars: assembly from constants, or the
-    eigenbasis entries of global models built as scalars (:func:`jaxtherm.secular.scalar_code`).
+    eigenbasis entries of global models built as scalars (``jaxtherm.secular.scalar_code``).
     The general Davies construction, and eigenbasis entries built as arrays, are dense traced
     matrices that LU takes faster. Larger sectors assembled from constants are eliminated with
     static pivots, unrolled or staged by the size of the elimination; a structurally zero pivot
@@ -271,7 +271,7 @@ def _given(elimination: Elimination, model: Model, keep: tuple[int, ...]) -> Eli
 
 
 def _pattern(model: Model, keep: tuple[int, ...]) -> np.ndarray:
-    """Structural non-zeros of the trace-eliminated ``A`` (:mod:`jaxtherm.solvers.lu`) on the
+    """Structural non-zeros of the trace-eliminated ``A`` (``jaxtherm.solvers.lu``) on the
     kept coordinates of a model without Davies thermalizers: ``(m−1, m−1)`` booleans."""
     d, m = model.dim, len(keep)
     index = np.full(d * d, -1)
@@ -290,7 +290,7 @@ def _pattern(model: Model, keep: tuple[int, ...]) -> np.ndarray:
 def _sample(model: Model, keep: tuple[int, ...], seed: int = 0) -> np.ndarray:
     """The trace-eliminated ``A`` on the kept coordinates at generic parameters (each one
     uniform in 0.5–1.5, a fixed seed) of a model without Davies thermalizers: ``(m−1, m−1)``,
-    for :func:`ordering.threshold_order`."""
+    for ``ordering.threshold_order``."""
     rng = np.random.default_rng(seed)
     p = model.to_parameters({name: float(rng.uniform(0.5, 1.5)) for name in model.parameters})
     n = model.dim ** 2

@@ -1,13 +1,13 @@
 """Sparse elimination with static pivots in stages, the batch innermost: sectors of any size.
 
-The trace-eliminated sector matrix ``A`` (:mod:`jaxtherm.solvers.lu`) of a model without Davies
+The trace-eliminated sector matrix ``A`` (``jaxtherm.solvers.lu``) of a model without Davies
 baths has a pattern known when the program is traced. Eliminated with the diagonal as pivots in
-a fill-reducing order (:func:`jaxtherm.solvers.ordering.threshold_order`), its factors ``L U``
+a fill-reducing order (``jaxtherm.solvers.ordering.threshold_order``), its factors ``L U``
 fill a pattern of ``nnz`` entries, and the elimination is the updates ``a_ij −= l_ik u_kj``
-(``l_ik = a_ik / a_kk``) over that pattern: :func:`jaxtherm.solvers.ordering.fill` of them.
+(``l_ik = a_ik / a_kk``) over that pattern: ``jaxtherm.solvers.ordering.fill`` of them.
 
 Pivot ``k`` depends on an earlier pivot ``k'`` when ``k'``'s updates reach row or column ``k``
-(``l_kk' ≠ 0`` or ``u_k'k ≠ 0``). The pivots of one *level* (:func:`structure`: one more than
+(``l_kk' ≠ 0`` or ``u_k'k ≠ 0``). The pivots of one *level* (``structure``: one more than
 the deepest pivot they depend on) are independent, and one stage eliminates them all at once:
 
     l[L] = v[L] / v[P];   v[T] −= l[S] * u[U]         (gathers, a product, a scatter-add)
@@ -15,23 +15,23 @@ the deepest pivot they depend on) are independent, and one stage eliminates them
 with static index vectors ``L, P, T, S, U`` into the values ``v`` of the filled pattern. The
 3-qubit chain's 19 unknowns take 9 levels, the 4-qubit chain's 69 take 18, the 5-qubit
 chain's 251 take 54 (60,529 updates). Consecutive levels of similar sizes run as one loop over
-padded index vectors (:func:`_grouped`), so the program grows with the number of such runs
-(~10), neither with the fill (as the unrolled elimination of :mod:`jaxtherm.solvers.unrolled`
+padded index vectors (``_grouped``), so the program grows with the number of such runs
+(~10), neither with the fill (as the unrolled elimination of ``jaxtherm.solvers.unrolled``
 does, and its compile time with it) nor with the levels (``benchmarks/bench_sectors.py``
 measures both compile times; figures in ``docs/performance.md``).
 
 Under ``vmap`` (``jax.custom_batching.custom_vmap``) the values of a batch are stored as
 ``(nnz, B)``, the points innermost, so that every gathered or scattered index moves ``B``
 contiguous numbers and the products are long vector operations. On a CPU the batch is
-eliminated in blocks of :data:`CPU_BLOCK` points whose values stay in cache, which is faster
+eliminated in blocks of ``CPU_BLOCK`` points whose values stay in cache, which is faster
 than the whole batch at once or the points outermost (``benchmarks/bench_sectors.py``,
-``docs/performance.md``); :func:`jaxtherm.batch.in_blocks` runs a staged plan's
+``docs/performance.md``); ``jaxtherm.batch.in_blocks`` runs a staged plan's
 whole kernel in such blocks. On a GPU the whole batch is one block.
 
-Solves (:func:`solve`) replay the levels on right-hand sides (forward with ``L``, backward with
+Solves (``solve``) replay the levels on right-hand sides (forward with ``L``, backward with
 ``U``, and transposed) and take one step of iterative refinement, in one batch-innermost
 program (every boundary of one transposes its arrays); the caller checks the
-residual, as for :mod:`jaxtherm.solvers.unrolled`'s static pivots.
+residual, as for ``jaxtherm.solvers.unrolled``'s static pivots.
 """
 
 from __future__ import annotations
@@ -69,15 +69,15 @@ class Stage(NamedTuple):
 
 
 MIN_TAIL = 8
-"""A dense trailing block of at least this many pivots is substituted by a loop (:class:`Structure`)."""
+"""A dense trailing block of at least this many pivots is substituted by a loop (``Structure``)."""
 
 MIN_RUN = 2
-"""At least this many consecutive levels of similar sizes are run as one loop (:func:`_grouped`)."""
+"""At least this many consecutive levels of similar sizes are run as one loop (``_grouped``)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Structure:
-    """The static structure of a staged elimination (:func:`structure`), in the pivot order.
+    """The static structure of a staged elimination (``structure``), in the pivot order.
 
     A minimum-degree elimination ends in a dense block (the 5-qubit chain's last 39 pivots, 39
     of its 54 levels): from pivot ``tail`` on every entry is filled. Its values are stored last,
@@ -111,7 +111,7 @@ class Structure:
     pivots' contributions to the rows before it)."""
 
     updates: int
-    """Multiply–adds of one factorisation (:func:`jaxtherm.solvers.ordering.fill`)."""
+    """Multiply–adds of one factorisation (``jaxtherm.solvers.ordering.fill``)."""
 
 
 def _ints(values) -> np.ndarray:
@@ -167,7 +167,7 @@ def _filled(a: np.ndarray, order) -> np.ndarray:
 
 
 def _tail(filled: np.ndarray) -> int:
-    """The first pivot of the dense trailing block (``n`` if it has fewer than :data:`MIN_TAIL` pivots)."""
+    """The first pivot of the dense trailing block (``n`` if it has fewer than ``MIN_TAIL`` pivots)."""
     n = len(filled)
     tail = n
     while tail > 0 and filled[tail - 1:, tail - 1:].all():
@@ -354,7 +354,7 @@ def _factor_block(st: Structure, a_values):
 
 def _solve_block(st: Structure, values, rhs, transpose: bool):
     """``rhs``: ``(n, B)`` in the original order → ``A⁻¹ rhs`` (or ``A⁻ᵀ rhs``), ``(n, B)``
-    (``values``: :func:`_factor_block`'s, scratch row included)."""
+    (``values``: ``_factor_block``'s, scratch row included)."""
     x = jnp.concatenate([_take(rhs, st.order), jnp.zeros_like(rhs[:1])])  # and a scratch row
     first, second = (st.upper_transposed, st.lower_transposed) if transpose else (st.lower, st.upper)
     x, _ = _run(first, x, values)
@@ -427,14 +427,14 @@ def _blocked(fn, columns, *arrays):
 
 
 def block_size() -> int | None:
-    """Points eliminated together on the default backend: :data:`CPU_BLOCK` on a CPU, all on
+    """Points eliminated together on the default backend: ``CPU_BLOCK`` on a CPU, all on
     others (``None``)."""
     return CPU_BLOCK if jax.default_backend() == "cpu" else None
 
 
 def _innermost(block):
     """A function of one point's arrays (first axis the slots) whose ``vmap`` runs ``block`` on
-    ``(slots, B)`` arrays, the points innermost, in blocks of :func:`block_size` points
+    ``(slots, B)`` arrays, the points innermost, in blocks of ``block_size`` points
     (``jax.custom_batching.custom_vmap``: the batch is moved innermost at this boundary and back).
     ``block`` returns a tuple of ``(·, B)`` or ``(B,)`` arrays."""
 
@@ -464,7 +464,7 @@ def factor(st: Structure, a_values):
 
 
 def substitute(st: Structure, values, a_values, rhs, transpose: bool = False):
-    """``x = A⁻¹ rhs`` (or ``A⁻ᵀ rhs``) with the factors of :func:`factor`, refined once:
+    """``x = A⁻¹ rhs`` (or ``A⁻ᵀ rhs``) with the factors of ``factor``, refined once:
     ``x₁ = x₀ + S(rhs − A x₀)``, ``S`` the substitution and ``A`` from its entries ``a_values``
     (``(n,)``; one batch-innermost program for all three, not differentiable)."""
 
@@ -495,7 +495,7 @@ def product(rows: np.ndarray, cols: np.ndarray, size: int, values, x):
 
 
 class StagedState(NamedTuple):
-    """A staged factorisation (:meth:`Staged.init`)."""
+    """A staged factorisation (``Staged.init``)."""
 
     values: jax.Array
     """``L\\U`` on the filled pattern and a scratch entry, ``(nnz + 1,)``."""
@@ -510,14 +510,14 @@ class StagedState(NamedTuple):
 class Staged(Elimination):
     """The sparse elimination with static pivots in a fill-reducing order, level by level with
     the batch innermost (module docstring): for sectors whose unrolled elimination would be too
-    large a program. Refined once a solve and checked a point, as :class:`StaticPivots`; a
-    point that fails is solved again by :meth:`fallback`, LU with partial pivoting.
+    large a program. Refined once a solve and checked a point, as ``StaticPivots``; a
+    point that fails is solved again by ``fallback``, LU with partial pivoting.
 
-    ``R`` is stored as its entries at a static pattern (:class:`~jaxtherm.solvers.Sparse`).
+    ``R`` is stored as its entries at a static pattern (``jaxtherm.solvers.Sparse``).
 
     Args:
         order: the elimination order; ``None``: the threshold order of the sector's pattern.
-        structure: the filled pattern and stages (:func:`structure`), made by :meth:`prepare`.
+        structure: the filled pattern and stages (``structure``), made by ``prepare``.
     """
 
     order: tuple[int, ...] | None = None
@@ -548,7 +548,7 @@ class Staged(Elimination):
         return LU()
 
     def block_size(self) -> int | None:
-        """Points whose whole kernel runs together (:func:`block_size`: cache blocks on a CPU)."""
+        """Points whose whole kernel runs together (``block_size``: cache blocks on a CPU)."""
         return block_size()
 
     def _structure(self) -> Structure:
@@ -582,7 +582,7 @@ class Staged(Elimination):
 
     def factorise(self, a_values, eps: float) -> StagedState:
         """Factorise ``A`` given by its entries (``(E,)``, at ``structure.a_rows``,
-        ``structure.a_cols``) on their values without derivatives (:func:`factor`)."""
+        ``structure.a_cols``) on their values without derivatives (``factor``)."""
         st = self._structure()
         values, smallest, largest = factor(st, jax.lax.stop_gradient(a_values))
         singular = ~(smallest > st.n * eps * largest)  # also True for NaN
@@ -604,7 +604,7 @@ class Staged(Elimination):
         return -values[self._slots(matrix)[1:, 0]]
 
     def norms(self, operator, r):
-        """``(‖R‖_∞, ‖r‖_∞, ‖R r‖_∞)`` from ``R``'s entries, batch innermost (:func:`product`)."""
+        """``(‖R‖_∞, ‖r‖_∞, ‖R r‖_∞)`` from ``R``'s entries, batch innermost (``product``)."""
         matrix = _entries(operator)
         v, rr = jax.lax.stop_gradient(matrix.values), jax.lax.stop_gradient(r)
         m = r.shape[0]
@@ -640,7 +640,7 @@ class Staged(Elimination):
 
 
 def _entries(matrix) -> Sparse:
-    """``R`` as its entries: :meth:`Staged.assemble`'s form, or every entry of an ``(m, m)`` array."""
+    """``R`` as its entries: ``Staged.assemble``'s form, or every entry of an ``(m, m)`` array."""
     if isinstance(matrix, Sparse):
         return matrix
     m = matrix.shape[0]

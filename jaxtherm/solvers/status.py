@@ -11,10 +11,10 @@ STATUS_INACCURATE = 3
 STATUS_DOMAIN = 4
 STATUS_UNVERIFIED = 5
 """An elimination with static pivots that cannot vouch for its solution (a small pivot or a
-residual above the check, :class:`jaxtherm.solvers.StaticPivots`, :class:`jaxtherm.solvers.Staged`).
+residual above the check, ``jaxtherm.solvers.StaticPivots``, ``jaxtherm.solvers.Staged``).
 ``solve``, sweeps, fits and optimisations solve such a point again with the plan's fallback
-(:class:`jaxtherm.batch.ChunkRunner`), so it never reaches their results; only the bare
-kernels (:func:`jaxtherm.batch.batched_kernel`, :func:`jaxtherm.kernel.point`) return it."""
+(``jaxtherm.batch.ChunkRunner``), so it never reaches their results; only the bare
+kernels (``jaxtherm.batch.batched_kernel``, ``jaxtherm.kernel.point``) return it."""
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
     STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",

@@ -8,11 +8,11 @@ batch, and XLA fuses the whole solve into a few elementwise loops: for a few unk
 much faster than a batched LU, whose per-matrix loops are too short to vectorise
 (``benchmarks/bench_sectors.py``).
 
-Two eliminations use it: :class:`Unrolled`, partial pivoting, for sectors of up to about ten
+Two eliminations use it: ``Unrolled``, partial pivoting, for sectors of up to about ten
 unknowns (the program grows like ``n³``, and so does its compile time); and
-:class:`StaticPivots`, the diagonal as pivots in a fill-reducing order
-(:mod:`jaxtherm.solvers.ordering`), whose program grows with the fill, refined once a solve and
-checked a point. Every value is computed once (:func:`jaxtherm._fusion.once`: after each pivot
+``StaticPivots``, the diagonal as pivots in a fill-reducing order
+(``jaxtherm.solvers.ordering``), whose program grows with the fill, refined once a solve and
+checked a point. Every value is computed once (``jaxtherm._fusion.once``: after each pivot
 step, each substitution step, and on the norms): without that, XLA's CPU fusion recomputes the
 elimination inside every fused loop, and the gain over LU shrinks with ``n``
 (``benchmarks/bench_sectors.py``, ``docs/performance.md``).
@@ -63,8 +63,8 @@ def _swap(a, k: int, swaps, columns=None):
 
 
 class Factors(NamedTuple):
-    """The unrolled elimination of ``a`` (:func:`factor`), replayed on right-hand sides by
-    :func:`substitute`."""
+    """The unrolled elimination of ``a`` (``factor``), replayed on right-hand sides by
+    ``substitute``."""
 
     steps: list
     """Per pivot ``k``: ``(static_swap, swaps, multipliers)`` — a row index swapped with ``k``
@@ -75,10 +75,10 @@ class Factors(NamedTuple):
     singular: object
     """Boolean scalar: smallest pivot ``≤ n ε ×`` the largest, NaN, or a structurally empty column.
     Without pivoting this says only that the static pivots cannot vouch for the matrix (a pivoted
-    elimination decides: :class:`jaxtherm.solvers.Plan` marks such points unverified)."""
+    elimination decides: ``jaxtherm.solvers.Plan`` marks such points unverified)."""
     matrix: list | None = None
     """The matrix itself (list of rows, with its derivatives): the matrix–vector product of the
-    implicit derivatives of :func:`solve` (:func:`init` sets it)."""
+    implicit derivatives of ``solve`` (``init`` sets it)."""
     order: tuple[int, ...] | None = None
     """Static pivots: the elimination order (unknown ``order[k]`` is the ``k``-th pivot) of a
     factorisation without pivoting, whose solves take one step of iterative refinement; ``None``
@@ -149,10 +149,10 @@ def factor(a, eps: float, pivoting: bool = True) -> Factors:
 
 
 def substitute(factors: Factors, b) -> list:
-    """``x = a⁻¹ b`` by replaying :func:`factor`'s row operations on ``b`` and back-substituting.
+    """``x = a⁻¹ b`` by replaying ``factor``'s row operations on ``b`` and back-substituting.
 
     Args:
-        factors: from :func:`factor`.
+        factors: from ``factor``.
         b: ``n`` scalars or ``None``.
 
     Returns:
@@ -178,7 +178,7 @@ def substitute(factors: Factors, b) -> list:
 
 
 def substitute_transposed(factors: Factors, c) -> list:
-    """``y = a⁻ᵀ c`` with the same factors. :func:`factor` computed ``E a = U`` (``E`` its row
+    """``y = a⁻ᵀ c`` with the same factors. ``factor`` computed ``E a = U`` (``E`` its row
     operations in order), so ``aᵀ = Uᵀ E⁻ᵀ`` and ``y = Eᵀ U⁻ᵀ c``: a forward substitution with
     ``Uᵀ``, then the transposed operations in reverse order (a swap is its own transpose; the
     elimination ``b_i −= f b_k`` becomes ``y_k −= f y_i``)."""
@@ -224,7 +224,7 @@ class Unrolled(Elimination):
     """Gaussian elimination with partial pivoting unrolled into scalar operations (module
     docstring): vectors are lists of scalars and ``R`` a list of rows, structural zeros
     skipped, so a small sector's whole solve is elementwise over a batch. For sectors of at most
-    :data:`MAX_UNKNOWNS` unknowns."""
+    ``MAX_UNKNOWNS`` unknowns."""
 
     name = "unrolled"
     scalars = True
@@ -239,9 +239,9 @@ class Unrolled(Elimination):
     def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> list:
         """``R_ij = Σ_k c_k (S_k)_ij (+ Σ_j G_j[i, j])`` entry by entry as a list of rows, the
         structural zeros skipped (``None`` where every term is zero): those of the constants, and
-        those outside the pattern of :class:`~jaxtherm.solvers.Sparse` generators.
+        those outside the pattern of ``jaxtherm.solvers.Sparse`` generators.
 
-        Entries with a generator's term are computed once (:func:`jaxtherm._fusion.once`): they
+        Entries with a generator's term are computed once (``jaxtherm._fusion.once``): they
         feed the elimination, the norms and the residual; the constants' few products are cheaper
         to recompute (``benchmarks/bench_models.py``)."""
         m = supers.shape[-1]
@@ -263,11 +263,11 @@ class Unrolled(Elimination):
         return rows
 
     def init(self, operator, d: int, eps: float) -> Factors:
-        """:func:`factor` of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1):
+        """``factor`` of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1):
         with partial pivoting, or with static pivots in the elimination's order.
 
         The elimination runs on the values of ``A`` without their derivatives
-        (``stop_gradient``): :meth:`solve` differentiates implicitly with ``A`` itself, kept in
+        (``stop_gradient``): ``solve`` differentiates implicitly with ``A`` itself, kept in
         the factors."""
         rows = _to_rows(operator, len(operator))
         m = len(rows)
@@ -285,7 +285,7 @@ class Unrolled(Elimination):
         return _stack(matvec(state.matrix, [x[i] for i in range(n)]), x)
 
     def substitute(self, state: Factors, matvec_, rhs, transpose: bool):
-        """Replays the factors (:func:`substitute`, :func:`substitute_transposed`). Static
+        """Replays the factors (``substitute``, ``substitute_transposed``). Static
         pivots are applied in their order and refined once, ``x₁ = x₀ + S(rhs − A x₀)``
         (``S`` the substitution; transposed likewise with ``Aᵀ``): without pivoting an
         elimination can grow its entries, and one step brings the backward error back to
@@ -306,7 +306,7 @@ class Unrolled(Elimination):
         return x + apply(rhs - matvec_(x))
 
     def solve(self, state: Factors, rhs):
-        """``x = A⁻¹ rhs`` (:meth:`Elimination.solve`) in the form of ``rhs``: a list of ``n``
+        """``x = A⁻¹ rhs`` (``Elimination.solve``) in the form of ``rhs``: a list of ``n``
         scalars (``None`` for structural zeros: one array at the solve's boundary, every entry
         linear in it), or an ``(n,)`` array."""
         if isinstance(rhs, list):
@@ -345,14 +345,14 @@ class Unrolled(Elimination):
 @dataclasses.dataclass(frozen=True)
 class StaticPivots(Unrolled):
     """The unrolled elimination without pivoting, the diagonal as pivots in a fill-reducing
-    order (:func:`jaxtherm.solvers.ordering.threshold_order`): the program is the sparse
+    order (``jaxtherm.solvers.ordering.threshold_order``): the program is the sparse
     elimination of ``A``'s own pattern, so it grows with the fill, not with ``n³``. Each solve
-    is refined once and each point checked (:meth:`Elimination.steady_state`); a point that
-    fails is solved again by :meth:`fallback`, LU with partial pivoting.
+    is refined once and each point checked (``Elimination.steady_state``); a point that
+    fails is solved again by ``fallback``, LU with partial pivoting.
 
     Args:
         order: the elimination order (unknown ``order[k]`` is the ``k``-th pivot); ``None``: the
-            threshold order of the sector's pattern, made by :meth:`prepare`.
+            threshold order of the sector's pattern, made by ``prepare``.
     """
 
     order: tuple[int, ...] | None = None

@@ -3,12 +3,12 @@
 Physics (counting statistics, observables) is written once against this small interface; the
 plan's elimination decides the representation:
 
-* :class:`Arrays` — an ``(m,)`` array; operators applied as matrix–vector products, scatter-adds
+* ``Arrays`` — an ``(m,)`` array; operators applied as matrix–vector products, scatter-adds
   or, for few entries, sums of scalars;
-* :class:`Scalars` — a list of ``m`` scalars, ``None`` for a structural zero: the representation
-  of unrolled eliminations (:class:`jaxtherm.solvers.Unrolled`), elementwise over a batch.
+* ``Scalars`` — a list of ``m`` scalars, ``None`` for a structural zero: the representation
+  of unrolled eliminations (``jaxtherm.solvers.Unrolled``), elementwise over a batch.
 
-Operators are :class:`~jaxtherm.solvers.Sparse` entries at a static pattern or ``(m, m)`` arrays.
+Operators are ``jaxtherm.solvers.Sparse`` entries at a static pattern or ``(m, m)`` arrays.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ SCALAR_ENTRIES = 256
 (elementwise over a batch, like the unrolled solver); above it by a scatter-add."""
 
 SPARSE_DOT = 16
-"""Up to this many non-zero weights a constant dot product is a sum of scalars (:func:`dot`)."""
+"""Up to this many non-zero weights a constant dot product is a sum of scalars (``dot``)."""
 
 
 def _scalar_apply(ops: Sequence[Sparse], v: list, rows: int) -> list:
@@ -114,7 +114,7 @@ def choose(elimination: Elimination, ops: Sequence, dtype) -> Arrays:
 
 def dot(weights: np.ndarray, r):
     """``w · r`` for a constant ``(m,)`` vector and an ``(m,)`` array: a sum over the non-zero
-    weights where they are few (:data:`SPARSE_DOT`), so that a small sector's observables stay
+    weights where they are few (``SPARSE_DOT``), so that a small sector's observables stay
     elementwise over a batch; a matrix–vector product otherwise."""
     nonzero = np.flatnonzero(weights)
     if len(nonzero) == 0:

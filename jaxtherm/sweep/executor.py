@@ -1,10 +1,10 @@
-"""Where a sweep's chunks are computed: :class:`LocalEngine` runs them on this process's devices
-(the default); :class:`~jaxtherm.sweep.cluster.ClusterEngine` hands them to Dask workers, each of
+"""Where a sweep's chunks are computed: ``LocalEngine`` runs them on this process's devices
+(the default); ``jaxtherm.sweep.cluster.ClusterEngine`` hands them to Dask workers, each of
 which runs a ``LocalEngine`` of its own. Both give the writer the same host arrays per chunk.
 
-An engine answers three questions for :func:`~jaxtherm.sweep.run.run_sweep`: what its devices
-are (:meth:`LocalEngine.working_set`, for the automatic chunk size), :meth:`~LocalEngine.prepare`
-(compile for a chunk size), and :meth:`~LocalEngine.run` (compute chunks, calling ``finish`` with
+An engine answers three questions for ``jaxtherm.sweep.run.run_sweep``: what its devices
+are (``LocalEngine.working_set``, for the automatic chunk size), ``LocalEngine.prepare``
+(compile for a chunk size), and ``LocalEngine.run`` (compute chunks, calling ``finish`` with
 each chunk's outputs).
 """
 
@@ -52,7 +52,7 @@ class LocalEngine:
 
     Args:
         study: the resolved sweep.
-        solver: a solver name or object (:mod:`jaxtherm.solvers`).
+        solver: a solver name or object (``jaxtherm.solvers``).
         device: ``"cpu"``, ``"gpu"`` or ``None`` (JAX's default platform).
 
     Raises:
@@ -75,7 +75,7 @@ class LocalEngine:
         return ", ".join(str(d) for d in self.devs)
 
     def runner(self, model_index: int) -> ChunkRunner:
-        """The chunk runner of one of the study's models (:class:`jaxtherm.batch.ChunkRunner`: the
+        """The chunk runner of one of the study's models (``jaxtherm.batch.ChunkRunner``: the
         plan's kernel, and its fallback's where static pivots cannot vouch for a chunk), its
         kernels compiled ahead of time for this engine's chunk size and devices."""
         if model_index not in self._runners:
@@ -119,8 +119,8 @@ class LocalEngine:
         return args, self.runner(chunk.model_index).kernel()(*args)
 
     def host(self, chunk: grid.Chunk, dispatched) -> dict[str, np.ndarray]:
-        """A dispatched chunk's outputs on the host (:func:`host_outputs`), after the runner's
-        fallback policy (:meth:`jaxtherm.batch.ChunkRunner.finish`)."""
+        """A dispatched chunk's outputs on the host (``host_outputs``), after the runner's
+        fallback policy (``jaxtherm.batch.ChunkRunner.finish``)."""
         spec = self.study.spec
         args, result = dispatched
         result = self.runner(chunk.model_index).finish(result, *args)

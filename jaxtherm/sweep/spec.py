@@ -1,4 +1,4 @@
-"""Sweep specs: TOML in, an immutable, schema-checked :class:`SweepSpec` out (``docs/design.md`` §4).
+"""Sweep specs: TOML in, an immutable, schema-checked ``SweepSpec`` out (``docs/design.md`` §4).
 
     [model]
     name = "qubit_pair"                # a registered model (jaxtherm.models.available()), or
@@ -39,10 +39,10 @@ A spec for ``jaxtherm optimize`` has no ``[axes]`` but an ``[optimize]`` table i
 
 This module checks the file's shape only and knows no model and no JAX: which parameters,
 options and values a model takes is checked against the model itself when the sweep is
-resolved (:mod:`jaxtherm.sweep.study`). Every problem raises :class:`SpecError`, whose message
+resolved (``jaxtherm.sweep.study``). Every problem raises ``SpecError``, whose message
 names the file, the key and what was expected: also a file that is not UTF-8 text, TOML nested
-too deeply to read, and a grid too large to allocate (:data:`MAX_AXIS_POINTS` on one axis,
-:data:`MAX_GRID_POINTS` in all), refused before anything is allocated.
+too deeply to read, and a grid too large to allocate (``MAX_AXIS_POINTS`` on one axis,
+``MAX_GRID_POINTS`` in all), refused before anything is allocated.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class OptimizeSettings:
     """The ``[optimize]`` table of a spec (``jaxtherm optimize``), syntax-checked: the objective
     ``expression`` (``maximize`` or ``minimize``), ``variables`` name → ``(lo, hi)`` or
     ``(lo, hi, start)``, ``constraints`` (texts), ``starts``, ``steps``, ``seed`` and
-    ``learning_rate`` (:mod:`jaxtherm.optimize`)."""
+    ``learning_rate`` (``jaxtherm.optimize``)."""
 
     expression: str
     maximize: bool
@@ -117,7 +117,7 @@ class OptimizeSettings:
 class FitSettings:
     """The ``[fit]`` table (``jaxtherm fit``): the fitted ``parameters`` name → ``(start,)``,
     ``(lo, hi)`` or ``(lo, hi, start)``, the ``data`` file (relative to the spec; CSV or HDF5)
-    and the ``observables`` fitted (:mod:`jaxtherm.fitting`)."""
+    and the ``observables`` fitted (``jaxtherm.fitting``)."""
 
     parameters: Mapping[str, tuple[float, ...]]
     data: Path
@@ -131,7 +131,7 @@ class SweepSpec:
     Attributes:
         source, text: the file name and its exact text (kept in the results file).
         model: the ``[model] name`` (``None`` with a factory).
-        factory: the ``[model] factory`` reference, resolved against :attr:`base_dir`.
+        factory: the ``[model] factory`` reference, resolved against ``base_dir``.
         options: every other ``[model]`` key, each as a tuple of values (one unless a list).
         categorical: the options given as lists, in file order: each adds a leading dimension.
         fixed, axes: ``[parameters]`` and ``[axes]`` as given (names not yet checked).
@@ -172,7 +172,7 @@ class SweepSpec:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Grid shape: the categorical options, then :attr:`axis_shape`."""
+        """Grid shape: the categorical options, then ``axis_shape``."""
         return self.model_shape + self.axis_shape
 
     @property
@@ -232,7 +232,7 @@ def _axis_rule(source: str, name: str, rule) -> tuple[str, list, int]:
 
 
 def _num(source: str, key: str, arg) -> int:
-    """The ``num`` of a ``[start, stop, num]`` rule, at most :data:`MAX_AXIS_POINTS`."""
+    """The ``num`` of a ``[start, stop, num]`` rule, at most ``MAX_AXIS_POINTS``."""
     if not (isinstance(arg, list) and len(arg) == 3 and _numbers(arg[:2]) and _is_int(arg[2]) and arg[2] >= 1):
         raise SpecError(source, key, f"expected [start, stop, num] with num a positive integer; got {arg!r}")
     if arg[2] > MAX_AXIS_POINTS:
@@ -241,7 +241,7 @@ def _num(source: str, key: str, arg) -> int:
 
 
 def _axis(source: str, name: str, kind: str, arg: list) -> Axis:
-    """The axis of a checked rule (:func:`_axis_rule`): its values, finite and distinct."""
+    """The axis of a checked rule (``_axis_rule``): its values, finite and distinct."""
     key = f"axes.{name}"
     if kind == "values":
         values = np.asarray(arg, dtype=np.float64)
@@ -265,7 +265,7 @@ def _model_table(source: str, table: dict):
 
 
 def _model_source(source: str, name, factory) -> tuple[str | None, str | None]:
-    """``[model] name`` (default :data:`DEFAULT_MODEL`) or ``factory``, not both."""
+    """``[model] name`` (default ``DEFAULT_MODEL``) or ``factory``, not both."""
     if name is not None and factory is not None:
         raise SpecError(source, "model.factory", "give either [model] name or [model] factory, not both")
     if factory is not None and (not isinstance(factory, str) or ":" not in factory):
@@ -292,7 +292,7 @@ def _model_option(source: str, key: str, value) -> tuple:
 
 
 def _positive_int(source: str, key: str, value, default: int | None) -> int | None:
-    """``value`` if a positive integer, ``default`` if absent (``None``); else :class:`SpecError`."""
+    """``value`` if a positive integer, ``default`` if absent (``None``); else ``SpecError``."""
     if value is None:
         return default
     if not _is_int(value) or value < 1:
@@ -442,7 +442,7 @@ def _flag(source: str, key: str, value) -> bool:
 
 
 def _output_table(source: str, table: dict, default_path: str) -> dict:
-    """``[output]`` as :class:`SweepSpec` fields."""
+    """``[output]`` as ``SweepSpec`` fields."""
     path = table.get("path", default_path)
     if not isinstance(path, str) or not path:
         raise SpecError(source, "output.path", f"expected a file path string; got {path!r}")
@@ -464,7 +464,7 @@ def _output_table(source: str, table: dict, default_path: str) -> dict:
 
 
 def _run_table(source: str, table: dict) -> dict:
-    """``[run]`` as :class:`SweepSpec` fields."""
+    """``[run]`` as ``SweepSpec`` fields."""
     chunk_size = _positive_int(source, "run.chunk_size", table.get("chunk_size"), None)
     solver = table.get("solver", "auto")
     if not isinstance(solver, str):
@@ -474,7 +474,7 @@ def _run_table(source: str, table: dict) -> dict:
 
 def _design_tables(source: str, data: dict, fixed: Mapping, axes: list, categorical: tuple,
                    base_dir: Path) -> dict:
-    """``[optimize]`` or ``[fit]`` (at most one, with one model) as :class:`SweepSpec` fields."""
+    """``[optimize]`` or ``[fit]`` (at most one, with one model) as ``SweepSpec`` fields."""
     optimize = _optimize_table(source, data["optimize"], fixed, axes) if "optimize" in data else None
     fit = _fit_table(source, data["fit"], fixed, axes, base_dir) if "fit" in data else None
     if optimize is not None and fit is not None:
@@ -515,7 +515,7 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
 
 def decode(data: bytes, source: str) -> str:
     """A spec file's bytes as text: UTF-8 (a leading byte-order mark is dropped); anything else
-    is a :class:`SpecError` that says which encoding was found, where it could be told."""
+    is a ``SpecError`` that says which encoding was found, where it could be told."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SpecError(source, "", "is UTF-16 text; expected UTF-8 (save it as UTF-8)")
     try:

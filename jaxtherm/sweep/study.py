@@ -1,12 +1,12 @@
 """A sweep resolved against its models: the spec's names, values and options checked by the
 models' own metadata (``docs/design.md`` §2.6: the engine knows no model by name).
 
-:func:`resolve` builds every model of the spec (one per combination of the categorical
+``resolve`` builds every model of the spec (one per combination of the categorical
 ``[model]`` options, C order), checks that they agree on what a results file holds (parameters,
 observables and, with ``save_rho``, the Hilbert-space dimension), that ``[parameters]`` and
 ``[axes]`` give every parameter exactly once (directly or by an alias such as ``T_x``), that
 fixed values lie in their domains, and that the gradients and the solver exist. Every problem
-is a :class:`~jaxtherm.sweep.spec.SpecError` naming the file and the key.
+is a ``jaxtherm.sweep.spec.SpecError`` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Study:
     """A resolved sweep: the spec, its models and the input names of the kernel.
 
     Attributes:
-        spec: the :class:`~jaxtherm.sweep.spec.SweepSpec`.
+        spec: the ``jaxtherm.sweep.spec.SweepSpec``.
         models: one model per combination of the categorical options (C order).
         names: the parameter names as given (aliases where given), in the models' canonical order.
     """
@@ -114,7 +114,7 @@ def _check_grid_names(spec: SweepSpec, model: Model) -> tuple[str, ...]:
 
 
 def _refused(domain: str, value: float) -> bool:
-    """Whether a spec's fixed ``value`` lies outside ``domain``: :func:`~jaxtherm.models._model.outside`,
+    """Whether a spec's fixed ``value`` lies outside ``domain``: ``jaxtherm.models._model.outside``,
     and ``-0.0`` for a non-negative domain (``T = -0.0`` would give ``β = −∞``)."""
     return bool(outside(domain, value)) or (domain != "real" and value == 0 and math.copysign(1.0, value) < 0)
 
@@ -161,7 +161,7 @@ def _check_counting(spec: SweepSpec, models: tuple[Model, ...]) -> None:
 
 
 def _check_problem(spec: SweepSpec, model: Model) -> None:
-    """An ``[optimize]`` spec against its model (:func:`jaxtherm.optimize.problem`)."""
+    """An ``[optimize]`` spec against its model (``jaxtherm.optimize.problem``)."""
     from .. import optimizer as optimize
 
     o = spec.optimize
