@@ -22,7 +22,7 @@ file, its journal, ``--resume`` and the numbers are the same (bitwise, on the sa
   way ``jaxtherm run SPEC --resume`` (with or without ``--cluster``) completes the file.
 * **GPUs.** A ``local:N`` cluster's workers get ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` so that
   several JAX processes can share a GPU; remote workers need it in their own environment (the
-  README's SLURM recipe sets it).
+  SLURM recipe in ``docs/cluster.md`` sets it).
 
 Dask is imported only here, and only when a cluster is asked for (the ``[distributed]`` extra).
 """
