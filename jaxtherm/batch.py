@@ -18,8 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _config, kernel, solvers
+from . import observables as kernel_observables
 from .models import Model
-from .solvers import STATUS_OK, STATUS_UNVERIFIED
+from .solvers import STATUS_NONFINITE, STATUS_OK, STATUS_UNVERIFIED
 
 DEFAULT_CHUNK_SIZE = 2**15
 
@@ -51,6 +52,7 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
              rho: bool, fluctuations: bool, retry: bool):
     """``jit(vmap(point))`` with forward-mode tangents for ``gradients`` (see ``batched_kernel``)."""
     observables = tuple(scalar_observables(model, fluctuations))
+    checked = kernel_observables.checked(model, fluctuations)
     single = _kernel_function(model, names, plan, dtype, rho, fluctuations, retry)
 
     def with_gradients(*values):
@@ -67,7 +69,12 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
 
         basis = {n: jnp.eye(len(gradients), dtype=dtype)[i] for i, n in enumerate(gradients)}
         _, tangents, out = jax.vmap(jvp, out_axes=(None, 0, None))(basis)
-        ok = out["status"] == STATUS_OK
+        # a derivative that overflows (T → 0: dβ/dT = −1/T²) flags the point, as a value would
+        finite = functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(tangents[o])) for o in checked])
+        status = jnp.where((out["status"] == STATUS_OK) & ~finite, STATUS_NONFINITE, out["status"]).astype(jnp.int8)
+        ok = status == STATUS_OK
+        out = {k: v if k in ("status", "residual") else jnp.where(ok, v, jnp.nan) for k, v in out.items()}
+        out["status"] = status
         for i, n in enumerate(gradients):
             for o in observables:
                 out[gradient_name(o, n)] = jnp.where(ok, tangents[o][i], jnp.nan)
@@ -289,6 +296,7 @@ def solve(
             jump without its energy quantum.
     """
     names = model.check_names(params)
+    model.check_values(params)
     gradients = _checked_gradients(gradients, names)
     solver = solvers.get(solver)
     if fluctuations:
@@ -296,7 +304,7 @@ def solve(
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     dt = _config.real_dtype(dtype)
-    values = [_parameter(n, params[n], dt) for n in names]
+    values = [jnp.asarray(params[n], dtype=dt) for n in names]
     shape = _broadcast_shape(names, values)
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
     if any(isinstance(v, jax.core.Tracer) for v in values):  # inside jax.grad / jit / vmap: the fallback per point
@@ -325,19 +333,6 @@ def _checked_gradients(gradients: Sequence[str], names: tuple[str, ...]) -> tupl
     if len(set(gradients)) != len(gradients):
         raise ValueError(f"gradient parameters must be unique, got {gradients}")
     return gradients
-
-
-def _parameter(name: str, value, dtype):
-    """A parameter's value as a real array of ``dtype``.
-
-    Raises:
-        ValueError: for a string, a complex or a non-numeric value (``T_a="2.0"``)."""
-    kind = getattr(value, "dtype", None)
-    if kind is None:
-        kind = np.asarray(value).dtype if not isinstance(value, str) else np.dtype("U1")
-    if not (np.issubdtype(kind, np.floating) or np.issubdtype(kind, np.integer) or np.issubdtype(kind, np.bool_)):
-        raise ValueError(f"parameter {name!r} must be a real number or an array of real numbers, got {value!r}")
-    return jnp.asarray(value, dtype=dtype)
 
 
 def _broadcast_shape(names: tuple[str, ...], values: list) -> tuple[int, ...]:

@@ -36,7 +36,7 @@ from . import _config, davies, liouvillian, observables, secular, solvers
 from . import fluctuations as fluctuations_
 from ._fusion import once
 from .models import Model
-from .solvers import STATUS_DOMAIN, STATUS_OK, Sparse, vectors
+from .solvers import STATUS_DOMAIN, STATUS_INACCURATE, STATUS_NONFINITE, STATUS_OK, Sparse, vectors
 
 
 @functools.lru_cache(maxsize=256)
@@ -134,7 +134,9 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         model.check_counting()
     basis = (_Eigenbasis if plan.eigenbasis else _ProductBasis)(model, p, plan, ops, h_coeffs, dtype, fluctuations)
     solved, status, residual, state = plan.steady_state(basis.matrix, dtype)
-    out = observables.currents(model, basis.flows(solved), dtype)
+    flows = basis.flows(solved)
+    out = observables.currents(model, flows, dtype)
+    status = _energy_balance(model, flows, out, status, dtype)
     if fluctuations:  # currents and noise feed σ and the TUR ratios: stored once
         for b, (first, second) in basis.counting().items():
             out[f"J_counted_{b}"], out[f"noise_{b}"] = fluctuations_.cumulants(plan, state, solved, first, second)
@@ -153,12 +155,46 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         out[x.name] = jnp.asarray(x.function({**p, **out}), dtype)
     if rho:
         out["rho"] = liouvillian.density_matrix(jnp.zeros(d * d, dtype).at[ops["keep"]].set(r), d)
+    finite = functools.reduce(jnp.logical_and, [jnp.isfinite(out[k]) for k in observables.checked(model, fluctuations)])
+    status = jnp.where((status == STATUS_OK) & ~finite, STATUS_NONFINITE, status)
     status = jnp.where(model.outside_domain(p), STATUS_DOMAIN, status).astype(jnp.int8)
     ok = status == STATUS_OK
     out = {k: jnp.where(ok, v, jnp.nan) for k, v in out.items()}
     out["status"] = status
     out["residual"] = residual
     return out
+
+
+def _energy_balance(model: Model, flows, currents: dict, status, dtype):
+    """``status`` with ``STATUS_INACCURATE`` where the first law ``Σ_j J_j + P = 0`` visibly fails.
+
+    A steady state's currents are differences of gross energy flows ``G_j = Σ_{k∈j} |Tr(H L_k ρ)|``
+    (each dissipative term ``k`` of bath ``j`` apart). Where one bath's flows are orders of
+    magnitude beyond another's (a rate of 10¹³ beside 0.1), the weak bath's physics lies below
+    the round-off of the strong one's; the residual, relative to the whole ``R``, cannot see it,
+    and the first law can. A point is flagged where the imbalance ``|Σ_j J_j + P|`` exceeds both
+    ``ε^{1/4}`` of the currents ``Σ_j |J_j| + |P|`` (the law visibly broken: 1.2×10⁻⁴ in float64)
+    and ``ε^{1/2}/16`` of the weakest bath's gross flow ``min_j G_j`` (more than round-off
+    explains where the currents are tiny, at equilibrium or at low temperature). The check covers
+    baths of Lindblad terms (a Davies bath's generator gives its net flow only, which vanishes at
+    equilibrium); baths without flow (a zero rate, or flows within round-off of the strongest
+    bath's) are left out."""
+    davies = {k.channel for k in model.davies}
+    baths = {b.name for b in model.baths}
+    gross: dict[str, object] = {}
+    for channel, flow in flows:
+        if channel in baths and channel not in davies:
+            gross[channel] = gross.get(channel, jnp.zeros((), dtype)) + jnp.abs(flow)
+    if not gross:
+        return status
+    total = [currents[f"J_{b.name}"] for b in model.baths] + [currents["power"]]
+    imbalance = jnp.abs(sum(total[1:], total[0]))
+    net = sum((jnp.abs(t) for t in total[1:]), jnp.abs(total[0]))
+    eps = float(np.finfo(dtype).eps)
+    strongest = functools.reduce(jnp.maximum, list(gross.values()))
+    weakest = functools.reduce(jnp.minimum, [jnp.where(g > eps * strongest, g, jnp.inf) for g in gross.values()])
+    broken = (imbalance > eps ** 0.25 * net) & (imbalance > eps ** 0.5 / 16 * weakest)
+    return jnp.where((status == STATUS_OK) & broken, STATUS_INACCURATE, status)
 
 
 class _ProductBasis:

@@ -37,3 +37,14 @@ def currents(model, flows, dtype) -> dict:
     out = {f"J_{b.name}": total[b.name] for b in model.baths}
     out["power"] = sum((total[c] for c in model.work_channels), jnp.zeros((), dtype))
     return out
+
+
+def checked(model, fluctuations: bool = False) -> tuple[str, ...]:
+    """The observables that must be finite at a point with status 0 (and their derivatives):
+    every current, the power, σ, the expectations and, with ``fluctuations``, the counted means
+    and noise. Ratios (``tur_j``, a refrigerator's ``cop``) are 0/0 at equilibrium and derived
+    observables are the user's: they are not checked."""
+    names = [f"J_{b.name}" for b in model.baths] + ["power", "sigma"] + [e.name for e in model.expectations]
+    if fluctuations:
+        names += [f"{kind}_{b.name}" for b in model.baths for kind in ("J_counted", "noise")]
+    return tuple(names)

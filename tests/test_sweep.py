@@ -253,7 +253,9 @@ def test_resume_rebuilds_a_broken_file_from_the_journal(tmp_path, earlier_versio
          "epsilon=1\n[output]\ngradients=['T_a']", "output.gradients", "'T_a' is not a parameter of this sweep"),
         ("[model\ncoupling='local'", "", "is not valid TOML"),
         ("[model]\ncoupling='local'\n[parameters]\nomega_a=1\nomega_b=1\nbeta_a=1\nbeta_b=1\ngamma_a=1\ngamma_b=1\n"
-         "epsilon=1\n[run]\nsolver='lu'", "run.solver", "expected one of auto, reduced, dense"),
+         "epsilon=1\n[run]\nsolver='gauss'", "run.solver", "expected one of auto, reduced, dense, lu, unrolled, static_pivots, staged"),
+        ("[model]\ncoupling='global'\n[parameters]\nomega_a=1\nomega_b=1\nbeta_a=1\nbeta_b=1\ngamma_a=1\ngamma_b=1\n"
+         "epsilon=1\n[run]\nsolver='staged'", "run.solver", "needs a Liouvillian assembled from constant operators"),
     ],
 )
 def test_bad_spec_names_file_key_and_expectation(text, key, expected):

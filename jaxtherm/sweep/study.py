@@ -15,6 +15,7 @@ import dataclasses
 import math
 
 from .. import models as registry
+from .. import solvers
 from ..models import Model
 from ..models._model import outside
 from ..solvers import NAMES as SOLVER_NAMES
@@ -93,7 +94,7 @@ def resolve(spec: SweepSpec) -> Study:
     names = _check_grid_names(spec, model)
     _check_domains(spec, model)
     _check_gradients(spec, names)
-    _check_solver(spec)
+    _check_solver(spec, models)
     if spec.fluctuations:
         _check_counting(spec, models)
     return Study(spec, models, names)
@@ -147,9 +148,16 @@ def _check_gradients(spec: SweepSpec, names: tuple[str, ...]) -> None:
                             f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}")
 
 
-def _check_solver(spec: SweepSpec) -> None:
+def _check_solver(spec: SweepSpec, models: tuple[Model, ...]) -> None:
+    """A known solver name that can take every model (an elimination with static pivots cannot
+    take a model with Davies baths, the unrolled one a sector beyond 32 unknowns)."""
     if spec.solver not in SOLVER_NAMES:
         raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVER_NAMES)}; got {spec.solver!r}")
+    for model in models:
+        try:
+            solvers.get(spec.solver).plan(model)
+        except ValueError as err:
+            raise SpecError(spec.source, "run.solver", str(err)) from None
 
 
 def _check_counting(spec: SweepSpec, models: tuple[Model, ...]) -> None:
@@ -180,7 +188,7 @@ def _check_fixed(spec: SweepSpec, model: Model) -> None:
             raise SpecError(spec.source, f"parameters.{key}",
                             f"unknown parameter of {model.name}; expected one of {', '.join(model.accepted_names())}")
         _check_value(spec, model, key, value)
-    _check_solver(spec)
+    _check_solver(spec, (model,))
 
 
 def _fixed_parameters(model: Model, given: dict) -> dict:

@@ -1,0 +1,118 @@
+"""Never silent: a point gets either a correct number or a non-zero status (issue 30).
+
+* Temperatures at or near zero (``T = 0``, the smallest subnormal, ``1e-300``): ``β = ∞`` makes
+  ``σ = −Σ β_j J_j`` infinite or ``0·∞``, and ``dβ/dT = −1/T²`` overflows the derivatives by
+  ``T``; such points are flagged (status 2, non-finite results) instead of carrying NaN at
+  status 0. Where nothing overflows (``T_b = 10⁻³``, no derivative by ``T``) the point is ok
+  and every output finite.
+* Rates far apart (``gamma_a`` from 10⁶ to 10¹⁶ beside 0.1): the weak bath's physics falls
+  below the round-off of the strong one's and the first law ``Σ_j J_j + P = 0`` visibly breaks;
+  those points are flagged (status 3, or 1 where LU's pivot rule already calls the matrix
+  singular), and at every point left ok the first law holds to ``10⁻⁴`` of the currents.
+* The bose spectrum's rates diverge like ``1/(βω)`` as ``ω → 0``: the same check flags them.
+* A NaN coefficient of a user's model is a non-finite result, not an ok point.
+
+The first-law tolerance here is independent of the kernel's check: ``10⁻⁴`` of ``Σ|J_j| + |P|``
+plus ``10⁻¹⁰`` of the natural flow scale ``F = E Γ`` (tests/test_solvers.py's scale, whose
+module docstring derives it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import jaxtherm
+
+BASE = dict(omega_a=1.0, omega_b=1.0, T_a=2.0, T_b=1.0, gamma_a=0.1, gamma_b=0.1, epsilon=0.1)
+OK, SINGULAR, NONFINITE, INACCURATE = (jaxtherm.STATUS_OK, jaxtherm.STATUS_SINGULAR, jaxtherm.STATUS_NONFINITE,
+                                       jaxtherm.STATUS_INACCURATE)
+
+
+def _assert_no_nan_at_ok_points(out: dict, names) -> None:
+    ok = np.asarray(out["status"]) == OK
+    for k in names:
+        assert np.all(np.isfinite(np.asarray(out[k])[ok])), k
+
+
+@pytest.mark.parametrize("coupling", ["local", "global"])
+def test_zero_temperature_is_flagged_not_nan(coupling):
+    """``T_b`` of 0, 5e-324 and 1e-300 with derivatives by ``T_b``: every point flagged non-finite;
+    ``T_b = 1e-3`` is ok with finite outputs and derivatives; no NaN at any ok point."""
+    m = jaxtherm.qubit_pair(coupling)
+    t_b = np.array([0.0, 5e-324, 1e-300, 1e-3, 1.0])
+    out = jaxtherm.solve(m, rho=False, gradients=["T_b", "epsilon"], **{**BASE, "T_b": t_b})
+    np.testing.assert_array_equal(np.asarray(out["status"]), [NONFINITE, NONFINITE, NONFINITE, OK, OK])
+    _assert_no_nan_at_ok_points(out, [k for k in out if k not in ("status", "residual")])
+
+
+def test_zero_temperature_of_the_oscillators_is_flagged():
+    """The oscillator pair at ``T_a = 0``: flagged, and its ok neighbour finite."""
+    m = jaxtherm.models.get("oscillator_pair", coupling="local", cutoff=4)
+    out = jaxtherm.solve(m, rho=False, **{**BASE, "T_a": np.array([0.0, 0.5])})
+    np.testing.assert_array_equal(np.asarray(out["status"]), [NONFINITE, OK])
+    _assert_no_nan_at_ok_points(out, ["J_a", "J_b", "power", "sigma"])
+
+
+def test_a_tiny_temperature_without_derivatives_is_a_correct_large_sigma():
+    """``T_b = 1e-300`` without derivatives: ``β_b J_b`` is finite (about 10²⁹⁸), the point ok,
+    and ``σ = −Σ β_j J_j`` exactly as the currents give it."""
+    out = jaxtherm.solve(jaxtherm.qubit_pair("local"), rho=False, **{**BASE, "T_b": 1e-300})
+    assert int(out["status"]) == OK
+    sigma = -(float(out["J_a"]) / 2.0 + float(out["J_b"]) / 1e-300)
+    assert float(out["sigma"]) == pytest.approx(sigma, rel=1e-12) and np.isfinite(sigma)
+
+
+def _first_law_holds(out: dict, flow) -> np.ndarray:
+    j_a, j_b, power = (np.asarray(out[k]) for k in ("J_a", "J_b", "power"))
+    imbalance = np.abs(j_a + j_b + power)
+    return imbalance <= 1e-4 * (np.abs(j_a) + np.abs(j_b) + np.abs(power)) + 1e-10 * flow
+
+
+@pytest.mark.parametrize("coupling", ["local", "incoherent"])
+def test_far_apart_rates_are_flagged_where_the_first_law_breaks(coupling):
+    """``gamma_a`` from 1e-4 to 1e16 beside ``gamma_b = 0.1``: from 1e13 on every point is flagged
+    (3, or 1 beyond float64's range); at every ok point the first law holds and every output is
+    finite."""
+    m = jaxtherm.qubit_pair(coupling)
+    gamma_a = np.logspace(-4, 16, 41)
+    out = jaxtherm.solve(m, rho=False, **{**BASE, "gamma_a": gamma_a})
+    status = np.asarray(out["status"])
+    assert np.all(np.isin(status[gamma_a >= 1e13], [INACCURATE, SINGULAR])), status
+    assert np.all(status[gamma_a <= 1e3] == OK), status
+    ok = status == OK
+    flow = (gamma_a + 0.1) * (2.0 + 0.1)
+    assert np.all(_first_law_holds(out, flow)[ok])
+    _assert_no_nan_at_ok_points(out, ["J_a", "J_b", "power", "sigma", "n_a", "n_b"])
+
+
+def test_bose_spectrum_at_vanishing_frequency_is_flagged():
+    """The bose spectrum's rates ``∝ 1/(βω)`` as ``ω_a → 0``: 1e-3 ok with the first law, 1e-8
+    and 1e-12 flagged."""
+    m = jaxtherm.models.get("qubit_pair", coupling="local", spectrum="bose")
+    omega_a = np.array([1e-3, 1e-8, 1e-12])
+    out = jaxtherm.solve(m, rho=False, **{**BASE, "omega_a": omega_a})
+    np.testing.assert_array_equal(np.asarray(out["status"]), [OK, INACCURATE, INACCURATE])
+    assert _first_law_holds(out, 0.2 * 2.1)[0]
+
+
+def test_a_nan_coefficient_of_a_user_model_is_flagged():
+    """A coefficient that evaluates to NaN at some points (``√(x − 1)`` below 1, as JAX gives it)
+    is a non-finite result there, not an ok point with NaN outputs."""
+    import jax.numpy as jnp
+
+    from jaxtherm import operators as op
+
+    a = op.lowering(1, 0)
+    model = jaxtherm.Model(
+        name="nan_coefficient", dim=2, parameters=("x", "beta"),
+        hamiltonian=[jaxtherm.Term(lambda p: jnp.sqrt(p["x"] - 1.0), a.conj().T @ a)],
+        dissipators=[jaxtherm.Lindblad(lambda p: 1.0, a, "bath", quantum=lambda p: jnp.sqrt(p["x"] - 1.0)),
+                     jaxtherm.Lindblad(lambda p: jnp.exp(-p["beta"] * jnp.sqrt(p["x"] - 1.0)), a.conj().T, "bath",
+                                       quantum=lambda p: -jnp.sqrt(p["x"] - 1.0))],
+        baths=[jaxtherm.Bath("bath", "beta")],
+    )
+    out = jaxtherm.solve(model, rho=False, x=np.array([0.5, 2.0]), beta=1.0)
+    status = np.asarray(out["status"])
+    assert status[0] != OK and status[1] == OK
+    _assert_no_nan_at_ok_points(out, ["J_bath", "power", "sigma"])
