@@ -1,4 +1,4 @@
-"""Numerical precision: the only module that writes ``jax.config``.
+"""Numerical precision and the compilation cache: the only module that writes ``jax.config``.
 
 jaxtherm computes in float64 by default: near equilibrium the heat currents are differences
 of nearly equal populations, and float32 loses them. Importing jaxtherm therefore enables
@@ -8,6 +8,9 @@ JAX's 64-bit mode (``jax_enable_x64``) for the process. float32 stays available 
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -39,3 +42,43 @@ def real_dtype(dtype=None) -> np.dtype:
 def complex_dtype(dtype) -> np.dtype:
     """The complex dtype that pairs with a real one (float64 → complex128)."""
     return np.dtype(jnp.complex128 if np.dtype(dtype) == np.float64 else jnp.complex64)
+
+
+CACHE_ENVIRONMENT = "JAXTHERM_CACHE"
+"""Environment variable for the compilation cache: a folder, or ``off``."""
+
+
+def cache_dir() -> Path | None:
+    """Where compiled kernels are kept between runs: ``$JAXTHERM_CACHE`` if set (``off``, ``0``
+    or ``none``: nowhere), else ``jaxtherm/jax`` in the user's cache folder (``$XDG_CACHE_HOME``,
+    or ``~/.cache``)."""
+    value = os.environ.get(CACHE_ENVIRONMENT, "").strip()
+    if value.lower() in ("off", "0", "none", "false"):
+        return None
+    if value:
+        return Path(value).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(base) / "jaxtherm" / "jax"
+
+
+def use_compilation_cache(folder: str | os.PathLike | None = None) -> Path | None:
+    """Keep JAX's compiled programs in ``folder`` (default :func:`cache_dir`) so that a repeat run
+    of the same kernel loads it instead of compiling it again (JAX's persistent compilation
+    cache; every program that took more than a second to compile).
+
+    The command line turns it on for every command; in Python it is opt-in. A folder that cannot
+    be created leaves the cache off.
+
+    Returns:
+        The folder in use, or ``None`` where the cache is off.
+    """
+    where = Path(folder).expanduser() if folder is not None else cache_dir()
+    if where is None:
+        return None
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(where))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    return where
