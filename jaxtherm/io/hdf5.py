@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -220,7 +221,7 @@ class ResultsFile:
         except (OSError, RuntimeError) as err:
             raise BrokenFile(str(err)) from None
         try:
-            ok = "_jaxtherm/chunk_done" in h5 and all(
+            ok = "_jaxtherm/chunk_done" in h5 and h5["_jaxtherm/chunk_done"].shape == (layout.n_chunks,) and all(
                 v.name in h5 and h5[v.name].shape[: len(layout.shape)] == layout.shape for v in layout.variables
             )
         except Exception as err:  # a damaged object header surfaces here
@@ -317,14 +318,64 @@ class ResultsFile:
             h5.close()
 
 
-def open_kwargs(path: Path) -> dict:
+SIGNATURE = b"\x89HDF\r\n\x1a\n"
+TRUNCATION_WAIT = 1.0
+"""Seconds a reader waits for a file shorter than its superblock says to grow: a writer that has
+just created it flushes its first metadata within milliseconds; a truncated file stays short."""
+
+
+class Unreadable(OSError):
+    """A file that is not a readable HDF5 results file (truncated, damaged, not HDF5): its
+    message starts with "not a readable jaxtherm results file"."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"not a readable jaxtherm results file: {reason}")
+        self.path, self.reason = path, reason
+
+
+def _stored_eof(path: Path) -> tuple[int, int] | None:
+    """``(size on disk, end of file the superblock records)`` of an HDF5 file with a version 2 or
+    3 superblock at offset 0 (what ``libver="latest"`` writes), ``None`` for any other file."""
+    with open(path, "rb") as fh:
+        head = fh.read(48)
+        size = os.fstat(fh.fileno()).st_size
+    if len(head) < 48 or not head.startswith(SIGNATURE) or head[8] not in (2, 3) or head[9] != 8:
+        return None
+    base, _, eof = (int.from_bytes(head[12 + 8 * i: 20 + 8 * i], "little") for i in range(3))
+    return size, base + eof
+
+
+def check_complete_bytes(path: Path, wait: float = TRUNCATION_WAIT) -> None:
+    """Refuse a file shorter than its superblock says (a copy cut short, a killed transfer, a
+    file truncated by a full disk) before HDF5 reads it: plain readers refuse such a file, but
+    SWMR readers skip that check, and reading the attributes of one then never returns.
+
+    Raises:
+        Unreadable: the file stays shorter for ``wait`` seconds.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            sizes = _stored_eof(path)
+        except IsADirectoryError:
+            raise Unreadable(path, "a directory") from None
+        if sizes is None or sizes[0] >= sizes[1]:
+            return
+        if time.monotonic() > deadline:
+            raise Unreadable(path, f"truncated: {sizes[0]:,} of its {sizes[1]:,} bytes")
+        time.sleep(0.05)
+
+
+def open_kwargs(path: Path, truncation_wait: float = TRUNCATION_WAIT) -> dict:
     """Keyword arguments for ``h5py.File(path, "r", **kw)`` that open a results file in any state:
     ``{}`` for a closed file, ``{"swmr": True}`` for one being written, or whose writer was
     killed (HDF5 refuses plain readers of those).
 
     Raises:
+        Unreadable: a truncated file (:func:`check_complete_bytes`).
         OSError: HDF5 cannot open it at all.
     """
+    check_complete_bytes(path, truncation_wait)
     deadline = time.monotonic() + LOCK_WAIT
     while True:
         try:
@@ -377,6 +428,15 @@ def read_summary(path: Path) -> dict:
         OSError: HDF5 cannot open the file.
     """
     kw = open_kwargs(path)
+    try:
+        return _read_summary(path, kw)
+    except OSError:
+        raise
+    except Exception as err:  # noqa: BLE001  (a damaged object: h5py raises KeyError, RuntimeError, …)
+        raise Unreadable(path, str(err).split("\n")[0] or type(err).__name__) from None
+
+
+def _read_summary(path: Path, kw: dict) -> dict:
     out = {"coords": {}, "variables": {}, "scalars": {}, "swmr": bool(kw)}
     with h5py.File(path, "r", **kw) as h5:
         out["attrs"] = _attrs(h5)
@@ -405,8 +465,73 @@ def file_attrs(path: Path) -> dict | None:
     try:
         with h5py.File(path, "r", **open_kwargs(path)) as h5:
             return _attrs(h5)
-    except (OSError, RuntimeError):
+    except Exception:  # noqa: BLE001  (unreadable in any way: no attributes)
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class FileCheck:
+    """What an existing output path holds (:func:`inspect`).
+
+    ``kind``: ``"missing"``; ``"special"`` (a directory, device, FIFO or socket); ``"empty"``;
+    ``"other"`` (not HDF5); ``"damaged"`` (HDF5, or its first bytes, that cannot be read:
+    truncated or corrupt); ``"foreign"`` (readable HDF5 without jaxtherm's bookkeeping);
+    ``"results"`` (a jaxtherm optimisation or fit file); ``"sweep"``. ``reason`` says why in
+    words; ``attrs`` are a sweep's root attributes."""
+
+    kind: str
+    reason: str = ""
+    attrs: Mapping[str, object] | None = None
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.attrs and self.attrs.get("complete", 0))
+
+
+_SPECIAL = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
+
+
+def inspect(path: Path, truncation_wait: float = 0.0) -> FileCheck:
+    """Classify what ``path`` holds without changing it and without hanging on a damaged file
+    (``truncation_wait``: see :func:`check_complete_bytes`; 0 where no writer can be running)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return FileCheck("missing")
+    except OSError as err:
+        return FileCheck("special", f"a path that cannot be examined ({err.strerror})")
+    if not stat.S_ISREG(st.st_mode):
+        return FileCheck("special", next((what for test, what in _SPECIAL if test(st.st_mode)), "not a regular file"))
+    if st.st_size == 0:
+        return FileCheck("empty", "an empty file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as err:
+        return FileCheck("special", f"a file that cannot be read ({err.strerror})")
+    if not head.startswith(SIGNATURE[:4]):
+        try:
+            hdf5 = h5py.is_hdf5(str(path))  # a signature after a user block
+        except Exception:  # noqa: BLE001
+            hdf5 = False
+        if not hdf5:
+            return FileCheck("other", "not an HDF5 file")
+    try:
+        with h5py.File(path, "r", **open_kwargs(path, truncation_wait)) as h5:
+            attrs = _attrs(h5)
+            bookkeeping = "status" in h5 and "_jaxtherm/chunk_done" in h5
+    except Unreadable as err:
+        return FileCheck("damaged", err.reason)
+    except Exception as err:  # noqa: BLE001  (HDF5's errors for a damaged file are of many kinds)
+        return FileCheck("damaged", str(err).split("\n")[0] or type(err).__name__)
+    if not bookkeeping or "spec" not in attrs:
+        return FileCheck("foreign", "an HDF5 file that jaxtherm did not write (no status, spec or chunk record)")
+    title = str(attrs.get("title", "jaxtherm sweep"))
+    if not title.startswith("jaxtherm sweep"):
+        return FileCheck("results", f"a {title.split(' ')[1] if ' ' in title else 'jaxtherm'} results file, not a sweep",
+                         attrs)
+    return FileCheck("sweep", "a complete sweep" if attrs.get("complete", 0) else "an unfinished sweep", attrs)
 
 
 def h5py_version() -> str:
