@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import os
 import re
 import stat
@@ -345,13 +346,32 @@ def _stored_eof(path: Path) -> tuple[int, int] | None:
     return size, base + eof
 
 
+def _writer_holds_lock(path: Path) -> bool:
+    """Whether a jaxtherm run holds ``<path>.lock`` (the sweep runner's lock, see
+    :mod:`jaxtherm.sweep.plan`), i.e. the file may be growing now."""
+    try:
+        fh = open(Path(path).with_name(Path(path).name + ".lock"))
+    except OSError:
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
 def check_complete_bytes(path: Path, wait: float = TRUNCATION_WAIT) -> None:
     """Refuse a file shorter than its superblock says (a copy cut short, a killed transfer, a
     file truncated by a full disk) before HDF5 reads it: plain readers refuse such a file, but
     SWMR readers skip that check, and reading the attributes of one then never returns.
 
     Raises:
-        Unreadable: the file stays shorter for ``wait`` seconds.
+        Unreadable: the file is short and no writer holds its lock, or it stays short for
+            ``wait`` seconds while one does.
     """
     deadline = time.monotonic() + wait
     while True:
@@ -361,8 +381,8 @@ def check_complete_bytes(path: Path, wait: float = TRUNCATION_WAIT) -> None:
             raise Unreadable(path, "a directory") from None
         if sizes is None or sizes[0] >= sizes[1]:
             return
-        if time.monotonic() > deadline:
-            raise Unreadable(path, f"truncated: {sizes[0]:,} of its {sizes[1]:,} bytes")
+        if time.monotonic() > deadline or not _writer_holds_lock(path):
+            raise Unreadable(path, f"truncated or damaged: {sizes[0]:,} bytes, where its superblock says {sizes[1]:,}")
         time.sleep(0.05)
 
 

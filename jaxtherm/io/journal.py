@@ -187,13 +187,13 @@ def records(output: Path) -> Iterator[Record]:
     for path in _chunk_files(output):
         m = _NAME.match(path.name)
         if m is None:
-            yield Record(path, None, problem="not a chunk file name (chunk_<id>.npy)")
+            yield Record(path, None, problem="is not a chunk file name (chunk_<id>.npy)")
             continue
         try:
             arrays, span = _read(path, int(m.group(1)))
         except Exception as err:  # noqa: BLE001  (truncated, garbage, a zip bomb's error: all mean "bad")
             reason = str(err).split("\n")[0] or type(err).__name__
-            yield Record(path, int(m.group(1)), problem=f"unreadable ({reason})")
+            yield Record(path, int(m.group(1)), problem=f"is unreadable ({reason})")
             continue
         yield Record(path, int(m.group(1)), arrays, span)
 
