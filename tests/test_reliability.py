@@ -499,3 +499,48 @@ def test_the_compile_is_announced_and_progress_shows_before_the_first_chunk(tmp_
     assert " 0.0% 0/1,000 points" in lines[1]  # before any chunk is done
     # the automatic chunk is at most a tenth of the grid (rounded to whole rows of 25 points)
     assert summary.chunk_size <= 125 and summary.chunk_size % 25 == 0
+
+
+@pytest.mark.timeout(60)
+def test_info_and_plot_of_a_fifo_or_directory_exit_2_without_blocking(tmp_path, capsys):
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    for path in (fifo, tmp_path):
+        for args in (["info", path], ["plot", path, "J_a", "-o", tmp_path / "p.png"]):
+            code, _, err = cli_main(capsys, *args)
+            assert code == 2 and str(path) in one_line(err), (args, err)
+
+
+def test_data_tables_that_are_not_tables_are_refused_by_name(tmp_path):
+    from jaxtherm.io.tables import TableError, read_table
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    cases = {
+        "empty.csv": ("", "header row"),
+        "header_only.csv": ("T_h,J_h\n", "there are none"),
+        "twice.csv": ("T_h,J_h,J_h\n1,2,3\n", "'J_h' appears 2 times"),
+    }
+    for name, (text, expected) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(TableError, match=expected) as err:
+            read_table(tmp_path / name)
+        assert str(tmp_path / name) in str(err.value)
+    with pytest.raises(TableError, match="FIFO"):
+        read_table(fifo)
+    with pytest.raises(TableError, match="directory"):
+        read_table(tmp_path)
+
+
+@pytest.mark.timeout(120)
+def test_force_through_a_symlink_replaces_the_file_it_points_to(tmp_path, tiny):
+    spec, ref = tiny
+    real = tmp_path / "data" / "real.h5"
+    real.parent.mkdir()
+    real.write_text("old notes")
+    link = tmp_path / "link.h5"
+    link.symlink_to(real)
+    run_sweep(parse_spec(TINY, str(spec)), output=link, progress=False, force=True)
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert_same_data(real, ref)
+    assert sorted(os.listdir(real.parent)) == ["real.h5"]

@@ -373,6 +373,9 @@ def check_complete_bytes(path: Path, wait: float = TRUNCATION_WAIT) -> None:
         Unreadable: the file is short and no writer holds its lock, or it stays short for
             ``wait`` seconds while one does.
     """
+    special = not_regular(path)
+    if special:
+        raise Unreadable(path, special)
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -510,6 +513,20 @@ class FileCheck:
 
 _SPECIAL = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
             (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
+
+
+def not_regular(path: Path) -> str:
+    """What ``path`` is when it exists and is no regular file (``"a directory"``, ``"a FIFO (named
+    pipe)"``, …: reading a FIFO would wait for a writer forever); ``""`` otherwise."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return ""
+    except OSError as err:
+        return f"a path that cannot be examined ({err.strerror})"
+    if stat.S_ISREG(mode):
+        return ""
+    return next((what for test, what in _SPECIAL if test(mode)), "not a regular file")
 
 
 def inspect(path: Path, truncation_wait: float = 0.0) -> FileCheck:

@@ -33,7 +33,7 @@ import tomllib
 from pathlib import Path
 
 from ..io import journal
-from ..io.hdf5 import FileCheck, inspect
+from ..io.hdf5 import FileCheck, inspect, not_regular
 from ..solvers import Reduced
 from .spec import SpecError, SweepSpec
 
@@ -105,18 +105,7 @@ def check_output(spec: SweepSpec, out: Path, key: str) -> None:
 def inspect_special(path: Path) -> str:
     """``"a directory"``, ``"a FIFO (named pipe)"``, … for a path that exists and is no regular
     file; ``""`` otherwise."""
-    found = inspect(path) if _exists(path) else FileCheck("missing")
-    return found.reason if found.kind == "special" else ""
-
-
-def _exists(path: Path) -> bool:
-    try:
-        os.stat(path)
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True  # it is something: inspect says what
-    return True
+    return not_regular(path)
 
 
 def lock_path(out: Path) -> Path:
