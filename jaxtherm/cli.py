@@ -28,6 +28,7 @@ from ._version import __version__
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+MAX_DPI = 1200  # one panel 7,680 × 5,760 pixels; far more exhausts memory before matplotlib refuses
 
 
 class _CtrlC:
@@ -276,6 +277,21 @@ def _not_a_file(path: Path, what: str) -> str:
     return f"{path}: expected a {what} file (TOML); it is {kind}"
 
 
+def _load_spec(load_spec, path: Path):
+    """``load_spec(path)``, with what its parser does not yet answer as a :class:`SpecError` of
+    the file: bytes that are not UTF-8, and nesting too deep for Python's TOML parser."""
+    from .sweep import SpecError
+
+    try:
+        return load_spec(path)
+    except UnicodeDecodeError as err:
+        raise SpecError(str(path), "", f"expected a UTF-8 text file (TOML); byte {err.start} is not UTF-8 "
+                        f"({err.object[err.start:err.start + 1]!r}); save it as UTF-8") from None
+    except RecursionError:
+        raise SpecError(str(path), "", "is nested too deeply to be a spec; expected TOML tables of "
+                        "parameters, axes and options") from None
+
+
 def _factory_failure(err: BaseException) -> str:
     """A ``SystemExit`` or ``KeyboardInterrupt`` that escaped a user's model code (Ctrl-C itself
     never raises while :class:`_CtrlC` is installed)."""
@@ -325,7 +341,7 @@ def _run_sweep(args, box: list) -> int:
     state = RunState()
     box.append(state)
     try:
-        spec = load_spec(spec_path)
+        spec = _load_spec(load_spec, spec_path)
         summary = run_sweep(spec, output=args.output, chunk_size=args.chunk_size, resume=args.resume,
                             force=args.force, device=args.device, solver=args.solver,
                             progress=not args.quiet, cluster=args.cluster, state=state)
@@ -430,7 +446,7 @@ def _optimize(args) -> int:
         print(f"jaxtherm optimize: error: {_not_a_file(spec_path, 'spec')}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        spec = load_spec(spec_path)
+        spec = _load_spec(load_spec, spec_path)
         summary = run_optimization(spec, output=args.output, force=args.force, starts=args.starts, steps=args.steps,
                                    progress=progress)
     except (SystemExit, KeyboardInterrupt) as err:
@@ -460,7 +476,7 @@ def _fit(args) -> int:
         print(f"jaxtherm fit: error: {_not_a_file(Path(args.spec), 'spec')}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        summary = run_fit(load_spec(args.spec), output=args.output, force=args.force, data=args.data)
+        summary = run_fit(_load_spec(load_spec, Path(args.spec)), output=args.output, force=args.force, data=args.data)
     except (SystemExit, KeyboardInterrupt) as err:
         print(f"jaxtherm fit: error: {args.spec}: {_factory_failure(err)}", file=sys.stderr)
         return EXIT_USAGE
@@ -504,7 +520,15 @@ def _plot(args) -> int:
     matplotlib.use("Agg")  # files only: works without a display (batch nodes, ssh)
     from .plotting import default_output, plot
 
+    if not 1 <= args.dpi <= MAX_DPI:
+        print(f"jaxtherm plot: error: --dpi: expected an integer from 1 to {MAX_DPI}; got {args.dpi}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.x is not None and args.x == args.y:
+        print(f"jaxtherm plot: error: --y {args.y}: expected another axis than --x {args.x}", file=sys.stderr)
+        return EXIT_USAGE
     out = Path(args.output) if args.output else default_output(args.path, args.observable, args.sel)
+    if not out.suffix:  # matplotlib adds its default format's suffix: say where the image is
+        out = out.with_name(out.name + "." + matplotlib.rcParams["savefig.format"])
     try:
         plot(args.path, args.observable, x=args.x, y=args.y, sel=args.sel, output=out, dpi=args.dpi)
     except ResultsError as err:

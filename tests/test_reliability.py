@@ -544,3 +544,36 @@ def test_force_through_a_symlink_replaces_the_file_it_points_to(tmp_path, tiny):
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert_same_data(real, ref)
     assert sorted(os.listdir(real.parent)) == ["real.h5"]
+
+
+SPEC_BYTES = {
+    "latin-1": '[model]\ncoupling = "locél"\n'.encode("latin-1"),
+    "utf-16": TINY.encode("utf-16"),
+    "random-bytes": np.random.default_rng(3).integers(0, 256, 2000, dtype=np.uint8).tobytes(),
+    "nested-50000-deep": ("a = " + "[" * 50_000 + "]" * 50_000).encode(),
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", list(SPEC_BYTES))
+def test_a_spec_that_is_not_utf8_toml_exits_2_naming_it(tmp_path, capsys, kind):
+    spec = tmp_path / "spec.toml"
+    spec.write_bytes(SPEC_BYTES[kind])
+    for command in ("run", "optimize", "fit"):
+        code, _, err = cli_main(capsys, command, spec, "-o", tmp_path / "out.h5")
+        line = one_line(err)
+        assert code == 2 and line.startswith(f"jaxtherm {command}: error: {spec}: "), line
+    assert sorted(os.listdir(tmp_path)) == ["spec.toml"]
+
+
+@pytest.mark.timeout(120)
+def test_plot_options_are_checked_and_the_written_file_is_named(tmp_path, capsys, tiny):
+    ref = tiny[1]
+    for args, expected in ((["--dpi", "0"], "--dpi"), (["--dpi", "100000"], "--dpi"),
+                           (["--x", "T_b", "--y", "T_b"], "--y T_b")):
+        code, _, err = cli_main(capsys, "plot", ref, "J_a", "-o", tmp_path / "p.png", *args)
+        line = one_line(err)
+        assert code == 2 and line.startswith(f"jaxtherm plot: error: {expected}") and "-o" not in line, line
+    code, out, _ = cli_main(capsys, "plot", ref, "J_a", "-o", tmp_path / "fig")
+    assert code == 0 and out.strip() == f"wrote {tmp_path / 'fig.png'}"
+    assert (tmp_path / "fig.png").is_file() and not (tmp_path / "fig").exists()
