@@ -46,6 +46,10 @@ class _CtrlC:
         self._once = threading.Lock()
 
     def __enter__(self):
+        # a SIGINT ignored by whoever started us (nohup, a shell's background job) stays ignored
+        self.active = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        if not self.active:
+            return self
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
         self._old_handler = signal.signal(signal.SIGINT, lambda signum, frame: self.stop())
@@ -54,6 +58,8 @@ class _CtrlC:
         return self
 
     def __exit__(self, *exc):
+        if not self.active:
+            return False
         signal.set_wakeup_fd(self._old_fd)
         signal.signal(signal.SIGINT, self._old_handler)
         os.close(self._write)  # ends the thread's read

@@ -91,8 +91,14 @@ def jaxtherm(*args, env=None, timeout=180):
                           env=env, timeout=timeout)
 
 
+# `python -m jaxtherm` with Ctrl-C as in a terminal: a test runner's worker may ignore SIGINT, and
+# its children inherit that (jaxtherm leaves an ignored SIGINT ignored, as nohup asks)
+AS_IN_A_TERMINAL = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                    "sys.argv[0] = 'jaxtherm'; runpy.run_module('jaxtherm', run_name='__main__', alter_sys=True)")
+
+
 def start(*args, env=None):
-    return subprocess.Popen([sys.executable, "-m", "jaxtherm", *map(str, args)], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-c", AS_IN_A_TERMINAL, *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
