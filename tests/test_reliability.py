@@ -156,6 +156,14 @@ def _h5(path, **datasets):
             h5[k] = v
 
 
+def _optimisation_file(path, tiny):
+    """What ``jaxtherm optimize`` writes, as far as the runner can tell."""
+    with h5py.File(path, "w") as h5:
+        h5["status"] = np.zeros(4, np.int8)
+        h5["_jaxtherm/chunk_done"] = np.ones(1, np.uint8)
+        h5.attrs.update(title="jaxtherm optimisation study.toml", spec=TINY, complete=1)
+
+
 def _complete_other(path, tiny):
     run_sweep(parse_spec(TINY.replace('gradients = ["T_b"]', "gradients = []"), "other.toml"), output=path,
               progress=False)
@@ -178,11 +186,12 @@ EXISTING = {
     "hdf5-signature-then-garbage": lambda p, t: p.write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 100),
     "foreign-hdf5": lambda p, t: _h5(p, x=np.arange(3.0)),
     "hdf5-with-only-status": lambda p, t: _h5(p, status=np.zeros((6, 5), np.int8)),
+    "jaxtherm-optimisation-file": _optimisation_file,
     "truncated-sweep-without-journal": _truncated,
     "complete-sweep-of-another-spec": _complete_other,
 }
 NOT_SWEEPS = {"text", "utf16-text", "random-bytes", "zeros", "empty", "hdf5-signature-then-garbage", "foreign-hdf5",
-              "hdf5-with-only-status"}
+              "hdf5-with-only-status", "jaxtherm-optimisation-file"}
 
 
 @pytest.mark.timeout(120)

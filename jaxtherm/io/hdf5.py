@@ -566,8 +566,8 @@ def inspect(path: Path, truncation_wait: float = 0.0) -> FileCheck:
         return FileCheck("foreign", "an HDF5 file that jaxtherm did not write (no status, spec or chunk record)")
     title = str(attrs.get("title", "jaxtherm sweep"))
     if not title.startswith("jaxtherm sweep"):
-        return FileCheck("results", f"a {title.split(' ')[1] if ' ' in title else 'jaxtherm'} results file, not a sweep",
-                         attrs)
+        kind = title.split(" ")[1] if title.startswith("jaxtherm ") and " " in title[9:] else "results"
+        return FileCheck("results", f"a jaxtherm {kind} file, not a sweep", attrs)
     return FileCheck("sweep", "a complete sweep" if attrs.get("complete", 0) else "an unfinished sweep", attrs)
 
 
