@@ -58,11 +58,14 @@ class AlreadyComplete(Exception):  # noqa: N818  (not an error: a finished outco
 @dataclasses.dataclass(frozen=True)
 class Decision:
     """What a run does: write ``target`` (``out``, or its staging file), from the journal's
-    ``meta`` (``None``: afresh), and when complete rename it over ``out`` (``replace``)."""
+    ``meta`` (``None``: afresh), and when complete rename it over ``out`` (``replace``).
+    ``reuse``: an unfinished sweep file of the same spec is there, which the run may reopen
+    instead of creating the file anew."""
 
     target: Path
     meta: dict | None
     replace: bool = False
+    reuse: bool = False
 
 
 def staging_path(out: Path) -> Path:
@@ -240,7 +243,9 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
             raise RunRefused(f"{out}: the journal of its unfinished --force run ({journal.journal_dir(stage)}) is "
                              "damaged (meta.json); start over with --force")
         _check_journal(out, meta, spec, solver, chunk_size, "its unfinished --force run")
-        return Decision(stage, meta, replace=True)
+        staged = inspect(stage)
+        return Decision(stage, meta, replace=True, reuse=staged.kind == "sweep" and not staged.complete
+                        and same_spec(staged.attrs.get("spec"), spec.text))
 
     meta = journal.load_meta(out)
     has_journal = journal.exists(out)
@@ -273,11 +278,12 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
         if not same and not (meta is not None and same_spec(meta.get("spec"), spec.text)):
             raise RunRefused(f"{out} holds an unfinished sweep of another spec; resume with the spec that started it "
                              "(its 'spec' attribute), or start over with --force")
+    reuse = found.kind == "sweep" and same_spec(found.attrs.get("spec"), spec.text)
     if has_journal and not _valid_meta(meta):
         if found.kind == "sweep":
-            return Decision(out, None)  # the file's own record: every chunk is computed again
+            return Decision(out, None, reuse=reuse)  # the file's own record: every chunk is computed again
         raise RunRefused(f"{out}: its journal ({journal.journal_dir(out)}) is damaged (meta.json) and the file "
                          f"cannot be used ({found.reason or 'missing'}); start over with --force")
     if meta is not None:
         _check_journal(out, meta, spec, solver, chunk_size, "its journal")
-    return Decision(out, meta)
+    return Decision(out, meta, reuse=reuse)

@@ -352,7 +352,7 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
         layout = layout_for(study, len(all_chunks), attrs)
         t0 = time.perf_counter()
         h5 = None
-        if target.exists():
+        if decision.reuse:  # else a damaged file, or one of another spec: created anew
             try:
                 h5 = ResultsFile.open(target, layout)
             except BrokenFile:
