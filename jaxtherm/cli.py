@@ -108,7 +108,7 @@ def _command(argv: list[str], resume: bool) -> str:
 
 def _interrupt_line(state, argv: list[str]) -> str:
     """What a Ctrl-C of ``jaxtherm run`` reports: how many chunks are safe and the command that continues
-    (``state``: the run's :class:`~jaxtherm.sweep.run.RunState`, ``None`` before it exists)."""
+    (``state``: the run's ``jaxtherm.sweep.run.RunState``, ``None`` before it exists)."""
     if state is None or state.output is None or state.phase == "starting" or not state.resumable:
         where = f"; {state.output} is unchanged" if state is not None and state.output is not None else ""
         return (f"jaxtherm run: interrupted before the sweep started{where}; nothing to keep. Run it again with: "
@@ -284,7 +284,7 @@ def _not_a_file(path: Path, what: str) -> str:
 
 
 def _load_spec(load_spec, path: Path):
-    """``load_spec(path)``, with what its parser does not yet answer as a :class:`SpecError` of
+    """``load_spec(path)``, with what its parser does not yet answer as a ``SpecError`` of
     the file: bytes that are not UTF-8, and nesting too deep for Python's TOML parser."""
     from .sweep import SpecError
 
@@ -300,7 +300,7 @@ def _load_spec(load_spec, path: Path):
 
 def _factory_failure(err: BaseException) -> str:
     """A ``SystemExit`` or ``KeyboardInterrupt`` that escaped a user's model code (Ctrl-C itself
-    never raises while :class:`_CtrlC` is installed)."""
+    never raises while ``_CtrlC`` is installed)."""
     what = f"SystemExit({err.code!r})" if isinstance(err, SystemExit) else "KeyboardInterrupt"
     return f"the spec's model code raised {what}; expected its model factory to import and return a jaxtherm Model"
 

@@ -15,8 +15,8 @@ Layout, readable by ``xarray.open_dataset(path, engine="h5netcdf")``:
 
 While a sweep runs, the file is in HDF5's single-writer/multiple-reader (SWMR) mode: every
 dataset exists from the start, finished chunks are flushed in commits at least
-:data:`COMMIT_SECONDS` apart (:meth:`ResultsFile.commit`), and readers that open the file
-with ``swmr=True`` (:func:`open_kwargs`, ``jaxtherm.open``) see the points finished so far
+``COMMIT_SECONDS`` apart (``ResultsFile.commit``), and readers that open the file
+with ``swmr=True`` (``open_kwargs``, ``jaxtherm.open``) see the points finished so far
 without disturbing the writer, also after the writer was killed. Plain readers
 (``xarray.open_dataset`` without ``driver_kwds={"swmr": True}``) can open the file once it is
 complete. The final attributes are written after leaving SWMR mode (close, reopen), since
@@ -44,11 +44,10 @@ LOCK_WAIT = 5.0  # seconds a reader waits for a writer that holds the file alone
 COMMIT_SECONDS = 1.0
 """A finished chunk becomes visible to readers (its ``status`` and ``chunk_done`` written and
 flushed) when it, or a later chunk, is marked done at least this long after the last commit (the
-first chunk at once, the last when the file is finished). A flush writes every touched storage chunk
-whole, so flushing after each chunk of a cheap model wrote its storage chunks over and over:
-the global pair's 4×10⁶-point sweep spent half its time in flushes (0.62×10⁶ against 1.1×10⁶
-points/s end to end with a commit a second). The journal, not this file, is the crash-safe
-record, so nothing is lost by committing less often."""
+first chunk at once, the last when the file is finished). A flush writes every touched storage
+chunk whole, so flushing after each chunk of a cheap model rewrote its storage chunks over and
+over (benchmarks/bench_sweep.py; docs/performance.md). The journal, not this file, is the
+crash-safe record, so nothing is lost by committing less often."""
 COMPRESSION = {"none": {}, "lzf": {"compression": "lzf"}, "gzip": {"compression": "gzip", "compression_opts": 4}}
 
 
@@ -214,7 +213,7 @@ class ResultsFile:
 
     @classmethod
     def open(cls, path: Path, layout: Layout) -> ResultsFile:
-        """Reopen an incomplete file for appending; :class:`BrokenFile` if it cannot be used (a file
+        """Reopen an incomplete file for appending; ``BrokenFile`` if it cannot be used (a file
         whose writer was killed keeps HDF5's "open for writing" flag and cannot be reopened for
         writing: the run rebuilds it from the journal)."""
         try:
@@ -237,7 +236,7 @@ class ResultsFile:
     def write(self, regions: Sequence[tuple[tuple[slice, ...], slice]], arrays: Mapping[str, np.ndarray]) -> None:
         """Write flat per-point ``arrays`` into the grid boxes ``regions`` (see grid.grid_regions).
 
-        ``status`` is written by the next :meth:`commit`, after a flush of everything else: a
+        ``status`` is written by the next ``commit``, after a flush of everything else: a
         reader of the running sweep that sees a point's status ≠ −1 sees all of its outputs."""
         with _writing(self._h5.filename):
             for name, values in arrays.items():
@@ -263,8 +262,8 @@ class ResultsFile:
             ds.write(h5py.h5s.create_simple(block.shape), space, block)
 
     def mark_done(self, chunk_id: int) -> None:
-        """Mark a written chunk done; it is committed with the next :meth:`commit` that is due
-        (:data:`COMMIT_SECONDS`)."""
+        """Mark a written chunk done; it is committed with the next ``commit`` that is due
+        (``COMMIT_SECONDS``)."""
         self._pending.append(((), None, chunk_id))
         if time.monotonic() - self._committed >= COMMIT_SECONDS:
             self.commit()
@@ -348,7 +347,7 @@ def _stored_eof(path: Path) -> tuple[int, int] | None:
 
 def _writer_holds_lock(path: Path) -> bool:
     """Whether a jaxtherm run holds ``<path>.lock`` (the sweep runner's lock, see
-    :mod:`jaxtherm.sweep.plan`), i.e. the file may be growing now."""
+    ``jaxtherm.sweep.plan``), i.e. the file may be growing now."""
     try:
         fh = open(Path(path).with_name(Path(path).name + ".lock"))
     except OSError:
@@ -395,7 +394,7 @@ def open_kwargs(path: Path, truncation_wait: float = TRUNCATION_WAIT) -> dict:
     killed (HDF5 refuses plain readers of those).
 
     Raises:
-        Unreadable: a truncated file (:func:`check_complete_bytes`).
+        Unreadable: a truncated file (``check_complete_bytes``).
         OSError: HDF5 cannot open it at all.
     """
     check_complete_bytes(path, truncation_wait)
@@ -439,7 +438,7 @@ def _attrs(obj) -> dict[str, object]:
 
 def read_summary(path: Path) -> dict:
     """What a results file holds, without its grid-shaped data (but with ``status``): for
-    ``jaxtherm info``. Opens any state of file (:func:`open_kwargs`) and closes it at once.
+    ``jaxtherm info``. Opens any state of file (``open_kwargs``) and closes it at once.
 
     Returns:
         ``{"attrs": {…}, "coords": {dim: {"values": array, "attrs": {…}}},
@@ -494,7 +493,7 @@ def file_attrs(path: Path) -> dict | None:
 
 @dataclasses.dataclass(frozen=True)
 class FileCheck:
-    """What an existing output path holds (:func:`inspect`).
+    """What an existing output path holds (``inspect``).
 
     ``kind``: ``"missing"``; ``"special"`` (a directory, device, FIFO or socket); ``"empty"``;
     ``"other"`` (not HDF5); ``"damaged"`` (HDF5, or its first bytes, that cannot be read:
@@ -531,7 +530,7 @@ def not_regular(path: Path) -> str:
 
 def inspect(path: Path, truncation_wait: float = 0.0) -> FileCheck:
     """Classify what ``path`` holds without changing it and without hanging on a damaged file
-    (``truncation_wait``: see :func:`check_complete_bytes`; 0 where no writer can be running)."""
+    (``truncation_wait``: see ``check_complete_bytes``; 0 where no writer can be running)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:

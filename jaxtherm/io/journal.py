@@ -2,13 +2,12 @@
 
 ``<out>.journal/`` holds ``meta.json`` (the spec text, chunk size, chunk count) and one
 ``chunk_<id>.npy`` per finished chunk with every output array of that chunk: the array of their
-names, then each array, in NumPy's ``.npy`` format one after the other (no zip container: its
-checksums made NumPy's ``savez`` 3× slower, 4.1 against 1.2 ms for a 20,000-point chunk of 13
-arrays, a sixth of a cheap model's sweep). The last name is :data:`HEADER` and the last array
-the chunk's header: format version, chunk id, the model index and the flat point range
-``[start, stop)`` it holds (``-1`` when not given), and a CRC-32 of everything written before it
-(0.8 ms for that chunk), so that a truncated, damaged or foreign record is recognised
-(:func:`records`) and recomputed, never copied into the results file. Journals of earlier
+names, then each array, in NumPy's ``.npy`` format one after the other (no zip container: NumPy's
+``savez`` was several times slower; benchmarks/bench_sweep.py, docs/performance.md). The last
+name is ``HEADER`` and the last array the chunk's header: format version, chunk id, the model
+index and the flat point range ``[start, stop)`` it holds (``-1`` when not given), and a CRC-32
+of everything written before it, so that a truncated, damaged or foreign record is recognised
+(``records``) and recomputed, never copied into the results file. Journals of earlier
 versions (``chunk_<id>.npz``, or ``.npy`` without a header) are read too; the runner validates
 their shapes against the sweep. Each file is written to a temporary name and renamed into place
 (atomic on POSIX), so a run killed at any moment leaves only whole records; ``--resume``

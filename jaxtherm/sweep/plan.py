@@ -1,20 +1,20 @@
 """Whether a run starts, resumes or is refused, decided from the output file and its journal;
 and the output location's checks and lock.
 
-What the output path holds is classified first (:func:`jaxtherm.io.hdf5.inspect`), without
+What the output path holds is classified first (``jaxtherm.io.hdf5.inspect``), without
 changing it: a sweep (complete or not), a damaged results file (truncated, corrupt), another
 jaxtherm file, a foreign HDF5 file, a file that is not HDF5, or no regular file at all.
 
 * a fresh location: start;
 * ``--force``: start over, but leave an existing file byte for byte until the new sweep is
   complete: the run writes the *staging* file ``<out>.partial`` (with its own journal) and
-  renames it over ``<out>`` at the end (:class:`Decision` ``replace``). A run that fails or is
+  renames it over ``<out>`` at the end (``Decision`` ``replace``). A run that fails or is
   killed leaves the old file as it was;
 * ``--resume``: continue an unfinished ``--force`` run (its staging file and journal) if there
   is one; else continue ``<out>`` from its journal, if it was made by the same spec (compared
   parsed: comments and layout do not count), solver and chunk size, rebuilding a damaged file
   from the journal; on a complete file of the same spec, nothing to do
-  (:class:`AlreadyComplete`: batch scripts may always rerun with ``--resume`` after a requeue).
+  (``AlreadyComplete``: batch scripts may always rerun with ``--resume`` after a requeue).
   Anything that is not an unfinished jaxtherm sweep is refused and left as it was;
 * otherwise a complete file, an unfinished file, a journal or any other file is refused, with
   the option that would proceed.
@@ -117,7 +117,7 @@ def lock_path(out: Path) -> Path:
 
 @contextlib.contextmanager
 def exclusive_lock(out: Path):
-    """Hold ``<out>.lock`` for the duration; :class:`RunRefused` if another run holds it or the
+    """Hold ``<out>.lock`` for the duration; ``RunRefused`` if another run holds it or the
     lock file cannot be made."""
     lock = lock_path(out)
     try:

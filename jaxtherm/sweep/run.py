@@ -2,20 +2,20 @@
 
 One run:
 
-1. resolve the spec against its models (:mod:`.study`), check the output location and take
-   its lock, and decide to start, resume or refuse (:mod:`.plan`): the run writes the output
+1. resolve the spec against its models (``.study``), check the output location and take
+   its lock, and decide to start, resume or refuse (``.plan``): the run writes the output
    file itself, or, with ``--force`` over an existing file, its staging file ``<out>.partial``;
 2. choose the chunk size (from the journal, the options, or tuned to the kernel, at most a
    tenth of the grid so that progress shows early), compile one kernel per model ahead of time;
 3. re-apply every journaled chunk to the HDF5 file (the journal, not the HDF5 file, is the
    record of finished work) after checking it against the sweep (its checksum, point range,
    arrays, shapes, and no NaN where its status says ok; a bad chunk is named in a warning and
-   computed again), then compute the missing chunks (:mod:`.executor`), journaling and writing
+   computed again), then compute the missing chunks (``.executor``), journaling and writing
    each while the next one computes;
 4. mark the file complete, close it, rename a staging file over the output (atomic: the old
    file stays whole until then), and only then remove the journal.
 
-A :class:`RunState` passed in is kept up to date (phase, where the finished chunks are), for
+A ``RunState`` passed in is kept up to date (phase, where the finished chunks are), for
 an interrupt handler that reports what is safe (the CLI's Ctrl-C).
 """
 
@@ -111,7 +111,7 @@ MAX_CHUNK_FRACTION = 10
 
 
 def _resolve(spec: SweepSpec) -> Study:
-    """:func:`~.study.resolve`, with a user factory's ``SystemExit`` (``sys.exit()`` at import)
+    """``.study.resolve``, with a user factory's ``SystemExit`` (``sys.exit()`` at import)
     and ``KeyboardInterrupt`` (raised by the factory, not by Ctrl-C: the CLI turns Ctrl-C into
     an exit of its own) reported as the factory's failure."""
     try:
@@ -179,7 +179,7 @@ def _chunk_size(study: Study, meta: dict | None, requested: int | None, engine) 
 
 
 def _early_progress_cap(n_points: int, shape: tuple[int, ...], lanes: int) -> int:
-    """The largest automatic chunk: a :data:`MAX_CHUNK_FRACTION` of the grid, rounded up to
+    """The largest automatic chunk: a ``MAX_CHUNK_FRACTION`` of the grid, rounded up to
     whole SIMD groups, and down to whole rows of the innermost dims where a row fits."""
     cap = -(-n_points // MAX_CHUNK_FRACTION)
     cap = max(lanes, -(-cap // lanes) * lanes)
@@ -207,19 +207,19 @@ def run_sweep(
     """Run a sweep into its HDF5 file (see the module docstring).
 
     Args:
-        cluster: compute the chunks on a Dask cluster (:mod:`.cluster`): ``"local:N"`` (N worker
+        cluster: compute the chunks on a Dask cluster (``.cluster``): ``"local:N"`` (N worker
             processes on this machine), ``"tcp://HOST:PORT"`` (a running scheduler), or a
             ``distributed.Client``; ``None`` (default) computes in this process. This process
             journals and writes in every case, so the file, ``--resume`` and the results are the same.
         stream: where progress, the compile note and warnings go (default stderr).
-        state: a :class:`RunState` to keep up to date (for an interrupt handler).
+        state: a ``RunState`` to keep up to date (for an interrupt handler).
 
     Raises:
         SpecError: the spec does not fit its model, or the output path is unwritable.
         RunRefused: an existing complete/unfinished file without ``--force``/``--resume``, a file
             that is not a jaxtherm sweep on ``--resume``, another writer, a journal from another
             spec, a missing device, a user model that fails to compile, or a bad or unreachable
-            cluster (:class:`~jaxtherm.sweep.cluster.ClusterError`, also when a chunk keeps
+            cluster (``jaxtherm.sweep.cluster.ClusterError``, also when a chunk keeps
             killing workers).
     """
     state = state if state is not None else RunState()
@@ -319,7 +319,7 @@ def _fsync(path: Path) -> None:
 
 def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: str, plans, chunk_size: int | None,
          progress: bool, stream, state: RunState) -> RunSummary:
-    """The body of :func:`run_sweep`, with the lock held and the engine connected."""
+    """The body of ``run_sweep``, with the lock held and the engine connected."""
     spec = study.spec
     target, meta = decision.target, decision.meta
     warned: list[str] = []
