@@ -48,7 +48,7 @@ MODELS = [
 
 def sweep_chunk(model, fluctuations: bool) -> int:
     """The chunk size ``jaxtherm run`` picks on this machine for the kernel (its working set per
-    point against the CPU cache budget, :func:`jaxtherm.sweep.devices.auto_chunk_size`)."""
+    point against the CPU cache budget, ``jaxtherm.sweep.devices.auto_chunk_size``)."""
     import jax
 
     from jaxtherm.batch import batched_kernel

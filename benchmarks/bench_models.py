@@ -53,7 +53,7 @@ RESULT = "BENCH_MODELS_RESULT "
 # key, family, options, kernel/solve points, kernel chunk, QuTiP points (at most), `jaxtherm run` grid
 # points (None: no run row). The kernel and solve rows repeat passes over their points for at
 # least --seconds; the QuTiP loop stops after --qutip-seconds. Sizes aim at 5-20 s a row on a
-# 2-core CPU (the big models' kernels were measured at 20-200 points/s there); --scale adjusts them.
+# 2-core CPU (the big models' kernels are slow there: docs/performance.md); --scale adjusts them.
 MODELS = [
     ("qubit_pair/local", "qubit_pair", {"coupling": "local"}, 1_000_000, 65536, 300, 4_000_000),
     ("qubit_pair/global", "qubit_pair", {"coupling": "global"}, 100_000, 1024, 300, None),

@@ -7,10 +7,10 @@ real coordinates), on random points:
 * ``LU``: ``Reduced(max_unrolled=0, max_sparse=0, max_staged=0)``, LU with partial pivoting on
   the sector (the default for these sectors before the sparse eliminations);
 * ``sparse``: ``Reduced(max_sparse=fill)``, the unrolled elimination in a minimum-degree order
-  with static pivots, where its fill (multiply–adds, :func:`jaxtherm.solvers.ordering.fill`) is
+  with static pivots, where its fill (multiply–adds, ``jaxtherm.solvers.ordering.fill``) is
   at most 2,500 (compile time printed: it grows with the fill);
 * ``staged``: ``Reduced(max_unrolled=0, max_sparse=0, max_staged=fill)``, the same elimination
-  level by level with the batch innermost (:mod:`jaxtherm.solvers.staged`), where the fill is at
+  level by level with the batch innermost (``jaxtherm.solvers.staged``), where the fill is at
   most 100,000;
 * ``numpy``: ``numpy.linalg.solve`` on the stack of the same trace-eliminated sector matrices
   (assembled untimed), i.e. LAPACK's batched ``gesv`` — what a user with NumPy would do;

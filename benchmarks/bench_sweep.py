@@ -2,7 +2,7 @@
 writer together, as a user runs a sweep.
 
 Each row runs one sweep in a fresh process (so ``ru_maxrss`` is its own) through the same code
-as ``jaxtherm run SPEC`` (:func:`jaxtherm.sweep.run_sweep`) and reports the sustained
+as ``jaxtherm run SPEC`` (``jaxtherm.sweep.run_sweep``) and reports the sustained
 points/s of the sweep loop (every point computed, journaled and written), the compile time
 apart, the automatic chunk size and the peak resident memory. Rows:
 

@@ -54,8 +54,8 @@ from .solvers import (
 
 
 def __getattr__(name: str):
-    """``jaxtherm.open``, ``jaxtherm.info`` (:mod:`jaxtherm.results`), ``jaxtherm.plot``
-    (:mod:`jaxtherm.plotting`) and ``jaxtherm.optimize`` (:mod:`jaxtherm.optimizer`), imported on
+    """``jaxtherm.open``, ``jaxtherm.info`` (``jaxtherm.results``), ``jaxtherm.plot``
+    (``jaxtherm.plotting``) and ``jaxtherm.optimize`` (``jaxtherm.optimizer``), imported on
     first use: plotting needs the ``[analysis]`` extra, optimising the ``[optimize]`` one (optax)."""
     if name in ("open", "info"):
         from . import results

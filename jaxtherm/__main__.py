@@ -1,4 +1,4 @@
-"""``python -m jaxtherm``: the command-line interface (see :mod:`jaxtherm.cli`)."""
+"""``python -m jaxtherm``: the command-line interface (see ``jaxtherm.cli``)."""
 
 from .cli import main
 

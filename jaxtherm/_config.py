@@ -3,8 +3,8 @@
 jaxtherm computes in float64 by default: near equilibrium the heat currents are differences
 of nearly equal populations, and float32 loses them. Importing jaxtherm therefore enables
 JAX's 64-bit mode (``jax_enable_x64``) for the process. float32 stays available per call
-(``solve(..., dtype="float32")``); it is opt-in and its accuracy cost is measured in the
-benchmarks.
+(``solve(..., dtype="float32")``); it is opt-in, and its accuracy cost is measured by
+``benchmarks/bench_solve.py`` (``docs/performance.md``).
 """
 
 from __future__ import annotations

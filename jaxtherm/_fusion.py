@@ -3,14 +3,14 @@
 XLA fuses elementwise operations into loops and, to keep loops apart, recomputes ("duplicates")
 any cheap operation (add, multiply, select, compare, abs, sin, cos …) inside every fused loop
 that consumes it; only "expensive" operations such as a division are computed once and stored.
-In the unrolled solvers (:mod:`jaxtherm.solvers.unrolled`) every value feeds many others, and
+In the unrolled solvers (``jaxtherm.solvers.unrolled``) every value feeds many others, and
 each division (a pivot's reciprocal, a back substitution) starts a loop that recomputed the whole
-elimination before it from the inputs: the local refrigerator's kernel executed 11,500 flops a
-point where its program has about 1,200, and ran at 0.3–0.5 of the speed it has with every
-value computed once (2-core x86_64, chunks of 16,384). ``jax.lax.optimization_barrier`` would
-say the same, but XLA's CPU compiler removes it before fusion.
+elimination before it from the inputs, so a kernel executed several times the flops of its
+program (``benchmarks/bench_fluctuations.py``; figures under "Values computed once" in
+``docs/performance.md``). ``jax.lax.optimization_barrier`` would say the same, but XLA's CPU
+compiler removes it before fusion.
 
-:func:`once` therefore divides each floating-point value by a traced 1, ``1 + 0·isfinite(x)``,
+``once`` therefore divides each floating-point value by a traced 1, ``1 + 0·isfinite(x)``,
 which XLA cannot fold away (``0·x`` is not 0 for every float): the value is unchanged, exactly,
 and costs one division, but it is computed once and stored. Called at the natural stages of a
 computation (after each pivot step, on a generator's entries), it bounds what a fused loop

@@ -1,8 +1,9 @@
-"""The one place that vmaps and jits the kernel, and the public :func:`solve`.
+"""The one place that vmaps and jits the kernel and applies the fallback policy, and the public
+``solve``.
 
 ``solve`` broadcasts its parameters together, flattens them, and runs the compiled
 ``jit(vmap(kernel))`` over fixed-size chunks: a batch is cut into ``chunk_size`` chunks and the
-last (or only) one is padded to one of four sizes per octave (:func:`bucket_size`), so a model
+last (or only) one is padded to one of four sizes per octave (``bucket_size``), so a model
 compiles once per bucket size and memory stays bounded by the chunk, not the batch.
 It works on concrete arrays and inside ``jax.grad`` / ``jax.vmap`` / ``jax.jit`` alike.
 """
@@ -10,7 +11,7 @@ It works on concrete arrays and inside ``jax.grad`` / ``jax.vmap`` / ``jax.jit``
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +19,7 @@ import numpy as np
 
 from . import _config, kernel, solvers
 from .models import Model
-from .solvers import STATUS_OK, STATUS_UNVERIFIED, staged
+from .solvers import STATUS_OK, STATUS_UNVERIFIED
 
 DEFAULT_CHUNK_SIZE = 2**15
 
@@ -28,43 +29,29 @@ def gradient_name(observable: str, parameter: str) -> str:
     return f"d{observable}_d{parameter}"
 
 
-@functools.cache
-def batched_kernel(
-    model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
-    solver: str | solvers.Solver = "auto", rho: bool = True, scalars: bool = True, fluctuations: bool = False,
-    pivoted: bool = False, retry: bool = False,
-):
-    """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver (an
-    object or a name, :mod:`jaxtherm.solvers`), whether ``rho`` is returned and whether current
-    fluctuations are computed (:mod:`jaxtherm.fluctuations`).
-
-    The returned function takes one ``(N,)`` array per name (in ``names`` order) and returns the
-    outputs of :func:`jaxtherm.kernel.point`, each with a leading axis N, plus
-    ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
-    (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
-
-    Where the solver's plan eliminates with static pivots (``"sparse"``, ``"staged"``: :class:`jaxtherm.Reduced`),
-    a point that fails its residual check comes back with status ``STATUS_UNVERIFIED``: the
-    caller computes such a chunk again with ``pivoted=True`` (:func:`unverified`; as
-    :func:`solve` and the sweep's executor do). ``retry=True`` does it inside the program, per
-    point (for callers that trace this function): under ``vmap`` both eliminations then run for
-    every point. A chunk-wide ``lax.cond`` would do it inside the program too, but its pivoted
-    branch made XLA's CPU code for the static one 2.5× slower (measured, 3-qubit chain), so the
-    decision is taken on the host.
-
-    A staged plan (:mod:`jaxtherm.solvers.staged`) runs on a CPU in blocks of
-    :data:`jaxtherm.solvers.staged.CPU_BLOCK` points (:func:`in_blocks`): 4-qubit chain, chunks of
-    4,096, 3.4×10⁴ → 1.1×10⁵ points/s.
-    """
-    observables = tuple(scalar_observables(model, fluctuations))
-    solver = solvers.get(solver)
+def _kernel_function(model: Model, names: tuple[str, ...], plan: solvers.Plan, dtype, rho: bool, fluctuations: bool,
+                     retry: bool):
+    """One point's outputs as a function of its input values (in ``names`` order), by ``plan``;
+    with ``retry``, a point that static pivots cannot vouch for is solved again by the fallback
+    plan inside the program (``lax.cond``)."""
 
     def single(*values):
-        inputs = dict(zip(names, values))
-        # differentiated (tangents here, or a transformation around solve), small global models'
-        # scalar code compiles 3× slower: arrays instead
-        return kernel.point(model, model.to_parameters(inputs), dtype, solver, rho, scalars=scalars and not gradients,
-                            fluctuations=fluctuations, retry=retry, pivoted=pivoted)
+        p = model.to_parameters(dict(zip(names, values)))
+        out = kernel.point(model, p, plan, dtype, rho, fluctuations)
+        if retry and plan.static_pivots:
+            out = jax.lax.cond(out["status"] == STATUS_UNVERIFIED,
+                               lambda: kernel.point(model, p, plan.fallback(), dtype, rho, fluctuations), lambda: out)
+        return out
+
+    return single
+
+
+@functools.lru_cache(maxsize=64)
+def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype, plan: solvers.Plan,
+             rho: bool, fluctuations: bool, retry: bool):
+    """``jit(vmap(point))`` with forward-mode tangents for ``gradients`` (see ``batched_kernel``)."""
+    observables = tuple(scalar_observables(model, fluctuations))
+    single = _kernel_function(model, names, plan, dtype, rho, fluctuations, retry)
 
     def with_gradients(*values):
         base = dict(zip(names, values))
@@ -87,17 +74,109 @@ def batched_kernel(
         return out
 
     batched = jax.vmap(with_gradients if gradients else single)
-    block = staged.block_size() if solver.plan(model).method == "staged" and not pivoted else None
+    block = plan.elimination.block_size()
     return jax.jit(in_blocks(batched, block) if block else batched)
+
+
+def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
+                   solver: str | solvers.Solver = "auto", rho: bool = True, fluctuations: bool = False, *,
+                   fallback: bool = False):
+    """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver (an
+    object or a name, ``jaxtherm.solvers``), whether ``rho`` is returned and whether current
+    fluctuations are computed (``jaxtherm.fluctuations``).
+
+    The returned function takes one ``(N,)`` array per name (in ``names`` order) and returns the
+    outputs of ``jaxtherm.kernel.point``, each with a leading axis N, plus
+    ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
+    (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
+
+    This is the bare compiled kernel of the solver's plan: where it eliminates with static
+    pivots, a point that fails its residual check comes back with status ``STATUS_UNVERIFIED``.
+    ``ChunkRunner`` (what ``solve``, sweeps, fits and optimisations use) computes such
+    a chunk again with the fallback plan's kernel (``fallback=True``).
+    """
+    gradients = tuple(gradients)
+    plan = solvers.get(solver).plan(model, differentiated=bool(gradients))
+    return _batched(model, tuple(names), gradients, np.dtype(dtype), plan.fallback() if fallback else plan, bool(rho),
+                    bool(fluctuations), False)
+
+
+class ChunkRunner:
+    """Computes chunks of points for one model and applies the fallback policy, in one place.
+
+    A chunk is computed by the plan's compiled kernel; where the plan has static pivots and a
+    point of the chunk could not be vouched for (status ``STATUS_UNVERIFIED``), the whole chunk
+    is computed again by the fallback plan's kernel (compiled when first needed). The decision
+    is taken on the host: a chunk-wide ``lax.cond`` would decide inside the program, but its
+    pivoted branch made XLA's CPU code for the static one much slower
+    (``benchmarks/bench_sectors.py``).
+
+    Args:
+        model, names, gradients, dtype, solver, rho, fluctuations: as ``batched_kernel``.
+        prepare: called as ``prepare(jitted, fallback)`` on each kernel before its first use
+            (e.g. an ahead-of-time compile for the chunk's shape and devices); identity by default.
+    """
+
+    def __init__(self, model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype,
+                 solver: str | solvers.Solver = "auto", rho: bool = True, fluctuations: bool = False,
+                 prepare: Callable | None = None):
+        self.model, self.names, self.gradients = model, tuple(names), tuple(gradients)
+        self.dtype, self.rho, self.fluctuations = np.dtype(dtype), bool(rho), bool(fluctuations)
+        self.plan = solvers.get(solver).plan(model, differentiated=bool(self.gradients))
+        self._prepare = prepare or (lambda fn, fallback: fn)
+        self._ready: dict[bool, Callable] = {}
+
+    def jitted(self, fallback: bool = False):
+        """The plan's (or with ``fallback``, its fallback plan's) jitted, vmapped kernel."""
+        plan = self.plan.fallback() if fallback else self.plan
+        return _batched(self.model, self.names, self.gradients, self.dtype, plan, self.rho, self.fluctuations, False)
+
+    def kernels(self) -> list:
+        """The jitted kernels a chunk may run: the plan's, and its fallback's where it has one."""
+        return [self.jitted(f) for f in ((False, True) if self.plan.static_pivots else (False,))]
+
+    def kernel(self, fallback: bool = False):
+        """The prepared kernel (``jitted`` after ``prepare``)."""
+        if fallback not in self._ready:
+            self._ready[fallback] = self._prepare(self.jitted(fallback), fallback)
+        return self._ready[fallback]
+
+    def __call__(self, *args) -> dict:
+        """The outputs of one chunk (one ``(N,)`` array per name): every point solved by the plan
+        or, where static pivots could not vouch for a point of the chunk, by its fallback."""
+        return self.finish(self.kernel()(*args), *args)
+
+    def finish(self, out: dict, *args) -> dict:
+        """The fallback policy on a chunk's outputs ``out`` from the plan's kernel (dispatched
+        earlier, e.g. while the previous chunk was written): ``out`` itself, or the chunk
+        computed again by the fallback plan's kernel."""
+        if self.plan.static_pivots and unverified(out):
+            out = self.kernel(fallback=True)(*args)
+        return out
+
+
+def pointwise(model: Model, solver: str | solvers.Solver = "auto", dtype=np.float64, *, rho: bool = False,
+              fluctuations: bool = False):
+    """``p ↦ outputs`` of one point (``p`` a mapping of input names, e.g. ``T_a``, to scalars), for
+    callers that transform it themselves (``jax.vmap``, ``jax.jacfwd``: optimisation, fitting).
+
+    Differentiated plans, and partial pivoting where the plan has static pivots: under
+    ``vmap`` a per-point retry would run both eliminations for every point."""
+    plan = solvers.get(solver).plan(model, differentiated=True).fallback()
+
+    def single(inputs):
+        return kernel.point(model, model.to_parameters(inputs), plan, dtype, rho, fluctuations)
+
+    return single
 
 
 def in_blocks(fn, block: int):
     """``fn`` (vmapped, points first) applied to consecutive blocks of ``block`` points in a loop
-    (``lax.map``), so that a block's intermediate arrays stay in the CPU's caches: the staged
-    elimination's values are ``nnz × B`` numbers (5-qubit chain: 6,313 × 8 bytes a point), and a
-    whole chunk's would be written to and read from memory at every stage. A batch sharded over
-    several devices is split into one run of blocks per device (the loop over blocks batched
-    over the devices' axis); a batch that blocks do not divide runs whole."""
+    (``lax.map``), so that a block's intermediate arrays stay in the CPU's caches (the staged
+    elimination's values are ``nnz × B`` numbers, and a whole chunk's would be written to and
+    read from memory at every stage). A batch sharded over several devices is split into one run
+    of blocks per device (the loop over blocks batched over the devices' axis); a batch that
+    blocks do not divide runs whole."""
 
     def run(*values):
         n = values[0].shape[0]
@@ -113,15 +192,14 @@ def in_blocks(fn, block: int):
 
 def unverified(out: dict) -> bool:
     """Whether a computed chunk holds a point that static pivots could not vouch for (status
-    ``STATUS_UNVERIFIED``): compute it again with ``batched_kernel(…, pivoted=True)``. Blocks
-    until the chunk's status is on the host."""
+    ``STATUS_UNVERIFIED``). Blocks until the chunk's status is on the host."""
     return bool(np.any(np.asarray(out["status"]) == STATUS_UNVERIFIED))
 
 
 def scalar_observables(model: Model, fluctuations: bool = False) -> dict[str, tuple[str, str]]:
     """The scalar observables a kernel returns, ``{name: (units, description)}`` in output order:
-    :attr:`jaxtherm.Model.observables`, then with ``fluctuations``
-    :attr:`jaxtherm.Model.fluctuation_observables`."""
+    ``jaxtherm.Model.observables``, then with ``fluctuations``
+    ``jaxtherm.Model.fluctuation_observables``."""
     return {**model.observables, **(model.fluctuation_observables if fluctuations else {})}
 
 
@@ -131,7 +209,7 @@ LANES = 64
 def bucket_size(n: int, chunk_size: int) -> int:
     """Padded size for a batch of ``n`` points: the smallest ``m·2^k ≥ n`` with ``m ∈ {4,…,7}``
     (four sizes per octave, at most 25 % padding, few compiled shapes), capped at ``chunk_size``,
-    then rounded up to a multiple of :data:`LANES`. Up to 4 points (e.g. one point under a
+    then rounded up to a multiple of ``LANES``. Up to 4 points (e.g. one point under a
     user's ``jax.vmap``) are not padded.
 
     The rounding keeps every point in the vectorised body of XLA's loops: a point that fell in
@@ -145,7 +223,7 @@ def bucket_size(n: int, chunk_size: int) -> int:
 
 
 def padded(n: int, devices: int = 1) -> int:
-    """``n`` rounded up to a multiple of :data:`LANES` points on each of ``devices`` (at least one
+    """``n`` rounded up to a multiple of ``LANES`` points on each of ``devices`` (at least one
     lane block): the compiled size of a chunk."""
     block = LANES * devices
     return max(1, -(-n // block)) * block
@@ -184,14 +262,14 @@ def solve(
         gradients: parameter names (as given, e.g. ``"epsilon"`` or ``"T_a"``) to differentiate
             every scalar observable by; adds ``d{obs}_d{param}`` outputs (forward mode).
         dtype: ``"float64"`` (default) or ``"float32"``.
-        solver: a :mod:`jaxtherm.solvers` object or its name. ``Auto()`` / ``"auto"`` (default)
-            picks for the model (today :class:`~jaxtherm.solvers.Reduced`: only the symmetry
+        solver: a ``jaxtherm.solvers`` object or its name. ``Auto()`` / ``"auto"`` (default)
+            picks for the model (today ``jaxtherm.solvers.Reduced``: only the symmetry
             sector that holds the steady state, 3–5 real unknowns for the qubit pair, by an
             unrolled elimination); ``Dense()`` / ``"dense"``: all ``d² − 1`` real unknowns by LU
             (the reference). ``solver.plan(model).description`` says what runs.
         rho: return the steady states too (``rho``); ``False`` skips most of the memory
             traffic of a large batch.
-        fluctuations: also count each bath's heat (:mod:`jaxtherm.fluctuations`, full counting
+        fluctuations: also count each bath's heat (``jaxtherm.fluctuations``, full counting
             statistics): ``J_counted_j``, the zero-frequency noise ``noise_j = lim Var(Q_j)/t``
             and the uncertainty ratio ``tur_j = noise_j σ / J_counted_j²`` for every bath, by one
             more solve with the steady state's factorisation; gradients include them.
@@ -211,41 +289,77 @@ def solve(
             jump without its energy quantum.
     """
     names = model.check_names(params)
+    gradients = _checked_gradients(gradients, names)
+    solver = solvers.get(solver)
+    if fluctuations:
+        model.check_counting()
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    dt = _config.real_dtype(dtype)
+    values = [_parameter(n, params[n], dt) for n in names]
+    shape = _broadcast_shape(names, values)
+    flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
+    if any(isinstance(v, jax.core.Tracer) for v in values):  # inside jax.grad / jit / vmap: the fallback per point
+        fn = _batched(model, names, gradients, dt, solver.plan(model, differentiated=True), bool(rho), bool(fluctuations),
+                      True)
+        sample = fn
+    else:
+        fn = ChunkRunner(model, names, gradients, dt, solver, rho, fluctuations)
+        sample = fn.jitted()
+    if 0 in shape:
+        out = jax.eval_shape(sample, *(jnp.zeros((1,), dt) for _ in names))
+        return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in out.items()}
+    merged = _in_chunks(fn, flat, chunk_size)
+    return {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}
+
+
+def _checked_gradients(gradients: Sequence[str], names: tuple[str, ...]) -> tuple[str, ...]:
+    """The gradient parameters, each among the given ones, once.
+
+    Raises:
+        ValueError: naming an unknown or repeated gradient parameter."""
     gradients = tuple(gradients)
     for g in gradients:
         if g not in names:
             raise ValueError(f"gradient parameter {g!r} is not among the given parameters {names}")
     if len(set(gradients)) != len(gradients):
         raise ValueError(f"gradient parameters must be unique, got {gradients}")
-    solver = solvers.get(solver)
-    if fluctuations:
-        model.check_counting()
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    dt = _config.real_dtype(dtype)
-    values = [jnp.asarray(params[n], dtype=dt) for n in names]
+    return gradients
+
+
+def _parameter(name: str, value, dtype):
+    """A parameter's value as a real array of ``dtype``.
+
+    Raises:
+        ValueError: for a string, a complex or a non-numeric value (``T_a="2.0"``)."""
+    kind = getattr(value, "dtype", None)
+    if kind is None:
+        kind = np.asarray(value).dtype if not isinstance(value, str) else np.dtype("U1")
+    if not (np.issubdtype(kind, np.floating) or np.issubdtype(kind, np.integer) or np.issubdtype(kind, np.bool_)):
+        raise ValueError(f"parameter {name!r} must be a real number or an array of real numbers, got {value!r}")
+    return jnp.asarray(value, dtype=dtype)
+
+
+def _broadcast_shape(names: tuple[str, ...], values: list) -> tuple[int, ...]:
+    """The shape every parameter broadcasts to.
+
+    Raises:
+        ValueError: naming each parameter's shape where they do not broadcast."""
     try:
-        shape = jnp.broadcast_shapes(*(v.shape for v in values))
+        return jnp.broadcast_shapes(*(v.shape for v in values))
     except ValueError:
         detail = ", ".join(f"{n}: {tuple(v.shape)}" for n, v in zip(names, values))
         raise ValueError(f"parameter shapes do not broadcast together ({detail})") from None
-    flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
-    n_points = int(np.prod(shape, dtype=np.int64))
-    traced = any(isinstance(v, jax.core.Tracer) for v in values)  # inside jax.grad / jit / vmap
-    fn = batched_kernel(model, names, gradients, dt, solver, bool(rho), not traced, bool(fluctuations), retry=traced)
-    static = not traced and solver.plan(model).static_pivots
-    if n_points == 0:
-        sample = jax.eval_shape(fn, *(jnp.zeros((1,), dt) for _ in names))
-        return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in sample.items()}
+
+
+def _in_chunks(fn, flat: list, chunk_size: int) -> dict:
+    """``fn`` over the flat parameter arrays in chunks of ``chunk_size`` points, each padded to
+    its bucket size (``bucket_size``), the outputs cut back and joined."""
+    n_points = flat[0].shape[0]
     pieces = []
     for start in range(0, n_points, chunk_size):
         chunk = [v[start : start + chunk_size] for v in flat]
         m = chunk[0].shape[0]
-        size = bucket_size(m, chunk_size)
-        args = [pad(c, size) for c in chunk]
-        out = fn(*args)
-        if static and unverified(out):
-            out = batched_kernel(model, names, gradients, dt, solver, bool(rho), True, bool(fluctuations), pivoted=True)(*args)
+        out = fn(*[pad(c, bucket_size(m, chunk_size)) for c in chunk])
         pieces.append({k: v[:m] for k, v in out.items()})
-    merged = pieces[0] if len(pieces) == 1 else {k: jnp.concatenate([p[k] for p in pieces]) for k in pieces[0]}
-    return {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}
+    return pieces[0] if len(pieces) == 1 else {k: jnp.concatenate([p[k] for p in pieces]) for k in pieces[0]}

@@ -28,7 +28,6 @@ from ._version import __version__
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-MAX_DPI = 1200  # one panel 7,680 × 5,760 pixels; far more exhausts memory before matplotlib refuses
 
 
 class _CtrlC:
@@ -526,12 +525,6 @@ def _plot(args) -> int:
     matplotlib.use("Agg")  # files only: works without a display (batch nodes, ssh)
     from .plotting import default_output, plot
 
-    if not 1 <= args.dpi <= MAX_DPI:
-        print(f"jaxtherm plot: error: --dpi: expected an integer from 1 to {MAX_DPI}; got {args.dpi}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.x is not None and args.x == args.y:
-        print(f"jaxtherm plot: error: --y {args.y}: expected another axis than --x {args.x}", file=sys.stderr)
-        return EXIT_USAGE
     out = Path(args.output) if args.output else default_output(args.path, args.observable, args.sel)
     if not out.suffix:  # matplotlib adds its default format's suffix: say where the image is
         out = out.with_name(out.name + "." + matplotlib.rcParams["savefig.format"])

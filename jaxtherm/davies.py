@@ -9,12 +9,12 @@ depend on the choice of eigenvectors within a degenerate level), and
 
     γ(ν) = emission(ν) for ν > 0,   γ(ν) = absorption(|ν|) for ν < 0,
 
-with the bath's spectrum (:mod:`jaxtherm.spectra`) evaluated at each exact Bohr frequency.
+with the bath's spectrum (``jaxtherm.spectra``) evaluated at each exact Bohr frequency.
 Frequencies closer than ``tol`` count as equal, and ``|ν| ≤ tol`` is no transition (no
 dephasing term).
 
-:func:`restricted_generators` is the JAX version the kernel evaluates per point (static shapes: the
-grouping is a mask over pairs of transitions); :func:`jump_operators` is a NumPy version at
+``restricted_generators`` is the JAX version the kernel evaluates per point (static shapes: the
+grouping is a mask over pairs of transitions); ``jump_operators`` is a NumPy version at
 one concrete point, used to find the generator's sparsity pattern (symmetry sectors).
 """
 
@@ -52,7 +52,7 @@ def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, cou
     """The Davies superoperator in the eigenbasis ``(E, V)`` of ``H``, ``(d², d²)``; with
     ``counting = k ≥ 1`` only its jump part, each transition ``m → n`` weighted by the energy
     it takes from the bath to the power ``k``: ``Σ_ν ν^k γ(−ν) A(−ν) ρ A(−ν)†`` with
-    ``ν = E_n − E_m`` (the counting superoperators of :mod:`jaxtherm.fluctuations`)."""
+    ``ν = E_n − E_m`` (the counting superoperators of ``jaxtherm.fluctuations``)."""
     d = v.shape[0]
     x = jnp.conj(v).T @ coupling @ v  # x[n, m] = ⟨n|X|m⟩
     omega = energies[:, None] - energies[None, :]  # omega[m, n] = E_m − E_n
@@ -84,7 +84,7 @@ def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol):
     Args:
         h: complex ``(d, d)`` Hermitian Hamiltonian (JAX).
         coupling: complex ``(d, d)`` Hermitian system–bath coupling operator ``X``.
-        spectrum: a :class:`jaxtherm.spectra.Spectrum`.
+        spectrum: a ``jaxtherm.spectra.Spectrum``.
         rate, beta, cutoff: the bath's rate parameter, inverse temperature and cutoff (scalars;
             ``cutoff`` only for spectra that need it).
         tol: absolute tolerance for equal Bohr frequencies.
@@ -107,11 +107,11 @@ def restricted_generators(h, baths, tol, rows, cols, eigensystem=None, counting:
     ``O(m d⁴)`` for ``m`` kept coordinates instead of ``O(d⁶)``.
 
     Args:
-        h, tol: as :func:`davies_generator`.
-        baths: one ``(coupling, spectrum, rate, beta, cutoff)`` per bath, as :func:`davies_generator`.
+        h, tol: as ``davies_generator``.
+        baths: one ``(coupling, spectrum, rate, beta, cutoff)`` per bath, as ``davies_generator``.
         rows: complex ``(m, d²)`` constant, the kept rows of ``T⁻¹``.
         cols: complex ``(d², m)`` constant, the kept columns of ``T``.
-        eigensystem: ``(E, V)`` of ``h`` if already known (e.g. block by block); else :func:`eigh`.
+        eigensystem: ``(E, V)`` of ``h`` if already known (e.g. block by block); else ``eigh``.
         counting: ``k ≥ 1`` gives the counting superoperators ``𝒥_k`` instead (jump parts
             weighted by the energy quantum to the power ``k``; see ``_in_eigenbasis``).
 

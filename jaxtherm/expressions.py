@@ -18,33 +18,80 @@ import dataclasses
 FUNCTIONS = ("abs", "sqrt", "log", "exp", "min", "max")
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _COMPARE = {ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<"}
+MAX_DEPTH = 200  # operations nested in one expression: far beyond any objective, well inside Python's recursion
 
 
 class ExpressionError(ValueError):
     """An expression outside the accepted grammar (the message says what was expected)."""
 
 
-def _check(node: ast.AST, text: str) -> set[str]:
-    """Names used by ``node``; :class:`ExpressionError` for anything outside the grammar."""
-    if isinstance(node, ast.Expression):
-        return _check(node.body, text)
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return set()
-    if isinstance(node, ast.Name):
-        if node.id in FUNCTIONS:
-            raise ExpressionError(f"{text!r}: {node.id} is a function; call it as {node.id}(…)")
-        return {node.id}
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _check(node.left, text) | _check(node.right, text)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        return _check(node.operand, text)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS and not node.keywords:
-        n = len(node.args)
-        if n != (2 if node.func.id in ("min", "max") else 1):
-            raise ExpressionError(f"{text!r}: {node.func.id} takes {2 if node.func.id in ('min', 'max') else 1} argument(s)")
-        return set().union(*(_check(a, text) for a in node.args))
-    raise ExpressionError(f"{text!r}: expected observables, numbers, + - * / **, and {', '.join(FUNCTIONS)}; "
-                          f"got {ast.unparse(node)!r}")
+def _check(node: ast.AST, text: str, depth: int = 0) -> set[str]:
+    """Names used by ``node``; ``ExpressionError`` for anything outside the grammar."""
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"{_short(text)}: nested more than {MAX_DEPTH} operations deep; expected a shorter expression")
+    check = _CHECKS.get(type(node))
+    names = check(node, text, depth + 1) if check is not None else None
+    if names is None:
+        raise ExpressionError(f"{_short(text)}: expected observables, numbers, + - * / **, and {', '.join(FUNCTIONS)}; "
+                              f"got {_short(ast.unparse(node))}")
+    return names
+
+
+def _short(text: str) -> str:
+    """``repr(text)``, cut short for a message."""
+    return repr(text) if len(text) <= 200 else repr(text[:200]) + "…"
+
+
+def _check_constant(node: ast.Constant, text: str, depth: int) -> set[str] | None:
+    number = isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    return set() if number else None
+
+
+def _check_name(node: ast.Name, text: str, depth: int) -> set[str]:
+    if node.id in FUNCTIONS:
+        raise ExpressionError(f"{text!r}: {node.id} is a function; call it as {node.id}(…)")
+    return {node.id}
+
+
+def _check_binop(node: ast.BinOp, text: str, depth: int) -> set[str] | None:
+    if type(node.op) not in _BINARY:
+        return None
+    return _check(node.left, text, depth) | _check(node.right, text, depth)
+
+
+def _check_unary(node: ast.UnaryOp, text: str, depth: int) -> set[str] | None:
+    if not isinstance(node.op, (ast.USub, ast.UAdd)):
+        return None
+    return _check(node.operand, text, depth)
+
+
+def _check_call(node: ast.Call, text: str, depth: int) -> set[str] | None:
+    if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords:
+        return None
+    arity = 2 if node.func.id in ("min", "max") else 1
+    if len(node.args) != arity:
+        raise ExpressionError(f"{text!r}: {node.func.id} takes {arity} argument(s)")
+    return set().union(*(_check(a, text, depth) for a in node.args))
+
+
+_CHECKS = {
+    ast.Expression: lambda node, text, depth: _check(node.body, text, depth),
+    ast.Constant: _check_constant,
+    ast.Name: _check_name,
+    ast.BinOp: _check_binop,
+    ast.UnaryOp: _check_unary,
+    ast.Call: _check_call,
+}
+
+
+def _parse(text: str, what: str) -> ast.Expression:
+    """Python's parse of ``text``; ``ExpressionError`` naming ``what`` was expected."""
+    try:
+        return ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        raise ExpressionError(f"{_short(text)} is not {what}") from None
+    except (RecursionError, MemoryError):  # the parser's own nesting limits
+        raise ExpressionError(f"{_short(text)}: nested or chained too deeply to read; expected {what}") from None
 
 
 def _eval(node: ast.AST, values, xp):
@@ -69,7 +116,7 @@ def _eval(node: ast.AST, values, xp):
 
 @dataclasses.dataclass(frozen=True)
 class Expression:
-    """A parsed expression of observables: ``text``, the ``names`` it uses, and :meth:`__call__`."""
+    """A parsed expression of observables: ``text``, the ``names`` it uses, and ``__call__``."""
 
     text: str
     names: frozenset[str]
@@ -82,7 +129,7 @@ class Expression:
 
 @dataclasses.dataclass(frozen=True)
 class Constraint:
-    """``lhs OP rhs``; :meth:`slack` is ≥ 0 where it holds (``lhs − rhs`` for ``>=``/``>``)."""
+    """``lhs OP rhs``; ``slack`` is ≥ 0 where it holds (``lhs − rhs`` for ``>=``/``>``)."""
 
     text: str
     lhs: Expression
@@ -106,10 +153,7 @@ def parse(text: str) -> Expression:
     """
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError(f"expected an expression of observables such as 'J_c' or 'J_c / J_h'; got {text!r}")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        raise ExpressionError(f"{text!r} is not an expression (e.g. 'J_c', 'J_c / J_h', '-power')") from None
+    tree = _parse(text, "an expression (e.g. 'J_c', 'J_c / J_h', '-power')")
     if isinstance(tree.body, ast.Compare):
         raise ExpressionError(f"{text!r}: a comparison is a constraint, not an objective")
     return Expression(text.strip(), frozenset(_check(tree, text)), tree)
@@ -123,10 +167,7 @@ def parse_constraint(text: str) -> Constraint:
     """
     if not isinstance(text, str):
         raise ExpressionError(f"expected a constraint such as 'cop >= 0.3'; got {text!r}")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        raise ExpressionError(f"{text!r} is not a constraint such as 'cop >= 0.3' or 'J_c >= 0'") from None
+    tree = _parse(text, "a constraint such as 'cop >= 0.3' or 'J_c >= 0'")
     node = tree.body
     if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE):
         raise ExpressionError(f"{text!r}: expected one comparison with >=, >, <= or <, such as 'cop >= 0.3'")

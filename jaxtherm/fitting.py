@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import kernel, solvers
+from . import batch, solvers
 from .models import Model
 
 
@@ -123,14 +123,11 @@ def _fitter(model: Model, parameters, data, observables, fixed, solver, max_step
         start.append(b[-1] if len(b) in (1, 3) else (b[0] + b[1]) / 2)
     scale = jnp.asarray([abs(s) if s != 0 else 1.0 for s in start])
     fixed_j = {k: jnp.asarray(v, float) for k, v in fixed.items()}
-    plan_solver = solvers.get(solver)
+    single = batch.pointwise(model, solver, np.float64)
 
     def predict(theta):
         def row(c):
-            inputs = {**fixed_j, **dict(zip(names, theta)), **c}
-            # partial pivoting: under vmap a static-pivot retry would run both eliminations a point
-            out = kernel.point(model, model.to_parameters(inputs), np.float64, plan_solver, rho=False, scalars=False,
-                               pivoted=True)
+            out = single({**fixed_j, **dict(zip(names, theta)), **c})
             return jnp.stack([out[o] for o in obs])
 
         return jax.vmap(row)(cond)

@@ -1,11 +1,11 @@
 """The single-point kernel: parameters → Liouvillian → steady state → observables.
 
-Written for one parameter point; :mod:`jaxtherm.batch` is the one place that vmaps and jits it.
+Written for one parameter point; ``jaxtherm.batch`` is the one place that vmaps and jits it.
 
 Everything is restricted to the real coordinates ``keep`` of the steady state's symmetry sector
-(:func:`jaxtherm.solvers.symmetry_sector`; ``solver="dense"`` keeps all ``d²``). Assembly is
-affine where the model is (DESIGN.md §3): with the constant real superoperators ``S`` restricted
-once per model (:func:`operators_on`), one contraction gives
+(``jaxtherm.solvers.symmetry_sector``; ``solver="dense"`` keeps all ``d²``). Assembly is
+affine where the model is (``docs/design.md`` §3.1): with the constant real superoperators ``S`` restricted
+once per model (``operators_on``), one contraction gives
 
     R(p) = Σ_m h_m(p) S^H_m + Σ_k κ_k(p) S^D_k  (+ Σ_{Davies} R^Davies(p)),
 
@@ -13,13 +13,13 @@ and the energy flow through each Lindblad term is bilinear in the coefficients,
 ``Tr(H D_k ρ) = κ_k Σ_m h_m W_mk · r`` with constant ``W_mk = h^dual_m S^D_k``, so no
 per-channel matrix is formed. The Davies (global) thermalizers are the nonlinear part, built
 from the eigendecomposition of ``H(p)`` directly on the kept coordinates
-(:func:`jaxtherm.davies.restricted_generators`).
+(``jaxtherm.davies.restricted_generators``).
 
 With ``fluctuations``, each bath's counting superoperators (its jump parts weighted by their
 energy quanta) give the heat's counted mean and zero-frequency noise by one more solve with the
-steady state's factorisation (:mod:`jaxtherm.fluctuations`).
+steady state's factorisation (``jaxtherm.fluctuations``).
 
-How ``R`` is stored and eliminated is the solver's business (:mod:`jaxtherm.solvers`): a
+How ``R`` is stored and eliminated is the solver's business (``jaxtherm.solvers``): a
 small sector is assembled entry by entry as scalars over the non-zero constants only and
 eliminated unrolled; the observables are sums over the non-zero weights, so for small sectors
 the vmapped program is elementwise throughout.
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -37,10 +36,10 @@ from . import _config, davies, liouvillian, observables, secular, solvers
 from . import fluctuations as fluctuations_
 from ._fusion import once
 from .models import Model
-from .solvers import STATUS_DOMAIN, STATUS_OK, STATUS_UNVERIFIED, Sparse, unrolled
+from .solvers import STATUS_DOMAIN, STATUS_OK, Sparse, vectors
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
     """The model's constant operators restricted to the kept real coordinates ``keep``.
 
@@ -50,7 +49,7 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
         ``h_dual`` ``(K_h, m)``; ``energy_flow`` ``(K_h, K_l, m)`` with
         ``Tr(H_m D[L_k] ρ) = energy_flow[m, k] · r``; ``expectation_dual`` ``(K_e, m)``;
         ``jumps``: per Lindblad term the entries ``(rows, cols, values)`` of its jump part
-        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for :mod:`jaxtherm.fluctuations`); and, for
+        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for ``jaxtherm.fluctuations``); and, for
         Davies models, ``basis_rows`` ``(m, d²)`` and ``basis_cols`` ``(d², m)`` (complex).
     """
     d = model.dim
@@ -78,10 +77,10 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
 def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], counting: int = 0) -> list:
     """Real ``(m, m)`` generators of the model's Davies thermalizers at one point, on the kept
     coordinates ``keep`` (with ``counting = k ≥ 1``: their counting superoperators ``𝒥_k``,
-    :mod:`jaxtherm.fluctuations`).
+    ``jaxtherm.fluctuations``).
 
     ``H(p) = Σ_m h_m(p) H_m`` is diagonalised once for all baths (block by block, each block
-    shifted by its mean level, where :func:`jaxtherm.secular.applies`: eigenvectors of
+    shifted by its mean level, where ``jaxtherm.secular.applies``: eigenvectors of
     near-degenerate levels then stay accurate, and so do derivatives); equal Bohr frequencies
     are grouped within ``√ε_mach (1 + ‖H‖_max)``.
     """
@@ -105,60 +104,42 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], cou
     return [g.astype(dtype) for g in generators]
 
 
-def point(model: Model, p, dtype=np.float64, solver: str | solvers.Solver = "auto", rho: bool = True,
-          scalars: bool = True, fluctuations: bool = False, retry: bool = True, pivoted: bool = False) -> dict:
+def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = True, fluctuations: bool = False) -> dict:
     """Steady state and observables of one parameter point.
 
     Args:
         model: the model.
         p: mapping of model parameter names to scalars.
+        plan: the solver's plan for ``model`` (``jaxtherm.solvers.Reduced.plan``): the kept
+            coordinates, the basis and the elimination. A point that a static-pivot elimination
+            cannot vouch for comes back with status ``STATUS_UNVERIFIED``; ``jaxtherm.batch``
+            applies the fallback (the one place that does).
         dtype: real dtype (float64 or float32).
-        solver: a solver object or name (:mod:`jaxtherm.solvers`): ``"auto"`` (default) solves
-            the steady state's symmetry sector, ``"dense"`` all ``d² − 1`` real unknowns.
         rho: also return the density matrix (``d²`` complex numbers a point: most of the
             memory traffic of a small model, so sweeps ask for it only when they store it).
-        scalars: let small global models build their generator as scalars
-            (:func:`jaxtherm.secular.scalar_code`: fastest, but slow to compile with many tangents).
-        fluctuations: also count each bath's heat (:mod:`jaxtherm.fluctuations`): one more
+        fluctuations: also count each bath's heat (``jaxtherm.fluctuations``): one more
             solve with the steady state's factorisation per bath.
-        retry: where the plan eliminates with static pivots (``"sparse"``, ``"staged"``), solve a point
-            that fails its residual check again with partial pivoting (``lax.cond``: under
-            ``vmap`` both are computed for every point, so :func:`jaxtherm.batch.batched_kernel`
-            passes ``False`` and retries whole chunks instead); ``False`` returns such a point
-            with status ``STATUS_UNVERIFIED``.
-        pivoted: solve with partial pivoting even where the plan has static pivots.
 
     Returns:
         Dict of scalars: ``J_{bath}``, ``power``, ``sigma``, the model's expectations and derived
         observables, with ``fluctuations`` ``J_counted_{bath}``, ``noise_{bath}`` and
-        ``tur_{bath}`` (:attr:`jaxtherm.Model.fluctuation_observables`), ``rho`` (complex
+        ``tur_{bath}`` (``jaxtherm.Model.fluctuation_observables``), ``rho`` (complex
         ``(d, d)``, if asked for), ``status`` (int8, 0 = ok; 4 where a parameter is outside the
         model's domain) and ``residual``. Every observable is NaN where ``status ≠ 0``.
     """
-    plan = solvers.get(solver).plan(model)
-    if pivoted:
-        plan = plan.pivoted()
-    out = _point(model, p, dtype, plan, rho, scalars, fluctuations)
-    if retry and plan.static_pivots:
-        out = jax.lax.cond(out["status"] == STATUS_UNVERIFIED,
-                           lambda: _point(model, p, dtype, plan.pivoted(), rho, scalars, fluctuations), lambda: out)
-    return out
-
-
-def _point(model: Model, p, dtype, plan, rho: bool, scalars: bool, fluctuations: bool) -> dict:
-    """:func:`point` with its plan."""
     d = model.dim
     ops = operators_on(model, plan.keep)
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
     if fluctuations:
         model.check_counting()
-    if plan.eigenbasis:
-        out, r = _global_point(model, p, plan, ops, h_coeffs, dtype, scalars, fluctuations)
-    else:
-        out, r = _product_point(model, p, plan, ops, h_coeffs, dtype, fluctuations)
-    status, residual = out.pop("status"), out.pop("residual")
-    if fluctuations:  # currents and noise feed σ and the TUR ratios: stored once (measured 5 % faster)
+    basis = (_Eigenbasis if plan.eigenbasis else _ProductBasis)(model, p, plan, ops, h_coeffs, dtype, fluctuations)
+    solved, status, residual, state = plan.steady_state(basis.matrix, dtype)
+    out = observables.currents(model, basis.flows(solved), dtype)
+    if fluctuations:  # currents and noise feed σ and the TUR ratios: stored once
+        for b, (first, second) in basis.counting().items():
+            out[f"J_counted_{b}"], out[f"noise_{b}"] = fluctuations_.cumulants(plan, state, solved, first, second)
         out = once(out)
+    r = basis.product_coordinates(solved)
     betas = [jnp.asarray(p[b.beta], dtype) for b in model.baths]
     out["sigma"] = observables.entropy_production(betas, [out[f"J_{b.name}"] for b in model.baths])
     if fluctuations:
@@ -167,7 +148,7 @@ def _point(model: Model, p, dtype, plan, rho: bool, scalars: bool, fluctuations:
             j = b.name
             out[f"tur_{j}"] = fluctuations_.uncertainty_ratio(out[f"noise_{j}"], out["sigma"], out[f"J_counted_{j}"])
     for i, e in enumerate(model.expectations):
-        out[e.name] = _dot(ops["expectation_dual"][i], r)
+        out[e.name] = vectors.dot(ops["expectation_dual"][i], r)
     for x in model.derived:
         out[x.name] = jnp.asarray(x.function({**p, **out}), dtype)
     if rho:
@@ -180,89 +161,81 @@ def _point(model: Model, p, dtype, plan, rho: bool, scalars: bool, fluctuations:
     return out
 
 
-def _product_point(model: Model, p, plan, ops, h_coeffs, dtype, counting: bool):
-    """Steady state in the product basis: ``({J_j, power, status, residual}, r)``, ``r`` the kept
-    real coordinates of ``ρ`` (with ``counting``, the fluctuations' ``J_counted_j``, ``noise_j``)."""
-    rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
-    h_vector = jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype)
-    generators = davies_matrices(model, p, h_vector, dtype, plan.keep)
-    matrix = plan.assemble(h_coeffs + rates, ops["supers"], generators, dtype)
-    r, status, residual, factors = plan.steady_state(matrix, dtype)
-    # energy flow into the system through every channel: Tr(H L_c ρ)
-    flows = {c: jnp.zeros((), dtype) for c in model.channels}
-    for k_, k in enumerate(model.lindblads):
-        flow = sum(h * _dot(ops["energy_flow"][m_, k_], r) for m_, h in enumerate(h_coeffs))
-        flows[k.channel] = flows[k.channel] + rates[k_] * flow
-    for k, r_d in zip(model.davies, generators):
-        # Tr(H D ρ) = Σ_m h_m (h^dual_m R_D) · r, with R_D on the sector
-        for m_, h in enumerate(h_coeffs):
-            flows[k.channel] = flows[k.channel] + h * ((jnp.asarray(ops["h_dual"][m_], dtype) @ r_d) @ r)
-    out = {f"J_{b.name}": flows[b.name] for b in model.baths}
-    out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
-    if counting:
-        terms = {b.name: ([], []) for b in model.baths}  # 𝒥₁, 𝒥₂ of each bath
-        for k_, k in enumerate(model.lindblads):
+class _ProductBasis:
+    """A point's sector system in the product basis: ``R = Σ_m h_m S^H_m + Σ_k κ_k S^D_k`` from the
+    constant superoperators (and the Davies generators, built from the eigendecomposition of
+    ``H(p)``), the energy flow of each channel, and the baths' counting operators."""
+
+    def __init__(self, model: Model, p, plan, ops: dict, h_coeffs: list, dtype, counting: bool):
+        self.model, self.p, self.plan, self.ops, self.h, self.dtype = model, p, plan, ops, h_coeffs, dtype
+        self.rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
+        self.h_vector = jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype)
+        self.generators = davies_matrices(model, p, self.h_vector, dtype, plan.keep)
+        self.matrix = plan.assemble(h_coeffs + self.rates, ops["supers"], self.generators, dtype)
+
+    def flows(self, r) -> list[tuple[str, jnp.ndarray]]:
+        """``(channel, Tr(H L_k ρ))`` of every dissipative term: ``κ_k Σ_m h_m W_mk · r`` for a
+        Lindblad term, ``Σ_m h_m (h^dual_m R_D) · r`` for a Davies thermalizer."""
+        out = []
+        for k_, k in enumerate(self.model.lindblads):
+            flow = sum(h * vectors.dot(self.ops["energy_flow"][m_, k_], r) for m_, h in enumerate(self.h))
+            out.append((k.channel, self.rates[k_] * flow))
+        for k, r_d in zip(self.model.davies, self.generators):
+            for m_, h in enumerate(self.h):
+                out.append((k.channel, h * ((jnp.asarray(self.ops["h_dual"][m_], self.dtype) @ r_d) @ r)))
+        return out
+
+    def counting(self) -> dict[str, tuple[list, list]]:
+        """Each bath's counting operators ``(𝒥₁, 𝒥₂)``: its jumps weighted by their quanta ``ν``, ``ν²``."""
+        terms = {b.name: ([], []) for b in self.model.baths}
+        for k_, k in enumerate(self.model.lindblads):
             if k.channel in terms:
-                rows, cols, values = ops["jumps"][k_]
-                nu = jnp.asarray(k.quantum(p), dtype)
-                for power, ops_ in enumerate(terms[k.channel], start=1):
-                    ops_.append(Sparse(rows, cols, (rates[k_] * nu**power) * jnp.asarray(values, dtype)))
-        if model.davies:
-            for power in (1, 2):
-                for k, g in zip(model.davies, davies_matrices(model, p, h_vector, dtype, plan.keep, power)):
-                    terms[k.channel][power - 1].append(g)
-        out.update(_counted(model, plan, factors, r, terms))
-    return {**out, "status": status, "residual": residual}, r
+                rows, cols, values = self.ops["jumps"][k_]
+                nu = jnp.asarray(k.quantum(self.p), self.dtype)
+                for order, ops_ in enumerate(terms[k.channel], start=1):
+                    ops_.append(Sparse(rows, cols, (self.rates[k_] * nu**order) * jnp.asarray(values, self.dtype)))
+        for order in (1, 2) if self.model.davies else ():
+            for k, g in zip(self.model.davies, davies_matrices(self.model, self.p, self.h_vector, self.dtype,
+                                                               self.plan.keep, order)):
+                terms[k.channel][order - 1].append(g)
+        return terms
+
+    def product_coordinates(self, r):
+        """The kept coordinates in the product basis: the solution itself."""
+        return r
 
 
-def _counted(model: Model, plan, factors, r, terms) -> dict:
-    """``J_counted_j`` and ``noise_j`` of every bath from its counting operators ``terms[j]``."""
-    out = {}
-    for b in model.baths:
-        out[f"J_counted_{b.name}"], out[f"noise_{b.name}"] = fluctuations_.cumulants(plan, factors, r, *terms[b.name])
-    return out
+class _Eigenbasis:
+    """A global (Davies-only) model's sector system in the eigenbasis of ``H``
+    (``jaxtherm.secular``), its heat currents, counting operators, and ``ρ = V ρ_eig Vᵀ``."""
 
+    def __init__(self, model: Model, p, plan, ops: dict, h_coeffs: list, dtype, counting: bool):
+        self.model, self.plan = model, plan
+        self.st = st = secular.structure(model, plan.keep)
+        # computed once where they feed an unrolled elimination's many fused loops; an LU's
+        # assembly reads them once anyway (benchmarks/bench_models.py)
+        stored = once if plan.elimination.scalars else (lambda x: x)
+        self.energies, self.v, tol = stored(secular.eigensystem(model, st.blocks, h_coeffs, dtype))
+        ham, baths = stored(secular.generators(model, st, p, self.energies, self.v, tol, dtype, plan.scalars, counting))
+        self.counted = [bath[1:] for bath in baths] if counting else []
+        self.baths = [bath[0] for bath in baths] if counting else baths
+        m = plan.size
+        self.matrix = plan.assemble([], np.zeros((0, m, m)), [Sparse(st.rows, st.cols, g) for g in (ham, *self.baths)],
+                                    dtype)
 
-def _global_point(model: Model, p, plan, ops, h_coeffs, dtype, scalars, counting: bool):
-    """Steady state of a global (Davies-only) model in the eigenbasis of ``H``
-    (:mod:`jaxtherm.secular`): ``({J_j, power, status, residual}, r)`` with ``r`` the kept real
-    coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis."""
-    st = secular.structure(model, plan.keep)
-    # computed once where they feed an unrolled elimination's many fused loops (global pair 1.5
-    # -> 2.2×10⁶ points/s); an LU's assembly reads them once anyway (the divisions cost 5–10 %)
-    stored = once if plan.method == "unrolled" else (lambda x: x)
-    energies, v, tol = stored(secular.eigensystem(model, st.blocks, h_coeffs, dtype))
-    ham, baths = stored(secular.generators(model, st, p, energies, v, tol, dtype, scalars, counting))
-    if counting:
-        counted = [bath[1:] for bath in baths]
-        baths = [bath[0] for bath in baths]
-    m = plan.size
-    matrix = plan.assemble([], np.zeros((0, m, m)), [solvers.Sparse(st.rows, st.cols, g) for g in (ham, *baths)], dtype)
-    r_eig, status, residual, factors = plan.steady_state(matrix, dtype)
-    flows = {c: jnp.zeros((), dtype) for c in model.channels}
-    for k, values in zip(model.davies, baths):
-        flows[k.channel] = flows[k.channel] + secular.heat(st, energies, values, r_eig, scalars)
-    out = {f"J_{b.name}": flows[b.name] for b in model.baths}
-    out["power"] = sum((flows[c] for c in model.work_channels), jnp.zeros((), dtype))
-    if counting:
-        terms = {b.name: ([], []) for b in model.baths}
-        for k, values in zip(model.davies, counted):
+    def flows(self, r_eig) -> list[tuple[str, jnp.ndarray]]:
+        """``(channel, Σ_n E_n (D_j ρ)_nn)`` of every Davies thermalizer."""
+        return [(k.channel, secular.heat(self.st, self.energies, values, r_eig, self.plan.scalars))
+                for k, values in zip(self.model.davies, self.baths)]
+
+    def counting(self) -> dict[str, tuple[list, list]]:
+        """Each bath's counting operators ``(𝒥₁, 𝒥₂)`` on the sector, in the eigenbasis."""
+        terms = {b.name: ([], []) for b in self.model.baths}
+        for k, values in zip(self.model.davies, self.counted):
             for ops_, v_ in zip(terms[k.channel], values):
-                ops_.append(Sparse(st.rows, st.cols, v_))
-        out.update(_counted(model, plan, factors, r_eig, terms))
-    r = secular.product_coordinates(model, plan.keep, v, r_eig, scalars)
-    return {**out, "status": status, "residual": residual}, r
+                ops_.append(Sparse(self.st.rows, self.st.cols, v_))
+        return terms
 
-
-_SPARSE_DOT = 16
-
-
-def _dot(weights: np.ndarray, r):
-    """``w · r`` for a constant ``(m,)`` vector: a sum over its non-zero entries, so that a small
-    sector's observables stay elementwise over a batch (no matrix–vector product)."""
-    nonzero = np.flatnonzero(weights)
-    if len(nonzero) == 0:
-        return jnp.zeros((), r.dtype)
-    if len(nonzero) > _SPARSE_DOT:
-        return jnp.asarray(weights, r.dtype) @ r
-    return unrolled.lincomb(weights[nonzero], [r[i] for i in nonzero])
+    def product_coordinates(self, r_eig):
+        """The kept coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis."""
+        return secular.product_coordinates(self.model, self.plan.keep, self.v, r_eig, self.plan.scalars)

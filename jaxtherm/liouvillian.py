@@ -12,8 +12,8 @@ Conventions:
 
 Everything that does not depend on the parameters is built here once, in NumPy, when a model
 is constructed. The dense ``(d², d²)`` functions are the definitions (and the tests' reference);
-models build their operators with the sparse ones (:func:`commutator_entries`,
-:func:`dissipator_entries`, :func:`to_real`), whose cost grows with the operators' non-zeros
+models build their operators with the sparse ones (``commutator_entries``,
+``dissipator_entries``, ``to_real``), whose cost grows with the operators' non-zeros
 rather than like ``d⁶``, so that a 6-qubit chain (``d² = 4096``) or two modes truncated at 10
 (``d² = 10⁴``) build in well under a second.
 """
@@ -111,7 +111,7 @@ def density_matrix(r, d: int):
 
 
 def coordinates(rho):
-    """The real coordinates ``r`` of a Hermitian ``(d, d)`` ρ (inverse of :func:`density_matrix`):
+    """The real coordinates ``r`` of a Hermitian ``(d, d)`` ρ (inverse of ``density_matrix``):
     ``ρ_ii``, then ``Re ρ_ij, Im ρ_ij`` for ``i < j`` row-major; shape ``(d²,)``."""
     d = rho.shape[0]
     iu, ju = np.triu_indices(d, k=1)
@@ -125,7 +125,7 @@ class Entries(tuple):
     """A sparse matrix as ``(rows, cols, values)`` arrays (coordinate format), shape ``(n, n)``.
 
     In the *element* basis rows and columns index ``vec(ρ)`` (``i d + j`` for ``ρ_ij``) and values
-    are complex; after :func:`to_real` they index real coordinates and values are real.
+    are complex; after ``to_real`` they index real coordinates and values are real.
     """
 
     __slots__ = ()
@@ -177,18 +177,18 @@ def _concat(*parts: tuple[Entries, complex]) -> Entries:
 
 
 def commutator_entries(h: np.ndarray) -> Entries:
-    """Sparse :func:`commutator_superoperator`: ``ρ ↦ −i[H, ρ]`` in the element basis."""
+    """Sparse ``commutator_superoperator``: ``ρ ↦ −i[H, ρ]`` in the element basis."""
     d = h.shape[0]
     return _concat((_left(h, d), -1j), (_right(h, d), 1j))
 
 
 def jump_entries(jump: np.ndarray) -> Entries:
-    """The jump part of :func:`dissipator_entries`, ``ρ ↦ L ρ L†``, in the element basis."""
+    """The jump part of ``dissipator_entries``, ``ρ ↦ L ρ L†``, in the element basis."""
     return _sandwich(jump, jump.shape[0])
 
 
 def dissipator_entries(jump: np.ndarray) -> Entries:
-    """Sparse :func:`dissipator_superoperator`: ``D[L]ρ = LρL† − ½{L†L, ρ}`` in the element basis."""
+    """Sparse ``dissipator_superoperator``: ``D[L]ρ = LρL† − ½{L†L, ρ}`` in the element basis."""
     d = jump.shape[0]
     ldl = np.conj(jump).T @ jump
     return _concat((_sandwich(jump, d), 1.0), (_left(ldl, d), -0.5), (_right(ldl, d), -0.5))
@@ -196,7 +196,7 @@ def dissipator_entries(jump: np.ndarray) -> Entries:
 
 def coordinate_of_pair(i, j, d: int):
     """Real coordinates ``(Re ρ_ij, Im ρ_ij)`` of the pairs ``i < j`` (arrays), in the basis order
-    of :func:`hermitian_basis`: populations ``0 … d−1``, then the pairs row-major."""
+    of ``hermitian_basis``: populations ``0 … d−1``, then the pairs row-major."""
     p = i * d - i * (i + 1) // 2 + (j - i - 1)
     return d + 2 * p, d + 2 * p + 1
 
@@ -210,7 +210,7 @@ def to_real(entries: Entries, d: int) -> Entries:
     conjugates and are not needed). Duplicates are summed.
 
     Returns:
-        Real :class:`Entries` over the ``d²`` real coordinates.
+        Real ``Entries`` over the ``d²`` real coordinates.
     """
     rows, cols, values = entries
     i, j = np.divmod(rows, d)
@@ -243,7 +243,7 @@ def to_real(entries: Entries, d: int) -> Entries:
 
 
 def dual(op: np.ndarray) -> np.ndarray:
-    """:func:`real_dual` without the basis matrix: ``o_i = O_ii``, and ``2 Re O_ij``, ``2 Im O_ij``
+    """``real_dual`` without the basis matrix: ``o_i = O_ii``, and ``2 Re O_ij``, ``2 Im O_ij``
     for each pair ``i < j``. Real, shape ``(d²,)``."""
     d = op.shape[0]
     iu, ju = np.triu_indices(d, k=1)
@@ -255,7 +255,7 @@ def dual(op: np.ndarray) -> np.ndarray:
 
 
 def basis_columns(d: int, keep) -> np.ndarray:
-    """``T[:, keep]``: the kept columns ``vec(B_c)`` of :func:`hermitian_basis`, built directly.
+    """``T[:, keep]``: the kept columns ``vec(B_c)`` of ``hermitian_basis``, built directly.
     Complex, shape ``(d², m)``."""
     keep = np.asarray(keep)
     out = np.zeros((d * d, len(keep)), dtype=complex)

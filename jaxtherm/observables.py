@@ -9,11 +9,13 @@ state (units ħ = k_B = 1):
 * entropy production rate: ``σ = −Σ_j β_j J_j`` (≥ 0 for a thermodynamically consistent model).
 
 In the real representation ``Tr(O X) = o · x`` with ``o`` the dual of ``O`` (see
-:func:`jaxtherm.liouvillian.dual`), so ``J_j = h(p) · (R_j r)``. Which observables a model
-reports, with units and descriptions, is the model's own (:attr:`jaxtherm.Model.observables`).
+``jaxtherm.liouvillian.dual``), so ``J_j = h(p) · (R_j r)``. Which observables a model
+reports, with units and descriptions, is the model's own (``jaxtherm.Model.observables``).
 """
 
 from __future__ import annotations
+
+import jax.numpy as jnp
 
 
 def entropy_production(betas, currents):
@@ -23,3 +25,15 @@ def entropy_production(betas, currents):
     point is computed by the same elementwise code whatever its batch size and position.
     """
     return -sum((b * j for b, j in zip(betas, currents, strict=True)), 0.0)
+
+
+def currents(model, flows, dtype) -> dict:
+    """``J_j`` for every bath ``j`` and the power ``P``, from the energy flows of the dissipative
+    terms: ``flows`` is a sequence of ``(channel, Tr(H L_k ρ))``; ``J_j`` sums the terms of bath
+    ``j``'s channel, ``P`` those of the model's work channels (zero if it has none)."""
+    total = {c: jnp.zeros((), dtype) for c in model.channels}
+    for channel, flow in flows:
+        total[channel] = total[channel] + flow
+    out = {f"J_{b.name}": total[b.name] for b in model.baths}
+    out["power"] = sum((total[c] for c in model.work_channels), jnp.zeros((), dtype))
+    return out

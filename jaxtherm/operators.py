@@ -1,7 +1,7 @@
 """Operators as constant NumPy arrays, in a vocabulary QuTiP users know.
 
 Everything here is plain NumPy (no JAX, no QuTiP): the arrays are the constant operators a
-:class:`jaxtherm.Model` is built from. Every function returns a fresh ``complex128`` array.
+``jaxtherm.Model`` is built from. Every function returns a fresh ``complex128`` array.
 
 Basis conventions:
 
@@ -54,7 +54,7 @@ SIGMA_MINUS = np.array([[0.0, 1.0], [0.0, 0.0]], dtype=complex)
 
 
 def _as_matrix(op, what: str = "operator") -> np.ndarray:
-    """``op`` as a fresh complex128 2-D array (any shape ``(m, n)``); see :func:`as_array`."""
+    """``op`` as a fresh complex128 2-D array (any shape ``(m, n)``); see ``as_array``."""
     full = getattr(op, "full", None)
     if callable(full):  # a QuTiP Qobj, or anything that densifies itself the same way
         source = full()
@@ -103,7 +103,7 @@ def dag(op) -> np.ndarray:
     """Hermitian conjugate ``op† = (op*)ᵀ``.
 
     Args:
-        op: an array of shape ``(m, n)`` or anything :func:`as_array` accepts (a ``Qobj``).
+        op: an array of shape ``(m, n)`` or anything ``as_array`` accepts (a ``Qobj``).
 
     Returns:
         Complex128 array of shape ``(n, m)``.
@@ -140,7 +140,7 @@ def create(n: int) -> np.ndarray:
     """Creation operator ``a† = Σ_{k=1}^{n−1} √k |k⟩⟨k−1|`` of a mode truncated at ``n`` levels.
 
     Returns:
-        Complex128 array of shape ``(n, n)``, the transpose of :func:`destroy`.
+        Complex128 array of shape ``(n, n)``, the transpose of ``destroy``.
     """
     return dag(destroy(n))
 
@@ -170,7 +170,7 @@ def qeye(n: int) -> np.ndarray:
 def sigmam() -> np.ndarray:
     """Qubit lowering operator ``σ₋ = |0⟩⟨1| = [[0, 1], [0, 0]]`` in the basis (n=0, n=1).
 
-    Equal to :data:`SIGMA_MINUS` and to ``destroy(2)``. QuTiP's ``sigmam()`` is written in the
+    Equal to ``SIGMA_MINUS`` and to ``destroy(2)``. QuTiP's ``sigmam()`` is written in the
     basis ``(|↑⟩, |↓⟩)`` (excited first) and is the matrix ``[[0, 0], [1, 0]]``; the physics is
     the same (it lowers the excitation), the matrices are related by the basis swap
     ``P = [[0, 1], [1, 0]]``: ``sigmam() == P @ qutip.sigmam().full() @ P``. As a bare matrix
@@ -185,7 +185,7 @@ def sigmam() -> np.ndarray:
 def sigmap() -> np.ndarray:
     """Qubit raising operator ``σ₊ = |1⟩⟨0| = [[0, 0], [1, 0]]`` (= ``sigmam()†``).
 
-    ``sigmap() == P @ qutip.sigmap().full() @ P`` with the basis swap ``P`` (see :func:`sigmam`).
+    ``sigmap() == P @ qutip.sigmap().full() @ P`` with the basis swap ``P`` (see ``sigmam``).
 
     Returns:
         Complex128 array of shape ``(2, 2)``.
@@ -219,7 +219,7 @@ def sigmax() -> np.ndarray:
 def sigmay() -> np.ndarray:
     """Pauli y: ``σ_y = i(σ₋ − σ₊) = [[0, i], [−i, 0]]`` in the basis (n=0, n=1).
 
-    Chosen so that the algebra is the textbook one with :func:`sigmaz`: ``[σ_x, σ_y] = 2iσ_z``
+    Chosen so that the algebra is the textbook one with ``sigmaz``: ``[σ_x, σ_y] = 2iσ_z``
     and ``σ_± = (σ_x ± iσ_y)/2``. It is ``P @ qutip.sigmay().full() @ P`` (basis swap ``P``),
     i.e. minus the textbook matrix ``[[0, −i], [i, 0]]``, for the same reason ``sigmaz`` is
     ``diag(−1, +1)``: here the excited state is the second basis vector.
@@ -260,7 +260,7 @@ def embed(op, k: int, dims) -> np.ndarray:
     """Operator ``op`` acting on subsystem ``k`` of a register, the identity on the others.
 
     ``embed(op, k, (d_0, …, d_{N−1})) = 1_{d_0} ⊗ … ⊗ op ⊗ … ⊗ 1_{d_{N−1}}`` (``op`` at slot
-    ``k``), in the product basis with subsystem 0 most significant (as :func:`tensor`). For
+    ``k``), in the product basis with subsystem 0 most significant (as ``tensor``). For
     qubits, ``embed(sigmam(), k, (2,) * n) == lowering(n, k)``.
 
     Args:

@@ -21,8 +21,8 @@ approximately as with a penalty),
 with ``s_f``, ``s_k`` the median magnitudes of ``f`` and of each constraint's left side at the
 starting points (so that both are O(1) whatever the units). Gradients are exact: forward-mode
 derivatives through the steady-state solve (one tangent per variable), as in sweeps. All
-``starts`` run together as one vmapped, jitted computation (measured on 2 CPU cores: a step of
-64 starts costs 1.5–1.8× a step of one; ``benchmarks/bench_optimize.py``).
+``starts`` run together as one vmapped, jitted computation, so many starts cost little more
+than one (``benchmarks/bench_optimize.py``; figures in ``docs/performance.md``).
 
 A start whose point cannot be solved (``status ≠ 0``: a singular Liouvillian, a parameter
 outside its domain) keeps its last good iterate and is reported, never fatal.
@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import expressions, kernel, solvers
+from . import batch, expressions, solvers
 from .batch import scalar_observables
 from .models import Model
 
@@ -71,7 +71,7 @@ class Problem:
 
     Attributes:
         model: the model.
-        objective: the expression to optimise (:mod:`jaxtherm.expressions`).
+        objective: the expression to optimise (``jaxtherm.expressions``).
         maximize: ``True`` to maximise.
         variables: names (as given) of the free parameters, with ``bounds`` ``(n, 2)`` and
             optional ``start`` values (NaN where none).
@@ -110,6 +110,24 @@ def problem(model: Model, objective: str, variables: Mapping[str, Sequence[float
     Raises:
         ProblemError: naming the offending variable, parameter, observable or constraint.
     """
+    expr, cons = _parsed(objective, constraints)
+    fluct = _uses_fluctuations(model, expr, cons)
+    names = list(variables)
+    _check_variable_names(model, names, fixed)
+    bounds, start = [], []
+    for name in names:
+        lo, hi, first = _bounds(model, name, variables[name])
+        bounds.append([lo, hi])
+        start.append(first)
+    return Problem(model, expr, maximize, tuple(names), np.asarray(bounds, float), np.asarray(start, float),
+                   dict(fixed), cons, fluct)
+
+
+def _parsed(objective: str, constraints: Sequence[str]):
+    """The parsed objective and constraints.
+
+    Raises:
+        ProblemError: naming the part that does not parse."""
     try:
         expr = expressions.parse(objective)
     except expressions.ExpressionError as err:
@@ -118,6 +136,15 @@ def problem(model: Model, objective: str, variables: Mapping[str, Sequence[float
         cons = tuple(expressions.parse_constraint(c) for c in constraints)
     except expressions.ExpressionError as err:
         raise ProblemError("constraints", str(err)) from None
+    return expr, cons
+
+
+def _uses_fluctuations(model: Model, expr, cons) -> bool:
+    """Whether the expressions use counted observables (``noise_``, ``tur_`` …), after checking
+    that every name is an observable of the model and that its baths can be counted.
+
+    Raises:
+        ProblemError: naming an unknown observable, or a model whose heat cannot be counted."""
     plain, counted = set(model.observables), set(model.fluctuation_observables)
     for part, names_used in (("objective", expr.names), *(("constraints", c.names) for c in cons)):
         unknown = sorted(set(names_used) - plain - counted)
@@ -130,7 +157,14 @@ def problem(model: Model, objective: str, variables: Mapping[str, Sequence[float
             model.check_counting()
         except ValueError as err:
             raise ProblemError("objective", str(err)) from None
-    names = list(variables)
+    return fluct
+
+
+def _check_variable_names(model: Model, names: list[str], fixed: Mapping[str, float]) -> None:
+    """Variables and fixed parameters: known, disjoint, and every parameter given once.
+
+    Raises:
+        ProblemError: naming the offending variable or the parameters."""
     both = sorted(set(names) & set(fixed))
     if both:
         raise ProblemError(f"variables.{both[0]}", f"{both[0]!r} is both a variable and fixed; a parameter is one or the other")
@@ -142,23 +176,26 @@ def problem(model: Model, objective: str, variables: Mapping[str, Sequence[float
         model.check_names([*fixed, *names])
     except ValueError as err:
         raise ProblemError("parameters", f"{err} ([parameters] or [optimize] variables)") from None
-    bounds, start = [], []
-    for name in names:
-        b = [float(v) for v in variables[name]]
-        key = f"variables.{name}"
-        if len(b) not in (2, 3) or not all(math.isfinite(v) for v in b):
-            raise ProblemError(key, f"expected [lo, hi] or [lo, hi, start] of finite numbers; got {b}")
-        if not b[0] < b[1]:
-            raise ProblemError(key, f"empty bounds [{b[0]}, {b[1]}]; expected lo < hi")
-        if len(b) == 3 and not b[0] <= b[2] <= b[1]:
-            raise ProblemError(key, f"start {b[2]} outside its bounds [{b[0]}, {b[1]}]")
-        domain = model.describe(name)[2]
-        if (domain == "> 0" and b[0] <= 0) or (domain == ">= 0" and b[0] < 0):
-            raise ProblemError(key, f"bounds [{b[0]}, {b[1]}] leave the parameter's domain ({name} {domain})")
-        bounds.append(b[:2])
-        start.append(b[2] if len(b) == 3 else np.nan)
-    return Problem(model, expr, maximize, tuple(names), np.asarray(bounds, float), np.asarray(start, float),
-                   dict(fixed), cons, fluct)
+
+
+def _bounds(model: Model, name: str, given: Sequence[float]) -> tuple[float, float, float]:
+    """``(lo, hi, start)`` of a variable (``start`` NaN where none is given).
+
+    Raises:
+        ProblemError: for bounds that are not finite, empty, leave the parameter's domain, or a
+            start outside them."""
+    b = [float(v) for v in given]
+    key = f"variables.{name}"
+    if len(b) not in (2, 3) or not all(math.isfinite(v) for v in b):
+        raise ProblemError(key, f"expected [lo, hi] or [lo, hi, start] of finite numbers; got {b}")
+    if not b[0] < b[1]:
+        raise ProblemError(key, f"empty bounds [{b[0]}, {b[1]}]; expected lo < hi")
+    if len(b) == 3 and not b[0] <= b[2] <= b[1]:
+        raise ProblemError(key, f"start {b[2]} outside its bounds [{b[0]}, {b[1]}]")
+    domain = model.describe(name)[2]
+    if (domain == "> 0" and b[0] <= 0) or (domain == ">= 0" and b[0] < 0):
+        raise ProblemError(key, f"bounds [{b[0]}, {b[1]}] leave the parameter's domain ({name} {domain})")
+    return b[0], b[1], (b[2] if len(b) == 3 else np.nan)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,7 +207,7 @@ class Result:
     ``(S, n)``: the variables at each start's optimum; ``objective``
     ``(S,)``: ``f`` there; ``observables``: name → ``(S,)``; ``gradients``:
     ``d{obs}_d{var}`` → ``(S,)``; ``slack`` ``(S, k)``: the constraints' slacks;
-    ``status`` ``(S,)``: :data:`STATUS_MEANINGS`; ``x0`` ``(S, n)``: the starting points.
+    ``status`` ``(S,)``: ``STATUS_MEANINGS``; ``x0`` ``(S, n)``: the starting points.
     """
 
     problem: Problem
@@ -227,11 +264,10 @@ def _evaluator(prob: Problem, dtype, solver):
     fixed = {k: jnp.asarray(v, dtype) for k, v in prob.fixed.items()}
     observables = prob.observables
 
+    single = batch.pointwise(prob.model, solver, dtype, fluctuations=prob.fluctuations)
+
     def point(x):
-        inputs = {**fixed, **{n: x[i] for i, n in enumerate(names)}}
-        # partial pivoting: under vmap a static-pivot retry would run both eliminations a point
-        out = kernel.point(prob.model, prob.model.to_parameters(inputs), dtype, solver, rho=False, scalars=False,
-                           fluctuations=prob.fluctuations, pivoted=True)
+        out = single({**fixed, **{n: x[i] for i, n in enumerate(names)}})
         obs = {k: out[k] for k in observables}
         values = jnp.stack([jnp.asarray(v, dtype) for v in
                             [prob.objective(obs, jnp)] + [c.slack(obs, jnp) for c in prob.constraints]])
@@ -259,13 +295,13 @@ def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, le
     """Optimise ``prob`` from ``starts`` points at once (see the module docstring).
 
     Args:
-        prob: from :func:`problem`.
+        prob: from ``problem``.
         starts: number of starts (start 0 at the given start values, the rest random in the box).
         steps: optimiser steps.
         seed: for the random starts.
         learning_rate: initial Adam step in units of each variable's range.
         record_every: steps between recorded trajectory points.
-        solver: steady-state solver (:mod:`jaxtherm.solvers`).
+        solver: steady-state solver (``jaxtherm.solvers``).
         dtype: float64 (default) or float32.
         x0: ``(starts, n)`` starting points instead of the default ones.
         progress: optional callable ``(steps_done, steps_total)``.
@@ -365,7 +401,7 @@ def optimize(model: Model, objective: str, variables: Mapping[str, Sequence[floa
     """Maximise (or minimise) ``objective`` over ``variables`` with the rest ``fixed``.
 
     A shortcut for ``run(problem(model, objective, variables, fixed, ...), **options)``; see
-    :func:`problem` for the arguments and :func:`run` for ``options`` (``starts``, ``steps``,
+    ``problem`` for the arguments and ``run`` for ``options`` (``starts``, ``steps``,
     ``seed``, ``learning_rate``, ``solver``, …).
 
     Example:

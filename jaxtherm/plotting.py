@@ -1,11 +1,13 @@
 """``jaxtherm plot``: one observable of a results file as a line (one free axis) or a map (two),
 with units on the axes, log axes where the grid axis is a logspace, a diverging colour map
-centred at 0 for signed quantities (currents, power, σ, derivatives), and the region where the
-second law is violated (σ < 0) outlined. matplotlib comes from the ``[analysis]`` extra."""
+centred at 0 for data that change sign (sequential for one-signed data), and the region where
+the second law is violated (σ < 0) outlined. matplotlib comes from the ``[analysis]`` extra."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +21,9 @@ FIGSIZE = (6.4, 4.8)  # inches, per panel
 DPI = 100  # so a single panel is 640 x 480 pixels
 SIGNED_PREFIXES = ("J_", "J_counted_", "power", "sigma", "d")
 VIOLATION_TOL = 1e-9  # σ below −tol·max|σ| counts as negative; above is rounding (σ ≈ 1e-17 at equilibrium)
-TUR_BOUND = 2.0  # Q = S σ / J² ≥ 2 for classical Markov dynamics (DESIGN.md §2)
+TUR_BOUND = 2.0  # Q = S σ / J² ≥ 2 for classical Markov dynamics (docs/design.md §2.7)
+MAX_DPI = 1200  # print quality; one panel is then 7680 × 5760 pixels
+MEANINGFUL_WHERE = {"cop": "J_c"}  # an observable blank where this current is ≤ 0 (the fridge does not cool)
 
 
 class PlotError(ResultsError):
@@ -112,102 +116,164 @@ def _mark_tur_bound(ax, q, xdim: str, ydim: str | None) -> bool:
     return True
 
 
-def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: str | None = None,
-         sel: Sequence[str] = (), output: str | os.PathLike | None = None, dpi: int = DPI):
-    """Plot ``observable`` of a results file; write it to ``output`` if given.
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """What goes where: the horizontal axis, the vertical one (``None``: a line plot) and the
+    categorical axis whose values are panels (``None``: one panel)."""
 
-    With one free axis (after ``sel``), a line against it; with two, a map (``x`` defaults to
-    the innermost axis); free categorical axes (model options) beyond that give one panel per
-    value. Axes given as a logspace are drawn logarithmic. Signed quantities use a diverging
-    colour map centred at 0; where the file holds ``sigma`` and it is negative, that region is
-    hatched and outlined (maps) or shaded (lines). Points with ``status != 0`` are blank.
+    xdim: str
+    ydim: str | None
+    panel_dim: str | None
+    panels: tuple
 
-    Args:
-        path: a results file (complete, unfinished or still being written).
-        observable: a variable of the file, e.g. ``"sigma"``, ``"J_a"``, ``"dJ_a_depsilon"``.
-        x, y: axes to put on the horizontal / vertical axis.
-        sel: ``"AXIS=VALUE"`` selections (nearest grid value; categorical: exact).
-        output: image file to write (format from its suffix, e.g. ``.png``, ``.pdf``).
-        dpi: resolution; a single panel is ``6.4 × 4.8`` inches.
 
-    Returns:
-        The matplotlib ``Figure``.
+@dataclasses.dataclass(frozen=True)
+class _Style:
+    """How values look: a map's colour map and norm; a zero line on line plots of signed quantities."""
 
-    Raises:
-        PlotError: unknown observable or axis, a selection outside the grid, too many free axes.
-        ResultsError: an unreadable file, or matplotlib/xarray missing.
-    """
-    plt = require("matplotlib.pyplot", "jaxtherm plot")
-    colors = require("matplotlib.colors", "jaxtherm plot")
-    ds = open_results(path)
-    if observable not in ds.data_vars:
-        names = [n for n in ds.data_vars if ds[n].ndim > 0]
-        raise PlotError(f"{path} has no observable {observable!r}; it has: {', '.join(names)}")
-    da, chosen = select(ds[observable], parse_selection(sel))
-    sigma = ds["sigma"] if "sigma" in ds.data_vars and observable != "sigma" else None
-    if sigma is not None:
-        sigma, _ = select(sigma, [(k, str(v)) for k, v in chosen.items() if k in sigma.dims])
-        sigma = sigma.squeeze([d for d in sigma.dims if sigma.sizes[d] == 1])
-    da = da.squeeze([d for d in da.dims if da.sizes[d] == 1])  # axes of one value are not plotted
+    cmap: str
+    norm: object
+    zero_line: bool
+    tur: bool
+
+
+def _check_dpi(dpi) -> None:
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not 1 <= dpi <= MAX_DPI:
+        raise PlotError(f"--dpi {dpi}: expected a resolution from 1 to {MAX_DPI} dots per inch (one panel is "
+                        f"{FIGSIZE[0]} × {FIGSIZE[1]} inches)")
+
+
+def _masked(ds, observable: str):
+    """``ds[observable]``, NaN where it means nothing: a refrigerator's ``cop`` where the cold
+    bath is not cooled (``MEANINGFUL_WHERE``)."""
+    da = ds[observable]
+    current = MEANINGFUL_WHERE.get(observable)
+    if current is None or current not in ds.data_vars or set(ds[current].dims) != set(da.dims):
+        return da
+    masked = da.where(ds[current] > 0)
+    masked.attrs = da.attrs
+    return masked
+
+
+def _squeezed(da):
+    """Axes of one value are not plotted."""
+    return da.squeeze([d for d in da.dims if da.sizes[d] == 1])
+
+
+def _sigma_on(ds, observable: str, chosen: dict, dims: tuple):
+    """σ on the plotted grid (for the σ < 0 outline), or ``None`` where the file has none there."""
+    if "sigma" not in ds.data_vars or observable == "sigma":
+        return None
+    sigma, _ = select(ds["sigma"], [(k, str(v)) for k, v in chosen.items() if k in ds["sigma"].dims])
+    sigma = _squeezed(sigma)
+    return sigma if set(sigma.dims) == set(dims) else None  # e.g. an optimisation's trajectory: σ is per start
+
+
+def _resolve_axes(da, observable: str, x: str | None, y: str | None) -> _Layout:
+    """The free axes of ``da`` (after selection) as a line or a map, and panels."""
     free = [d for d in da.dims if da.sizes[d] > 1]
+    _check_flags(observable, free, x, y)
+    categorical, numeric = _split_axes(da, free, x, y)
+    if len(categorical) > 1 or len(numeric) > 2 or not numeric:
+        raise PlotError(f"{observable} has free axes {_sizes(da, free)}: a plot takes one or two numeric axes (and "
+                        "one model option as panels); fix the others with --sel AXIS=VALUE")
+    panel_dim = categorical[0] if categorical else None
+    panels = tuple(da[panel_dim].values) if panel_dim else (None,)
+    return _Layout(*_xy(observable, numeric, x, y), panel_dim, panels)
+
+
+def _split_axes(da, free: list[str], x: str | None, y: str | None) -> tuple[list[str], list[str]]:
+    """``(categorical, numeric)`` free axes; an axis asked for as ``x`` or ``y`` is numeric."""
+    categorical = [d for d in free if da[d].values.dtype.kind not in "fi" and d not in (x, y)]
+    return categorical, [d for d in free if d not in categorical]
+
+
+def _sizes(da, dims: list[str]) -> str:
+    return ", ".join(f"{d} ({da.sizes[d]})" for d in dims) or "none"
+
+
+def _check_flags(observable: str, free: list[str], x: str | None, y: str | None) -> None:
     for name, flag in (("x", x), ("y", y)):
         if flag is not None and flag not in free:
             raise PlotError(f"--{name} {flag}: not a free axis of {observable} here; free axes: {', '.join(free) or 'none'}")
-    categorical = [d for d in free if da[d].values.dtype.kind not in "fi" and d not in (x, y)]
-    numeric = [d for d in free if d not in categorical]
-    if len(categorical) > 1 or len(numeric) > 2 or not numeric:
-        hint = ", ".join(f"{d} ({da.sizes[d]})" for d in free) or "none"
-        raise PlotError(f"{observable} has free axes {hint}: a plot takes one or two numeric axes (and one model "
-                        "option as panels); fix the others with --sel AXIS=VALUE")
-    if len(numeric) == 2:
-        xdim = x or (numeric[1] if y != numeric[1] else numeric[0])
-        ydim = y or next(d for d in numeric if d != xdim)
-    else:
-        xdim, ydim = numeric[0], None
+    if x is not None and x == y:
+        raise PlotError(f"--x {x} --y {y}: expected two different axes")
+
+
+def _xy(observable: str, numeric: list[str], x: str | None, y: str | None) -> tuple[str, str | None]:
+    """``(x axis, y axis or None)``: ``x`` defaults to the innermost numeric axis."""
+    if len(numeric) == 1:
         if y is not None:
-            raise PlotError(f"--y {y}: {observable} has only one free numeric axis here ({xdim})")
-    panels = list(da[categorical[0]].values) if categorical else [None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(FIGSIZE[0] * len(panels), FIGSIZE[1]), dpi=dpi, squeeze=False,
-                             layout="constrained")
-    values = da.values[np.isfinite(da.values)]
-    diverging = signed(observable, da.values)
-    vmax = float(np.max(np.abs(values))) if values.size else 1.0
-    norm = None
+            raise PlotError(f"--y {y}: {observable} has only one free numeric axis here ({numeric[0]})")
+        return numeric[0], None
+    xdim = x or (numeric[1] if y != numeric[1] else numeric[0])
+    return xdim, y or next(d for d in numeric if d != xdim)
+
+
+def changes_sign(values: np.ndarray) -> bool:
+    """Whether the finite ``values`` take both signs."""
+    finite = values[np.isfinite(values)]
+    return finite.size > 0 and finite.min() < 0 < finite.max()
+
+
+def _norm(colors, observable: str, values: np.ndarray, ydim: str | None) -> _Style:
+    """A map's colours: centred at the classical bound for an uncertainty ratio, at 0 where the
+    data change sign (a diverging map), else a sequential map over the data's range."""
     tur = observable.startswith("tur_")
-    if ydim is not None:
-        if tur and values.size:  # centred at the classical bound: Q < 2 blue, Q > 2 red
-            diverging = True
-            lo, hi = float(values.min()), float(values.max())
-            norm = colors.TwoSlopeNorm(vcenter=TUR_BOUND, vmin=min(lo, TUR_BOUND - 1e-3), vmax=max(hi, TUR_BOUND + 1e-3))
-        elif diverging:
-            norm = colors.TwoSlopeNorm(vcenter=0.0, vmin=-vmax or -1.0, vmax=vmax or 1.0)
-        elif values.size:
-            norm = colors.Normalize(vmin=float(values.min()), vmax=float(values.max()))
-    violated = bound = False
-    for ax, panel in zip(axes[0], panels):
-        part = da if panel is None else da.sel({categorical[0]: panel})
-        spart = None if sigma is None else (sigma if panel is None else sigma.sel({categorical[0]: panel}))
-        if ydim is None:
-            ax.plot(part[xdim].values, part.values, lw=1.5)
-            if diverging:
-                ax.axhline(0.0, color="0.4", lw=0.8)
-            ax.set_ylabel(_label(da))
-        else:
-            mesh = ax.pcolormesh(part[xdim].values, part[ydim].values, part.transpose(ydim, xdim).values,
-                                 cmap="RdBu_r" if diverging else "viridis", norm=norm, shading="nearest")
-            fig.colorbar(mesh, ax=ax, label=_label(da))
-            ax.set_ylabel(_label(da[ydim]))
-            if spacing(part[ydim].values) == "log":
-                ax.set_yscale("log")
-        if spart is not None or observable == "sigma":
-            violated |= _outline_violation(ax, part if spart is None else spart, xdim, ydim)
-        if tur:
-            bound |= _mark_tur_bound(ax, part, xdim, ydim)
-        ax.set_xlabel(_label(da[xdim]))
-        if spacing(part[xdim].values) == "log":
-            ax.set_xscale("log")
-        if panel is not None:
-            ax.set_title(f"{categorical[0]} = {panel}", fontsize=10)
+    finite = values[np.isfinite(values)]
+    if ydim is None or not finite.size:
+        return _Style("viridis", None, signed(observable, values), tur)
+    lo, hi = float(finite.min()), float(finite.max())
+    if tur:  # centred at the classical bound: Q < 2 blue, Q > 2 red
+        return _Style("RdBu_r", colors.TwoSlopeNorm(vcenter=TUR_BOUND, vmin=min(lo, TUR_BOUND - 1e-3),
+                                                    vmax=max(hi, TUR_BOUND + 1e-3)), False, tur)
+    if changes_sign(finite):
+        vmax = max(-lo, hi)
+        return _Style("RdBu_r", colors.TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax), False, tur)
+    return _Style("viridis", colors.Normalize(vmin=lo, vmax=hi), False, tur)
+
+
+def _check_observable(ds, path, observable: str) -> None:
+    if observable not in ds.data_vars:
+        names = [n for n in ds.data_vars if ds[n].ndim > 0]
+        raise PlotError(f"{path} has no observable {observable!r}; it has: {', '.join(names)}")
+
+
+def _draw_panel(fig, ax, da, sigma, observable: str, layout: _Layout, style: _Style, panel) -> tuple[bool, bool]:
+    """The panel of ``panel`` (``None``: the only one): a line or a map, with the σ < 0 region
+    and the TUR bound; returns whether each of those two was drawn."""
+    xdim, ydim = layout.xdim, layout.ydim
+    pick = {} if panel is None else {layout.panel_dim: panel}
+    part, sigma = da.sel(pick), None if sigma is None else sigma.sel(pick)
+    label = _label(da)
+    if panel is not None:
+        ax.set_title(f"{layout.panel_dim} = {panel}", fontsize=10)
+    if ydim is None:
+        ax.plot(part[xdim].values, part.values, lw=1.5)
+        if style.zero_line:
+            ax.axhline(0.0, color="0.4", lw=0.8)
+        ax.set_ylabel(label)
+    else:
+        mesh = ax.pcolormesh(part[xdim].values, part[ydim].values, part.transpose(ydim, xdim).values,
+                             cmap=style.cmap, norm=style.norm, shading="nearest")
+        fig.colorbar(mesh, ax=ax, label=label)
+        ax.set_ylabel(_label(part[ydim]))
+        _log_axis(ax.set_yscale, part[ydim].values)
+    violated = (sigma is not None or observable == "sigma") and _outline_violation(
+        ax, part if sigma is None else sigma, xdim, ydim)
+    bound = style.tur and _mark_tur_bound(ax, part, xdim, ydim)
+    ax.set_xlabel(_label(part[xdim]))
+    _log_axis(ax.set_xscale, part[xdim].values)
+    return violated, bound
+
+
+def _log_axis(set_scale, values: np.ndarray) -> None:
+    if spacing(values) == "log":
+        set_scale("log")
+
+
+def _decorate(fig, plt, da, observable: str, chosen: dict, ydim: str | None, violated: bool, bound: bool) -> None:
+    """The title (observable, description, selection) and the legend of the σ < 0 region and the TUR bound."""
     where = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in chosen.items())
     description = da.attrs.get("description", observable)
     title = f"{observable}: {description}" if len(description) < 70 else observable
@@ -223,6 +289,50 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
                                                                     if ydim is not None else ""))
     if handles:
         fig.legend(handles, labels, loc="outside lower right", fontsize=8)
+
+
+def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: str | None = None,
+         sel: Sequence[str] = (), output: str | os.PathLike | None = None, dpi: int = DPI):
+    """Plot ``observable`` of a results file; write it to ``output`` if given.
+
+    With one free axis (after ``sel``), a line against it; with two, a map (``x`` defaults to
+    the innermost axis); free categorical axes (model options) beyond that give one panel per
+    value. Axes given as a logspace are drawn logarithmic. A map of data that change sign uses
+    a diverging colour map centred at 0 (an uncertainty ratio: centred at its classical bound 2);
+    where the file holds ``sigma`` on the same grid and it is negative, that region is hatched
+    and outlined (maps) or shaded (lines). Points with ``status != 0`` are blank, and so is a
+    refrigerator's ``cop`` where ``J_c ≤ 0`` (it does not cool there).
+
+    Args:
+        path: a results file (complete, unfinished or still being written).
+        observable: a variable of the file, e.g. ``"sigma"``, ``"J_a"``, ``"dJ_a_depsilon"``.
+        x, y: axes to put on the horizontal / vertical axis.
+        sel: ``"AXIS=VALUE"`` selections (nearest grid value; categorical: exact).
+        output: image file to write (format from its suffix, e.g. ``.png``, ``.pdf``).
+        dpi: resolution, 1 to ``MAX_DPI``; a single panel is ``6.4 × 4.8`` inches.
+
+    Returns:
+        The matplotlib ``Figure``.
+
+    Raises:
+        PlotError: unknown observable or axis, a selection outside the grid, too many free axes,
+            a resolution out of range.
+        ResultsError: an unreadable file, or matplotlib/xarray missing.
+    """
+    _check_dpi(dpi)
+    plt = require("matplotlib.pyplot", "jaxtherm plot")
+    colors = require("matplotlib.colors", "jaxtherm plot")
+    ds = open_results(path)
+    _check_observable(ds, path, observable)
+    da, chosen = select(_masked(ds, observable), parse_selection(sel))
+    da = _squeezed(da)
+    layout = _resolve_axes(da, observable, x, y)
+    sigma = _sigma_on(ds, observable, chosen, da.dims)
+    style = _norm(colors, observable, da.values, layout.ydim)
+    n = len(layout.panels)
+    fig, axes = plt.subplots(1, n, figsize=(FIGSIZE[0] * n, FIGSIZE[1]), dpi=dpi, squeeze=False, layout="constrained")
+    drawn = [_draw_panel(fig, ax, da, sigma, observable, layout, style, panel) for ax, panel in zip(axes[0], layout.panels)]
+    _decorate(fig, plt, da, observable, chosen, layout.ydim, *map(any, zip(*drawn)))
     if output is not None:
         fig.savefig(output, dpi=dpi)
     return fig
@@ -236,5 +346,5 @@ def default_output(path: str | os.PathLike, observable: str, sel: Sequence[str])
 
 
 def panels_size(n_panels: int, dpi: int = DPI) -> tuple[int, int]:
-    """Pixel size of a figure of ``n_panels`` panels (what :func:`plot` writes)."""
+    """Pixel size of a figure of ``n_panels`` panels (what ``plot`` writes)."""
     return math.floor(FIGSIZE[0] * n_panels * dpi), math.floor(FIGSIZE[1] * dpi)

@@ -1,16 +1,17 @@
 """Reading results files: ``jaxtherm.open`` (an ``xarray.Dataset``) and ``jaxtherm info``.
 
-A results file can be read in any state (DESIGN.md §5): complete, unfinished (its run was
+A results file can be read in any state (``docs/design.md`` §5): complete, unfinished (its run was
 killed; ``jaxtherm run --resume`` completes it) or being written by a running sweep (HDF5's
 SWMR mode: the points finished so far are visible, the writer is not disturbed). Points not
 computed yet have ``status == -1``; points that could not be solved have ``status > 0``
-(``jaxtherm.STATUS_MEANINGS``); :func:`open` masks both to NaN in every observable.
+(``jaxtherm.STATUS_MEANINGS``); ``open`` masks both to NaN in every observable.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -28,7 +29,7 @@ class ResultsError(Exception):
 
 
 def require(module: str, what: str):
-    """Import an optional dependency or raise :class:`ResultsError` with the install hint."""
+    """Import an optional dependency or raise ``ResultsError`` with the install hint."""
     import importlib
 
     try:
@@ -75,6 +76,20 @@ def open(path: str | os.PathLike, *, mask: bool = True):  # noqa: A001  (jaxther
         ResultsError: not a readable results file, or xarray/h5netcdf missing.
     """
     path = _check(path)
+    ds, status = _load(path)
+    ds["status"] = status
+    if not bool(ds.attrs.get("complete", 0)) and "residual" in ds:  # written after this snapshot's status
+        ds["residual"] = ds["residual"].where(status != NOT_COMPUTED)
+    if mask:
+        _mask(ds, status)
+    done = int(np.count_nonzero(status.values != NOT_COMPUTED))
+    ds.attrs.update(state=state(path, bool(ds.attrs.get("complete", 0))), points_done=done,
+                    points_total=int(status.size))
+    return ds
+
+
+def _load(path: Path):
+    """``(dataset, status)`` of a results file, loaded into memory and the file closed."""
     xr = require("xarray", "jaxtherm.open")
     require("h5netcdf", "jaxtherm.open")
     try:
@@ -85,21 +100,16 @@ def open(path: str | os.PathLike, *, mask: bool = True):  # noqa: A001  (jaxther
             # status first: the writer writes a chunk's status after its outputs, so every point
             # marked here has its outputs in the file when they are read next
             status = ds["status"].load()
-            ds = ds.load()
+            return ds.load(), status
     except OSError as err:
         raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
-    ds["status"] = status
-    if not bool(ds.attrs.get("complete", 0)) and "residual" in ds:  # written after this snapshot's status
-        ds["residual"] = ds["residual"].where(status != NOT_COMPUTED)
-    if mask:
-        keep = ("status", "residual")
-        for name, var in ds.data_vars.items():
-            if name not in keep and set(status.dims) <= set(var.dims) and var.dtype.kind == "f":
-                ds[name] = var.where(status == 0)
-    done = int(np.count_nonzero(status.values != NOT_COMPUTED))
-    ds.attrs.update(state=state(path, bool(ds.attrs.get("complete", 0))), points_done=done,
-                    points_total=int(status.size))
-    return ds
+
+
+def _mask(ds, status) -> None:
+    """Every float variable on the grid (not status, residual) NaN where ``status != 0``."""
+    for name, var in ds.data_vars.items():
+        if name not in ("status", "residual") and set(status.dims) <= set(var.dims) and var.dtype.kind == "f":
+            ds[name] = var.where(status == 0)
 
 
 def spacing(values: np.ndarray) -> str:
@@ -124,39 +134,14 @@ def info(path: str | os.PathLike) -> dict:
         ResultsError: not a readable results file.
     """
     path = _check(path)
-    try:
-        s = hdf5.read_summary(path)
-    except OSError as err:
-        raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
+    s = _summary(path)
     a = s["attrs"]
-    if s["status"] is None or "spec" not in a:
-        raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
-    try:
-        gradients = list(tomllib.loads(a["spec"]).get("output", {}).get("gradients", []))
-    except tomllib.TOMLDecodeError:
-        gradients = []
-    grid_dims = s["variables"]["status"]["dims"]
-    grad_names = {f"d{o}_d{g}" for o in s["variables"] for g in gradients}
-    skip = {"status", "residual", "rho_re", "rho_im"}
-    observables = {n: v["attrs"].get("units", "") for n, v in s["variables"].items() if n not in skip | grad_names}
-    status = s["status"]
+    spec = _spec_table(a.get("spec", ""))
+    gradients = list(spec.get("output", {}).get("gradients", []))
+    fixed, outputs = _split_scalars(s, set(spec.get("parameters", {})))
+    status = np.asarray(s["status"])
     counts = {int(k): int(c) for k, c in zip(*np.unique(status, return_counts=True))}
-    meanings = {**{int(k): v for k, v in STATUS_MEANINGS.items()}, NOT_COMPUTED: "not computed yet"}
-    axes = {}
-    for d in grid_dims:
-        c = s["coords"][d]
-        values = c["values"]
-        numeric = values.dtype.kind in "fi"
-        axes[d] = {"size": int(values.size), "units": c["attrs"].get("units", ""),
-                   "description": c["attrs"].get("description", ""),
-                   "min": float(values.min()) if numeric else None, "max": float(values.max()) if numeric else None,
-                   "spacing": spacing(values) if numeric else "categorical",
-                   "values": values.tolist() if not numeric or values.size <= 8 else None}
-    chunks = s["chunk_done"]
     done = int(status.size - counts.get(NOT_COMPUTED, 0))
-    timing = {k: a[k] for k in ("start_time", "end_time", "compile_seconds", "sweep_seconds") if k in a}
-    if a.get("sweep_seconds"):
-        timing["points_per_second"] = round(done / a["sweep_seconds"]) if done else None
     return {
         "path": str(path),
         "state": state(path, bool(a.get("complete", 0))),
@@ -165,18 +150,16 @@ def info(path: str | os.PathLike) -> dict:
         "model_names": json.loads(a.get("model_names", "[]")),
         "model_options": json.loads(a.get("model_options", "{}")),
         "description": a.get("model_description", ""),
-        "axes": axes,
-        "fixed": {k: {"value": v["value"], "units": v["attrs"].get("units", "")} for k, v in s["scalars"].items()},
-        "observables": observables,
+        "axes": {d: _axis_info(s["coords"][d]) for d in _grid_dims(s)},
+        "fixed": {k: {"value": v["value"], "units": v["attrs"].get("units", "")} for k, v in fixed.items()},
+        "observables": _observables(outputs, gradients),
         "gradients": gradients,
         "rho": "rho_re" in s["variables"],
         "points": {"total": int(status.size), "done": done, "failed": int(sum(c for k, c in counts.items() if k > 0))},
-        "chunks": {"total": int(chunks.size), "done": int(chunks.sum()),
-                   "journaled": journal.count(path) if journal.journal_dir(path).exists() else None}
-        if chunks is not None else None,
-        "status": {str(k): {"count": c, "meaning": meanings.get(k, "unknown")} for k, c in sorted(counts.items())},
-        "timing": timing,
-        "solver_plan": a.get("solver_plan", ""),
+        "chunks": _chunks(path, s["chunk_done"]),
+        "status": {str(k): {"count": c, "meaning": _MEANINGS.get(k, "unknown")} for k, c in sorted(counts.items())},
+        "timing": _timing(a, done),
+        "solver_plan": _singular_unknowns(a.get("solver_plan", "")),
         "device": a.get("device", ""),
         "precision": a.get("precision", ""),
         "versions": {k[: -len("_version")]: a[k] for k in ("jaxtherm_version", "jax_version", "h5py_version",
@@ -185,48 +168,93 @@ def info(path: str | os.PathLike) -> dict:
     }
 
 
+_MEANINGS = {**{int(k): v for k, v in STATUS_MEANINGS.items()}, NOT_COMPUTED: "not computed yet"}
+_NOT_OBSERVABLES = {"status", "residual", "rho_re", "rho_im"}
+
+
+def _summary(path: Path) -> dict:
+    """``jaxtherm.io.hdf5.read_summary`` of a jaxtherm results file, or ``ResultsError``."""
+    try:
+        s = hdf5.read_summary(path)
+    except OSError as err:
+        raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
+    if s["status"] is None or "spec" not in s["attrs"]:
+        raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
+    return s
+
+
+def _spec_table(text: str) -> dict:
+    """The spec a file was made with, as TOML data (``{}`` if it does not parse)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
+def _grid_dims(s: dict) -> list[str]:
+    """The grid's dimensions: those of ``status``, none for a sweep of one point (no axes)."""
+    status = s["variables"].get("status")
+    return list(status["dims"]) if status is not None else []
+
+
+def _split_scalars(s: dict, fixed_names: set[str]) -> tuple[dict, dict]:
+    """``(fixed parameters, outputs)``: the file's variables without a grid dimension are the
+    fixed parameters, except in a sweep of one point, where the outputs are scalars too and the
+    spec's ``[parameters]`` tell them apart."""
+    if _grid_dims(s):
+        return s["scalars"], s["variables"]
+    fixed = {k: v for k, v in s["scalars"].items() if k in fixed_names}
+    outputs = {k: v for k, v in s["scalars"].items() if k not in fixed_names}
+    return fixed, {**s["variables"], **outputs}
+
+
+def _observables(outputs: dict, gradients: list[str]) -> dict[str, str]:
+    """``{observable: units}``: the outputs less status, residual, ρ and the gradients."""
+    grad_names = {f"d{o}_d{g}" for o in outputs for g in gradients}
+    return {n: v["attrs"].get("units", "") for n, v in outputs.items() if n not in _NOT_OBSERVABLES | grad_names}
+
+
+def _axis_info(c: dict) -> dict:
+    values = c["values"]
+    numeric = values.dtype.kind in "fi"
+    return {"size": int(values.size), "units": c["attrs"].get("units", ""),
+            "description": c["attrs"].get("description", ""),
+            "min": float(values.min()) if numeric else None, "max": float(values.max()) if numeric else None,
+            "spacing": spacing(values) if numeric else "categorical",
+            "values": values.tolist() if not numeric or values.size <= 8 else None}
+
+
+def _chunks(path: Path, chunks) -> dict | None:
+    if chunks is None:
+        return None
+    journaled = journal.count(path) if journal.journal_dir(path).exists() else None
+    return {"total": int(chunks.size), "done": int(chunks.sum()), "journaled": journaled}
+
+
+def _timing(a: dict, done: int) -> dict:
+    timing = {k: a[k] for k in ("start_time", "end_time", "compile_seconds", "sweep_seconds") if k in a}
+    if a.get("sweep_seconds"):
+        timing["points_per_second"] = round(done / a["sweep_seconds"]) if done else None
+    return timing
+
+
+def _singular_unknowns(plan: str) -> str:
+    """``"1 unknowns"`` → ``"1 unknown"`` in a solver plan's description (as older files and
+    today's solvers write it)."""
+    return re.sub(r"(?<![\d.,])1 unknowns\b", "1 unknown", plan)
+
+
 def _num(x: float) -> str:
     return f"{x:.6g}"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def format_info(d: dict) -> str:
-    """:func:`info` as the text ``jaxtherm info`` prints."""
-    p = d["points"]
-    shape = " × ".join(f"{k} {v['size']}" for k, v in d["axes"].items())
-    options = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" if isinstance(v, list) else f"{k}={v}"
-                        for k, v in d["model_options"].items())
-    lines = [f"{d['path']}: {d['state']} ({p['done']:,} of {p['total']:,} points computed, {p['failed']:,} failed; "
-             f"{d['file_mb']:.1f} MB)",
-             f"  model        {d['model']}" + (f" ({options})" if options else ""),
-             f"  grid         {p['total']:,} points: {shape}"]
-    for name, ax in d["axes"].items():
-        units = f" [{ax['units']}]" if ax["units"] else ""
-        if ax["spacing"] == "categorical":
-            rng = ", ".join(map(str, ax["values"]))
-        else:
-            rng = f"{_num(ax['min'])} … {_num(ax['max'])} ({ax['spacing']}, {ax['size']})"
-        lines.append(f"    {name:<12} {rng}{units}")
-    if d["fixed"]:
-        lines.append("  fixed        " + ", ".join(f"{k} = {_num(v['value'])}" for k, v in d["fixed"].items()))
-    lines.append("  observables  " + ", ".join(f"{k} [{u}]" if u else k for k, u in d["observables"].items()))
-    if d["gradients"]:
-        lines.append(f"  gradients    d(each observable)/d({', '.join(d['gradients'])})")
-    if d["rho"]:
-        lines.append("  rho          steady states kept (rho_re, rho_im)")
-    for k, v in d["status"].items():
-        lines.append(f"  status {k:>3}   {v['count']:>12,}  {v['meaning']}")
-    if d["chunks"]:
-        c = d["chunks"]
-        kept = f"; {c['journaled']:,} safe in the journal (--resume uses them)" if c["journaled"] is not None else ""
-        lines.append(f"  chunks       {c['done']:,} of {c['total']:,} written{kept}")
-    t = d["timing"]
-    if t:
-        parts = [f"started {t['start_time']}" if "start_time" in t else "",
-                 f"ended {t['end_time']}" if "end_time" in t else "",
-                 f"compile {t['compile_seconds']:.1f} s" if "compile_seconds" in t else "",
-                 f"sweep {t['sweep_seconds']:.1f} s" if "sweep_seconds" in t else "",
-                 f"{t['points_per_second']:,} points/s" if t.get("points_per_second") else ""]
-        lines.append("  timing       " + ", ".join(x for x in parts if x))
+    """``info`` as the text ``jaxtherm info`` prints."""
+    lines = [*_header_lines(d), *_axis_lines(d), *_content_lines(d), *_progress_lines(d)]
     lines.append(f"  solver       {d['solver_plan']}")
     lines.append(f"  device       {d['device']}, {d['precision']}")
     lines.append("  versions     " + ", ".join(f"{k} {v}" for k, v in d["versions"].items()))
@@ -234,3 +262,60 @@ def format_info(d: dict) -> str:
         lines.append("  to complete: jaxtherm run SPEC -o FILE --resume (with the spec that made it; the file's "
                      "'spec' attribute holds its text)")
     return "\n".join(lines)
+
+
+def _header_lines(d: dict) -> list[str]:
+    p = d["points"]
+    shape = " × ".join(f"{k} {v['size']}" for k, v in d["axes"].items()) or "no axes"
+    options = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" if isinstance(v, list) else f"{k}={v}"
+                        for k, v in d["model_options"].items())
+    return [f"{d['path']}: {d['state']} ({p['done']:,} of {_plural(p['total'], 'point')} computed, {p['failed']:,} "
+            f"failed; {d['file_mb']:.1f} MB)",
+            f"  model        {d['model']}" + (f" ({options})" if options else ""),
+            f"  grid         {_plural(p['total'], 'point')}: {shape}"]
+
+
+def _axis_lines(d: dict) -> list[str]:
+    lines = []
+    for name, ax in d["axes"].items():
+        units = f" [{ax['units']}]" if ax["units"] else ""
+        if ax["spacing"] == "categorical":
+            rng = ", ".join(map(str, ax["values"]))
+        else:
+            rng = f"{_num(ax['min'])} … {_num(ax['max'])} ({ax['spacing']}, {ax['size']})"
+        lines.append(f"    {name:<12} {rng}{units}")
+    return lines
+
+
+def _content_lines(d: dict) -> list[str]:
+    """Fixed parameters, observables, gradients and ρ."""
+    lines = []
+    if d["fixed"]:
+        lines.append("  fixed        " + ", ".join(f"{k} = {_num(v['value'])}" for k, v in d["fixed"].items()))
+    lines.append("  observables  " + ", ".join(f"{k} [{u}]" if u else k for k, u in d["observables"].items()))
+    if d["gradients"]:
+        lines.append(f"  gradients    d(each observable)/d({', '.join(d['gradients'])})")
+    if d["rho"]:
+        lines.append("  rho          steady states kept (rho_re, rho_im)")
+    return lines
+
+
+def _progress_lines(d: dict) -> list[str]:
+    """Status counts, chunks and timing."""
+    lines = [f"  status {k:>3}   {v['count']:>12,}  {v['meaning']}" for k, v in d["status"].items()]
+    if d["chunks"]:
+        c = d["chunks"]
+        kept = f"; {c['journaled']:,} safe in the journal (--resume uses them)" if c["journaled"] is not None else ""
+        lines.append(f"  chunks       {c['done']:,} of {c['total']:,} written{kept}")
+    if d["timing"]:
+        lines.append("  timing       " + _timing_text(d["timing"]))
+    return lines
+
+
+def _timing_text(t: dict) -> str:
+    parts = [f"started {t['start_time']}" if "start_time" in t else "",
+             f"ended {t['end_time']}" if "end_time" in t else "",
+             f"compile {t['compile_seconds']:.1f} s" if "compile_seconds" in t else "",
+             f"sweep {t['sweep_seconds']:.1f} s" if "sweep_seconds" in t else "",
+             f"{t['points_per_second']:,} points/s" if t.get("points_per_second") else ""]
+    return ", ".join(x for x in parts if x)

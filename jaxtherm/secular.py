@@ -1,6 +1,6 @@
 """Global (Davies) models solved in the eigenbasis of ``H``, block by block.
 
-A model whose dissipation is all Davies thermalizers (:class:`jaxtherm.models.Davies`) with a
+A model whose dissipation is all Davies thermalizers (``jaxtherm.models.Davies``) with a
 real symmetric ``H(p) = Σ_m h_m(p) H_m`` and real couplings ``X_j`` is solved here without a
 per-point eigendecomposition of the whole ``H`` and without a ``d⁴`` complex assembly:
 
@@ -8,7 +8,7 @@ per-point eigendecomposition of the whole ``H`` and without a ``d⁴`` complex a
    ``H = ⊕_b H_b``; these are the conserved quantities of ``H`` itself (for the qubit pair the
    excitation number: blocks of 1, 2, 1 states). A block of one state is its own eigenvector,
    a block of two is diagonalised in closed form (below), larger ones by a batched ``eigh``
-   with a degeneracy-safe derivative (:func:`jaxtherm.davies.eigh`). ``V = ⊕_b V_b`` is real orthogonal and
+   with a degeneracy-safe derivative (``jaxtherm.davies.eigh``). ``V = ⊕_b V_b`` is real orthogonal and
    eigenvector ``k`` of block ``b`` takes the place of the block's ``k``-th basis state, so the
    symmetry sector of the product basis (a union of block pairs ``b × b'``) is also the sector
    in the eigenbasis.
@@ -20,7 +20,7 @@ per-point eigendecomposition of the whole ``H`` and without a ``d⁴`` complex a
        K_{nn',mm'} = γ(ω_mn) x_nm x_n'm' [|ω_mn − ω_m'n'| ≤ tol],
        G_{m'm} = Σ_k γ(ω_mk) x_km' x_km [|E_m − E_m'| ≤ tol],
 
-   which is :func:`jaxtherm.davies.davies_generator` written entry by entry (degenerate Bohr
+   which is ``jaxtherm.davies.davies_generator`` written entry by entry (degenerate Bohr
    frequencies share one jump operator, so nothing depends on the choice of eigenvectors in a
    degenerate level). ``K`` and ``G`` are real, so the populations and ``Re ρ_nn'`` evolve
    apart from ``Im ρ_nn'`` except through ``−i[H, ρ]``, which in the eigenbasis is
@@ -73,14 +73,14 @@ class Structure:
 
 
 def applies(model: Model) -> bool:
-    """Whether :func:`structure` applies: Davies thermalizers only (no Lindblad terms), a real
+    """Whether ``structure`` applies: Davies thermalizers only (no Lindblad terms), a real
     Hamiltonian and real couplings."""
     return (bool(model.davies) and not model.lindblads
             and all(np.abs(np.imag(t.operator)).max(initial=0) == 0 for t in model.hamiltonian)
             and all(np.abs(np.imag(k.coupling)).max(initial=0) == 0 for k in model.davies))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def blocks(model: Model) -> tuple[np.ndarray, ...]:
     """Connected components of the union pattern of the Hamiltonian terms (sorted states)."""
     d = model.dim
@@ -99,75 +99,93 @@ def blocks(model: Model) -> tuple[np.ndarray, ...]:
     return tuple(np.flatnonzero(label == b) for b in np.unique(label))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
     """The static structure of the model's Davies generators on the kept coordinates, or
-    ``None`` where the eigenbasis path does not apply (see :func:`applies`, and the sector
+    ``None`` where the eigenbasis path does not apply (see ``applies``, and the sector
     must be a union of block pairs)."""
     if not applies(model):
         return None
-    d = model.dim
     blocks_ = blocks(model)
-    block_of = np.empty(d, int)
+    block_of = np.empty(model.dim, int)
     for b, states in enumerate(blocks_):
         block_of[states] = b
-    meaning = liouvillian._coordinate_meaning(d)[np.asarray(keep)]  # (i, j, part) of each kept coordinate
+    meaning = liouvillian._coordinate_meaning(model.dim)[np.asarray(keep)]  # (i, j, part) of each kept coordinate
+    if not _union_of_block_pairs(meaning, blocks_, block_of):
+        return None
+    x_nz, g_nz = _coupling_patterns(model, blocks_, block_of)
+    table = _Terms()
+    for r, target in enumerate(meaning):
+        for c, source in enumerate(meaning):
+            table.add(r, c, target, source, x_nz, g_nz)
+    keys = sorted(table.index, key=table.index.get)
+    rows = np.array([k[0] for k in keys], int)
+    cols = np.array([k[1] for k in keys], int)
+    pop = [(e, int(meaning[r][0])) for e, r in enumerate(rows) if meaning[r][2] == 0]
+    return Structure(
+        blocks=blocks_, rows=rows, cols=cols,
+        k_terms=_columns(table.k, 6), g_terms=_columns(table.g, 4), h_terms=_columns(table.h, 4),
+        pop_rows=np.array(pop, int).reshape(-1, 2),
+    )
+
+
+def _union_of_block_pairs(meaning: np.ndarray, blocks_: tuple[np.ndarray, ...], block_of: np.ndarray) -> bool:
+    """Whether the kept coordinates' pairs ``(i, j)`` are a union of block pairs ``b × b'``."""
     kept_pairs = {(int(i), int(j)) for i, j, _ in meaning}
-    for i, j in list(kept_pairs):  # a union of block pairs b × b'
-        for k in blocks_[block_of[i]]:
-            for l in blocks_[block_of[j]]:
-                if (min(k, l), max(k, l)) not in kept_pairs:
-                    return None
-    # which blocks each coupling connects (x_nm = (Vᵀ X V)_nm can be non-zero)
+    return all((min(k, l), max(k, l)) in kept_pairs
+               for i, j in kept_pairs for k in blocks_[block_of[i]] for l in blocks_[block_of[j]])
+
+
+def _coupling_patterns(model: Model, blocks_: tuple[np.ndarray, ...], block_of: np.ndarray):
+    """``(x_nz, g_nz)``: the ``(d, d)`` structural patterns of ``x = Vᵀ X V`` (which blocks any
+    coupling connects) and of ``G_{m'm} = Σ_k x_km' x_km``."""
     connects = np.zeros((len(blocks_), len(blocks_)), bool)
     for k in model.davies:
         nz = np.abs(k.coupling) > _PATTERN_TOL
         for a, sa in enumerate(blocks_):
             for b, sb in enumerate(blocks_):
                 connects[a, b] |= nz[np.ix_(sa, sb)].any()
-    x_nz = connects[block_of[:, None], block_of[None, :]]  # (d, d) structural pattern of x
-    g_nz = (x_nz.T.astype(int) @ x_nz.astype(int)) > 0  # G_{m'm} = Σ_k x_km' … x_km
+    x_nz = connects[block_of[:, None], block_of[None, :]]
+    return x_nz, (x_nz.T.astype(int) @ x_nz.astype(int)) > 0
 
-    index = {}  # (row, col) → entry
-    k_terms, g_terms, h_terms = [], [], []
 
-    def entry(r, c):
-        return index.setdefault((r, c), len(index))
+def _columns(terms: list, width: int) -> tuple[np.ndarray, ...]:
+    """A term table as columns: integer indices, the last column (sign or weight) float."""
+    arr = np.array(terms, dtype=float).reshape(-1, width)
+    return tuple(arr[:, i].astype(int) if i < width - 1 else arr[:, i] for i in range(width))
 
-    for r, (n, n2, part_t) in enumerate(meaning):
-        for c, (m, m2, part_s) in enumerate(meaning):
-            if (part_t == 2) != (part_s == 2):
-                # Re/population ↔ Im: only the Hamiltonian, within one pair
-                if n == m and n2 == m2:
-                    h_terms.append((entry(r, c), n, n2, 1.0 if part_t == 1 else -1.0))
-                continue
-            im = part_t == 2
-            # jump part: ρ_{mm'} (+ ρ_{m'm} = ±) from this source coordinate
-            sources = [(m, m2, 1.0)] if m == m2 else [(m, m2, 1.0), (m2, m, -1.0 if im else 1.0)]
-            for a, b, sign in sources:
-                if x_nz[n, a] and x_nz[n2, b]:
-                    k_terms.append((entry(r, c), n, n2, a, b, sign))
-            # anticommutator −½(Gρ + ρG)_{nn'} with ρ the source's basis element
-            basis = [(m, m2, 1.0)] if m == m2 else [(m, m2, 1.0), (m2, m, -1.0 if im else 1.0)]
-            for a, b, w in basis:  # the element |a⟩⟨b| with weight w (times i for Im)
-                if b == n2 and g_nz[n, a]:
-                    g_terms.append((entry(r, c), n, a, -0.5 * w))
-                if a == n and g_nz[b, n2]:
-                    g_terms.append((entry(r, c), b, n2, -0.5 * w))
-    keys = sorted(index, key=index.get)
-    rows = np.array([k[0] for k in keys], int)
-    cols = np.array([k[1] for k in keys], int)
 
-    def columns(terms, width):
-        arr = np.array(terms, dtype=float).reshape(-1, width)
-        return tuple(arr[:, i].astype(int) if i < width - 1 else arr[:, i] for i in range(width))
+class _Terms:
+    """The term tables of ``Structure`` as they are found, and the entries they fill."""
 
-    pop = [(e, int(meaning[r][0])) for e, r in enumerate(rows) if meaning[r][2] == 0]
-    return Structure(
-        blocks=blocks_, rows=rows, cols=cols,
-        k_terms=columns(k_terms, 6), g_terms=columns(g_terms, 4), h_terms=columns(h_terms, 4),
-        pop_rows=np.array(pop, int).reshape(-1, 2),
-    )
+    def __init__(self):
+        self.index: dict[tuple[int, int], int] = {}  # (row, col) → entry
+        self.k: list[tuple] = []
+        self.g: list[tuple] = []
+        self.h: list[tuple] = []
+
+    def entry(self, r: int, c: int) -> int:
+        return self.index.setdefault((r, c), len(self.index))
+
+    def add(self, r: int, c: int, target, source, x_nz: np.ndarray, g_nz: np.ndarray) -> None:
+        """The terms of entry ``(r, c)``: the target coordinate ``(n, n', part)`` fed by the
+        source coordinate ``(m, m', part)`` (part 0 population, 1 real, 2 imaginary)."""
+        n, n2, part_t = target
+        m, m2, part_s = source
+        if (part_t == 2) != (part_s == 2):  # Re/population ↔ Im: only the Hamiltonian, within one pair
+            if n == m and n2 == m2:
+                self.h.append((self.entry(r, c), n, n2, 1.0 if part_t == 1 else -1.0))
+            return
+        # the source's basis element: ρ_{mm'} (+ ρ_{m'm} = ±), weight w (times i for Im)
+        basis = [(m, m2, 1.0)] if m == m2 else [(m, m2, 1.0), (m2, m, -1.0 if part_t == 2 else 1.0)]
+        for a, b, sign in basis:  # jump part K
+            if x_nz[n, a] and x_nz[n2, b]:
+                self.k.append((self.entry(r, c), n, n2, a, b, sign))
+        for a, b, w in basis:  # anticommutator −½(Gρ + ρG)_{nn'}
+            if b == n2 and g_nz[n, a]:
+                self.g.append((self.entry(r, c), n, a, -0.5 * w))
+            if a == n and g_nz[b, n2]:
+                self.g.append((self.entry(r, c), b, n2, -0.5 * w))
 
 
 def _eigh2(a, b, c):
@@ -231,7 +249,7 @@ def eigensystem(model: Model, blocks, h_coeffs, dtype):
 
 
 def v_matrix(v: dict, d: int, dtype):
-    """``V`` as a ``(d, d)`` array from :func:`eigensystem`'s dict of its non-zero entries."""
+    """``V`` as a ``(d, d)`` array from ``eigensystem``'s dict of its non-zero entries."""
     idx = np.array(list(v.keys()))
     return jnp.zeros((d, d), dtype).at[idx[:, 0], idx[:, 1]].set(jnp.stack(list(v.values())).astype(dtype))
 
@@ -246,20 +264,18 @@ def _by_row(v: dict) -> dict:
 
 SCALAR_DIM = 8
 """Largest dimension whose generator entries are computed as scalars (elementwise over a batch),
-where every block of ``H`` has a closed-form eigensystem (at most 2 states; :func:`scalar_code`);
-otherwise as arrays (small matrix products, gathers and a scatter-add). Measured on the 2-core
-CPU, with every value computed once (:func:`jaxtherm._fusion.once`): global refrigerator
-(d = 8, blocks of 1 and 2) 250,000 points/s with scalars against 67,000 with arrays (compile
-5.3 s against 3.1 s), and 705,000 with its 9 unknowns then eliminated unrolled; global pair
-(d = 4) 374,000 against 156,000 before ``once``. A block of 3 or more states needs a batched
-``eigh`` whose results scalar code only unpacks: the 3-qubit chain (blocks 1, 3, 3, 1) ran 1.2×
-faster with scalars for 8× the compile time (23 s), so it keeps the arrays. With forward-mode
-gradients (``scalars=False`` from :func:`jaxtherm.batch.batched_kernel`) the arrays are used
-throughout: the global pair with all 7 gradients compiles in 6.5 s instead of 22 s."""
+where every block of ``H`` has a closed-form eigensystem (at most 2 states; ``scalar_code``);
+otherwise as arrays (small matrix products, gathers and a scatter-add). Scalars let the
+closed-form blocks' entries fuse into a few elementwise loops (and the sector be eliminated
+unrolled); a block of 3 or more states needs a batched ``eigh`` whose results scalar code only
+unpacks, for little speed and a much longer compile, so it keeps the arrays. With forward-mode
+gradients (``scalars=False`` from ``jaxtherm.batch.batched_kernel``) the arrays are used
+throughout, which compile much faster. Measured by ``benchmarks/bench_models.py`` (global
+models; figures in ``docs/performance.md``)."""
 
 
 def scalar_code(model: Model) -> bool:
-    """Whether the model's generator entries are built as scalars (:data:`SCALAR_DIM`): ``d ≤ 8``
+    """Whether the model's generator entries are built as scalars (``SCALAR_DIM``): ``d ≤ 8``
     and every block of ``H`` of at most 2 states (closed-form eigensystem)."""
     return _scalar_blocks(blocks(model))
 
@@ -272,11 +288,11 @@ def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars:
     """The real generator entries on the sector (eigenbasis): ``(hamiltonian, [bath …])``, each
     an ``(E,)`` vector of values at ``(st.rows, st.cols)`` — the Hamiltonian part, then each
     Davies thermalizer's (with ``counting``, ``(generator, 𝒥₁, 𝒥₂)`` per bath, see
-    :func:`bath_entries`). Formulas in the module docstring.
+    ``bath_entries``). Formulas in the module docstring.
 
     Args:
-        energies, v, tol: from :func:`eigensystem`.
-        scalars: allow scalar code where :func:`scalar_code` says so (see :data:`SCALAR_DIM`).
+        energies, v, tol: from ``eigensystem``.
+        scalars: allow scalar code where ``scalar_code`` says so (see ``SCALAR_DIM``).
     """
     e_h, hn, hn2, hs = st.h_terms
     n_entries = len(st.rows)
@@ -296,7 +312,7 @@ def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalar
     """Each Davies thermalizer's entries at ``(st.rows, st.cols)``, ``[(E,) …]``: its generator;
     with ``counting``, ``[(generator, 𝒥₁, 𝒥₂) …]``, its counting superoperators too (the ``K``
     terms only, each transition ``a → n`` weighted by ``ν`` and ``ν²``, ``ν = E_n − E_a`` the
-    energy it takes from the bath; :mod:`jaxtherm.fluctuations`), from the same terms."""
+    energy it takes from the bath; ``jaxtherm.fluctuations``), from the same terms."""
     make = _scalar_bath if scalars and scalar_code(model) else _array_bath
     out = []
     for k in model.davies:
@@ -383,7 +399,7 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, cou
 
 def heat(st: Structure, energies, values, r, scalars: bool = True):
     """``Σ_n E_n (D r)_nn`` from a generator's entries (population rows only): scalars where
-    :func:`scalar_code`, gathers otherwise."""
+    ``scalar_code``, gathers otherwise."""
     e, n = st.pop_rows[:, 0], st.pop_rows[:, 1]
     if not scalars or not _scalar_blocks(st.blocks):
         return jnp.sum(jnp.stack(energies)[n] * values[e] * r[st.cols[e]])
@@ -399,10 +415,10 @@ def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig, scalars: 
 
     ``V`` is real and block diagonal, so ``Re ρ_ij = Σ_{nn'} V_in V_jn' Re ρ_eig,nn'`` and the
     same for ``Im`` (and populations), over ``n`` in the block of ``i`` and ``n'`` in that of ``j``:
-    scalars where :func:`scalar_code`, two real matrix products otherwise.
+    scalars where ``scalar_code``, two real matrix products otherwise.
 
     Args:
-        v: ``{(i, n): V_in}`` from :func:`eigensystem`.
+        v: ``{(i, n): V_in}`` from ``eigensystem``.
         r_eig: the kept real coordinates in the eigenbasis, ``(m,)``.
     """
     d = model.dim

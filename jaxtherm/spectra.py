@@ -1,7 +1,7 @@
 """Bath spectra: the emission and absorption rates of a thermalizer at a transition energy ν.
 
 A thermalizer moves a quantum ``ν > 0`` between the system and its bath; the rates come from
-the bath's spectrum (DESIGN.md §2). Every spectrum obeys detailed balance,
+the bath's spectrum (``docs/design.md`` §2.3). Every spectrum obeys detailed balance,
 ``absorption / emission = e^{−βν}``:
 
 ============  ==============================  ==============================
@@ -71,7 +71,7 @@ class Spectrum:
     Attributes:
         name: ``"seed"``, ``"bose"`` or ``"ohmic"``.
         formula: the emission and absorption rates, for descriptions.
-        needs_cutoff: whether it takes the cutoff frequency ``ω_c`` (:data:`CUTOFF_PARAMETER`).
+        needs_cutoff: whether it takes the cutoff frequency ``ω_c`` (``CUTOFF_PARAMETER``).
     """
 
     name: str
@@ -100,7 +100,7 @@ _SPECTRA = {
 
 
 def get(name: str | Spectrum) -> Spectrum:
-    """The spectrum called ``name`` (one of :data:`SPECTRA`); a :class:`Spectrum` passes through.
+    """The spectrum called ``name`` (one of ``SPECTRA``); a ``Spectrum`` passes through.
 
     Raises:
         ValueError: for an unknown name.

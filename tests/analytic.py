@@ -1,4 +1,4 @@
-"""Closed forms of DESIGN.md §2 for the qubit pair, written independently of the kernel.
+"""Closed forms of ``docs/design.md`` §2.5 for the qubit pair, written independently of the kernel.
 
 All functions are jax.numpy so that their derivatives (``jax.grad``) give the reference for
 the kernel's autodiff. Inputs: scalars ``omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b,

@@ -1,12 +1,12 @@
-"""Independent QuTiP reference systems for jaxtherm's built-in models (DESIGN.md §2).
+"""Independent QuTiP reference systems for jaxtherm's built-in models (``docs/design.md`` §2).
 
 Nothing here imports jaxtherm. Every model is written from its physical definition with QuTiP's
 operators (``destroy``, ``qeye``, ``tensor``), its bath spectra in NumPy, its Davies (global)
 thermalizers grouped by Bohr frequency from a NumPy eigendecomposition of the full ``H``, and
 its steady state from ``qutip.steadystate(method="direct")``.
 
-A :class:`System` holds ``H`` (a ``Qobj``), the collapse operators of each bath and of each
-non-thermal channel, and the inverse temperature of each bath. :func:`solve` returns the
+A ``System`` holds ``H`` (a ``Qobj``), the collapse operators of each bath and of each
+non-thermal channel, and the inverse temperature of each bath. ``solve`` returns the
 steady state and the observables ``J_x = Tr(H D_x ρ)`` (``D_x`` from bath x's own collapse
 operators), ``power = Σ_channels Tr(H D_c ρ)``, ``sigma = −Σ_x β_x J_x`` and the model's
 populations, named as jaxtherm names them.
@@ -136,7 +136,7 @@ class System:
 
     Models with Davies baths are stored in the eigenbasis of ``H`` (where the grouped jump
     operators are sparse): then ``vecs`` holds the eigenvectors ``V`` (columns) and every
-    operator here is ``V† O V``; :func:`steady_state` returns ρ in the model's own basis.
+    operator here is ``V† O V``; ``steady_state`` returns ρ in the model's own basis.
     """
 
     h: qutip.Qobj
@@ -221,8 +221,9 @@ def single_blas_thread():
     """Run SciPy's sparse LU with one OpenBLAS thread, restoring the previous counts after.
 
     SuperLU's many small BLAS calls with OpenBLAS threading on a busy 2-core machine made one
-    ``steadystate`` of a 144-level oscillator pair take 49 s instead of 0.3 s (measured); the
-    result is the same. A no-op where the libraries cannot be found.
+    ``steadystate`` of a large oscillator pair far slower (``docs/performance.md``,
+    "Timings behind the tests' choices"); the result is the same. A no-op where the libraries
+    cannot be found.
     """
     controls = _openblas_thread_controls()
     before = [get() for get, _ in controls]
@@ -318,7 +319,7 @@ def solve(system: System) -> dict:
 
 
 def _build(h, spec, coupling, spectrum, cutoff, populations, channels=None):
-    """A :class:`System` from ``H`` and ``spec = [(bath, a, ω, β, γ), …]``: a local thermalizer on
+    """A ``System`` from ``H`` and ``spec = [(bath, a, ω, β, γ), …]``: a local thermalizer on
     ``a`` at ``ω`` per bath, or (``coupling == "global"``) a Davies thermalizer with ``X = a + a†``,
     in which case everything is rotated into the eigenbasis of ``H``."""
     channels = channels or {}
@@ -358,7 +359,7 @@ def qubit_sites(n: int) -> list[qutip.Qobj]:
 
 def _mode_pair(a, b, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum, omega_cutoff):
     """Two modes with lowering operators ``a``, ``b`` (qubits or truncated oscillators), each with
-    its bath, coupled as DESIGN.md §2's pair."""
+    its bath, coupled as ``docs/design.md`` §2.5's pair."""
     h = omega_a * a.dag() * a + omega_b * b.dag() * b
     channels = {}
     if coupling == "incoherent":
@@ -378,7 +379,7 @@ def _mode_pair(a, b, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_
 
 
 def qubit_pair(coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum="seed", omega_cutoff=None):
-    """DESIGN.md §2 qubit pair; basis |n_a n_b⟩, index 2 n_a + n_b."""
+    """``docs/design.md`` §2.5 qubit pair; basis |n_a n_b⟩, index 2 n_a + n_b."""
     a, b = qubit_sites(2)
     return _mode_pair(a, b, coupling, omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon, spectrum, omega_cutoff)
 
@@ -440,7 +441,7 @@ def nbar(nu, beta):
 
 
 def oscillator_resonant_current(omega, beta_a, beta_b, gamma_a, gamma_b, epsilon):
-    """DESIGN.md §2: ``J_a = 4ε²γ_aγ_b ω (n̄_a − n̄_b)/((γ_a + γ_b)(4ε² + γ_aγ_b))`` (untruncated,
+    """``docs/design.md`` §2.6: ``J_a = 4ε²γ_aγ_b ω (n̄_a − n̄_b)/((γ_a + γ_b)(4ε² + γ_aγ_b))`` (untruncated,
     local bose baths, ω_a = ω_b = ω)."""
     return (
         4

@@ -1,4 +1,4 @@
-"""Heat-current fluctuations (DESIGN.md §2, full counting statistics): closed form, independent
+"""Heat-current fluctuations (``docs/design.md`` §2.7, full counting statistics): closed form, independent
 references (NumPy Drazin inverse, the tilted generator's leading eigenvalue, QuTiP's
 ``countstat_current_noise``), the uncertainty ratio, gradients and sweeps."""
 
@@ -107,7 +107,7 @@ def _rel(a, b):
 
 # ----------------------------------------------------------------------------- the tests
 def test_closed_form_one_qubit_between_two_bose_baths():
-    """DESIGN.md §2: ``J_c = ω(bc − ad)/Σ``, ``S_c = ω²[(ad + bc)/Σ − 2(ad − bc)²/Σ³]``."""
+    """``docs/design.md`` §2.7: ``J_c = ω(bc − ad)/Σ``, ``S_c = ω²[(ad + bc)/Σ − 2(ad − bc)²/Σ³]``."""
     sm = sigmam()
     model = Model(
         "qubit between two baths", 2, ("omega", "beta_h", "beta_c", "gamma_h", "gamma_c"),
@@ -216,7 +216,8 @@ def test_resonant_local_pair_goes_below_the_classical_bound_and_qutip_agrees():
 @pytest.mark.parametrize(("name", "coupling"), [("pair", "local"), ("pair", "global"), ("fridge", "local")])
 def test_noise_gradients_equal_finite_differences(name, coupling):
     """``d noise/d param`` (and of ``tur``, ``J_counted``) for every parameter of the model: the
-    pair's 7, the refrigerator's 9 (three baths; about 25 s of compile with all nine tangents)."""
+    pair's 7, the refrigerator's 9 (three baths; a long compile with all nine tangents,
+    ``docs/performance.md``)."""
     model, points, _ = _case(name, coupling)
     p = reference.point(points, 1)
     names = tuple(p)

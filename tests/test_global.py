@@ -1,6 +1,6 @@
 """Global (Davies) models: closed form, QuTiP, gradients at degenerate Bohr frequencies, σ ≥ 0.
 
-(a) The global qubit pair's currents equal DESIGN.md §2's closed form (tests/analytic.py) and
+(a) The global qubit pair's currents equal ``docs/design.md`` §2.5's closed form (tests/analytic.py) and
     the independent QuTiP reference (tests/reference.py) on 60 random points, a third of them
     with ε² > ω_a ω_b (the E_− < 0 branch).
 (b) The global chain (n = 3) and the global refrigerator equal the QuTiP reference on 50 random
@@ -14,7 +14,8 @@
     differences.
 (d) σ ≥ 0 on random points of every global model (pair, chain n = 2, 3, 4, refrigerator,
     oscillator pair at cutoff 3). Chains of 5 and 6 sites are left out for time: their global
-    kernels compile for ~40 s and ~200 s on a 2-core machine (n = 6 needs ~46 GB at 64 points).
+    kernels take long to compile, and n = 6 needs more memory than a CI machine has
+    (``docs/performance.md``, "Timings behind the tests' choices").
 
 Scales. ``E`` is the model's energy scale (a bound on ‖H‖), ``Γ`` its largest rate and
 ``F = E·Γ`` the natural scale of a heat current (module docstring of tests/test_solvers.py).

@@ -1,4 +1,4 @@
-"""The built-in models beyond the pair (DESIGN.md §2 "Beyond the pair") against the independent
+"""The built-in models beyond the pair (``docs/design.md`` §2.6 "Beyond the pair") against the independent
 QuTiP reference of tests/reference.py, and their physics.
 
 Models: ``jaxtherm.models.get(name, **options)``; ``jaxtherm.solve(model, **params)``.
@@ -212,7 +212,7 @@ def test_chain_of_two_is_the_pair(spectrum, coupling):
 
 @pytest.mark.parametrize("coupling", ["local", "global"])
 def test_reference_chain_of_two_is_the_pair_closed_form(coupling):
-    """The reference chain at n = 2 equals DESIGN.md §2's closed forms (1e-10 rel; measured
+    """The reference chain at n = 2 equals ``docs/design.md`` §2.5's closed forms (1e-10 rel; measured
     ≤ 4e-12), and the reference pair (detuned) too, for all three couplings."""
     p = _pair_points_for_chain(12, seed=5)
     cf = CLOSED_FORMS[coupling](**p)

@@ -16,7 +16,7 @@ def test_random_points_cover_detuned_and_strong_coupling(points):
 
 
 def test_closed_form(coupling, points, solved):
-    """DESIGN.md §2 closed forms, relative error ≤ 1e-9, on 128 random points."""
+    """``docs/design.md`` §2.5 closed forms, relative error ≤ 1e-9, on 128 random points."""
     out, ref = solved[coupling], CLOSED_FORMS[coupling](**points)
     assert np.all(out["status"] == 0)
     for name in ("J_a", "J_b"):

@@ -585,10 +585,10 @@ def test_a_spec_that_is_not_utf8_toml_exits_2_naming_it(tmp_path, capsys, kind):
 def test_plot_options_are_checked_and_the_written_file_is_named(tmp_path, capsys, tiny):
     ref = tiny[1]
     for args, expected in ((["--dpi", "0"], "--dpi"), (["--dpi", "100000"], "--dpi"),
-                           (["--x", "T_b", "--y", "T_b"], "--y T_b")):
+                           (["--x", "T_b", "--y", "T_b"], "T_b")):
         code, _, err = cli_main(capsys, "plot", ref, "J_a", "-o", tmp_path / "p.png", *args)
         line = one_line(err)
-        assert code == 2 and line.startswith(f"jaxtherm plot: error: {expected}") and "-o" not in line, line
+        assert code == 2 and expected in line and "-o" not in line, line  # not blamed on the output
     code, out, _ = cli_main(capsys, "plot", ref, "J_a", "-o", tmp_path / "fig")
     assert code == 0 and out.strip() == f"wrote {tmp_path / 'fig.png'}"
     assert (tmp_path / "fig.png").is_file() and not (tmp_path / "fig").exists()

@@ -290,3 +290,102 @@ def test_plot_and_info_refuse_bad_arguments(tmp_path, capsys):
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     assert cli.main(["info", str(tmp_path / "junk.h5")]) == 2
     assert "HDF5 cannot open it" in capsys.readouterr().err
+
+
+# ---- plot and info on inputs that used to fail (issue 30) ------------------------------------
+
+
+POINT = "[model]\ncoupling='local'\n[parameters]\nomega_a=1\nomega_b=1\nT_a=1\nbeta_b=1\ngamma_a=1\ngamma_b=1\nepsilon=1\n"
+
+
+def test_info_of_a_sweep_without_axes(tmp_path, capsys):
+    out = tmp_path / "point.h5"
+    run_sweep(parse_spec(POINT, "point.toml"), output=out, progress=False)
+    info = jaxtherm.info(out)
+    assert info["axes"] == {} and info["points"] == {"total": 1, "done": 1, "failed": 0}
+    assert {"J_a", "J_b", "power", "sigma", "n_a", "n_b"} == set(info["observables"])
+    assert set(info["fixed"]) == {"omega_a", "omega_b", "T_a", "beta_b", "gamma_a", "gamma_b", "epsilon"}
+    assert cli.main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "(1 of 1 point computed" in text and "grid         1 point: no axes" in text
+
+
+def test_info_says_one_unknown_in_the_singular(tmp_path):
+    import h5py
+
+    out = tmp_path / "point.h5"
+    run_sweep(parse_spec(POINT, "point.toml"), output=out, progress=False)
+    with h5py.File(out, "a") as h5:  # what a solver plan with a one-unknown sector writes
+        h5.attrs["solver_plan"] = "q: reduced: 1 unknowns of 3, unrolled elimination; p: 11 unknowns of 15"
+    assert jaxtherm.info(out)["solver_plan"] == "q: reduced: 1 unknown of 3, unrolled elimination; p: 11 unknowns of 15"
+
+
+def test_plot_refuses_a_resolution_out_of_range_and_one_axis_twice(tmp_path, capsys):
+    text = thinned(cli.bundled_sweeps()["quickstart"].read_text())
+    out = tmp_path / "q.h5"
+    run_sweep(parse_spec(text, "q.toml"), output=out, progress=False)
+    for dpi in ("100000", "0", "-5"):
+        assert cli.main(["plot", str(out), "J_a", "--dpi", dpi, "-o", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err
+        assert f"--dpi {dpi}: expected a resolution from 1 to 1200 dots per inch" in err and "-o" not in err
+    assert cli.main(["plot", str(out), "J_a", "--x", "T_b", "--y", "T_b", "-o", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "--x T_b --y T_b: expected two different axes" in err and "-o" not in err
+    assert not (tmp_path / "x.png").exists()
+    assert cli.main(["plot", str(out), "J_a", "--dpi", "1200", "-o", str(tmp_path / "x.png")]) == 0
+    assert png_size(tmp_path / "x.png") == panels_size(1, 1200)
+
+
+def test_map_colours_are_centred_at_zero_only_where_the_data_change_sign():
+    from matplotlib import colors
+
+    from jaxtherm.plotting import _norm
+
+    one_signed = _norm(colors, "J_a", np.array([[0.1, 0.3], [0.2, np.nan]]), "T_b")
+    assert one_signed.cmap == "viridis" and isinstance(one_signed.norm, colors.Normalize)
+    assert not isinstance(one_signed.norm, colors.TwoSlopeNorm)
+    assert (one_signed.norm.vmin, one_signed.norm.vmax) == (0.1, 0.3)
+    negative = _norm(colors, "power", np.array([-0.3, -0.1]), "T_b")
+    assert negative.cmap == "viridis" and (negative.norm.vmin, negative.norm.vmax) == (-0.3, -0.1)
+    both = _norm(colors, "n_a", np.array([-0.1, 0.3]), "T_b")
+    assert both.cmap == "RdBu_r" and isinstance(both.norm, colors.TwoSlopeNorm)
+    assert (both.norm.vmin, both.norm.vcenter, both.norm.vmax) == (-0.3, 0.0, 0.3)
+    tur = _norm(colors, "tur_a", np.array([2.5, 4.0]), "T_b")
+    assert tur.cmap == "RdBu_r" and tur.norm.vcenter == 2.0
+    line = _norm(colors, "J_a", np.array([0.1, 0.3]), None)  # lines of a signed quantity keep their zero line
+    assert line.norm is None and line.zero_line
+
+
+def test_cop_is_blank_where_the_fridge_does_not_cool(tmp_path):
+    import matplotlib.pyplot as plt
+
+    text = ("[model]\nname='absorption_refrigerator'\n[parameters]\nE_h=2.0\ng=0.05\nT_c=1.0\nT_r=1.5\ngamma_c=0.05\n"
+            "gamma_r=0.05\ngamma_h=0.05\n[axes]\nT_h={linspace=[1.6, 12.0, 5]}\nE_c={linspace=[0.05, 3.0, 6]}\n"
+            "[run]\nsolver='dense'\n")
+    out = tmp_path / "fridge.h5"
+    run_sweep(parse_spec(text, "fridge.toml"), output=out, progress=False)
+    ds = jaxtherm.open(out)
+    cools = ds["J_c"].transpose("T_h", "E_c").values > 0
+    assert cools.any() and not cools.all()  # the grid has both, or this test means nothing
+    fig = jaxtherm.plot(out, "cop", x="E_c", y="T_h")
+    drawn = np.ma.filled(fig.axes[0].collections[0].get_array().astype(float), np.nan).reshape(cools.shape)
+    assert np.array_equal(np.isfinite(drawn), cools)
+    assert np.allclose(drawn[cools], ds["cop"].transpose("T_h", "E_c").values[cools])
+    plt.close(fig)
+
+
+def test_plot_of_an_optimisation_trajectory(tmp_path, capsys):
+    spec = tmp_path / "opt.toml"
+    spec.write_text("[model]\nname='qubit_pair'\ncoupling='incoherent'\n[parameters]\nomega_a=1.0\nT_a=2.0\nT_b=0.5\n"
+                    "gamma_a=1.0\ngamma_b=1.0\n[optimize]\nmaximize='-power'\n"
+                    "variables={delta=[-3.0, 0.9], epsilon=[0.01, 10.0]}\nstarts=3\nsteps=20\n[run]\nsolver='dense'\n")
+    out = tmp_path / "opt.h5"
+    assert cli.main(["optimize", str(spec), "-o", str(out)]) == 0
+    capsys.readouterr()
+    # (start, step, variable): one map of start × step per variable; one start: lines against the step
+    assert cli.main(["plot", str(out), "trajectory", "-o", str(tmp_path / "t.png")]) == 0
+    assert png_size(tmp_path / "t.png") == panels_size(2)
+    assert cli.main(["plot", str(out), "trajectory", "--sel", "start=0", "variable=delta", "-o", str(tmp_path / "d.png")]) == 0
+    assert png_size(tmp_path / "d.png") == panels_size(1)
+    assert cli.main(["plot", str(out), "trajectory_objective", "-o", str(tmp_path / "o.png")]) == 0
+    assert "Traceback" not in capsys.readouterr().err

@@ -180,7 +180,7 @@ def test_float32_accuracy_cost(coupling):
         np.testing.assert_allclose(np.asarray(a[k], np.float64), np.asarray(b[k]), rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["lu", "sparse", "staged"])
+@pytest.mark.parametrize("method", ["lu", "static_pivots", "staged"])
 def test_large_sector_paths_equal_dense(method):
     """``Reduced(max_unrolled=0, max_sparse=0, max_staged=0)`` solves the sector by LU,
     ``Reduced(max_unrolled=0)`` by the unrolled sparse elimination with static pivots,
@@ -188,9 +188,9 @@ def test_large_sector_paths_equal_dense(method):
     the qubit pair each equals the dense reference, gradients too, and its plan says so."""
     model = jaxtherm.qubit_pair("local")
     solver = {"lu": jaxtherm.Reduced(max_unrolled=0, max_sparse=0, max_staged=0),
-              "sparse": jaxtherm.Reduced(max_unrolled=0), "staged": jaxtherm.Reduced(max_unrolled=0, max_sparse=0)}[method]
+              "static_pivots": jaxtherm.Reduced(max_unrolled=0), "staged": jaxtherm.Reduced(max_unrolled=0, max_sparse=0)}[method]
     assert solver.plan(model).method == method and jaxtherm.Reduced().plan(model).method == "unrolled"
-    words = {"lu": "LU with partial pivoting", "sparse": "sparse elimination in a fill-reducing order",
+    words = {"lu": "LU with partial pivoting", "static_pivots": "sparse elimination in a fill-reducing order",
              "staged": "sparse elimination in a fill-reducing order with static pivots, level by level"}[method]
     assert solver.plan(model).description.startswith(f"reduced: 5 unknowns of 15, {words}")
     p = random_points(64, seed=4)

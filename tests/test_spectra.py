@@ -1,4 +1,4 @@
-"""Bath spectra (DESIGN.md §2): detailed balance, values, limits, and thermalization to Gibbs.
+"""Bath spectra (``docs/design.md`` §2.3): detailed balance, values, limits, and thermalization to Gibbs.
 
 ``jaxtherm.spectra.get(name)`` gives ``emission(ν, β, rate, cutoff)`` (down) and
 ``absorption(ν, β, rate, cutoff)`` (up) for a transition of energy ν > 0:
@@ -51,7 +51,7 @@ def test_detailed_balance(name):
 
 @pytest.mark.parametrize("name", SPECTRA)
 def test_values(name):
-    """The table of DESIGN.md §2, relative 1e-12 where βν ≥ 0.01 (there a direct 1/(e^{βν} − 1)
+    """The table of ``docs/design.md`` §2.3, relative 1e-12 where βν ≥ 0.01 (there a direct 1/(e^{βν} − 1)
     loses at most ~1e-14 to cancellation, so any correct formula passes)."""
     spec = jaxtherm.spectra.get(name)
     nu, beta, rate = _grid()

@@ -34,6 +34,16 @@ def _matrices(p: np.ndarray, count: int, seed: int) -> np.ndarray:
     return a + np.eye(len(p)) * (np.abs(a).sum(axis=2, keepdims=True) + 1.0)
 
 
+def _elimination(st: staged.Structure) -> staged.Staged:
+    """The staged elimination with this structure (its order and stages)."""
+    return staged.Staged(tuple(int(i) for i in st.order), st)
+
+
+def _init(st: staged.Structure, a_values):
+    """The staged factorisation of ``A`` given by its entries at ``(st.a_rows, st.a_cols)``."""
+    return _elimination(st).factorise(a_values, EPS)
+
+
 @pytest.mark.parametrize("n, seed", [(12, 1), (40, 0)])
 def test_solves_equal_a_dense_solve(n, seed):
     """``A⁻¹ b`` and ``A⁻ᵀ b`` over a batch of 130 points (three blocks of 64, the last padded)
@@ -48,8 +58,8 @@ def test_solves_equal_a_dense_solve(n, seed):
     values = a[:, st.a_rows, st.a_cols]
 
     def solve(v, rhs, transpose):
-        factors = staged.init(st, v, EPS)
-        return staged.substitute(st, factors.values, v, rhs, transpose), factors.singular
+        state = _init(st, v)
+        return staged.substitute(st, state.values, v, rhs, transpose), state.singular
 
     for transpose in (False, True):
         x, singular = jax.jit(jax.vmap(lambda v, r, t=transpose: solve(v, r, t)))(values, b)
@@ -70,7 +80,7 @@ def test_derivatives_equal_a_dense_solve():
     b = jnp.asarray(np.random.default_rng(4).normal(size=(4, 30)))
 
     def ours(v, rhs):
-        return staged.solve(staged.init(st, v, EPS), rhs)
+        return _elimination(st).solve(_init(st, v), rhs)
 
     def dense(v, rhs):
         return jnp.linalg.solve(jnp.zeros((30, 30)).at[st.a_rows, st.a_cols].set(v), rhs)
@@ -95,8 +105,8 @@ def test_a_zero_pivot_is_flagged_and_stays_finite():
     a[3, first, first] = 0.0  # the first pivot
     values = a[:, st.a_rows, st.a_cols]
     b = np.ones((64, 12))
-    x, singular = jax.jit(jax.vmap(lambda v, r: (staged.solve(staged.init(st, v, EPS), r),
-                                                   staged.init(st, v, EPS).singular)))(values, b)
+    x, singular = jax.jit(jax.vmap(lambda v, r: (_elimination(st).solve(_init(st, v), r),
+                                                   _init(st, v).singular)))(values, b)
     assert np.flatnonzero(np.asarray(singular)).tolist() == [3]
     assert np.all(np.isfinite(np.asarray(x)[3]))
     keep = np.arange(64) != 3

@@ -45,7 +45,7 @@ def test_nonfinite_parameter_is_flagged():
 
 
 def test_trace_elimination_round_trip():
-    """``A x = b`` from :func:`eliminate_trace` holds exactly for the true steady state."""
+    """``A x = b`` from ``eliminate_trace`` holds exactly for the true steady state."""
     rng = np.random.default_rng(0)
     d = 3
     # a random classical rate matrix on the populations, Hermitian basis of size d² = 9
@@ -60,7 +60,7 @@ def test_trace_elimination_round_trip():
     r = np.asarray(lu.restore_trace(jnp.asarray(x), d))
     assert r[:d].sum() == pytest.approx(1.0, abs=1e-15)
     np.testing.assert_allclose(r_matrix @ r, 0.0, atol=1e-15)
-    plan = jaxtherm.solvers.Plan(jaxtherm.Dense(), tuple(range(d * d)), "lu", d, eigenbasis=False)
+    plan = jaxtherm.solvers.Plan(jaxtherm.Dense(), tuple(range(d * d)), jaxtherm.solvers.LU(), d, eigenbasis=False)
     r2, status, residual, _ = plan.steady_state(jnp.asarray(r_matrix), np.float64)
     assert int(status) == 0 and float(residual) < 1e-15
     np.testing.assert_allclose(np.asarray(r2), r, atol=1e-15)

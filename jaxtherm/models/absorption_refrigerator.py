@@ -1,4 +1,4 @@
-"""The three-qubit absorption refrigerator (DESIGN.md §2).
+"""The three-qubit absorption refrigerator (docs/design.md §2.6).
 
 Qubits c, r, h (basis ``|n_c n_r n_h⟩``, c most significant) with energies ``E_c``,
 ``E_r = E_c + E_h`` and ``E_h``; ``H = Σ_k E_k n_k + g(|0_c 1_r 0_h⟩⟨1_c 0_r 1_h| + h.c.)``; each
@@ -33,6 +33,31 @@ def _room_energy(p):
     return p["E_c"] + p["E_h"]
 
 
+BASIS = tuple("|" + "".join(map(str, bits)) + "⟩" for bits in itertools.product((0, 1), repeat=3))
+
+
+def _parameters(spectrum: str) -> tuple[Parameter, ...]:
+    """``E_c, E_h, g``, then the baths' ``beta_c, beta_r, beta_h, gamma_c, gamma_r, gamma_h`` (and
+    the ohmic cutoff)."""
+    baths = {k: bath_parameters(k, f"qubit {k}", spectrum) for k in "crh"}
+    return (
+        Parameter("E_c", "energy", "energy E_c of the cold qubit", "> 0"),
+        Parameter("E_h", "energy", "energy E_h of the hot qubit (the room qubit has E_r = E_c + E_h)", "> 0"),
+        Parameter("g", "energy", "three-body coupling g (|010⟩⟨101| + h.c.)"),
+        *(baths[k][0] for k in "crh"),
+        *(baths[k][1] for k in "crh"),
+        *cutoff_parameters(spectrum),
+    )
+
+
+DERIVED = (
+    Derived("cop", lambda o: o["J_c"] / o["J_h"], "1",
+            "coefficient of performance J_c / J_h: heat drawn from the cold bath per heat from the hot bath"),
+    Derived("cop_carnot", lambda o: (o["beta_r"] - o["beta_h"]) / (o["beta_c"] - o["beta_r"]), "1",
+            "Carnot bound of the cop, (β_r − β_h)/(β_c − β_r) (meaningful where β_c > β_r > β_h)"),
+)
+
+
 @model_family
 def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> Model:
     """The absorption refrigerator with ``local`` or ``global`` (Davies) baths.
@@ -42,7 +67,7 @@ def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> 
         spectrum: ``"seed"``, ``"bose"`` or ``"ohmic"``.
 
     Returns:
-        The cached :class:`~jaxtherm.models.Model`; parameters ``E_c, E_h, g, beta_c, beta_r,
+        The cached ``jaxtherm.models.Model``; parameters ``E_c, E_h, g, beta_c, beta_r,
         beta_h, gamma_c, gamma_r, gamma_h``; observables ``J_c, J_r, J_h, power, sigma``, the
         populations ``n_c, n_r, n_h``, ``cop = J_c/J_h`` and its Carnot bound ``cop_carnot``.
     """
@@ -62,29 +87,16 @@ def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> 
         for x in thermalizer(coupling, a[k], bath=k, omega=omega[k], beta=f"beta_{k}", gamma=f"gamma_{k}",
                              spectrum=spectrum)
     )
-    baths = {k: bath_parameters(k, f"qubit {k}", spectrum) for k in "crh"}
     return Model(
         name=f"absorption_refrigerator/{coupling}" + ("" if spectrum == "seed" else f"/{spectrum}"),
         dim=8,
-        parameters=(
-            Parameter("E_c", "energy", "energy E_c of the cold qubit", "> 0"),
-            Parameter("E_h", "energy", "energy E_h of the hot qubit (the room qubit has E_r = E_c + E_h)", "> 0"),
-            Parameter("g", "energy", "three-body coupling g (|010⟩⟨101| + h.c.)"),
-            *(baths[k][0] for k in "crh"),
-            *(baths[k][1] for k in "crh"),
-            *cutoff_parameters(spectrum),
-        ),
+        parameters=_parameters(spectrum),
         hamiltonian=hamiltonian,
         dissipators=dissipators,
         baths=tuple(Bath(k, f"beta_{k}") for k in "crh"),
         expectations=tuple(Expectation(f"n_{k}", n[k], f"excitation probability of qubit {k}") for k in "crh"),
-        derived=(
-            Derived("cop", lambda o: o["J_c"] / o["J_h"], "1",
-                    "coefficient of performance J_c / J_h: heat drawn from the cold bath per heat from the hot bath"),
-            Derived("cop_carnot", lambda o: (o["beta_r"] - o["beta_h"]) / (o["beta_c"] - o["beta_r"]), "1",
-                    "Carnot bound of the cop, (β_r − β_h)/(β_c − β_r) (meaningful where β_c > β_r > β_h)"),
-        ),
-        basis=tuple("|" + "".join(map(str, bits)) + "⟩" for bits in itertools.product((0, 1), repeat=3)),
+        derived=DERIVED,
+        basis=BASIS,
         options={"coupling": coupling, "spectrum": spectrum},
         description=__doc__.split("\n\n")[0] + f" {coupling} baths, {spectrum} spectrum.",
     )

@@ -1,6 +1,6 @@
-"""Two truncated harmonic oscillators, each with its own bath (DESIGN.md §2).
+"""Two truncated harmonic oscillators, each with its own bath (docs/design.md §2.6).
 
-The pair's parameters and couplings (see :mod:`jaxtherm.models.qubit_pair`) with modes
+The pair's parameters and couplings (see ``jaxtherm.models.qubit_pair``) with modes
 ``a = destroy(N) ⊗ 1``, ``b = 1 ⊗ destroy(N)`` truncated at ``N = cutoff`` levels each: basis
 ``|n_a, n_b⟩``, index ``N n_a + n_b``. The cutoff is structural (part of the model, not a swept
 parameter); results converge as it grows, geometrically with ratio ``≈ n̄/(1 + n̄)``.
@@ -26,7 +26,7 @@ def oscillator_pair(cutoff: int = 6, coupling: str = "local", spectrum: str = "s
         spectrum: ``"seed"``, ``"bose"`` or ``"ohmic"``.
 
     Returns:
-        The cached :class:`~jaxtherm.models.Model`; observables ``J_a, J_b, power, sigma, n_a, n_b``.
+        The cached ``jaxtherm.models.Model``; observables ``J_a, J_b, power, sigma, n_a, n_b``.
     """
     if not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 2 <= cutoff <= 40:
         raise OptionError("cutoff", f"cutoff must be an integer from 2 to 40; got {cutoff!r}")

@@ -1,4 +1,4 @@
-"""An XX chain of n qubits between a hot and a cold bath (DESIGN.md §2).
+"""An XX chain of n qubits between a hot and a cold bath (docs/design.md §2.6).
 
 ``H = ω Σ_k n_k + g Σ_{k<n−1} (a_k† a_{k+1} + a_{k+1}† a_k)``; bath ``h`` on site 0, bath ``c``
 on site n−1, each a local thermalizer at the site frequency ω (``coupling="local"``) or a Davies
@@ -31,7 +31,7 @@ def qubit_chain(n: int = 3, coupling: str = "local", spectrum: str = "seed") -> 
         spectrum: ``"seed"``, ``"bose"`` or ``"ohmic"``.
 
     Returns:
-        The cached :class:`~jaxtherm.models.Model`; observables ``J_h, J_c, power, sigma`` and
+        The cached ``jaxtherm.models.Model``; observables ``J_h, J_c, power, sigma`` and
         the end sites' populations ``n_h = ⟨n_0⟩``, ``n_c = ⟨n_{n−1}⟩``.
     """
     check_option("n", n, SIZES)

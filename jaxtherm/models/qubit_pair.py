@@ -1,4 +1,4 @@
-"""Two qubits A and B, each with its own heat bath, coupled in one of three ways (DESIGN.md §2).
+"""Two qubits A and B, each with its own heat bath, coupled in one of three ways (docs/design.md §2.5).
 
 Parameters: ``omega_a, omega_b`` (frequencies), ``beta_a, beta_b`` (inverse temperatures),
 ``gamma_a, gamma_b`` (thermalizer rates), ``epsilon`` (coupling strength ε); aliases ``T_a``,
@@ -42,7 +42,7 @@ DETUNING = Alias("delta", "omega_b", "omega_b = omega_a - delta", lambda v: v["o
 
 def pair_model(name: str, a, b, coupling: str, spectrum: str, what: str, basis, options, description: str) -> Model:
     """Two modes with lowering operators ``a``, ``b`` and baths ``a``, ``b``, coupled ``coupling``-ly
-    (shared by :func:`qubit_pair` and the oscillator pair)."""
+    (shared by ``qubit_pair`` and the oscillator pair)."""
     n_a, n_b = number(a), number(b)
     hamiltonian = [Term(parameter("omega_a"), n_a, "omega_a n_a"), Term(parameter("omega_b"), n_b, "omega_b n_b")]
     if coupling in ("local", "global"):
@@ -86,7 +86,7 @@ def qubit_pair(coupling: str = "incoherent", spectrum: str = "seed") -> Model:
             ``"ohmic"`` (adds the parameter ``omega_cutoff``).
 
     Returns:
-        The (cached, immutable) :class:`~jaxtherm.models.Model` with parameters
+        The (cached, immutable) ``jaxtherm.models.Model`` with parameters
         ``omega_a, omega_b, beta_a, beta_b, gamma_a, gamma_b, epsilon``, baths ``a`` and ``b``
         and expectations ``n_a``, ``n_b``.
 

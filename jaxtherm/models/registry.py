@@ -2,7 +2,7 @@
 
 ``get(name, **options)`` builds a registered model (``available()`` lists the names);
 ``from_factory("my_models.py:fridge", **options)`` or ``from_factory("package.module:function")``
-calls a user's function that returns a :class:`~jaxtherm.models.Model`. Options are the
+calls a user's function that returns a ``jaxtherm.models.Model``. Options are the
 factory's keyword arguments; both check them against the factory's signature, so an unknown
 option is named before anything is built.
 """
@@ -62,20 +62,35 @@ def options(factory_or_name) -> dict[str, object]:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
-def _call(factory: Callable[..., Model], what: str, kwargs: dict) -> Model:
-    accepted = options(factory)
+# what a user's code may raise that is its failure, not jaxtherm's: also sys.exit() and a
+# KeyboardInterrupt of its own making (reported as the factory's, never a traceback)
+USER_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+
+
+def _takes_any(factory: Callable[..., Model]) -> bool:
+    """Whether the factory takes ``**kwargs``."""
     fn = getattr(factory, "__wrapped__", factory)
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
+    return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
+
+
+def _check_options(factory: Callable[..., Model], what: str, kwargs: dict) -> None:
+    """Every option given is one the factory takes (unless it takes ``**kwargs``); every
+    required one is given."""
+    accepted = options(factory)
     unknown = [k for k in kwargs if k not in accepted]
-    if unknown and not takes_any:
+    if unknown and not _takes_any(factory):
         raise UnknownOption(unknown[0], f"{what} takes no option {unknown[0]!r}; its options are "
                             f"{', '.join(accepted) or 'none'}")
     missing = [k for k, v in accepted.items() if v is inspect.Parameter.empty and k not in kwargs]
     if missing:
         raise FactoryError(f"{what} needs the option {missing[0]!r}")
+
+
+def _call(factory: Callable[..., Model], what: str, kwargs: dict) -> Model:
+    _check_options(factory, what, kwargs)
     try:
         model = factory(**kwargs)
-    except Exception as err:  # the factory's own message is what the user needs
+    except USER_FAILURES as err:  # the factory's own message is what the user needs
         raise FactoryError(f"{what} raised {type(err).__name__}: {err}") from err
     if not isinstance(model, Model):
         raise FactoryError(f"{what} must return a jaxtherm Model, but returned {type(model).__name__}")
@@ -86,7 +101,7 @@ def get(name: str, **kwargs) -> Model:
     """The registered model ``name`` built with ``kwargs`` (e.g. ``get("qubit_chain", n=4)``).
 
     Raises:
-        ValueError: an unknown name; :class:`OptionError` (a ``ValueError`` naming the option) for
+        ValueError: an unknown name; ``OptionError`` (a ``ValueError`` naming the option) for
             an unknown option or a value the factory refuses.
     """
     if name not in _REGISTRY:
@@ -110,37 +125,46 @@ def load_factory(reference: str, base: str | os.PathLike | None = None) -> Calla
     where, sep, attr = reference.rpartition(":")
     if not sep or not where or not attr:
         raise FactoryError(f"expected 'file.py:function' or 'module:function'; got {reference!r}")
-    if where.endswith(".py"):
-        path = Path(where)
-        if not path.is_absolute() and base is not None:
-            path = Path(base) / path
-        if not path.is_file():
-            raise FactoryError(f"no such file {str(path)!r}")
-        module_name = f"jaxtherm_user_{abs(hash(str(path.resolve())))}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as err:
-            del sys.modules[module_name]
-            raise FactoryError(f"importing {str(path)!r} raised {type(err).__name__}: {err}") from err
-    else:
-        try:
-            module = importlib.import_module(where)
-        except Exception as err:
-            raise FactoryError(f"cannot import module {where!r} ({type(err).__name__}: {err})") from err
+    module = _load_file(where, base) if where.endswith(".py") else _import_module(where)
     factory = getattr(module, attr, None)
     if not callable(factory):
         raise FactoryError(f"{where!r} has no function {attr!r}")
     return factory
 
 
+def _load_file(where: str, base: str | os.PathLike | None):
+    """The module of a user's ``.py`` file (relative to ``base``)."""
+    path = Path(where)
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    if path.is_dir():
+        raise FactoryError(f"{str(path)!r} is a directory; expected a Python file")
+    if not path.is_file():
+        raise FactoryError(f"no such file {str(path)!r}")
+    module_name = f"jaxtherm_user_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except USER_FAILURES as err:
+        del sys.modules[module_name]
+        raise FactoryError(f"importing {str(path)!r} raised {type(err).__name__}: {err}") from err
+    return module
+
+
+def _import_module(where: str):
+    try:
+        return importlib.import_module(where)
+    except USER_FAILURES as err:
+        raise FactoryError(f"cannot import module {where!r} ({type(err).__name__}: {err})") from err
+
+
 def from_factory(reference: str, base: str | os.PathLike | None = None, **kwargs) -> Model:
-    """Load a user factory (:func:`load_factory`) and call it with ``kwargs``.
+    """Load a user factory (``load_factory``) and call it with ``kwargs``.
 
     Raises:
-        FactoryError: as :func:`load_factory`; or the factory raised, returned something that is
-            not a :class:`~jaxtherm.models.Model`, or was given an option it does not take.
+        FactoryError: as ``load_factory``; or the factory raised, returned something that is
+            not a ``jaxtherm.models.Model``, or was given an option it does not take.
     """
     return _call(load_factory(reference, base), f"factory {reference!r}", kwargs)

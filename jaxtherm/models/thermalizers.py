@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 from .. import spectra
 from ..operators import dag
 from ._model import Davies, Lindblad, Parameter, parameter
@@ -14,11 +16,11 @@ def local_thermalizer(a, *, bath: str, omega, beta: str, gamma: str, spectrum="s
     """Local thermalizer of a mode (qubit or truncated oscillator) with lowering operator ``a``.
 
     ``L ρ = k_↓ D[a] ρ + k_↑ D[a†] ρ`` with the spectrum's rates at the *local* frequency ``ω``
-    (:mod:`jaxtherm.spectra`): ``seed`` ``k_↓ = Γ, k_↑ = Γ e^{−βω}`` (the talk's), ``bose``
+    (``jaxtherm.spectra``): ``seed`` ``k_↓ = Γ, k_↑ = Γ e^{−βω}`` (the talk's), ``bose``
     ``γ(1 + n̄), γ n̄``, ``ohmic`` ``κω e^{−ω/ω_c}(1 + n̄), κω e^{−ω/ω_c} n̄``. Detailed balance
     ``k_↑/k_↓ = e^{−βω}`` makes its steady state alone the Gibbs state ``e^{−βω a†a}/Z``.
 
-    Each jump carries its quantum (:attr:`Lindblad.quantum`): ``D[a]`` gives ``ω`` to the bath
+    Each jump carries its quantum (``Lindblad.quantum``): ``D[a]`` gives ``ω`` to the bath
     (``ν = −ω``), ``D[a†]`` takes ``ω`` from it (``ν = +ω``).
 
     Args:
@@ -53,7 +55,7 @@ def local_thermalizer(a, *, bath: str, omega, beta: str, gamma: str, spectrum="s
 
 def thermalizer(kind: str, a, *, bath: str, omega, beta: str, gamma: str, spectrum="seed") -> tuple:
     """The bath ``bath`` on the mode with lowering operator ``a``: ``kind = "local"`` gives
-    :func:`local_thermalizer` at frequency ``omega``; ``"global"`` a :class:`Davies` thermalizer
+    ``local_thermalizer`` at frequency ``omega``; ``"global"`` a ``Davies`` thermalizer
     with coupling ``X = a + a†`` in the eigenbasis of the full Hamiltonian."""
     spec = spectra.get(spectrum)
     if kind == "local":
@@ -90,7 +92,15 @@ class OptionError(ValueError):
         super().__init__(message)
 
 
+def _same_kind(value, allowed) -> bool:
+    """``3`` and ``np.int64(3)`` are the option ``3``; ``3.0`` and ``True`` are not (``3.0 == 3``)."""
+    if isinstance(allowed, numbers.Integral) and not isinstance(allowed, bool):
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return isinstance(value, type(allowed))
+
+
 def check_option(name: str, value, allowed) -> None:
-    """Raise :class:`OptionError` naming the option unless ``value`` is among ``allowed``."""
-    if value not in allowed:
+    """Raise ``OptionError`` naming the option unless ``value`` is among ``allowed`` (and of
+    the same kind: an integer option takes no float)."""
+    if not any(value == a and _same_kind(value, a) for a in allowed):
         raise OptionError(name, f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")

@@ -1,12 +1,12 @@
 """Fill-reducing orders for eliminating a sparse sector without pivoting (static pivots).
 
-A sector's trace-eliminated Liouvillian ``A`` (:mod:`jaxtherm.solvers.lu`) is sparse, and its
+A sector's trace-eliminated Liouvillian ``A`` (``jaxtherm.solvers.lu``) is sparse, and its
 pattern is known when the program is traced. Eliminated in a fill-reducing order with the
 diagonal as pivots, its factors stay sparse: the 3-qubit chain's 19 unknowns take about 150
 multiply–adds instead of ``n³/3 ≈ 2,300`` for a dense LU, or ~350 with partial pivoting, whose
-row exchanges merge the candidate rows' patterns. :func:`minimum_degree` orders the unknowns,
-:func:`threshold_order` does so too but passes over pivots that a sample of the matrix shows to be
-small (a leading block singular for every parameter point), and :func:`fill` counts what the
+row exchanges merge the candidate rows' patterns. ``minimum_degree`` orders the unknowns,
+``threshold_order`` does so too but passes over pivots that a sample of the matrix shows to be
+small (a leading block singular for every parameter point), and ``fill`` counts what the
 elimination will cost.
 """
 
@@ -57,18 +57,18 @@ def fill(pattern: np.ndarray, order: tuple[int, ...]) -> int:
 
 
 THRESHOLD = 0.1
-"""A pivot of :func:`threshold_order` is at least this fraction of the largest entry left in its
+"""A pivot of ``threshold_order`` is at least this fraction of the largest entry left in its
 column of the sample (the multipliers stay below ``1/THRESHOLD``: sparse LU's usual choice)."""
 
 
 def threshold_order(pattern: np.ndarray, sample: np.ndarray, threshold: float = THRESHOLD) -> tuple[int, ...]:
-    """:func:`minimum_degree`, among the diagonal pivots that a sample matrix shows to be large.
+    """``minimum_degree``, among the diagonal pivots that a sample matrix shows to be large.
 
     The sample (the matrix at generic parameters) is eliminated along: at each step the
     candidates are the unknowns whose diagonal entry is at least ``threshold`` times the largest
     entry left in its column (the unknown with the largest such ratio if none is), and of those
     the one with the fewest remaining neighbours is eliminated. Where every pivot passes, this is
-    :func:`minimum_degree`'s order. Measured: in minimum-degree order the 5-qubit chain's first 140
+    ``minimum_degree``'s order. Measured: in minimum-degree order the 5-qubit chain's first 140
     unknowns form a block that is singular at every parameter point (its 140th pivot cancels to
     ~10⁻¹⁷); this order passes that pivot over.
 

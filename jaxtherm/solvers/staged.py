@@ -1,13 +1,13 @@
 """Sparse elimination with static pivots in stages, the batch innermost: sectors of any size.
 
-The trace-eliminated sector matrix ``A`` (:mod:`jaxtherm.solvers.lu`) of a model without Davies
+The trace-eliminated sector matrix ``A`` (``jaxtherm.solvers.lu``) of a model without Davies
 baths has a pattern known when the program is traced. Eliminated with the diagonal as pivots in
-a fill-reducing order (:func:`jaxtherm.solvers.ordering.threshold_order`), its factors ``L U``
+a fill-reducing order (``jaxtherm.solvers.ordering.threshold_order``), its factors ``L U``
 fill a pattern of ``nnz`` entries, and the elimination is the updates ``a_ij −= l_ik u_kj``
-(``l_ik = a_ik / a_kk``) over that pattern: :func:`jaxtherm.solvers.ordering.fill` of them.
+(``l_ik = a_ik / a_kk``) over that pattern: ``jaxtherm.solvers.ordering.fill`` of them.
 
 Pivot ``k`` depends on an earlier pivot ``k'`` when ``k'``'s updates reach row or column ``k``
-(``l_kk' ≠ 0`` or ``u_k'k ≠ 0``). The pivots of one *level* (:func:`structure`: one more than
+(``l_kk' ≠ 0`` or ``u_k'k ≠ 0``). The pivots of one *level* (``structure``: one more than
 the deepest pivot they depend on) are independent, and one stage eliminates them all at once:
 
     l[L] = v[L] / v[P];   v[T] −= l[S] * u[U]         (gathers, a product, a scatter-add)
@@ -15,23 +15,23 @@ the deepest pivot they depend on) are independent, and one stage eliminates them
 with static index vectors ``L, P, T, S, U`` into the values ``v`` of the filled pattern. The
 3-qubit chain's 19 unknowns take 9 levels, the 4-qubit chain's 69 take 18, the 5-qubit
 chain's 251 take 54 (60,529 updates). Consecutive levels of similar sizes run as one loop over
-padded index vectors (:func:`_grouped`), so the program grows with the number of such runs
-(~10), neither with the fill (the unrolled elimination of :mod:`jaxtherm.solvers.unrolled`
-compiled for 30 s at 2,068 updates) nor with the levels (one set of operations a level: 21–25 s
-for the 5-qubit chain's kernel, 7–10 s grouped).
+padded index vectors (``_grouped``), so the program grows with the number of such runs
+(~10), neither with the fill (as the unrolled elimination of ``jaxtherm.solvers.unrolled``
+does, and its compile time with it) nor with the levels (``benchmarks/bench_sectors.py``
+measures both compile times; figures in ``docs/performance.md``).
 
 Under ``vmap`` (``jax.custom_batching.custom_vmap``) the values of a batch are stored as
 ``(nnz, B)``, the points innermost, so that every gathered or scattered index moves ``B``
 contiguous numbers and the products are long vector operations. On a CPU the batch is
-eliminated in blocks of :data:`CPU_BLOCK` points whose values stay in cache (measured, 5-qubit
-chain, 2-core CPU: blocks of 64 at 1.0–1.2×10⁴ factorisations/s, the whole batch of 2,048 at
-4×10³, the points outermost at 6×10³); :func:`jaxtherm.batch.in_blocks` runs a staged plan's
+eliminated in blocks of ``CPU_BLOCK`` points whose values stay in cache, which is faster
+than the whole batch at once or the points outermost (``benchmarks/bench_sectors.py``,
+``docs/performance.md``); ``jaxtherm.batch.in_blocks`` runs a staged plan's
 whole kernel in such blocks. On a GPU the whole batch is one block.
 
-Solves (:func:`solve`) replay the levels on right-hand sides (forward with ``L``, backward with
+Solves (``solve``) replay the levels on right-hand sides (forward with ``L``, backward with
 ``U``, and transposed) and take one step of iterative refinement, in one batch-innermost
 program (every boundary of one transposes its arrays); the caller checks the
-residual, as for :mod:`jaxtherm.solvers.unrolled`'s static pivots.
+residual, as for ``jaxtherm.solvers.unrolled``'s static pivots.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from . import ordering
+from .elimination import Elimination, Sparse
 
 CPU_BLOCK = 64
 """Points eliminated together on a CPU (the values of a block, ``nnz × 64 × 8`` bytes, stay in
@@ -66,15 +69,15 @@ class Stage(NamedTuple):
 
 
 MIN_TAIL = 8
-"""A dense trailing block of at least this many pivots is substituted by a loop (:class:`Structure`)."""
+"""A dense trailing block of at least this many pivots is substituted by a loop (``Structure``)."""
 
 MIN_RUN = 2
-"""At least this many consecutive levels of similar sizes are run as one loop (:func:`_grouped`)."""
+"""At least this many consecutive levels of similar sizes are run as one loop (``_grouped``)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Structure:
-    """The static structure of a staged elimination (:func:`structure`), in the pivot order.
+    """The static structure of a staged elimination (``structure``), in the pivot order.
 
     A minimum-degree elimination ends in a dense block (the 5-qubit chain's last 39 pivots, 39
     of its 54 levels): from pivot ``tail`` on every entry is filled. Its values are stored last,
@@ -108,7 +111,7 @@ class Structure:
     pivots' contributions to the rows before it)."""
 
     updates: int
-    """Multiply–adds of one factorisation (:func:`jaxtherm.solvers.ordering.fill`)."""
+    """Multiply–adds of one factorisation (``jaxtherm.solvers.ordering.fill``)."""
 
 
 def _ints(values) -> np.ndarray:
@@ -128,68 +131,14 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
     """
     a = np.asarray(pattern, bool)
     n = len(a)
-    filled = a[np.ix_(order, order)].copy()
-    for k in range(n):
-        if not filled[k, k]:
-            raise ValueError(f"pivot {k} is a structural zero in this order")
-        rows = np.flatnonzero(filled[k + 1:, k]) + k + 1
-        cols = np.flatnonzero(filled[k, k + 1:]) + k + 1
-        filled[np.ix_(rows, cols)] = True
-    tail = n
-    while tail > 0 and filled[tail - 1:, tail - 1:].all():
-        tail -= 1
-    if n - tail < MIN_TAIL:
-        tail = n
-    in_tail = np.zeros((n, n), bool)
-    in_tail[tail:, tail:] = True
-    head_rows, head_cols = np.nonzero(filled & ~in_tail)
-    tail_rows, tail_cols = np.nonzero(in_tail)  # row-major
-    rows, cols = np.concatenate([head_rows, tail_rows]), np.concatenate([head_cols, tail_cols])
+    filled = _filled(a, order)
+    tail = _tail(filled)
+    rows, cols = _storage(filled, tail)
     slot = np.full((n, n), -1)
     slot[rows, cols] = np.arange(len(rows))
-    level = np.zeros(n, int)
-    for k in range(n):
-        before = np.flatnonzero(filled[k, :k] | filled[:k, k])
-        level[k] = level[before].max() + 1 if len(before) else 0
-    levels = tuple(_ints(np.flatnonzero(level == v)) for v in range(level.max() + 1))
-
-    def below(k):  # rows i > k of column k
-        return np.flatnonzero(filled[k + 1:, k]) + k + 1
-
-    def right(k):  # columns j > k of row k
-        return np.flatnonzero(filled[k, k + 1:]) + k + 1
-
-    def left(k):  # columns j < k of row k, before the tail
-        return np.flatnonzero(filled[k, : min(k, tail)])
-
-    def above(k):  # rows i < k of column k, before the tail
-        return np.flatnonzero(filled[: min(k, tail), k])
-
-    def push(pairs, entry, divide=()):  # x[i] −= w[entry(i, k)] x[k] for (i, k) in pairs
-        divide = _ints(divide)
-        return Stage(_ints([]), divide, _ints(slot[divide, divide]), _ints([i for i, _ in pairs]),
-                     _ints([entry(i, k) for i, k in pairs]), _ints([k for _, k in pairs]))
-
-    factorisation, lower, upper, upper_t, lower_t = [], [], [], [], []
-    for pivots in levels:
-        divide = [slot[i, k] for k in pivots for i in below(k)]
-        by = [slot[k, k] for k in pivots for _ in below(k)]
-        pairs = [(i, k, j) for k in pivots for i in below(k) for j in right(k)]
-        factorisation.append(Stage(_ints(slot[pivots, pivots]), _ints(divide), _ints(by),
-                                   _ints([slot[i, j] for i, k, j in pairs]), _ints([slot[i, k] for i, k, j in pairs]),
-                                   _ints([slot[k, j] for i, k, j in pairs])))
-        head = pivots[pivots < tail]
-        if not len(head):
-            continue
-        # L forward: x[i] −= l_ik x[k];  U backward: x[k] /= u_kk, then x[i] −= u_ik x[k] (i < k)
-        lower.append(push([(i, k) for k in head for i in below(k)], lambda i, k: slot[i, k]))
-        upper.append(push([(i, k) for k in head for i in above(k)], lambda i, k: slot[i, k], head))
-        # Uᵀ forward: x[k] /= u_kk, then x[j] −= u_kj x[k];  Lᵀ backward: x[j] −= l_kj x[k] (j < k)
-        upper_t.append(push([(j, k) for k in head for j in right(k)], lambda j, k: slot[k, j], head))
-        lower_t.append(push([(j, k) for k in head for j in left(k)], lambda j, k: slot[k, j]))
-    ends = range(tail, n)  # the tail's pivots reach the rows (columns) before it in one stage
-    upper.append(push([(i, k) for k in ends for i in above(k)], lambda i, k: slot[i, k]))
-    lower_t.append(push([(j, k) for k in ends for j in left(k)], lambda j, k: slot[k, j]))
+    pattern_ = _Pattern(filled, slot, tail)
+    factorisation = [pattern_.factorisation(pivots) for pivots in _levels(filled)]
+    lower, upper, upper_t, lower_t = pattern_.substitutions(_levels(filled))
     position = np.empty(n, int)
     position[list(order)] = np.arange(n)  # the pivot index of each original unknown
     a_rows, a_cols = np.nonzero(a)
@@ -202,11 +151,115 @@ def structure(pattern: np.ndarray, order: tuple[int, ...]) -> Structure:
     )
 
 
+def _filled(a: np.ndarray, order) -> np.ndarray:
+    """The pattern of ``L\\U`` (pivot order): ``a`` permuted, with every pivot's fill.
+
+    Raises:
+        ValueError: where a pivot is a structural zero."""
+    filled = a[np.ix_(order, order)].copy()
+    for k in range(len(a)):
+        if not filled[k, k]:
+            raise ValueError(f"pivot {k} is a structural zero in this order")
+        rows = np.flatnonzero(filled[k + 1:, k]) + k + 1
+        cols = np.flatnonzero(filled[k, k + 1:]) + k + 1
+        filled[np.ix_(rows, cols)] = True
+    return filled
+
+
+def _tail(filled: np.ndarray) -> int:
+    """The first pivot of the dense trailing block (``n`` if it has fewer than ``MIN_TAIL`` pivots)."""
+    n = len(filled)
+    tail = n
+    while tail > 0 and filled[tail - 1:, tail - 1:].all():
+        tail -= 1
+    return n if n - tail < MIN_TAIL else tail
+
+
+def _storage(filled: np.ndarray, tail: int) -> tuple[np.ndarray, np.ndarray]:
+    """The entries' order in the values: the filled entries before the tail, then the tail's
+    block row-major."""
+    n = len(filled)
+    in_tail = np.zeros((n, n), bool)
+    in_tail[tail:, tail:] = True
+    head_rows, head_cols = np.nonzero(filled & ~in_tail)
+    tail_rows, tail_cols = np.nonzero(in_tail)  # row-major
+    return np.concatenate([head_rows, tail_rows]), np.concatenate([head_cols, tail_cols])
+
+
+def _levels(filled: np.ndarray) -> list[np.ndarray]:
+    """The pivots of each level: one more than the deepest earlier pivot whose updates reach
+    row or column ``k``."""
+    n = len(filled)
+    level = np.zeros(n, int)
+    for k in range(n):
+        before = np.flatnonzero(filled[k, :k] | filled[:k, k])
+        level[k] = level[before].max() + 1 if len(before) else 0
+    return [_ints(np.flatnonzero(level == v)) for v in range(level.max() + 1)]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pattern:
+    """The filled pattern, its slots and its tail: makes the stages of one level."""
+
+    filled: np.ndarray
+    slot: np.ndarray
+    tail: int
+
+    def below(self, k):  # rows i > k of column k
+        return np.flatnonzero(self.filled[k + 1:, k]) + k + 1
+
+    def right(self, k):  # columns j > k of row k
+        return np.flatnonzero(self.filled[k, k + 1:]) + k + 1
+
+    def left(self, k):  # columns j < k of row k, before the tail
+        return np.flatnonzero(self.filled[k, : min(k, self.tail)])
+
+    def above(self, k):  # rows i < k of column k, before the tail
+        return np.flatnonzero(self.filled[: min(k, self.tail), k])
+
+    def factorisation(self, pivots: np.ndarray) -> Stage:
+        """``l[L] = v[L] / v[P]; v[T] −= l[S] * u[U]`` for the pivots of one level."""
+        slot = self.slot
+        divide = [slot[i, k] for k in pivots for i in self.below(k)]
+        by = [slot[k, k] for k in pivots for _ in self.below(k)]
+        triples = [(i, k, j) for k in pivots for i in self.below(k) for j in self.right(k)]
+        return Stage(_ints(slot[pivots, pivots]), _ints(divide), _ints(by), _ints([slot[i, j] for i, k, j in triples]),
+                     _ints([slot[i, k] for i, k, j in triples]), _ints([slot[k, j] for i, k, j in triples]))
+
+    def _push(self, pairs, transposed: bool, divide=()) -> Stage:
+        """``x[i] −= w[entry] x[k]`` for ``(i, k)`` in ``pairs``, the entry ``(i, k)`` (``(k, i)``
+        ``transposed``), after ``x[divide] /= w[diagonal]``."""
+        divide = _ints(divide)
+        entries = [self.slot[k, i] if transposed else self.slot[i, k] for i, k in pairs]
+        return Stage(_ints([]), divide, _ints(self.slot[divide, divide]), _ints([i for i, _ in pairs]), _ints(entries),
+                     _ints([k for _, k in pairs]))
+
+    def substitutions(self, levels: list[np.ndarray]) -> tuple[list[Stage], list[Stage], list[Stage], list[Stage]]:
+        """The stages of the four triangular substitutions, level by level before the tail (in
+        the order of the levels: ``upper`` and ``lower_transposed`` run them backwards), and the
+        tail's pivots' contributions to the rows (columns) before it as the last stage."""
+        lower, upper, upper_t, lower_t = [], [], [], []
+        for pivots in levels:
+            head = pivots[pivots < self.tail]
+            if not len(head):
+                continue
+            # L forward: x[i] −= l_ik x[k];  U backward: x[k] /= u_kk, then x[i] −= u_ik x[k] (i < k)
+            lower.append(self._push([(i, k) for k in head for i in self.below(k)], False))
+            upper.append(self._push([(i, k) for k in head for i in self.above(k)], False, head))
+            # Uᵀ forward: x[k] /= u_kk, then x[j] −= u_kj x[k];  Lᵀ backward: x[j] −= l_kj x[k] (j < k)
+            upper_t.append(self._push([(j, k) for k in head for j in self.right(k)], True, head))
+            lower_t.append(self._push([(j, k) for k in head for j in self.left(k)], True))
+        ends = range(self.tail, len(self.filled))
+        upper.append(self._push([(i, k) for k in ends for i in self.above(k)], False))
+        lower_t.append(self._push([(j, k) for k in ends for j in self.left(k)], True))
+        return lower, upper, upper_t, lower_t
+
+
 def _grouped(stages: list[Stage], scratch: int) -> tuple[Stage, ...]:
     """Consecutive stages whose sizes (``len(target)``) lie within a factor 2 of each other
     joined into one looped stage, padded to the largest (padding reads row 0, writes
     ``scratch``, and repeats a pivot): the 5-qubit chain's 54 levels become ~10 runs, and the
-    program, which compiled for ~15 s with one set of operations a level, shrinks with them."""
+    program, and its compile time, shrinks with them (``benchmarks/bench_sectors.py``)."""
     runs: list[list[Stage]] = []
     for stage in stages:
         if not any(len(a) for a in stage):
@@ -301,7 +354,7 @@ def _factor_block(st: Structure, a_values):
 
 def _solve_block(st: Structure, values, rhs, transpose: bool):
     """``rhs``: ``(n, B)`` in the original order → ``A⁻¹ rhs`` (or ``A⁻ᵀ rhs``), ``(n, B)``
-    (``values``: :func:`_factor_block`'s, scratch row included)."""
+    (``values``: ``_factor_block``'s, scratch row included)."""
     x = jnp.concatenate([_take(rhs, st.order), jnp.zeros_like(rhs[:1])])  # and a scratch row
     first, second = (st.upper_transposed, st.lower_transposed) if transpose else (st.lower, st.upper)
     x, _ = _run(first, x, values)
@@ -374,14 +427,14 @@ def _blocked(fn, columns, *arrays):
 
 
 def block_size() -> int | None:
-    """Points eliminated together on the default backend: :data:`CPU_BLOCK` on a CPU, all on
+    """Points eliminated together on the default backend: ``CPU_BLOCK`` on a CPU, all on
     others (``None``)."""
     return CPU_BLOCK if jax.default_backend() == "cpu" else None
 
 
 def _innermost(block):
     """A function of one point's arrays (first axis the slots) whose ``vmap`` runs ``block`` on
-    ``(slots, B)`` arrays, the points innermost, in blocks of :func:`block_size` points
+    ``(slots, B)`` arrays, the points innermost, in blocks of ``block_size`` points
     (``jax.custom_batching.custom_vmap``: the batch is moved innermost at this boundary and back).
     ``block`` returns a tuple of ``(·, B)`` or ``(B,)`` arrays."""
 
@@ -411,7 +464,7 @@ def factor(st: Structure, a_values):
 
 
 def substitute(st: Structure, values, a_values, rhs, transpose: bool = False):
-    """``x = A⁻¹ rhs`` (or ``A⁻ᵀ rhs``) with the factors of :func:`factor`, refined once:
+    """``x = A⁻¹ rhs`` (or ``A⁻ᵀ rhs``) with the factors of ``factor``, refined once:
     ``x₁ = x₀ + S(rhs − A x₀)``, ``S`` the substitution and ``A`` from its entries ``a_values``
     (``(n,)``; one batch-innermost program for all three, not differentiable)."""
 
@@ -422,19 +475,6 @@ def substitute(st: Structure, values, a_values, rhs, transpose: bool = False):
         return (x + _solve_block(st, v, residual, transpose),)
 
     return _innermost(block)(values, a_values, rhs)[0]
-
-
-class Factors(NamedTuple):
-    """A staged factorisation (:func:`init`)."""
-
-    values: jax.Array
-    """``L\\U`` on the filled pattern and a scratch entry, ``(nnz + 1,)``."""
-    a: jax.Array
-    """``A``'s entries (with their derivatives): the implicit derivatives' matrix–vector product."""
-    singular: jax.Array
-    """Boolean: smallest pivot ``≤ n ε ×`` the largest, or NaN (the static pivots cannot vouch
-    for the matrix: :class:`jaxtherm.solvers.Plan` marks the point unverified)."""
-    structure: Structure
 
 
 def matvec(st: Structure, a_values, x):
@@ -454,20 +494,155 @@ def product(rows: np.ndarray, cols: np.ndarray, size: int, values, x):
     return _innermost(block)(values, x)[0]
 
 
-def init(st: Structure, a_values, eps: float) -> Factors:
-    """Factorise ``A`` (:func:`factor` on its values without derivatives)."""
-    values, smallest, largest = factor(st, jax.lax.stop_gradient(a_values))
-    singular = ~(smallest > st.n * eps * largest)  # also True for NaN
-    return Factors(values, a_values, singular, st)
+class StagedState(NamedTuple):
+    """A staged factorisation (``Staged.init``)."""
+
+    values: jax.Array
+    """``L\\U`` on the filled pattern and a scratch entry, ``(nnz + 1,)``."""
+    a: jax.Array
+    """``A``'s entries (with their derivatives): the implicit derivatives' matrix–vector product."""
+    singular: jax.Array
+    """Boolean: smallest pivot ``≤ n ε ×`` the largest, or NaN (the static pivots cannot vouch
+    for the matrix: the point is marked unverified)."""
 
 
-def solve(factors: Factors, rhs):
-    """``x = A⁻¹ rhs`` (``(n,)``), refined once, ``x₁ = x₀ + S(rhs − A x₀)`` with ``S`` the
-    substitution, and implicitly differentiated (``lax.custom_linear_solve``: tangents and
-    cotangents solve with the same factors, ``ẋ = A⁻¹(ṙhs − Ȧ x)``)."""
-    st = factors.structure
+@dataclasses.dataclass(frozen=True)
+class Staged(Elimination):
+    """The sparse elimination with static pivots in a fill-reducing order, level by level with
+    the batch innermost (module docstring): for sectors whose unrolled elimination would be too
+    large a program. Refined once a solve and checked a point, as ``StaticPivots``; a
+    point that fails is solved again by ``fallback``, LU with partial pivoting.
 
-    a = jax.lax.stop_gradient(factors.a)  # the solves are never differentiated (custom_linear_solve)
-    return jax.lax.custom_linear_solve(lambda x: matvec(st, factors.a, x), rhs,
-                                       solve=lambda _, b: substitute(st, factors.values, a, b),
-                                       transpose_solve=lambda _, b: substitute(st, factors.values, a, b, True))
+    ``R`` is stored as its entries at a static pattern (``jaxtherm.solvers.Sparse``).
+
+    Args:
+        order: the elimination order; ``None``: the threshold order of the sector's pattern.
+        structure: the filled pattern and stages (``structure``), made by ``prepare``.
+    """
+
+    order: tuple[int, ...] | None = None
+    structure: Structure | None = dataclasses.field(default=None, compare=False, repr=False)
+    name = "staged"
+    static_pivots = True
+
+    @property
+    def description(self) -> str:
+        return ("sparse elimination in a fill-reducing order with static pivots, level by level with the batch "
+                "innermost (LU with partial pivoting where a point fails its residual check)")
+
+    @property
+    def needs_pattern(self) -> bool:
+        return True
+
+    def prepare(self, pattern: np.ndarray, sample: np.ndarray) -> Staged:
+        """The order (if not given) and the structure for ``pattern``.
+
+        Raises:
+            ValueError: where a pivot is a structural zero in that order."""
+        order = self.order if self.order is not None else ordering.threshold_order(pattern, sample)
+        return dataclasses.replace(self, order=tuple(order), structure=structure(pattern, order))
+
+    def fallback(self) -> Elimination:
+        from .lu import LU
+
+        return LU()
+
+    def block_size(self) -> int | None:
+        """Points whose whole kernel runs together (``block_size``: cache blocks on a CPU)."""
+        return block_size()
+
+    def _structure(self) -> Structure:
+        if self.structure is None:
+            raise ValueError("Staged has no structure: prepare() it for a sector pattern first")
+        return self.structure
+
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> Sparse:
+        """``R = Σ_k c_k S_k + Σ_j G_j`` at its structural non-zeros only (one ``(K,) @ (K, E)``
+        product: the dense ``(m, m)`` contraction would cost ``K m²`` a point, far more than a
+        large sector's whole elimination)."""
+        m = supers.shape[-1]
+        pattern = np.any(supers != 0, axis=0)
+        for g in generators:
+            if isinstance(g, Sparse):
+                pattern[g.rows, g.cols] = True
+            else:
+                pattern[:] = True
+        rows, cols = np.nonzero(pattern)
+        slot = np.full((m, m), -1)
+        slot[rows, cols] = np.arange(len(rows))
+        values = (jnp.stack(coeffs) @ jnp.asarray(supers[:, rows, cols], dtype) if len(coeffs)
+                  else jnp.zeros(len(rows), dtype))
+        for g in generators:
+            values = (values.at[slot[g.rows, g.cols]].add(g.values) if isinstance(g, Sparse)
+                      else values + g[rows, cols])
+        return Sparse(rows, cols, values)
+
+    def init(self, operator, d: int, eps: float) -> StagedState:
+        return self.factorise(self._a_entries(_entries(operator), d), eps)
+
+    def factorise(self, a_values, eps: float) -> StagedState:
+        """Factorise ``A`` given by its entries (``(E,)``, at ``structure.a_rows``,
+        ``structure.a_cols``) on their values without derivatives (``factor``)."""
+        st = self._structure()
+        values, smallest, largest = factor(st, jax.lax.stop_gradient(a_values))
+        singular = ~(smallest > st.n * eps * largest)  # also True for NaN
+        return StagedState(values, a_values, singular)
+
+    def matvec(self, state: StagedState, x):
+        return matvec(self._structure(), state.a, x)
+
+    def substitute(self, state: StagedState, matvec_, rhs, transpose: bool):
+        """The substitutions and one refinement step in one batch-innermost program (with ``A``
+        without derivatives: the solves are never differentiated)."""
+        del matvec_
+        return substitute(self._structure(), state.values, jax.lax.stop_gradient(state.a), rhs, transpose)
+
+    def trace_rhs(self, operator):
+        """``−R_i0`` for ``i ≥ 1``, ``(m − 1,)``."""
+        matrix = _entries(operator)
+        values = jnp.concatenate([matrix.values, jnp.zeros((1,), matrix.values.dtype)])
+        return -values[self._slots(matrix)[1:, 0]]
+
+    def norms(self, operator, r):
+        """``(‖R‖_∞, ‖r‖_∞, ‖R r‖_∞)`` from ``R``'s entries, batch innermost (``product``)."""
+        matrix = _entries(operator)
+        v, rr = jax.lax.stop_gradient(matrix.values), jax.lax.stop_gradient(r)
+        m = r.shape[0]
+        row_sums = product(matrix.rows, matrix.cols, m, jnp.abs(v), jnp.ones_like(rr))
+        residual = product(matrix.rows, matrix.cols, m, v, rr)
+        return jnp.max(row_sums), jnp.max(jnp.abs(rr)), jnp.max(jnp.abs(residual))
+
+    def _slots(self, matrix: Sparse) -> np.ndarray:
+        """``(m, m)`` positions of ``R``'s entries in ``matrix.values``; ``len(values)`` (a zero
+        appended by the callers) where an entry is a structural zero."""
+        m = self._structure().n + 1
+        slot = np.full((m, m), len(matrix.rows))
+        slot[matrix.rows, matrix.cols] = np.arange(len(matrix.rows))
+        return slot
+
+    def _a_entries(self, matrix: Sparse, d: int):
+        """The entries of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1) at
+        the structure's pattern, from ``R``'s entries.
+
+        Raises:
+            ValueError: where ``R`` has an entry outside that pattern (it would be dropped)."""
+        st = self._structure()
+        slot = self._slots(matrix)
+        outside = np.ones((st.n, st.n), bool)
+        outside[st.a_rows, st.a_cols] = False
+        inner = slot[1:, 1:] < len(matrix.rows)
+        inner[:, : d - 1] |= (slot[1:, :1] < len(matrix.rows))
+        if np.any(inner & outside):
+            raise ValueError("the assembled sector matrix has entries outside the staged elimination's pattern")
+        values = jnp.concatenate([matrix.values, jnp.zeros((1,), matrix.values.dtype)])
+        i, j = st.a_rows + 1, st.a_cols + 1
+        return values[slot[i, j]] - values[np.where(j < d, slot[i, 0], len(matrix.rows))]
+
+
+def _entries(matrix) -> Sparse:
+    """``R`` as its entries: ``Staged.assemble``'s form, or every entry of an ``(m, m)`` array."""
+    if isinstance(matrix, Sparse):
+        return matrix
+    m = matrix.shape[0]
+    rows, cols = np.divmod(np.arange(m * m), m)
+    return Sparse(rows, cols, jnp.asarray(matrix).reshape(-1))

@@ -10,11 +10,11 @@ STATUS_NONFINITE = 2
 STATUS_INACCURATE = 3
 STATUS_DOMAIN = 4
 STATUS_UNVERIFIED = 5
-"""A sparse elimination with static pivots that cannot vouch for its solution (a small pivot
-or a residual above the check, :class:`jaxtherm.solvers.Reduced`). ``solve``, sweeps, fits and
-optimisations solve such a point again with partial pivoting, so it never reaches their results;
-only :func:`jaxtherm.batch.batched_kernel` (and ``kernel.point(retry=False)``) return it, for
-their caller to retry with ``pivoted=True``."""
+"""An elimination with static pivots that cannot vouch for its solution (a small pivot or a
+residual above the check, ``jaxtherm.solvers.StaticPivots``, ``jaxtherm.solvers.Staged``).
+``solve``, sweeps, fits and optimisations solve such a point again with the plan's fallback
+(``jaxtherm.batch.ChunkRunner``), so it never reaches their results; only the bare
+kernels (``jaxtherm.batch.batched_kernel``, ``jaxtherm.kernel.point``) return it."""
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
     STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",

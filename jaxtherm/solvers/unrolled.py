@@ -4,25 +4,23 @@ A matrix is a list of rows, each a list of scalars (0-d JAX arrays, one paramete
 ``None`` for an entry that is zero for every parameter point (a *structural* zero, known when
 the program is traced). Every operation skips structural zeros, so the traced program is the
 sparse elimination itself. Under ``vmap`` each scalar becomes one contiguous vector over the
-batch, and XLA fuses the whole solve into a few elementwise loops: for 3–5 unknowns this runs
-an order of magnitude faster than a batched LU, whose per-matrix loops are too short to
-vectorise.
+batch, and XLA fuses the whole solve into a few elementwise loops: for a few unknowns this runs
+much faster than a batched LU, whose per-matrix loops are too short to vectorise
+(``benchmarks/bench_sectors.py``).
 
-Meant for systems of up to about ten unknowns with partial pivoting (``Reduced(max_unrolled=10)``,
-the default): the program grows like ``n³`` and so does its compile time. Larger sparse systems
-are eliminated with static pivots in a fill-reducing order (``factor(…, pivoting=False)``,
-:mod:`jaxtherm.solvers.ordering`): the program then grows with the fill, and :func:`solve`
-refines once. Every value is computed once
-(:func:`jaxtherm._fusion.once`: after each pivot step, each substitution step, and on the norms);
-without that, XLA's CPU fusion recomputed the elimination inside every fused loop, and the gain
-over LU shrank with ``n`` (then: 9 unknowns, the refrigerator, 3.8× LU; 15 unknowns, 1.2×). With
-it, on this project's 2-core CPU: the refrigerator's 9 unknowns at 5×10⁶ points/s; the 3-qubit
-chain's 19 with partial pivoting (``max_unrolled=19``) at 1.5×10⁶, with static pivots (the
-default) at 3×10⁶, against LU's 9×10⁴.
+Two eliminations use it: ``Unrolled``, partial pivoting, for sectors of up to about ten
+unknowns (the program grows like ``n³``, and so does its compile time); and
+``StaticPivots``, the diagonal as pivots in a fill-reducing order
+(``jaxtherm.solvers.ordering``), whose program grows with the fill, refined once a solve and
+checked a point. Every value is computed once (``jaxtherm._fusion.once``: after each pivot
+step, each substitution step, and on the norms): without that, XLA's CPU fusion recomputes the
+elimination inside every fused loop, and the gain over LU shrinks with ``n``
+(``benchmarks/bench_sectors.py``, ``docs/performance.md``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import NamedTuple
 
@@ -31,49 +29,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._fusion import once
-from .lu import Sparse
+from . import ordering
+from ._scalars import add, lincomb, matvec, sub_mul
+from .elimination import Elimination, Sparse
 
-
-def lincomb(weights: np.ndarray, values):
-    """``Σ_k w_k v_k`` over the constant weights that are non-zero; ``None`` if all are zero.
-
-    Args:
-        weights: constant ``(K,)`` array.
-        values: ``K`` scalars (or ``None`` for structural zeros).
-    """
-    out = None
-    for w, v in zip(np.asarray(weights).tolist(), values):
-        if w == 0.0 or v is None:
-            continue
-        term = v if w == 1.0 else (-v if w == -1.0 else w * v)
-        out = term if out is None else out + term
-    return out
-
-
-def add(x, y):
-    """``x + y`` with ``None`` as zero."""
-    if x is None:
-        return y
-    return x if y is None else x + y
-
-
-def sub_mul(x, f, y):
-    """``x − f y`` with ``None`` as zero."""
-    if y is None or f is None:
-        return x
-    return -(f * y) if x is None else x - f * y
-
-
-def matvec(a, x):
-    """``a @ x`` for a list-of-rows matrix and a list vector; rows that are all zero give ``None``."""
-    out = []
-    for row in a:
-        acc = None
-        for aij, xj in zip(row, x):
-            if aij is not None and xj is not None:
-                acc = add(acc, aij * xj)
-        out.append(acc)
-    return out
+__all__ = ["StaticPivots", "Unrolled", "add", "factor", "lincomb", "matvec", "sub_mul", "substitute",
+           "substitute_transposed"]
 
 
 def _select(cond, x, y):
@@ -102,8 +63,8 @@ def _swap(a, k: int, swaps, columns=None):
 
 
 class Factors(NamedTuple):
-    """The unrolled elimination of ``a`` (:func:`factor`), replayed on right-hand sides by
-    :func:`substitute`."""
+    """The unrolled elimination of ``a`` (``factor``), replayed on right-hand sides by
+    ``substitute``."""
 
     steps: list
     """Per pivot ``k``: ``(static_swap, swaps, multipliers)`` — a row index swapped with ``k``
@@ -114,10 +75,10 @@ class Factors(NamedTuple):
     singular: object
     """Boolean scalar: smallest pivot ``≤ n ε ×`` the largest, NaN, or a structurally empty column.
     Without pivoting this says only that the static pivots cannot vouch for the matrix (a pivoted
-    elimination decides: :class:`jaxtherm.solvers.Plan` marks such points unverified)."""
+    elimination decides: ``jaxtherm.solvers.Plan`` marks such points unverified)."""
     matrix: list | None = None
     """The matrix itself (list of rows, with its derivatives): the matrix–vector product of the
-    implicit derivatives of :func:`solve` (:func:`init` sets it)."""
+    implicit derivatives of ``solve`` (``init`` sets it)."""
     order: tuple[int, ...] | None = None
     """Static pivots: the elimination order (unknown ``order[k]`` is the ``k``-th pivot) of a
     factorisation without pivoting, whose solves take one step of iterative refinement; ``None``
@@ -188,10 +149,10 @@ def factor(a, eps: float, pivoting: bool = True) -> Factors:
 
 
 def substitute(factors: Factors, b) -> list:
-    """``x = a⁻¹ b`` by replaying :func:`factor`'s row operations on ``b`` and back-substituting.
+    """``x = a⁻¹ b`` by replaying ``factor``'s row operations on ``b`` and back-substituting.
 
     Args:
-        factors: from :func:`factor`.
+        factors: from ``factor``.
         b: ``n`` scalars or ``None``.
 
     Returns:
@@ -217,7 +178,7 @@ def substitute(factors: Factors, b) -> list:
 
 
 def substitute_transposed(factors: Factors, c) -> list:
-    """``y = a⁻ᵀ c`` with the same factors. :func:`factor` computed ``E a = U`` (``E`` its row
+    """``y = a⁻ᵀ c`` with the same factors. ``factor`` computed ``E a = U`` (``E`` its row
     operations in order), so ``aᵀ = Uᵀ E⁻ᵀ`` and ``y = Eᵀ U⁻ᵀ c``: a forward substitution with
     ``Uᵀ``, then the transposed operations in reverse order (a swap is its own transpose; the
     elimination ``b_i −= f b_k`` becomes ``y_k −= f y_i``)."""
@@ -241,122 +202,189 @@ def substitute_transposed(factors: Factors, c) -> list:
     return y
 
 
-def solve(factors: Factors, rhs):
-    """``x = a⁻¹ rhs``, implicitly differentiated (``lax.custom_linear_solve``): tangents
-    ``ẋ = a⁻¹(ṙhs − ȧ x)`` and cotangents replay the same factors (:func:`substitute`,
-    :func:`substitute_transposed`) instead of differentiating through the elimination, so a
-    program with many tangents stays small.
+def _stack(values, like):
+    """One array of scalars, ``None`` as zero."""
+    zero = jnp.zeros((), like.dtype)
+    return jnp.stack([zero if v is None else v for v in values])
 
-    Factors with static pivots (``factors.order``) are applied in their order and refined once:
-    ``x₁ = x₀ + S(rhs − a x₀)``, ``S`` the substitution (the transposed solve likewise with
-    ``aᵀ``). Without pivoting an elimination can grow its entries (measured on the 4-qubit chain:
-    10¹⁰ at β = 20), and one step brings the backward error back to ``~ε`` wherever the growth
-    times ``ε`` stays below 1; the caller checks that with the residual.
 
-    Args:
-        factors: from :func:`init`.
-        rhs: ``n`` scalars (a list, ``None`` for structural zeros), or an ``(n,)`` array.
+def _to_rows(matrix, m: int) -> list:
+    """A list-of-rows matrix; an ``(m, m)`` array: every entry counts."""
+    if isinstance(matrix, list):
+        return matrix
+    return [[matrix[i, j] for j in range(m)] for i in range(m)]
 
-    Returns:
-        ``x`` in the form of ``rhs``: a list of ``n`` scalars, or an ``(n,)`` array.
-    """
-    n = len(factors.upper)
-    if isinstance(rhs, list):  # one array at the solve's boundary: every entry linear in it
-        like = factors.upper[0][0]
-        x = solve(factors, jnp.stack([jnp.zeros_like(like) if v is None else v for v in rhs]))
-        return [x[i] for i in range(n)]
-    order = factors.order
 
-    def stacked(values):
-        zero = jnp.zeros((), rhs.dtype)
-        return jnp.stack([zero if v is None else v for v in values])
+MAX_UNKNOWNS = 32
+"""Largest sector eliminated unrolled: the program, and its compile time, grow like ``n³``."""
 
-    def replay(substitution):
+
+@dataclasses.dataclass(frozen=True)
+class Unrolled(Elimination):
+    """Gaussian elimination with partial pivoting unrolled into scalar operations (module
+    docstring): vectors are lists of scalars and ``R`` a list of rows, structural zeros
+    skipped, so a small sector's whole solve is elementwise over a batch. For sectors of at most
+    ``MAX_UNKNOWNS`` unknowns."""
+
+    name = "unrolled"
+    scalars = True
+
+    @property
+    def description(self) -> str:
+        return "unrolled elimination"
+
+    def _order(self) -> tuple[int, ...] | None:
+        return None
+
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> list:
+        """``R_ij = Σ_k c_k (S_k)_ij (+ Σ_j G_j[i, j])`` entry by entry as a list of rows, the
+        structural zeros skipped (``None`` where every term is zero): those of the constants, and
+        those outside the pattern of ``jaxtherm.solvers.Sparse`` generators.
+
+        Entries with a generator's term are computed once (``jaxtherm._fusion.once``): they
+        feed the elimination, the norms and the residual; the constants' few products are cheaper
+        to recompute (``benchmarks/bench_models.py``)."""
+        m = supers.shape[-1]
+        rows = [[lincomb(supers[:, i, j], coeffs) for j in range(m)] for i in range(m)]
+        touched = set()
+        for g in generators:
+            if isinstance(g, Sparse):  # a static pattern
+                for e, (i, j) in enumerate(zip(g.rows.tolist(), g.cols.tolist())):
+                    rows[i][j] = add(rows[i][j], g.values[e])
+                    touched.add((i, j))
+            else:
+                for i in range(m):
+                    for j in range(m):
+                        rows[i][j] = add(rows[i][j], g[i, j])
+                        touched.add((i, j))
+        stored = once([rows[i][j] for i, j in sorted(touched)])
+        for (i, j), v in zip(sorted(touched), stored):
+            rows[i][j] = v
+        return rows
+
+    def init(self, operator, d: int, eps: float) -> Factors:
+        """``factor`` of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1):
+        with partial pivoting, or with static pivots in the elimination's order.
+
+        The elimination runs on the values of ``A`` without their derivatives
+        (``stop_gradient``): ``solve`` differentiates implicitly with ``A`` itself, kept in
+        the factors."""
+        rows = _to_rows(operator, len(operator))
+        m = len(rows)
+        order = self._order()
+        if order is None and m - 1 > MAX_UNKNOWNS:
+            raise ValueError(f"the unrolled elimination with partial pivoting takes at most {MAX_UNKNOWNS} unknowns; "
+                             f"this sector has {m - 1}")
+        a = [[rows[i][j] if j >= d else sub_mul(rows[i][j], 1.0, rows[i][0]) for j in range(1, m)] for i in range(1, m)]
+        permuted = a if order is None else [[a[i][j] for j in order] for i in order]
+        constant = [[None if v is None else jax.lax.stop_gradient(v) for v in row] for row in permuted]
+        return factor(constant, eps, pivoting=order is None)._replace(matrix=a, order=order)
+
+    def matvec(self, state: Factors, x):
+        n = len(state.upper)
+        return _stack(matvec(state.matrix, [x[i] for i in range(n)]), x)
+
+    def substitute(self, state: Factors, matvec_, rhs, transpose: bool):
+        """Replays the factors (``substitute``, ``substitute_transposed``). Static
+        pivots are applied in their order and refined once, ``x₁ = x₀ + S(rhs − A x₀)``
+        (``S`` the substitution; transposed likewise with ``Aᵀ``): without pivoting an
+        elimination can grow its entries, and one step brings the backward error back to
+        ``~ε`` wherever the growth times ``ε`` stays below 1; the residual check says where
+        it did not."""
+        n = len(state.upper)
+        substitution = substitute_transposed if transpose else substitute
+        order = state.order
         if order is None:
-            return lambda _, v: stacked(substitution(factors, [v[i] for i in range(n)]))
+            return _stack(substitution(state, [rhs[i] for i in range(n)]), rhs)
         back = np.argsort(order)
 
-        def once_refined(matvec_, v):
-            def apply(w):
-                y = substitution(factors, [w[i] for i in order])
-                return stacked([y[int(i)] for i in back])
+        def apply(w):
+            y = substitution(state, [w[i] for i in order])
+            return _stack([y[int(i)] for i in back], rhs)
 
-            x = apply(v)
-            return x + apply(v - matvec_(x))
+        x = apply(rhs)
+        return x + apply(rhs - matvec_(x))
 
-        return once_refined
+    def solve(self, state: Factors, rhs):
+        """``x = A⁻¹ rhs`` (``Elimination.solve``) in the form of ``rhs``: a list of ``n``
+        scalars (``None`` for structural zeros: one array at the solve's boundary, every entry
+        linear in it), or an ``(n,)`` array."""
+        if isinstance(rhs, list):
+            n = len(state.upper)
+            x = super().solve(state, _stack(rhs, state.upper[0][0]))
+            return [x[i] for i in range(n)]
+        return super().solve(state, rhs)
 
-    return jax.lax.custom_linear_solve(
-        lambda v: stacked(matvec(factors.matrix, [v[i] for i in range(n)])),
-        rhs,
-        solve=replay(substitute),
-        transpose_solve=replay(substitute_transposed),
-    )
+    def trace_rhs(self, operator) -> list:
+        rows = _to_rows(operator, len(operator))
+        return [None if rows[i][0] is None else -rows[i][0] for i in range(1, len(rows))]
 
+    def restore(self, x: list, d: int) -> list:
+        r0 = 1.0
+        for xi in x[: d - 1]:
+            r0 = r0 - xi
+        return [r0 + jnp.zeros_like(x[0]), *x]
 
-# --- the steady-state system in this representation (the trace elimination of jaxtherm.solvers.lu)
+    def stacked(self, r: list):
+        return jnp.stack(r)
 
-
-def assemble(coeffs, supers: np.ndarray, generators, dtype) -> list:
-    """``R_ij = Σ_k c_k (S_k)_ij (+ Σ_j G_j[i, j])`` entry by entry as a list of rows, the
-    structural zeros skipped (``None`` where every term is zero): those of the constants, and
-    those outside the pattern of :class:`~jaxtherm.solvers.lu.Sparse` generators.
-
-    Entries with a generator's term are computed once (:func:`jaxtherm._fusion.once`): they feed
-    the elimination, the norms and the residual (global pair 2.65 against 2.15×10⁶ points/s);
-    the constants' few products are cheaper to recompute (local refrigerator 4.5 against 4.1×10⁶)."""
-    m = supers.shape[-1]
-    rows = [[lincomb(supers[:, i, j], coeffs) for j in range(m)] for i in range(m)]
-    touched = set()
-    for g in generators:
-        if isinstance(g, Sparse):  # a static pattern
-            for e, (i, j) in enumerate(zip(g.rows.tolist(), g.cols.tolist())):
-                rows[i][j] = add(rows[i][j], g.values[e])
-                touched.add((i, j))
-        else:
-            for i in range(m):
-                for j in range(m):
-                    rows[i][j] = add(rows[i][j], g[i, j])
-                    touched.add((i, j))
-    stored = once([rows[i][j] for i, j in sorted(touched)])
-    for (i, j), v in zip(sorted(touched), stored):
-        rows[i][j] = v
-    return rows
+    def norms(self, operator, r: list):
+        """``(‖R‖_∞, ‖r‖_∞, ‖R r‖_∞)``, structural zeros skipped, each computed once."""
+        rows = _to_rows(operator, len(operator))
+        rs = [jax.lax.stop_gradient(v) for v in r]
+        rm = [[None if v is None else jax.lax.stop_gradient(v) for v in row] for row in rows]
+        row_sums = [functools.reduce(add, [jnp.abs(e) for e in row if e is not None], None) for row in rm]
+        residuals = [jnp.abs(v) for v in matvec(rm, rs) if v is not None]
+        out = []
+        for values in ([v for v in row_sums if v is not None], [jnp.abs(v) for v in rs], residuals):
+            largest = functools.reduce(jnp.maximum, values) if values else jnp.zeros_like(rs[0])
+            out.append(largest)
+        return once(tuple(out))
 
 
-def init(rows, d: int, eps: float, order: tuple[int, ...] | None = None) -> Factors:
-    """:func:`factor` of the trace-eliminated ``A`` (``A_ij = R_ij − R_i0 [j < d]``, i, j ≥ 1):
-    with partial pivoting, or with static pivots in ``order`` (:mod:`jaxtherm.solvers.ordering`).
+@dataclasses.dataclass(frozen=True)
+class StaticPivots(Unrolled):
+    """The unrolled elimination without pivoting, the diagonal as pivots in a fill-reducing
+    order (``jaxtherm.solvers.ordering.threshold_order``): the program is the sparse
+    elimination of ``A``'s own pattern, so it grows with the fill, not with ``n³``. Each solve
+    is refined once and each point checked (``Elimination.steady_state``); a point that
+    fails is solved again by ``fallback``, LU with partial pivoting.
 
-    The elimination runs on the values of ``A`` without their derivatives (``stop_gradient``):
-    :func:`solve` differentiates implicitly with ``A`` itself, kept in the factors."""
-    m = len(rows)
-    a = [[rows[i][j] if j >= d else sub_mul(rows[i][j], 1.0, rows[i][0]) for j in range(1, m)] for i in range(1, m)]
-    permuted = a if order is None else [[a[i][j] for j in order] for i in order]
-    constant = [[None if v is None else jax.lax.stop_gradient(v) for v in row] for row in permuted]
-    return factor(constant, eps, pivoting=order is None)._replace(matrix=a, order=order)
+    Args:
+        order: the elimination order (unknown ``order[k]`` is the ``k``-th pivot); ``None``: the
+            threshold order of the sector's pattern, made by ``prepare``.
+    """
 
+    order: tuple[int, ...] | None = None
+    name = "static_pivots"
+    static_pivots = True
 
-def norms(rows, r: list):
-    """``(‖R‖_∞, ‖r‖_∞, ‖R r‖_∞)`` of the (non-differentiated) solution, structural zeros skipped."""
-    rs = [jax.lax.stop_gradient(v) for v in r]
-    rm = [[None if v is None else jax.lax.stop_gradient(v) for v in row] for row in rows]
-    row_sums = [functools.reduce(add, [jnp.abs(e) for e in row if e is not None], None) for row in rm]
-    residuals = [jnp.abs(v) for v in matvec(rm, rs) if v is not None]
-    out = []
-    for values in ([v for v in row_sums if v is not None], [jnp.abs(v) for v in rs], residuals):
-        largest = functools.reduce(jnp.maximum, values) if values else jnp.zeros_like(rs[0])
-        out.append(largest)
-    return once(tuple(out))
+    @property
+    def description(self) -> str:
+        return ("sparse elimination in a fill-reducing order with static pivots (LU with partial pivoting where a "
+                "point fails its residual check)")
 
+    @property
+    def needs_pattern(self) -> bool:
+        return True
 
-def steady_state(rows, d: int, eps: float, order: tuple[int, ...] | None = None):
-    """``(r, factors)``: the steady state's coordinates as a list of ``m`` scalars, and the
-    factors (static pivots in ``order``, see :func:`init`)."""
-    m = len(rows)
-    factors = init(rows, d, eps, order)
-    x = solve(factors, [None if rows[i][0] is None else -rows[i][0] for i in range(1, m)])
-    r0 = 1.0
-    for xi in x[: d - 1]:
-        r0 = r0 - xi
-    return [r0 + jnp.zeros_like(x[0]), *x], factors
+    def prepare(self, pattern: np.ndarray, sample: np.ndarray) -> StaticPivots:
+        if self.order is not None:
+            return self
+        return dataclasses.replace(self, order=ordering.threshold_order(pattern, sample))
+
+    def fallback(self) -> Elimination:
+        from .lu import LU
+
+        return LU()
+
+    def _order(self) -> tuple[int, ...]:
+        if self.order is None:
+            raise ValueError("StaticPivots has no elimination order: prepare() it for a sector pattern first")
+        return self.order
+
+    def init(self, operator, d: int, eps: float) -> Factors:
+        if len(_to_rows(operator, len(operator))) - 1 != len(self._order()):
+            raise ValueError(f"StaticPivots' order has {len(self._order())} unknowns; the matrix has "
+                             f"{len(operator) - 1}")
+        return super().init(operator, d, eps)

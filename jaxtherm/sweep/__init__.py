@@ -1,7 +1,7 @@
-"""Sweeps: TOML specs (:mod:`.spec`, no JAX), their models (:mod:`.study`), the grid and its
-chunks (:mod:`.grid`), start/resume/refuse (:mod:`.plan`), devices and chunk sizes
-(:mod:`.devices`), the chunk loop (:mod:`.executor`), the results file's layout (:mod:`.layout`)
-and :func:`run_sweep` (:mod:`.run`)."""
+"""Sweeps: TOML specs (``.spec``, no JAX), their models (``.study``), the grid and its
+chunks (``.grid``), start/resume/refuse (``.plan``), devices and chunk sizes
+(``.devices``), the chunk loop (``.executor``), the results file's layout (``.layout``)
+and ``run_sweep`` (``.run``)."""
 
 from .plan import RunRefused
 from .run import RunSummary, run_sweep

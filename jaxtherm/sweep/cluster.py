@@ -5,24 +5,24 @@ file, its journal, ``--resume`` and the numbers are the same (bitwise, on the sa
 * **Where.** ``local:N`` starts a ``LocalCluster`` of N worker processes of one thread each on
   this machine; ``tcp://HOST:PORT`` (or ``tls://…``) connects to a running scheduler, e.g. one
   started by dask-jobqueue's ``SLURMCluster`` or by ``dask scheduler`` in a batch job; from
-  Python, :func:`~jaxtherm.sweep.run.run_sweep` also takes a ``distributed.Client``.
-* **Workers.** A task carries the spec as its text (:class:`ChunkJob`), so every worker builds
+  Python, ``jaxtherm.sweep.run.run_sweep`` also takes a ``distributed.Client``.
+* **Workers.** A task carries the spec as its text (``ChunkJob``), so every worker builds
   the same models; a user factory (``[model] factory``) must be at the same absolute path on the
   workers (a shared file system). Each worker process keeps one
-  :class:`~jaxtherm.sweep.executor.LocalEngine` per sweep and compiles a model's kernel at its
+  ``jaxtherm.sweep.executor.LocalEngine`` per sweep and compiles a model's kernel at its
   first chunk of that model (``compile_seconds`` sums the workers' compile times; they fall inside
   the sweep time).
 * **Flow.** Chunks are submitted in order with at most ``2 × threads + 2`` in flight (the client
   never holds more than that many results), and journaled and written in the order they land.
 * **Failures.** Dask recomputes a lost worker's chunks on other workers: the result is unchanged.
   A chunk whose workers die more than ``distributed.scheduler.allowed-failures`` times (Dask's
-  default 3) fails the run with :class:`ClusterError` naming the chunk; every finished chunk is in
+  default 3) fails the run with ``ClusterError`` naming the chunk; every finished chunk is in
   the journal. When the client dies, a ``local:N`` cluster's workers die with it (their nanny is
   this process); a remote cluster's workers finish their current tasks and drop them. Either
   way ``jaxtherm run SPEC --resume`` (with or without ``--cluster``) completes the file.
 * **GPUs.** A ``local:N`` cluster's workers get ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` so that
   several JAX processes can share a GPU; remote workers need it in their own environment (the
-  README's SLURM recipe sets it).
+  SLURM recipe in ``docs/cluster.md`` sets it).
 
 Dask is imported only here, and only when a cluster is asked for (the ``[distributed]`` extra).
 """
@@ -140,11 +140,11 @@ class ClusterEngine:
 
     Args:
         cluster: ``"local:N"``, a scheduler address, or a ``distributed.Client`` (left open).
-        study, solver, device: as for :class:`~jaxtherm.sweep.executor.LocalEngine`; ``device``
+        study, solver, device: as for ``jaxtherm.sweep.executor.LocalEngine``; ``device``
             is the workers' platform.
 
     Raises:
-        ClusterError: a bad value, no Dask, or no scheduler within :data:`CONNECT_TIMEOUT`.
+        ClusterError: a bad value, no Dask, or no scheduler within ``CONNECT_TIMEOUT``.
     """
 
     n_devices = 1
@@ -247,7 +247,7 @@ class ClusterEngine:
     @contextlib.contextmanager
     def _scheduler(self):
         """Talk to the scheduler: losing it (a closed connection, cancelled futures) is a
-        :class:`ClusterError` that says how to go on."""
+        ``ClusterError`` that says how to go on."""
         distributed = _distributed()
         try:
             yield

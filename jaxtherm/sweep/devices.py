@@ -6,15 +6,13 @@
   ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, share every chunk.
 * **Chunk size.** Throughput of the vmapped kernel peaks when one chunk's working set (inputs,
   XLA temporaries and outputs, from the compiled kernel's memory analysis) fits a cache-sized
-  budget, :data:`WORKING_SET_BUDGET`; larger chunks spill to memory, smaller ones pay per-call
+  budget, ``WORKING_SET_BUDGET``; larger chunks spill to memory, smaller ones pay per-call
   overhead. The automatic size is the largest power of two within the budget, then aligned to
   whole rows of the grid, or of its innermost dimensions when a row is longer than a chunk (so
   one chunk is one box of the results file, written without partial storage chunks).
-  On this 2-core CPU the qubit pair's local model uses ~300 B a point (65,536-point chunks),
-  the local refrigerator ~550 B (32,768), the global pair ~20 kB (1,024). Measured: a smaller
-  budget (12 MiB) speeds the refrigerator's kernel up by a third but slows the pair's sweep
-  end to end by ~45 %, because its chunks then straddle the grid's rows and the HDF5 storage
-  chunks; so 24 MiB stays.
+  A smaller CPU budget speeds some kernels up but slows a cheap model's sweep end to end,
+  because its chunks then straddle the grid's rows and the HDF5 storage chunks
+  (``benchmarks/bench_sweep.py``; working sets and figures in ``docs/performance.md``).
 * **Compile.** The kernel is compiled ahead of time for the padded chunk shape, so compile time
   is measured apart from the sweep's throughput.
 """
@@ -52,7 +50,7 @@ def compile_kernel(fn, n_inputs: int, size: int, dtype, devs: list):
     """Ahead-of-time compile ``fn`` for ``n_inputs`` arrays of ``(size,)`` points.
 
     Returns:
-        The compiled function; it takes arrays placed by :func:`place`.
+        The compiled function; it takes arrays placed by ``place``.
     """
     sh = sharding(devs)
     shape = jax.ShapeDtypeStruct((size,), dtype, sharding=sh) if sh else jax.ShapeDtypeStruct((size,), dtype)
@@ -68,7 +66,7 @@ def place(arrays: list[np.ndarray], devs: list) -> list:
 
 def bytes_per_point(fn, n_inputs: int, dtype, devs: list) -> float:
     """Working set of the compiled kernel per point (arguments + temporaries + outputs),
-    from XLA's memory analysis at :data:`PROBE_POINTS` points (one compile)."""
+    from XLA's memory analysis at ``PROBE_POINTS`` points (one compile)."""
     size = padded(PROBE_POINTS)
     compiled = compile_kernel(fn, n_inputs, size, dtype, devs[:1])
     ma = compiled.memory_analysis()
@@ -80,7 +78,7 @@ def auto_chunk_size(per_point: float, platform: str, n_devices: int, n_points: i
     """Chunk size for a sweep (see the module docstring).
 
     Args:
-        per_point: working set in bytes per point (:func:`bytes_per_point`).
+        per_point: working set in bytes per point (``bytes_per_point``).
         platform: ``"cpu"`` or ``"gpu"`` (others use the CPU budget).
         n_devices: devices sharing each chunk. They share one budget: on a CPU host devices
             share the caches, and on GPUs a chunk this size already fills each device.

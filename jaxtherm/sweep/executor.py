@@ -1,10 +1,10 @@
-"""Where a sweep's chunks are computed: :class:`LocalEngine` runs them on this process's devices
-(the default); :class:`~jaxtherm.sweep.cluster.ClusterEngine` hands them to Dask workers, each of
+"""Where a sweep's chunks are computed: ``LocalEngine`` runs them on this process's devices
+(the default); ``jaxtherm.sweep.cluster.ClusterEngine`` hands them to Dask workers, each of
 which runs a ``LocalEngine`` of its own. Both give the writer the same host arrays per chunk.
 
-An engine answers three questions for :func:`~jaxtherm.sweep.run.run_sweep`: what its devices
-are (:meth:`LocalEngine.working_set`, for the automatic chunk size), :meth:`~LocalEngine.prepare`
-(compile for a chunk size), and :meth:`~LocalEngine.run` (compute chunks, calling ``finish`` with
+An engine answers three questions for ``jaxtherm.sweep.run.run_sweep``: what its devices
+are (``LocalEngine.working_set``, for the automatic chunk size), ``LocalEngine.prepare``
+(compile for a chunk size), and ``LocalEngine.run`` (compute chunks, calling ``finish`` with
 each chunk's outputs).
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .. import solvers
-from ..batch import batched_kernel, pad, padded, unverified
+from ..batch import ChunkRunner, pad, padded
 from . import devices, grid
 from .study import Study
 
@@ -52,7 +52,7 @@ class LocalEngine:
 
     Args:
         study: the resolved sweep.
-        solver: a solver name or object (:mod:`jaxtherm.solvers`).
+        solver: a solver name or object (``jaxtherm.solvers``).
         device: ``"cpu"``, ``"gpu"`` or ``None`` (JAX's default platform).
 
     Raises:
@@ -67,29 +67,41 @@ class LocalEngine:
         self.compile_seconds = 0.0
         self.compile_in_loop = 0.0  # compiled inside the sweep loop (a pivoted fallback kernel)
         self.n_devices, self.where = len(self.devs), ""
-        self._compiled: dict[tuple[int, bool], object] = {}  # (model index, pivoted) -> compiled
+        self._runners: dict[int, ChunkRunner] = {}  # model index -> its chunk runner
 
     @property
     def description(self) -> str:
         """The devices, as the results file's ``device`` attribute records them."""
         return ", ".join(str(d) for d in self.devs)
 
-    def kernel(self, model, pivoted: bool = False):
-        """The jitted, vmapped kernel of one of the study's models (:func:`jaxtherm.batch.batched_kernel`;
-        ``pivoted``: partial pivoting where the plan has static pivots)."""
-        spec = self.study.spec
-        return batched_kernel(model, self.study.names, spec.gradients, self.dtype, self.solver, spec.save_rho,
-                              fluctuations=spec.fluctuations, pivoted=pivoted)
+    def runner(self, model_index: int) -> ChunkRunner:
+        """The chunk runner of one of the study's models (``jaxtherm.batch.ChunkRunner``: the
+        plan's kernel, and its fallback's where static pivots cannot vouch for a chunk), its
+        kernels compiled ahead of time for this engine's chunk size and devices."""
+        if model_index not in self._runners:
+            spec = self.study.spec
+            self._runners[model_index] = ChunkRunner(
+                self.study.models[model_index], self.study.names, spec.gradients, self.dtype, self.solver, spec.save_rho,
+                spec.fluctuations, prepare=self._compile)
+        return self._runners[model_index]
+
+    def _compile(self, fn, fallback: bool):
+        t = time.perf_counter()
+        compiled = devices.compile_kernel(fn, len(self.study.names), self.compiled_size, self.dtype, self.devs)
+        seconds = time.perf_counter() - t
+        self.compile_seconds += seconds
+        if fallback:  # compiled inside the sweep loop, when a chunk first needs it
+            self.compile_in_loop += seconds
+        return compiled
 
     def working_set(self) -> WorkingSet:
         """Bytes per point of the largest model's compiled kernel (one probe compile per model).
-        On a GPU, where memory is a hard limit, static pivots' pivoted fallback kernel, which
-        runs in the same chunks, is probed too; on a CPU the budget is a cache size, and a chunk
-        that falls back only runs slower."""
-        unique = {m.name: m for m in self.study.models}.values()
+        On a GPU, where memory is a hard limit, the fallback kernel, which runs in the same
+        chunks, is probed too; on a CPU the budget is a cache size, and a chunk that falls back
+        only runs slower."""
+        first = {m.name: i for i, m in reversed(list(enumerate(self.study.models)))}.values()
         gpu = self.devs[0].platform != "cpu"
-        kernels = [self.kernel(m, pivoted) for m in unique
-                   for pivoted in ((False, True) if gpu and self.solver.plan(m).static_pivots else (False,))]
+        kernels = [k for i in first for k in (self.runner(i).kernels() if gpu else self.runner(i).kernels()[:1])]
         per_point = max(devices.bytes_per_point(k, len(self.study.names), self.dtype, self.devs) for k in kernels)
         return WorkingSet(per_point, self.devs[0].platform, len(self.devs))
 
@@ -98,35 +110,20 @@ class LocalEngine:
         self.size, self.compiled_size = size, padded(size, len(self.devs))
         if eager:
             for i in range(len(self.study.models)):
-                self._kernel(i)
-
-    def _kernel(self, model_index: int, pivoted: bool = False):
-        key = (model_index, pivoted)
-        if key not in self._compiled:
-            t = time.perf_counter()
-            fn = self.kernel(self.study.models[model_index], pivoted)
-            self._compiled[key] = devices.compile_kernel(fn, len(self.study.names), self.compiled_size, self.dtype,
-                                                         self.devs)
-            seconds = time.perf_counter() - t
-            self.compile_seconds += seconds
-            if pivoted:  # compiled inside the sweep loop, when a chunk first needs it
-                self.compile_in_loop += seconds
-        return self._compiled[key]
+                self.runner(i).kernel()
 
     def dispatch(self, chunk: grid.Chunk):
         """Start computing ``chunk`` (JAX dispatches asynchronously): ``(inputs, raw device outputs)``."""
         values = grid.chunk_inputs(self.study.spec, chunk, self.study.names)
         args = devices.place([pad(values[n].astype(self.dtype), self.compiled_size) for n in self.study.names], self.devs)
-        return args, self._kernel(chunk.model_index)(*args)
+        return args, self.runner(chunk.model_index).kernel()(*args)
 
     def host(self, chunk: grid.Chunk, dispatched) -> dict[str, np.ndarray]:
-        """A dispatched chunk's outputs on the host (:func:`host_outputs`). A chunk with a point
-        that static pivots could not vouch for (:func:`jaxtherm.batch.unverified`) is computed
-        again with partial pivoting first (its kernel compiled when first needed)."""
+        """A dispatched chunk's outputs on the host (``host_outputs``), after the runner's
+        fallback policy (``jaxtherm.batch.ChunkRunner.finish``)."""
         spec = self.study.spec
         args, result = dispatched
-        if self.solver.plan(self.study.models[chunk.model_index]).static_pivots and unverified(result):
-            result = self._kernel(chunk.model_index, pivoted=True)(*args)
+        result = self.runner(chunk.model_index).finish(result, *args)
         return host_outputs(result, chunk.size, spec.save_rho, spec.dtype)
 
     def run(self, todo: Sequence[grid.Chunk], finish: Callable[[grid.Chunk, dict], None]) -> None:

@@ -1,4 +1,4 @@
-"""``run_fit``: a ``[fit]`` spec + a data table → :mod:`jaxtherm.fitting` → a results file.
+"""``run_fit``: a ``[fit]`` spec + a data table → ``jaxtherm.fitting`` → a results file.
 
 The file follows the sweep's conventions (``jaxtherm.open`` and ``info`` read it), with the data's
 rows as its one dimension ``row``: the conditions (parameter columns), for each fitted

@@ -93,7 +93,7 @@ def grid_regions(shape: tuple[int, ...], start: int, stop: int) -> list[tuple[tu
 
 def chunk_regions(spec: SweepSpec, chunk: Chunk) -> list[tuple[tuple[slice, ...], slice]]:
     """Boxes of the results grid that hold ``chunk``: the model's categorical indices first, then
-    :func:`grid_regions` of its sub-grid."""
+    ``grid_regions`` of its sub-grid."""
     shape = spec.axis_shape
     regions = grid_regions(shape, chunk.start, chunk.stop) if shape else [((), slice(0, 1))]
     lead = tuple(slice(int(i), int(i) + 1) for i in np.unravel_index(chunk.model_index, spec.model_shape)) \

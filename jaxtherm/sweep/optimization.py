@@ -1,6 +1,6 @@
-"""``run_optimization``: an ``[optimize]`` spec → model → :mod:`jaxtherm.optimize` → HDF5.
+"""``run_optimization``: an ``[optimize]`` spec → model → ``jaxtherm.optimize`` → HDF5.
 
-The results file follows the sweep's conventions (:mod:`jaxtherm.io.hdf5`; ``jaxtherm.open``,
+The results file follows the sweep's conventions (``jaxtherm.io.hdf5``; ``jaxtherm.open``,
 ``info`` and ``plot`` read it), with the starts as its one grid dimension:
 
 * coordinates ``start`` (0 … S−1), ``step`` (the recorded optimiser steps), ``variable`` (names);

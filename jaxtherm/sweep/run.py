@@ -231,8 +231,9 @@ def run_sweep(
         spec = dataclasses.replace(spec, solver=solver)
     study = _resolve(spec)
     out = Path(output) if output is not None else spec.output
-    if out.is_symlink():  # write (and with --force replace) the file it points to, not the link
-        out = out.resolve()
+    with contextlib.suppress(OSError):  # (a name too long is refused by check_output)
+        if out.is_symlink():  # write (and with --force replace) the file it points to, not the link
+            out = out.resolve()
     state.output = out
     plan.check_output(spec, out, "-o" if output is not None else "output.path")
     if isinstance(cluster, str):

@@ -1,4 +1,4 @@
-"""Sweep specs: TOML in, an immutable, schema-checked :class:`SweepSpec` out (DESIGN.md §4).
+"""Sweep specs: TOML in, an immutable, schema-checked ``SweepSpec`` out (``docs/design.md`` §4).
 
     [model]
     name = "qubit_pair"                # a registered model (jaxtherm.models.available()), or
@@ -39,8 +39,10 @@ A spec for ``jaxtherm optimize`` has no ``[axes]`` but an ``[optimize]`` table i
 
 This module checks the file's shape only and knows no model and no JAX: which parameters,
 options and values a model takes is checked against the model itself when the sweep is
-resolved (:mod:`jaxtherm.sweep.study`). Every problem raises :class:`SpecError`, whose message
-names the file, the key and what was expected.
+resolved (``jaxtherm.sweep.study``). Every problem raises ``SpecError``, whose message
+names the file, the key and what was expected: also a file that is not UTF-8 text, TOML nested
+too deeply to read, and a grid too large to allocate (``MAX_AXIS_POINTS`` on one axis,
+``MAX_GRID_POINTS`` in all), refused before anything is allocated.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ SECTIONS = {
 COMPRESSIONS = ("none", "lzf", "gzip")
 DTYPES = ("float64", "float32")
 AXIS_RULES = ("linspace", "logspace", "values")
+MAX_AXIS_POINTS = 10**8  # one axis's values: 800 MB of float64
+MAX_GRID_POINTS = 10**11  # a results file of 0.8 TB per observable; far beyond any sweep run so far
+BOM = "\ufeff"
 DEFAULT_MODEL = "qubit_pair"
 
 
@@ -96,7 +101,7 @@ class OptimizeSettings:
     """The ``[optimize]`` table of a spec (``jaxtherm optimize``), syntax-checked: the objective
     ``expression`` (``maximize`` or ``minimize``), ``variables`` name → ``(lo, hi)`` or
     ``(lo, hi, start)``, ``constraints`` (texts), ``starts``, ``steps``, ``seed`` and
-    ``learning_rate`` (:mod:`jaxtherm.optimize`)."""
+    ``learning_rate`` (``jaxtherm.optimize``)."""
 
     expression: str
     maximize: bool
@@ -112,7 +117,7 @@ class OptimizeSettings:
 class FitSettings:
     """The ``[fit]`` table (``jaxtherm fit``): the fitted ``parameters`` name → ``(start,)``,
     ``(lo, hi)`` or ``(lo, hi, start)``, the ``data`` file (relative to the spec; CSV or HDF5)
-    and the ``observables`` fitted (:mod:`jaxtherm.fitting`)."""
+    and the ``observables`` fitted (``jaxtherm.fitting``)."""
 
     parameters: Mapping[str, tuple[float, ...]]
     data: Path
@@ -126,7 +131,7 @@ class SweepSpec:
     Attributes:
         source, text: the file name and its exact text (kept in the results file).
         model: the ``[model] name`` (``None`` with a factory).
-        factory: the ``[model] factory`` reference, resolved against :attr:`base_dir`.
+        factory: the ``[model] factory`` reference, resolved against ``base_dir``.
         options: every other ``[model]`` key, each as a tuple of values (one unless a list).
         categorical: the options given as lists, in file order: each adds a leading dimension.
         fixed, axes: ``[parameters]`` and ``[axes]`` as given (names not yet checked).
@@ -167,7 +172,7 @@ class SweepSpec:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Grid shape: the categorical options, then :attr:`axis_shape`."""
+        """Grid shape: the categorical options, then ``axis_shape``."""
         return self.model_shape + self.axis_shape
 
     @property
@@ -197,23 +202,50 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _axis(source: str, name: str, rule) -> Axis:
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _numbers(x, finite: bool = False) -> bool:
+    """Whether ``x`` is a list of numbers (finite ones if ``finite``); ``[]`` is."""
+    return isinstance(x, list) and all(_is_number(v) and (not finite or math.isfinite(v)) for v in x)
+
+
+AXIS_EXPECTED = (
+    "a table with exactly one of linspace = [start, stop, num], logspace = [start_exponent, "
+    "stop_exponent, num] or values = [v1, v2, …]"
+)
+
+
+def _axis_rule(source: str, name: str, rule) -> tuple[str, list, int]:
+    """``(kind, arguments, number of points)`` of an ``[axes]`` entry, checked without building
+    its values (a grid too large is refused before anything is allocated)."""
     key = f"axes.{name}"
-    expected = (
-        "a table with exactly one of linspace = [start, stop, num], logspace = [start_exponent, "
-        "stop_exponent, num] or values = [v1, v2, …]"
-    )
     if not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in AXIS_RULES:
-        raise SpecError(source, key, f"expected {expected}; got {rule!r}")
+        raise SpecError(source, key, f"expected {AXIS_EXPECTED}; got {rule!r}")
     kind, arg = next(iter(rule.items()))
     if kind == "values":
-        if not isinstance(arg, list) or not arg or not all(_is_number(v) for v in arg):
+        if not _numbers(arg) or not arg:
             raise SpecError(source, f"{key}.values", f"expected a non-empty list of numbers; got {arg!r}")
+        return kind, arg, len(arg)
+    return kind, arg, _num(source, f"{key}.{kind}", arg)
+
+
+def _num(source: str, key: str, arg) -> int:
+    """The ``num`` of a ``[start, stop, num]`` rule, at most ``MAX_AXIS_POINTS``."""
+    if not (isinstance(arg, list) and len(arg) == 3 and _numbers(arg[:2]) and _is_int(arg[2]) and arg[2] >= 1):
+        raise SpecError(source, key, f"expected [start, stop, num] with num a positive integer; got {arg!r}")
+    if arg[2] > MAX_AXIS_POINTS:
+        raise SpecError(source, key, f"expected at most {MAX_AXIS_POINTS:,} points on one axis; got num = {arg[2]:,}")
+    return arg[2]
+
+
+def _axis(source: str, name: str, kind: str, arg: list) -> Axis:
+    """The axis of a checked rule (``_axis_rule``): its values, finite and distinct."""
+    key = f"axes.{name}"
+    if kind == "values":
         values = np.asarray(arg, dtype=np.float64)
     else:
-        if not (isinstance(arg, list) and len(arg) == 3 and _is_number(arg[0]) and _is_number(arg[1])
-                and isinstance(arg[2], int) and not isinstance(arg[2], bool) and arg[2] >= 1):
-            raise SpecError(source, f"{key}.{kind}", f"expected [start, stop, num] with num a positive integer; got {arg!r}")
         fn = np.linspace if kind == "linspace" else np.logspace
         values = fn(float(arg[0]), float(arg[1]), int(arg[2]))
     if not np.all(np.isfinite(values)):
@@ -226,7 +258,14 @@ def _axis(source: str, name: str, rule) -> Axis:
 
 def _model_table(source: str, table: dict):
     """``(name, factory, options, categorical)`` of the ``[model]`` table."""
-    name, factory = table.get("name"), table.get("factory")
+    name, factory = _model_source(source, table.get("name"), table.get("factory"))
+    options = {key: _model_option(source, key, value) for key, value in table.items() if key not in ("name", "factory")}
+    categorical = tuple(key for key, value in table.items() if key in options and isinstance(value, list))
+    return name, factory, MappingProxyType(options), categorical
+
+
+def _model_source(source: str, name, factory) -> tuple[str | None, str | None]:
+    """``[model] name`` (default ``DEFAULT_MODEL``) or ``factory``, not both."""
     if name is not None and factory is not None:
         raise SpecError(source, "model.factory", "give either [model] name or [model] factory, not both")
     if factory is not None and (not isinstance(factory, str) or ":" not in factory):
@@ -236,28 +275,27 @@ def _model_table(source: str, table: dict):
         name = DEFAULT_MODEL if name is None else name
         if not isinstance(name, str) or not name:
             raise SpecError(source, "model.name", f"expected a model name; got {name!r}")
-    options, categorical = {}, []
-    for key, value in table.items():
-        if key in ("name", "factory"):
-            continue
-        if isinstance(value, list):
-            if not value or len({repr(v) for v in value}) != len(value):
-                raise SpecError(source, f"model.{key}", f"expected a non-empty list of distinct values; got {value!r}")
-            if any(isinstance(v, (list, dict)) for v in value):
-                raise SpecError(source, f"model.{key}", f"expected a list of strings or numbers; got {value!r}")
-            categorical.append(key)
-            options[key] = tuple(value)
-        elif isinstance(value, dict):
-            raise SpecError(source, f"model.{key}", f"expected a value or a list of values; got a table {value!r}")
-        else:
-            options[key] = (value,)
-    return name, factory, MappingProxyType(options), tuple(categorical)
+    return name, factory
 
 
-def _positive_int(source: str, key: str, value, default: int) -> int:
+def _model_option(source: str, key: str, value) -> tuple:
+    """A model option's values: one, or a list of distinct values (a categorical dimension)."""
+    if isinstance(value, dict):
+        raise SpecError(source, f"model.{key}", f"expected a value or a list of values; got a table {value!r}")
+    if not isinstance(value, list):
+        return (value,)
+    if not value or len({repr(v) for v in value}) != len(value):
+        raise SpecError(source, f"model.{key}", f"expected a non-empty list of distinct values; got {value!r}")
+    if any(isinstance(v, (list, dict)) for v in value):
+        raise SpecError(source, f"model.{key}", f"expected a list of strings or numbers; got {value!r}")
+    return tuple(value)
+
+
+def _positive_int(source: str, key: str, value, default: int | None) -> int | None:
+    """``value`` if a positive integer, ``default`` if absent (``None``); else ``SpecError``."""
     if value is None:
         return default
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    if not _is_int(value) or value < 1:
         raise SpecError(source, key, f"expected a positive integer; got {value!r}")
     return value
 
@@ -265,7 +303,7 @@ def _positive_int(source: str, key: str, value, default: int) -> int:
 def _bounds(source: str, key: str, b, fixed: bool, role: str, lengths: tuple[int, ...]) -> tuple[float, ...]:
     """A variable's ``[lo, hi]``, ``[lo, hi, start]`` (or, where ``lengths`` allows, ``[start]``)."""
     forms = " or ".join({1: "a start", 2: "[lo, hi]", 3: "[lo, hi, start]"}[n] for n in lengths)
-    if not (isinstance(b, list) and len(b) in lengths and all(_is_number(v) and math.isfinite(v) for v in b)):
+    if not (_numbers(b, finite=True) and len(b) in lengths):
         raise SpecError(source, key, f"expected {forms} of finite numbers; got {b!r}")
     if len(b) >= 2 and not b[0] < b[1]:
         raise SpecError(source, key, f"expected lo < hi (empty bounds); got {b!r}")
@@ -276,8 +314,8 @@ def _bounds(source: str, key: str, b, fixed: bool, role: str, lengths: tuple[int
     return tuple(float(v) for v in b)
 
 
-def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> OptimizeSettings:
-    """Check ``[optimize]``'s shape and its expressions' syntax (names are checked by the model)."""
+def _objective(source: str, table: dict) -> str:
+    """``"maximize"`` or ``"minimize"``, whichever ``[optimize]`` gives, its expression parsed."""
     from .. import expressions
 
     if ("maximize" in table) == ("minimize" in table):
@@ -288,6 +326,25 @@ def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> Opt
         expressions.parse(table[sense])
     except expressions.ExpressionError as err:
         raise SpecError(source, f"optimize.{sense}", str(err)) from None
+    return sense
+
+
+def _constraints(source: str, constraints) -> list[str]:
+    from .. import expressions
+
+    if not isinstance(constraints, list):
+        raise SpecError(source, "optimize.constraints", f"expected a list such as [\"cop >= 0.3\"]; got {constraints!r}")
+    for c in constraints:
+        try:
+            expressions.parse_constraint(c)
+        except expressions.ExpressionError as err:
+            raise SpecError(source, "optimize.constraints", str(err)) from None
+    return constraints
+
+
+def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> OptimizeSettings:
+    """Check ``[optimize]``'s shape and its expressions' syntax (names are checked by the model)."""
+    sense = _objective(source, table)
     variables = table.get("variables")
     if not isinstance(variables, dict) or not variables:
         raise SpecError(source, "optimize.variables",
@@ -296,19 +353,12 @@ def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> Opt
                for name, b in variables.items()}
     if axes:
         raise SpecError(source, "axes", "an [optimize] spec takes no [axes]: its variables are in [optimize] variables")
-    constraints = table.get("constraints", [])
-    if not isinstance(constraints, list):
-        raise SpecError(source, "optimize.constraints", f"expected a list such as [\"cop >= 0.3\"]; got {constraints!r}")
-    for c in constraints:
-        try:
-            expressions.parse_constraint(c)
-        except expressions.ExpressionError as err:
-            raise SpecError(source, "optimize.constraints", str(err)) from None
+    constraints = _constraints(source, table.get("constraints", []))
     lr = table.get("learning_rate", 0.05)
     if not _is_number(lr) or not 0 < lr <= 1:
         raise SpecError(source, "optimize.learning_rate", f"expected a number in (0, 1] (of each variable's range); got {lr!r}")
     seed = table.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+    if not _is_int(seed) or seed < 0:
         raise SpecError(source, "optimize.seed", f"expected a non-negative integer; got {seed!r}")
     return OptimizeSettings(table[sense].strip(), sense == "maximize", MappingProxyType(checked), tuple(constraints),
                             _positive_int(source, "optimize.starts", table.get("starts"), 16),
@@ -327,11 +377,112 @@ def _fit_table(source: str, table: dict, fixed: Mapping, axes: list, base_dir: P
     data = table.get("data")
     if not isinstance(data, str) or not data:
         raise SpecError(source, "fit.data", f"expected the path of a CSV or HDF5 table; got {data!r}")
-    observables = table.get("observables")
+    return FitSettings(MappingProxyType(checked), base_dir / data, _fit_observables(source, table.get("observables")))
+
+
+def _fit_observables(source: str, observables) -> tuple[str, ...]:
     if not (isinstance(observables, list) and observables and all(isinstance(o, str) for o in observables)):
         raise SpecError(source, "fit.observables", f"expected a list of observables, e.g. [\"J_c\"]; got {observables!r}")
-    path = Path(data)
-    return FitSettings(MappingProxyType(checked), path if path.is_absolute() else base_dir / path, tuple(observables))
+    return tuple(observables)
+
+
+def _toml(source: str, text: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(source, "", f"is not valid TOML ({err})") from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise SpecError(source, "", "is not a sweep spec: arrays or tables nested too deeply to read") from None
+
+
+def _check_sections(source: str, data: dict) -> None:
+    """Known sections, each a table, holding only the keys it takes."""
+    for section, value in data.items():
+        if section not in SECTIONS:
+            raise SpecError(source, section, f"unknown section; expected one of [{'], ['.join(SECTIONS)}]")
+        if not isinstance(value, dict):
+            raise SpecError(source, section, f"expected a [{section}] table")
+        allowed = SECTIONS[section]
+        unknown = [key for key in value if allowed is not None and key not in allowed]
+        if unknown:
+            raise SpecError(source, f"{section}.{unknown[0]}", f"unknown key; [{section}] takes {', '.join(allowed)}")
+
+
+def _parameters_table(source: str, table: dict) -> dict[str, float]:
+    fixed = {}
+    for key, value in table.items():
+        if not _is_number(value) or not math.isfinite(value):
+            raise SpecError(source, f"parameters.{key}", f"expected a finite number; got {value!r}")
+        fixed[key] = float(value)
+    return fixed
+
+
+def _axes_table(source: str, table: dict, fixed: Mapping, options: Mapping, categorical: tuple) -> list[Axis]:
+    """The ``[axes]``: each a parameter neither fixed nor a model option, the whole grid of a
+    sane size (checked before any axis's values are made)."""
+    rules = {}
+    for key, rule in table.items():
+        if key in fixed:
+            raise SpecError(source, f"axes.{key}", "is also fixed in [parameters]; a parameter is either fixed or an axis")
+        if key in categorical:
+            raise SpecError(source, f"axes.{key}", "is also a [model] option; an axis sweeps a parameter")
+        rules[key] = _axis_rule(source, key, rule)
+    counts = {key: n for key, (_, _, n) in rules.items()} | {f"model.{k}": len(options[k]) for k in categorical}
+    total = math.prod(counts.values())
+    if total > MAX_GRID_POINTS:
+        detail = " × ".join(f"{k} {n:,}" for k, n in counts.items())
+        raise SpecError(source, "axes", f"expected a grid of at most {MAX_GRID_POINTS:,} points; got {total:,} ({detail})")
+    return [_axis(source, key, kind, arg) for key, (kind, arg, _) in rules.items()]
+
+
+def _flag(source: str, key: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(source, key, f"expected true or false; got {value!r}")
+    return value
+
+
+def _output_table(source: str, table: dict, default_path: str) -> dict:
+    """``[output]`` as ``SweepSpec`` fields."""
+    path = table.get("path", default_path)
+    if not isinstance(path, str) or not path:
+        raise SpecError(source, "output.path", f"expected a file path string; got {path!r}")
+    gradients = table.get("gradients", [])
+    if not isinstance(gradients, list) or not all(isinstance(g, str) for g in gradients):
+        raise SpecError(source, "output.gradients", f"expected a list of parameter names; got {gradients!r}")
+    if len(set(gradients)) != len(gradients):
+        raise SpecError(source, "output.gradients", "expected distinct parameter names")
+    compression = table.get("compression", "none")
+    if compression not in COMPRESSIONS:
+        raise SpecError(source, "output.compression", f"expected one of {', '.join(COMPRESSIONS)}; got {compression!r}")
+    save_rho = _flag(source, "output.save_rho", table.get("save_rho", False))
+    fluctuations = _flag(source, "output.fluctuations", table.get("fluctuations", False))
+    dtype = table.get("dtype", "float64")
+    if dtype not in DTYPES:
+        raise SpecError(source, "output.dtype", f"expected float64 or float32; got {dtype!r}")
+    return dict(output=Path(path), gradients=tuple(gradients), compression=compression, save_rho=save_rho,
+                fluctuations=fluctuations, dtype=dtype)
+
+
+def _run_table(source: str, table: dict) -> dict:
+    """``[run]`` as ``SweepSpec`` fields."""
+    chunk_size = _positive_int(source, "run.chunk_size", table.get("chunk_size"), None)
+    solver = table.get("solver", "auto")
+    if not isinstance(solver, str):
+        raise SpecError(source, "run.solver", f"expected a solver name; got {solver!r}")
+    return dict(chunk_size=chunk_size, solver=solver)
+
+
+def _design_tables(source: str, data: dict, fixed: Mapping, axes: list, categorical: tuple,
+                   base_dir: Path) -> dict:
+    """``[optimize]`` or ``[fit]`` (at most one, with one model) as ``SweepSpec`` fields."""
+    optimize = _optimize_table(source, data["optimize"], fixed, axes) if "optimize" in data else None
+    fit = _fit_table(source, data["fit"], fixed, axes, base_dir) if "fit" in data else None
+    if optimize is not None and fit is not None:
+        raise SpecError(source, "fit", "a spec either optimises ([optimize]) or fits ([fit]), not both")
+    if (optimize is not None or fit is not None) and categorical:
+        raise SpecError(source, f"model.{categorical[0]}",
+                        f"an [{'optimize' if optimize else 'fit'}] spec takes one model; give one value")
+    return dict(optimize=optimize, fit=fit)
 
 
 def parse_spec(text: str, source: str = "<spec>", default_output: str | None = None,
@@ -339,7 +490,7 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     """Check a TOML sweep spec's shape.
 
     Args:
-        text: the TOML text (kept verbatim in the results file).
+        text: the TOML text (kept verbatim in the results file, less a leading byte-order mark).
         source: file name for messages.
         default_output: output path when ``[output] path`` is absent (default
             ``results/<source stem>.h5``).
@@ -348,96 +499,39 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     Raises:
         SpecError: naming the file, the key and what was expected.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(source, "", f"is not valid TOML ({err})") from None
-    for section, value in data.items():
-        if section not in SECTIONS:
-            raise SpecError(source, section, f"unknown section; expected one of [{'], ['.join(SECTIONS)}]")
-        if not isinstance(value, dict):
-            raise SpecError(source, section, f"expected a [{section}] table")
-        allowed = SECTIONS[section]
-        for key in value:
-            if allowed is not None and key not in allowed:
-                raise SpecError(source, f"{section}.{key}", f"unknown key; [{section}] takes {', '.join(allowed)}")
-
+    text = text.removeprefix(BOM)  # what some editors put first in a UTF-8 file; TOML itself has none
+    data = _toml(source, text)
+    _check_sections(source, data)
     name, factory, options, categorical = _model_table(source, data.get("model", {}))
-    fixed = {}
-    for key, value in data.get("parameters", {}).items():
-        if not _is_number(value) or not math.isfinite(value):
-            raise SpecError(source, f"parameters.{key}", f"expected a finite number; got {value!r}")
-        fixed[key] = float(value)
-    axes = []
-    for key, rule in data.get("axes", {}).items():
-        if key in fixed:
-            raise SpecError(source, f"axes.{key}", "is also fixed in [parameters]; a parameter is either fixed or an axis")
-        if key in categorical:
-            raise SpecError(source, f"axes.{key}", "is also a [model] option; an axis sweeps a parameter")
-        axes.append(_axis(source, key, rule))
+    fixed = _parameters_table(source, data.get("parameters", {}))
+    axes = _axes_table(source, data.get("axes", {}), fixed, options, categorical)
+    output = _output_table(source, data.get("output", {}), default_output or f"results/{Path(source).stem}.h5")
+    run = _run_table(source, data.get("run", {}))
+    design = _design_tables(source, data, fixed, axes, categorical, Path(base_dir))
+    return SweepSpec(source=source, text=text, model=name, factory=factory, options=options, categorical=categorical,
+                     fixed=MappingProxyType(fixed), axes=tuple(axes), base_dir=Path(base_dir), **output, **run,
+                     **design)
 
-    out_t = data.get("output", {})
-    path = out_t.get("path", default_output or f"results/{Path(source).stem}.h5")
-    if not isinstance(path, str) or not path:
-        raise SpecError(source, "output.path", f"expected a file path string; got {path!r}")
-    gradients = out_t.get("gradients", [])
-    if not isinstance(gradients, list) or not all(isinstance(g, str) for g in gradients):
-        raise SpecError(source, "output.gradients", f"expected a list of parameter names; got {gradients!r}")
-    if len(set(gradients)) != len(gradients):
-        raise SpecError(source, "output.gradients", "expected distinct parameter names")
-    compression = out_t.get("compression", "none")
-    if compression not in COMPRESSIONS:
-        raise SpecError(source, "output.compression", f"expected one of {', '.join(COMPRESSIONS)}; got {compression!r}")
-    save_rho = out_t.get("save_rho", False)
-    if not isinstance(save_rho, bool):
-        raise SpecError(source, "output.save_rho", f"expected true or false; got {save_rho!r}")
-    fluctuations = out_t.get("fluctuations", False)
-    if not isinstance(fluctuations, bool):
-        raise SpecError(source, "output.fluctuations", f"expected true or false; got {fluctuations!r}")
-    dtype = out_t.get("dtype", "float64")
-    if dtype not in DTYPES:
-        raise SpecError(source, "output.dtype", f"expected float64 or float32; got {dtype!r}")
-    chunk_size = data.get("run", {}).get("chunk_size")
-    if chunk_size is not None and (not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1):
-        raise SpecError(source, "run.chunk_size", f"expected a positive integer; got {chunk_size!r}")
-    solver = data.get("run", {}).get("solver", "auto")
-    if not isinstance(solver, str):
-        raise SpecError(source, "run.solver", f"expected a solver name; got {solver!r}")
-    optimize = _optimize_table(source, data["optimize"], fixed, axes) if "optimize" in data else None
-    fit = _fit_table(source, data["fit"], fixed, axes, Path(base_dir)) if "fit" in data else None
-    if optimize is not None and fit is not None:
-        raise SpecError(source, "fit", "a spec either optimises ([optimize]) or fits ([fit]), not both")
-    if (optimize is not None or fit is not None) and categorical:
-        raise SpecError(source, f"model.{categorical[0]}",
-                        f"an [{'optimize' if optimize else 'fit'}] spec takes one model; give one value")
-    return SweepSpec(
-        source=source,
-        text=text,
-        model=name,
-        factory=factory,
-        options=options,
-        categorical=categorical,
-        fixed=MappingProxyType(fixed),
-        axes=tuple(axes),
-        output=Path(path),
-        gradients=tuple(gradients),
-        compression=compression,
-        save_rho=save_rho,
-        dtype=dtype,
-        chunk_size=chunk_size,
-        solver=solver,
-        base_dir=Path(base_dir),
-        fluctuations=fluctuations,
-        optimize=optimize,
-        fit=fit,
-    )
+
+def decode(data: bytes, source: str) -> str:
+    """A spec file's bytes as text: UTF-8 (a leading byte-order mark is dropped); anything else
+    is a ``SpecError`` that says which encoding was found, where it could be told."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError(source, "", "is UTF-16 text; expected UTF-8 (save it as UTF-8)")
+    try:
+        return data.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as err:
+        raise SpecError(source, "", f"is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+                        "expected a TOML file saved as UTF-8") from None
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
     """Read and check a spec file; the default output is ``results/<file stem>.h5``."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO or a device would block or never end
+        raise SpecError(str(path), "", "is not a regular file; expected a TOML spec file")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as err:
         raise SpecError(str(path), "", f"cannot be read ({err.strerror})") from None
-    return parse_spec(text, str(path), base_dir=path.parent)
+    return parse_spec(decode(data, str(path)), str(path), base_dir=path.parent)

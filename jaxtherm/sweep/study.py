@@ -1,12 +1,12 @@
 """A sweep resolved against its models: the spec's names, values and options checked by the
-models' own metadata (DESIGN.md §2: the engine knows no model by name).
+models' own metadata (``docs/design.md`` §2.6: the engine knows no model by name).
 
-:func:`resolve` builds every model of the spec (one per combination of the categorical
+``resolve`` builds every model of the spec (one per combination of the categorical
 ``[model]`` options, C order), checks that they agree on what a results file holds (parameters,
 observables and, with ``save_rho``, the Hilbert-space dimension), that ``[parameters]`` and
 ``[axes]`` give every parameter exactly once (directly or by an alias such as ``T_x``), that
 fixed values lie in their domains, and that the gradients and the solver exist. Every problem
-is a :class:`~jaxtherm.sweep.spec.SpecError` naming the file and the key.
+is a ``jaxtherm.sweep.spec.SpecError`` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Study:
     """A resolved sweep: the spec, its models and the input names of the kernel.
 
     Attributes:
-        spec: the :class:`~jaxtherm.sweep.spec.SweepSpec`.
+        spec: the ``jaxtherm.sweep.spec.SweepSpec``.
         models: one model per combination of the categorical options (C order).
         names: the parameter names as given (aliases where given), in the models' canonical order.
     """
@@ -84,51 +84,84 @@ def resolve(spec: SweepSpec) -> Study:
     models = tuple(_build(spec, spec.model_options(i)) for i in range(spec.n_models))
     _check_same(spec, models)
     model = models[0]
-    accepted = model.accepted_names()
     if spec.optimize is not None:
         _check_problem(spec, model)
         return Study(spec, models, model.check_names([*spec.fixed, *spec.optimize.variables]))
     if spec.fit is not None:  # the data's columns complete the parameters: checked by the fit
         _check_fixed(spec, model)
         return Study(spec, models, (*spec.fixed, *spec.fit.parameters))
+    names = _check_grid_names(spec, model)
+    _check_domains(spec, model)
+    _check_gradients(spec, names)
+    _check_solver(spec)
+    if spec.fluctuations:
+        _check_counting(spec, models)
+    return Study(spec, models, names)
+
+
+def _check_grid_names(spec: SweepSpec, model: Model) -> tuple[str, ...]:
+    """``[parameters]`` and ``[axes]`` give every parameter once; the names in canonical order."""
+    accepted = model.accepted_names()
     for section, keys in (("parameters", spec.fixed), ("axes", [a.name for a in spec.axes])):
-        for key in keys:
-            if key not in accepted:
-                raise SpecError(spec.source, f"{section}.{key}",
-                                f"unknown parameter of {model.name}; expected one of {', '.join(accepted)}")
+        unknown = [key for key in keys if key not in accepted]
+        if unknown:
+            raise SpecError(spec.source, f"{section}.{unknown[0]}",
+                            f"unknown parameter of {model.name}; expected one of {', '.join(accepted)}")
     try:
-        names = model.check_names([*spec.fixed, *(a.name for a in spec.axes)])
+        return model.check_names([*spec.fixed, *(a.name for a in spec.axes)])
     except ValueError as err:
         raise SpecError(spec.source, "parameters", f"{err} ([parameters] or [axes])") from None
+
+
+def _refused(domain: str, value: float) -> bool:
+    """Whether a spec's fixed ``value`` lies outside ``domain``: ``jaxtherm.models._model.outside``,
+    and ``-0.0`` for a non-negative domain (``T = -0.0`` would give ``β = −∞``)."""
+    return bool(outside(domain, value)) or (domain != "real" and value == 0 and math.copysign(1.0, value) < 0)
+
+
+def _check_value(spec: SweepSpec, model: Model, key: str, value: float) -> None:
+    units, _, domain = model.describe(key)
+    if _refused(domain, value):
+        raise SpecError(spec.source, f"parameters.{key}",
+                        f"expected {DOMAIN_TEXT[domain]} ({units or 'dimensionless'}); got {value!r}")
+
+
+def _check_domains(spec: SweepSpec, model: Model) -> None:
+    """Fixed values in their domains, and the parameters they give through aliases in theirs."""
     for key, value in spec.fixed.items():
-        units, _, domain = model.describe(key)
-        if outside(domain, value):
-            raise SpecError(spec.source, f"parameters.{key}",
-                            f"expected {DOMAIN_TEXT[domain]} ({units or 'dimensionless'}); got {value!r}")
+        _check_value(spec, model, key, value)
     given = {**spec.fixed}
     derived = {p: v for p, v in _fixed_parameters(model, given).items() if p not in given}
     for p, value in derived.items():
-        alias = next(a for a in model.aliases if a.parameter == p)
-        if outside(model.parameter_info[p].domain, value):
+        alias = model.alias_of(p)
+        domain = model.parameter_info[p].domain
+        if outside(domain, value):
             raise SpecError(spec.source, f"parameters.{alias.name}",
-                            f"gives {alias.formula} = {value!r}, but {p} must be {DOMAIN_TEXT[model.parameter_info[p].domain]}")
+                            f"gives {alias.formula} = {value!r}, but {p} must be {DOMAIN_TEXT[domain]}")
+
+
+def _check_gradients(spec: SweepSpec, names: tuple[str, ...]) -> None:
     for g in spec.gradients:
         if g not in names:
             raise SpecError(spec.source, "output.gradients",
                             f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}")
+
+
+def _check_solver(spec: SweepSpec) -> None:
     if spec.solver not in SOLVER_NAMES:
         raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVER_NAMES)}; got {spec.solver!r}")
-    if spec.fluctuations:
-        for m in models:
-            try:
-                m.check_counting()
-            except ValueError as err:
-                raise SpecError(spec.source, "output.fluctuations", str(err)) from None
-    return Study(spec, models, names)
+
+
+def _check_counting(spec: SweepSpec, models: tuple[Model, ...]) -> None:
+    for m in models:
+        try:
+            m.check_counting()
+        except ValueError as err:
+            raise SpecError(spec.source, "output.fluctuations", str(err)) from None
 
 
 def _check_problem(spec: SweepSpec, model: Model) -> None:
-    """An ``[optimize]`` spec against its model (:func:`jaxtherm.optimize.problem`)."""
+    """An ``[optimize]`` spec against its model (``jaxtherm.optimize.problem``)."""
     from .. import optimizer as optimize
 
     o = spec.optimize
@@ -146,12 +179,8 @@ def _check_fixed(spec: SweepSpec, model: Model) -> None:
         if key not in model.accepted_names():
             raise SpecError(spec.source, f"parameters.{key}",
                             f"unknown parameter of {model.name}; expected one of {', '.join(model.accepted_names())}")
-        units, _, domain = model.describe(key)
-        if outside(domain, value):
-            raise SpecError(spec.source, f"parameters.{key}",
-                            f"expected {DOMAIN_TEXT[domain]} ({units or 'dimensionless'}); got {value!r}")
-    if spec.solver not in SOLVER_NAMES:
-        raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVER_NAMES)}; got {spec.solver!r}")
+        _check_value(spec, model, key, value)
+    _check_solver(spec)
 
 
 def _fixed_parameters(model: Model, given: dict) -> dict:
