@@ -2,7 +2,13 @@
 ``jaxtherm models [NAME option=value …]`` and ``jaxtherm story``.
 
 Exit status: 0 success; 2 bad spec, bad option or refused run (the message names the file, the
-key and what was expected; no traceback); 1 anything unexpected.
+key and what was expected; no traceback); 130 interrupted (Ctrl-C: one line saying what is safe
+and how to continue); 1 anything unexpected.
+
+Ctrl-C acts within a moment also while JAX compiles or computes (C++ code that Python's own
+handler waits for): the C-level signal handler writes to a wake-up pipe, and a thread that
+waits on it reports and ends the process. What is finished is safe then: the journal's chunks
+are renamed into place whole, and ``--resume`` rebuilds the results file from them.
 """
 
 from __future__ import annotations
@@ -10,13 +16,108 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shlex
+import signal
+import stat
 import sys
+import threading
 from importlib import resources
 from pathlib import Path
 
 from ._version import __version__
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _CtrlC:
+    """Ctrl-C (SIGINT) ends the process at once with exit 130 and the line ``describe()`` returns,
+    unless ``defer()`` says the run is finishing its file (then once it has finished).
+
+    Python runs signal handlers only between bytecodes, so a handler alone would wait for a compile
+    or a chunk (tens of seconds). The interpreter's C-level handler writes the signal's number to
+    the wake-up fd at once; a daemon thread blocked on it acts then (JAX releases the GIL while it
+    compiles and computes)."""
+
+    def __init__(self, describe, defer=lambda: False, cleanup=None):
+        self.describe, self.defer, self.cleanup = describe, defer, cleanup
+        self.pending = False
+        self._once = threading.Lock()
+
+    def __enter__(self):
+        # a SIGINT ignored by whoever started us (nohup, a shell's background job) stays ignored
+        self.active = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        if not self.active:
+            return self
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self._old_handler = signal.signal(signal.SIGINT, lambda signum, frame: self.stop())
+        self._old_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, name="jaxtherm-ctrl-c", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        if not self.active:
+            return False
+        signal.set_wakeup_fd(self._old_fd)
+        signal.signal(signal.SIGINT, self._old_handler)
+        os.close(self._write)  # ends the thread's read
+        return False
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = os.read(self._read, 64)
+            except OSError:
+                return
+            if not data:
+                os.close(self._read)
+                return
+            if signal.SIGINT in data:
+                self.stop()
+
+    def stop(self) -> None:
+        if self.defer():
+            self.pending = True
+            return
+        if not self._once.acquire(blocking=False):
+            return  # the other thread is ending the process
+        try:
+            line = self.describe()
+            if self.cleanup is not None:
+                self.cleanup()
+        except Exception:  # noqa: BLE001  (the report must not stop the exit)
+            line = "interrupted"
+        with_newline = ("\n" if getattr(sys.stderr, "isatty", lambda: False)() else "") + line + "\n"
+        try:
+            os.write(2, with_newline.encode(errors="replace"))
+        finally:
+            os._exit(EXIT_INTERRUPTED)
+
+
+def _command(argv: list[str], resume: bool) -> str:
+    """The command line as typed (``jaxtherm …``), for ``resume`` with ``--resume`` instead of ``--force``."""
+    words = list(argv)
+    if resume:
+        words = [w for w in words if w != "--force"]
+        if "--resume" not in words:
+            words.append("--resume")
+    return shlex.join(["jaxtherm", *words])
+
+
+def _interrupt_line(state, argv: list[str]) -> str:
+    """What a Ctrl-C of ``jaxtherm run`` reports: how many chunks are safe and the command that continues
+    (``state``: the run's ``jaxtherm.sweep.run.RunState``, ``None`` before it exists)."""
+    if state is None or state.output is None or state.phase == "starting" or not state.resumable:
+        where = f"; {state.output} is unchanged" if state is not None and state.output is not None else ""
+        return (f"jaxtherm run: interrupted before the sweep started{where}; nothing to keep. Run it again with: "
+                f"{_command(argv, resume=False)}")
+    safe = state.safe_chunks()
+    total = f" of {state.n_chunks:,}" if state.n_chunks else ""
+    staged = f" (the --force run's file {state.journal_of}; {state.output} stays as it was until it completes)" \
+        if state.journal_of != state.output else ""
+    return (f"jaxtherm run: interrupted; {safe:,}{total} chunk(s) are safe in the journal{staged}. Continue with: "
+            f"{_command(argv, resume=True)}")
 
 
 def bundled_sweeps(folder: str = "sweeps") -> dict[str, Path]:
@@ -167,6 +268,42 @@ def _resolve_spec(name: str, folder: str = "sweeps") -> Path:
     return bundled_sweeps(folder).get(name, path)
 
 
+def _not_a_file(path: Path, what: str) -> str:
+    """Why ``path`` (``what``: "spec", …) cannot be read as a file, or ``""``: reading a FIFO would
+    wait forever for a writer, a device may never end, a directory is not a file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""  # missing or unreadable: the reader says so
+    if stat.S_ISREG(mode):
+        return ""
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    return f"{path}: expected a {what} file (TOML); it is {kind}"
+
+
+def _load_spec(load_spec, path: Path):
+    """``load_spec(path)``, with what its parser does not yet answer as a ``SpecError`` of
+    the file: bytes that are not UTF-8, and nesting too deep for Python's TOML parser."""
+    from .sweep import SpecError
+
+    try:
+        return load_spec(path)
+    except UnicodeDecodeError as err:
+        raise SpecError(str(path), "", f"expected a UTF-8 text file (TOML); byte {err.start} is not UTF-8 "
+                        f"({err.object[err.start:err.start + 1]!r}); save it as UTF-8") from None
+    except RecursionError:
+        raise SpecError(str(path), "", "is nested too deeply to be a spec; expected TOML tables of "
+                        "parameters, axes and options") from None
+
+
+def _factory_failure(err: BaseException) -> str:
+    """A ``SystemExit`` or ``KeyboardInterrupt`` that escaped a user's model code (Ctrl-C itself
+    never raises while ``_CtrlC`` is installed)."""
+    what = f"SystemExit({err.code!r})" if isinstance(err, SystemExit) else "KeyboardInterrupt"
+    return f"the spec's model code raised {what}; expected its model factory to import and return a jaxtherm Model"
+
+
 def _missing(command: str, module: str, extra: str) -> bool:
     """Print a one-line install hint (exit 2 follows) if an optional dependency is missing."""
     try:
@@ -178,18 +315,44 @@ def _missing(command: str, module: str, extra: str) -> bool:
     return False
 
 
-def _run(args) -> int:
-    from .sweep import RunRefused, SpecError, load_spec, run_sweep
-    from .sweep.plan import WriteFailed
+def _run(args, argv: list[str]) -> int:
+    box: list = []  # the run's RunState, once jaxtherm.sweep (and JAX) are imported
+    def remove_lock():  # the lock is released with the process; its file would stay behind
+        if box and box[0].lock is not None:
+            box[0].lock.unlink(missing_ok=True)
 
+    with _CtrlC(lambda: _interrupt_line(box[0] if box else None, argv),
+                defer=lambda: bool(box) and box[0].phase == "finishing", cleanup=remove_lock) as ctrl_c:
+        code = _run_sweep(args, box)
+    if ctrl_c.pending:  # Ctrl-C while the complete file was being written and renamed
+        print(f"jaxtherm run: interrupted as the sweep completed; {box[0].output} is complete", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code
+
+
+def _run_sweep(args, box: list) -> int:
     if args.chunk_size is not None and args.chunk_size < 1:
         print(f"jaxtherm run: error: --chunk-size: expected a positive integer; got {args.chunk_size}", file=sys.stderr)
         return EXIT_USAGE
+    spec_path = _resolve_spec(args.spec)
+    problem = _not_a_file(spec_path, "spec")
+    if problem:
+        print(f"jaxtherm run: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    from .sweep import RunRefused, SpecError, load_spec, run_sweep
+    from .sweep.plan import WriteFailed
+    from .sweep.run import RunState
+
+    state = RunState()
+    box.append(state)
     try:
-        spec = load_spec(_resolve_spec(args.spec))
+        spec = _load_spec(load_spec, spec_path)
         summary = run_sweep(spec, output=args.output, chunk_size=args.chunk_size, resume=args.resume,
                             force=args.force, device=args.device, solver=args.solver,
-                            progress=not args.quiet, cluster=args.cluster)
+                            progress=not args.quiet, cluster=args.cluster, state=state)
+    except (SystemExit, KeyboardInterrupt) as err:  # a user factory's, reported by run_sweep for its import
+        print(f"jaxtherm run: error: {_factory_failure(err)}", file=sys.stderr)
+        return EXIT_USAGE
     except WriteFailed as err:
         print(f"jaxtherm run: error: {err}", file=sys.stderr)
         sys.stderr.flush()
@@ -283,10 +446,17 @@ def _optimize(args) -> int:
             bar = Progress(total, enabled=not (args.quiet or args.json), label="optimize")
         bar.update(done - bar.done)
 
+    spec_path = _resolve_spec(args.spec, "studies")
+    if _not_a_file(spec_path, "spec"):
+        print(f"jaxtherm optimize: error: {_not_a_file(spec_path, 'spec')}", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        spec = load_spec(_resolve_spec(args.spec, "studies"))
+        spec = _load_spec(load_spec, spec_path)
         summary = run_optimization(spec, output=args.output, force=args.force, starts=args.starts, steps=args.steps,
                                    progress=progress)
+    except (SystemExit, KeyboardInterrupt) as err:
+        print(f"jaxtherm optimize: error: {spec_path}: {_factory_failure(err)}", file=sys.stderr)
+        return EXIT_USAGE
     except (SpecError, RunRefused) as err:
         print(f"jaxtherm optimize: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -307,8 +477,14 @@ def _fit(args) -> int:
 
     if _missing("fit", "optimistix", "optimize"):
         return EXIT_USAGE
+    if _not_a_file(Path(args.spec), "spec"):
+        print(f"jaxtherm fit: error: {_not_a_file(Path(args.spec), 'spec')}", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        summary = run_fit(load_spec(args.spec), output=args.output, force=args.force, data=args.data)
+        summary = run_fit(_load_spec(load_spec, Path(args.spec)), output=args.output, force=args.force, data=args.data)
+    except (SystemExit, KeyboardInterrupt) as err:
+        print(f"jaxtherm fit: error: {args.spec}: {_factory_failure(err)}", file=sys.stderr)
+        return EXIT_USAGE
     except (SpecError, RunRefused) as err:
         print(f"jaxtherm fit: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -334,7 +510,7 @@ def _info(args) -> int:
     if args.json:
         if found:
             print(json.dumps(found[0] if len(args.paths) == 1 else found, indent=1, ensure_ascii=False))
-    else:
+    elif found:
         print("\n\n".join(format_info(d) for d in found))
     return status
 
@@ -350,6 +526,8 @@ def _plot(args) -> int:
     from .plotting import default_output, plot
 
     out = Path(args.output) if args.output else default_output(args.path, args.observable, args.sel)
+    if not out.suffix:  # matplotlib adds its default format's suffix: say where the image is
+        out = out.with_name(out.name + "." + matplotlib.rcParams["savefig.format"])
     try:
         plot(args.path, args.observable, x=args.x, y=args.y, sel=args.sel, output=out, dpi=args.dpi)
     except ResultsError as err:
@@ -368,19 +546,29 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and cut short: not an error worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's documented recipe
         return 1
+    except KeyboardInterrupt:  # Ctrl-C in a command that writes nothing worth reporting
+        print("jaxtherm: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _main(argv: list[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "run":
-        return _run(args)
+        return _run(args, argv) if _in_main_thread() else _run_sweep(args, [])
     if args.command == "models":
         return _models(args)
-    if args.command == "optimize":
-        return _optimize(args)
-    if args.command == "fit":
-        return _fit(args)
+    if args.command in ("optimize", "fit"):
+        nothing = f"jaxtherm {args.command}: interrupted; nothing was written"
+        if not _in_main_thread():
+            return (_optimize if args.command == "optimize" else _fit)(args)
+        with _CtrlC(lambda: nothing):
+            return (_optimize if args.command == "optimize" else _fit)(args)
     if args.command == "info":
         return _info(args)
     if args.command == "plot":

@@ -15,8 +15,8 @@ Layout, readable by ``xarray.open_dataset(path, engine="h5netcdf")``:
 
 While a sweep runs, the file is in HDF5's single-writer/multiple-reader (SWMR) mode: every
 dataset exists from the start, finished chunks are flushed in commits at least
-:data:`COMMIT_SECONDS` apart (:meth:`ResultsFile.commit`), and readers that open the file
-with ``swmr=True`` (:func:`open_kwargs`, ``jaxtherm.open``) see the points finished so far
+``COMMIT_SECONDS`` apart (``ResultsFile.commit``), and readers that open the file
+with ``swmr=True`` (``open_kwargs``, ``jaxtherm.open``) see the points finished so far
 without disturbing the writer, also after the writer was killed. Plain readers
 (``xarray.open_dataset`` without ``driver_kwds={"swmr": True}``) can open the file once it is
 complete. The final attributes are written after leaving SWMR mode (close, reopen), since
@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -42,11 +44,10 @@ LOCK_WAIT = 5.0  # seconds a reader waits for a writer that holds the file alone
 COMMIT_SECONDS = 1.0
 """A finished chunk becomes visible to readers (its ``status`` and ``chunk_done`` written and
 flushed) when it, or a later chunk, is marked done at least this long after the last commit (the
-first chunk at once, the last when the file is finished). A flush writes every touched storage chunk
-whole, so flushing after each chunk of a cheap model wrote its storage chunks over and over:
-the global pair's 4×10⁶-point sweep spent half its time in flushes (0.62×10⁶ against 1.1×10⁶
-points/s end to end with a commit a second). The journal, not this file, is the crash-safe
-record, so nothing is lost by committing less often."""
+first chunk at once, the last when the file is finished). A flush writes every touched storage
+chunk whole, so flushing after each chunk of a cheap model rewrote its storage chunks over and
+over (benchmarks/bench_sweep.py; docs/performance.md). The journal, not this file, is the
+crash-safe record, so nothing is lost by committing less often."""
 COMPRESSION = {"none": {}, "lzf": {"compression": "lzf"}, "gzip": {"compression": "gzip", "compression_opts": 4}}
 
 
@@ -212,7 +213,7 @@ class ResultsFile:
 
     @classmethod
     def open(cls, path: Path, layout: Layout) -> ResultsFile:
-        """Reopen an incomplete file for appending; :class:`BrokenFile` if it cannot be used (a file
+        """Reopen an incomplete file for appending; ``BrokenFile`` if it cannot be used (a file
         whose writer was killed keeps HDF5's "open for writing" flag and cannot be reopened for
         writing: the run rebuilds it from the journal)."""
         try:
@@ -220,7 +221,7 @@ class ResultsFile:
         except (OSError, RuntimeError) as err:
             raise BrokenFile(str(err)) from None
         try:
-            ok = "_jaxtherm/chunk_done" in h5 and all(
+            ok = "_jaxtherm/chunk_done" in h5 and h5["_jaxtherm/chunk_done"].shape == (layout.n_chunks,) and all(
                 v.name in h5 and h5[v.name].shape[: len(layout.shape)] == layout.shape for v in layout.variables
             )
         except Exception as err:  # a damaged object header surfaces here
@@ -235,7 +236,7 @@ class ResultsFile:
     def write(self, regions: Sequence[tuple[tuple[slice, ...], slice]], arrays: Mapping[str, np.ndarray]) -> None:
         """Write flat per-point ``arrays`` into the grid boxes ``regions`` (see grid.grid_regions).
 
-        ``status`` is written by the next :meth:`commit`, after a flush of everything else: a
+        ``status`` is written by the next ``commit``, after a flush of everything else: a
         reader of the running sweep that sees a point's status ≠ −1 sees all of its outputs."""
         with _writing(self._h5.filename):
             for name, values in arrays.items():
@@ -261,8 +262,8 @@ class ResultsFile:
             ds.write(h5py.h5s.create_simple(block.shape), space, block)
 
     def mark_done(self, chunk_id: int) -> None:
-        """Mark a written chunk done; it is committed with the next :meth:`commit` that is due
-        (:data:`COMMIT_SECONDS`)."""
+        """Mark a written chunk done; it is committed with the next ``commit`` that is due
+        (``COMMIT_SECONDS``)."""
         self._pending.append(((), None, chunk_id))
         if time.monotonic() - self._committed >= COMMIT_SECONDS:
             self.commit()
@@ -317,14 +318,86 @@ class ResultsFile:
             h5.close()
 
 
-def open_kwargs(path: Path) -> dict:
+SIGNATURE = b"\x89HDF\r\n\x1a\n"
+TRUNCATION_WAIT = 1.0
+"""Seconds a reader waits for a file shorter than its superblock says to grow: a writer that has
+just created it flushes its first metadata within milliseconds; a truncated file stays short."""
+
+
+class Unreadable(OSError):
+    """A file that is not a readable HDF5 results file (truncated, damaged, not HDF5): its
+    message starts with "not a readable jaxtherm results file"."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"not a readable jaxtherm results file: {reason}")
+        self.path, self.reason = path, reason
+
+
+def _stored_eof(path: Path) -> tuple[int, int] | None:
+    """``(size on disk, end of file the superblock records)`` of an HDF5 file with a version 2 or
+    3 superblock at offset 0 (what ``libver="latest"`` writes), ``None`` for any other file."""
+    with open(path, "rb") as fh:
+        head = fh.read(48)
+        size = os.fstat(fh.fileno()).st_size
+    if len(head) < 48 or not head.startswith(SIGNATURE) or head[8] not in (2, 3) or head[9] != 8:
+        return None
+    base, _, eof = (int.from_bytes(head[12 + 8 * i: 20 + 8 * i], "little") for i in range(3))
+    return size, base + eof
+
+
+def _writer_holds_lock(path: Path) -> bool:
+    """Whether a jaxtherm run holds ``<path>.lock`` (the sweep runner's lock, see
+    ``jaxtherm.sweep.plan``), i.e. the file may be growing now."""
+    try:
+        fh = open(Path(path).with_name(Path(path).name + ".lock"))
+    except OSError:
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
+def check_complete_bytes(path: Path, wait: float = TRUNCATION_WAIT) -> None:
+    """Refuse a file shorter than its superblock says (a copy cut short, a killed transfer, a
+    file truncated by a full disk) before HDF5 reads it: plain readers refuse such a file, but
+    SWMR readers skip that check, and reading the attributes of one then never returns.
+
+    Raises:
+        Unreadable: the file is short and no writer holds its lock, or it stays short for
+            ``wait`` seconds while one does.
+    """
+    special = not_regular(path)
+    if special:
+        raise Unreadable(path, special)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            sizes = _stored_eof(path)
+        except IsADirectoryError:
+            raise Unreadable(path, "a directory") from None
+        if sizes is None or sizes[0] >= sizes[1]:
+            return
+        if time.monotonic() > deadline or not _writer_holds_lock(path):
+            raise Unreadable(path, f"truncated or damaged: {sizes[0]:,} bytes, where its superblock says {sizes[1]:,}")
+        time.sleep(0.05)
+
+
+def open_kwargs(path: Path, truncation_wait: float = TRUNCATION_WAIT) -> dict:
     """Keyword arguments for ``h5py.File(path, "r", **kw)`` that open a results file in any state:
     ``{}`` for a closed file, ``{"swmr": True}`` for one being written, or whose writer was
     killed (HDF5 refuses plain readers of those).
 
     Raises:
+        Unreadable: a truncated file (``check_complete_bytes``).
         OSError: HDF5 cannot open it at all.
     """
+    check_complete_bytes(path, truncation_wait)
     deadline = time.monotonic() + LOCK_WAIT
     while True:
         try:
@@ -365,7 +438,7 @@ def _attrs(obj) -> dict[str, object]:
 
 def read_summary(path: Path) -> dict:
     """What a results file holds, without its grid-shaped data (but with ``status``): for
-    ``jaxtherm info``. Opens any state of file (:func:`open_kwargs`) and closes it at once.
+    ``jaxtherm info``. Opens any state of file (``open_kwargs``) and closes it at once.
 
     Returns:
         ``{"attrs": {…}, "coords": {dim: {"values": array, "attrs": {…}}},
@@ -377,6 +450,15 @@ def read_summary(path: Path) -> dict:
         OSError: HDF5 cannot open the file.
     """
     kw = open_kwargs(path)
+    try:
+        return _read_summary(path, kw)
+    except OSError:
+        raise
+    except Exception as err:  # noqa: BLE001  (a damaged object: h5py raises KeyError, RuntimeError, …)
+        raise Unreadable(path, str(err).split("\n")[0] or type(err).__name__) from None
+
+
+def _read_summary(path: Path, kw: dict) -> dict:
     out = {"coords": {}, "variables": {}, "scalars": {}, "swmr": bool(kw)}
     with h5py.File(path, "r", **kw) as h5:
         out["attrs"] = _attrs(h5)
@@ -405,8 +487,87 @@ def file_attrs(path: Path) -> dict | None:
     try:
         with h5py.File(path, "r", **open_kwargs(path)) as h5:
             return _attrs(h5)
-    except (OSError, RuntimeError):
+    except Exception:  # noqa: BLE001  (unreadable in any way: no attributes)
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class FileCheck:
+    """What an existing output path holds (``inspect``).
+
+    ``kind``: ``"missing"``; ``"special"`` (a directory, device, FIFO or socket); ``"empty"``;
+    ``"other"`` (not HDF5); ``"damaged"`` (HDF5, or its first bytes, that cannot be read:
+    truncated or corrupt); ``"foreign"`` (readable HDF5 without jaxtherm's bookkeeping);
+    ``"results"`` (a jaxtherm optimisation or fit file); ``"sweep"``. ``reason`` says why in
+    words; ``attrs`` are a sweep's root attributes."""
+
+    kind: str
+    reason: str = ""
+    attrs: Mapping[str, object] | None = None
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.attrs and self.attrs.get("complete", 0))
+
+
+_SPECIAL = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
+
+
+def not_regular(path: Path) -> str:
+    """What ``path`` is when it exists and is no regular file (``"a directory"``, ``"a FIFO (named
+    pipe)"``, …: reading a FIFO would wait for a writer forever); ``""`` otherwise."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return ""
+    except OSError as err:
+        return f"a path that cannot be examined ({err.strerror})"
+    if stat.S_ISREG(mode):
+        return ""
+    return next((what for test, what in _SPECIAL if test(mode)), "not a regular file")
+
+
+def inspect(path: Path, truncation_wait: float = 0.0) -> FileCheck:
+    """Classify what ``path`` holds without changing it and without hanging on a damaged file
+    (``truncation_wait``: see ``check_complete_bytes``; 0 where no writer can be running)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return FileCheck("missing")
+    except OSError as err:
+        return FileCheck("special", f"a path that cannot be examined ({err.strerror})")
+    if not stat.S_ISREG(st.st_mode):
+        return FileCheck("special", next((what for test, what in _SPECIAL if test(st.st_mode)), "not a regular file"))
+    if st.st_size == 0:
+        return FileCheck("empty", "an empty file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as err:
+        return FileCheck("special", f"a file that cannot be read ({err.strerror})")
+    if not head.startswith(SIGNATURE[:4]):
+        try:
+            hdf5 = h5py.is_hdf5(str(path))  # a signature after a user block
+        except Exception:  # noqa: BLE001
+            hdf5 = False
+        if not hdf5:
+            return FileCheck("other", "not an HDF5 file")
+    try:
+        with h5py.File(path, "r", **open_kwargs(path, truncation_wait)) as h5:
+            attrs = _attrs(h5)
+            bookkeeping = "status" in h5 and "_jaxtherm/chunk_done" in h5
+    except Unreadable as err:
+        return FileCheck("damaged", err.reason)
+    except Exception as err:  # noqa: BLE001  (HDF5's errors for a damaged file are of many kinds)
+        return FileCheck("damaged", str(err).split("\n")[0] or type(err).__name__)
+    if not bookkeeping or "spec" not in attrs:
+        return FileCheck("foreign", "an HDF5 file that jaxtherm did not write (no status, spec or chunk record)")
+    title = str(attrs.get("title", "jaxtherm sweep"))
+    if not title.startswith("jaxtherm sweep"):
+        kind = title.split(" ")[1] if title.startswith("jaxtherm ") and " " in title[9:] else "results"
+        return FileCheck("results", f"a jaxtherm {kind} file, not a sweep", attrs)
+    return FileCheck("sweep", "a complete sweep" if attrs.get("complete", 0) else "an unfinished sweep", attrs)
 
 
 def h5py_version() -> str:

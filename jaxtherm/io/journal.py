@@ -2,26 +2,36 @@
 
 ``<out>.journal/`` holds ``meta.json`` (the spec text, chunk size, chunk count) and one
 ``chunk_<id>.npy`` per finished chunk with every output array of that chunk: the array of their
-names, then each array, in NumPy's ``.npy`` format one after the other (no zip container: its
-checksums made NumPy's ``savez`` 3× slower, 4.1 against 1.2 ms for a 20,000-point chunk of 13
-arrays, a sixth of a cheap model's sweep). Journals of earlier versions (``chunk_<id>.npz``)
-are read too. Each file is
-written to a temporary name and renamed into place (atomic on POSIX), so a run killed at any
-moment leaves only whole records; ``--resume`` re-applies them to the HDF5 file (rebuilding it
-if HDF5 cannot open it) and computes the rest. The journal is removed only after the HDF5 file
-is complete and closed.
+names, then each array, in NumPy's ``.npy`` format one after the other (no zip container: NumPy's
+``savez`` was several times slower; benchmarks/bench_sweep.py, docs/performance.md). The last
+name is ``HEADER`` and the last array the chunk's header: format version, chunk id, the model
+index and the flat point range ``[start, stop)`` it holds (``-1`` when not given), and a CRC-32
+of everything written before it, so that a truncated, damaged or foreign record is recognised
+(``records``) and recomputed, never copied into the results file. Journals of earlier
+versions (``chunk_<id>.npz``, or ``.npy`` without a header) are read too; the runner validates
+their shapes against the sweep. Each file is written to a temporary name and renamed into place
+(atomic on POSIX), so a run killed at any moment leaves only whole records; ``--resume``
+re-applies them to the HDF5 file (rebuilding it if HDF5 cannot open it) and computes the rest.
+The journal is removed only after the HDF5 file is complete and closed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
+import re
 import shutil
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
+
+HEADER = "__jaxtherm_chunk__"
+FORMAT = 2
+_NAME = re.compile(r"^chunk_(\d{1,18})\.np[yz]$")
 
 
 def journal_dir(output: Path) -> Path:
@@ -49,42 +59,149 @@ def create(output: Path, meta: Mapping[str, object]) -> None:
     _atomic_write(d / "meta.json", lambda fh: fh.write(json.dumps(dict(meta), indent=1).encode()))
 
 
+def exists(output: Path) -> bool:
+    """Whether ``output`` has a journal directory (whole or not)."""
+    return journal_dir(output).is_dir()
+
+
 def load_meta(output: Path) -> dict | None:
     """The journal's meta, or ``None`` if there is no (whole) journal."""
     try:
-        return json.loads((journal_dir(output) / "meta.json").read_text())
+        meta = json.loads((journal_dir(output) / "meta.json").read_text())
     except (OSError, ValueError):
         return None
+    return meta if isinstance(meta, dict) else None
 
 
-def write_chunk(output: Path, chunk_id: int, arrays: Mapping[str, np.ndarray]) -> None:
-    """Record a finished chunk's outputs atomically (format in the module docstring)."""
+class _Crc:
+    """A file wrapper that keeps the CRC-32 of what is written through it."""
+
+    def __init__(self, fh):
+        self.fh, self.crc = fh, 0
+
+    def write(self, data) -> int:
+        self.crc = zlib.crc32(data, self.crc)
+        return self.fh.write(data)
+
+
+def write_chunk(output: Path, chunk_id: int, arrays: Mapping[str, np.ndarray],
+                span: tuple[int, int, int] | None = None) -> None:
+    """Record a finished chunk's outputs atomically (format in the module docstring).
+
+    Args:
+        span: ``(model_index, start, stop)``: the points the chunk holds (checked on resume).
+    """
+    model_index, start, stop = span if span is not None else (-1, -1, -1)
 
     def write(fh):
-        np.lib.format.write_array(fh, np.array(list(arrays), dtype=str))
+        w = _Crc(fh)
+        np.lib.format.write_array(w, np.array([*arrays, HEADER], dtype=str))
         for a in arrays.values():
-            np.lib.format.write_array(fh, np.ascontiguousarray(a), allow_pickle=False)
+            np.lib.format.write_array(w, np.ascontiguousarray(a), allow_pickle=False)
+        header = np.array([FORMAT, chunk_id, model_index, start, stop, w.crc], dtype=np.int64)
+        np.lib.format.write_array(fh, header, allow_pickle=False)
 
     _atomic_write(journal_dir(output) / f"chunk_{chunk_id:09d}.npy", write)
 
 
-def _read(path: Path) -> dict[str, np.ndarray]:
-    if path.suffix == ".npz":  # an earlier version's journal
-        with np.load(path) as data:
-            return {k: data[k] for k in data.files}
+@dataclasses.dataclass
+class Record:
+    """One file of the journal as read: ``chunk_id`` (``None`` for a file name that is not a
+    chunk's), its ``arrays`` and ``span`` ``(model_index, start, stop)`` (``None`` where not
+    recorded), or the ``problem`` that makes it unusable."""
+
+    path: Path
+    chunk_id: int | None
+    arrays: dict[str, np.ndarray] | None = None
+    span: tuple[int, int, int] | None = None
+    problem: str | None = None
+
+
+class _Reader:
+    """A file wrapper that keeps the CRC-32 of what is read through it."""
+
+    def __init__(self, fh):
+        self.fh, self.crc = fh, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.fh.read(n)
+        self.crc = zlib.crc32(data, self.crc)
+        return data
+
+    def readline(self, n: int = -1) -> bytes:
+        data = self.fh.readline(n)
+        self.crc = zlib.crc32(data, self.crc)
+        return data
+
+
+def _read_npy(path: Path, chunk_id: int) -> tuple[dict[str, np.ndarray], tuple[int, int, int] | None]:
     with open(path, "rb") as fh:
-        names = np.lib.format.read_array(fh, allow_pickle=False)
-        return {str(k): np.lib.format.read_array(fh, allow_pickle=False) for k in names}
+        r = _Reader(fh)
+        names = np.lib.format.read_array(r, allow_pickle=False)
+        if names.ndim != 1 or names.dtype.kind != "U":
+            raise ValueError("no list of array names")
+        names = [str(k) for k in names]
+        framed = bool(names) and names[-1] == HEADER
+        arrays = {}
+        for k in names[:-1] if framed else names:
+            if k in arrays:
+                raise ValueError(f"array {k!r} twice")
+            arrays[k] = np.lib.format.read_array(r, allow_pickle=False)
+        span = None
+        if framed:
+            crc = r.crc
+            header = np.lib.format.read_array(fh, allow_pickle=False)
+            if header.shape != (6,) or header.dtype != np.int64 or int(header[0]) != FORMAT:
+                raise ValueError("a damaged header")
+            if int(header[5]) != crc:
+                raise ValueError("checksum mismatch")
+            if int(header[1]) != chunk_id:
+                raise ValueError(f"it holds chunk {int(header[1])}")
+            if int(header[3]) >= 0:
+                span = (int(header[2]), int(header[3]), int(header[4]))
+        if fh.read(1):
+            raise ValueError("extra bytes after its last array")
+    return arrays, span
+
+
+def _read(path: Path, chunk_id: int) -> tuple[dict[str, np.ndarray], tuple[int, int, int] | None]:
+    if path.suffix == ".npz":  # an earlier version's journal
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}, None
+    return _read_npy(path, chunk_id)
 
 
 def _chunk_files(output: Path) -> list[Path]:
-    return sorted(journal_dir(output).glob("chunk_*.np[yz]"), key=lambda p: p.stem)
+    try:
+        entries = list(journal_dir(output).iterdir())
+    except OSError:
+        return []
+    return sorted((p for p in entries if p.name.startswith("chunk_") and p.suffix in (".npy", ".npz")),
+                  key=lambda p: p.name)
+
+
+def records(output: Path) -> Iterator[Record]:
+    """Every chunk file of the journal, in name order, read and checked for its own integrity
+    (complete, checksum, its name's chunk id); a file that fails carries its ``problem``."""
+    for path in _chunk_files(output):
+        m = _NAME.match(path.name)
+        if m is None:
+            yield Record(path, None, problem="is not a chunk file name (chunk_<id>.npy)")
+            continue
+        try:
+            arrays, span = _read(path, int(m.group(1)))
+        except Exception as err:  # noqa: BLE001  (truncated, garbage, a zip bomb's error: all mean "bad")
+            reason = str(err).split("\n")[0] or type(err).__name__
+            yield Record(path, int(m.group(1)), problem=f"is unreadable ({reason})")
+            continue
+        yield Record(path, int(m.group(1)), arrays, span)
 
 
 def chunks(output: Path) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    """Every recorded chunk: ``(id, arrays)``, in id order."""
-    for path in _chunk_files(output):
-        yield int(path.stem.split("_")[1]), _read(path)
+    """Every readable chunk: ``(id, arrays)``, in id order (no validation against a sweep)."""
+    for rec in records(output):
+        if rec.problem is None:
+            yield rec.chunk_id, rec.arrays
 
 
 def count(output: Path) -> int:

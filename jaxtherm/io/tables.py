@@ -4,6 +4,7 @@ in a group given as ``file.h5:group``), all columns of one length."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import h5py
@@ -12,6 +13,20 @@ import numpy as np
 
 class TableError(ValueError):
     """A data file that cannot be read as a table (the message says why)."""
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header row as NumPy's ``genfromtxt(names=True)`` reads it: the first line that is not
+    blank, a leading ``#`` dropped, split into names."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            for line in fh:
+                line = line.strip().lstrip("#").split("#", 1)[0].strip()
+                if line:
+                    return [h.strip() for h in line.split(",")]
+    except OSError as err:
+        raise TableError(f"{path}: cannot be read ({err.strerror})") from None
+    return []
 
 
 def read_table(path: str | Path) -> dict[str, np.ndarray]:
@@ -25,6 +40,9 @@ def read_table(path: str | Path) -> dict[str, np.ndarray]:
     if ":" in Path(text).name and not Path(text).exists():
         text, group = text.rsplit(":", 1)
     path = Path(text)
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "a FIFO or device, not a regular file"
+        raise TableError(f"{path}: expected a data file (CSV with a header row, or HDF5); it is {kind}")
     if not path.is_file():
         raise TableError(f"{path}: no such file")
     if path.suffix.lower() in (".h5", ".hdf5", ".nc"):
@@ -36,9 +54,18 @@ def read_table(path: str | Path) -> dict[str, np.ndarray]:
         except (OSError, KeyError) as err:
             raise TableError(f"{path}: cannot read it as an HDF5 table ({err})") from None
     else:
+        header = _csv_header(path)
+        if not header:
+            raise TableError(f"{path}: expected a CSV table with a header row of column names; the file has none")
+        repeated = sorted({h for h in header if header.count(h) > 1})
+        if repeated:
+            raise TableError(f"{path}: column {repeated[0]!r} appears {header.count(repeated[0])} times in the header "
+                             "row; expected each column name once")
         try:
-            data = np.genfromtxt(path, delimiter=",", names=True, dtype=float, comments="#", ndmin=1)
-        except ValueError as err:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "Empty input file": answered below
+                data = np.genfromtxt(path, delimiter=",", names=True, dtype=float, comments="#", ndmin=1)
+        except (ValueError, IndexError) as err:
             raise TableError(f"{path}: not a CSV table of numbers with a header row ({err})") from None
         if data.dtype.names is None:
             raise TableError(f"{path}: expected a header row of column names")
@@ -46,6 +73,8 @@ def read_table(path: str | Path) -> dict[str, np.ndarray]:
     if not cols:
         raise TableError(f"{path}: no numeric columns")
     lengths = {len(v) for v in cols.values()}
+    if lengths == {0}:
+        raise TableError(f"{path}: expected rows of data after the header row; there are none")
     if len(lengths) != 1:
         raise TableError(f"{path}: columns of different lengths {sorted(lengths)}")
     bad = [k for k, v in cols.items() if not np.all(np.isfinite(v))]

@@ -63,7 +63,7 @@ def model_attrs(study: Study) -> dict[str, object]:
 
 
 def layout_for(study: Study, n_chunks: int, attrs: dict) -> Layout:
-    """The HDF5 layout of a sweep (see :mod:`jaxtherm.io.hdf5`)."""
+    """The HDF5 layout of a sweep (see ``jaxtherm.io.hdf5``)."""
     spec, model = study.spec, study.model
     coords = {}
     for option in spec.categorical:

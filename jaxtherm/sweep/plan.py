@@ -1,13 +1,23 @@
 """Whether a run starts, resumes or is refused, decided from the output file and its journal;
 and the output location's checks and lock.
 
+What the output path holds is classified first (``jaxtherm.io.hdf5.inspect``), without
+changing it: a sweep (complete or not), a damaged results file (truncated, corrupt), another
+jaxtherm file, a foreign HDF5 file, a file that is not HDF5, or no regular file at all.
+
 * a fresh location: start;
-* ``--force``: remove the file and its journal, start;
-* ``--resume``: continue from the journal, if it was made by the same spec, solver and chunk
-  size; on a complete file of the same spec, nothing to do (:class:`AlreadyComplete`: batch
-  scripts may always rerun with ``--resume`` after a requeue);
-* otherwise a complete file, an unfinished file or a journal is refused, with the option that
-  would proceed.
+* ``--force``: start over, but leave an existing file byte for byte until the new sweep is
+  complete: the run writes the *staging* file ``<out>.partial`` (with its own journal) and
+  renames it over ``<out>`` at the end (``Decision`` ``replace``). A run that fails or is
+  killed leaves the old file as it was;
+* ``--resume``: continue an unfinished ``--force`` run (its staging file and journal) if there
+  is one; else continue ``<out>`` from its journal, if it was made by the same spec (compared
+  parsed: comments and layout do not count), solver and chunk size, rebuilding a damaged file
+  from the journal; on a complete file of the same spec, nothing to do
+  (``AlreadyComplete``: batch scripts may always rerun with ``--resume`` after a requeue).
+  Anything that is not an unfinished jaxtherm sweep is refused and left as it was;
+* otherwise a complete file, an unfinished file, a journal or any other file is refused, with
+  the option that would proceed.
 
 The lock is ``fcntl.flock`` on ``<out>.lock``: released by the OS when the process dies, so a
 killed run never blocks its ``--resume``; it does not lock across NFS clients.
@@ -16,14 +26,19 @@ killed run never blocks its ``--resume``; it does not lock across NFS clients.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
+import tomllib
 from pathlib import Path
 
 from ..io import journal
-from ..io.hdf5 import file_attrs
+from ..io.hdf5 import FileCheck, inspect, not_regular
 from ..solvers import Reduced
 from .spec import SpecError, SweepSpec
+
+STAGING_SUFFIX = ".partial"
+_LONGEST_SUFFIX = STAGING_SUFFIX + ".journal"  # the longest name derived from the output's
 
 
 class RunRefused(Exception):
@@ -40,50 +55,99 @@ class AlreadyComplete(Exception):  # noqa: N818  (not an error: a finished outco
     do. ``args[0]``: the file's count of failed points."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What a run does: write ``target`` (``out``, or its staging file), from the journal's
+    ``meta`` (``None``: afresh), and when complete rename it over ``out`` (``replace``).
+    ``reuse``: an unfinished sweep file of the same spec is there, which the run may reopen
+    instead of creating the file anew."""
+
+    target: Path
+    meta: dict | None
+    replace: bool = False
+    reuse: bool = False
+
+
+def staging_path(out: Path) -> Path:
+    """Where a ``--force`` run writes until it is complete (then renamed to ``out``)."""
+    return out.with_name(out.name + STAGING_SUFFIX)
+
+
+def _name_max(directory: Path) -> int:
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
 def check_output(spec: SweepSpec, out: Path, key: str) -> None:
-    """The output path must be a file in a writable directory (created if missing).
+    """The output path must be a regular file (or none yet) in a writable directory (created if
+    missing), with a name short enough for the files jaxtherm keeps beside it.
 
     Raises:
         SpecError: naming ``key`` (``output.path`` or ``-o``).
     """
-    if out.exists() and out.is_dir():
-        raise SpecError(spec.source, key, f"expected a file path; {out} is a directory")
+    limit = _name_max(out.parent if out.parent.is_dir() else Path(".")) - len(_LONGEST_SUFFIX)
+    if len(os.fsencode(out.name)) > limit:
+        raise SpecError(spec.source, key, f"expected a file name of at most {limit} bytes (jaxtherm keeps "
+                        f"{out.name[:20]}…{_LONGEST_SUFFIX} beside it); got one of {len(os.fsencode(out.name))}")
+    kind = inspect_special(out)
+    if kind:
+        raise SpecError(spec.source, key, f"expected a path for a results file; {out} is {kind}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise SpecError(spec.source, key, f"expected a writable location; cannot create {out.parent} ({err.strerror})") from None
+        raise SpecError(spec.source, key, f"expected a writable location; cannot create {out.parent} "
+                        f"({err.strerror})") from None
+    if not out.parent.is_dir():
+        raise SpecError(spec.source, key, f"expected a writable location; {out.parent} is not a directory")
     if not os.access(out.parent, os.W_OK):
         raise SpecError(spec.source, key, f"expected a writable location; {out.parent} is not writable")
 
 
-def _lock_path(out: Path) -> Path:
+def inspect_special(path: Path) -> str:
+    """``"a directory"``, ``"a FIFO (named pipe)"``, … for a path that exists and is no regular
+    file; ``""`` otherwise."""
+    return not_regular(path)
+
+
+def lock_path(out: Path) -> Path:
     return out.with_name(out.name + ".lock")
 
 
 @contextlib.contextmanager
 def exclusive_lock(out: Path):
-    """Hold ``<out>.lock`` for the duration; :class:`RunRefused` if another run holds it."""
-    lock_path = _lock_path(out)
-    fh = open(lock_path, "a+")
+    """Hold ``<out>.lock`` for the duration; ``RunRefused`` if another run holds it or the
+    lock file cannot be made."""
+    lock = lock_path(out)
+    try:
+        fh = open(lock, "a+")
+    except OSError as err:
+        raise RunRefused(f"{out}: cannot create its lock file {lock} ({err.strerror or err}); expected a "
+                         "writable location where jaxtherm may keep <output>.lock (remove or rename what is there, "
+                         "or write elsewhere with -o)") from None
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         fh.close()
-        raise RunRefused(f"{out} is being written by another jaxtherm run (lock {lock_path} is held); "
+        raise RunRefused(f"{out} is being written by another jaxtherm run (lock {lock} is held); "
                          "wait for it to finish or write elsewhere with -o") from None
+    except OSError as err:
+        fh.close()
+        raise RunRefused(f"{out}: cannot lock {lock} ({err.strerror or err}); write elsewhere with -o") from None
     try:
         yield
     finally:
         fcntl.flock(fh, fcntl.LOCK_UN)
         fh.close()
         with contextlib.suppress(OSError):
-            lock_path.unlink()
+            lock.unlink()
 
 
 def writer_running(out: Path) -> bool:
     """Whether a jaxtherm run holds ``out``'s lock now (a sweep is writing it)."""
     try:
-        fh = open(_lock_path(out))
+        fh = open(lock_path(out))
     except OSError:
         return False
     with fh:
@@ -91,7 +155,22 @@ def writer_running(out: Path) -> bool:
             fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
+        except OSError:
+            return False
         fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
+def same_spec(a, b) -> bool:
+    """Whether two spec texts describe the same sweep: equal as parsed TOML (a comment, blank
+    lines or another key order do not make another spec), else equal as text."""
+    if not isinstance(a, str) or not isinstance(b, str):
+        return False
+    if a == b:
+        return True
+    try:
+        return tomllib.loads(a) == tomllib.loads(b)
+    except (tomllib.TOMLDecodeError, RecursionError):
         return False
 
 
@@ -104,41 +183,107 @@ _LEGACY_SOLVERS = {"reduced": repr(Reduced()), "Reduced(max_unrolled=10, eigenba
                    "Reduced(max_unrolled=10, max_sparse=1000, eigenbasis=True)": repr(Reduced()), "dense": "Dense()"}
 
 
-def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resume: bool, force: bool) -> dict | None:
-    """Start, resume or refuse (see the module docstring); call with the lock held.
+def _valid_meta(meta: dict | None) -> bool:
+    size = meta.get("chunk_size") if meta is not None else None
+    return isinstance(size, int) and not isinstance(size, bool) and size >= 1 and isinstance(meta.get("spec"), str)
 
-    Returns:
-        The journal's metadata to resume from, or ``None`` to start afresh.
+
+def _check_journal(out: Path, meta: dict, spec: SweepSpec, solver: str, chunk_size: int | None, what: str) -> None:
+    """``meta`` (of ``what``: "its journal", …) must be from the same spec, solver and chunk size."""
+    if not same_spec(meta.get("spec"), spec.text):
+        raise RunRefused(f"{out}: {what} was made by a different spec ({meta.get('source', '?')}); resume with the "
+                         "same spec, or start over with --force")
+    recorded = meta.get("solver", solver)
+    if _LEGACY_SOLVERS.get(recorded, recorded) != solver:
+        raise RunRefused(f"{out} was started with --solver {recorded}; resume with the same solver "
+                         "so that the file holds one kind of result")
+    if chunk_size is not None and chunk_size != meta["chunk_size"]:
+        raise RunRefused(f"{out} was started with --chunk-size {meta['chunk_size']}; resume with the same "
+                         "chunk size (or none) so the chunks line up")
+
+
+def _not_a_sweep(out: Path, found: FileCheck, resume: bool = False) -> str:
+    nothing = " and holds nothing to resume" if resume else ""
+    return (f"{out} is not a jaxtherm sweep file ({found.reason}){nothing}; jaxtherm leaves it as it is: write "
+            "elsewhere with -o, or give --force to replace it (the old file stays until the new sweep is complete)")
+
+
+def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resume: bool, force: bool) -> Decision:
+    """Start, resume or refuse (see the module docstring); call with the lock held. Changes
+    nothing on disk except, with ``--force``, an earlier staging file and its journal, and, on
+    ``--resume`` of a complete file, a journal left behind after it was completed.
 
     Raises:
         RunRefused: with the reason and the option that would proceed.
+        AlreadyComplete: ``--resume`` of a complete file of the same spec.
     """
-    meta = journal.load_meta(out)
-    attrs = file_attrs(out) if out.exists() else None
-    complete = bool(attrs.get("complete", 0)) if attrs is not None else None
+    found = inspect(out)
+    stage = staging_path(out)
+    if found.kind == "special":
+        raise RunRefused(f"{out} is {found.reason}, not a results file; write elsewhere with -o")
     if force:
-        journal.remove(out)
+        staged = inspect(stage)
+        if staged.kind in ("special", "other", "foreign", "results") and not journal.exists(stage):
+            raise RunRefused(f"{stage}, where --force writes until the new sweep is complete, holds something else "
+                             f"({staged.reason}); move it away or write elsewhere with -o")
+        journal.remove(stage)
         with contextlib.suppress(FileNotFoundError):
-            out.unlink()
-        return None
-    if resume:
-        if meta is None and complete:
-            if attrs.get("spec") == spec.text:
-                raise AlreadyComplete(int(attrs.get("n_failed", 0)))
-            raise RunRefused(f"{out} already holds a complete sweep of another spec; nothing to resume (use --force "
-                             "to recompute it with this spec, or -o for another file)")
-        if meta is not None and meta.get("spec") != spec.text:
-            raise RunRefused(f"{out}: its journal was made by a different spec; resume with the same spec, "
-                             "or start over with --force")
-        if meta is not None and _LEGACY_SOLVERS.get(meta.get("solver", solver), meta.get("solver", solver)) != solver:
-            raise RunRefused(f"{out} was started with --solver {meta['solver']}; resume with the same solver "
-                             "so that the file holds one kind of result")
-        if meta is not None and chunk_size is not None and chunk_size != meta["chunk_size"]:
-            raise RunRefused(f"{out} was started with --chunk-size {meta['chunk_size']}; resume with the same "
-                             "chunk size (or none) so the chunks line up")
-        return meta
-    if complete:
-        raise RunRefused(f"{out} already holds a complete sweep; use --force to overwrite it or -o for another file")
-    if meta is not None or out.exists():
-        raise RunRefused(f"{out} holds an unfinished sweep; use --resume to complete it or --force to start over")
-    return None
+            stage.unlink()
+        if found.kind == "missing":
+            journal.remove(out)  # a killed run's journal without its file: start over
+            return Decision(out, None)
+        return Decision(stage, None, replace=True)
+
+    if journal.exists(stage):  # an unfinished --force run
+        meta = journal.load_meta(stage)
+        if not resume:
+            raise RunRefused(f"{out} has an unfinished --force run ({stage}); use --resume to complete it (the old "
+                             f"file stays until then) or --force to start over")
+        if not _valid_meta(meta):
+            raise RunRefused(f"{out}: the journal of its unfinished --force run ({journal.journal_dir(stage)}) is "
+                             "damaged (meta.json); start over with --force")
+        _check_journal(out, meta, spec, solver, chunk_size, "its unfinished --force run")
+        staged = inspect(stage)
+        return Decision(stage, meta, replace=True, reuse=staged.kind == "sweep" and not staged.complete
+                        and same_spec(staged.attrs.get("spec"), spec.text))
+
+    meta = journal.load_meta(out)
+    has_journal = journal.exists(out)
+    if not resume:
+        if found.kind == "sweep" and found.complete and not has_journal:
+            raise RunRefused(f"{out} already holds a complete sweep; use --force to overwrite it or -o for another file")
+        if found.kind in ("sweep", "damaged", "empty", "missing") and has_journal or found.kind == "sweep":
+            raise RunRefused(f"{out} holds an unfinished sweep; use --resume to complete it or --force to start over")
+        if found.kind == "damaged":
+            raise RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
+                             "rebuild it from; write elsewhere with -o, or give --force to replace it")
+        if found.kind != "missing":
+            raise RunRefused(_not_a_sweep(out, found))
+        return Decision(out, None)
+
+    # --resume
+    if found.kind in ("other", "foreign", "results") or found.kind == "empty" and not has_journal:
+        raise RunRefused(_not_a_sweep(out, found, resume=True))
+    if found.kind == "damaged" and not has_journal:
+        raise RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
+                         "rebuild it from; nothing to resume (write elsewhere with -o, or --force to replace it)")
+    if found.kind == "sweep":
+        same = same_spec(found.attrs.get("spec"), spec.text)
+        if found.complete:
+            if not same:
+                raise RunRefused(f"{out} already holds a complete sweep of another spec; nothing to resume (use "
+                                 "--force to recompute it with this spec, or -o for another file)")
+            journal.remove(out)  # left by a run killed between completing the file and removing it
+            raise AlreadyComplete(int(found.attrs.get("n_failed", 0)))
+        if not same and not (meta is not None and same_spec(meta.get("spec"), spec.text)):
+            raise RunRefused(f"{out} holds an unfinished sweep of another spec; resume with the spec that started it "
+                             "(its 'spec' attribute), or start over with --force")
+    reuse = found.kind == "sweep" and same_spec(found.attrs.get("spec"), spec.text)
+    if has_journal and not _valid_meta(meta):
+        if found.kind == "sweep":
+            return Decision(out, None, reuse=reuse)  # the file's own record: every chunk is computed again
+        raise RunRefused(f"{out}: its journal ({journal.journal_dir(out)}) is damaged (meta.json) and the file "
+                         f"cannot be used ({found.reason or 'missing'}); start over with --force")
+    if meta is not None:
+        _check_journal(out, meta, spec, solver, chunk_size, "its journal")
+    return Decision(out, meta, reuse=reuse)

@@ -31,6 +31,14 @@ class Progress:
         self.interval, self.enabled, self.label = interval, enabled, label
         self.start = self._last = time.perf_counter()
 
+    def start_line(self) -> None:
+        """Show the bar at 0 % at once (the first chunk may take a while)."""
+        if not self.enabled or not self.total:
+            return
+        self.start = self._last = time.perf_counter()
+        self.stream.write(("\r" if self.tty else "") + self.line(self.start) + ("" if self.tty else "\n"))
+        self.stream.flush()
+
     def update(self, n: int) -> None:
         self.done += n
         if not self.enabled:

@@ -2,14 +2,21 @@
 
 One run:
 
-1. resolve the spec against its models (:mod:`.study`), check the output location and take
-   its lock, and decide to start, resume or refuse (:mod:`.plan`);
-2. choose the chunk size (from the journal, the options, or tuned to the kernel), compile one
-   kernel per model ahead of time;
+1. resolve the spec against its models (``.study``), check the output location and take
+   its lock, and decide to start, resume or refuse (``.plan``): the run writes the output
+   file itself, or, with ``--force`` over an existing file, its staging file ``<out>.partial``;
+2. choose the chunk size (from the journal, the options, or tuned to the kernel, at most a
+   tenth of the grid so that progress shows early), compile one kernel per model ahead of time;
 3. re-apply every journaled chunk to the HDF5 file (the journal, not the HDF5 file, is the
-   record of finished work), then compute the missing chunks (:mod:`.executor`), journaling and
-   writing each while the next one computes;
-4. mark the file complete, close it, and only then remove the journal.
+   record of finished work) after checking it against the sweep (its checksum, point range,
+   arrays, shapes, and no NaN where its status says ok; a bad chunk is named in a warning and
+   computed again), then compute the missing chunks (``.executor``), journaling and writing
+   each while the next one computes;
+4. mark the file complete, close it, rename a staging file over the output (atomic: the old
+   file stays whole until then), and only then remove the journal.
+
+A ``RunState`` passed in is kept up to date (phase, where the finished chunks are), for
+an interrupt handler that reports what is safe (the CLI's Ctrl-C).
 """
 
 from __future__ import annotations
@@ -17,16 +24,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from .. import solvers
 from .._version import __version__
 from ..batch import LANES
 from ..io import journal
-from ..io.hdf5 import BrokenFile, ResultsFile
+from ..io.hdf5 import BrokenFile, Layout, ResultsFile
+from ..solvers import STATUS_MEANINGS
 from . import devices, grid, plan
 from .cluster import ClusterEngine, cluster_address
 from .executor import LocalEngine
@@ -50,6 +61,7 @@ class RunSummary:
     devices: int = 1
     where: str = ""  # e.g. "on a Dask cluster of 2 worker(s) at tcp://…"; "" for this process
     already_complete: bool = False  # --resume of a complete file: nothing was done
+    warnings: tuple[str, ...] = ()  # e.g. journal chunks that were damaged and computed again
 
     @property
     def points_per_second(self) -> float:
@@ -70,6 +82,63 @@ class RunSummary:
         return (f"{self.points:,} points ({self.computed:,} computed now{resumed}), {self.failed:,} failed; "
                 f"{compile_}, sweep {self.sweep_seconds:.2f} s "
                 f"({self.points_per_second:,.0f} points/s, chunks of {self.chunk_size:,}{devices}) -> {self.path}")
+
+
+@dataclasses.dataclass
+class RunState:
+    """Where a running sweep is, for an interrupt handler (the CLI's Ctrl-C): ``phase``
+    (``"starting"``, ``"compiling"``, ``"computing"``, ``"finishing"``: the file is being
+    completed and renamed, ``"done"``), ``output`` (the file asked for), ``journal_of`` (the file
+    whose journal holds the finished chunks: the output or its staging file), ``n_chunks``, and
+    ``resumable``: whether ``--resume`` continues this run (``False`` while a ``--force`` run
+    over an existing file has not yet started its journal: then only ``--force`` starts it)."""
+
+    phase: str = "starting"
+    output: Path | None = None
+    journal_of: Path | None = None
+    n_chunks: int = 0
+    resumable: bool = True
+    lock: Path | None = None  # the lock file this run holds (removed by an interrupt handler that ends the process)
+
+    def safe_chunks(self) -> int:
+        """How many finished chunks the journal holds now."""
+        return journal.count(self.journal_of) if self.journal_of is not None else 0
+
+
+# the automatic chunk holds at most this fraction of a model's grid (but at least one SIMD
+# group per device): the first progress line then comes after a tenth of the sweep, not half
+MAX_CHUNK_FRACTION = 10
+
+
+def _resolve(spec: SweepSpec) -> Study:
+    """``.study.resolve``, with a user factory's ``SystemExit`` (``sys.exit()`` at import)
+    and ``KeyboardInterrupt`` (raised by the factory, not by Ctrl-C: the CLI turns Ctrl-C into
+    an exit of its own) reported as the factory's failure."""
+    try:
+        return resolve(spec)
+    except (SystemExit, KeyboardInterrupt) as err:
+        ctrl_c_handled = signal.getsignal(signal.SIGINT) not in (signal.default_int_handler, None)
+        if spec.factory is None or (isinstance(err, KeyboardInterrupt) and not ctrl_c_handled):
+            raise
+        what = f"SystemExit({err.code!r})" if isinstance(err, SystemExit) else f"KeyboardInterrupt({err})"
+        raise SpecError(spec.source, "model.factory", f"loading {spec.factory!r} raised {what}; expected the module to "
+                        "import and the function to return a jaxtherm Model") from None
+
+
+def _warn(message: str, stream, found: list[str]) -> None:
+    found.append(message)
+    out = stream or sys.stderr
+    out.write(f"warning: {message}\n")
+    out.flush()
+
+
+def _compile_note(study: Study) -> str:
+    """The one line printed before the compile."""
+    names = ", ".join(dict.fromkeys(m.name for m in study.models))
+    cached = bool(jax.config.jax_compilation_cache_dir)
+    when = "first run only: later runs reuse JAX's compilation cache" if cached else \
+        "every run: JAX's compilation cache is off"
+    return f"compiling the kernel of {names} ({when})…"
 
 
 def _engine(study: Study, solver, device: str | None, cluster):
@@ -104,8 +173,21 @@ def _chunk_size(study: Study, meta: dict | None, requested: int | None, engine) 
     if spec.points_per_model <= LANES * engine.n_devices:  # the smallest automatic chunk holds it all
         return max(spec.points_per_model, 1)  # (no probe compile: a few-point sweep compiled twice)
     ws = engine.working_set()
-    return devices.auto_chunk_size(ws.bytes_per_point, ws.platform, ws.n_devices, max(spec.points_per_model, 1),
+    size = devices.auto_chunk_size(ws.bytes_per_point, ws.platform, ws.n_devices, max(spec.points_per_model, 1),
                                    spec.axis_shape)
+    return min(size, _early_progress_cap(spec.points_per_model, spec.axis_shape, LANES * engine.n_devices))
+
+
+def _early_progress_cap(n_points: int, shape: tuple[int, ...], lanes: int) -> int:
+    """The largest automatic chunk: a ``MAX_CHUNK_FRACTION`` of the grid, rounded up to
+    whole SIMD groups, and down to whole rows of the innermost dims where a row fits."""
+    cap = -(-n_points // MAX_CHUNK_FRACTION)
+    cap = max(lanes, -(-cap // lanes) * lanes)
+    for k in range(1, len(shape)):
+        row = int(np.prod(shape[k:], dtype=np.int64))
+        if 1 < row <= cap:
+            return cap // row * row
+    return cap
 
 
 def run_sweep(
@@ -120,29 +202,39 @@ def run_sweep(
     progress: bool = True,
     stream=None,
     cluster=None,
+    state: RunState | None = None,
 ) -> RunSummary:
     """Run a sweep into its HDF5 file (see the module docstring).
 
     Args:
-        cluster: compute the chunks on a Dask cluster (:mod:`.cluster`): ``"local:N"`` (N worker
+        cluster: compute the chunks on a Dask cluster (``.cluster``): ``"local:N"`` (N worker
             processes on this machine), ``"tcp://HOST:PORT"`` (a running scheduler), or a
             ``distributed.Client``; ``None`` (default) computes in this process. This process
             journals and writes in every case, so the file, ``--resume`` and the results are the same.
+        stream: where progress, the compile note and warnings go (default stderr).
+        state: a ``RunState`` to keep up to date (for an interrupt handler).
 
     Raises:
         SpecError: the spec does not fit its model, or the output path is unwritable.
-        RunRefused: an existing complete/unfinished file without ``--force``/``--resume``, another
-            writer, a journal from another spec, a missing device, or a bad or unreachable cluster
-            (:class:`~jaxtherm.sweep.cluster.ClusterError`, also when a chunk keeps killing workers).
+        RunRefused: an existing complete/unfinished file without ``--force``/``--resume``, a file
+            that is not a jaxtherm sweep on ``--resume``, another writer, a journal from another
+            spec, a missing device, a user model that fails to compile, or a bad or unreachable
+            cluster (``jaxtherm.sweep.cluster.ClusterError``, also when a chunk keeps
+            killing workers).
     """
+    state = state if state is not None else RunState()
     if spec.optimize is not None or spec.fit is not None:
         what, cmd = ("optimize", "optimize") if spec.optimize is not None else ("fit", "fit")
         raise SpecError(spec.source, what, f"this spec has a [{what}] table; run it with `jaxtherm {cmd}`, or drop "
                         f"[{what}] and give [axes] to sweep")
     if solver is not None:
         spec = dataclasses.replace(spec, solver=solver)
-    study = resolve(spec)
+    study = _resolve(spec)
     out = Path(output) if output is not None else spec.output
+    with contextlib.suppress(OSError):  # (a name too long is refused by check_output)
+        if out.is_symlink():  # write (and with --force replace) the file it points to, not the link
+            out = out.resolve()
+    state.output = out
     plan.check_output(spec, out, "-o" if output is not None else "output.path")
     if isinstance(cluster, str):
         cluster_address(cluster)  # a malformed --cluster is refused before anything starts
@@ -152,57 +244,143 @@ def run_sweep(
     # what runs, e.g. "Reduced(max_unrolled=10, eigenbasis=True)": the journal's record for --resume
     solver_used = ", ".join(dict.fromkeys(repr(p.solver) for p in plans))
 
-    # the devices (or the cluster) before the decision: --force must not delete a file for a run
-    # that cannot start
+    # the devices (or the cluster) before the decision: nothing is started for a run that cannot start
     engine = _engine(study, solver, device, cluster)
     try:
         with plan.exclusive_lock(out):
+            state.lock = plan.lock_path(out)
             try:
-                meta = plan.decide(out, spec, solver_used, chunk_size, resume, force)
+                decision = plan.decide(out, spec, solver_used, chunk_size, resume, force)
             except plan.AlreadyComplete as done:
                 return RunSummary(out, spec.n_points, 0, done.args[0], 0.0, 0, already_complete=True)
-            return _run(study, out, meta, engine, solver_used, plans, chunk_size, progress, stream)
+            state.journal_of = decision.target
+            state.resumable = not decision.replace or decision.meta is not None
+            return _run(study, out, decision, engine, solver_used, plans, chunk_size, progress, stream, state)
     finally:
         engine.close()
 
 
-def _run(study: Study, out: Path, meta: dict | None, engine, solver_used: str, plans, chunk_size: int | None,
-         progress: bool, stream) -> RunSummary:
-    """The body of :func:`run_sweep`, with the lock held and the engine connected."""
+def _compile(study: Study, meta: dict | None, chunk_size: int | None, engine) -> int:
+    """Choose the chunk size and compile; a user model that cannot be compiled (a coefficient
+    that JAX cannot trace, …) is the user's error, reported in one line."""
+    try:
+        size = _chunk_size(study, meta, chunk_size, engine)
+        engine.prepare(size)
+    except Exception as err:
+        if study.spec.factory is None or isinstance(err, (plan.RunRefused, OSError)):
+            raise
+        first = str(err).strip().split("\n")[0]
+        raise plan.RunRefused(f"{study.spec.source}: key 'model.factory': the model of {study.spec.factory!r} cannot "
+                              f"be compiled: {type(err).__name__}: {first} (its coefficients must be JAX functions of "
+                              "the parameters, e.g. jnp.cos(p['omega']), not float(p['omega']))") from None
+    return size
+
+
+def _chunk_problem(rec: journal.Record, chunk, layout: Layout) -> str | None:
+    """Why a journal record cannot stand for ``chunk`` of this sweep, or ``None``."""
+    expected = {v.name: v for v in layout.variables}
+    arrays = rec.arrays
+    if set(arrays) != set(expected):
+        missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
+        return ("holds other arrays than this sweep's" + (f" (missing {', '.join(missing[:3])})" if missing else "")
+                + (f" (unexpected {', '.join(extra[:3])})" if extra else ""))
+    if rec.span is not None and rec.span != (chunk.model_index, chunk.start, chunk.stop):
+        m, a, b = rec.span
+        return (f"holds points [{a}, {b}) of model {m}, but chunk {chunk.id} of this sweep is points "
+                f"[{chunk.start}, {chunk.stop}) of model {chunk.model_index} (another chunk size?)")
+    for name, v in expected.items():
+        a = arrays[name]
+        shape = (chunk.size, *(n for _, n in v.extra_dims))
+        if a.shape != shape:
+            return f"has {name} of shape {a.shape}; expected {shape} (another chunk size?)"
+        if a.dtype != np.dtype(v.dtype):
+            return f"has {name} as {a.dtype}; expected {v.dtype}"
+    status = arrays["status"]
+    codes = np.isin(status, np.asarray(list(STATUS_MEANINGS), dtype=status.dtype))
+    if not codes.all():
+        return f"has status {int(status[~codes][0])}, which is no status code"
+    ok = status == 0
+    for name, a in arrays.items():
+        if a.dtype.kind in "fc" and ok.any():
+            n = int(np.count_nonzero(np.isnan(a[ok]).reshape(int(ok.sum()), -1).any(axis=1)))
+            if n:
+                return f"has NaN {name} at {n:,} point(s) whose status says ok"
+    return None
+
+
+def _fsync(path: Path) -> None:
+    """Put a file (or a directory's entries) on disk before the rename that publishes it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: str, plans, chunk_size: int | None,
+         progress: bool, stream, state: RunState) -> RunSummary:
+    """The body of ``run_sweep``, with the lock held and the engine connected."""
     spec = study.spec
+    target, meta = decision.target, decision.meta
+    warned: list[str] = []
     t_compile = time.perf_counter()
-    size = _chunk_size(study, meta, chunk_size, engine)
-    engine.prepare(size)
+    state.phase = "compiling"
+    if progress:
+        note = stream or sys.stderr
+        note.write(_compile_note(study) + "\n")
+        note.flush()
+    size = _compile(study, meta, chunk_size, engine)
     compile_seconds = time.perf_counter() - t_compile
     all_chunks = grid.chunks(spec, size)
+    state.n_chunks = len(all_chunks)
     try:
         if meta is None:
             meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
                     "solver": solver_used, "start_time": now(), "jaxtherm_version": __version__}
-            journal.create(out, meta)
+            journal.create(target, meta)
+            state.resumable = True
+        elif meta.get("n_chunks") != len(all_chunks):
+            _warn(f"{journal.journal_dir(target)}/meta.json records {meta.get('n_chunks')!r} chunks, but this spec "
+                  f"has {len(all_chunks):,} of {size:,} points: every journaled chunk is checked against them",
+                  stream, warned)
         attrs = {
             **provenance(spec, "sweep", engine.description, spec.dtype),
             "solver_plan": "; ".join(f"{m.name}: {p.description}" for m, p in zip(study.models, plans)),
             "chunk_size": size,
-            "start_time": meta["start_time"],
+            "start_time": meta.get("start_time", now()),
         }
         layout = layout_for(study, len(all_chunks), attrs)
         t0 = time.perf_counter()
         h5 = None
-        if out.exists():
+        if decision.reuse:  # else a damaged file, or one of another spec: created anew
             try:
-                h5 = ResultsFile.open(out, layout)
+                h5 = ResultsFile.open(target, layout)
             except BrokenFile:
                 h5 = None
         if h5 is None:
-            h5 = ResultsFile.create(out, layout)
+            h5 = ResultsFile.create(target, layout)
         try:
             done, failed = set(), 0
-            for chunk_id, arrays in journal.chunks(out):  # the journal, not the HDF5, is the record
-                h5.write(grid.chunk_regions(spec, all_chunks[chunk_id]), arrays)
-                h5.mark_done(chunk_id)
-                done.add(chunk_id)
-                failed += int(np.count_nonzero(arrays["status"]))
+            for rec in journal.records(target):  # the journal, not the HDF5, is the record
+                chunk = all_chunks[rec.chunk_id] if rec.chunk_id is not None and rec.chunk_id < len(all_chunks) else None
+                problem = rec.problem
+                if chunk is None and problem is None:
+                    problem = f"is not a chunk of this sweep (it has {len(all_chunks):,})"
+                if problem is None and rec.chunk_id in done:
+                    continue  # the same chunk in both formats: the first one counts
+                if problem is None:
+                    problem = _chunk_problem(rec, chunk, layout)
+                if problem is not None:
+                    again = f"its {chunk.size:,} points are computed again" if chunk is not None else "ignored"
+                    _warn(f"journal chunk {rec.path} {problem}; {again}", stream, warned)
+                    with contextlib.suppress(OSError):
+                        rec.path.unlink()
+                    continue
+                h5.write(grid.chunk_regions(spec, chunk), rec.arrays)
+                h5.mark_done(chunk.id)
+                done.add(chunk.id)
+                failed += int(np.count_nonzero(rec.arrays["status"]))
             todo = [c for c in all_chunks if c.id not in done]
             computed = sum(c.size for c in todo)
             bar = Progress(computed, stream=stream, enabled=progress, label=out.name)
@@ -210,16 +388,19 @@ def _run(study: Study, out: Path, meta: dict | None, engine, solver_used: str, p
             def finish(chunk, host):
                 """Journal and write a computed chunk."""
                 nonlocal failed
-                journal.write_chunk(out, chunk.id, host)
+                journal.write_chunk(target, chunk.id, host, (chunk.model_index, chunk.start, chunk.stop))
                 h5.write(grid.chunk_regions(spec, chunk), host)
                 h5.mark_done(chunk.id)
                 bar.update(chunk.size)
                 failed += int(np.count_nonzero(host["status"]))
 
+            state.phase = "computing"
+            bar.start_line()
             t_loop = time.perf_counter()
             engine.run(todo, finish)
             loop_seconds = time.perf_counter() - t_loop
             bar.close()
+            state.phase = "finishing"
             h5.finish({"end_time": now(), "n_points": spec.n_points, "n_failed": failed,
                        "resumed_chunks": len(done), "compile_seconds": round(compile_seconds + engine.compile_in_loop, 3),
                        "sweep_seconds": round(loop_seconds, 3)})
@@ -228,8 +409,15 @@ def _run(study: Study, out: Path, meta: dict | None, engine, solver_used: str, p
                 h5.close()
             raise
         h5.close()
-        journal.remove(out)
+        if decision.replace:  # the new file is complete: it takes the old one's place at once
+            _fsync(target)
+            os.replace(target, out)
+            _fsync(out.parent)
+            journal.remove(out)  # an unfinished run's journal of the file just replaced
+        journal.remove(target)
+        state.phase = "done"
     except OSError as err:  # a full disk, a quota, a file-size limit, a vanished directory
-        raise plan.WriteFailed(_write_failure(out, err)) from None
+        raise plan.WriteFailed(_write_failure(target, err)) from None
     return RunSummary(out, spec.n_points, computed, failed, time.perf_counter() - t0, len(done),
-                      compile_seconds + engine.compile_in_loop, loop_seconds, size, engine.n_devices, engine.where)
+                      compile_seconds + engine.compile_in_loop, loop_seconds, size, engine.n_devices, engine.where,
+                      warnings=tuple(warned))
