@@ -71,27 +71,10 @@ def check_data(model: Model, fitted: Sequence[str], fixed: Mapping[str, float], 
     Raises:
         FitError: naming the column, observable or parameter that does not fit.
     """
-    known = set(model.observables)
     for o in observables:
-        if o not in known:
-            raise FitError("observables", f"unknown observable {o!r} of {model.name}; expected some of {', '.join(known)}")
-        if o not in columns:
-            raise FitError("data", f"no column {o!r} in the data (columns: {', '.join(columns)})")
+        _check_observable(model, o, columns)
+    conditions = [c for c in columns if _is_condition(model, c, fitted, fixed, observables)]
     accepted = set(model.accepted_names())
-    conditions = []
-    for c in columns:
-        if c in observables or (c.startswith("sigma_") and c[len("sigma_"):] in observables):
-            continue
-        if c in known:
-            continue  # a measured observable that is not fitted
-        if c not in accepted:
-            raise FitError("data", f"column {c!r} is neither a parameter nor an observable of {model.name}; parameters: "
-                           f"{', '.join(model.accepted_names())}; observables: {', '.join(known)}")
-        if c in fitted:
-            raise FitError("data", f"column {c!r} is a fitted parameter; a fitted parameter is shared by all rows")
-        if c in fixed:
-            raise FitError("data", f"column {c!r} is also fixed in [parameters]; give it in one place")
-        conditions.append(c)
     for name in fitted:
         if name not in accepted:
             raise FitError("parameters", f"unknown parameter {name!r} of {model.name}; expected one of "
@@ -103,6 +86,57 @@ def check_data(model: Model, fitted: Sequence[str], fixed: Mapping[str, float], 
     return conditions, list(observables)
 
 
+def _check_observable(model: Model, o: str, columns: Sequence[str]) -> None:
+    """Check that the fitted observable ``o`` is one of the model's and a column of the data.
+
+    Raises:
+        FitError: where it is not."""
+    known = set(model.observables)
+    if o not in known:
+        raise FitError("observables", f"unknown observable {o!r} of {model.name}; expected some of {', '.join(known)}")
+    if o not in columns:
+        raise FitError("data", f"no column {o!r} in the data (columns: {', '.join(columns)})")
+
+
+def _is_condition(model: Model, c: str, fitted: Sequence[str], fixed: Mapping[str, float],
+                  observables: Sequence[str]) -> bool:
+    """Whether column ``c`` is a condition (a parameter given per row), not an observable,
+    measured (fitted or not) or its ``sigma_`` uncertainty.
+
+    Raises:
+        FitError: for a column that is neither a parameter nor an observable, or a parameter that
+            is also fitted or fixed."""
+    if c in observables or (c.startswith("sigma_") and c[len("sigma_"):] in observables):
+        return False
+    known = set(model.observables)
+    if c in known:
+        return False  # a measured observable that is not fitted
+    if c not in set(model.accepted_names()):
+        raise FitError("data", f"column {c!r} is neither a parameter nor an observable of {model.name}; parameters: "
+                       f"{', '.join(model.accepted_names())}; observables: {', '.join(known)}")
+    if c in fitted:
+        raise FitError("data", f"column {c!r} is a fitted parameter; a fitted parameter is shared by all rows")
+    if c in fixed:
+        raise FitError("data", f"column {c!r} is also fixed in [parameters]; give it in one place")
+    return True
+
+
+def _start(name: str, given: Sequence[float]) -> float:
+    """A fitted parameter's start: the given one, else the middle of ``[lo, hi]``.
+
+    Raises:
+        FitError: unless ``given`` is ``[start]``, ``[lo, hi]`` or ``[lo, hi, start]`` with ``lo < hi``."""
+    b = [float(v) for v in given]
+    if len(b) not in (1, 2, 3) or (len(b) >= 2 and not b[0] < b[1]):
+        raise FitError("parameters", f"{name}: expected [start], [lo, hi] or [lo, hi, start] with lo < hi; got {b}")
+    return b[-1] if len(b) in (1, 3) else (b[0] + b[1]) / 2
+
+
+def _columns(data: Mapping[str, np.ndarray], names: Sequence[str]) -> jax.Array:
+    """The columns ``names`` of ``data`` stacked as ``(N, len(names))`` floats."""
+    return jnp.asarray(np.stack([np.asarray(data[o], float) for o in names], axis=1))
+
+
 def _fitter(model: Model, parameters, data, observables, fixed, solver, max_steps):
     """The fit as jitted functions: ``solve(w, y)`` (row weights ``(N,)``, data ``(N, m)``) →
     ``(θ, scaled residuals, ∂r/∂θ, converged, steps)``, and ``predict(θ)`` → ``(N, m)``."""
@@ -110,17 +144,11 @@ def _fitter(model: Model, parameters, data, observables, fixed, solver, max_step
 
     names = tuple(parameters)
     conditions, obs = check_data(model, names, fixed, list(data), observables)
-    y = jnp.asarray(np.stack([np.asarray(data[o], float) for o in obs], axis=1))
+    y = _columns(data, obs)
     has_sigma = all(f"sigma_{o}" in data for o in obs)
-    sigma = jnp.asarray(np.stack([np.asarray(data[f"sigma_{o}"], float) for o in obs], axis=1)) if has_sigma \
-        else jnp.ones_like(y)
+    sigma = _columns(data, [f"sigma_{o}" for o in obs]) if has_sigma else jnp.ones_like(y)
     cond = {c: jnp.asarray(np.asarray(data[c], float)) for c in conditions}
-    start = []
-    for name in names:
-        b = [float(v) for v in parameters[name]]
-        if len(b) not in (1, 2, 3) or (len(b) >= 2 and not b[0] < b[1]):
-            raise FitError("parameters", f"{name}: expected [start], [lo, hi] or [lo, hi, start] with lo < hi; got {b}")
-        start.append(b[-1] if len(b) in (1, 3) else (b[0] + b[1]) / 2)
+    start = [_start(name, parameters[name]) for name in names]
     scale = jnp.asarray([abs(s) if s != 0 else 1.0 for s in start])
     fixed_j = {k: jnp.asarray(v, float) for k, v in fixed.items()}
     single = batch.pointwise(model, solver, np.float64)

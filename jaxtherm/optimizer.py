@@ -186,16 +186,33 @@ def _bounds(model: Model, name: str, given: Sequence[float]) -> tuple[float, flo
             start outside them."""
     b = [float(v) for v in given]
     key = f"variables.{name}"
+    _check_box(key, b)
+    _check_domain(key, b, name, model.describe(name)[2])
+    return b[0], b[1], (b[2] if len(b) == 3 else np.nan)
+
+
+def _check_box(key: str, b: list[float]) -> None:
+    """Check that ``b`` is ``[lo, hi]`` or ``[lo, hi, start]``, finite, with ``lo < hi`` and
+    ``lo ≤ start ≤ hi``.
+
+    Raises:
+        ProblemError: under ``key``, for the first of these that fails."""
     if len(b) not in (2, 3) or not all(math.isfinite(v) for v in b):
         raise ProblemError(key, f"expected [lo, hi] or [lo, hi, start] of finite numbers; got {b}")
     if not b[0] < b[1]:
         raise ProblemError(key, f"empty bounds [{b[0]}, {b[1]}]; expected lo < hi")
     if len(b) == 3 and not b[0] <= b[2] <= b[1]:
         raise ProblemError(key, f"start {b[2]} outside its bounds [{b[0]}, {b[1]}]")
-    domain = model.describe(name)[2]
+
+
+def _check_domain(key: str, b: list[float], name: str, domain: str) -> None:
+    """Check that the lower bound ``b[0]`` lies in the parameter's ``domain`` (``"> 0"``,
+    ``">= 0"`` or unrestricted).
+
+    Raises:
+        ProblemError: under ``key``, where it does not."""
     if (domain == "> 0" and b[0] <= 0) or (domain == ">= 0" and b[0] < 0):
         raise ProblemError(key, f"bounds [{b[0]}, {b[1]}] leave the parameter's domain ({name} {domain})")
-    return b[0], b[1], (b[2] if len(b) == 3 else np.nan)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,42 +306,32 @@ def _starts(prob: Problem, starts: int, seed: int) -> np.ndarray:
     return x0
 
 
-def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, learning_rate: float = 0.05,
-        record_every: int = 20, solver: str | solvers.Solver = "auto", dtype=np.float64, x0: np.ndarray | None = None,
-        progress=None) -> Result:
-    """Optimise ``prob`` from ``starts`` points at once (see the module docstring).
+def _given_starts(prob: Problem, x0: np.ndarray) -> np.ndarray:
+    """``x0`` as ``(starts, n)`` starting points, each checked to lie inside the bounds.
+
+    Raises:
+        ValueError: for a start outside the bounds."""
+    x0 = np.asarray(x0, float).reshape(-1, len(prob.variables))
+    if np.any(x0 < prob.bounds[:, 0]) or np.any(x0 > prob.bounds[:, 1]):
+        raise ValueError(f"x0: every start must lie inside the bounds {prob.bounds.tolist()}")
+    return x0
+
+
+def _stepper(prob: Problem, evaluate, opt, lo, span):
+    """The jitted step of ``run``: evaluate every start and take one projected Adam step.
 
     Args:
-        prob: from ``problem``.
-        starts: number of starts (start 0 at the given start values, the rest random in the box).
-        steps: optimiser steps.
-        seed: for the random starts.
-        learning_rate: initial Adam step in units of each variable's range.
-        record_every: steps between recorded trajectory points.
-        solver: steady-state solver (``jaxtherm.solvers``).
-        dtype: float64 (default) or float32.
-        x0: ``(starts, n)`` starting points instead of the default ones.
-        progress: optional callable ``(steps_done, steps_total)``.
-    """
-    import time
+        prob: the problem (its sense and constraints).
+        evaluate: the vmapped ``_evaluator``.
+        opt: the optax optimiser.
+        lo, span: the box's lower corner and widths, ``x = lo + span · u``.
 
+    Returns:
+        ``step(u, state, lam, failed, last_good, scale, move, update_lam) ↦ (carry, out)``.
+    """
     import optax
 
-    dtype = np.dtype(dtype)
-    solver = solvers.get(solver)
-    evaluate = jax.vmap(_evaluator(prob, dtype, solver))
-    lo = jnp.asarray(prob.bounds[:, 0], dtype)
-    span = jnp.asarray(prob.bounds[:, 1] - prob.bounds[:, 0], dtype)
-    if x0 is None:
-        x0 = _starts(prob, starts, seed)
-    else:
-        x0 = np.asarray(x0, float).reshape(-1, len(prob.variables))
-        if np.any(x0 < prob.bounds[:, 0]) or np.any(x0 > prob.bounds[:, 1]):
-            raise ValueError(f"x0: every start must lie inside the bounds {prob.bounds.tolist()}")
-        starts = len(x0)
-    u0 = jnp.asarray((x0 - prob.bounds[:, 0]) / (prob.bounds[:, 1] - prob.bounds[:, 0]), dtype)
     sign = -1.0 if prob.maximize else 1.0
-    opt = optax.adam(optax.exponential_decay(learning_rate, steps, FINAL_LR_FACTOR))
 
     def loss_grad(values, jac, lam, scale):
         """Gradient of the scaled augmented Lagrangian in the unit box: for each constraint
@@ -353,46 +360,119 @@ def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, le
         out = (values, obs, status, dobs, pg)
         return (u_next, keep, lam, failed | (~ok & move), jnp.where(ok_move[:, None], u, last_good)), out
 
+    return step
+
+
+def _scales(prob: Problem, obs0: Mapping[str, np.ndarray], status0, dtype) -> jax.Array:
+    """The objective's and each constraint's left side's median size at the starts, ``(1 + k,)``.
+
+    A slack may start near 0, hence the left side; 1 where there is nothing finite to measure
+    (no start solved, or a median that is 0 or not finite)."""
+    ok0 = np.asarray(status0) == 0
+    obs0 = {k: np.where(ok0, np.asarray(v), np.nan) for k, v in obs0.items()}
+    sizes = [prob.objective(obs0, np)] + [c.lhs(obs0, np) for c in prob.constraints]
+    with np.errstate(all="ignore"):
+        scale = np.array([np.nanmedian(np.abs(np.broadcast_to(v, ok0.shape))) if ok0.any() else 1.0 for v in sizes])
+    return jnp.asarray(np.where(np.isfinite(scale) & (scale > 0), scale, 1.0), dtype)
+
+
+def _iterate(step, carry, scale, steps: int, record_every: int, record, progress):
+    """Run ``steps`` steps of ``step`` from ``carry``, then evaluate the final iterate.
+
+    Args:
+        step: from ``_stepper``.
+        carry: ``(u, state, lam, failed, last_good)`` at the start.
+        scale: from ``_scales``.
+        steps: optimiser steps.
+        record_every: steps between recorded trajectory points.
+        record: callable ``(u, values)``, called at every recorded step and the last.
+        progress: optional callable ``(steps_done, steps_total)``.
+
+    Returns:
+        ``(u, failed, out)``: the final iterate, which starts failed on the way, and the
+        step's outputs ``(values, obs, status, dobs, pg)`` at the final iterate.
+    """
+    u = carry[0]
+    for t in range(steps + 1):  # the last pass evaluates the final iterate
+        last = t == steps
+        carry, out = step(*carry, scale, not last, t % MULTIPLIER_EVERY == MULTIPLIER_EVERY - 1)
+        if t % record_every == 0 or last:
+            record(u, out[0])
+            if progress is not None:
+                progress(t, steps)
+        if not last:
+            u = carry[0]
+        carry = (u, *carry[1:])
+    return u, carry[3], out
+
+
+def _codes(prob: Problem, values: np.ndarray, status: np.ndarray, pg: np.ndarray, failed: np.ndarray,
+           scale) -> np.ndarray:
+    """Each start's ``STATUS_MEANINGS`` code: failed where a point on the way was not solved,
+    else infeasible where a slack is below ``−FEASIBILITY_TOL`` of its scale, else converged
+    where the projected gradient is at most ``GRADIENT_TOL``."""
+    slack = values[:, 1:]
+    code = np.where(pg <= GRADIENT_TOL, CONVERGED, NOT_CONVERGED)
+    infeasible = np.any(slack < -FEASIBILITY_TOL * np.asarray(scale[1:]), axis=1) if prob.constraints else False
+    code = np.where(infeasible, INFEASIBLE, code)
+    return np.where((status != 0) | failed, FAILED_POINT, code).astype(np.int8)
+
+
+def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, learning_rate: float = 0.05,
+        record_every: int = 20, solver: str | solvers.Solver = "auto", dtype=np.float64, x0: np.ndarray | None = None,
+        progress=None) -> Result:
+    """Optimise ``prob`` from ``starts`` points at once (see the module docstring).
+
+    Args:
+        prob: from ``problem``.
+        starts: number of starts (start 0 at the given start values, the rest random in the box).
+        steps: optimiser steps.
+        seed: for the random starts.
+        learning_rate: initial Adam step in units of each variable's range.
+        record_every: steps between recorded trajectory points.
+        solver: steady-state solver (``jaxtherm.solvers``).
+        dtype: float64 (default) or float32.
+        x0: ``(starts, n)`` starting points instead of the default ones.
+        progress: optional callable ``(steps_done, steps_total)``.
+    """
+    import time
+
+    import optax
+
+    dtype = np.dtype(dtype)
+    evaluate = jax.vmap(_evaluator(prob, dtype, solvers.get(solver)))
+    lo = jnp.asarray(prob.bounds[:, 0], dtype)
+    span = jnp.asarray(prob.bounds[:, 1] - prob.bounds[:, 0], dtype)
+    x0 = _starts(prob, starts, seed) if x0 is None else _given_starts(prob, x0)
+    starts = len(x0)
+    u0 = jnp.asarray((x0 - prob.bounds[:, 0]) / (prob.bounds[:, 1] - prob.bounds[:, 0]), dtype)
+    opt = optax.adam(optax.exponential_decay(learning_rate, steps, FINAL_LR_FACTOR))
+    step = _stepper(prob, evaluate, opt, lo, span)
+
     state = jax.vmap(opt.init)(u0)
     failed = jnp.zeros(starts, bool)
     lam = jnp.zeros((starts, len(prob.constraints)), dtype)
     t0 = time.perf_counter()
     ones = jnp.ones(1 + len(prob.constraints), dtype)
-    _, (values0, obs0, status0, _, _) = step(u0, state, lam, failed, u0, ones, False, False)
+    _, (_, obs0, status0, _, _) = step(u0, state, lam, failed, u0, ones, False, False)
     compile_seconds = time.perf_counter() - t0
-    ok0 = np.asarray(status0) == 0
-    obs0 = {k: np.where(ok0, np.asarray(v), np.nan) for k, v in obs0.items()}
-    # scales: the objective's and each constraint's left side's median size at the starts (a
-    # slack may start near 0); 1 where there is nothing finite to measure
-    sizes = [prob.objective(obs0, np)] + [c.lhs(obs0, np) for c in prob.constraints]
-    with np.errstate(all="ignore"):
-        scale = np.array([np.nanmedian(np.abs(np.broadcast_to(v, ok0.shape))) if ok0.any() else 1.0 for v in sizes])
-    scale = jnp.asarray(np.where(np.isfinite(scale) & (scale > 0), scale, 1.0), dtype)
-    u, last_good = u0, u0
+    scale = _scales(prob, obs0, status0, dtype)
     traj_x, traj_f = [], []
+
+    def record(u, values):
+        traj_x.append(np.asarray(lo + span * u))
+        traj_f.append(np.asarray(values[:, 0]))
+
     t_run = time.perf_counter()
-    for t in range(steps + 1):  # the last pass evaluates the final iterate
-        last = t == steps
-        (u_next, state, lam, failed, last_good), (values, obs, status, dobs, pg) = step(
-            u, state, lam, failed, last_good, scale, not last, t % MULTIPLIER_EVERY == MULTIPLIER_EVERY - 1)
-        if t % record_every == 0 or last:
-            traj_x.append(np.asarray(lo + span * u))
-            traj_f.append(np.asarray(values[:, 0]))
-            if progress is not None:
-                progress(t, steps)
-        if not last:
-            u = u_next
+    u, failed, (values, obs, status, dobs, pg) = _iterate(step, (u0, state, lam, failed, u0), scale, steps,
+                                                          record_every, record, progress)
     x = lo + span * u
     grads = {f"d{o}_d{n}": np.asarray(dobs[o][:, i]) for o in prob.observables for i, n in enumerate(prob.variables)}
     seconds = time.perf_counter() - t_run
     values, status, pg, failed = (np.asarray(a) for a in (values, status, pg, failed))
-    slack = values[:, 1:]
-    code = np.where(pg <= GRADIENT_TOL, CONVERGED, NOT_CONVERGED)
-    infeasible = np.any(slack < -FEASIBILITY_TOL * np.asarray(scale[1:]), axis=1) if prob.constraints else False
-    code = np.where(infeasible, INFEASIBLE, code)
-    code = np.where((status != 0) | failed, FAILED_POINT, code).astype(np.int8)
-    return Result(prob, np.asarray(x), x0, values[:, 0], {k: np.asarray(v) for k, v in obs.items()}, grads, slack,
-                  code, pg, np.full(starts, steps), np.stack(traj_x), np.stack(traj_f),
+    code = _codes(prob, values, status, pg, failed, scale)
+    return Result(prob, np.asarray(x), x0, values[:, 0], {k: np.asarray(v) for k, v in obs.items()}, grads,
+                  values[:, 1:], code, pg, np.full(starts, steps), np.stack(traj_x), np.stack(traj_f),
                   np.asarray([*range(0, steps, record_every), steps]), seconds, compile_seconds)
 
 
