@@ -220,11 +220,16 @@ class _Pattern:
     def factorisation(self, pivots: np.ndarray) -> Stage:
         """``l[L] = v[L] / v[P]; v[T] −= l[S] * u[U]`` for the pivots of one level."""
         slot = self.slot
-        divide = [slot[i, k] for k in pivots for i in self.below(k)]
-        by = [slot[k, k] for k in pivots for _ in self.below(k)]
-        triples = [(i, k, j) for k in pivots for i in self.below(k) for j in self.right(k)]
-        return Stage(_ints(slot[pivots, pivots]), _ints(divide), _ints(by), _ints([slot[i, j] for i, k, j in triples]),
-                     _ints([slot[i, k] for i, k, j in triples]), _ints([slot[k, j] for i, k, j in triples]))
+        column = self._pairs(pivots, self.below)  # (i, k): the entries l_ik
+        triples = [(i, k, j) for i, k in column for j in self.right(k)]
+        return Stage(_ints(slot[pivots, pivots]), _slots(slot, column), _slots(slot, [(k, k) for _, k in column]),
+                     _slots(slot, [(i, j) for i, _, j in triples]), _slots(slot, [(i, k) for i, k, _ in triples]),
+                     _slots(slot, [(k, j) for _, k, j in triples]))
+
+    @staticmethod
+    def _pairs(pivots, neighbours) -> list[tuple[int, int]]:
+        """``(i, k)`` for each pivot ``k`` in order and each ``i`` of ``neighbours(k)``."""
+        return [(i, k) for k in pivots for i in neighbours(k)]
 
     def _push(self, pairs, transposed: bool, divide=()) -> Stage:
         """``x[i] −= w[entry] x[k]`` for ``(i, k)`` in ``pairs``, the entry ``(i, k)`` (``(k, i)``
@@ -239,20 +244,29 @@ class _Pattern:
         the order of the levels: ``upper`` and ``lower_transposed`` run them backwards), and the
         tail's pivots' contributions to the rows (columns) before it as the last stage."""
         lower, upper, upper_t, lower_t = [], [], [], []
+        for head in self._heads(levels):
+            # L forward: x[i] −= l_ik x[k];  U backward: x[k] /= u_kk, then x[i] −= u_ik x[k] (i < k)
+            lower.append(self._push(self._pairs(head, self.below), False))
+            upper.append(self._push(self._pairs(head, self.above), False, head))
+            # Uᵀ forward: x[k] /= u_kk, then x[j] −= u_kj x[k];  Lᵀ backward: x[j] −= l_kj x[k] (j < k)
+            upper_t.append(self._push(self._pairs(head, self.right), True, head))
+            lower_t.append(self._push(self._pairs(head, self.left), True))
+        ends = range(self.tail, len(self.filled))
+        upper.append(self._push(self._pairs(ends, self.above), False))
+        lower_t.append(self._push(self._pairs(ends, self.left), True))
+        return lower, upper, upper_t, lower_t
+
+    def _heads(self, levels: list[np.ndarray]):
+        """Each level's pivots before the tail, the levels with none skipped."""
         for pivots in levels:
             head = pivots[pivots < self.tail]
-            if not len(head):
-                continue
-            # L forward: x[i] −= l_ik x[k];  U backward: x[k] /= u_kk, then x[i] −= u_ik x[k] (i < k)
-            lower.append(self._push([(i, k) for k in head for i in self.below(k)], False))
-            upper.append(self._push([(i, k) for k in head for i in self.above(k)], False, head))
-            # Uᵀ forward: x[k] /= u_kk, then x[j] −= u_kj x[k];  Lᵀ backward: x[j] −= l_kj x[k] (j < k)
-            upper_t.append(self._push([(j, k) for k in head for j in self.right(k)], True, head))
-            lower_t.append(self._push([(j, k) for k in head for j in self.left(k)], True))
-        ends = range(self.tail, len(self.filled))
-        upper.append(self._push([(i, k) for k in ends for i in self.above(k)], False))
-        lower_t.append(self._push([(j, k) for k in ends for j in self.left(k)], True))
-        return lower, upper, upper_t, lower_t
+            if len(head):
+                yield head
+
+
+def _slots(slot: np.ndarray, pairs) -> np.ndarray:
+    """The slots of the entries ``(i, j)`` in ``pairs``, in order."""
+    return _ints([slot[i, j] for i, j in pairs])
 
 
 def _grouped(stages: list[Stage], scratch: int) -> tuple[Stage, ...]:
@@ -260,34 +274,51 @@ def _grouped(stages: list[Stage], scratch: int) -> tuple[Stage, ...]:
     joined into one looped stage, padded to the largest (padding reads row 0, writes
     ``scratch``, and repeats a pivot): the 5-qubit chain's 54 levels become ~10 runs, and the
     program, and its compile time, shrinks with them (``benchmarks/bench_sectors.py``)."""
+    out = []
+    for members in _runs(stages):
+        if len(members) < MIN_RUN:
+            out.extend(members)
+        else:
+            out.append(_padded(members, scratch))
+    return tuple(out)
+
+
+def _runs(stages: list[Stage]) -> list[list[Stage]]:
+    """The non-empty stages in runs whose sizes ``max(len(target), 1)`` stay within a factor 2:
+    a stage joins the current run where ``max(size, high) ≤ 2 min(size, low)`` for the run's
+    smallest and largest sizes ``low``, ``high``."""
     runs: list[list[Stage]] = []
+    bounds: list[tuple[int, int]] = []
     for stage in stages:
         if not any(len(a) for a in stage):
             continue
         size = max(len(stage.target), 1)
-        if runs and max(size, runs[-1][0][1]) <= 2 * min(size, runs[-1][0][0]):
-            low, high = runs[-1][0]
-            runs[-1][0] = (min(low, size), max(high, size))
+        if runs and max(size, bounds[-1][1]) <= 2 * min(size, bounds[-1][0]):
+            bounds[-1] = (min(bounds[-1][0], size), max(bounds[-1][1], size))
             runs[-1].append(stage)
         else:
-            runs.append([(size, size), stage])
-    out = []
-    for _, *members in runs:
-        if len(members) < MIN_RUN:
-            out.extend(members)
-            continue
-        fills = Stage(pivots=None, divide=scratch, by=0, target=scratch, factor=0, source=0)
-        fields = []
-        for name in Stage._fields:
-            width = max(len(getattr(m, name)) for m in members)
-            rows = []
-            for m in members:
-                a = getattr(m, name)
-                fill = (a[0] if len(a) else 0) if name == "pivots" else getattr(fills, name)
-                rows.append(np.concatenate([a, np.full(width - len(a), fill, np.int32)]))
-            fields.append(np.stack(rows).astype(np.int32))
-        out.append(Stage(*fields))
-    return tuple(out)
+            runs.append([stage])
+            bounds.append((size, size))
+    return runs
+
+
+def _padded(members: list[Stage], scratch: int) -> Stage:
+    """One looped stage of ``members``: each field ``(len(members), width)``, the shorter ones
+    padded (``divide`` and ``target`` with ``scratch``, ``by``, ``factor`` and ``source`` with row
+    0, ``pivots`` with its own first pivot)."""
+    fills = Stage(pivots=None, divide=scratch, by=0, target=scratch, factor=0, source=0)
+    return Stage(*[_padded_field([getattr(m, name) for m in members], getattr(fills, name)) for name in Stage._fields])
+
+
+def _padded_field(arrays: list[np.ndarray], fill) -> np.ndarray:
+    """``arrays`` stacked, each padded to the longest with ``fill`` (``None``: its own first
+    entry, 0 for an empty one)."""
+    width = max(len(a) for a in arrays)
+    rows = []
+    for a in arrays:
+        value = (a[0] if len(a) else 0) if fill is None else fill
+        rows.append(np.concatenate([a, np.full(width - len(a), value, np.int32)]))
+    return np.stack(rows).astype(np.int32)
 
 
 # --- the stages on a block of points, ``(slots, B)``: the batch innermost

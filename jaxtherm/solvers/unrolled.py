@@ -107,45 +107,84 @@ def factor(a, eps: float, pivoting: bool = True) -> Factors:
     pivots, steps = [], []
     structurally_singular = False
     for k in range(n):
-        rows = [i for i in range(k, n) if a[i][k] is not None]
-        static_swap = None
-        if not rows:
-            structurally_singular = True
-            a[k][k] = jnp.zeros_like(next(v for row in a for v in row if v is not None))
-            rows = [k]
-        if rows[0] != k:  # a static swap: row k is structurally zero in this column
-            static_swap = rows[0]
-            a[k], a[rows[0]] = a[rows[0]], a[k]
-            rows = [k, *rows[1:]]
+        rows, static_swap, empty = _static_pivot(a, k)
+        structurally_singular = structurally_singular or empty
         swaps = []
-        if len(rows) > 1 and pivoting:  # the first candidate of largest magnitude becomes the pivot row
-            best, index = jnp.abs(a[k][k]), None
-            for i in rows[1:]:
-                magnitude = jnp.abs(a[i][k])
-                better = magnitude > best  # False for NaN: no swap
-                best = jnp.where(better, magnitude, best)
-                index = jnp.where(better, float(i), float(k) if index is None else index)
-            index = once(index)  # the pivot's row, then one compare per select
-            swaps = [(i, index == i) for i in rows[1:]]
-            a = _swap(a, k, swaps, range(k, n))
-        pivot = a[k][k]
-        pivots.append(jnp.abs(pivot))
-        a[k][k] = jnp.where(pivot == 0, 1.0, pivot)
-        inv = 1.0 / a[k][k]
-        multipliers = []
-        for i in rows[1:]:
-            f = a[i][k] * inv
-            for j in range(k + 1, n):
-                a[i][j] = sub_mul(a[i][j], f, a[k][j])
-            multipliers.append((i, f))
-            a[i][k + 1:] = once(a[i][k + 1:])  # the updated trailing entries, stored (see jaxtherm._fusion)
-        steps.append((static_swap, swaps, multipliers))
+        if len(rows) > 1 and pivoting:
+            a, swaps = _partial_pivot(a, k, rows)
+        pivots.append(jnp.abs(a[k][k]))
+        steps.append((static_swap, swaps, _eliminate(a, k, rows)))
+    return Factors(steps, a, _singular(pivots, n * eps, structurally_singular))
+
+
+def _static_pivot(a: list, k: int) -> tuple[list[int], int | None, bool]:
+    """The candidate pivot rows of column ``k`` (rows ``i ≥ k`` with an entry there), row ``k``
+    first: rows are exchanged in place when ``a[k][k]`` is a structural zero (a static swap), and
+    a structurally empty column gets a zero pivot.
+
+    Returns:
+        ``(rows, static_swap, empty)``: the candidates, the row swapped with ``k`` (or ``None``),
+        and whether the column was structurally empty."""
+    n = len(a)
+    rows = [i for i in range(k, n) if a[i][k] is not None]
+    static_swap = None
+    empty = not rows
+    if empty:
+        a[k][k] = jnp.zeros_like(next(v for row in a for v in row if v is not None))
+        rows = [k]
+    if rows[0] != k:  # a static swap: row k is structurally zero in this column
+        static_swap = rows[0]
+        a[k], a[rows[0]] = a[rows[0]], a[k]
+        rows = [k, *rows[1:]]
+    return rows, static_swap, empty
+
+
+def _partial_pivot(a: list, k: int, rows: list[int]) -> tuple[list, list]:
+    """Exchange row ``k`` with the first candidate of largest magnitude in column ``k``, by selects.
+
+    Returns:
+        ``(a, swaps)``: the exchanged matrix and ``[(i, flag)]``, ``flag`` set for the one
+        candidate ``i`` that became the pivot row (none where row ``k`` stays)."""
+    best, index = jnp.abs(a[k][k]), None
+    for i in rows[1:]:
+        magnitude = jnp.abs(a[i][k])
+        better = magnitude > best  # False for NaN: no swap
+        best = jnp.where(better, magnitude, best)
+        index = jnp.where(better, float(i), float(k) if index is None else index)
+    index = once(index)  # the pivot's row, then one compare per select
+    swaps = [(i, index == i) for i in rows[1:]]
+    return _swap(a, k, swaps, range(k, len(a))), swaps
+
+
+def _eliminate(a: list, k: int, rows: list[int]) -> list:
+    """One pivot step in place: the pivot ``a[k][k]`` (1 where it is 0), and for each candidate
+    row ``i`` below it ``f = a_ik / a_kk``, ``a_ij −= f a_kj`` (``j > k``), stored once.
+
+    Returns:
+        The multipliers ``[(i, f)]``."""
+    n = len(a)
+    pivot = a[k][k]
+    a[k][k] = jnp.where(pivot == 0, 1.0, pivot)
+    inv = 1.0 / a[k][k]
+    multipliers = []
+    for i in rows[1:]:
+        f = a[i][k] * inv
+        for j in range(k + 1, n):
+            a[i][j] = sub_mul(a[i][j], f, a[k][j])
+        multipliers.append((i, f))
+        a[i][k + 1:] = once(a[i][k + 1:])  # the updated trailing entries, stored (see jaxtherm._fusion)
+    return multipliers
+
+
+def _singular(pivots: list, tolerance: float, structurally_singular: bool):
+    """The singular flag: ``min |pivot| ≤ tolerance · max |pivot|`` (also for NaN), or a
+    structurally empty column."""
     smallest, largest = functools.reduce(jnp.minimum, pivots), functools.reduce(jnp.maximum, pivots)
     smallest, largest = once((smallest, largest))
-    singular = ~(smallest > n * eps * largest)  # also True for NaN
+    singular = ~(smallest > tolerance * largest)  # also True for NaN
     if structurally_singular:
         singular = jnp.ones_like(singular)
-    return Factors(steps, a, singular)
+    return singular
 
 
 def substitute(factors: Factors, b) -> list:
@@ -165,16 +204,40 @@ def substitute(factors: Factors, b) -> list:
         b = _swap(b, k, swaps)
         for i, f in multipliers:
             b[i] = once(sub_mul(b[i], f, b[k]))
-    u = factors.upper
+    return _back_substitute(factors.upper, b)
+
+
+def _back_substitute(u: list, b: list) -> list:
+    """``x = U⁻¹ b``: ``x_i = (b_i − Σ_{j>i} U_ij x_j) / U_ii`` from the last row up, structural
+    zeros skipped (a zero like ``U_ii`` where nothing is left)."""
     n = len(b)
     x = [None] * n
     for i in reversed(range(n)):
-        acc = b[i]
-        for j in range(i + 1, n):
-            if u[i][j] is not None and x[j] is not None:
-                acc = sub_mul(acc, u[i][j], x[j])
-        x[i] = jnp.zeros_like(u[i][i]) if acc is None else acc / u[i][i]
+        x[i] = _divided(_reduced(b[i], [(u[i][j], x[j]) for j in range(i + 1, n)]), u[i][i])
     return x
+
+
+def _forward_substitute_transposed(u: list, c: list) -> list:
+    """``z = U⁻ᵀ c``: ``z_i = (c_i − Σ_{j<i} U_ji z_j) / U_ii`` from the first row down,
+    structural zeros skipped."""
+    n = len(c)
+    z = [None] * n
+    for i in range(n):
+        z[i] = _divided(_reduced(c[i], [(u[j][i], z[j]) for j in range(i)]), u[i][i])
+    return z
+
+
+def _reduced(acc, terms: list):
+    """``acc − Σ u·x`` over the ``(u, x)`` terms in order, those with a ``None`` factor skipped."""
+    for u, x in terms:
+        if u is not None and x is not None:
+            acc = sub_mul(acc, u, x)
+    return acc
+
+
+def _divided(acc, diagonal):
+    """``acc / diagonal``, or a zero like ``diagonal`` for a structural zero ``acc``."""
+    return jnp.zeros_like(diagonal) if acc is None else acc / diagonal
 
 
 def substitute_transposed(factors: Factors, c) -> list:
@@ -182,16 +245,7 @@ def substitute_transposed(factors: Factors, c) -> list:
     operations in order), so ``aᵀ = Uᵀ E⁻ᵀ`` and ``y = Eᵀ U⁻ᵀ c``: a forward substitution with
     ``Uᵀ``, then the transposed operations in reverse order (a swap is its own transpose; the
     elimination ``b_i −= f b_k`` becomes ``y_k −= f y_i``)."""
-    u = factors.upper
-    n = len(c)
-    z = [None] * n
-    for i in range(n):
-        acc = c[i]
-        for j in range(i):
-            if u[j][i] is not None and z[j] is not None:
-                acc = sub_mul(acc, u[j][i], z[j])
-        z[i] = jnp.zeros_like(u[i][i]) if acc is None else acc / u[i][i]
-    y = z
+    y = _forward_substitute_transposed(factors.upper, c)
     for k in reversed(range(len(factors.steps))):
         static_swap, swaps, multipliers = factors.steps[k]
         for i, f in reversed(multipliers):
@@ -217,6 +271,55 @@ def _to_rows(matrix, m: int) -> list:
 
 MAX_UNKNOWNS = 32
 """Largest sector eliminated unrolled: the program, and its compile time, grow like ``n³``."""
+
+
+def _check_size(n: int) -> None:
+    """Check that a sector of ``n`` unknowns is small enough for partial pivoting unrolled.
+
+    Raises:
+        ValueError: for more than ``MAX_UNKNOWNS``."""
+    if n > MAX_UNKNOWNS:
+        raise ValueError(f"the unrolled elimination with partial pivoting takes at most {MAX_UNKNOWNS} unknowns; "
+                         f"this sector has {n}")
+
+
+def _generator_entries(g, m: int):
+    """The ``((i, j), value)`` entries of a generator in order: a ``Sparse`` one's static
+    pattern, or every entry of an ``(m, m)`` array."""
+    if isinstance(g, Sparse):  # a static pattern
+        for e, (i, j) in enumerate(zip(g.rows.tolist(), g.cols.tolist())):
+            yield (i, j), g.values[e]
+    else:
+        for i in range(m):
+            for j in range(m):
+                yield (i, j), g[i, j]
+
+
+def _trace_eliminated(rows: list, d: int) -> list:
+    """``A_ij = R_ij − R_i0 [j < d]`` for ``i, j ≥ 1``: ``R`` with the trace condition
+    (``r_0 = 1 − Σ_{0<j<d} r_j``) eliminated."""
+    m = len(rows)
+    return [[rows[i][j] if j >= d else sub_mul(rows[i][j], 1.0, rows[i][0]) for j in range(1, m)] for i in range(1, m)]
+
+
+def _permuted(a: list, order: tuple[int, ...] | None) -> list:
+    """``a`` with rows and columns in ``order`` (``a`` itself for ``None``)."""
+    return a if order is None else [[a[i][j] for j in order] for i in order]
+
+
+def _constant(rows: list) -> list:
+    """A list-of-rows matrix without its derivatives (``stop_gradient``), ``None`` kept."""
+    return [[None if v is None else jax.lax.stop_gradient(v) for v in row] for row in rows]
+
+
+def _abs_sum(row: list):
+    """``Σ_j |row_j|`` over the entries that are not structural zeros (``None`` for none)."""
+    return functools.reduce(add, [jnp.abs(e) for e in row if e is not None], None)
+
+
+def _largest(values: list, like):
+    """``max values``, or a zero like ``like`` for no values."""
+    return functools.reduce(jnp.maximum, values) if values else jnp.zeros_like(like)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,15 +351,9 @@ class Unrolled(Elimination):
         rows = [[lincomb(supers[:, i, j], coeffs) for j in range(m)] for i in range(m)]
         touched = set()
         for g in generators:
-            if isinstance(g, Sparse):  # a static pattern
-                for e, (i, j) in enumerate(zip(g.rows.tolist(), g.cols.tolist())):
-                    rows[i][j] = add(rows[i][j], g.values[e])
-                    touched.add((i, j))
-            else:
-                for i in range(m):
-                    for j in range(m):
-                        rows[i][j] = add(rows[i][j], g[i, j])
-                        touched.add((i, j))
+            for (i, j), value in _generator_entries(g, m):
+                rows[i][j] = add(rows[i][j], value)
+                touched.add((i, j))
         stored = once([rows[i][j] for i, j in sorted(touched)])
         for (i, j), v in zip(sorted(touched), stored):
             rows[i][j] = v
@@ -270,14 +367,11 @@ class Unrolled(Elimination):
         (``stop_gradient``): ``solve`` differentiates implicitly with ``A`` itself, kept in
         the factors."""
         rows = _to_rows(operator, len(operator))
-        m = len(rows)
         order = self._order()
-        if order is None and m - 1 > MAX_UNKNOWNS:
-            raise ValueError(f"the unrolled elimination with partial pivoting takes at most {MAX_UNKNOWNS} unknowns; "
-                             f"this sector has {m - 1}")
-        a = [[rows[i][j] if j >= d else sub_mul(rows[i][j], 1.0, rows[i][0]) for j in range(1, m)] for i in range(1, m)]
-        permuted = a if order is None else [[a[i][j] for j in order] for i in order]
-        constant = [[None if v is None else jax.lax.stop_gradient(v) for v in row] for row in permuted]
+        if order is None:
+            _check_size(len(rows) - 1)
+        a = _trace_eliminated(rows, d)
+        constant = _constant(_permuted(a, order))
         return factor(constant, eps, pivoting=order is None)._replace(matrix=a, order=order)
 
     def matvec(self, state: Factors, x):
@@ -332,14 +426,11 @@ class Unrolled(Elimination):
         """``(‖R‖_∞, ‖r‖_∞, ‖R r‖_∞)``, structural zeros skipped, each computed once."""
         rows = _to_rows(operator, len(operator))
         rs = [jax.lax.stop_gradient(v) for v in r]
-        rm = [[None if v is None else jax.lax.stop_gradient(v) for v in row] for row in rows]
-        row_sums = [functools.reduce(add, [jnp.abs(e) for e in row if e is not None], None) for row in rm]
+        rm = _constant(rows)
+        row_sums = [_abs_sum(row) for row in rm]
         residuals = [jnp.abs(v) for v in matvec(rm, rs) if v is not None]
-        out = []
-        for values in ([v for v in row_sums if v is not None], [jnp.abs(v) for v in rs], residuals):
-            largest = functools.reduce(jnp.maximum, values) if values else jnp.zeros_like(rs[0])
-            out.append(largest)
-        return once(tuple(out))
+        groups = ([v for v in row_sums if v is not None], [jnp.abs(v) for v in rs], residuals)
+        return once(tuple(_largest(values, rs[0]) for values in groups))
 
 
 @dataclasses.dataclass(frozen=True)
