@@ -66,14 +66,18 @@ def use_compilation_cache(folder: str | os.PathLike | None = None) -> Path | Non
     of the same kernel loads it instead of compiling it again (JAX's persistent compilation
     cache; every program that took more than a second to compile).
 
-    The command line turns it on for every command; in Python it is opt-in. A folder that cannot
-    be created leaves the cache off.
+    The command line turns it on for every command; in Python it is opt-in. A cache folder JAX
+    was given already (``JAX_COMPILATION_CACHE_DIR``) is kept unless ``$JAXTHERM_CACHE`` says
+    otherwise; a folder that cannot be created leaves the cache off.
 
     Returns:
         The folder in use, or ``None`` where the cache is off.
     """
+    if folder is None and not os.environ.get(CACHE_ENVIRONMENT) and jax.config.jax_compilation_cache_dir:
+        return Path(jax.config.jax_compilation_cache_dir)  # set already (JAX_COMPILATION_CACHE_DIR): kept
     where = Path(folder).expanduser() if folder is not None else cache_dir()
     if where is None:
+        jax.config.update("jax_compilation_cache_dir", None)
         return None
     try:
         where.mkdir(parents=True, exist_ok=True)

@@ -559,6 +559,9 @@ def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    from . import _config
+
+    _config.use_compilation_cache()  # a repeat run loads its kernels instead of compiling them
     if args.command == "run":
         return _run(args, argv) if _in_main_thread() else _run_sweep(args, [])
     if args.command == "models":

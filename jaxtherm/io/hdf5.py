@@ -531,6 +531,23 @@ def not_regular(path: Path) -> str:
 def inspect(path: Path, truncation_wait: float = 0.0) -> FileCheck:
     """Classify what ``path`` holds without changing it and without hanging on a damaged file
     (``truncation_wait``: see ``check_complete_bytes``; 0 where no writer can be running)."""
+    found = _file_kind(path)
+    if found is not None:
+        return found
+    try:
+        with h5py.File(path, "r", **open_kwargs(path, truncation_wait)) as h5:
+            attrs = _attrs(h5)
+            bookkeeping = "status" in h5 and "_jaxtherm/chunk_done" in h5
+    except Unreadable as err:
+        return FileCheck("damaged", err.reason)
+    except Exception as err:  # noqa: BLE001  (HDF5's errors for a damaged file are of many kinds)
+        return FileCheck("damaged", str(err).split("\n")[0] or type(err).__name__)
+    return _jaxtherm_kind(attrs, bookkeeping)
+
+
+def _file_kind(path: Path) -> FileCheck | None:
+    """What ``path`` is where that is decided without opening it as HDF5: missing, special, empty,
+    unreadable or not HDF5; ``None`` for a file that looks like HDF5."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -546,21 +563,18 @@ def inspect(path: Path, truncation_wait: float = 0.0) -> FileCheck:
             head = fh.read(8)
     except OSError as err:
         return FileCheck("special", f"a file that cannot be read ({err.strerror})")
-    if not head.startswith(SIGNATURE[:4]):
-        try:
-            hdf5 = h5py.is_hdf5(str(path))  # a signature after a user block
-        except Exception:  # noqa: BLE001
-            hdf5 = False
-        if not hdf5:
-            return FileCheck("other", "not an HDF5 file")
+    if head.startswith(SIGNATURE[:4]):
+        return None
     try:
-        with h5py.File(path, "r", **open_kwargs(path, truncation_wait)) as h5:
-            attrs = _attrs(h5)
-            bookkeeping = "status" in h5 and "_jaxtherm/chunk_done" in h5
-    except Unreadable as err:
-        return FileCheck("damaged", err.reason)
-    except Exception as err:  # noqa: BLE001  (HDF5's errors for a damaged file are of many kinds)
-        return FileCheck("damaged", str(err).split("\n")[0] or type(err).__name__)
+        hdf5 = h5py.is_hdf5(str(path))  # a signature after a user block
+    except Exception:  # noqa: BLE001
+        hdf5 = False
+    return None if hdf5 else FileCheck("other", "not an HDF5 file")
+
+
+def _jaxtherm_kind(attrs: Mapping[str, object], bookkeeping: bool) -> FileCheck:
+    """A readable HDF5 file by its root attributes: foreign, a jaxtherm optimisation or fit file,
+    or a sweep."""
     if not bookkeeping or "spec" not in attrs:
         return FileCheck("foreign", "an HDF5 file that jaxtherm did not write (no status, spec or chunk record)")
     title = str(attrs.get("title", "jaxtherm sweep"))

@@ -222,62 +222,71 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
     if found.kind == "special":
         raise RunRefused(f"{out} is {found.reason}, not a results file; write elsewhere with -o")
     if force:
-        staged = inspect(stage)
-        if staged.kind in ("special", "other", "foreign", "results") and not journal.exists(stage):
-            raise RunRefused(f"{stage}, where --force writes until the new sweep is complete, holds something else "
-                             f"({staged.reason}); move it away or write elsewhere with -o")
-        journal.remove(stage)
-        with contextlib.suppress(FileNotFoundError):
-            stage.unlink()
-        if found.kind == "missing":
-            journal.remove(out)  # a killed run's journal without its file: start over
-            return Decision(out, None)
-        return Decision(stage, None, replace=True)
-
+        return _forced(out, found, stage)
     if journal.exists(stage):  # an unfinished --force run
-        meta = journal.load_meta(stage)
-        if not resume:
-            raise RunRefused(f"{out} has an unfinished --force run ({stage}); use --resume to complete it (the old "
-                             f"file stays until then) or --force to start over")
-        if not _valid_meta(meta):
-            raise RunRefused(f"{out}: the journal of its unfinished --force run ({journal.journal_dir(stage)}) is "
-                             "damaged (meta.json); start over with --force")
-        _check_journal(out, meta, spec, solver, chunk_size, "its unfinished --force run")
-        staged = inspect(stage)
-        return Decision(stage, meta, replace=True, reuse=staged.kind == "sweep" and not staged.complete
-                        and same_spec(staged.attrs.get("spec"), spec.text))
+        return _unfinished_force(out, stage, spec, solver, chunk_size, resume)
+    if not resume:
+        return _fresh(out, found, journal.exists(out))
+    return _resumed(out, found, spec, solver, chunk_size)
 
+
+def _forced(out: Path, found: FileCheck, stage: Path) -> Decision:
+    """``--force``: a missing file is written in place; an existing one is left alone, and the new
+    sweep written beside it (``stage``) to be renamed over it when complete."""
+    staged = inspect(stage)
+    if staged.kind in ("special", "other", "foreign", "results") and not journal.exists(stage):
+        raise RunRefused(f"{stage}, where --force writes until the new sweep is complete, holds something else "
+                         f"({staged.reason}); move it away or write elsewhere with -o")
+    journal.remove(stage)
+    with contextlib.suppress(FileNotFoundError):
+        stage.unlink()
+    if found.kind == "missing":
+        journal.remove(out)  # a killed run's journal without its file: start over
+        return Decision(out, None)
+    return Decision(stage, None, replace=True)
+
+
+def _unfinished_force(out: Path, stage: Path, spec: SweepSpec, solver: str, chunk_size: int | None,
+                      resume: bool) -> Decision:
+    """An earlier ``--force`` run's staging file: continued by ``--resume``, refused otherwise."""
+    meta = journal.load_meta(stage)
+    if not resume:
+        raise RunRefused(f"{out} has an unfinished --force run ({stage}); use --resume to complete it (the old "
+                         f"file stays until then) or --force to start over")
+    if not _valid_meta(meta):
+        raise RunRefused(f"{out}: the journal of its unfinished --force run ({journal.journal_dir(stage)}) is "
+                         "damaged (meta.json); start over with --force")
+    _check_journal(out, meta, spec, solver, chunk_size, "its unfinished --force run")
+    staged = inspect(stage)
+    return Decision(stage, meta, replace=True, reuse=staged.kind == "sweep" and not staged.complete
+                    and same_spec(staged.attrs.get("spec"), spec.text))
+
+
+def _fresh(out: Path, found: FileCheck, has_journal: bool) -> Decision:
+    """Neither flag: start where nothing is, refuse anything else with the option that proceeds."""
+    if found.kind == "sweep" and found.complete and not has_journal:
+        raise RunRefused(f"{out} already holds a complete sweep; use --force to overwrite it or -o for another file")
+    if found.kind in ("sweep", "damaged", "empty", "missing") and has_journal or found.kind == "sweep":
+        raise RunRefused(f"{out} holds an unfinished sweep; use --resume to complete it or --force to start over")
+    if found.kind == "damaged":
+        raise RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
+                         "rebuild it from; write elsewhere with -o, or give --force to replace it")
+    if found.kind != "missing":
+        raise RunRefused(_not_a_sweep(out, found))
+    return Decision(out, None)
+
+
+def _resumed(out: Path, found: FileCheck, spec: SweepSpec, solver: str, chunk_size: int | None) -> Decision:
+    """``--resume``: continue an unfinished sweep of the same spec from its file and journal."""
     meta = journal.load_meta(out)
     has_journal = journal.exists(out)
-    if not resume:
-        if found.kind == "sweep" and found.complete and not has_journal:
-            raise RunRefused(f"{out} already holds a complete sweep; use --force to overwrite it or -o for another file")
-        if found.kind in ("sweep", "damaged", "empty", "missing") and has_journal or found.kind == "sweep":
-            raise RunRefused(f"{out} holds an unfinished sweep; use --resume to complete it or --force to start over")
-        if found.kind == "damaged":
-            raise RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
-                             "rebuild it from; write elsewhere with -o, or give --force to replace it")
-        if found.kind != "missing":
-            raise RunRefused(_not_a_sweep(out, found))
-        return Decision(out, None)
-
-    # --resume
     if found.kind in ("other", "foreign", "results") or found.kind == "empty" and not has_journal:
         raise RunRefused(_not_a_sweep(out, found, resume=True))
     if found.kind == "damaged" and not has_journal:
         raise RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
                          "rebuild it from; nothing to resume (write elsewhere with -o, or --force to replace it)")
     if found.kind == "sweep":
-        same = same_spec(found.attrs.get("spec"), spec.text)
-        if found.complete:
-            if not same:
-                raise RunRefused(f"{out} already holds a complete sweep of another spec; nothing to resume (use "
-                                 "--force to recompute it with this spec, or -o for another file)")
-            journal.remove(out)  # left by a run killed between completing the file and removing it
-            raise AlreadyComplete(int(found.attrs.get("n_failed", 0)))
-        if not same and not (meta is not None and same_spec(meta.get("spec"), spec.text)):
-            raise RunRefused(f"{out} holds an unfinished sweep of another spec; resume with the spec that started it "
-                             "(its 'spec' attribute), or start over with --force")
+        _check_resumable_sweep(out, found, meta, spec)
     reuse = found.kind == "sweep" and same_spec(found.attrs.get("spec"), spec.text)
     if has_journal and not _valid_meta(meta):
         if found.kind == "sweep":
@@ -287,3 +296,21 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
     if meta is not None:
         _check_journal(out, meta, spec, solver, chunk_size, "its journal")
     return Decision(out, meta, reuse=reuse)
+
+
+def _check_resumable_sweep(out: Path, found: FileCheck, meta: dict | None, spec: SweepSpec) -> None:
+    """A sweep file given to ``--resume``: complete (nothing to do), or unfinished and of this spec.
+
+    Raises:
+        AlreadyComplete: a complete file of the same spec.
+        RunRefused: a file of another spec."""
+    same = same_spec(found.attrs.get("spec"), spec.text)
+    if found.complete:
+        if not same:
+            raise RunRefused(f"{out} already holds a complete sweep of another spec; nothing to resume (use "
+                             "--force to recompute it with this spec, or -o for another file)")
+        journal.remove(out)  # left by a run killed between completing the file and removing it
+        raise AlreadyComplete(int(found.attrs.get("n_failed", 0)))
+    if not same and not (meta is not None and same_spec(meta.get("spec"), spec.text)):
+        raise RunRefused(f"{out} holds an unfinished sweep of another spec; resume with the spec that started it "
+                         "(its 'spec' attribute), or start over with --force")

@@ -335,15 +335,7 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
     all_chunks = grid.chunks(spec, size)
     state.n_chunks = len(all_chunks)
     try:
-        if meta is None:
-            meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": len(all_chunks),
-                    "solver": solver_used, "start_time": now(), "jaxtherm_version": __version__}
-            journal.create(target, meta)
-            state.resumable = True
-        elif meta.get("n_chunks") != len(all_chunks):
-            _warn(f"{journal.journal_dir(target)}/meta.json records {meta.get('n_chunks')!r} chunks, but this spec "
-                  f"has {len(all_chunks):,} of {size:,} points: every journaled chunk is checked against them",
-                  stream, warned)
+        meta = _journal_meta(study, target, meta, size, len(all_chunks), solver_used, stream, warned, state)
         attrs = {
             **provenance(spec, "sweep", engine.description, spec.dtype),
             "solver_plan": "; ".join(f"{m.name}: {p.description}" for m, p in zip(study.models, plans)),
@@ -352,35 +344,9 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
         }
         layout = layout_for(study, len(all_chunks), attrs)
         t0 = time.perf_counter()
-        h5 = None
-        if decision.reuse:  # else a damaged file, or one of another spec: created anew
-            try:
-                h5 = ResultsFile.open(target, layout)
-            except BrokenFile:
-                h5 = None
-        if h5 is None:
-            h5 = ResultsFile.create(target, layout)
+        h5 = _results_file(decision, target, layout)
         try:
-            done, failed = set(), 0
-            for rec in journal.records(target):  # the journal, not the HDF5, is the record
-                chunk = all_chunks[rec.chunk_id] if rec.chunk_id is not None and rec.chunk_id < len(all_chunks) else None
-                problem = rec.problem
-                if chunk is None and problem is None:
-                    problem = f"is not a chunk of this sweep (it has {len(all_chunks):,})"
-                if problem is None and rec.chunk_id in done:
-                    continue  # the same chunk in both formats: the first one counts
-                if problem is None:
-                    problem = _chunk_problem(rec, chunk, layout)
-                if problem is not None:
-                    again = f"its {chunk.size:,} points are computed again" if chunk is not None else "ignored"
-                    _warn(f"journal chunk {rec.path} {problem}; {again}", stream, warned)
-                    with contextlib.suppress(OSError):
-                        rec.path.unlink()
-                    continue
-                h5.write(grid.chunk_regions(spec, chunk), rec.arrays)
-                h5.mark_done(chunk.id)
-                done.add(chunk.id)
-                failed += int(np.count_nonzero(rec.arrays["status"]))
+            done, failed = _replay_journal(spec, target, all_chunks, layout, h5, stream, warned)
             todo = [c for c in all_chunks if c.id not in done]
             computed = sum(c.size for c in todo)
             bar = Progress(computed, stream=stream, enabled=progress, label=out.name)
@@ -409,15 +375,76 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
                 h5.close()
             raise
         h5.close()
-        if decision.replace:  # the new file is complete: it takes the old one's place at once
-            _fsync(target)
-            os.replace(target, out)
-            _fsync(out.parent)
-            journal.remove(out)  # an unfinished run's journal of the file just replaced
-        journal.remove(target)
+        _publish(decision, target, out)
         state.phase = "done"
     except OSError as err:  # a full disk, a quota, a file-size limit, a vanished directory
         raise plan.WriteFailed(_write_failure(target, err)) from None
     return RunSummary(out, spec.n_points, computed, failed, time.perf_counter() - t0, len(done),
                       compile_seconds + engine.compile_in_loop, loop_seconds, size, engine.n_devices, engine.where,
                       warnings=tuple(warned))
+
+
+def _journal_meta(study: Study, target: Path, meta: dict | None, size: int, n_chunks: int, solver_used: str, stream,
+                  warned: list[str], state: RunState) -> dict:
+    """The journal's ``meta.json``: created for a new run, or the resumed one's (a chunk count
+    that disagrees with this spec is warned about; every chunk is checked against the spec)."""
+    spec = study.spec
+    if meta is None:
+        meta = {"spec": spec.text, "source": spec.source, "chunk_size": size, "n_chunks": n_chunks,
+                "solver": solver_used, "start_time": now(), "jaxtherm_version": __version__}
+        journal.create(target, meta)
+        state.resumable = True
+    elif meta.get("n_chunks") != n_chunks:
+        _warn(f"{journal.journal_dir(target)}/meta.json records {meta.get('n_chunks')!r} chunks, but this spec "
+              f"has {n_chunks:,} of {size:,} points: every journaled chunk is checked against them", stream, warned)
+    return meta
+
+
+def _results_file(decision: plan.Decision, target: Path, layout) -> ResultsFile:
+    """The results file: the unfinished one reopened where the decision reuses it, else created
+    anew (a damaged file, or one of another spec)."""
+    if decision.reuse:
+        try:
+            return ResultsFile.open(target, layout)
+        except BrokenFile:
+            pass
+    return ResultsFile.create(target, layout)
+
+
+def _replay_journal(spec, target: Path, all_chunks: list, layout, h5: ResultsFile, stream,
+                    warned: list[str]) -> tuple[set[int], int]:
+    """Write every journaled chunk that passes its checks into the file (the journal, not the
+    HDF5 file, is the record); a chunk that fails is named in a warning, deleted and left to be
+    computed again. Returns the chunk ids written and their failed points."""
+    done, failed = set(), 0
+    for rec in journal.records(target):
+        chunk = all_chunks[rec.chunk_id] if rec.chunk_id is not None and rec.chunk_id < len(all_chunks) else None
+        problem = rec.problem
+        if chunk is None and problem is None:
+            problem = f"is not a chunk of this sweep (it has {len(all_chunks):,})"
+        if problem is None and rec.chunk_id in done:
+            continue  # the same chunk in both formats: the first one counts
+        if problem is None:
+            problem = _chunk_problem(rec, chunk, layout)
+        if problem is not None:
+            again = f"its {chunk.size:,} points are computed again" if chunk is not None else "ignored"
+            _warn(f"journal chunk {rec.path} {problem}; {again}", stream, warned)
+            with contextlib.suppress(OSError):
+                rec.path.unlink()
+            continue
+        h5.write(grid.chunk_regions(spec, chunk), rec.arrays)
+        h5.mark_done(chunk.id)
+        done.add(chunk.id)
+        failed += int(np.count_nonzero(rec.arrays["status"]))
+    return done, failed
+
+
+def _publish(decision: plan.Decision, target: Path, out: Path) -> None:
+    """A complete ``--force`` file takes the old one's place at once (on disk before the rename);
+    then the journal goes."""
+    if decision.replace:
+        _fsync(target)
+        os.replace(target, out)
+        _fsync(out.parent)
+        journal.remove(out)  # an unfinished run's journal of the file just replaced
+    journal.remove(target)
