@@ -121,8 +121,11 @@ def _interrupt_line(state, argv: list[str]) -> str:
 
 
 def bundled_sweeps(folder: str = "sweeps") -> dict[str, Path]:
-    """The sweeps (``folder="studies"``: the optimisation studies) shipped with jaxtherm: ``{name: path}``."""
-    root = resources.files("jaxtherm") / folder
+    """The sweeps (``folder="studies"``: the optimisation studies) shipped with jaxtherm, from the
+    repository's ``sweeps/`` folder (installed as ``jaxtherm._bundled``): ``{name: path}``."""
+    root = resources.files("jaxtherm._bundled")
+    if folder == "studies":
+        root = root / "studies"
     return {p.name[: -len(".toml")]: Path(str(p)) for p in root.iterdir() if p.name.endswith(".toml")}
 
 

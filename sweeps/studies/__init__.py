@@ -1,0 +1,1 @@
+"""The optimisation studies bundled with jaxtherm (``jaxtherm optimize NAME``)."""
