@@ -107,17 +107,14 @@ def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
     if not applies(model):
         return None
     blocks_ = blocks(model)
-    block_of = np.empty(model.dim, int)
-    for b, states in enumerate(blocks_):
-        block_of[states] = b
+    block_of = _block_of(blocks_, model.dim)
     meaning = liouvillian._coordinate_meaning(model.dim)[np.asarray(keep)]  # (i, j, part) of each kept coordinate
     if not _union_of_block_pairs(meaning, blocks_, block_of):
         return None
     x_nz, g_nz = _coupling_patterns(model, blocks_, block_of)
     table = _Terms()
     for r, target in enumerate(meaning):
-        for c, source in enumerate(meaning):
-            table.add(r, c, target, source, x_nz, g_nz)
+        table.add_row(r, target, meaning, x_nz, g_nz)
     keys = sorted(table.index, key=table.index.get)
     rows = np.array([k[0] for k in keys], int)
     cols = np.array([k[1] for k in keys], int)
@@ -127,6 +124,14 @@ def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
         k_terms=_columns(table.k, 6), g_terms=_columns(table.g, 4), h_terms=_columns(table.h, 4),
         pop_rows=np.array(pop, int).reshape(-1, 2),
     )
+
+
+def _block_of(blocks_: tuple[np.ndarray, ...], d: int) -> np.ndarray:
+    """The block of each state, ``(d,)``."""
+    block_of = np.empty(d, int)
+    for b, states in enumerate(blocks_):
+        block_of[states] = b
+    return block_of
 
 
 def _union_of_block_pairs(meaning: np.ndarray, blocks_: tuple[np.ndarray, ...], block_of: np.ndarray) -> bool:
@@ -167,6 +172,12 @@ class _Terms:
     def entry(self, r: int, c: int) -> int:
         return self.index.setdefault((r, c), len(self.index))
 
+    def add_row(self, r: int, target, meaning: np.ndarray, x_nz: np.ndarray, g_nz: np.ndarray) -> None:
+        """The terms of row ``r`` (target coordinate ``target``), fed by every kept coordinate
+        in ``meaning`` in turn (``add``)."""
+        for c, source in enumerate(meaning):
+            self.add(r, c, target, source, x_nz, g_nz)
+
     def add(self, r: int, c: int, target, source, x_nz: np.ndarray, g_nz: np.ndarray) -> None:
         """The terms of entry ``(r, c)``: the target coordinate ``(n, n', part)`` fed by the
         source coordinate ``(m, m', part)`` (part 0 population, 1 real, 2 imaginary)."""
@@ -176,16 +187,33 @@ class _Terms:
             if n == m and n2 == m2:
                 self.h.append((self.entry(r, c), n, n2, 1.0 if part_t == 1 else -1.0))
             return
-        # the source's basis element: ρ_{mm'} (+ ρ_{m'm} = ±), weight w (times i for Im)
-        basis = [(m, m2, 1.0)] if m == m2 else [(m, m2, 1.0), (m2, m, -1.0 if part_t == 2 else 1.0)]
-        for a, b, sign in basis:  # jump part K
+        basis = _source_basis(m, m2, part_t)
+        self._add_jumps(r, c, n, n2, basis, x_nz)
+        self._add_anticommutator(r, c, n, n2, basis, g_nz)
+
+    def _add_jumps(self, r: int, c: int, n: int, n2: int, basis: list, x_nz: np.ndarray) -> None:
+        """The jump part ``K``'s terms: ``x_na x_n'b`` for each basis element ``ρ_ab`` whose
+        couplings are structurally non-zero."""
+        for a, b, sign in basis:
             if x_nz[n, a] and x_nz[n2, b]:
                 self.k.append((self.entry(r, c), n, n2, a, b, sign))
-        for a, b, w in basis:  # anticommutator −½(Gρ + ρG)_{nn'}
+
+    def _add_anticommutator(self, r: int, c: int, n: int, n2: int, basis: list, g_nz: np.ndarray) -> None:
+        """The anticommutator ``−½(Gρ + ρG)_{nn'}``'s terms: ``G_na`` where ``b = n'``, ``G_bn'``
+        where ``a = n``, for each basis element ``ρ_ab`` of weight ``w``."""
+        for a, b, w in basis:
             if b == n2 and g_nz[n, a]:
                 self.g.append((self.entry(r, c), n, a, -0.5 * w))
             if a == n and g_nz[b, n2]:
                 self.g.append((self.entry(r, c), b, n2, -0.5 * w))
+
+
+def _source_basis(m: int, m2: int, part_t: int) -> list[tuple[int, int, float]]:
+    """The source's basis element as ``[(a, b, weight)]``: ``ρ_{mm'}`` (+ ``ρ_{m'm}`` with weight
+    ``−1`` for an imaginary part, ``+1`` otherwise; times ``i`` for Im)."""
+    if m == m2:
+        return [(m, m2, 1.0)]
+    return [(m, m2, 1.0), (m2, m, -1.0 if part_t == 2 else 1.0)]
 
 
 def _eigh2(a, b, c):
@@ -206,9 +234,27 @@ def eigensystem(model: Model, blocks, h_coeffs, dtype):
     a dict ``{(i, n): V_in}`` of its structurally non-zero entries (eigenvector ``n`` of a block
     in its ``n``-th state's place) of ``H = Σ_m h_m H_m``, and the grouping tolerance
     ``√ε (1 + max|H_ij|)``."""
-    d = model.dim
-    terms = np.stack([np.real(t.operator) for t in model.hamiltonian])
     zero = jnp.zeros((), dtype)
+    h = _hamiltonian_entries(model, blocks, h_coeffs, zero)
+    h_max = functools.reduce(jnp.maximum, [jnp.abs(e) for e in h.values()], zero)
+    tol = jnp.sqrt(jnp.finfo(dtype).eps) * (1.0 + h_max)
+    energies = [zero] * model.dim
+    v = {}
+    for b in blocks:
+        if len(b) == 1:
+            energies[b[0]] = h.get((b[0], b[0]), zero)
+            v[b[0], b[0]] = jnp.ones((), dtype)
+        elif len(b) == 2:
+            _pair_eigensystem(b, h, zero, energies, v)
+        else:
+            _block_eigensystem(b, h, zero, tol, dtype, energies, v)
+    return energies, v, tol
+
+
+def _hamiltonian_entries(model: Model, blocks, h_coeffs, zero) -> dict:
+    """``H_ij = Σ_m h_m (H_m)_ij`` for the structurally non-zero ``(i, j)`` within each block:
+    ``{(i, j): H_ij}`` (a unit weight adds ``h_m`` itself)."""
+    terms = np.stack([np.real(t.operator) for t in model.hamiltonian])
 
     def element(i, j):
         out = zero
@@ -218,34 +264,32 @@ def eigensystem(model: Model, blocks, h_coeffs, dtype):
                 out = out + (c if w == 1.0 else w * c)
         return out
 
-    h = {(i, j): element(i, j) for b in blocks for i in b for j in b if np.any(terms[:, i, j] != 0)}
-    h_max = functools.reduce(jnp.maximum, [jnp.abs(e) for e in h.values()], zero)
-    tol = jnp.sqrt(jnp.finfo(dtype).eps) * (1.0 + h_max)
-    energies = [zero] * d
-    v = {}
-    for b in blocks:
-        if len(b) == 1:
-            energies[b[0]] = h.get((b[0], b[0]), zero)
-            v[b[0], b[0]] = jnp.ones((), dtype)
-        elif len(b) == 2:
-            i, j = int(b[0]), int(b[1])
-            (lo, hi), (cos, sin) = _eigh2(h.get((i, i), zero), h.get((j, j), zero), h.get((i, j), zero))
-            energies[i], energies[j] = lo, hi
-            # columns: E_− ↔ (−sin θ, cos θ), E_+ ↔ (cos θ, sin θ)
-            v[i, i], v[j, i], v[i, j], v[j, j] = -sin, cos, cos, sin
-        else:
-            hb = jnp.stack([jnp.stack([h.get((int(i), int(j)), zero) for j in b]) for i in b])
-            # shifted by its mean level, the block's eigenvectors are accurate relative to its
-            # spread, not to its energy: near-degenerate levels (a weak coupling at resonance)
-            # keep accurate eigenvectors and derivatives
-            shift = jnp.trace(hb) / len(b)
-            w, vb = davies.eigh(hb - shift * jnp.eye(len(b), dtype=dtype), tol)
-            w = w + shift
-            for k, s_ in enumerate(b):
-                energies[s_] = w[k]
-                for l_, i in enumerate(b):
-                    v[int(i), int(s_)] = vb[l_, k]
-    return energies, v, tol
+    return {(i, j): element(i, j) for b in blocks for i in b for j in b if np.any(terms[:, i, j] != 0)}
+
+
+def _pair_eigensystem(b, h: dict, zero, energies: list, v: dict) -> None:
+    """A 2-state block's energies and eigenvectors in closed form (``_eigh2``), into
+    ``energies`` and ``v``: columns ``E_− ↔ (−sin θ, cos θ)``, ``E_+ ↔ (cos θ, sin θ)``."""
+    i, j = int(b[0]), int(b[1])
+    (lo, hi), (cos, sin) = _eigh2(h.get((i, i), zero), h.get((j, j), zero), h.get((i, j), zero))
+    energies[i], energies[j] = lo, hi
+    v[i, i], v[j, i], v[i, j], v[j, j] = -sin, cos, cos, sin
+
+
+def _block_eigensystem(b, h: dict, zero, tol, dtype, energies: list, v: dict) -> None:
+    """A block of 3 or more states by ``davies.eigh``, into ``energies`` and ``v``.
+
+    Shifted by its mean level, the block's eigenvectors are accurate relative to its spread, not
+    to its energy: near-degenerate levels (a weak coupling at resonance) keep accurate
+    eigenvectors and derivatives."""
+    hb = jnp.stack([jnp.stack([h.get((int(i), int(j)), zero) for j in b]) for i in b])
+    shift = jnp.trace(hb) / len(b)
+    w, vb = davies.eigh(hb - shift * jnp.eye(len(b), dtype=dtype), tol)
+    w = w + shift
+    for k, s_ in enumerate(b):
+        energies[s_] = w[k]
+        for l_, i in enumerate(b):
+            v[int(i), int(s_)] = vb[l_, k]
 
 
 def v_matrix(v: dict, d: int, dtype):
@@ -350,32 +394,69 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, cou
     """One bath's entries as scalars over the structural non-zeros only (small ``d``): under
     ``vmap`` every operation is elementwise over the batch."""
     zero = jnp.zeros((), dtype)
-    cols_of = _by_row(v)
-    x = {}  # x[n, m] = Σ_ij V_in X_ij V_jm
+    x = _scalar_x(coupling, _by_row(v), zero)
+    gamma = _scalar_gamma(energies, rates, tol)
+    values, first, second = _scalar_jumps(st, x, gamma, energies, tol, zero, counting)
+    g_cache = {}
+    for e, a, b, c in zip(*(t.tolist() for t in st.g_terms)):
+        if (a, b) not in g_cache:
+            g_cache[a, b] = _scalar_g(a, b, x, gamma, energies, tol, zero, d)
+        values[e] = values[e] + c * g_cache[a, b]
+    if counting:
+        return jnp.stack(values), jnp.stack(first), jnp.stack(second)
+    return jnp.stack(values)
+
+
+def _scalar_x(coupling: np.ndarray, cols_of: dict, zero) -> dict:
+    """``x_nm = Σ_ij V_in X_ij V_jm`` over the structural non-zeros: ``{(n, m): x_nm}``.
+
+    Args:
+        coupling: the real ``(d, d)`` coupling ``X``.
+        cols_of: ``V`` by row (``_by_row``)."""
+    x = {}
     for i, j in zip(*np.nonzero(coupling)):
         w = float(coupling[i, j])
         for n, vin in cols_of.get(int(i), []):
             for m, vjm in cols_of.get(int(j), []):
                 x[n, m] = x.get((n, m), zero) + w * vin * vjm
-    gamma_cache = {}
+    return x
 
-    def gamma(m, n):  # γ(ω_mn): emission for ω > 0, absorption for ω < 0, 0 within tol
-        if (m, n) not in gamma_cache:  # one spectrum evaluation for both directions
+
+def _scalar_gamma(energies, rates, tol):
+    """``gamma(m, n) = γ(ω_mn)``: emission for ``ω > 0``, absorption for ``ω < 0``, 0 within
+    ``tol``; one spectrum evaluation for both directions, cached."""
+    cache = {}
+
+    def gamma(m, n):
+        if (m, n) not in cache:
             om = energies[m] - energies[n]
             transition = jnp.abs(om) > tol
             emission, absorption = rates(jnp.where(transition, jnp.abs(om), 1.0))
             up = om > 0
-            gamma_cache[m, n] = jnp.where(transition, jnp.where(up, emission, absorption), 0.0)
-            gamma_cache[n, m] = jnp.where(transition, jnp.where(up, absorption, emission), 0.0)
-        return gamma_cache[m, n]
+            cache[m, n] = jnp.where(transition, jnp.where(up, emission, absorption), 0.0)
+            cache[n, m] = jnp.where(transition, jnp.where(up, absorption, emission), 0.0)
+        return cache[m, n]
 
-    def g(mp, m):  # G_{m'm} = Σ_k γ(ω_mk) x_km' x_km [E_m ≈ E_m']
-        out = zero
-        for k in range(d):
-            if (k, mp) in x and (k, m) in x:
-                out = out + gamma(m, k) * x[k, mp] * x[k, m]
-        return out if mp == m else out * (jnp.abs(energies[m] - energies[mp]) <= tol)
+    return gamma
 
+
+def _scalar_g(mp: int, m: int, x: dict, gamma, energies, tol, zero, d: int):
+    """``G_{m'm} = Σ_k γ(ω_mk) x_km' x_km [E_m ≈ E_m']`` over the structural non-zeros."""
+    out = zero
+    for k in range(d):
+        if (k, mp) in x and (k, m) in x:
+            out = out + gamma(m, k) * x[k, mp] * x[k, m]
+    return out if mp == m else out * (jnp.abs(energies[m] - energies[mp]) <= tol)
+
+
+def _scalar_jumps(st: Structure, x: dict, gamma, energies, tol, zero, counting: bool):
+    """The jump part's entries ``γ(ω_an) x_na x_n'b [ω_an ≈ ω_bn']`` (times the term's sign),
+    and with ``counting`` the same weighted by ``ν`` and ``ν²`` (transition ``a → n`` takes
+    ``ν = E_n − E_a`` from the bath).
+
+    Returns:
+        ``(values, first, second)``: lists of one scalar per entry (``first`` and ``second`` zero
+        without ``counting``)."""
     values = [zero] * len(st.rows)
     first, second = [zero] * len(st.rows), [zero] * len(st.rows)  # 𝒥₁, 𝒥₂
     for e, n, n2, a, b, sign in zip(*(t.tolist() for t in st.k_terms)):
@@ -383,18 +464,11 @@ def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, cou
             same = jnp.abs((energies[a] - energies[n]) - (energies[b] - energies[n2])) <= tol
             term = sign * gamma(a, n) * x[n, a] * x[n2, b] * same
             values[e] = values[e] + term
-            if counting:  # transition a → n takes ν = E_n − E_a from the bath
+            if counting:
                 nu = energies[n] - energies[a]
                 first[e] = first[e] + term * nu
                 second[e] = second[e] + term * nu * nu
-    g_cache = {}
-    for e, a, b, c in zip(*(t.tolist() for t in st.g_terms)):
-        if (a, b) not in g_cache:
-            g_cache[a, b] = g(a, b)
-        values[e] = values[e] + c * g_cache[a, b]
-    if counting:
-        return jnp.stack(values), jnp.stack(first), jnp.stack(second)
-    return jnp.stack(values)
+    return values, first, second
 
 
 def heat(st: Structure, energies, values, r, scalars: bool = True):
@@ -423,17 +497,29 @@ def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig, scalars: 
     """
     d = model.dim
     meaning = liouvillian._coordinate_meaning(d)[np.asarray(keep)]
-    slot = {(int(i), int(j), int(part)): c for c, (i, j, part) in enumerate(meaning)}
     if not scalars or not scalar_code(model):
-        v_arr = v_matrix(v, d, r_eig.dtype)
-        i, j, part = meaning.T
-        real, imag = part != 2, part == 2  # static: (i, j) repeats for Re and Im of a pair
-        sym = jnp.zeros((d, d), r_eig.dtype).at[i[real], j[real]].set(r_eig[real])
-        sym = sym + jnp.triu(sym, 1).T
-        anti = jnp.zeros((d, d), r_eig.dtype).at[i[imag], j[imag]].set(r_eig[imag])
-        anti = anti - anti.T
-        re, im = v_arr @ sym @ v_arr.T, v_arr @ anti @ v_arr.T
-        return jnp.where(imag, im[i, j], re[i, j])
+        return _array_product_coordinates(meaning, v_matrix(v, d, r_eig.dtype), r_eig)
+    return _scalar_product_coordinates(meaning, v, r_eig)
+
+
+def _array_product_coordinates(meaning: np.ndarray, v_arr, r_eig):
+    """``product_coordinates`` by two real matrix products: ``Re ρ = V S Vᵀ``, ``Im ρ = V A Vᵀ``
+    for the symmetric ``S`` and antisymmetric ``A`` filled from ``r_eig``."""
+    d = v_arr.shape[0]
+    i, j, part = meaning.T
+    real, imag = part != 2, part == 2  # static: (i, j) repeats for Re and Im of a pair
+    sym = jnp.zeros((d, d), r_eig.dtype).at[i[real], j[real]].set(r_eig[real])
+    sym = sym + jnp.triu(sym, 1).T
+    anti = jnp.zeros((d, d), r_eig.dtype).at[i[imag], j[imag]].set(r_eig[imag])
+    anti = anti - anti.T
+    re, im = v_arr @ sym @ v_arr.T, v_arr @ anti @ v_arr.T
+    return jnp.where(imag, im[i, j], re[i, j])
+
+
+def _scalar_product_coordinates(meaning: np.ndarray, v: dict, r_eig):
+    """``product_coordinates`` as scalars over ``V``'s structural non-zeros (``Im ρ_eig,nn = 0``
+    skipped)."""
+    slot = {(int(i), int(j), int(part)): c for c, (i, j, part) in enumerate(meaning)}
     rows_of = _by_row(v)
     zero = jnp.zeros((), r_eig.dtype)
 

@@ -171,12 +171,9 @@ class Reduced:
     name = "reduced"
 
     def __post_init__(self):
-        if isinstance(self.max_unrolled, bool) or not isinstance(self.max_unrolled, int) or not 0 <= self.max_unrolled <= 32:
-            raise ValueError(f"Reduced(max_unrolled=...) must be an integer from 0 to 32, got {self.max_unrolled!r}")
-        if isinstance(self.max_sparse, bool) or not isinstance(self.max_sparse, int) or self.max_sparse < 0:
-            raise ValueError(f"Reduced(max_sparse=...) must be a non-negative integer, got {self.max_sparse!r}")
-        if isinstance(self.max_staged, bool) or not isinstance(self.max_staged, int) or self.max_staged < 0:
-            raise ValueError(f"Reduced(max_staged=...) must be a non-negative integer, got {self.max_staged!r}")
+        _check_int("max_unrolled", self.max_unrolled, 0, 32)
+        _check_int("max_sparse", self.max_sparse, 0)
+        _check_int("max_staged", self.max_staged, 0)
         if not isinstance(self.eigenbasis, bool):
             raise ValueError(f"Reduced(eigenbasis=...) must be True or False, got {self.eigenbasis!r}")
         object.__setattr__(self, "elimination", _elimination(self.elimination))
@@ -187,6 +184,17 @@ class Reduced:
         Raises:
             ValueError: where the given elimination cannot take the model's sector."""
         return _plan(self, model, differentiated)
+
+
+def _check_int(name: str, value, low: int, high: int | None = None) -> None:
+    """Check that ``Reduced``'s ``name`` is an integer (not a bool) in ``[low, high]``
+    (``high = None``: no upper limit; ``low`` is 0 for every limit today).
+
+    Raises:
+        ValueError: naming the argument and the value."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        expected = "a non-negative integer" if high is None else f"an integer from {low} to {high}"
+        raise ValueError(f"Reduced({name}=...) must be {expected}, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,17 +245,27 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     if scalar_entries and len(keep) - 1 <= limits.max_unrolled:
         return Unrolled()
     if not model.davies and (limits.max_sparse or limits.max_staged):
-        pattern = _pattern(model, keep)
-        order = ordering.threshold_order(pattern, _sample(model, keep))
-        fill = ordering.fill(pattern, order)
-        if fill <= limits.max_sparse:
-            return StaticPivots(order)
-        if fill <= limits.max_staged:
-            try:
-                return Staged(order).prepare(pattern, None)
-            except ValueError:  # a structurally zero pivot in this order: LU
-                pass
+        static = _static(limits, model, keep)
+        if static is not None:
+            return static
     return LU()
+
+
+def _static(limits: Reduced, model: Model, keep: tuple[int, ...]) -> Elimination | None:
+    """Static pivots in the threshold order of the sector's pattern: unrolled up to
+    ``limits.max_sparse`` multiply–adds, staged up to ``limits.max_staged``; ``None`` above that,
+    or where a pivot is a structural zero in that order."""
+    pattern = _pattern(model, keep)
+    order = ordering.threshold_order(pattern, _sample(model, keep))
+    fill = ordering.fill(pattern, order)
+    if fill <= limits.max_sparse:
+        return StaticPivots(order)
+    if fill <= limits.max_staged:
+        try:
+            return Staged(order).prepare(pattern, None)
+        except ValueError:  # a structurally zero pivot in this order: LU
+            pass
+    return None
 
 
 def _given(elimination: Elimination, model: Model, keep: tuple[int, ...]) -> Elimination:
