@@ -39,6 +39,34 @@ def _scalar_apply(ops: Sequence[Sparse], v: list, rows: int) -> list:
     return acc
 
 
+def _dense_apply(ops, v, rows: int):
+    """The first ``rows`` entries of ``(Σ_o o) v`` over the ``(m, m)`` array operators, one
+    matrix–vector product each (zeros where there are none)."""
+    out = jnp.zeros((rows,), v.dtype)
+    for o in ops:
+        if not isinstance(o, Sparse):
+            out = out + (o[:rows] @ v)
+    return out
+
+
+def _entries(ops: Sequence[Sparse], rows: int) -> int:
+    """How many entries of the sparse operators fall in the first ``rows`` rows."""
+    return sum(int(np.count_nonzero(o.rows < rows)) for o in ops)
+
+
+def _scatter_apply(out, ops: Sequence[Sparse], v, rows: int):
+    """``out + (Σ_o o) v`` in its first ``rows`` entries, one scatter-add per operator."""
+    for o in ops:
+        inside = o.rows < rows
+        out = out.at[o.rows[inside]].add(o.values[inside] * v[o.cols[inside]])
+    return out
+
+
+def _stack(scalars: list, zero):
+    """One array of scalars, ``None`` as ``zero``."""
+    return jnp.stack([zero if a is None else a for a in scalars])
+
+
 class Arrays:
     """Coordinates as one ``(m,)`` array."""
 
@@ -52,21 +80,14 @@ class Arrays:
     def apply(self, ops, v, rows: int | None = None):
         """``(Σ_o o) v`` (``(m,)``, or its first ``rows`` entries)."""
         rows = v.shape[0] if rows is None else rows
-        out = jnp.zeros((rows,), v.dtype)
+        out = _dense_apply(ops, v, rows)
         sparse = [o for o in ops if isinstance(o, Sparse)]
-        for o in ops:
-            if not isinstance(o, Sparse):
-                out = out + (o[:rows] @ v)
         if not sparse:
             return out
-        if sum(int(np.count_nonzero(o.rows < rows)) for o in sparse) > SCALAR_ENTRIES:
-            for o in sparse:
-                inside = o.rows < rows
-                out = out.at[o.rows[inside]].add(o.values[inside] * v[o.cols[inside]])
-            return out
-        zero = jnp.zeros((), v.dtype)
+        if _entries(sparse, rows) > SCALAR_ENTRIES:
+            return _scatter_apply(out, sparse, v, rows)
         scalars = _scalar_apply(sparse, [v[i] for i in range(v.shape[0])], rows)
-        return out + jnp.stack([zero if a is None else a for a in scalars])
+        return out + _stack(scalars, jnp.zeros((), v.dtype))
 
     def total(self, v):
         """``Σ_i v_i``."""
