@@ -39,12 +39,17 @@ class FitSummary:
         for n in r.names:
             lines.append(f"  {n:<12} {r.values[n]:.8g} ± {r.errors[n]:.2g}")
         if len(r.names) > 1:
-            sd = np.sqrt(np.diag(r.covariance))
-            corr = r.covariance / np.outer(sd, sd)
-            pairs = [f"{a}–{b} {corr[i, j]:+.3f}" for i, a in enumerate(r.names) for j, b in enumerate(r.names) if j > i]
-            lines.append("  correlations: " + ", ".join(pairs))
+            lines.append("  correlations: " + ", ".join(_correlations(r)))
         lines.append(f"-> {self.path}")
         return "\n".join(lines)
+
+
+def _correlations(r: fitting.FitResult) -> list[str]:
+    """``"a–b ±c"`` for each pair of fitted parameters, ``c = C_ab / √(C_aa C_bb)`` from the
+    covariance ``C``."""
+    sd = np.sqrt(np.diag(r.covariance))
+    corr = r.covariance / np.outer(sd, sd)
+    return [f"{a}–{b} {corr[i, j]:+.3f}" for i, a in enumerate(r.names) for j, b in enumerate(r.names) if j > i]
 
 
 def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: bool = False,
@@ -61,14 +66,8 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
     study = resolve(spec)
     model = study.model
     path = Path(data) if data is not None else f.data
-    try:
-        table = read_table(path)
-    except TableError as err:
-        raise SpecError(spec.source, "fit.data", str(err)) from None
-    try:
-        conditions, _ = fitting.check_data(model, list(f.parameters), spec.fixed, list(table), f.observables)
-    except fitting.FitError as err:
-        raise SpecError(spec.source, f"fit.{err.part}" if err.part != "data" else "fit.data", str(err)) from None
+    table = _read_data(spec, path)
+    conditions = _conditions(spec, model, table)
     out = Path(output) if output is not None else spec.output
     plan.check_output(spec, out, "-o" if output is not None else "output.path")
     with plan.exclusive_lock(out):
@@ -78,6 +77,30 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
         result = fitting.fit(model, f.parameters, table, observables=f.observables, fixed=spec.fixed, solver=spec.solver)
         _write(out, spec, study, result, table, conditions, path, start)
     return FitSummary(out, result, len(next(iter(table.values()))))
+
+
+def _read_data(spec: SweepSpec, path: Path) -> dict:
+    """The data table at ``path``, column → ``(N,)``.
+
+    Raises:
+        SpecError: under ``fit.data``, where it cannot be read."""
+    try:
+        return read_table(path)
+    except TableError as err:
+        raise SpecError(spec.source, "fit.data", str(err)) from None
+
+
+def _conditions(spec: SweepSpec, model, table: dict) -> list[str]:
+    """The data's condition columns (``fitting.check_data``).
+
+    Raises:
+        SpecError: under the ``[fit]`` key that does not fit the model."""
+    f = spec.fit
+    try:
+        conditions, _ = fitting.check_data(model, list(f.parameters), spec.fixed, list(table), f.observables)
+    except fitting.FitError as err:
+        raise SpecError(spec.source, f"fit.{err.part}" if err.part != "data" else "fit.data", str(err)) from None
+    return conditions
 
 
 def _write(out, spec, study, result, table, conditions, data_path, start) -> None:

@@ -48,11 +48,8 @@ class OptimizationSummary:
             f"{s['converged_starts']} converged (compile {r.compile_seconds:.1f} s, optimise {r.seconds:.1f} s)",
             f"best: start {i}, {p.objective.text} = {s['objective']:.10g}  ({s['status']})"]
         for k, n in enumerate(p.variables):
-            lo, hi = p.bounds[k]
             units = p.model.describe(n)[0]
-            at = " (at its lower bound)" if np.isclose(r.x[i, k], lo, rtol=1e-9, atol=0) else \
-                " (at its upper bound)" if np.isclose(r.x[i, k], hi, rtol=1e-9, atol=0) else ""
-            lines.append(f"  {n:<12} {r.x[i, k]:<14.8g} {units}{at}")
+            lines.append(f"  {n:<12} {r.x[i, k]:<14.8g} {units}{_at_bound(r.x[i, k], *p.bounds[k])}")
         lines.append("observables there:")
         for n, v in s["observables"].items():
             lines.append(f"  {n:<12} {v:.8g}")
@@ -60,6 +57,16 @@ class OptimizationSummary:
             lines.append(f"constraint {text}: slack {slack:.3g} ({'holds' if slack >= 0 else 'violated'})")
         lines.append(f"-> {self.path}")
         return "\n".join(lines)
+
+
+def _at_bound(x: float, lo: float, hi: float) -> str:
+    """`` (at its lower bound)`` or `` (at its upper bound)`` where ``x`` is one of them (to a
+    relative 1e-9), else empty."""
+    if np.isclose(x, lo, rtol=1e-9, atol=0):
+        return " (at its lower bound)"
+    if np.isclose(x, hi, rtol=1e-9, atol=0):
+        return " (at its upper bound)"
+    return ""
 
 
 def run_optimization(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: bool = False,
@@ -70,10 +77,7 @@ def run_optimization(spec: SweepSpec, *, output: str | os.PathLike | None = None
         SpecError: no ``[optimize]`` table, or it does not fit the model.
         RunRefused: the output exists (without ``force``) or another run holds it.
     """
-    if spec.optimize is None:
-        raise SpecError(spec.source, "optimize", "expected an [optimize] table (maximize or minimize, variables); "
-                        "a spec with [axes] is a sweep: `jaxtherm run`")
-    o = spec.optimize
+    o = _optimize_table(spec)
     study = resolve(spec)
     model = study.model
     out = Path(output) if output is not None else spec.output
@@ -86,23 +90,63 @@ def run_optimization(spec: SweepSpec, *, output: str | os.PathLike | None = None
         result = optimize.run(prob, starts=starts or o.starts, steps=steps or o.steps, seed=o.seed,
                               learning_rate=o.learning_rate, solver=spec.solver, dtype=spec.dtype, progress=progress)
         _write(out, spec, study, result, start_time)
+    _check_feasible(spec, result, out)
+    return OptimizationSummary(out, result)
+
+
+def _optimize_table(spec: SweepSpec):
+    """The spec's ``[optimize]`` table.
+
+    Raises:
+        SpecError: where it has none (a sweep spec)."""
+    if spec.optimize is None:
+        raise SpecError(spec.source, "optimize", "expected an [optimize] table (maximize or minimize, variables); "
+                        "a spec with [axes] is a sweep: `jaxtherm run`")
+    return spec.optimize
+
+
+def _check_feasible(spec: SweepSpec, result: optimize.Result, out: Path) -> None:
+    """Check that some start satisfies the constraints at the end (after the file is written).
+
+    Raises:
+        SpecError: naming each constraint's best slack, where every start is infeasible."""
+    prob = result.problem
     if prob.constraints and (result.status == optimize.INFEASIBLE).all():
         worst = {c.text: float(np.max(result.slack[:, k])) for k, c in enumerate(prob.constraints)}
         raise SpecError(spec.source, "optimize.constraints",
                         f"infeasible: no start satisfies the constraints at the end (best slack of each: {worst}); "
                         f"relax them or widen the bounds. Every start's result is in {out}")
-    return OptimizationSummary(out, result)
 
 
 def _write(out: Path, spec: SweepSpec, study, result: optimize.Result, start_time: str) -> None:
+    """Write the results file (module docstring) of ``result`` to ``out``."""
     prob, model, dt = result.problem, study.model, spec.dtype
     n_starts = result.status.size
-    rec = result.trajectory_x.shape[0]
     coords = {
         "start": (np.arange(n_starts), "", "optimiser start (0: the given start values or the box centre; others random)"),
         "step": (result.trajectory_steps, "", "optimiser step at which the trajectory was recorded (0: the start)"),
         "variable": (np.asarray(prob.variables), "", "the optimised parameters"),
     }
+    v, arrays = _optimum_columns(model, result, dt)
+    if prob.constraints:
+        coords["constraint"] = (np.asarray([c.text for c in prob.constraints]), "", "constraint (slack ≥ 0 where it holds)")
+        v.append(Variable("slack", dt, "", "constraint slack lhs − rhs (≥ 0: holds) at the optimum",
+                          (("constraint", len(prob.constraints)),)))
+        arrays["slack"] = result.slack
+    for columns in (_status_columns(result, dt), _trajectory_columns(result, dt)):
+        v += columns[0]
+        arrays.update(columns[1])
+    scalars = {k: (val, *model.describe(k)[:2]) for k, val in spec.fixed.items()}
+    layout = Layout(("start",), coords, tuple(v), scalars, _attrs(spec, study, result, start_time), n_chunks=1)
+    ResultsFile.write_whole(out, layout, arrays, {
+        "end_time": now(), "n_points": n_starts, "n_failed": int(np.count_nonzero(arrays["status"])),
+        "compile_seconds": round(result.compile_seconds, 3), "sweep_seconds": round(result.seconds, 3)})
+
+
+def _optimum_columns(model, result: optimize.Result, dt) -> tuple[list[Variable], dict]:
+    """Per start: the variables at the optimum and at the start, the objective, the observables
+    and their derivatives by the variables."""
+    prob = result.problem
     v = [Variable(n, dt, model.describe(n)[0], f"{model.describe(n)[1]}: value at this start's optimum")
          for n in prob.variables]
     v += [Variable(f"{n}_start", dt, model.describe(n)[0], f"{n} at this start's starting point") for n in prob.variables]
@@ -116,29 +160,38 @@ def _write(out: Path, spec: SweepSpec, study, result: optimize.Result, start_tim
     arrays = {**{n: result.x[:, k] for k, n in enumerate(prob.variables)},
               **{f"{n}_start": result.x0[:, k] for k, n in enumerate(prob.variables)},
               "objective": result.objective, **result.observables, **result.gradients}
-    if prob.constraints:
-        coords["constraint"] = (np.asarray([c.text for c in prob.constraints]), "", "constraint (slack ≥ 0 where it holds)")
-        v.append(Variable("slack", dt, "", "constraint slack lhs − rhs (≥ 0: holds) at the optimum",
-                          (("constraint", len(prob.constraints)),)))
-        arrays["slack"] = result.slack
+    return v, arrays
+
+
+def _status_columns(result: optimize.Result, dt) -> tuple[list[Variable], dict]:
+    """Per start: ``optimizer_status``, the final ``projected_gradient`` and the steady state's
+    ``status`` (``STATUS_NONFINITE`` where the objective is not finite)."""
     meanings = "; ".join(f"{k} = {m}" for k, m in optimize.STATUS_MEANINGS.items())
-    v.append(Variable("optimizer_status", "int8", "", meanings))
-    arrays["optimizer_status"] = result.status
-    v.append(Variable("projected_gradient", dt, "1", "∞-norm of the scaled loss's projected gradient in the unit box at the end"))
-    arrays["projected_gradient"] = result.projected_gradient
     status = np.where(np.isfinite(result.objective), solvers.STATUS_OK, solvers.STATUS_NONFINITE).astype(np.int8)
-    v.append(Variable("status", "int8", "", "steady state at the optimum: 0 = ok; otherwise not solved (NaN outputs)"))
-    arrays["status"] = status
-    v.append(Variable("trajectory", dt, "", "the variables along the optimisation (recorded steps)",
-                      (("step", rec), ("variable", len(prob.variables)))))
-    arrays["trajectory"] = np.moveaxis(result.trajectory_x, 0, 1)
-    v.append(Variable("trajectory_objective", dt, "", f"{prob.objective.text} along the optimisation", (("step", rec),)))
-    arrays["trajectory_objective"] = result.trajectory_objective.T
-    scalars = {k: (val, *model.describe(k)[:2]) for k, val in spec.fixed.items()}
+    v = [Variable("optimizer_status", "int8", "", meanings),
+         Variable("projected_gradient", dt, "1", "∞-norm of the scaled loss's projected gradient in the unit box at the end"),
+         Variable("status", "int8", "", "steady state at the optimum: 0 = ok; otherwise not solved (NaN outputs)")]
+    return v, {"optimizer_status": result.status, "projected_gradient": result.projected_gradient, "status": status}
+
+
+def _trajectory_columns(result: optimize.Result, dt) -> tuple[list[Variable], dict]:
+    """The variables and the objective at the recorded steps: ``trajectory`` (start, step,
+    variable) and ``trajectory_objective`` (start, step)."""
+    prob = result.problem
+    rec = result.trajectory_x.shape[0]
+    v = [Variable("trajectory", dt, "", "the variables along the optimisation (recorded steps)",
+                  (("step", rec), ("variable", len(prob.variables)))),
+         Variable("trajectory_objective", dt, "", f"{prob.objective.text} along the optimisation", (("step", rec),))]
+    return v, {"trajectory": np.moveaxis(result.trajectory_x, 0, 1), "trajectory_objective": result.trajectory_objective.T}
+
+
+def _attrs(spec: SweepSpec, study, result: optimize.Result, start_time: str) -> dict:
+    """The file's attributes: the model's, the provenance, the problem and its best start."""
+    prob = result.problem
     best = result.best
-    attrs = {
+    return {
         **model_attrs(study),
-        **provenance(spec, "optimisation", str(jax.local_devices()[0]), dt),
+        **provenance(spec, "optimisation", str(jax.local_devices()[0]), spec.dtype),
         "objective": prob.objective.text,
         "sense": "maximize" if prob.maximize else "minimize",
         "constraints": json.dumps([c.text for c in prob.constraints]),
@@ -147,7 +200,3 @@ def _write(out: Path, spec: SweepSpec, study, result: optimize.Result, start_tim
         "best_variables": json.dumps({n: float(result.x[best, k]) for k, n in enumerate(prob.variables)}),
         "start_time": start_time,
     }
-    layout = Layout(("start",), coords, tuple(v), scalars, attrs, n_chunks=1)
-    ResultsFile.write_whole(out, layout, arrays, {
-        "end_time": now(), "n_points": n_starts, "n_failed": int(np.count_nonzero(status)),
-        "compile_seconds": round(result.compile_seconds, 3), "sweep_seconds": round(result.seconds, 3)})
