@@ -57,25 +57,41 @@ def select(da, selection: Sequence[tuple[str, str]]):
     for axis, text in selection:
         if axis not in da.dims:
             raise PlotError(f"--sel {axis}={text}: {da.name} has no axis {axis!r}; its axes: {', '.join(da.dims)}")
-        coord = da[axis].values
-        if coord.dtype.kind in "fi":
-            try:
-                value = float(text)
-            except ValueError:
-                raise PlotError(f"--sel {axis}={text}: expected a number for axis {axis!r}") from None
-            lo, hi = float(coord.min()), float(coord.max())
-            slack = 1e-9 * max(abs(lo), abs(hi), 1e-300)
-            if not lo - slack <= value <= hi + slack:
-                raise PlotError(f"--sel {axis}={text}: outside the axis's range {lo:.6g} … {hi:.6g}")
-            da = da.sel({axis: value}, method="nearest")
-            chosen[axis] = float(da[axis].values)
+        if da[axis].values.dtype.kind in "fi":
+            da, chosen[axis] = _select_number(da, axis, text)
         else:
-            values = [str(v) for v in coord]
-            if text not in values:
-                raise PlotError(f"--sel {axis}={text}: {axis!r} takes one of {', '.join(values)}")
-            da = da.isel({axis: values.index(text)})
-            chosen[axis] = text
+            da, chosen[axis] = _select_category(da, axis, text)
     return da, chosen
+
+
+def _select_number(da, axis: str, text: str):
+    """``da`` at the grid value of the numeric ``axis`` nearest to ``text``, and that value.
+
+    Raises:
+        PlotError: for text that is not a number, or a value outside the axis's range (beyond a
+            relative 1e-9)."""
+    coord = da[axis].values
+    try:
+        value = float(text)
+    except ValueError:
+        raise PlotError(f"--sel {axis}={text}: expected a number for axis {axis!r}") from None
+    lo, hi = float(coord.min()), float(coord.max())
+    slack = 1e-9 * max(abs(lo), abs(hi), 1e-300)
+    if not lo - slack <= value <= hi + slack:
+        raise PlotError(f"--sel {axis}={text}: outside the axis's range {lo:.6g} … {hi:.6g}")
+    da = da.sel({axis: value}, method="nearest")
+    return da, float(da[axis].values)
+
+
+def _select_category(da, axis: str, text: str):
+    """``da`` at the value ``text`` of the categorical ``axis``, and that value.
+
+    Raises:
+        PlotError: for a value the axis does not take."""
+    values = [str(v) for v in da[axis].values]
+    if text not in values:
+        raise PlotError(f"--sel {axis}={text}: {axis!r} takes one of {', '.join(values)}")
+    return da.isel({axis: values.index(text)}), text
 
 
 def _label(da, name: str | None = None) -> str:
@@ -249,22 +265,33 @@ def _draw_panel(fig, ax, da, sigma, observable: str, layout: _Layout, style: _St
     if panel is not None:
         ax.set_title(f"{layout.panel_dim} = {panel}", fontsize=10)
     if ydim is None:
-        ax.plot(part[xdim].values, part.values, lw=1.5)
-        if style.zero_line:
-            ax.axhline(0.0, color="0.4", lw=0.8)
-        ax.set_ylabel(label)
+        _draw_line(ax, part, xdim, label, style)
     else:
-        mesh = ax.pcolormesh(part[xdim].values, part[ydim].values, part.transpose(ydim, xdim).values,
-                             cmap=style.cmap, norm=style.norm, shading="nearest")
-        fig.colorbar(mesh, ax=ax, label=label)
-        ax.set_ylabel(_label(part[ydim]))
-        _log_axis(ax.set_yscale, part[ydim].values)
+        _draw_map(fig, ax, part, xdim, ydim, label, style)
     violated = (sigma is not None or observable == "sigma") and _outline_violation(
         ax, part if sigma is None else sigma, xdim, ydim)
     bound = style.tur and _mark_tur_bound(ax, part, xdim, ydim)
     ax.set_xlabel(_label(part[xdim]))
     _log_axis(ax.set_xscale, part[xdim].values)
     return violated, bound
+
+
+def _draw_line(ax, part, xdim: str, label: str, style: _Style) -> None:
+    """``part`` as a line against ``xdim`` (with the zero line where ``style`` asks)."""
+    ax.plot(part[xdim].values, part.values, lw=1.5)
+    if style.zero_line:
+        ax.axhline(0.0, color="0.4", lw=0.8)
+    ax.set_ylabel(label)
+
+
+def _draw_map(fig, ax, part, xdim: str, ydim: str, label: str, style: _Style) -> None:
+    """``part`` as a colour map over ``(xdim, ydim)`` with its colour bar; ``ydim`` logarithmic
+    where it was given as a logspace."""
+    mesh = ax.pcolormesh(part[xdim].values, part[ydim].values, part.transpose(ydim, xdim).values,
+                         cmap=style.cmap, norm=style.norm, shading="nearest")
+    fig.colorbar(mesh, ax=ax, label=label)
+    ax.set_ylabel(_label(part[ydim]))
+    _log_axis(ax.set_yscale, part[ydim].values)
 
 
 def _log_axis(set_scale, values: np.ndarray) -> None:
@@ -278,6 +305,14 @@ def _decorate(fig, plt, da, observable: str, chosen: dict, ydim: str | None, vio
     description = da.attrs.get("description", observable)
     title = f"{observable}: {description}" if len(description) < 70 else observable
     fig.suptitle(title + (f"\n{where}" if where else ""), fontsize=10)
+    handles, labels = _legend(plt, ydim, violated, bound)
+    if handles:
+        fig.legend(handles, labels, loc="outside lower right", fontsize=8)
+
+
+def _legend(plt, ydim: str | None, violated: bool, bound: bool) -> tuple[list, list[str]]:
+    """The legend's handles and labels: the σ < 0 region (hatched on maps, shaded on lines)
+    where ``violated``, the TUR bound where ``bound``."""
     handles, labels = [], []
     if violated:
         handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="k", hatch="//") if ydim is not None
@@ -287,8 +322,7 @@ def _decorate(fig, plt, da, observable: str, chosen: dict, ydim: str | None, vio
         handles.append(plt.Line2D([], [], color="0.3", ls="--", lw=1.2))
         labels.append(f"Q = {TUR_BOUND:g}: classical TUR bound" + (" (maps: colours centred there, Q < 2 blue)"
                                                                     if ydim is not None else ""))
-    if handles:
-        fig.legend(handles, labels, loc="outside lower right", fontsize=8)
+    return handles, labels
 
 
 def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: str | None = None,

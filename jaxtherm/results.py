@@ -140,7 +140,7 @@ def info(path: str | os.PathLike) -> dict:
     gradients = list(spec.get("output", {}).get("gradients", []))
     fixed, outputs = _split_scalars(s, set(spec.get("parameters", {})))
     status = np.asarray(s["status"])
-    counts = {int(k): int(c) for k, c in zip(*np.unique(status, return_counts=True))}
+    counts = _status_counts(status)
     done = int(status.size - counts.get(NOT_COMPUTED, 0))
     return {
         "path": str(path),
@@ -162,10 +162,20 @@ def info(path: str | os.PathLike) -> dict:
         "solver_plan": _singular_unknowns(a.get("solver_plan", "")),
         "device": a.get("device", ""),
         "precision": a.get("precision", ""),
-        "versions": {k[: -len("_version")]: a[k] for k in ("jaxtherm_version", "jax_version", "h5py_version",
-                                                           "numpy_version") if k in a},
+        "versions": _versions(a),
         "spec_source": a.get("spec_source", ""),
     }
+
+
+def _status_counts(status: np.ndarray) -> dict[int, int]:
+    """How many points have each status code, ``code → count`` (codes present only)."""
+    return {int(k): int(c) for k, c in zip(*np.unique(status, return_counts=True))}
+
+
+def _versions(attrs) -> dict:
+    """The package versions the file records, ``package → version``."""
+    return {k[: -len("_version")]: attrs[k] for k in ("jaxtherm_version", "jax_version", "h5py_version",
+                                                      "numpy_version") if k in attrs}
 
 
 _MEANINGS = {**{int(k): v for k, v in STATUS_MEANINGS.items()}, NOT_COMPUTED: "not computed yet"}

@@ -58,6 +58,17 @@ DERIVED = (
 )
 
 
+def _dissipators(coupling: str, a: dict, spectrum: str) -> tuple:
+    """Each qubit's thermalizer (``jaxtherm.models.thermalizers``), in the order c, r, h: the
+    room's frequency is ``E_h − E_c``."""
+    omega = {"c": "E_c", "r": _room_energy, "h": "E_h"}
+    return tuple(
+        x for k in "crh"
+        for x in thermalizer(coupling, a[k], bath=k, omega=omega[k], beta=f"beta_{k}", gamma=f"gamma_{k}",
+                             spectrum=spectrum)
+    )
+
+
 @model_family
 def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> Model:
     """The absorption refrigerator with ``local`` or ``global`` (Davies) baths.
@@ -81,12 +92,7 @@ def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> 
         Term(parameter("E_h"), n["h"] + n["r"], "E_h (n_h + n_r)"),
         Term(parameter("g"), swap + swap.T, "g (|010⟩⟨101| + h.c.)"),
     )
-    omega = {"c": "E_c", "r": _room_energy, "h": "E_h"}
-    dissipators = tuple(
-        x for k in "crh"
-        for x in thermalizer(coupling, a[k], bath=k, omega=omega[k], beta=f"beta_{k}", gamma=f"gamma_{k}",
-                             spectrum=spectrum)
-    )
+    dissipators = _dissipators(coupling, a, spectrum)
     return Model(
         name=f"absorption_refrigerator/{coupling}" + ("" if spectrum == "seed" else f"/{spectrum}"),
         dim=8,

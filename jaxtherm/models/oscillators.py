@@ -14,6 +14,21 @@ from .qubit_pair import COUPLINGS, SPECTRA, pair_model
 from .thermalizers import OptionError, check_option
 
 
+def _check_cutoff(cutoff) -> None:
+    """Check that ``cutoff`` is an integer (not a bool) from 2 to 40.
+
+    Raises:
+        OptionError: naming the option."""
+    if not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 2 <= cutoff <= 40:
+        raise OptionError("cutoff", f"cutoff must be an integer from 2 to 40; got {cutoff!r}")
+
+
+def _basis(cutoff: int) -> tuple[str, ...]:
+    """The basis labels ``|n_a n_b⟩`` (comma-separated above 10 levels), index ``N n_a + n_b``."""
+    sep = "," if cutoff > 10 else ""
+    return tuple(f"|{na}{sep}{nb}⟩" for na in range(cutoff) for nb in range(cutoff))
+
+
 @model_family
 def oscillator_pair(cutoff: int = 6, coupling: str = "local", spectrum: str = "seed") -> Model:
     """Two oscillators truncated at ``cutoff`` levels each, coupled like the qubit pair.
@@ -28,14 +43,11 @@ def oscillator_pair(cutoff: int = 6, coupling: str = "local", spectrum: str = "s
     Returns:
         The cached ``jaxtherm.models.Model``; observables ``J_a, J_b, power, sigma, n_a, n_b``.
     """
-    if not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 2 <= cutoff <= 40:
-        raise OptionError("cutoff", f"cutoff must be an integer from 2 to 40; got {cutoff!r}")
+    _check_cutoff(cutoff)
     check_option("coupling", coupling, COUPLINGS)
     check_option("spectrum", spectrum, SPECTRA)
     a, b = tensor(destroy(cutoff), qeye(cutoff)), tensor(qeye(cutoff), destroy(cutoff))
-    sep = "," if cutoff > 10 else ""
-    basis = tuple(f"|{na}{sep}{nb}⟩" for na in range(cutoff) for nb in range(cutoff))
     return pair_model(f"oscillator_pair/cutoff={cutoff}/{coupling}" + ("" if spectrum == "seed" else f"/{spectrum}"),
-                      a, b, coupling, spectrum, "oscillator", basis,
+                      a, b, coupling, spectrum, "oscillator", _basis(cutoff),
                       {"cutoff": cutoff, "coupling": coupling, "spectrum": spectrum},
                       __doc__.split("\n\n")[0] + f" Cutoff {cutoff}, {coupling} coupling, {spectrum} spectrum.")

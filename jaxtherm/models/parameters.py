@@ -87,14 +87,24 @@ def _parameter_info(parameters: Iterable, units: Mapping[str, str], betas: set[s
     the domain ``>= 0`` if it is a bath's inverse temperature (in ``betas``)."""
     info = {}
     for p in parameters:
-        if isinstance(p, str):
-            p = Parameter(p, units.get(p, ""), p, ">= 0" if p in betas else "real")
-        if not isinstance(p, Parameter):
-            raise TypeError(f"parameters must be names or Parameter objects, got {p!r}")
+        p = _as_parameter(p, units, betas)
         if p.name in info:
             raise ValueError(f"parameters must be unique, got {p.name!r} twice")
         info[p.name] = p
     return info
+
+
+def _as_parameter(p, units: Mapping[str, str], betas: set[str]) -> Parameter:
+    """``p`` itself, or for a plain name a ``Parameter`` with its units from ``units`` and the
+    domain ``>= 0`` if it is a bath's inverse temperature (in ``betas``).
+
+    Raises:
+        TypeError: for anything else."""
+    if isinstance(p, str):
+        p = Parameter(p, units.get(p, ""), p, ">= 0" if p in betas else "real")
+    if not isinstance(p, Parameter):
+        raise TypeError(f"parameters must be names or Parameter objects, got {p!r}")
+    return p
 
 
 def _with_temperatures(aliases: Iterable[Alias], info: Mapping[str, Parameter]) -> dict[str, Alias]:

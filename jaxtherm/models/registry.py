@@ -77,13 +77,22 @@ def _check_options(factory: Callable[..., Model], what: str, kwargs: dict) -> No
     """Every option given is one the factory takes (unless it takes ``**kwargs``); every
     required one is given."""
     accepted = options(factory)
-    unknown = [k for k in kwargs if k not in accepted]
-    if unknown and not _takes_any(factory):
-        raise UnknownOption(unknown[0], f"{what} takes no option {unknown[0]!r}; its options are "
-                            f"{', '.join(accepted) or 'none'}")
+    if not _takes_any(factory):
+        _check_known(what, kwargs, accepted)
     missing = [k for k, v in accepted.items() if v is inspect.Parameter.empty and k not in kwargs]
     if missing:
         raise FactoryError(f"{what} needs the option {missing[0]!r}")
+
+
+def _check_known(what: str, kwargs: dict, accepted: dict) -> None:
+    """Check that every option given is one of ``accepted``.
+
+    Raises:
+        UnknownOption: naming the first that is not."""
+    unknown = [k for k in kwargs if k not in accepted]
+    if unknown:
+        raise UnknownOption(unknown[0], f"{what} takes no option {unknown[0]!r}; its options are "
+                            f"{', '.join(accepted) or 'none'}")
 
 
 def _call(factory: Callable[..., Model], what: str, kwargs: dict) -> Model:
