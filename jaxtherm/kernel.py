@@ -136,7 +136,7 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     solved, status, residual, state = plan.steady_state(basis.matrix, dtype)
     flows = basis.flows(solved)
     out = observables.currents(model, flows, dtype)
-    status = _energy_balance(model, flows, out, status, dtype)
+    status = _energy_balance(model, out, status, h_coeffs, basis.rates, dtype)
     if fluctuations:  # currents and noise feed σ and the TUR ratios: stored once
         for b, (first, second) in basis.counting().items():
             out[f"J_counted_{b}"], out[f"noise_{b}"] = fluctuations_.cumulants(plan, state, solved, first, second)
@@ -165,36 +165,39 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     return out
 
 
-def _energy_balance(model: Model, flows, currents: dict, status, dtype):
+def _energy_balance(model: Model, currents: dict, status, h_coeffs: list, rates: list, dtype):
     """``status`` with ``STATUS_INACCURATE`` where the first law ``Σ_j J_j + P = 0`` visibly fails.
 
-    A steady state's currents are differences of gross energy flows ``G_j = Σ_{k∈j} |Tr(H L_k ρ)|``
-    (each dissipative term ``k`` of bath ``j`` apart). Where one bath's flows are orders of
-    magnitude beyond another's (a rate of 10¹³ beside 0.1), the weak bath's physics lies below
-    the round-off of the strong one's; the residual, relative to the whole ``R``, cannot see it,
-    and the first law can. A point is flagged where the imbalance ``|Σ_j J_j + P|`` exceeds both
-    ``ε^{1/4}`` of the currents ``Σ_j |J_j| + |P|`` (the law visibly broken: 1.2×10⁻⁴ in float64)
-    and ``ε^{1/2}/16`` of the weakest bath's gross flow ``min_j G_j`` (more than round-off
-    explains where the currents are tiny, at equilibrium or at low temperature). The check covers
-    baths of Lindblad terms (a Davies bath's generator gives its net flow only, which vanishes at
-    equilibrium); baths without flow (a zero rate, or flows within round-off of the strongest
-    bath's) are left out."""
-    davies = {k.channel for k in model.davies}
-    baths = {b.name for b in model.baths}
-    gross: dict[str, object] = {}
-    for channel, flow in flows:
-        if channel in baths and channel not in davies:
-            gross[channel] = gross.get(channel, jnp.zeros((), dtype)) + jnp.abs(flow)
-    if not gross:
+    Each bath's current is resolved to round-off of the largest energy flows of the whole system.
+    Where one bath's rates are orders of magnitude beyond another's (10¹³ beside 0.1), the weak
+    bath's physics lies below that round-off; the residual, relative to the whole ``R``, cannot
+    see it, and the first law can. A point is flagged where the imbalance ``|Σ_j J_j + P|``
+    exceeds both ``ε^{1/4}`` of the currents ``Σ_j |J_j| + |P|`` (the law visibly broken:
+    1.2×10⁻⁴ in float64) and ``ε^{1/2}/16`` of the weakest bath's natural flow scale
+    ``min_j E Γ_j`` (``Γ_j = Σ_{k∈j} |κ_k|`` its Lindblad rates, ``E = Σ_m |h_m| ‖H_m‖₂``): more
+    than round-off explains where the currents are tiny, at equilibrium or at low temperature.
+    Baths of Davies terms (whose rates live in their spectra) and baths whose rates are all zero
+    are left out."""
+    checked = {b.name for b in model.baths} - {k.channel for k in model.davies}
+    scale: dict[str, object] = {}
+    for rate, k in zip(rates, model.lindblads):
+        if k.channel in checked:
+            scale[k.channel] = scale.get(k.channel, jnp.zeros((), dtype)) + jnp.abs(rate)
+    if not scale:
         return status
+    eps = float(np.finfo(dtype).eps)
+    energy = sum((jnp.abs(h) * _norm(t.operator) for h, t in zip(h_coeffs, model.hamiltonian)), jnp.zeros((), dtype))
+    weakest = energy * functools.reduce(jnp.minimum, [jnp.where(g > 0, g, jnp.inf) for g in scale.values()])
     total = [currents[f"J_{b.name}"] for b in model.baths] + [currents["power"]]
     imbalance = jnp.abs(sum(total[1:], total[0]))
     net = sum((jnp.abs(t) for t in total[1:]), jnp.abs(total[0]))
-    eps = float(np.finfo(dtype).eps)
-    strongest = functools.reduce(jnp.maximum, list(gross.values()))
-    weakest = functools.reduce(jnp.minimum, [jnp.where(g > eps * strongest, g, jnp.inf) for g in gross.values()])
     broken = (imbalance > eps ** 0.25 * net) & (imbalance > eps ** 0.5 / 16 * weakest)
     return jnp.where((status == STATUS_OK) & broken, STATUS_INACCURATE, status)
+
+
+def _norm(operator: np.ndarray) -> float:
+    """``‖H_m‖₂``, a Hamiltonian term's largest singular value (a constant of the model)."""
+    return float(np.linalg.norm(np.asarray(operator), 2))
 
 
 class _ProductBasis:
@@ -244,6 +247,8 @@ class _ProductBasis:
 class _Eigenbasis:
     """A global (Davies-only) model's sector system in the eigenbasis of ``H``
     (``jaxtherm.secular``), its heat currents, counting operators, and ``ρ = V ρ_eig Vᵀ``."""
+
+    rates: list = []  # Davies baths only: no Lindblad rates
 
     def __init__(self, model: Model, p, plan, ops: dict, h_coeffs: list, dtype, counting: bool):
         self.model, self.plan = model, plan
