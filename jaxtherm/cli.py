@@ -160,11 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "to the kernel's working set and the grid's rows); memory grows with it")
     run.add_argument("--resume", action="store_true", help="complete an unfinished (killed) run of the same spec; on a file that "
                      "already holds its complete sweep, do nothing and exit 0 (batch requeues)")
-    run.add_argument("--force", action="store_true", help="overwrite an existing results file")
-    run.add_argument("--solver", choices=("auto", "reduced", "dense"),
+    run.add_argument("--force", action="store_true", help="replace an existing results file: the new sweep is written "
+                     "beside it (OUT.h5.partial) and takes its place only when complete")
+    run.add_argument("--solver", choices=("auto", "reduced", "dense", "lu", "unrolled", "static_pivots", "staged"),
                      help="auto: pick for the model (today: reduced; the results file's solver_plan says what ran); "
-                     "reduced: solve only the symmetry sector of the steady state (unrolled for small sectors); "
-                     "dense: the full Liouvillian, the slower reference (default: [run] solver, else auto)")
+                     "reduced: solve only the symmetry sector of the steady state, by the elimination its size calls for; "
+                     "dense: the full Liouvillian, the slower reference; lu, unrolled, static_pivots, staged: the sector "
+                     "by that elimination (static_pivots and staged: models without Davies baths) "
+                     "(default: [run] solver, else auto)")
     run.add_argument("--device", choices=("cpu", "gpu"), help="JAX device (default: JAX's default, a GPU if visible)")
     run.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
                      help="compute the chunks on a Dask cluster: local:N starts N worker processes on this machine, "
