@@ -449,12 +449,20 @@ def _check_coefficients(model: Model) -> None:
     other = {name: 1.0 + 0.1 * (i + 1) for i, name in enumerate(model.parameters)}
     for label, c, rate in _coefficients(model):
         value = _evaluate(model, label, c, probe)
-        if value.dtype.kind == "c":
-            shown = repr(complex(value.flat[0])) if value.size else "a complex array"
-            raise ValueError(f"model {model.name!r}: term {label!r}: coefficients must be real; got {shown}")
+        _check_real(model, label, value)
         if rate and _negative_scalar(value) and _evaluate(model, label, c, other) == value:
             raise ValueError(f"model {model.name!r}: the rate of term {label!r} is the constant {float(value):g}; "
                              "expected ≥ 0 (the rate κ of κ D[L])")
+
+
+def _check_real(model: Model, label: str, value: np.ndarray) -> None:
+    """Check that a coefficient's value is real.
+
+    Raises:
+        ValueError: naming the term and showing the (first) complex value."""
+    if value.dtype.kind == "c":
+        shown = repr(complex(value.flat[0])) if value.size else "a complex array"
+        raise ValueError(f"model {model.name!r}: term {label!r}: coefficients must be real; got {shown}")
 
 
 def _negative_scalar(value: np.ndarray) -> bool:

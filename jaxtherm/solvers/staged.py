@@ -447,14 +447,26 @@ def _blocked(fn, columns, *arrays):
     """``fn`` on the ``(·, B)`` arrays in blocks of ``columns`` points (all of them if ``None``),
     arrays given and returned with the points first, ``(B, ·)``."""
     size = arrays[0].shape[0]
+    points_first = _points_first(fn)
     if columns is None or size <= columns:
-        out = fn(*(x.T for x in arrays))
-        return tuple(y.T for y in out)
+        return points_first(*arrays)
     blocks = -(-size // columns)
-    padded = [jnp.concatenate([x, jnp.broadcast_to(x[-1:], (blocks * columns - size, *x.shape[1:]))]) for x in arrays]
-    stacked = [x.reshape(blocks, columns, *x.shape[1:]) for x in padded]
-    out = jax.lax.map(lambda xs: tuple(y.T for y in fn(*(x.T for x in xs))), tuple(stacked))
+    out = jax.lax.map(lambda xs: points_first(*xs), _in_blocks(arrays, blocks, columns))
     return tuple(y.reshape(blocks * columns, *y.shape[2:])[:size] for y in out)
+
+
+def _points_first(fn):
+    """``fn`` of ``(·, B)`` arrays as a function of ``(B, ·)`` arrays: its arguments and results
+    transposed."""
+    return lambda *arrays: tuple(y.T for y in fn(*(x.T for x in arrays)))
+
+
+def _in_blocks(arrays, blocks: int, columns: int) -> tuple:
+    """Each ``(B, ·)`` array as ``(blocks, columns, ·)``, padded to ``blocks · columns`` points
+    by repeating its last point."""
+    size = arrays[0].shape[0]
+    padded = [jnp.concatenate([x, jnp.broadcast_to(x[-1:], (blocks * columns - size, *x.shape[1:]))]) for x in arrays]
+    return tuple(x.reshape(blocks, columns, *x.shape[1:]) for x in padded)
 
 
 def block_size() -> int | None:
