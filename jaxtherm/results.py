@@ -101,6 +101,8 @@ def _load(path: Path):
             # marked here has its outputs in the file when they are read next
             status = ds["status"].load()
             return ds.load(), status
+    except hdf5.Unreadable as err:
+        raise ResultsError(f"{path}: {err}") from None
     except OSError as err:
         raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
 
@@ -186,6 +188,8 @@ def _summary(path: Path) -> dict:
     """``jaxtherm.io.hdf5.read_summary`` of a jaxtherm results file, or ``ResultsError``."""
     try:
         s = hdf5.read_summary(path)
+    except hdf5.Unreadable as err:
+        raise ResultsError(f"{path}: {err}") from None
     except OSError as err:
         raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
     if s["status"] is None or "spec" not in s["attrs"]:

@@ -592,3 +592,21 @@ def test_plot_options_are_checked_and_the_written_file_is_named(tmp_path, capsys
     code, out, _ = cli_main(capsys, "plot", ref, "J_a", "-o", tmp_path / "fig")
     assert code == 0 and out.strip() == f"wrote {tmp_path / 'fig.png'}"
     assert (tmp_path / "fig.png").is_file() and not (tmp_path / "fig").exists()
+
+
+def test_a_failed_whole_file_write_leaves_the_old_file_as_it_was(tmp_path):
+    """Optimisation and fit results are written beside their path and renamed over it only when
+    complete (``ResultsFile.write_whole``): a write that fails half-way (here an array of the wrong
+    shape) leaves the file that was there byte-identical, and no staging file behind."""
+    from jaxtherm.io.hdf5 import Layout, ResultsFile, Variable
+
+    out = tmp_path / "opt.h5"
+    layout = Layout(dims=("start",), coords={"start": (np.arange(4), "", "start")},
+                    variables=(Variable("x", "float64", "", "a value"), Variable("status", "int8", "", "status")),
+                    scalars={}, attrs={"title": "t"}, n_chunks=1)
+    ResultsFile.write_whole(out, layout, {"x": np.arange(4.0), "status": np.zeros(4, np.int8)}, {})
+    before = out.read_bytes()
+    with pytest.raises(Exception):  # noqa: B017  (h5py's error for a shape mismatch)
+        ResultsFile.write_whole(out, layout, {"x": np.arange(3.0), "status": np.zeros(4, np.int8)}, {})
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["opt.h5"]

@@ -306,16 +306,24 @@ class ResultsFile:
 
     @classmethod
     def write_whole(cls, path: Path, layout: Layout, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, object]) -> None:
-        """Create ``path`` and write a file of one chunk at once (optimisation and fit results):
-        every array over the whole first dimension, then ``attrs``, complete."""
+        """Write a file of one chunk at once (optimisation and fit results): every array over the
+        whole first dimension, then ``attrs``, complete. It is written beside ``path``
+        (``path.partial``) and renamed over it only when complete, so a file already at ``path``
+        stays as it was until then, whatever stops the write."""
         n = layout.shape[0]
-        h5 = cls.create(path, layout)
+        staging = path.with_name(path.name + ".partial")
+        h5 = cls.create(staging, layout)
         try:
             h5.write([((slice(0, n),), slice(0, n))], arrays)
             h5.mark_done(0)
             h5.finish(attrs)
-        finally:
-            h5.close()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                h5.close()
+                staging.unlink()
+            raise
+        h5.close()
+        os.replace(staging, path)
 
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
