@@ -155,7 +155,8 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         out[x.name] = jnp.asarray(x.function({**p, **out}), dtype)
     if rho:
         out["rho"] = liouvillian.density_matrix(jnp.zeros(d * d, dtype).at[ops["keep"]].set(r), d)
-    finite = functools.reduce(jnp.logical_and, [jnp.isfinite(out[k]) for k in observables.checked(model, fluctuations)])
+    # one test for all: a sum is finite only where every term is (or it overflows: beyond range too)
+    finite = jnp.isfinite(sum(out[k] for k in observables.checked(model, fluctuations)))
     status = jnp.where((status == STATUS_OK) & ~finite, STATUS_NONFINITE, status)
     status = jnp.where(model.outside_domain(p), STATUS_DOMAIN, status).astype(jnp.int8)
     ok = status == STATUS_OK
