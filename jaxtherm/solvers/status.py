@@ -18,8 +18,8 @@ kernels (``jaxtherm.batch.batched_kernel``, ``jaxtherm.kernel.point``) return it
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
     STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",
-    STATUS_NONFINITE: "non-finite parameters or results",
-    STATUS_INACCURATE: "relative residual above tolerance",
+    STATUS_NONFINITE: "non-finite parameters or results (a current, σ, an expectation or a derivative)",
+    STATUS_INACCURATE: "relative residual, or first-law imbalance, above tolerance",
     STATUS_DOMAIN: "parameters outside the model's domain (e.g. a negative rate or temperature)",
     STATUS_UNVERIFIED: "static pivots could not vouch for the solution (solved again with partial pivoting)",
 }
