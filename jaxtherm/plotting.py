@@ -227,9 +227,13 @@ def _xy(observable: str, numeric: list[str], x: str | None, y: str | None) -> tu
 
 
 def changes_sign(values: np.ndarray) -> bool:
-    """Whether the finite ``values`` take both signs."""
+    """Whether the finite ``values`` take both signs beyond round-off (``10⁻⁹`` of their largest
+    magnitude: a current that vanishes at equilibrium as ``±10⁻¹⁶`` is one-signed)."""
     finite = values[np.isfinite(values)]
-    return finite.size > 0 and finite.min() < 0 < finite.max()
+    if not finite.size:
+        return False
+    tol = 1e-9 * float(np.abs(finite).max())
+    return finite.min() < -tol and finite.max() > tol
 
 
 def _norm(colors, observable: str, values: np.ndarray, ydim: str | None) -> _Style:
