@@ -389,3 +389,13 @@ def test_plot_of_an_optimisation_trajectory(tmp_path, capsys):
     assert png_size(tmp_path / "d.png") == panels_size(1)
     assert cli.main(["plot", str(out), "trajectory_objective", "-o", str(tmp_path / "o.png")]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_map_is_diverging_only_where_the_data_change_sign_beyond_round_off():
+    """A current that vanishes as ±1e-16 at equilibrium is one-signed (a sequential map); σ that
+    is negative by 1e-5 beside 1e-3 changes sign (a map centred at 0)."""
+    from jaxtherm.plotting import changes_sign
+
+    assert not changes_sign(np.array([-4e-16, 0.0, 0.2, np.nan]))
+    assert changes_sign(np.array([-1e-5, 0.0, 1e-3]))
+    assert not changes_sign(np.array([np.nan, np.nan]))
