@@ -14,6 +14,7 @@ are renamed into place whole, and ``--resume`` rebuilds the results file from th
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import shlex
@@ -288,6 +289,18 @@ def _not_a_file(path: Path, what: str) -> str:
     return f"{path}: expected a {what} file (TOML); it is {kind}"
 
 
+def _unknown_spec(name: str, path: Path, folder: str = "sweeps") -> str:
+    """Why ``name`` names no spec — neither a file nor a bundled one — with the closest bundled
+    names; ``""`` where it does."""
+    if path.exists():
+        return ""
+    bundled = sorted(bundled_sweeps(folder))
+    close = difflib.get_close_matches(name, bundled, n=2)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    kind = "sweep" if folder == "sweeps" else "study"
+    return f"{name}: no such spec file, and no bundled {kind} of that name; {hint}bundled: {', '.join(bundled)}"
+
+
 def _load_spec(load_spec, path: Path):
     """``load_spec(path)``, with what its parser does not yet answer as a ``SpecError`` of
     the file: bytes that are not UTF-8, and nesting too deep for Python's TOML parser."""
@@ -341,7 +354,7 @@ def _run_sweep(args, box: list) -> int:
         print(f"jaxtherm run: error: --chunk-size: expected a positive integer; got {args.chunk_size}", file=sys.stderr)
         return EXIT_USAGE
     spec_path = _resolve_spec(args.spec)
-    problem = _not_a_file(spec_path, "spec")
+    problem = _not_a_file(spec_path, "spec") or _unknown_spec(args.spec, spec_path)
     if problem:
         print(f"jaxtherm run: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -453,8 +466,9 @@ def _optimize(args) -> int:
         bar.update(done - bar.done)
 
     spec_path = _resolve_spec(args.spec, "studies")
-    if _not_a_file(spec_path, "spec"):
-        print(f"jaxtherm optimize: error: {_not_a_file(spec_path, 'spec')}", file=sys.stderr)
+    problem = _not_a_file(spec_path, "spec") or _unknown_spec(args.spec, spec_path, "studies")
+    if problem:
+        print(f"jaxtherm optimize: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
         spec = _load_spec(load_spec, spec_path)

@@ -298,7 +298,9 @@ def test_cli_runs_a_point_sweep_and_missing_spec_file(tmp_path, capsys, monkeypa
     with h5py.File(tmp_path / "results" / "one.h5") as h5:
         assert h5["J_a"].shape == () and h5["status"][()] == 0
     assert cli.main(["run", str(tmp_path / "nope.toml")]) == 2
-    assert "cannot be read" in capsys.readouterr().err
+    assert "nope.toml: no such spec file" in capsys.readouterr().err
+    assert cli.main(["run", "quickstrat"]) == 2  # a misspelt bundled name gets the close one
+    assert "did you mean 'quickstart'?" in capsys.readouterr().err
 
 
 def test_bundled_sweeps_are_valid():
