@@ -51,8 +51,9 @@ class OptimizationSummary:
             units = p.model.describe(n)[0]
             lines.append(f"  {n:<12} {r.x[i, k]:<14.8g} {units}{_at_bound(r.x[i, k], *p.bounds[k])}")
         lines.append("observables there:")
+        units = {**p.model.observables, **p.model.fluctuation_observables}
         for n, v in s["observables"].items():
-            lines.append(f"  {n:<12} {v:.8g}")
+            lines.append(f"  {n:<12} {v:<14.8g} {units.get(n, ('', ''))[0]}".rstrip())
         for text, slack in s["constraints"].items():
             lines.append(f"constraint {text}: slack {slack:.3g} ({'holds' if slack >= 0 else 'violated'})")
         lines.append(f"-> {self.path}")
