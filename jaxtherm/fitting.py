@@ -121,14 +121,18 @@ def _is_condition(model: Model, c: str, fitted: Sequence[str], fixed: Mapping[st
     return True
 
 
-def _start(name: str, given: Sequence[float]) -> float:
+def _start(model: Model, name: str, given: Sequence[float]) -> float:
     """A fitted parameter's start: the given one, else the middle of ``[lo, hi]``.
 
     Raises:
-        FitError: unless ``given`` is ``[start]``, ``[lo, hi]`` or ``[lo, hi, start]`` with ``lo < hi``."""
+        FitError: unless ``given`` is ``[start]``, ``[lo, hi]`` or ``[lo, hi, start]`` with ``lo < hi``,
+            every number inside the parameter's domain (as ``optimize`` requires of its bounds)."""
     b = [float(v) for v in given]
     if len(b) not in (1, 2, 3) or (len(b) >= 2 and not b[0] < b[1]):
         raise FitError("parameters", f"{name}: expected [start], [lo, hi] or [lo, hi, start] with lo < hi; got {b}")
+    domain = model.describe(name)[2]
+    if (domain == "> 0" and min(b) <= 0) or (domain == ">= 0" and min(b) < 0):
+        raise FitError("parameters", f"{name}: {b} leaves the parameter's domain ({name} {domain})")
     return b[-1] if len(b) in (1, 3) else (b[0] + b[1]) / 2
 
 
@@ -148,7 +152,7 @@ def _fitter(model: Model, parameters, data, observables, fixed, solver, max_step
     has_sigma = all(f"sigma_{o}" in data for o in obs)
     sigma = _columns(data, [f"sigma_{o}" for o in obs]) if has_sigma else jnp.ones_like(y)
     cond = {c: jnp.asarray(np.asarray(data[c], float)) for c in conditions}
-    start = [_start(name, parameters[name]) for name in names]
+    start = [_start(model, name, parameters[name]) for name in names]
     scale = jnp.asarray([abs(s) if s != 0 else 1.0 for s in start])
     fixed_j = {k: jnp.asarray(v, float) for k, v in fixed.items()}
     single = batch.pointwise(model, solver, np.float64)
@@ -158,7 +162,7 @@ def _fitter(model: Model, parameters, data, observables, fixed, solver, max_step
             out = single({**fixed_j, **dict(zip(names, theta)), **c})
             return jnp.stack([out[o] for o in obs])
 
-        return jax.vmap(row)(cond)
+        return jax.vmap(row, axis_size=y.shape[0])(cond)  # a table of repeats has no condition columns
 
     def residuals(z, data):
         w, yy = data
@@ -200,8 +204,13 @@ def fit(model: Model, parameters: Mapping[str, Sequence[float]], data: Mapping[s
     theta, r, jac, ok, steps = solve(jnp.ones(n), y)
     theta, r, jac = np.asarray(theta), np.asarray(r), np.asarray(jac)
     chi2 = float(r @ r)
+    if not np.isfinite(chi2):
+        raise FitError("data", f"the model could not be solved at {int(np.count_nonzero(~np.isfinite(r)))} of "
+                       f"{r.size} data values at the fitted parameters (χ² is not finite); expected conditions and "
+                       "parameter ranges where every row has a steady state")
     dof = r.size - len(names)
-    s2 = 1.0 if has_sigma else chi2 / max(dof, 1)
+    # without sigma_ columns the scale of the errors comes from the residuals: none without dof
+    s2 = 1.0 if has_sigma else (chi2 / dof if dof > 0 else np.nan)
     cov = s2 * np.linalg.pinv(jac.T @ jac)
     resid = np.asarray(predict(jnp.asarray(theta))) - np.asarray(y)
     return FitResult(names, {k: float(v) for k, v in zip(names, theta)},

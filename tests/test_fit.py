@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import jaxtherm
-from jaxtherm import cli
+from jaxtherm import cli, fitting
 from jaxtherm.fitting import bootstrap, fit
 
 PAIR = jaxtherm.qubit_pair("incoherent")
@@ -94,3 +94,19 @@ def test_data_that_do_not_match_the_model_exit_2_naming_the_key(tmp_path, capsys
     assert cli.main(["fit", str(spec), "-o", str(tmp_path / "o.h5")]) == 2
     err = capsys.readouterr().err
     assert f"key '{key}'" in err and expected in err and "Traceback" not in err, err
+
+
+def test_fit_refuses_bounds_outside_the_domain_and_leaves_errors_undetermined_without_dof():
+    """A rate's range below 0 is refused, as ``optimize`` refuses it; a table of repeats (no
+    condition columns) fits; with as many parameters as data values the errors are NaN (no
+    degrees of freedom), not a spurious ±1e-15."""
+    model = jaxtherm.qubit_pair("local")
+    fixed = dict(omega_a=1.0, omega_b=1.0, T_a=2.0, T_b=1.0, gamma_a=0.1)
+    with pytest.raises(fitting.FitError, match="domain"):
+        fitting.fit(model, {"epsilon": [0.01, 1.0], "gamma_b": [-0.5, 1.0]}, {"J_a": np.array([1e-3, 2e-3])},
+                    observables=["J_a"], fixed=fixed)
+    one = fitting.fit(model, {"epsilon": [0.01, 1.0], "gamma_b": [0.05, 1.0]}, {"J_a": np.array([1e-3])},
+                      observables=["J_a"], fixed=fixed)
+    assert one.dof == -1 and all(np.isnan(v) for v in one.errors.values())
+    out = jaxtherm.solve(model, rho=False, epsilon=one.values["epsilon"], gamma_b=one.values["gamma_b"], **fixed)
+    assert abs(float(out["J_a"]) - 1e-3) <= 1e-9  # the fit reproduces its one value

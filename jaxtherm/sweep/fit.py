@@ -34,8 +34,9 @@ class FitSummary:
 
     def table(self) -> str:
         r = self.result
+        per = f"χ²/dof = {r.chi2 / r.dof:.4g}" if r.dof > 0 else "no degrees of freedom left: the errors are undetermined"
         lines = [f"fit of {', '.join(r.observables)} ({self.rows} rows): χ² = {r.chi2:.6g}, {r.dof} degrees of freedom, "
-                 f"χ²/dof = {r.chi2 / max(r.dof, 1):.4g}" + ("" if r.converged else "  (NOT converged)")]
+                 f"{per}" + ("" if r.converged else "  (NOT converged)")]
         for n in r.names:
             lines.append(f"  {n:<12} {r.values[n]:.8g} ± {r.errors[n]:.2g}")
         if len(r.names) > 1:
@@ -74,7 +75,11 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
         if out.exists() and not force:
             raise plan.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
         start = now()
-        result = fitting.fit(model, f.parameters, table, observables=f.observables, fixed=spec.fixed, solver=spec.solver)
+        try:
+            result = fitting.fit(model, f.parameters, table, observables=f.observables, fixed=spec.fixed,
+                                 solver=spec.solver)
+        except fitting.FitError as err:
+            raise SpecError(spec.source, f"fit.{err.part}", str(err)) from None
         _write(out, spec, study, result, table, conditions, path, start)
     return FitSummary(out, result, len(next(iter(table.values()))))
 
