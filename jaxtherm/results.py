@@ -247,8 +247,9 @@ def _chunks(path: Path, chunks) -> dict | None:
 
 def _timing(a: dict, done: int) -> dict:
     timing = {k: a[k] for k in ("start_time", "end_time", "compile_seconds", "sweep_seconds") if k in a}
-    if a.get("sweep_seconds"):
-        timing["points_per_second"] = round(done / a["sweep_seconds"]) if done else None
+    if a.get("sweep_seconds"):  # the points the last run computed (a resumed run computed only the rest)
+        computed = int(a.get("computed_points", done))
+        timing["points_per_second"] = round(computed / a["sweep_seconds"]) if computed else None
     return timing
 
 

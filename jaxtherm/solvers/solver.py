@@ -85,7 +85,9 @@ class Plan:
     def description(self) -> str:
         """What runs, in words, e.g. ``"reduced: 5 unknowns of 15, unrolled elimination"``."""
         where = " in the eigenbasis of H" if self.eigenbasis else ""
-        return f"{self.solver.name}: {self.size - 1} unknowns of {self.dim ** 2 - 1}{where}, {self.elimination.description}"
+        unknowns = self.size - 1
+        return (f"{self.solver.name}: {unknowns} unknown{'s' if unknowns != 1 else ''} of {self.dim ** 2 - 1}{where}, "
+                f"{self.elimination.description}")
 
     def fallback(self) -> Plan:
         """This plan with the elimination that solves the points it cannot vouch for (partial

@@ -367,7 +367,7 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
             loop_seconds = time.perf_counter() - t_loop
             bar.close()
             state.phase = "finishing"
-            h5.finish({"end_time": now(), "n_points": spec.n_points, "n_failed": failed,
+            h5.finish({"end_time": now(), "n_points": spec.n_points, "n_failed": failed, "computed_points": computed,
                        "resumed_chunks": len(done), "compile_seconds": round(compile_seconds + engine.compile_in_loop, 3),
                        "sweep_seconds": round(loop_seconds, 3)})
         except BaseException:
