@@ -249,7 +249,7 @@ class _Eigenbasis:
     """A global (Davies-only) model's sector system in the eigenbasis of ``H``
     (``jaxtherm.secular``), its heat currents, counting operators, and ``ρ = V ρ_eig Vᵀ``."""
 
-    rates: list = []  # Davies baths only: no Lindblad rates
+    rates: tuple = ()  # Davies baths only: no Lindblad rates
 
     def __init__(self, model: Model, p, plan, ops: dict, h_coeffs: list, dtype, counting: bool):
         self.model, self.plan = model, plan

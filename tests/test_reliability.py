@@ -125,26 +125,26 @@ def snapshot(folder):
     return out
 
 
+def _spec_and_reference(tmp_path_factory, name: str, text: str):
+    """A spec file ``name.toml`` of ``text`` and its uninterrupted result ``ref.h5``."""
+    d = tmp_path_factory.mktemp(name)
+    spec = d / f"{name}.toml"
+    spec.write_text(text)
+    ref = d / "ref.h5"
+    run_sweep(parse_spec(text, str(spec)), output=ref, progress=False)
+    return spec, ref
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """The TINY spec file and its uninterrupted result."""
-    d = tmp_path_factory.mktemp("tiny")
-    spec = d / "tiny.toml"
-    spec.write_text(TINY)
-    ref = d / "ref.h5"
-    run_sweep(parse_spec(TINY, str(spec)), output=ref, progress=False)
-    return spec, ref
+    return _spec_and_reference(tmp_path_factory, "tiny", TINY)
 
 
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory):
     """The SLOW spec file and its uninterrupted result (its kernel then sits in the compilation cache)."""
-    d = tmp_path_factory.mktemp("slow")
-    spec = d / "slow.toml"
-    spec.write_text(SLOW)
-    ref = d / "ref.h5"
-    run_sweep(parse_spec(SLOW, str(spec)), output=ref, progress=False)
-    return spec, ref
+    return _spec_and_reference(tmp_path_factory, "slow", SLOW)
 
 
 # --- classes of existing output files that a run must not touch ---------------------------------

@@ -353,7 +353,7 @@ def _stored_eof(path: Path) -> tuple[int, int] | None:
     return size, base + eof
 
 
-def _writer_holds_lock(path: Path) -> bool:
+def writer_holds_lock(path: Path) -> bool:
     """Whether a jaxtherm run holds ``<path>.lock`` (the sweep runner's lock, see
     ``jaxtherm.sweep.plan``), i.e. the file may be growing now."""
     try:
@@ -391,7 +391,7 @@ def check_complete_bytes(path: Path, wait: float = TRUNCATION_WAIT) -> None:
             raise Unreadable(path, "a directory") from None
         if sizes is None or sizes[0] >= sizes[1]:
             return
-        if time.monotonic() > deadline or not _writer_holds_lock(path):
+        if time.monotonic() > deadline or not writer_holds_lock(path):
             raise Unreadable(path, f"truncated or damaged: {sizes[0]:,} bytes, where its superblock says {sizes[1]:,}")
         time.sleep(0.05)
 

@@ -116,12 +116,12 @@ class Elimination:
     @property
     def needs_pattern(self) -> bool:
         """Whether ``prepare`` needs the sector's pattern (a Liouvillian assembled from
-        constant operators)."""
-        return False
+        constant operators): static pivots' order is made from it."""
+        return self.static_pivots
 
     def fallback(self) -> Elimination:
-        """The elimination that solves the points this one cannot vouch for (itself, unless it
-        has static pivots)."""
+        """The elimination that solves the points this one cannot vouch for (itself; the
+        static-pivot eliminations name LU with partial pivoting)."""
         return self
 
     def block_size(self) -> int | None:

@@ -573,9 +573,10 @@ class Staged(Elimination):
         return ("sparse elimination in a fill-reducing order with static pivots, level by level with the batch "
                 "innermost (LU with partial pivoting where a point fails its residual check)")
 
-    @property
-    def needs_pattern(self) -> bool:
-        return True
+    def fallback(self) -> Elimination:
+        from .lu import LU
+
+        return LU()
 
     def prepare(self, pattern: np.ndarray, sample: np.ndarray) -> Staged:
         """The order (if not given) and the structure for ``pattern``.
@@ -584,11 +585,6 @@ class Staged(Elimination):
             ValueError: where a pivot is a structural zero in that order."""
         order = self.order if self.order is not None else ordering.threshold_order(pattern, sample)
         return dataclasses.replace(self, order=tuple(order), structure=structure(pattern, order))
-
-    def fallback(self) -> Elimination:
-        from .lu import LU
-
-        return LU()
 
     def block_size(self) -> int | None:
         """Points whose whole kernel runs together (``block_size``: cache blocks on a CPU)."""

@@ -455,19 +455,15 @@ class StaticPivots(Unrolled):
         return ("sparse elimination in a fill-reducing order with static pivots (LU with partial pivoting where a "
                 "point fails its residual check)")
 
-    @property
-    def needs_pattern(self) -> bool:
-        return True
+    def fallback(self) -> Elimination:
+        from .lu import LU
+
+        return LU()
 
     def prepare(self, pattern: np.ndarray, sample: np.ndarray) -> StaticPivots:
         if self.order is not None:
             return self
         return dataclasses.replace(self, order=ordering.threshold_order(pattern, sample))
-
-    def fallback(self) -> Elimination:
-        from .lu import LU
-
-        return LU()
 
     def _order(self) -> tuple[int, ...]:
         if self.order is None:

@@ -33,7 +33,7 @@ import tomllib
 from pathlib import Path
 
 from ..io import journal
-from ..io.hdf5 import FileCheck, inspect, not_regular
+from ..io.hdf5 import FileCheck, inspect, not_regular, writer_holds_lock
 from ..solvers import Reduced
 from .spec import SpecError, SweepSpec
 
@@ -145,20 +145,8 @@ def exclusive_lock(out: Path):
 
 
 def writer_running(out: Path) -> bool:
-    """Whether a jaxtherm run holds ``out``'s lock now (a sweep is writing it)."""
-    try:
-        fh = open(lock_path(out))
-    except OSError:
-        return False
-    with fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        return False
+    """Whether a jaxtherm run holds ``out``'s lock (``lock_path``) now: a sweep is writing it."""
+    return writer_holds_lock(out)
 
 
 def same_spec(a, b) -> bool:
