@@ -58,7 +58,10 @@ import json, sys, time
 import numpy as np
 import jax, jax.numpy as jnp
 import jaxtherm
-from jaxtherm.batch import batched_kernel
+try:
+    from jaxtherm.kernel.batch import batched_kernel
+except ImportError:  # commits before the folders were layers
+    from jaxtherm.batch import batched_kernel
 family, options, solver, fluctuations, n_grad, n, seconds = json.loads(sys.argv[1])
 model = jaxtherm.models.get(family, **options)
 names = tuple(model.parameters)

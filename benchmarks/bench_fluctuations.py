@@ -51,7 +51,7 @@ def sweep_chunk(model, fluctuations: bool) -> int:
     point against the CPU cache budget, ``jaxtherm.sweep.devices.auto_chunk_size``)."""
     import jax
 
-    from jaxtherm.batch import batched_kernel
+    from jaxtherm.kernel.batch import batched_kernel
     from jaxtherm.sweep import devices
 
     fn = batched_kernel(model, tuple(model.parameters), (), np.dtype("float64"), "auto", False,

@@ -131,7 +131,7 @@ def bench_kernel(model, n: int, chunk: int, min_seconds: float, solver="auto", f
     import jax
     import jax.numpy as jnp
 
-    from jaxtherm.batch import batched_kernel, padded
+    from jaxtherm.kernel.batch import batched_kernel, padded
 
     names = tuple(model.parameters)
     dtype = np.dtype("float64")

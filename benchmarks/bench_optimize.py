@@ -42,7 +42,7 @@ def main() -> None:
     import jax
 
     import jaxtherm
-    from jaxtherm.optimizer import problem, run
+    from jaxtherm.design.optimize import problem, run
 
     rows = []
     print(f"jax {jax.__version__}, {jax.devices()}")

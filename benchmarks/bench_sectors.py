@@ -7,10 +7,10 @@ real coordinates), on random points:
 * ``LU``: ``Reduced(max_unrolled=0, max_sparse=0, max_staged=0)``, LU with partial pivoting on
   the sector (the default for these sectors before the sparse eliminations);
 * ``sparse``: ``Reduced(max_sparse=fill)``, the unrolled elimination in a minimum-degree order
-  with static pivots, where its fill (multiply–adds, ``jaxtherm.solvers.ordering.fill``) is
+  with static pivots, where its fill (multiply–adds, ``jaxtherm.linalg.ordering.fill``) is
   at most 2,500 (compile time printed: it grows with the fill);
 * ``staged``: ``Reduced(max_unrolled=0, max_sparse=0, max_staged=fill)``, the same elimination
-  level by level with the batch innermost (``jaxtherm.solvers.staged``), where the fill is at
+  level by level with the batch innermost (``jaxtherm.linalg.staged``), where the fill is at
   most 100,000;
 * ``numpy``: ``numpy.linalg.solve`` on the stack of the same trace-eliminated sector matrices
   (assembled untimed), i.e. LAPACK's batched ``gesv`` — what a user with NumPy would do;
@@ -37,9 +37,9 @@ import numpy as np
 from bench_models import random_points  # the same sampling as every other benchmark (same folder)
 
 import jaxtherm
-from jaxtherm import kernel
-from jaxtherm.batch import batched_kernel, padded
-from jaxtherm.solvers import lu, ordering
+from jaxtherm.kernel import point as kernel
+from jaxtherm.kernel.batch import batched_kernel, padded
+from jaxtherm.linalg import lu, ordering
 from jaxtherm.solvers import solver as solver_module
 
 MAX_SPARSE_BENCH = 2500

@@ -56,7 +56,7 @@ def run_kernel(coupling: str, n: int, mode: str, chunk: int) -> dict:
     import jax.numpy as jnp
 
     import jaxtherm
-    from jaxtherm.batch import batched_kernel, padded
+    from jaxtherm.kernel.batch import batched_kernel, padded
 
     model = jaxtherm.qubit_pair(coupling)
     dtype = np.dtype("float32" if mode.endswith("float32") else "float64")
@@ -124,7 +124,7 @@ def run_jaxtherm(coupling: str, n: int, mode: str) -> dict:
 def numpy_superoperators(coupling: str) -> np.ndarray:
     """The constant complex superoperators ``S_k`` ``(K, 16, 16)`` of the model, built once."""
     import jaxtherm
-    from jaxtherm import liouvillian
+    from jaxtherm.physics import liouvillian
 
     model = jaxtherm.qubit_pair(coupling)
     if model.davies:

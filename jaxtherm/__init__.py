@@ -13,16 +13,14 @@ Example:
     True
 """
 
-from . import (
+from jaxtherm import (
     _config,  # noqa: F401  (enables float64 before anything is traced)
     models,
-    operators,
     solvers,
-    spectra,
 )
-from ._version import __version__
-from .batch import batched_kernel, gradient_name, scalar_observables, solve
-from .models import (
+from jaxtherm._version import __version__
+from jaxtherm.kernel.batch import batched_kernel, gradient_name, scalar_observables, solve
+from jaxtherm.models import (
     COUPLINGS,
     Alias,
     Bath,
@@ -39,7 +37,8 @@ from .models import (
     qubit_chain,
     qubit_pair,
 )
-from .solvers import (
+from jaxtherm.physics import operators, spectra
+from jaxtherm.solvers import (
     STATUS_DOMAIN,
     STATUS_INACCURATE,
     STATUS_MEANINGS,
@@ -54,19 +53,19 @@ from .solvers import (
 
 
 def __getattr__(name: str):
-    """``jaxtherm.open``, ``jaxtherm.info`` (``jaxtherm.results``), ``jaxtherm.plot``
-    (``jaxtherm.plotting``) and ``jaxtherm.optimize`` (``jaxtherm.optimizer``), imported on
+    """``jaxtherm.open``, ``jaxtherm.info`` (``jaxtherm.io.read``), ``jaxtherm.plot``
+    (``jaxtherm.cli.plot``) and ``jaxtherm.optimize`` (``jaxtherm.design.optimize``), imported on
     first use: plotting needs the ``[analysis]`` extra, optimising the ``[optimize]`` one (optax)."""
     if name in ("open", "info"):
-        from . import results
+        from jaxtherm.io import read as results
 
         return getattr(results, name)
     if name == "plot":
-        from .plotting import plot
+        from jaxtherm.cli.plot import plot
 
         return plot
     if name == "optimize":
-        from .optimizer import optimize
+        from jaxtherm.design.optimize import optimize
 
         return optimize
     raise AttributeError(f"module 'jaxtherm' has no attribute {name!r}")

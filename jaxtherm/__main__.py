@@ -1,5 +1,5 @@
-"""``python -m jaxtherm``: the command-line interface (see ``jaxtherm.cli``)."""
+"""``python -m jaxtherm``: the command-line interface (see ``jaxtherm.cli.commands``)."""
 
-from .cli import main
+from jaxtherm.cli.commands import main
 
 raise SystemExit(main())

@@ -24,7 +24,7 @@ import pytest
 
 import jaxtherm
 from jaxtherm import solvers
-from jaxtherm.kernel import operators_on
+from jaxtherm.kernel.point import operators_on
 from tests.helpers import random_points
 
 ELIMINATIONS = {"lu": solvers.LU(), "unrolled": solvers.Unrolled(), "static_pivots": solvers.StaticPivots(),

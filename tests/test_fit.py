@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import jaxtherm
-from jaxtherm import cli, fitting
-from jaxtherm.fitting import bootstrap, fit
+from jaxtherm.cli import commands as cli
+from jaxtherm.design import fit as fitting
+from jaxtherm.design.fit import bootstrap, fit
 
 PAIR = jaxtherm.qubit_pair("incoherent")
 FIXED = dict(omega_a=1.0, omega_b=1.0, T_a=2.0, gamma_a=1.0)

@@ -11,7 +11,7 @@ import qutip
 
 import jaxtherm
 from jaxtherm.models import Bath, Lindblad, Model, Term, local_thermalizer
-from jaxtherm.operators import dag, sigmam
+from jaxtherm.physics.operators import dag, sigmam
 from jaxtherm.sweep import SpecError, parse_spec, run_sweep
 from tests import reference
 from tests.helpers import random_points

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import jaxtherm
-from jaxtherm import cli
+from jaxtherm.cli import commands as cli
 from jaxtherm.models import Bath, Lindblad, Model, Term, parameter
-from jaxtherm.operators import num, sigmam
+from jaxtherm.physics.operators import num, sigmam
 from jaxtherm.sweep import SpecError, load_spec, parse_spec, resolve
 from jaxtherm.sweep.spec import MAX_AXIS_POINTS, MAX_GRID_POINTS
 
@@ -166,7 +166,7 @@ def test_parameter_values_that_are_not_real_numbers_are_named():
 
 @pytest.mark.parametrize("text", ["-" * 100_000 + "J_c", " + ".join(["J_c"] * 20_000), "-" * 250 + "J_c"])
 def test_expressions_nested_too_deeply_are_refused_not_a_recursion_error(text):
-    from jaxtherm import expressions
+    from jaxtherm.design import expressions
 
     with pytest.raises(expressions.ExpressionError, match="deep"):
         expressions.parse(text)
@@ -180,7 +180,7 @@ def test_expressions_nested_too_deeply_are_refused_not_a_recursion_error(text):
 
 
 def test_expressions_within_the_depth_limit_still_parse():
-    from jaxtherm import expressions
+    from jaxtherm.design import expressions
 
     with pytest.raises(expressions.ExpressionError, match="is not an expression"):  # Python's parser: too many parentheses
         expressions.parse("(" * 5000 + "J_c" + ")" * 5000)

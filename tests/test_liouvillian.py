@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtherm import davies, liouvillian, spectra
+from jaxtherm.physics import davies, liouvillian, spectra
 
 
 def _random_hermitian(d, rng):

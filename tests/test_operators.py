@@ -1,10 +1,10 @@
-"""The operator vocabulary (jaxtherm.operators): algebra, ordering, conversions, and QuTiP."""
+"""The operator vocabulary (jaxtherm.physics.operators): algebra, ordering, conversions, and QuTiP."""
 
 import numpy as np
 import pytest
 
-from jaxtherm import operators as ops
-from jaxtherm.operators import (
+from jaxtherm.physics import operators as ops
+from jaxtherm.physics.operators import (
     SIGMA_MINUS,
     as_array,
     create,

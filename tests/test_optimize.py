@@ -8,8 +8,8 @@ import pytest
 import scipy.optimize
 
 import jaxtherm
-from jaxtherm import cli
-from jaxtherm.optimizer import CONVERGED, FAILED_POINT, optimize
+from jaxtherm.cli import commands as cli
+from jaxtherm.design.optimize import CONVERGED, FAILED_POINT, optimize
 
 from . import analytic, reference
 

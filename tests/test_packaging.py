@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from jaxtherm import cli
+from jaxtherm.cli import commands as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

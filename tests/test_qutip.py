@@ -2,7 +2,7 @@
 
 The Liouvillians are built here from QuTiP's own operators (``destroy``, ``tensor``,
 ``liouvillian``); the Davies jump operators are grouped by Bohr frequency from a NumPy
-eigendecomposition, independently of jaxtherm.liouvillian.
+eigendecomposition, independently of jaxtherm.physics.liouvillian.
 """
 
 import numpy as np

@@ -3,11 +3,11 @@
 The cases are those of ``qutip/tests/solver/test_steadystate.py`` (QuTiP 5): ``test_qubit``,
 ``test_ho``, ``test_driven_cavity`` and ``test_exact_solution_for_simple_methods``. Each is
 built from the public API only (``Model``, ``Term``, ``Lindblad``, ``Bath``, ``parameter`` and
-``jaxtherm.operators``), as in the README's own-model example, and compared with its closed
+``jaxtherm.physics.operators``), as in the README's own-model example, and compared with its closed
 form at tolerances far tighter than QuTiP's own (which are 1e-5 … 1e-3 for the iterative methods).
 
 jaxtherm's qubit basis is (|n=0⟩, |n=1⟩), ground first; QuTiP's is (|↑⟩, |↓⟩), excited first
-(see ``jaxtherm.operators``). Cases built from jaxtherm operators are checked in jaxtherm's
+(see ``jaxtherm.physics.operators``). Cases built from jaxtherm operators are checked in jaxtherm's
 basis; the case built from QuTiP ``Qobj`` s is checked in QuTiP's, against QuTiP's own numbers.
 """
 
@@ -20,17 +20,7 @@ import pytest
 import jaxtherm
 from jaxtherm import Bath, Lindblad, Model, Term
 from jaxtherm.models import parameter
-from jaxtherm.operators import (
-    as_array,
-    create,
-    dag,
-    destroy,
-    num,
-    qeye,
-    sigmam,
-    sigmap,
-    sigmaz,
-)
+from jaxtherm.physics.operators import as_array, create, dag, destroy, num, qeye, sigmam, sigmap, sigmaz
 
 N_CAVITY = 30  # QuTiP's truncation for test_ho and test_driven_cavity
 

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pytest
 
-from jaxtherm import cli
+from jaxtherm.cli import commands as cli
 from jaxtherm.io import journal
 from jaxtherm.sweep import grid, parse_spec, run_sweep
 from tests.test_user_models import FACTORY

@@ -16,9 +16,9 @@ import pytest
 import xarray  # noqa: F401
 
 import jaxtherm
-from jaxtherm import cli
+from jaxtherm.cli import commands as cli
+from jaxtherm.cli.plot import panels_size
 from jaxtherm.io import journal
-from jaxtherm.plotting import panels_size
 from jaxtherm.sweep import parse_spec, run_sweep
 
 from .test_sweep import DEAD
@@ -174,7 +174,7 @@ def test_full_disk_stops_with_exit_2_and_resumes_to_the_identical_result(tmp_pat
     out = tmp_path / "full.h5"
     args = ["run", str(spec), "-o", str(out), "--chunk-size", "4000", "-q"]
     limit = 1 << 20  # the file needs ~2.3 MB
-    limited = ("import resource, sys; from jaxtherm.cli import main; "
+    limited = ("import resource, sys; from jaxtherm.cli.commands import main; "
                f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); sys.exit(main(sys.argv[1:]))")
     stopped = subprocess.run([sys.executable, "-c", limited, *args], capture_output=True, text=True)
     assert stopped.returncode == 2, stopped.stderr
@@ -339,7 +339,7 @@ def test_plot_refuses_a_resolution_out_of_range_and_one_axis_twice(tmp_path, cap
 def test_map_colours_are_centred_at_zero_only_where_the_data_change_sign():
     from matplotlib import colors
 
-    from jaxtherm.plotting import _norm
+    from jaxtherm.cli.plot import _norm
 
     one_signed = _norm(colors, "J_a", np.array([[0.1, 0.3], [0.2, np.nan]]), "T_b")
     assert one_signed.cmap == "viridis" and isinstance(one_signed.norm, colors.Normalize)
@@ -394,7 +394,7 @@ def test_plot_of_an_optimisation_trajectory(tmp_path, capsys):
 def test_a_map_is_diverging_only_where_the_data_change_sign_beyond_round_off():
     """A current that vanishes as ±1e-16 at equilibrium is one-signed (a sequential map); σ that
     is negative by 1e-5 beside 1e-3 changes sign (a map centred at 0)."""
-    from jaxtherm.plotting import changes_sign
+    from jaxtherm.cli.plot import changes_sign
 
     assert not changes_sign(np.array([-4e-16, 0.0, 0.2, np.nan]))
     assert changes_sign(np.array([-1e-5, 0.0, 1e-3]))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import jaxtherm
-from jaxtherm.kernel import davies_matrices
+from jaxtherm.kernel.point import davies_matrices
 from jaxtherm.models import Bath, Expectation, Lindblad, Model, Term, parameter
-from jaxtherm.operators import dag, lowering, number
+from jaxtherm.physics.operators import dag, lowering, number
 from jaxtherm.solvers import symmetry_sector
 from tests.helpers import random_points
 

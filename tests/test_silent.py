@@ -101,7 +101,7 @@ def test_a_nan_coefficient_of_a_user_model_is_flagged():
     is a non-finite result there, not an ok point with NaN outputs."""
     import jax.numpy as jnp
 
-    from jaxtherm import operators as op
+    from jaxtherm.physics import operators as op
 
     a = op.lowering(1, 0)
     model = jaxtherm.Model(

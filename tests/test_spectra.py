@@ -1,6 +1,6 @@
 """Bath spectra (``docs/design.md`` §2.3): detailed balance, values, limits, and thermalization to Gibbs.
 
-``jaxtherm.spectra.get(name)`` gives ``emission(ν, β, rate, cutoff)`` (down) and
+``jaxtherm.physics.spectra.get(name)`` gives ``emission(ν, β, rate, cutoff)`` (down) and
 ``absorption(ν, β, rate, cutoff)`` (up) for a transition of energy ν > 0:
 
     seed   Γ                      Γ e^{−βν}
@@ -41,7 +41,7 @@ def _grid():
 @pytest.mark.parametrize("name", SPECTRA)
 def test_detailed_balance(name):
     """rate_up = e^{−βν} rate_down, relative 1e-13, over the whole (ν, β) grid."""
-    spec = jaxtherm.spectra.get(name)
+    spec = jaxtherm.physics.spectra.get(name)
     nu, beta, rate = _grid()
     down = np.asarray(spec.emission(nu, beta, rate, _cutoff(name)))
     up = np.asarray(spec.absorption(nu, beta, rate, _cutoff(name)))
@@ -53,7 +53,7 @@ def test_detailed_balance(name):
 def test_values(name):
     """The table of ``docs/design.md`` §2.3, relative 1e-12 where βν ≥ 0.01 (there a direct 1/(e^{βν} − 1)
     loses at most ~1e-14 to cancellation, so any correct formula passes)."""
-    spec = jaxtherm.spectra.get(name)
+    spec = jaxtherm.physics.spectra.get(name)
     nu, beta, rate = _grid()
     keep = beta * nu >= 0.01
     nu, beta, rate = nu[keep], beta[keep], rate[keep]
@@ -88,7 +88,7 @@ def test_zero_temperature(name, nu):
     """At β = ∞ emission and absorption are finite (absorption exactly 0), and their gradients
     with respect to β, ν, rate (and ω_c) are finite and equal those of the β → ∞ limit
     (d/dβ → 0: every β-dependence is e^{−βν})."""
-    spec = jaxtherm.spectra.get(name)
+    spec = jaxtherm.physics.spectra.get(name)
     rate, cutoff = 0.6, 1.7
     c = cutoff if name == "ohmic" else None
 
@@ -117,7 +117,7 @@ def test_zero_temperature(name, nu):
 def test_seed_zero_frequency(beta):
     """seed at ν = 0: emission = absorption = Γ; ∂_ν absorption = −βΓ, other gradients of the
     exact formula (∂_β = 0, ∂_Γ = 1)."""
-    spec = jaxtherm.spectra.get("seed")
+    spec = jaxtherm.physics.spectra.get("seed")
     rate = 0.7
     assert float(spec.emission(0.0, beta, rate)) == pytest.approx(rate, rel=1e-15)
     assert float(spec.absorption(0.0, beta, rate)) == pytest.approx(rate, rel=1e-15)
@@ -135,7 +135,7 @@ def test_ohmic_zero_frequency(beta):
     Small ν > 0 approaches the limit like the series: relative error ν|±β/2 − 1/ω_c| + O(ν²),
     asserted ≤ 2ν(β + 1/ω_c) (a form without cancellation, e.g. ν/expm1(βν), is that accurate
     down to ν = 1e-12; 1/(e^{βν} − 1) is not)."""
-    spec = jaxtherm.spectra.get("ohmic")
+    spec = jaxtherm.physics.spectra.get("ohmic")
     kappa, wc = 0.9, 1.7
     for f in (spec.emission, spec.absorption):
         assert float(f(0.0, beta, kappa, wc)) == pytest.approx(kappa / beta, rel=1e-13)
@@ -154,7 +154,7 @@ def test_bose_small_frequency_asymptote(beta):
     """bose diverges as ν → 0 (physical): emission = γ/(βν)·(1 + βν/2 + O(βν)²), so
     |emission·βν/γ − 1| ≤ βν; absorption ~ γ/(βν) too, with the opposite first correction
     (this accuracy at βν = 3e-9 needs a cancellation-free form such as expm1)."""
-    spec = jaxtherm.spectra.get("bose")
+    spec = jaxtherm.physics.spectra.get("bose")
     gamma = 0.8
     for nu in (1e-8, 1e-6, 1e-4, 1e-2):
         x = beta * nu

@@ -1,4 +1,4 @@
-"""The staged sparse elimination (jaxtherm.solvers.staged) and the threshold order, against NumPy.
+"""The staged sparse elimination (jaxtherm.linalg.staged) and the threshold order, against NumPy.
 
 The structure is built from a pattern and an order alone; its factors, solves and transposed
 solves must equal a dense solve on random matrices with that pattern (the levels, the dense
@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxtherm.solvers import ordering, staged
+from jaxtherm.linalg import ordering, staged
 
 EPS = float(np.finfo(np.float64).eps)
 

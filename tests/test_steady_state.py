@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jaxtherm
-from jaxtherm.solvers import lu
+from jaxtherm.linalg import lu
 from tests.analytic import CLOSED_FORMS
 from tests.helpers import random_points
 
@@ -74,7 +74,7 @@ def test_factorisation_is_reused_for_later_right_hand_sides(solver):
     model = jaxtherm.qubit_pair("local")
     plan = solver.plan(model)
     p = {k: float(v[3]) for k, v in random_points(8, seed=3).items()}
-    from jaxtherm.kernel import operators_on
+    from jaxtherm.kernel.point import operators_on
 
     ops = operators_on(model, plan.keep)
     q = model.to_parameters(p)

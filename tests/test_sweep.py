@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import jaxtherm
-from jaxtherm import cli
+from jaxtherm.cli import commands as cli
 from jaxtherm.io import journal
 from jaxtherm.sweep import RunRefused, SpecError, load_spec, parse_spec, resolve, run_sweep
 from jaxtherm.sweep.grid import grid_regions

@@ -16,7 +16,7 @@ FACTORY = textwrap.dedent('''
     """A user's own machine: a qubit between two baths, built with jaxtherm's operator vocabulary."""
     import jaxtherm
     from jaxtherm.models import parameter
-    from jaxtherm.operators import sigmam, num
+    from jaxtherm.physics.operators import sigmam, num
 
 
     def qubit_between(spectrum="bose", split=False):

@@ -355,7 +355,7 @@ def _stored_eof(path: Path) -> tuple[int, int] | None:
 
 def writer_holds_lock(path: Path) -> bool:
     """Whether a jaxtherm run holds ``<path>.lock`` (the sweep runner's lock, see
-    ``jaxtherm.sweep.plan``), i.e. the file may be growing now."""
+    ``jaxtherm.sweep.resume``), i.e. the file may be growing now."""
     try:
         fh = open(Path(path).with_name(Path(path).name + ".lock"))
     except OSError:

@@ -1,13 +1,13 @@
 """Models: immutable descriptions of open quantum systems built from operators, their metadata,
 and the registry of built-in families (``get(name, **options)``, ``available()``)."""
 
-from ._model import Alias, Bath, Davies, Derived, Expectation, Lindblad, Model, Parameter, Term, parameter
-from .absorption_refrigerator import absorption_refrigerator
-from .oscillators import oscillator_pair
-from .qubit_chain import qubit_chain
-from .qubit_pair import COUPLINGS, qubit_pair
-from .registry import FactoryError, UnknownOption, available, from_factory, get, load_factory, options, register
-from .thermalizers import OptionError, local_thermalizer
+from jaxtherm.models._model import Alias, Bath, Davies, Derived, Expectation, Lindblad, Model, Parameter, Term, parameter
+from jaxtherm.models.absorption_refrigerator import absorption_refrigerator
+from jaxtherm.models.oscillators import oscillator_pair
+from jaxtherm.models.qubit_chain import qubit_chain
+from jaxtherm.models.qubit_pair import COUPLINGS, qubit_pair
+from jaxtherm.models.registry import FactoryError, UnknownOption, available, from_factory, get, load_factory, options, register
+from jaxtherm.models.thermalizers import OptionError, local_thermalizer
 
 __all__ = [
     "COUPLINGS",

@@ -29,9 +29,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .. import liouvillian, spectra
-from ..operators import as_array
-from .parameters import DOMAINS, Alias, Parameter, ParameterSpace, outside, temperature_alias
+from jaxtherm.models.parameters import DOMAINS, Alias, Parameter, ParameterSpace, outside, temperature_alias
+from jaxtherm.physics import liouvillian, spectra
+from jaxtherm.physics.operators import as_array
 
 __all__ = ["DOMAINS", "Alias", "Bath", "Coefficient", "Davies", "Derived", "Expectation", "Lindblad", "Model",
            "Parameter", "ParameterSpace", "Term", "model_family", "outside", "parameter", "temperature_alias"]
@@ -105,7 +105,7 @@ class Lindblad:
         channel: name of the bath (heat) or non-thermal channel (work) it belongs to.
         quantum: coefficient ``ν(p)``, the energy one jump takes from the bath into the system
             (``+ω`` for an absorption ``D[a†]``, ``−ω`` for an emission ``D[a]``). Only current
-            fluctuations need it (``jaxtherm.fluctuations``, the energy-weighted counting
+            fluctuations need it (``jaxtherm.physics.fluctuations``, the energy-weighted counting
             of the bath's jumps); ``jaxtherm.models.local_thermalizer`` sets it.
     """
 
@@ -121,14 +121,14 @@ class Davies:
     """Secular (global, Davies) thermalizer in the eigenbasis of the full ``H(p)``.
 
     Coupling ``X`` (Hermitian); at every Bohr frequency ``ν > 0`` the bath's spectrum gives the
-    emission rate, at ``ν < 0`` the absorption rate at ``|ν|`` (see ``jaxtherm.davies``).
+    emission rate, at ``ν < 0`` the absorption rate at ``|ν|`` (see ``jaxtherm.physics.davies``).
 
     Attributes:
         coupling: ``X``, shape ``(d, d)``.
         rate: coefficient of the spectrum's rate parameter (``Γ``, ``γ`` or ``κ``).
         beta: coefficient of the inverse temperature.
         channel: the bath it belongs to.
-        spectrum: ``"seed"`` (default), ``"bose"``, ``"ohmic"`` or a ``jaxtherm.spectra.Spectrum``.
+        spectrum: ``"seed"`` (default), ``"bose"``, ``"ohmic"`` or a ``jaxtherm.physics.spectra.Spectrum``.
         cutoff: coefficient of the cutoff frequency ``ω_c`` (``ohmic`` only).
     """
 
@@ -300,7 +300,7 @@ class Model:
 
     @functools.cached_property
     def fluctuation_observables(self) -> dict[str, tuple[str, str]]:
-        """What current fluctuations add (``jaxtherm.fluctuations``), ``{name: (units,
+        """What current fluctuations add (``jaxtherm.physics.fluctuations``), ``{name: (units,
         description)}``: for each bath j the counted mean current ``J_counted_j``, the
         zero-frequency noise ``noise_j`` and the uncertainty ratio ``tur_j``."""
         out = {}
@@ -353,10 +353,10 @@ class Model:
 
     @functools.cached_property
     def real_operators(self) -> dict:
-        """Constant parts of the real representation (see ``jaxtherm.liouvillian``), sparse.
+        """Constant parts of the real representation (see ``jaxtherm.physics.liouvillian``), sparse.
 
         Keys:
-            ``hamiltonian``: one real ``jaxtherm.liouvillian.Entries`` of ``−i[H_m, ·]``
+            ``hamiltonian``: one real ``jaxtherm.physics.liouvillian.Entries`` of ``−i[H_m, ·]``
             per term; ``lindblad``: one of ``D[L_k]`` per Lindblad term; ``jump``: one of its
             jump part ``ρ ↦ L_k ρ L_k†`` (all ``d² × d²``);
             ``hamiltonian_dual``: ``(K_h, d²)`` with ``Tr(H_m ρ) = dual_m · r``;

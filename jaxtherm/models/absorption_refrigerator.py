@@ -15,9 +15,9 @@ import itertools
 
 import numpy as np
 
-from ..operators import lowering, number
-from ._model import Bath, Derived, Expectation, Model, Parameter, Term, model_family, parameter
-from .thermalizers import bath_parameters, check_option, cutoff_parameters, thermalizer
+from jaxtherm.models._model import Bath, Derived, Expectation, Model, Parameter, Term, model_family, parameter
+from jaxtherm.models.thermalizers import bath_parameters, check_option, cutoff_parameters, thermalizer
+from jaxtherm.physics.operators import lowering, number
 
 COUPLINGS = ("local", "global")
 SPECTRA = ("seed", "bose", "ohmic")

@@ -8,10 +8,10 @@ parameter); results converge as it grows, geometrically with ratio ``≈ n̄/(1 
 
 from __future__ import annotations
 
-from ..operators import destroy, qeye, tensor
-from ._model import Model, model_family
-from .qubit_pair import COUPLINGS, SPECTRA, pair_model
-from .thermalizers import OptionError, check_option
+from jaxtherm.models._model import Model, model_family
+from jaxtherm.models.qubit_pair import COUPLINGS, SPECTRA, pair_model
+from jaxtherm.models.thermalizers import OptionError, check_option
+from jaxtherm.physics.operators import destroy, qeye, tensor
 
 
 def _check_cutoff(cutoff) -> None:

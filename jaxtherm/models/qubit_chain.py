@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import itertools
 
-from ..operators import dag, lowering, number
-from ._model import Bath, Expectation, Model, Parameter, Term, model_family, parameter
-from .thermalizers import bath_parameters, check_option, cutoff_parameters, thermalizer
+from jaxtherm.models._model import Bath, Expectation, Model, Parameter, Term, model_family, parameter
+from jaxtherm.models.thermalizers import bath_parameters, check_option, cutoff_parameters, thermalizer
+from jaxtherm.physics.operators import dag, lowering, number
 
 COUPLINGS = ("local", "global")
 SPECTRA = ("seed", "bose", "ohmic")

@@ -16,9 +16,9 @@ Parameters: ``omega_a, omega_b`` (frequencies), ``beta_a, beta_b`` (inverse temp
 
 from __future__ import annotations
 
-from ..operators import dag, lowering, number
-from ._model import Alias, Bath, Expectation, Lindblad, Model, Parameter, Term, model_family, parameter
-from .thermalizers import RATE_UNITS, bath_parameters, check_option, cutoff_parameters, thermalizer
+from jaxtherm.models._model import Alias, Bath, Expectation, Lindblad, Model, Parameter, Term, model_family, parameter
+from jaxtherm.models.thermalizers import RATE_UNITS, bath_parameters, check_option, cutoff_parameters, thermalizer
+from jaxtherm.physics.operators import dag, lowering, number
 
 COUPLINGS = ("incoherent", "local", "global")
 SPECTRA = ("seed", "bose", "ohmic")

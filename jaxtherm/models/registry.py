@@ -17,12 +17,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ._model import Model
-from .absorption_refrigerator import absorption_refrigerator
-from .oscillators import oscillator_pair
-from .qubit_chain import qubit_chain
-from .qubit_pair import qubit_pair
-from .thermalizers import OptionError
+from jaxtherm.models._model import Model
+from jaxtherm.models.absorption_refrigerator import absorption_refrigerator
+from jaxtherm.models.oscillators import oscillator_pair
+from jaxtherm.models.qubit_chain import qubit_chain
+from jaxtherm.models.qubit_pair import qubit_pair
+from jaxtherm.models.thermalizers import OptionError
 
 _REGISTRY: dict[str, Callable[..., Model]] = {
     "qubit_pair": qubit_pair,

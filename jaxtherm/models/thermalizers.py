@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numbers
 
-from .. import spectra
-from ..operators import dag
-from ._model import Davies, Lindblad, Parameter, parameter
+from jaxtherm.models._model import Davies, Lindblad, Parameter, parameter
+from jaxtherm.physics import spectra
+from jaxtherm.physics.operators import dag
 
 RATE_UNITS = "energy (rate, ħ = 1)"
 
@@ -16,7 +16,7 @@ def local_thermalizer(a, *, bath: str, omega, beta: str, gamma: str, spectrum="s
     """Local thermalizer of a mode (qubit or truncated oscillator) with lowering operator ``a``.
 
     ``L ρ = k_↓ D[a] ρ + k_↑ D[a†] ρ`` with the spectrum's rates at the *local* frequency ``ω``
-    (``jaxtherm.spectra``): ``seed`` ``k_↓ = Γ, k_↑ = Γ e^{−βω}`` (the talk's), ``bose``
+    (``jaxtherm.physics.spectra``): ``seed`` ``k_↓ = Γ, k_↑ = Γ e^{−βω}`` (the talk's), ``bose``
     ``γ(1 + n̄), γ n̄``, ``ohmic`` ``κω e^{−ω/ω_c}(1 + n̄), κω e^{−ω/ω_c} n̄``. Detailed balance
     ``k_↑/k_↓ = e^{−βω}`` makes its steady state alone the Gibbs state ``e^{−βω a†a}/Z``.
 

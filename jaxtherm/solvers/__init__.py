@@ -1,14 +1,18 @@
-"""Steady-state solvers of one parameter point: solver objects (``Dense``, ``Reduced``,
-``Auto``) that make a ``Plan`` for a model, the eliminations behind one interface
-(``Elimination``: ``LU``, ``Unrolled``, ``StaticPivots``, ``Staged``),
-symmetry sectors, and the status codes."""
+"""The choice of a steady-state solver for a model: solver objects (``Dense``, ``Reduced``,
+``Auto``, or a name through ``get``) make a ``Plan`` (the sector's coordinates, the basis and an
+elimination) from a model's structure (``solver``); symmetry sectors (``sector``).
 
-from .elimination import Coo, Elimination, Sparse, eliminate_trace, restore_trace
-from .lu import LU
-from .sector import symmetry_sector
-from .solver import ELIMINATIONS, NAMES, Auto, Dense, Plan, Reduced, Solver, get
-from .staged import Staged
-from .status import (
+For convenience this package also re-exports the eliminations (``LU``, ``Unrolled``,
+``StaticPivots``, ``Staged``, from ``jaxtherm.linalg``) and the status codes (from
+``jaxtherm.status``), so that ``jaxtherm.solvers.LU()`` names an elimination."""
+
+from jaxtherm.linalg.elimination import Coo, Elimination, Sparse, eliminate_trace, restore_trace
+from jaxtherm.linalg.lu import LU
+from jaxtherm.linalg.staged import Staged
+from jaxtherm.linalg.unrolled import StaticPivots, Unrolled
+from jaxtherm.solvers.sector import symmetry_sector
+from jaxtherm.solvers.solver import ELIMINATIONS, NAMES, Auto, Dense, Plan, Reduced, Solver, get
+from jaxtherm.status import (
     STATUS_DOMAIN,
     STATUS_INACCURATE,
     STATUS_MEANINGS,
@@ -17,7 +21,6 @@ from .status import (
     STATUS_SINGULAR,
     STATUS_UNVERIFIED,
 )
-from .unrolled import StaticPivots, Unrolled
 
 __all__ = [
     "ELIMINATIONS",

@@ -12,13 +12,13 @@ per-model code:
    jump part ``L_k · L_k†``) has a non-zero entry, and wherever a Davies thermalizer does at a
    few random parameter points (its eigenbasis depends on ``p``; see below). The jump parts
    make the sector invariant under each jump too, which current fluctuations need
-   (``jaxtherm.fluctuations``: the counting superoperators act on the steady state); they
+   (``jaxtherm.physics.fluctuations``: the counting superoperators act on the steady state); they
    add no edge to a ``D[L_k]`` whose entries do not cancel, so no built-in model's sector grows.
 2. The sector is the union of the connected components that contain the populations
    ``ρ_ii``; its complement is invariant under ``L`` and under ``L†`` — and so is the sector
    under each superoperator separately — so ``L`` is block diagonal and, if the steady state
    is unique, it lies in the sector.
-3. In the real representation (``jaxtherm.liouvillian``) the sector is the list of kept
+3. In the real representation (``jaxtherm.physics.liouvillian``) the sector is the list of kept
    coordinates: every population, and ``Re ρ_ij, Im ρ_ij`` for each kept pair ``i < j``.
 
 For the qubit pair this keeps the populations and ``ρ_{01,10}``: 6 of 16 real coordinates
@@ -27,7 +27,7 @@ unknowns) for the incoherent one; for an XX chain of n qubits the blocks of equa
 number, ``C(2n, n)`` of ``4ⁿ`` coordinates.
 
 Davies thermalizers: their jump operators group transitions by Bohr frequency, so their
-pattern depends on ``p``. Sampling at generic random points (``jaxtherm.davies.jump_operators``)
+pattern depends on ``p``. Sampling at generic random points (``jaxtherm.physics.davies.jump_operators``)
 finds the pattern of every point where no two transitions of different excitation change share
 a Bohr frequency; for the qubit pair that would need ``ω_a + ω_b = 0``. A point outside this
 assumption is still solved exactly by ``solver="dense"``, which is the reference the tests
@@ -41,8 +41,8 @@ import functools
 import jax
 import numpy as np
 
-from .. import davies, liouvillian
-from ..models import Model
+from jaxtherm.models import Model
+from jaxtherm.physics import davies, liouvillian
 
 DAVIES_SAMPLES = 3
 _PATTERN_TOL = 1e-12

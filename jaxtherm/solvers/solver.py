@@ -2,7 +2,7 @@
 
 A solver is an immutable, validated configuration (lineax's shape, ``docs/design.md`` §3.3). For
 a model it makes a ``Plan`` — the kept real coordinates, the basis, and an
-``jaxtherm.solvers.elimination.Elimination`` object — and the plan solves:
+``jaxtherm.linalg.elimination.Elimination`` object — and the plan solves:
 
 * ``Dense`` — all ``d²`` real coordinates (``d² − 1`` unknowns after the trace) by
   ``jaxtherm.solvers.LU``: the reference.
@@ -30,14 +30,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import secular
-from ..models import Model
-from . import ordering, unrolled
-from .elimination import Elimination, eliminate_trace
-from .lu import LU
-from .sector import symmetry_sector
-from .staged import Staged
-from .unrolled import StaticPivots, Unrolled
+from jaxtherm.linalg import ordering, unrolled
+from jaxtherm.linalg.elimination import Elimination, eliminate_trace
+from jaxtherm.linalg.lu import LU
+from jaxtherm.linalg.staged import Staged
+from jaxtherm.linalg.unrolled import StaticPivots, Unrolled
+from jaxtherm.models import Model
+from jaxtherm.physics import secular
+from jaxtherm.solvers.sector import symmetry_sector
 
 ELIMINATIONS: dict[str, type[Elimination]] = {e.name: e for e in (LU, Unrolled, StaticPivots, Staged)}
 """The eliminations by name."""
@@ -59,10 +59,10 @@ class Plan:
     dim: int
     """Number of populations (Hilbert-space dimension ``d``)."""
     eigenbasis: bool
-    """Solve in the eigenbasis of ``H`` (global models, ``jaxtherm.secular``)."""
+    """Solve in the eigenbasis of ``H`` (global models, ``jaxtherm.physics.secular``)."""
     scalars: bool = True
     """Build a small global model's generator entries as scalars where
-    ``jaxtherm.secular.scalar_code`` allows (the fastest program, but slow to compile with
+    ``jaxtherm.physics.secular.scalar_code`` allows (the fastest program, but slow to compile with
     tangents: plans for differentiated kernels use arrays)."""
 
     @property
@@ -145,17 +145,17 @@ class Reduced:
         max_unrolled: largest number of unknowns eliminated by ``jaxtherm.solvers.Unrolled``
             (sectors whose entries are scalars: Liouvillians assembled from constants, and
             global models whose eigenbasis entries are scalars,
-            ``jaxtherm.secular.scalar_code``). The program grows like ``n³`` (compile time
+            ``jaxtherm.physics.secular.scalar_code``). The program grows like ``n³`` (compile time
             too). ``0``: none.
-        max_sparse: largest number of multiply–adds (``jaxtherm.solvers.ordering.fill``) of a
+        max_sparse: largest number of multiply–adds (``jaxtherm.linalg.ordering.fill``) of a
             larger sector assembled from constants that ``jaxtherm.solvers.StaticPivots``
             eliminates (the unrolled program grows with the fill). ``0``: none.
         max_staged: largest number of multiply–adds of a sector, larger than ``max_sparse``,
             that ``jaxtherm.solvers.Staged`` eliminates (its program grows with the
             elimination's levels, its constants with the fill). ``0``: none. Other sectors: LU.
         eigenbasis: solve global (Davies-only) models in the eigenbasis of ``H``
-            (``jaxtherm.secular``, the default); ``False`` builds their generators on the
-            sector by the general construction (``jaxtherm.davies.restricted_generators``),
+            (``jaxtherm.physics.secular``, the default); ``False`` builds their generators on the
+            sector by the general construction (``jaxtherm.physics.davies.restricted_generators``),
             the slower cross-check.
         elimination: an elimination (name or object) for every model instead of the limits'
             choice; the static-pivot ones need a Liouvillian assembled from constants (no
@@ -238,7 +238,7 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     """The elimination of ``model``'s sector ``keep`` by ``limits``' thresholds.
 
     Unrolled code pays where the entries are scalars: assembly from constants, or the
-    eigenbasis entries of global models built as scalars (``jaxtherm.secular.scalar_code``).
+    eigenbasis entries of global models built as scalars (``jaxtherm.physics.secular.scalar_code``).
     The general Davies construction, and eigenbasis entries built as arrays, are dense traced
     matrices that LU takes faster. Larger sectors assembled from constants are eliminated with
     static pivots, unrolled or staged by the size of the elimination; a structurally zero pivot
@@ -291,7 +291,7 @@ def _given(elimination: Elimination, model: Model, keep: tuple[int, ...]) -> Eli
 
 
 def _pattern(model: Model, keep: tuple[int, ...]) -> np.ndarray:
-    """Structural non-zeros of the trace-eliminated ``A`` (``jaxtherm.solvers.lu``) on the
+    """Structural non-zeros of the trace-eliminated ``A`` (``jaxtherm.linalg.lu``) on the
     kept coordinates of a model without Davies thermalizers: ``(m−1, m−1)`` booleans."""
     d, m = model.dim, len(keep)
     index = np.full(d * d, -1)

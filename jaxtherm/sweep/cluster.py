@@ -38,11 +38,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import grid
-from .executor import LocalEngine, WorkingSet
-from .plan import RunRefused
-from .spec import parse_spec
-from .study import Study, resolve
+from jaxtherm.sweep import grid
+from jaxtherm.sweep.executor import LocalEngine, WorkingSet
+from jaxtherm.sweep.resume import RunRefused
+from jaxtherm.sweep.spec import parse_spec
+from jaxtherm.sweep.study import Study, resolve
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler before giving up
 LOCAL_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}

@@ -23,7 +23,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ..batch import LANES, padded
+from jaxtherm.kernel.batch import LANES, padded
 
 WORKING_SET_BUDGET = {"cpu": 24 << 20, "gpu": 2 << 30}
 PROBE_POINTS = 1 << 14

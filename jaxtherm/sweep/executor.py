@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .. import solvers
-from ..batch import ChunkRunner, pad, padded
-from . import devices, grid
-from .study import Study
+from jaxtherm import solvers
+from jaxtherm.kernel.batch import ChunkRunner, pad, padded
+from jaxtherm.sweep import devices, grid
+from jaxtherm.sweep.study import Study
 
 
 def host_outputs(out: dict, size: int, save_rho: bool, dtype: str) -> dict[str, np.ndarray]:
@@ -75,7 +75,7 @@ class LocalEngine:
         return ", ".join(str(d) for d in self.devs)
 
     def runner(self, model_index: int) -> ChunkRunner:
-        """The chunk runner of one of the study's models (``jaxtherm.batch.ChunkRunner``: the
+        """The chunk runner of one of the study's models (``jaxtherm.kernel.batch.ChunkRunner``: the
         plan's kernel, and its fallback's where static pivots cannot vouch for a chunk), its
         kernels compiled ahead of time for this engine's chunk size and devices."""
         if model_index not in self._runners:
@@ -120,7 +120,7 @@ class LocalEngine:
 
     def host(self, chunk: grid.Chunk, dispatched) -> dict[str, np.ndarray]:
         """A dispatched chunk's outputs on the host (``host_outputs``), after the runner's
-        fallback policy (``jaxtherm.batch.ChunkRunner.finish``)."""
+        fallback policy (``jaxtherm.kernel.batch.ChunkRunner.finish``)."""
         spec = self.study.spec
         args, result = dispatched
         result = self.runner(chunk.model_index).finish(result, *args)

@@ -1,4 +1,4 @@
-"""``run_fit``: a ``[fit]`` spec + a data table → ``jaxtherm.fitting`` → a results file.
+"""``run_fit``: a ``[fit]`` spec + a data table → ``jaxtherm.design.fit`` → a results file.
 
 The file follows the sweep's conventions (``jaxtherm.open`` and ``info`` read it), with the data's
 rows as its one dimension ``row``: the conditions (parameter columns), for each fitted
@@ -17,13 +17,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from .. import fitting
-from ..io.hdf5 import Layout, ResultsFile, Variable
-from ..io.tables import TableError, read_table
-from . import plan
-from .layout import model_attrs, now, provenance
-from .spec import SpecError, SweepSpec
-from .study import resolve
+from jaxtherm.design import fit as fitting
+from jaxtherm.io.hdf5 import Layout, ResultsFile, Variable
+from jaxtherm.io.tables import TableError, read_table
+from jaxtherm.sweep import resume as plan
+from jaxtherm.sweep.layout import model_attrs, now, provenance
+from jaxtherm.sweep.spec import SpecError, SweepSpec
+from jaxtherm.sweep.study import resolve
 
 
 @dataclasses.dataclass(frozen=True)

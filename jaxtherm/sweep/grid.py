@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from .spec import SweepSpec
+from jaxtherm.sweep.spec import SweepSpec
 
 
 @dataclasses.dataclass(frozen=True)

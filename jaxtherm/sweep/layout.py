@@ -10,11 +10,11 @@ import json
 import jax
 import numpy as np
 
-from .._version import __version__
-from ..batch import gradient_name, scalar_observables
-from ..io.hdf5 import Layout, Variable, h5py_version
-from ..solvers import STATUS_MEANINGS
-from .study import Study
+from jaxtherm._version import __version__
+from jaxtherm.io.hdf5 import Layout, Variable, h5py_version
+from jaxtherm.kernel.batch import gradient_name, scalar_observables
+from jaxtherm.solvers import STATUS_MEANINGS
+from jaxtherm.sweep.study import Study
 
 UNITS_NOTE = "hbar = k_B = 1; J and power in energy/time, sigma in 1/time"
 SIGN_CONVENTION = "J_j > 0: heat flows from bath j into the system; sum_j J_j + power = 0; sigma = -sum_j beta_j J_j"

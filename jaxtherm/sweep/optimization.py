@@ -23,13 +23,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from .. import optimizer as optimize
-from .. import solvers
-from ..io.hdf5 import Layout, ResultsFile, Variable
-from . import plan
-from .layout import model_attrs, now, provenance
-from .spec import SpecError, SweepSpec
-from .study import resolve
+from jaxtherm import solvers
+from jaxtherm.design import optimize
+from jaxtherm.io.hdf5 import Layout, ResultsFile, Variable
+from jaxtherm.sweep import resume as plan
+from jaxtherm.sweep.layout import model_attrs, now, provenance
+from jaxtherm.sweep.spec import SpecError, SweepSpec
+from jaxtherm.sweep.study import resolve
 
 
 @dataclasses.dataclass(frozen=True)

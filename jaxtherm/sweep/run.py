@@ -3,7 +3,7 @@
 One run:
 
 1. resolve the spec against its models (``.study``), check the output location and take
-   its lock, and decide to start, resume or refuse (``.plan``): the run writes the output
+   its lock, and decide to start, resume or refuse (``.resume``): the run writes the output
    file itself, or, with ``--force`` over an existing file, its staging file ``<out>.partial``;
 2. choose the chunk size (from the journal, the options, or tuned to the kernel, at most a
    tenth of the grid so that progress shows early), compile one kernel per model ahead of time;
@@ -32,19 +32,20 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from .. import solvers
-from .._version import __version__
-from ..batch import LANES
-from ..io import journal
-from ..io.hdf5 import BrokenFile, Layout, ResultsFile
-from ..solvers import STATUS_MEANINGS
-from . import devices, grid, plan
-from .cluster import ClusterEngine, cluster_address
-from .executor import LocalEngine
-from .layout import layout_for, now, provenance
-from .progress import Progress
-from .spec import SpecError, SweepSpec
-from .study import Study, resolve
+from jaxtherm import solvers
+from jaxtherm._version import __version__
+from jaxtherm.io import journal
+from jaxtherm.io.hdf5 import BrokenFile, Layout, ResultsFile
+from jaxtherm.kernel.batch import LANES
+from jaxtherm.solvers import STATUS_MEANINGS
+from jaxtherm.sweep import devices, grid
+from jaxtherm.sweep import resume as plan
+from jaxtherm.sweep.cluster import ClusterEngine, cluster_address
+from jaxtherm.sweep.executor import LocalEngine
+from jaxtherm.sweep.layout import layout_for, now, provenance
+from jaxtherm.sweep.progress import Progress
+from jaxtherm.sweep.spec import SpecError, SweepSpec
+from jaxtherm.sweep.study import Study, resolve
 
 
 @dataclasses.dataclass(frozen=True)

@@ -117,7 +117,7 @@ class OptimizeSettings:
 class FitSettings:
     """The ``[fit]`` table (``jaxtherm fit``): the fitted ``parameters`` name → ``(start,)``,
     ``(lo, hi)`` or ``(lo, hi, start)``, the ``data`` file (relative to the spec; CSV or HDF5)
-    and the ``observables`` fitted (``jaxtherm.fitting``)."""
+    and the ``observables`` fitted (``jaxtherm.design.fit``)."""
 
     parameters: Mapping[str, tuple[float, ...]]
     data: Path
@@ -316,7 +316,7 @@ def _bounds(source: str, key: str, b, fixed: bool, role: str, lengths: tuple[int
 
 def _objective(source: str, table: dict) -> str:
     """``"maximize"`` or ``"minimize"``, whichever ``[optimize]`` gives, its expression parsed."""
-    from .. import expressions
+    from jaxtherm.design import expressions
 
     if ("maximize" in table) == ("minimize" in table):
         raise SpecError(source, "optimize", "expected exactly one of maximize = \"EXPR\" or minimize = \"EXPR\" "
@@ -330,7 +330,7 @@ def _objective(source: str, table: dict) -> str:
 
 
 def _constraints(source: str, constraints) -> list[str]:
-    from .. import expressions
+    from jaxtherm.design import expressions
 
     if not isinstance(constraints, list):
         raise SpecError(source, "optimize.constraints", f"expected a list such as [\"cop >= 0.3\"]; got {constraints!r}")

@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from .. import models as registry
-from .. import solvers
-from ..models import Model
-from ..models._model import outside
-from ..solvers import NAMES as SOLVER_NAMES
-from .spec import SpecError, SweepSpec
+from jaxtherm import models as registry
+from jaxtherm import solvers
+from jaxtherm.models import Model
+from jaxtherm.models._model import outside
+from jaxtherm.solvers import NAMES as SOLVER_NAMES
+from jaxtherm.sweep.spec import SpecError, SweepSpec
 
 DOMAIN_TEXT = {">= 0": "a value ≥ 0", "> 0": "a value > 0"}
 
@@ -170,7 +170,7 @@ def _check_counting(spec: SweepSpec, models: tuple[Model, ...]) -> None:
 
 def _check_problem(spec: SweepSpec, model: Model) -> None:
     """An ``[optimize]`` spec against its model (``jaxtherm.optimize.problem``)."""
-    from .. import optimizer as optimize
+    from jaxtherm.design import optimize
 
     o = spec.optimize
     _check_fixed(spec, model)

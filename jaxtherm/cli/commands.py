@@ -25,7 +25,7 @@ import threading
 from importlib import resources
 from pathlib import Path
 
-from ._version import __version__
+from jaxtherm._version import __version__
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -304,7 +304,7 @@ def _unknown_spec(name: str, path: Path, folder: str = "sweeps") -> str:
 def _load_spec(load_spec, path: Path):
     """``load_spec(path)``, with what its parser does not yet answer as a ``SpecError`` of
     the file: bytes that are not UTF-8, and nesting too deep for Python's TOML parser."""
-    from .sweep import SpecError
+    from jaxtherm.sweep import SpecError
 
     try:
         return load_spec(path)
@@ -358,9 +358,9 @@ def _run_sweep(args, box: list) -> int:
     if problem:
         print(f"jaxtherm run: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    from .sweep import RunRefused, SpecError, load_spec, run_sweep
-    from .sweep.plan import WriteFailed
-    from .sweep.run import RunState
+    from jaxtherm.sweep import RunRefused, SpecError, load_spec, run_sweep
+    from jaxtherm.sweep.resume import WriteFailed
+    from jaxtherm.sweep.run import RunState
 
     state = RunState()
     box.append(state)
@@ -398,7 +398,7 @@ def _run_sweep(args, box: list) -> int:
 def _models(args) -> int:
     import tomllib
 
-    from . import models, solvers
+    from jaxtherm import models, solvers
 
     if args.name is None:
         print("Built-in models (jaxtherm models NAME [option=value …] describes one):")
@@ -446,9 +446,9 @@ def _models(args) -> int:
 def _optimize(args) -> int:
     import json
 
-    from .sweep import RunRefused, SpecError, load_spec
-    from .sweep.optimization import run_optimization
-    from .sweep.progress import Progress
+    from jaxtherm.sweep import RunRefused, SpecError, load_spec
+    from jaxtherm.sweep.optimization import run_optimization
+    from jaxtherm.sweep.progress import Progress
 
     if _missing("optimize", "optax", "optimize"):
         return EXIT_USAGE
@@ -492,8 +492,8 @@ def _optimize(args) -> int:
 def _fit(args) -> int:
     import json
 
-    from .sweep import RunRefused, SpecError, load_spec
-    from .sweep.fit import run_fit
+    from jaxtherm.sweep import RunRefused, SpecError, load_spec
+    from jaxtherm.sweep.fit import run_fit
 
     if _missing("fit", "optimistix", "optimize"):
         return EXIT_USAGE
@@ -518,7 +518,7 @@ def _fit(args) -> int:
 def _info(args) -> int:
     import json
 
-    from .results import ResultsError, format_info, info
+    from jaxtherm.io.read import ResultsError, format_info, info
 
     found, status = [], 0
     for path in args.paths:
@@ -536,14 +536,14 @@ def _info(args) -> int:
 
 
 def _plot(args) -> int:
-    from .results import ResultsError
+    from jaxtherm.io.read import ResultsError
 
     if _missing("plot", "matplotlib", "analysis"):
         return EXIT_USAGE
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works without a display (batch nodes, ssh)
-    from .plotting import default_output, plot
+    from jaxtherm.cli.plot import default_output, plot
 
     out = Path(args.output) if args.output else default_output(args.path, args.observable, args.sel)
     if not out.suffix:  # matplotlib adds its default format's suffix: say where the image is
@@ -579,7 +579,7 @@ def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    from . import _config
+    from jaxtherm import _config
 
     _config.use_compilation_cache()  # a repeat run loads its kernels instead of compiling them
     if args.command == "run":
@@ -597,7 +597,7 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "plot":
         return _plot(args)
     if args.command == "story":
-        from .story import story_table
+        from jaxtherm.cli.story import story_table
 
         print(story_table())
         return 0

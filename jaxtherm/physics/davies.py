@@ -9,7 +9,7 @@ depend on the choice of eigenvectors within a degenerate level), and
 
     γ(ν) = emission(ν) for ν > 0,   γ(ν) = absorption(|ν|) for ν < 0,
 
-with the bath's spectrum (``jaxtherm.spectra``) evaluated at each exact Bohr frequency.
+with the bath's spectrum (``jaxtherm.physics.spectra``) evaluated at each exact Bohr frequency.
 Frequencies closer than ``tol`` count as equal, and ``|ν| ≤ tol`` is no transition (no
 dephasing term).
 
@@ -52,7 +52,7 @@ def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, cou
     """The Davies superoperator in the eigenbasis ``(E, V)`` of ``H``, ``(d², d²)``; with
     ``counting = k ≥ 1`` only its jump part, each transition ``m → n`` weighted by the energy
     it takes from the bath to the power ``k``: ``Σ_ν ν^k γ(−ν) A(−ν) ρ A(−ν)†`` with
-    ``ν = E_n − E_m`` (the counting superoperators of ``jaxtherm.fluctuations``)."""
+    ``ν = E_n − E_m`` (the counting superoperators of ``jaxtherm.physics.fluctuations``)."""
     d = v.shape[0]
     x = jnp.conj(v).T @ coupling @ v  # x[n, m] = ⟨n|X|m⟩
     omega = energies[:, None] - energies[None, :]  # omega[m, n] = E_m − E_n
@@ -84,7 +84,7 @@ def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol):
     Args:
         h: complex ``(d, d)`` Hermitian Hamiltonian (JAX).
         coupling: complex ``(d, d)`` Hermitian system–bath coupling operator ``X``.
-        spectrum: a ``jaxtherm.spectra.Spectrum``.
+        spectrum: a ``jaxtherm.physics.spectra.Spectrum``.
         rate, beta, cutoff: the bath's rate parameter, inverse temperature and cutoff (scalars;
             ``cutoff`` only for spectra that need it).
         tol: absolute tolerance for equal Bohr frequencies.

@@ -1,7 +1,7 @@
 """LU with partial pivoting of the trace-eliminated system stored as one ``(n, n)`` array.
 
 The reference elimination, and the fallback of the static-pivot ones: LAPACK's factorisation of
-``A`` (formula in ``jaxtherm.solvers.elimination``), substitutions in JAX. A matrix whose
+``A`` (formula in ``jaxtherm.linalg.elimination``), substitutions in JAX. A matrix whose
 smallest pivot is below ``n ε_mach`` times its largest (or non-finite) is flagged singular and
 factorised as the identity, so that its (discarded) results and derivatives stay finite and
 cannot poison a batch.
@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
-from .elimination import Elimination, Sparse, eliminate_trace, restore_trace
+from jaxtherm.linalg.elimination import Elimination, Sparse, eliminate_trace, restore_trace
 
 __all__ = ["LU", "LUState", "eliminate_trace", "restore_trace", "Sparse"]
 

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import hdf5, journal
-from .solvers import STATUS_MEANINGS
-from .sweep.plan import writer_running
+from jaxtherm.io import hdf5, journal
+from jaxtherm.status import STATUS_MEANINGS
 
 NOT_COMPUTED = -1
 
@@ -42,7 +41,7 @@ def state(path: Path, complete: bool) -> str:
     """``"complete"``, ``"running"`` (a sweep holds its lock) or ``"unfinished"`` (killed or stopped)."""
     if complete:
         return "complete"
-    return "running" if writer_running(path) else "unfinished"
+    return "running" if hdf5.writer_holds_lock(path) else "unfinished"
 
 
 def _check(path: Path) -> Path:

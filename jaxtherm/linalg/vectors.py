@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from ._scalars import add, lincomb, sub_mul
-from .elimination import Elimination, Sparse, restore_trace
+from jaxtherm.linalg._scalars import add, lincomb, sub_mul
+from jaxtherm.linalg.elimination import Elimination, Sparse, restore_trace
 
 SCALAR_ENTRIES = 256
 """Up to this many entries a sparse operator is applied to an array as sums of scalars

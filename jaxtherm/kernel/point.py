@@ -1,6 +1,6 @@
 """The single-point kernel: parameters → Liouvillian → steady state → observables.
 
-Written for one parameter point; ``jaxtherm.batch`` is the one place that vmaps and jits it.
+Written for one parameter point; ``jaxtherm.kernel.batch`` is the one place that vmaps and jits it.
 
 Everything is restricted to the real coordinates ``keep`` of the steady state's symmetry sector
 (``jaxtherm.solvers.symmetry_sector``; ``solver="dense"`` keeps all ``d²``). Assembly is
@@ -13,11 +13,11 @@ and the energy flow through each Lindblad term is bilinear in the coefficients,
 ``Tr(H D_k ρ) = κ_k Σ_m h_m W_mk · r`` with constant ``W_mk = h^dual_m S^D_k``, so no
 per-channel matrix is formed. The Davies (global) thermalizers are the nonlinear part, built
 from the eigendecomposition of ``H(p)`` directly on the kept coordinates
-(``jaxtherm.davies.restricted_generators``).
+(``jaxtherm.physics.davies.restricted_generators``).
 
 With ``fluctuations``, each bath's counting superoperators (its jump parts weighted by their
 energy quanta) give the heat's counted mean and zero-frequency noise by one more solve with the
-steady state's factorisation (``jaxtherm.fluctuations``).
+steady state's factorisation (``jaxtherm.physics.fluctuations``).
 
 How ``R`` is stored and eliminated is the solver's business (``jaxtherm.solvers``): a
 small sector is assembled entry by entry as scalars over the non-zero constants only and
@@ -32,11 +32,13 @@ import functools
 import jax.numpy as jnp
 import numpy as np
 
-from . import _config, davies, liouvillian, observables, secular, solvers
-from . import fluctuations as fluctuations_
-from ._fusion import once
-from .models import Model
-from .solvers import STATUS_DOMAIN, STATUS_INACCURATE, STATUS_NONFINITE, STATUS_OK, Sparse, vectors
+from jaxtherm import _config, solvers
+from jaxtherm.linalg import vectors
+from jaxtherm.linalg._fusion import once
+from jaxtherm.models import Model
+from jaxtherm.physics import davies, liouvillian, observables, secular
+from jaxtherm.physics import fluctuations as fluctuations_
+from jaxtherm.solvers import STATUS_DOMAIN, STATUS_INACCURATE, STATUS_NONFINITE, STATUS_OK, Sparse
 
 
 @functools.lru_cache(maxsize=256)
@@ -49,7 +51,7 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
         ``h_dual`` ``(K_h, m)``; ``energy_flow`` ``(K_h, K_l, m)`` with
         ``Tr(H_m D[L_k] ρ) = energy_flow[m, k] · r``; ``expectation_dual`` ``(K_e, m)``;
         ``jumps``: per Lindblad term the entries ``(rows, cols, values)`` of its jump part
-        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for ``jaxtherm.fluctuations``); and, for
+        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for ``jaxtherm.physics.fluctuations``); and, for
         Davies models, ``basis_rows`` ``(m, d²)`` and ``basis_cols`` ``(d², m)`` (complex).
     """
     d = model.dim
@@ -77,10 +79,10 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
 def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], counting: int = 0) -> list:
     """Real ``(m, m)`` generators of the model's Davies thermalizers at one point, on the kept
     coordinates ``keep`` (with ``counting = k ≥ 1``: their counting superoperators ``𝒥_k``,
-    ``jaxtherm.fluctuations``).
+    ``jaxtherm.physics.fluctuations``).
 
     ``H(p) = Σ_m h_m(p) H_m`` is diagonalised once for all baths (block by block, each block
-    shifted by its mean level, where ``jaxtherm.secular.applies``: eigenvectors of
+    shifted by its mean level, where ``jaxtherm.physics.secular.applies``: eigenvectors of
     near-degenerate levels then stay accurate, and so do derivatives); equal Bohr frequencies
     are grouped within ``√ε_mach (1 + ‖H‖_max)``.
     """
@@ -112,12 +114,12 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         p: mapping of model parameter names to scalars.
         plan: the solver's plan for ``model`` (``jaxtherm.solvers.Reduced.plan``): the kept
             coordinates, the basis and the elimination. A point that a static-pivot elimination
-            cannot vouch for comes back with status ``STATUS_UNVERIFIED``; ``jaxtherm.batch``
+            cannot vouch for comes back with status ``STATUS_UNVERIFIED``; ``jaxtherm.kernel.batch``
             applies the fallback (the one place that does).
         dtype: real dtype (float64 or float32).
         rho: also return the density matrix (``d²`` complex numbers a point: most of the
             memory traffic of a small model, so sweeps ask for it only when they store it).
-        fluctuations: also count each bath's heat (``jaxtherm.fluctuations``): one more
+        fluctuations: also count each bath's heat (``jaxtherm.physics.fluctuations``): one more
             solve with the steady state's factorisation per bath.
 
     Returns:
@@ -247,7 +249,7 @@ class _ProductBasis:
 
 class _Eigenbasis:
     """A global (Davies-only) model's sector system in the eigenbasis of ``H``
-    (``jaxtherm.secular``), its heat currents, counting operators, and ``ρ = V ρ_eig Vᵀ``."""
+    (``jaxtherm.physics.secular``), its heat currents, counting operators, and ``ρ = V ρ_eig Vᵀ``."""
 
     rates: tuple = ()  # Davies baths only: no Lindblad rates
 

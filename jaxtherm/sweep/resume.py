@@ -32,10 +32,10 @@ import os
 import tomllib
 from pathlib import Path
 
-from ..io import journal
-from ..io.hdf5 import FileCheck, inspect, not_regular, writer_holds_lock
-from ..solvers import Reduced
-from .spec import SpecError, SweepSpec
+from jaxtherm.io import journal
+from jaxtherm.io.hdf5 import FileCheck, inspect, not_regular
+from jaxtherm.solvers import Reduced
+from jaxtherm.sweep.spec import SpecError, SweepSpec
 
 STAGING_SUFFIX = ".partial"
 _LONGEST_SUFFIX = STAGING_SUFFIX + ".journal"  # the longest name derived from the output's
@@ -142,11 +142,6 @@ def exclusive_lock(out: Path):
         fh.close()
         with contextlib.suppress(OSError):
             lock.unlink()
-
-
-def writer_running(out: Path) -> bool:
-    """Whether a jaxtherm run holds ``out``'s lock (``lock_path``) now: a sweep is writing it."""
-    return writer_holds_lock(out)
 
 
 def same_spec(a, b) -> bool:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .batch import solve
-from .models import COUPLINGS, qubit_pair
+from jaxtherm.kernel.batch import solve
+from jaxtherm.models import COUPLINGS, qubit_pair
 
 POINTS = {
     "detuned (Levy–Kosloff)": dict(omega_a=3.0, omega_b=1.0, T_a=2.0, T_b=1.0, gamma_a=0.1, gamma_b=0.1, epsilon=0.05),

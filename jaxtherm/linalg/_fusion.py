@@ -3,7 +3,7 @@
 XLA fuses elementwise operations into loops and, to keep loops apart, recomputes ("duplicates")
 any cheap operation (add, multiply, select, compare, abs, sin, cos …) inside every fused loop
 that consumes it; only "expensive" operations such as a division are computed once and stored.
-In the unrolled solvers (``jaxtherm.solvers.unrolled``) every value feeds many others, and
+In the unrolled solvers (``jaxtherm.linalg.unrolled``) every value feeds many others, and
 each division (a pivot's reciprocal, a back substitution) starts a loop that recomputed the whole
 elimination before it from the inputs, so a kernel executed several times the flops of its
 program (``benchmarks/bench_fluctuations.py``; figures under "Values computed once" in

@@ -17,7 +17,7 @@ theory around ``s = 0`` gives, without eigenvalues,
 
 where ``L^D`` is the Drazin inverse of ``L``: ``x = L^D y`` is the traceless solution of
 ``L x = y`` for traceless ``y = 𝒥₁ρ − J_counted ρ``. That is one more solve with the steady
-state's factorisation (``jaxtherm.solvers.Plan.solve``, see ``jaxtherm.solvers.elimination``), on
+state's factorisation (``jaxtherm.solvers.Plan.solve``, see ``jaxtherm.linalg.elimination``), on
 the symmetry sector: the sector is invariant under every jump as well as under ``L``
 (``jaxtherm.solvers.symmetry_sector``), so nothing leaves it.
 
@@ -34,7 +34,7 @@ mean, the one whose fluctuations ``S_j`` measures.
 
 from __future__ import annotations
 
-from .solvers import vectors
+from jaxtherm.linalg import vectors
 
 
 def cumulants(plan, state, r, first, second):

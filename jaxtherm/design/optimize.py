@@ -38,9 +38,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import batch, expressions, solvers
-from .batch import scalar_observables
-from .models import Model
+from jaxtherm import solvers
+from jaxtherm.design import expressions
+from jaxtherm.kernel import batch
+from jaxtherm.kernel.batch import scalar_observables
+from jaxtherm.models import Model
 
 CONVERGED, NOT_CONVERGED, FAILED_POINT, INFEASIBLE = 0, 1, 2, 3
 STATUS_MEANINGS = {
@@ -71,7 +73,7 @@ class Problem:
 
     Attributes:
         model: the model.
-        objective: the expression to optimise (``jaxtherm.expressions``).
+        objective: the expression to optimise (``jaxtherm.design.expressions``).
         maximize: ``True`` to maximise.
         variables: names (as given) of the free parameters, with ``bounds`` ``(n, 2)`` and
             optional ``start`` values (NaN where none).

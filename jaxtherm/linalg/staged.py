@@ -1,10 +1,10 @@
 """Sparse elimination with static pivots in stages, the batch innermost: sectors of any size.
 
-The trace-eliminated sector matrix ``A`` (``jaxtherm.solvers.lu``) of a model without Davies
+The trace-eliminated sector matrix ``A`` (``jaxtherm.linalg.lu``) of a model without Davies
 baths has a pattern known when the program is traced. Eliminated with the diagonal as pivots in
-a fill-reducing order (``jaxtherm.solvers.ordering.threshold_order``), its factors ``L U``
+a fill-reducing order (``jaxtherm.linalg.ordering.threshold_order``), its factors ``L U``
 fill a pattern of ``nnz`` entries, and the elimination is the updates ``a_ij −= l_ik u_kj``
-(``l_ik = a_ik / a_kk``) over that pattern: ``jaxtherm.solvers.ordering.fill`` of them.
+(``l_ik = a_ik / a_kk``) over that pattern: ``jaxtherm.linalg.ordering.fill`` of them.
 
 Pivot ``k`` depends on an earlier pivot ``k'`` when ``k'``'s updates reach row or column ``k``
 (``l_kk' ≠ 0`` or ``u_k'k ≠ 0``). The pivots of one *level* (``structure``: one more than
@@ -16,7 +16,7 @@ with static index vectors ``L, P, T, S, U`` into the values ``v`` of the filled 
 3-qubit chain's 19 unknowns take 9 levels, the 4-qubit chain's 69 take 18, the 5-qubit
 chain's 251 take 54 (60,529 updates). Consecutive levels of similar sizes run as one loop over
 padded index vectors (``_grouped``), so the program grows with the number of such runs
-(~10), neither with the fill (as the unrolled elimination of ``jaxtherm.solvers.unrolled``
+(~10), neither with the fill (as the unrolled elimination of ``jaxtherm.linalg.unrolled``
 does, and its compile time with it) nor with the levels (``benchmarks/bench_sectors.py``
 measures both compile times; figures in ``docs/performance.md``).
 
@@ -25,13 +25,13 @@ Under ``vmap`` (``jax.custom_batching.custom_vmap``) the values of a batch are s
 contiguous numbers and the products are long vector operations. On a CPU the batch is
 eliminated in blocks of ``CPU_BLOCK`` points whose values stay in cache, which is faster
 than the whole batch at once or the points outermost (``benchmarks/bench_sectors.py``,
-``docs/performance.md``); ``jaxtherm.batch.in_blocks`` runs a staged plan's
+``docs/performance.md``); ``jaxtherm.kernel.batch.in_blocks`` runs a staged plan's
 whole kernel in such blocks. On a GPU the whole batch is one block.
 
 Solves (``solve``) replay the levels on right-hand sides (forward with ``L``, backward with
 ``U``, and transposed) and take one step of iterative refinement, in one batch-innermost
 program (every boundary of one transposes its arrays); the caller checks the
-residual, as for ``jaxtherm.solvers.unrolled``'s static pivots.
+residual, as for ``jaxtherm.linalg.unrolled``'s static pivots.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import ordering
-from .elimination import Elimination, Sparse
+from jaxtherm.linalg import ordering
+from jaxtherm.linalg.elimination import Elimination, Sparse
 
 CPU_BLOCK = 64
 """Points eliminated together on a CPU (the values of a block, ``nnz × 64 × 8`` bytes, stay in
@@ -111,7 +111,7 @@ class Structure:
     pivots' contributions to the rows before it)."""
 
     updates: int
-    """Multiply–adds of one factorisation (``jaxtherm.solvers.ordering.fill``)."""
+    """Multiply–adds of one factorisation (``jaxtherm.linalg.ordering.fill``)."""
 
 
 def _ints(values) -> np.ndarray:
@@ -574,7 +574,7 @@ class Staged(Elimination):
                 "innermost (LU with partial pivoting where a point fails its residual check)")
 
     def fallback(self) -> Elimination:
-        from .lu import LU
+        from jaxtherm.linalg.lu import LU
 
         return LU()
 

@@ -11,8 +11,8 @@ much faster than a batched LU, whose per-matrix loops are too short to vectorise
 Two eliminations use it: ``Unrolled``, partial pivoting, for sectors of up to about ten
 unknowns (the program grows like ``n³``, and so does its compile time); and
 ``StaticPivots``, the diagonal as pivots in a fill-reducing order
-(``jaxtherm.solvers.ordering``), whose program grows with the fill, refined once a solve and
-checked a point. Every value is computed once (``jaxtherm._fusion.once``: after each pivot
+(``jaxtherm.linalg.ordering``), whose program grows with the fill, refined once a solve and
+checked a point. Every value is computed once (``jaxtherm.linalg._fusion.once``: after each pivot
 step, each substitution step, and on the norms): without that, XLA's CPU fusion recomputes the
 elimination inside every fused loop, and the gain over LU shrinks with ``n``
 (``benchmarks/bench_sectors.py``, ``docs/performance.md``).
@@ -28,10 +28,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._fusion import once
-from . import ordering
-from ._scalars import add, lincomb, matvec, sub_mul
-from .elimination import Elimination, Sparse
+from jaxtherm.linalg import ordering
+from jaxtherm.linalg._fusion import once
+from jaxtherm.linalg._scalars import add, lincomb, matvec, sub_mul
+from jaxtherm.linalg.elimination import Elimination, Sparse
 
 __all__ = ["StaticPivots", "Unrolled", "add", "factor", "lincomb", "matvec", "sub_mul", "substitute",
            "substitute_transposed"]
@@ -172,7 +172,7 @@ def _eliminate(a: list, k: int, rows: list[int]) -> list:
         for j in range(k + 1, n):
             a[i][j] = sub_mul(a[i][j], f, a[k][j])
         multipliers.append((i, f))
-        a[i][k + 1:] = once(a[i][k + 1:])  # the updated trailing entries, stored (see jaxtherm._fusion)
+        a[i][k + 1:] = once(a[i][k + 1:])  # the updated trailing entries, stored (see jaxtherm.linalg._fusion)
     return multipliers
 
 
@@ -344,7 +344,7 @@ class Unrolled(Elimination):
         structural zeros skipped (``None`` where every term is zero): those of the constants, and
         those outside the pattern of ``jaxtherm.solvers.Sparse`` generators.
 
-        Entries with a generator's term are computed once (``jaxtherm._fusion.once``): they
+        Entries with a generator's term are computed once (``jaxtherm.linalg._fusion.once``): they
         feed the elimination, the norms and the residual; the constants' few products are cheaper
         to recompute (``benchmarks/bench_models.py``)."""
         m = supers.shape[-1]
@@ -436,7 +436,7 @@ class Unrolled(Elimination):
 @dataclasses.dataclass(frozen=True)
 class StaticPivots(Unrolled):
     """The unrolled elimination without pivoting, the diagonal as pivots in a fill-reducing
-    order (``jaxtherm.solvers.ordering.threshold_order``): the program is the sparse
+    order (``jaxtherm.linalg.ordering.threshold_order``): the program is the sparse
     elimination of ``A``'s own pattern, so it grows with the fill, not with ``n³``. Each solve
     is refined once and each point checked (``Elimination.steady_state``); a point that
     fails is solved again by ``fallback``, LU with partial pivoting.
@@ -456,7 +456,7 @@ class StaticPivots(Unrolled):
                 "point fails its residual check)")
 
     def fallback(self) -> Elimination:
-        from .lu import LU
+        from jaxtherm.linalg.lu import LU
 
         return LU()
 

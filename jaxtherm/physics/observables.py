@@ -9,7 +9,7 @@ state (units ħ = k_B = 1):
 * entropy production rate: ``σ = −Σ_j β_j J_j`` (≥ 0 for a thermodynamically consistent model).
 
 In the real representation ``Tr(O X) = o · x`` with ``o`` the dual of ``O`` (see
-``jaxtherm.liouvillian.dual``), so ``J_j = h(p) · (R_j r)``. Which observables a model
+``jaxtherm.physics.liouvillian.dual``), so ``J_j = h(p) · (R_j r)``. Which observables a model
 reports, with units and descriptions, is the model's own (``jaxtherm.Model.observables``).
 """
 

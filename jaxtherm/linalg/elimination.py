@@ -23,8 +23,8 @@ The implicit derivatives are written once, here (``Elimination.solve``): tangent
 cotangents solve with the same factors, ``ẋ = A⁻¹(ṙhs − Ȧ x)``, through
 ``lax.custom_linear_solve``; each elimination supplies only ``A x`` (``Elimination.matvec``)
 and the substitution with its factors (``Elimination.substitute``). The eliminations:
-``jaxtherm.solvers.lu.LU``, ``jaxtherm.solvers.unrolled.Unrolled``,
-``jaxtherm.solvers.unrolled.StaticPivots`` and ``jaxtherm.solvers.staged.Staged``.
+``jaxtherm.linalg.lu.LU``, ``jaxtherm.linalg.unrolled.Unrolled``,
+``jaxtherm.linalg.unrolled.StaticPivots`` and ``jaxtherm.linalg.staged.Staged``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .status import STATUS_OK, STATUS_UNVERIFIED, classify
+from jaxtherm.status import STATUS_INACCURATE, STATUS_NONFINITE, STATUS_OK, STATUS_SINGULAR, STATUS_UNVERIFIED
 
 VERIFIED_RESIDUAL = 32.0
 """A static-pivot elimination's point passes when its relative residual ``‖R r‖/(‖R‖ ‖r‖)`` is at
@@ -91,9 +91,9 @@ class Elimination:
         name: the elimination's name (``jaxtherm.solvers.get`` accepts it).
         static_pivots: pivots fixed when the program is traced, so a point's result must pass a
             residual check; one that does not gets ``STATUS_UNVERIFIED`` and is solved again
-            by ``fallback`` (by ``jaxtherm.batch``, the one place that applies it).
+            by ``fallback`` (by ``jaxtherm.kernel.batch``, the one place that applies it).
         scalars: vectors are lists of scalars (an unrolled program, elementwise over a batch)
-            rather than ``(m,)`` arrays (``jaxtherm.solvers.vectors``).
+            rather than ``(m,)`` arrays (``jaxtherm.linalg.vectors``).
     """
 
     name: ClassVar[str] = ""
@@ -126,7 +126,7 @@ class Elimination:
 
     def block_size(self) -> int | None:
         """Points whose whole kernel should run together, in a loop over such blocks (``None``:
-        the whole chunk at once; ``jaxtherm.batch.in_blocks``)."""
+        the whole chunk at once; ``jaxtherm.kernel.batch.in_blocks``)."""
         return None
 
     @property
@@ -210,3 +210,30 @@ class Elimination:
             unverified = jnp.isfinite(norms[0]) & ((status != STATUS_OK) | (residual > VERIFIED_RESIDUAL * eps))
             status = jnp.where(unverified, STATUS_UNVERIFIED, status).astype(status.dtype)
         return self.stacked(r), status, residual, state
+
+
+def classify(matrix_norm, r_max, residual_max, singular, eps):
+    """Status and relative residual of a solved steady state (every elimination's ``steady_state``).
+
+    Args:
+        matrix_norm: ``‖R‖_∞`` (max absolute row sum; non-finite iff ``R`` has a non-finite entry).
+        r_max: ``‖r‖_∞``.
+        residual_max: ``‖R r‖_∞``.
+        singular: the solver's singularity flag.
+        eps: machine epsilon.
+
+    Returns:
+        ``(status, residual)``: int8 status (see ``STATUS_MEANINGS``) and
+        ``‖R r‖_∞ / (‖R‖_∞ ‖r‖_∞)``, ``inf`` where singular or non-finite.
+    """
+    scale = matrix_norm * r_max
+    residual = residual_max / jnp.where(scale > 0, scale, 1.0)
+    matrix_finite = jnp.isfinite(matrix_norm)
+    finite = matrix_finite & jnp.isfinite(r_max) & jnp.isfinite(residual_max)
+    status = jnp.select(
+        [~matrix_finite, singular, ~finite, residual > jnp.sqrt(eps)],
+        [STATUS_NONFINITE, STATUS_SINGULAR, STATUS_NONFINITE, STATUS_INACCURATE],
+        STATUS_OK,
+    ).astype(jnp.int8)
+    # singular | ~finite, read off the status: its select is computed once, the norms' chains are not
+    return status, jnp.where((status == STATUS_SINGULAR) | (status == STATUS_NONFINITE), jnp.inf, residual)

@@ -17,10 +17,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _config, kernel, solvers
-from . import observables as kernel_observables
-from .models import Model
-from .solvers import STATUS_NONFINITE, STATUS_OK, STATUS_UNVERIFIED
+from jaxtherm import _config, solvers
+from jaxtherm.kernel import point as kernel
+from jaxtherm.models import Model
+from jaxtherm.physics import observables as kernel_observables
+from jaxtherm.solvers import STATUS_NONFINITE, STATUS_OK, STATUS_UNVERIFIED
 
 DEFAULT_CHUNK_SIZE = 2**15
 
@@ -90,10 +91,10 @@ def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, .
                    fallback: bool = False):
     """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver (an
     object or a name, ``jaxtherm.solvers``), whether ``rho`` is returned and whether current
-    fluctuations are computed (``jaxtherm.fluctuations``).
+    fluctuations are computed (``jaxtherm.physics.fluctuations``).
 
     The returned function takes one ``(N,)`` array per name (in ``names`` order) and returns the
-    outputs of ``jaxtherm.kernel.point``, each with a leading axis N, plus
+    outputs of ``jaxtherm.kernel.point.point``, each with a leading axis N, plus
     ``d{obs}_d{param}`` for every scalar observable and every name in ``gradients``
     (forward mode: one primal solve and ``len(gradients)`` tangents pushed through it).
 
@@ -276,7 +277,7 @@ def solve(
             (the reference). ``solver.plan(model).description`` says what runs.
         rho: return the steady states too (``rho``); ``False`` skips most of the memory
             traffic of a large batch.
-        fluctuations: also count each bath's heat (``jaxtherm.fluctuations``, full counting
+        fluctuations: also count each bath's heat (``jaxtherm.physics.fluctuations``, full counting
             statistics): ``J_counted_j``, the zero-frequency noise ``noise_j = lim Var(Q_j)/t``
             and the uncertainty ratio ``tur_j = noise_j σ / J_counted_j²`` for every bath, by one
             more solve with the steady state's factorisation; gradients include them.

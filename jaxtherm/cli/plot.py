@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .results import ResultsError, require, spacing
-from .results import open as open_results
+from jaxtherm.io.read import ResultsError, require, spacing
+from jaxtherm.io.read import open as open_results
 
 FIGSIZE = (6.4, 4.8)  # inches, per panel
 DPI = 100  # so a single panel is 640 x 480 pixels

@@ -1,6 +1,6 @@
 """Fill-reducing orders for eliminating a sparse sector without pivoting (static pivots).
 
-A sector's trace-eliminated Liouvillian ``A`` (``jaxtherm.solvers.lu``) is sparse, and its
+A sector's trace-eliminated Liouvillian ``A`` (``jaxtherm.linalg.lu``) is sparse, and its
 pattern is known when the program is traced. Eliminated in a fill-reducing order with the
 diagonal as pivots, its factors stay sparse: the 3-qubit chain's 19 unknowns take about 150
 multiply–adds instead of ``n³/3 ≈ 2,300`` for a dense LU, or ~350 with partial pivoting, whose

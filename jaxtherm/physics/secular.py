@@ -8,7 +8,7 @@ per-point eigendecomposition of the whole ``H`` and without a ``d⁴`` complex a
    ``H = ⊕_b H_b``; these are the conserved quantities of ``H`` itself (for the qubit pair the
    excitation number: blocks of 1, 2, 1 states). A block of one state is its own eigenvector,
    a block of two is diagonalised in closed form (below), larger ones by a batched ``eigh``
-   with a degeneracy-safe derivative (``jaxtherm.davies.eigh``). ``V = ⊕_b V_b`` is real orthogonal and
+   with a degeneracy-safe derivative (``jaxtherm.physics.davies.eigh``). ``V = ⊕_b V_b`` is real orthogonal and
    eigenvector ``k`` of block ``b`` takes the place of the block's ``k``-th basis state, so the
    symmetry sector of the product basis (a union of block pairs ``b × b'``) is also the sector
    in the eigenbasis.
@@ -20,7 +20,7 @@ per-point eigendecomposition of the whole ``H`` and without a ``d⁴`` complex a
        K_{nn',mm'} = γ(ω_mn) x_nm x_n'm' [|ω_mn − ω_m'n'| ≤ tol],
        G_{m'm} = Σ_k γ(ω_mk) x_km' x_km [|E_m − E_m'| ≤ tol],
 
-   which is ``jaxtherm.davies.davies_generator`` written entry by entry (degenerate Bohr
+   which is ``jaxtherm.physics.davies.davies_generator`` written entry by entry (degenerate Bohr
    frequencies share one jump operator, so nothing depends on the choice of eigenvectors in a
    degenerate level). ``K`` and ``G`` are real, so the populations and ``Re ρ_nn'`` evolve
    apart from ``Im ρ_nn'`` except through ``−i[H, ρ]``, which in the eigenbasis is
@@ -42,12 +42,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import TYPE_CHECKING
 
 import jax.numpy as jnp
 import numpy as np
 
-from . import davies, liouvillian
-from .models import Model
+from jaxtherm.physics import davies, liouvillian
+
+if TYPE_CHECKING:  # physics reads a model's terms; it never imports the models layer
+    from jaxtherm.models import Model
 
 _PATTERN_TOL = 1e-14
 
@@ -313,7 +316,7 @@ otherwise as arrays (small matrix products, gathers and a scatter-add). Scalars 
 closed-form blocks' entries fuse into a few elementwise loops (and the sector be eliminated
 unrolled); a block of 3 or more states needs a batched ``eigh`` whose results scalar code only
 unpacks, for little speed and a much longer compile, so it keeps the arrays. With forward-mode
-gradients (``scalars=False`` from ``jaxtherm.batch.batched_kernel``) the arrays are used
+gradients (``scalars=False`` from ``jaxtherm.kernel.batch.batched_kernel``) the arrays are used
 throughout, which compile much faster. Measured by ``benchmarks/bench_models.py`` (global
 models; figures in ``docs/performance.md``)."""
 
@@ -356,7 +359,7 @@ def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalar
     """Each Davies thermalizer's entries at ``(st.rows, st.cols)``, ``[(E,) …]``: its generator;
     with ``counting``, ``[(generator, 𝒥₁, 𝒥₂) …]``, its counting superoperators too (the ``K``
     terms only, each transition ``a → n`` weighted by ``ν`` and ``ν²``, ``ν = E_n − E_a`` the
-    energy it takes from the bath; ``jaxtherm.fluctuations``), from the same terms."""
+    energy it takes from the bath; ``jaxtherm.physics.fluctuations``), from the same terms."""
     make = _scalar_bath if scalars and scalar_code(model) else _array_bath
     out = []
     for k in model.davies:
