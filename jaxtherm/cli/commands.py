@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "already holds its complete sweep, do nothing and exit 0 (batch requeues)")
     run.add_argument("--force", action="store_true", help="replace an existing results file: the new sweep is written "
                      "beside it (OUT.h5.partial) and takes its place only when complete")
+    run.add_argument("--dry-run", action="store_true", help="write nothing: print the number of points, the file's size "
+                     "against the free space, the chunk size, and the time a short timed probe predicts (exit 2 "
+                     "where the run would be refused, e.g. for lack of space)")
     run.add_argument("--solver", choices=("auto", "reduced", "dense", "lu", "unrolled", "static_pivots", "staged"),
                      help="auto: pick for the model (today: reduced; the results file's solver_plan says what ran); "
                      "reduced: solve only the symmetry sector of the steady state, by the elimination its size calls for; "
@@ -360,12 +363,16 @@ def _run_sweep(args, box: list) -> int:
         return EXIT_USAGE
     from jaxtherm.sweep import RunRefused, SpecError, load_spec, run_sweep
     from jaxtherm.sweep.resume import WriteFailed
-    from jaxtherm.sweep.run import RunState
+    from jaxtherm.sweep.run import RunState, dry_run
 
     state = RunState()
     box.append(state)
     try:
         spec = _load_spec(load_spec, spec_path)
+        if args.dry_run:
+            found = dry_run(spec, output=args.output, chunk_size=args.chunk_size, device=args.device, solver=args.solver)
+            print(found)
+            return EXIT_USAGE if found.refused else 0
         summary = run_sweep(spec, output=args.output, chunk_size=args.chunk_size, resume=args.resume,
                             force=args.force, device=args.device, solver=args.solver,
                             progress=not args.quiet, cluster=args.cluster, state=state)

@@ -153,8 +153,9 @@ def info(path: str | os.PathLike) -> dict:
         "description": a.get("model_description", ""),
         "axes": {d: _axis_info(s["coords"][d]) for d in _grid_dims(s)},
         "fixed": {k: {"value": v["value"], "units": v["attrs"].get("units", "")} for k, v in fixed.items()},
-        "observables": _observables(outputs, gradients),
+        "observables": _observables(outputs, gradients, a.get("reduced_over")),
         "gradients": gradients,
+        "reduced": {"over": a["reduced_over"], "table": a.get("reduce", "")} if "reduced_over" in a else None,
         "rho": "rho_re" in s["variables"],
         "points": {"total": int(status.size), "done": done, "failed": int(sum(c for k, c in counts.items() if k > 0))},
         "chunks": _chunks(path, s["chunk_done"]),
@@ -221,8 +222,12 @@ def _split_scalars(s: dict, fixed_names: set[str]) -> tuple[dict, dict]:
     return fixed, {**s["variables"], **outputs}
 
 
-def _observables(outputs: dict, gradients: list[str]) -> dict[str, str]:
-    """``{observable: units}``: the outputs less status, residual, ρ and the gradients."""
+def _observables(outputs: dict, gradients: list[str], reduced: str | None = None) -> dict[str, str]:
+    """``{observable: units}``: the outputs less status, residual, ρ and the gradients; of a
+    reduced file, the reductions ``{v}_{op}`` (not the values ``…_at_{v}_{op}`` at each extreme)."""
+    if reduced is not None:
+        return {n: v["attrs"].get("units", "") for n, v in outputs.items()
+                if "_at_" not in n and n.rsplit("_", 1)[-1] in ("max", "min", "mean")}
     grad_names = {f"d{o}_d{g}" for o in outputs for g in gradients}
     return {n: v["attrs"].get("units", "") for n, v in outputs.items() if n not in _NOT_OBSERVABLES | grad_names}
 
@@ -307,7 +312,11 @@ def _content_lines(d: dict) -> list[str]:
     if d["fixed"]:
         lines.append("  fixed        " + ", ".join(f"{k} = {_num(v['value'])}" for k, v in d["fixed"].items()))
     lines.append("  observables  " + ", ".join(f"{k} [{u}]" if u else k for k, u in d["observables"].items()))
-    if d["gradients"]:
+    if d.get("reduced"):
+        lines.append(f"  reduced      over {d['reduced']['over']} ({d['reduced']['table']}); at each max or min also "
+                     "the reduced axes' values and every stored variable: NAME_at_{observable}_{max|min}; "
+                     "valid_points counts a group's points with status 0")
+    if d["gradients"] and not d.get("reduced"):
         lines.append(f"  gradients    d(each observable)/d({', '.join(d['gradients'])})")
     if d["rho"]:
         lines.append("  rho          steady states kept (rho_re, rho_im)")

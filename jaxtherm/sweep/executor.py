@@ -18,24 +18,8 @@ import numpy as np
 
 from jaxtherm import solvers
 from jaxtherm.kernel.batch import ChunkRunner, pad, padded
-from jaxtherm.sweep import devices, grid
+from jaxtherm.sweep import devices, grid, outputs
 from jaxtherm.sweep.study import Study
-
-
-def host_outputs(out: dict, size: int, save_rho: bool, dtype: str) -> dict[str, np.ndarray]:
-    """A computed chunk's outputs on the host, cut to its ``size`` points, in the file's dtypes
-    (``rho`` split into ``rho_re``/``rho_im`` when stored, dropped otherwise)."""
-    host = {}
-    for k, v in out.items():
-        a = np.asarray(v)[:size]  # a device-side slice of each output cost a JAX dispatch
-        if k == "rho":
-            if save_rho:
-                host["rho_re"], host["rho_im"] = a.real.astype(dtype), a.imag.astype(dtype)
-        elif k == "status":
-            host[k] = a
-        else:
-            host[k] = a.astype(dtype, copy=False)
-    return host
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +45,7 @@ class LocalEngine:
 
     def __init__(self, study: Study, solver, device: str | None):
         self.study, self.solver = study, solvers.get(solver)
+        self.output = outputs.for_study(study)  # what a chunk's outputs become on the host
         self.devs = devices.devices(device)
         self.dtype = np.dtype(study.spec.dtype)
         self.size = self.compiled_size = 0
@@ -114,17 +99,17 @@ class LocalEngine:
 
     def dispatch(self, chunk: grid.Chunk):
         """Start computing ``chunk`` (JAX dispatches asynchronously): ``(inputs, raw device outputs)``."""
-        values = grid.chunk_inputs(self.study.spec, chunk, self.study.names)
+        values = self.output.chunk_inputs(chunk, self.study.names)
         args = devices.place([pad(values[n].astype(self.dtype), self.compiled_size) for n in self.study.names], self.devs)
         return args, self.runner(chunk.model_index).kernel()(*args)
 
     def host(self, chunk: grid.Chunk, dispatched) -> dict[str, np.ndarray]:
-        """A dispatched chunk's outputs on the host (``host_outputs``), after the runner's
-        fallback policy (``jaxtherm.kernel.batch.ChunkRunner.finish``)."""
-        spec = self.study.spec
+        """A dispatched chunk's outputs on the host, after the runner's fallback policy
+        (``jaxtherm.kernel.batch.ChunkRunner.finish``): its stored outputs, or their reduction
+        on the device (``.outputs``)."""
         args, result = dispatched
         result = self.runner(chunk.model_index).finish(result, *args)
-        return host_outputs(result, chunk.size, spec.save_rho, spec.dtype)
+        return self.output.to_host(self.size, result, chunk)
 
     def run(self, todo: Sequence[grid.Chunk], finish: Callable[[grid.Chunk, dict], None]) -> None:
         """Compute every chunk of ``todo`` and pass its host outputs to ``finish``, in order, while

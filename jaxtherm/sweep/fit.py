@@ -71,6 +71,7 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
     conditions = _conditions(spec, model, table)
     out = Path(output) if output is not None else spec.output
     plan.check_output(spec, out, "-o" if output is not None else "output.path")
+    plan.make_parent(spec, out, "-o" if output is not None else "output.path")
     with plan.exclusive_lock(out):
         if out.exists() and not force:
             raise plan.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")

@@ -62,6 +62,26 @@ def model_attrs(study: Study) -> dict[str, object]:
     }
 
 
+RESIDUAL = ("1", "relative residual ‖L ρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the steady state")
+
+
+def stored_variables(study: Study) -> dict[str, tuple[str, str]]:
+    """The per-point variables a sweep stores, ``{name: (units, description)}``: the observables
+    (``[output] observables``, default all), their derivatives (``[output] gradients``), then
+    ``residual``."""
+    spec = study.spec
+    observables = scalar_observables(study.model, spec.fluctuations)
+    if spec.observables is not None:
+        observables = {n: observables[n] for n in spec.observables}
+    out = dict(observables)
+    for g in spec.gradients:
+        gu = _parameter_info(study, g)[0]
+        for n, (u, _) in observables.items():
+            out[gradient_name(n, g)] = (f"({u})/({gu})", f"derivative of {n} with respect to {g} (autodiff)")
+    out["residual"] = RESIDUAL
+    return out
+
+
 def layout_for(study: Study, n_chunks: int, attrs: dict) -> Layout:
     """The HDF5 layout of a sweep (see ``jaxtherm.io.hdf5``)."""
     spec, model = study.spec, study.model
@@ -74,17 +94,11 @@ def layout_for(study: Study, n_chunks: int, attrs: dict) -> Layout:
     for a in spec.axes:
         units, description = _parameter_info(study, a.name)
         coords[a.name] = (a.values, units, f"{description}; axis {a.rule}")
-    observables = scalar_observables(model, spec.fluctuations)
+    variables = [Variable(n, spec.dtype, u, d) for n, (u, d) in stored_variables(study).items() if n != "residual"]
     dt = spec.dtype
-    variables = [Variable(n, dt, u, d) for n, (u, d) in observables.items()]
-    for g in spec.gradients:
-        gu = _parameter_info(study, g)[0]
-        for n, (u, _) in observables.items():
-            variables.append(Variable(gradient_name(n, g), dt, f"({u})/({gu})",
-                                      f"derivative of {n} with respect to {g} (autodiff)"))
     meanings = "; ".join(f"{k} = {v}" for k, v in STATUS_MEANINGS.items() if k)
     variables.append(Variable("status", "int8", "", f"0 = ok; {meanings}; -1 = not computed"))
-    variables.append(Variable("residual", dt, "1", "relative residual ‖L ρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the steady state"))
+    variables.append(Variable("residual", dt, *RESIDUAL))
     if spec.save_rho:
         labels = np.asarray(model.basis)
         for dim in ("row", "col"):

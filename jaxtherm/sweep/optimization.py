@@ -83,6 +83,7 @@ def run_optimization(spec: SweepSpec, *, output: str | os.PathLike | None = None
     model = study.model
     out = Path(output) if output is not None else spec.output
     plan.check_output(spec, out, "-o" if output is not None else "output.path")
+    plan.make_parent(spec, out, "-o" if output is not None else "output.path")
     prob = optimize.problem(model, o.expression, o.variables, spec.fixed, maximize=o.maximize, constraints=o.constraints)
     with plan.exclusive_lock(out):
         if out.exists() and not force:

@@ -81,8 +81,9 @@ def _name_max(directory: Path) -> int:
 
 
 def check_output(spec: SweepSpec, out: Path, key: str) -> None:
-    """The output path must be a regular file (or none yet) in a writable directory (created if
-    missing), with a name short enough for the files jaxtherm keeps beside it.
+    """The output path must be a regular file (or none yet) in a writable directory (or one that
+    can be made: its nearest existing ancestor is a writable directory), with a name short enough
+    for the files jaxtherm keeps beside it. Creates nothing (``make_parent`` does).
 
     Raises:
         SpecError: naming ``key`` (``output.path`` or ``-o``).
@@ -94,15 +95,26 @@ def check_output(spec: SweepSpec, out: Path, key: str) -> None:
     kind = inspect_special(out)
     if kind:
         raise SpecError(spec.source, key, f"expected a path for a results file; {out} is {kind}")
+    existing = out.absolute().parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SpecError(spec.source, key, f"expected a writable location; {existing} is not a directory")
+    if not os.access(existing, os.W_OK):
+        raise SpecError(spec.source, key, f"expected a writable location; {existing} is not writable")
+
+
+def make_parent(spec: SweepSpec, out: Path, key: str) -> None:
+    """Create the output's directory (after ``check_output``).
+
+    Raises:
+        SpecError: naming ``key``, where it cannot be made.
+    """
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SpecError(spec.source, key, f"expected a writable location; cannot create {out.parent} "
                         f"({err.strerror})") from None
-    if not out.parent.is_dir():
-        raise SpecError(spec.source, key, f"expected a writable location; {out.parent} is not a directory")
-    if not os.access(out.parent, os.W_OK):
-        raise SpecError(spec.source, key, f"expected a writable location; {out.parent} is not writable")
 
 
 def inspect_special(path: Path) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import signal
 import sys
@@ -35,14 +36,13 @@ import numpy as np
 from jaxtherm import solvers
 from jaxtherm._version import __version__
 from jaxtherm.io import journal
-from jaxtherm.io.hdf5 import BrokenFile, Layout, ResultsFile
+from jaxtherm.io.hdf5 import BrokenFile, ResultsFile
 from jaxtherm.kernel.batch import LANES
-from jaxtherm.solvers import STATUS_MEANINGS
-from jaxtherm.sweep import devices, grid
+from jaxtherm.sweep import devices, outputs, size
 from jaxtherm.sweep import resume as plan
 from jaxtherm.sweep.cluster import ClusterEngine, cluster_address
 from jaxtherm.sweep.executor import LocalEngine
-from jaxtherm.sweep.layout import layout_for, now, provenance
+from jaxtherm.sweep.layout import now, provenance
 from jaxtherm.sweep.progress import Progress
 from jaxtherm.sweep.spec import SpecError, SweepSpec
 from jaxtherm.sweep.study import Study, resolve
@@ -165,18 +165,18 @@ def _write_failure(out: Path, err: OSError) -> str:
 
 def _chunk_size(study: Study, meta: dict | None, requested: int | None, engine) -> int:
     """From the journal (resume), the options, or tuned to the largest working set of the models
-    on the engine's devices."""
-    spec = study.spec
+    on the engine's devices; for a reduced sweep, whole groups where a group fits (``.reduce``)."""
+    spec, output = study.spec, outputs.for_study(study)
     if meta is not None:
         return int(meta["chunk_size"])
     if requested or spec.chunk_size:
-        return min(requested or spec.chunk_size, max(spec.points_per_model, 1))
+        return output.align(min(requested or spec.chunk_size, max(spec.points_per_model, 1)))
     if spec.points_per_model <= LANES * engine.n_devices:  # the smallest automatic chunk holds it all
-        return max(spec.points_per_model, 1)  # (no probe compile: a few-point sweep compiled twice)
+        return output.align(max(spec.points_per_model, 1))  # (no probe compile: a few-point sweep compiled twice)
     ws = engine.working_set()
     size = devices.auto_chunk_size(ws.bytes_per_point, ws.platform, ws.n_devices, max(spec.points_per_model, 1),
                                    spec.axis_shape)
-    return min(size, _early_progress_cap(spec.points_per_model, spec.axis_shape, LANES * engine.n_devices))
+    return output.align(min(size, _early_progress_cap(spec.points_per_model, spec.axis_shape, LANES * engine.n_devices)))
 
 
 def _early_progress_cap(n_points: int, shape: tuple[int, ...], lanes: int) -> int:
@@ -236,7 +236,11 @@ def run_sweep(
         if out.is_symlink():  # write (and with --force replace) the file it points to, not the link
             out = out.resolve()
     state.output = out
-    plan.check_output(spec, out, "-o" if output is not None else "output.path")
+    key = "-o" if output is not None else "output.path"
+    plan.check_output(spec, out, key)
+    if not resume:  # (a resumed run has most of its file already; a full disk then stops it safely)
+        size.check(study, out)
+    plan.make_parent(spec, out, key)
     if isinstance(cluster, str):
         cluster_address(cluster)  # a malformed --cluster is refused before anything starts
 
@@ -261,6 +265,82 @@ def run_sweep(
         engine.close()
 
 
+@dataclasses.dataclass(frozen=True)
+class DryRun:
+    """What ``jaxtherm run --dry-run`` found: the sweep's size against the free space, the chunk
+    size, and the time a short timed probe (one chunk, after the compile) predicts."""
+
+    source: str
+    out: Path
+    estimate: size.Estimate
+    refused: str | None  # why the run would be refused, or None
+    chunk_size: int = 0
+    n_chunks: int = 0
+    compile_seconds: float = 0.0
+    probe_points: int = 0
+    probe_seconds: float = 0.0
+    devices: str = ""
+
+    @property
+    def seconds(self) -> float:
+        """The predicted sweep time (compile excluded): all points at the probe's rate."""
+        return self.estimate.points * self.probe_seconds / self.probe_points if self.probe_points else float("nan")
+
+    def __str__(self) -> str:
+        e = self.estimate
+        free = f"{size.human(e.free_bytes)} free in {e.where}" if e.free_bytes is not None else f"unknown in {e.where}"
+        lines = [f"dry run of {self.source} (nothing was written)",
+                 f"  points       {e.points:,}" + (f", reduced to {e.stored:,} groups" if e.stored != e.points else ""),
+                 f"  output       {self.out}: about {size.human(e.file_bytes)} ({e.variables} variables), and up to "
+                 f"{size.human(e.need_bytes)} while it runs (its journal)",
+                 f"  free space   {free}"]
+        if self.refused:
+            return "\n".join([*lines, f"  refused      {self.refused}"])
+        rate = self.probe_points / self.probe_seconds if self.probe_seconds > 0 else float("inf")
+        lines += [f"  chunks       {self.n_chunks:,} of {self.chunk_size:,} points on {self.devices}",
+                  f"  time         about {_duration(self.seconds)} (a probe of {self.probe_points:,} points ran at "
+                  f"{rate:,.0f} points/s), plus a compile of {self.compile_seconds:.1f} s"]
+        return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.1f} days"
+
+
+def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_size: int | None = None,
+            device: str | None = None, solver: str | None = None) -> DryRun:
+    """Size, free space, chunk size and a timed probe of a sweep, creating no file (no results
+    file, journal, lock or directory; JAX's compilation cache may gain an entry).
+
+    Raises:
+        SpecError, RunRefused: as ``run_sweep`` for a spec or device that cannot run.
+    """
+    if solver is not None:
+        spec = dataclasses.replace(spec, solver=solver)
+    study = _resolve(spec)
+    out = Path(output) if output is not None else spec.output
+    estimate = size.estimate(study, out)
+    try:
+        size.check(study, out)
+    except plan.RunRefused as err:
+        return DryRun(spec.source, out, estimate, str(err).split(": ", 1)[-1])
+    engine = _engine(study, solvers.get(spec.solver), device, None)
+    t = time.perf_counter()
+    chunk = _compile(study, None, chunk_size, engine)
+    compile_seconds = time.perf_counter() - t
+    todo = outputs.for_study(study).chunks(chunk)
+    t = time.perf_counter()
+    engine.host(todo[0], engine.dispatch(todo[0]))
+    return DryRun(spec.source, out, estimate, None, chunk, len(todo), compile_seconds, todo[0].size,
+                  time.perf_counter() - t, engine.description)
+
+
 def _compile(study: Study, meta: dict | None, chunk_size: int | None, engine) -> int:
     """Choose the chunk size and compile; a user model that cannot be compiled (a coefficient
     that JAX cannot trace, …) is the user's error, reported in one line."""
@@ -275,38 +355,6 @@ def _compile(study: Study, meta: dict | None, chunk_size: int | None, engine) ->
                               f"be compiled: {type(err).__name__}: {first} (its coefficients must be JAX functions of "
                               "the parameters, e.g. jnp.cos(p['omega']), not float(p['omega']))") from None
     return size
-
-
-def _chunk_problem(rec: journal.Record, chunk, layout: Layout) -> str | None:
-    """Why a journal record cannot stand for ``chunk`` of this sweep, or ``None``."""
-    expected = {v.name: v for v in layout.variables}
-    arrays = rec.arrays
-    if set(arrays) != set(expected):
-        missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
-        return ("holds other arrays than this sweep's" + (f" (missing {', '.join(missing[:3])})" if missing else "")
-                + (f" (unexpected {', '.join(extra[:3])})" if extra else ""))
-    if rec.span is not None and rec.span != (chunk.model_index, chunk.start, chunk.stop):
-        m, a, b = rec.span
-        return (f"holds points [{a}, {b}) of model {m}, but chunk {chunk.id} of this sweep is points "
-                f"[{chunk.start}, {chunk.stop}) of model {chunk.model_index} (another chunk size?)")
-    for name, v in expected.items():
-        a = arrays[name]
-        shape = (chunk.size, *(n for _, n in v.extra_dims))
-        if a.shape != shape:
-            return f"has {name} of shape {a.shape}; expected {shape} (another chunk size?)"
-        if a.dtype != np.dtype(v.dtype):
-            return f"has {name} as {a.dtype}; expected {v.dtype}"
-    status = arrays["status"]
-    codes = np.isin(status, np.asarray(list(STATUS_MEANINGS), dtype=status.dtype))
-    if not codes.all():
-        return f"has status {int(status[~codes][0])}, which is no status code"
-    ok = status == 0
-    for name, a in arrays.items():
-        if a.dtype.kind in "fc" and ok.any():
-            n = int(np.count_nonzero(np.isnan(a[ok]).reshape(int(ok.sum()), -1).any(axis=1)))
-            if n:
-                return f"has NaN {name} at {n:,} point(s) whose status says ok"
-    return None
 
 
 def _fsync(path: Path) -> None:
@@ -333,7 +381,8 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
         note.flush()
     size = _compile(study, meta, chunk_size, engine)
     compile_seconds = time.perf_counter() - t_compile
-    all_chunks = grid.chunks(spec, size)
+    output = outputs.for_study(study)
+    all_chunks = output.chunks(size)
     state.n_chunks = len(all_chunks)
     try:
         meta = _journal_meta(study, target, meta, size, len(all_chunks), solver_used, stream, warned, state)
@@ -343,11 +392,11 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
             "chunk_size": size,
             "start_time": meta.get("start_time", now()),
         }
-        layout = layout_for(study, len(all_chunks), attrs)
+        layout = output.layout(len(all_chunks), attrs)
         t0 = time.perf_counter()
         h5 = _results_file(decision, target, layout)
         try:
-            done, failed = _replay_journal(spec, target, all_chunks, layout, h5, stream, warned)
+            done, failed = _replay_journal(output, target, all_chunks, layout, h5, size, stream, warned)
             todo = [c for c in all_chunks if c.id not in done]
             computed = sum(c.size for c in todo)
             bar = Progress(computed, stream=stream, enabled=progress, label=out.name)
@@ -356,10 +405,10 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
                 """Journal and write a computed chunk."""
                 nonlocal failed
                 journal.write_chunk(target, chunk.id, host, (chunk.model_index, chunk.start, chunk.stop))
-                h5.write(grid.chunk_regions(spec, chunk), host)
+                output.write(h5, chunk, host, size)
                 h5.mark_done(chunk.id)
                 bar.update(chunk.size)
-                failed += int(np.count_nonzero(host["status"]))
+                failed += output.failed(host, chunk)
 
             state.phase = "computing"
             bar.start_line()
@@ -412,7 +461,7 @@ def _results_file(decision: plan.Decision, target: Path, layout) -> ResultsFile:
     return ResultsFile.create(target, layout)
 
 
-def _replay_journal(spec, target: Path, all_chunks: list, layout, h5: ResultsFile, stream,
+def _replay_journal(output: outputs.Points, target: Path, all_chunks: list, layout, h5: ResultsFile, size: int, stream,
                     warned: list[str]) -> tuple[set[int], int]:
     """Write every journaled chunk that passes its checks into the file (the journal, not the
     HDF5 file, is the record); a chunk that fails is named in a warning, deleted and left to be
@@ -426,17 +475,17 @@ def _replay_journal(spec, target: Path, all_chunks: list, layout, h5: ResultsFil
         if problem is None and rec.chunk_id in done:
             continue  # the same chunk in both formats: the first one counts
         if problem is None:
-            problem = _chunk_problem(rec, chunk, layout)
+            problem = output.problem(rec, chunk, layout, size)
         if problem is not None:
             again = f"its {chunk.size:,} points are computed again" if chunk is not None else "ignored"
             _warn(f"journal chunk {rec.path} {problem}; {again}", stream, warned)
             with contextlib.suppress(OSError):
                 rec.path.unlink()
             continue
-        h5.write(grid.chunk_regions(spec, chunk), rec.arrays)
+        output.write(h5, chunk, rec.arrays, size)
         h5.mark_done(chunk.id)
         done.add(chunk.id)
-        failed += int(np.count_nonzero(rec.arrays["status"]))
+        failed += output.failed(rec.arrays, chunk)
     return done, failed
 
 

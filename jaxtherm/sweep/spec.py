@@ -21,6 +21,13 @@
     save_rho = false                   # also store the steady states
     fluctuations = false               # also each bath's heat noise and uncertainty ratio
     dtype = "float64"                  # or float32
+    observables = ["J_a", "power"]     # store only these (and their derivatives); default: all
+
+    [reduce]                           # optional: reduce over axes on the device, store the result only
+    over = ["epsilon"]                 # axes reduced away; the file keeps the others as dimensions
+    max  = ["power"]                   # -> power_max, epsilon_at_power_max, <other>_at_power_max
+    min  = ["sigma"]                   # -> sigma_min, epsilon_at_sigma_min, <other>_at_sigma_min
+    mean = ["J_a"]                     # -> J_a_mean
 
     [run]
     chunk_size = 131072                # points per compiled call (default: tuned at start)
@@ -61,7 +68,8 @@ SECTIONS = {
     "model": None,  # name or factory, plus the model's own options
     "parameters": None,  # keys are parameter names
     "axes": None,
-    "output": ("path", "gradients", "compression", "save_rho", "fluctuations", "dtype"),
+    "output": ("path", "gradients", "compression", "save_rho", "fluctuations", "dtype", "observables"),
+    "reduce": ("over", "max", "min", "mean"),
     "run": ("chunk_size", "solver"),
     "optimize": ("maximize", "minimize", "variables", "constraints", "starts", "steps", "seed", "learning_rate"),
     "fit": ("parameters", "data", "observables"),
@@ -125,6 +133,21 @@ class FitSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReduceSettings:
+    """The ``[reduce]`` table: the axes reduced away (``over``, in grid order) and the stored
+    variables whose maximum, minimum and mean over them are kept (``jaxtherm.sweep.reduce``)."""
+
+    over: tuple[str, ...]
+    max: tuple[str, ...] = ()
+    min: tuple[str, ...] = ()
+    mean: tuple[str, ...] = ()
+
+    def operations(self) -> tuple[tuple[str, str], ...]:
+        """``(variable, op)`` pairs, ops in the order max, min, mean."""
+        return tuple((v, op) for op in ("max", "min", "mean") for v in getattr(self, op))
+
+
+@dataclasses.dataclass(frozen=True)
 class SweepSpec:
     """A sweep as the file gives it, schema-checked.
 
@@ -135,7 +158,9 @@ class SweepSpec:
         options: every other ``[model]`` key, each as a tuple of values (one unless a list).
         categorical: the options given as lists, in file order: each adds a leading dimension.
         fixed, axes: ``[parameters]`` and ``[axes]`` as given (names not yet checked).
-        output, gradients, compression, save_rho, dtype, fluctuations: ``[output]``.
+        output, gradients, compression, save_rho, dtype, fluctuations, observables: ``[output]``
+            (``observables`` ``None``: all of the model's).
+        reduce: ``[reduce]``, or ``None`` (every point stored).
         chunk_size, solver: ``[run]``.
         base_dir: the spec file's directory (user factories are found relative to it).
     """
@@ -159,6 +184,8 @@ class SweepSpec:
     fluctuations: bool = False
     optimize: OptimizeSettings | None = None
     fit: FitSettings | None = None
+    observables: tuple[str, ...] | None = None
+    reduce: ReduceSettings | None = None
 
     @property
     def axis_shape(self) -> tuple[int, ...]:
@@ -459,8 +486,41 @@ def _output_table(source: str, table: dict, default_path: str) -> dict:
     dtype = table.get("dtype", "float64")
     if dtype not in DTYPES:
         raise SpecError(source, "output.dtype", f"expected float64 or float32; got {dtype!r}")
+    observables = table.get("observables")
+    if observables is not None:
+        observables = tuple(_names(source, "output.observables", observables, "observable names"))
     return dict(output=Path(path), gradients=tuple(gradients), compression=compression, save_rho=save_rho,
-                fluctuations=fluctuations, dtype=dtype)
+                fluctuations=fluctuations, dtype=dtype, observables=observables)
+
+
+def _names(source: str, key: str, value, what: str, empty: bool = False) -> list[str]:
+    """A list of distinct, non-empty strings (``empty``: may be ``[]``)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or not (value or empty):
+        raise SpecError(source, key, f"expected a {'' if empty else 'non-empty '}list of {what}; got {value!r}")
+    if len(set(value)) != len(value):
+        raise SpecError(source, key, f"expected distinct {what}; got {value!r}")
+    return value
+
+
+def _reduce_table(source: str, table: dict, axes: list[Axis], save_rho: bool) -> ReduceSettings | None:
+    """``[reduce]``: ``over`` names axes of ``[axes]`` (kept in grid order), at least one of
+    ``max``/``min``/``mean`` names variables (checked against the model in ``.study``)."""
+    if not table:
+        return None
+    over = _names(source, "reduce.over", table.get("over"), "axis names of [axes]")
+    names = [a.name for a in axes]
+    for name in over:
+        if name not in names:
+            raise SpecError(source, "reduce.over", f"{name!r} is not an axis of [axes]; expected some of "
+                            f"{', '.join(names) or '(no axes)'}")
+    ops = {op: tuple(_names(source, f"reduce.{op}", table.get(op, []), "observable names", empty=True))
+           for op in ("max", "min", "mean")}
+    if not any(ops.values()):
+        raise SpecError(source, "reduce", "expected at least one of max, min, mean (lists of observables)")
+    if save_rho:
+        raise SpecError(source, "output.save_rho", "the steady states cannot be stored by a [reduce] sweep; drop "
+                        "save_rho or [reduce]")
+    return ReduceSettings(over=tuple(n for n in names if n in over), **ops)
 
 
 def _run_table(source: str, table: dict) -> dict:
@@ -508,9 +568,12 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     output = _output_table(source, data.get("output", {}), default_output or f"results/{Path(source).stem}.h5")
     run = _run_table(source, data.get("run", {}))
     design = _design_tables(source, data, fixed, axes, categorical, Path(base_dir))
+    reduce = _reduce_table(source, data.get("reduce", {}), axes, output["save_rho"])
+    if reduce is not None and (design["optimize"] or design["fit"]):
+        raise SpecError(source, "reduce", "only a sweep ([axes]) reduces; drop [reduce] from this spec")
     return SweepSpec(source=source, text=text, model=name, factory=factory, options=options, categorical=categorical,
                      fixed=MappingProxyType(fixed), axes=tuple(axes), base_dir=Path(base_dir), **output, **run,
-                     **design)
+                     **design, reduce=reduce)
 
 
 def decode(data: bytes, source: str) -> str:

@@ -16,6 +16,7 @@ import math
 
 from jaxtherm import models as registry
 from jaxtherm import solvers
+from jaxtherm.kernel.batch import gradient_name, scalar_observables
 from jaxtherm.models import Model
 from jaxtherm.models._model import outside
 from jaxtherm.solvers import NAMES as SOLVER_NAMES
@@ -94,6 +95,7 @@ def resolve(spec: SweepSpec) -> Study:
     names = _check_grid_names(spec, model)
     _check_domains(spec, model)
     _check_gradients(spec, names)
+    _check_outputs(spec, model)
     _check_solver(spec, models)
     if spec.fluctuations:
         _check_counting(spec, models)
@@ -146,6 +148,25 @@ def _check_gradients(spec: SweepSpec, names: tuple[str, ...]) -> None:
         if g not in names:
             raise SpecError(spec.source, "output.gradients",
                             f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}")
+
+
+def _check_outputs(spec: SweepSpec, model: Model) -> None:
+    """``[output] observables`` are the model's; ``[reduce]`` names stored variables."""
+    available = scalar_observables(model, spec.fluctuations)
+    chosen = available if spec.observables is None else spec.observables
+    for o in spec.observables or ():
+        if o not in available:
+            raise SpecError(spec.source, "output.observables",
+                            f"{o!r} is not an observable of {model.name}; expected some of {', '.join(available)}")
+    if spec.reduce is None:
+        return
+    stored = [*chosen, *(gradient_name(o, g) for g in spec.gradients for o in chosen)]
+    for op in ("max", "min", "mean"):
+        for v in getattr(spec.reduce, op):
+            if v not in stored:
+                hint = " (add it to [output] observables)" if v in available else ""
+                raise SpecError(spec.source, f"reduce.{op}",
+                                f"{v!r} is not a stored variable of this sweep{hint}; expected one of {', '.join(stored)}")
 
 
 def _check_solver(spec: SweepSpec, models: tuple[Model, ...]) -> None:

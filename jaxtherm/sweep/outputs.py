@@ -1,0 +1,147 @@
+"""What a sweep keeps of its computed chunks, behind one interface: ``Points`` stores every point
+(the default), ``Groups`` the reductions of a ``[reduce]`` table (``.reduce``).
+
+Both answer, for ``.run`` and the engines (``.executor``, ``.cluster``): the chunk size they can
+take (``align``), the chunks and their inputs, the file's layout, a computed chunk's arrays on
+the host (``to_host``: every stored output, or the device's reduction of it), whether a journal
+record stands for a chunk (``problem``), and how a chunk's arrays go into the file (``write``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaxtherm.io.hdf5 import Layout, ResultsFile
+from jaxtherm.io.journal import Record
+from jaxtherm.status import STATUS_MEANINGS
+from jaxtherm.sweep import grid
+from jaxtherm.sweep.layout import layout_for, stored_variables
+from jaxtherm.sweep.reduce import Reduction
+from jaxtherm.sweep.study import Study
+
+
+def host_outputs(out: dict, size: int, keep, save_rho: bool, dtype: str) -> dict[str, np.ndarray]:
+    """A computed chunk's stored outputs on the host, cut to its ``size`` points, in the file's
+    dtypes: the names in ``keep`` and ``status``, and ``rho`` split into ``rho_re``/``rho_im``
+    when ``save_rho``."""
+    host = {}
+    for k, v in out.items():
+        if k == "rho":
+            if save_rho:
+                a = np.asarray(v)[:size]
+                host["rho_re"], host["rho_im"] = a.real.astype(dtype), a.imag.astype(dtype)
+        elif k == "status":
+            host[k] = np.asarray(v)[:size]
+        elif k in keep:
+            host[k] = np.asarray(v)[:size].astype(dtype, copy=False)  # a device-side slice cost a JAX dispatch
+    return host
+
+
+class Points:
+    """Every point of the grid stored (chunks of flat C-order indices, ``.grid``)."""
+
+    def __init__(self, study: Study):
+        self.study, self.spec = study, study.spec
+        self.stored = stored_variables(study)
+
+    def align(self, size: int) -> int:
+        return size
+
+    def chunks(self, size: int) -> list[grid.Chunk]:
+        return grid.chunks(self.spec, size)
+
+    def chunk_inputs(self, chunk: grid.Chunk, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return grid.chunk_inputs(self.spec, chunk, names)
+
+    def layout(self, n_chunks: int, attrs: dict) -> Layout:
+        return layout_for(self.study, n_chunks, attrs)
+
+    def to_host(self, size: int, out: dict, chunk: grid.Chunk) -> dict[str, np.ndarray]:
+        return host_outputs(out, chunk.size, self.stored, self.spec.save_rho, self.spec.dtype)
+
+    def failed(self, arrays: dict, chunk: grid.Chunk) -> int:
+        return int(np.count_nonzero(arrays["status"]))
+
+    def write(self, h5: ResultsFile, chunk: grid.Chunk, arrays: dict, size: int) -> None:
+        h5.write(grid.chunk_regions(self.spec, chunk), arrays)
+
+    def problem(self, rec: Record, chunk: grid.Chunk, layout: Layout, size: int) -> str | None:
+        """Why a journal record cannot stand for ``chunk`` of this sweep, or ``None``."""
+        expected = {v.name: v for v in layout.variables}
+        arrays = rec.arrays
+        if set(arrays) != set(expected):
+            missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
+            return ("holds other arrays than this sweep's" + (f" (missing {', '.join(missing[:3])})" if missing else "")
+                    + (f" (unexpected {', '.join(extra[:3])})" if extra else ""))
+        if rec.span is not None and rec.span != (chunk.model_index, chunk.start, chunk.stop):
+            m, a, b = rec.span
+            return (f"holds points [{a}, {b}) of model {m}, but chunk {chunk.id} of this sweep is points "
+                    f"[{chunk.start}, {chunk.stop}) of model {chunk.model_index} (another chunk size?)")
+        for name, v in expected.items():
+            a = arrays[name]
+            shape = (chunk.size, *(n for _, n in v.extra_dims))
+            if a.shape != shape:
+                return f"has {name} of shape {a.shape}; expected {shape} (another chunk size?)"
+            if a.dtype != np.dtype(v.dtype):
+                return f"has {name} as {a.dtype}; expected {v.dtype}"
+        status = arrays["status"]
+        codes = np.isin(status, np.asarray(list(STATUS_MEANINGS), dtype=status.dtype))
+        if not codes.all():
+            return f"has status {int(status[~codes][0])}, which is no status code"
+        ok = status == 0
+        for name, a in arrays.items():
+            if a.dtype.kind in "fc" and ok.any():
+                n = int(np.count_nonzero(np.isnan(a[ok]).reshape(int(ok.sum()), -1).any(axis=1)))
+                if n:
+                    return f"has NaN {name} at {n:,} point(s) whose status says ok"
+        return None
+
+
+class Groups(Points):
+    """The reductions of a ``[reduce]`` table (``.reduce.Reduction``): chunks on group
+    boundaries, reduced on the device; a group split over several chunks is combined and written
+    once all its parts are there."""
+
+    def __init__(self, study: Study):
+        super().__init__(study)
+        self.reduction = Reduction(self.spec, self.stored)
+        self._parts: dict[tuple[int, int], dict[int, dict]] = {}  # (model, group) -> part -> rows
+
+    def align(self, size: int) -> int:
+        return self.reduction.aligned(size)
+
+    def chunks(self, size: int) -> list[grid.Chunk]:
+        return self.reduction.chunks(size)
+
+    def chunk_inputs(self, chunk: grid.Chunk, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return self.reduction.chunk_inputs(chunk, names)
+
+    def layout(self, n_chunks: int, attrs: dict) -> Layout:
+        return self.reduction.layout(self.study, layout_for(self.study, n_chunks, attrs))
+
+    def to_host(self, size: int, out: dict, chunk: grid.Chunk) -> dict[str, np.ndarray]:
+        return self.reduction.on_device(size, out, chunk)
+
+    def failed(self, arrays: dict, chunk: grid.Chunk) -> int:
+        return chunk.size - int(arrays["valid_points"].sum())
+
+    def write(self, h5: ResultsFile, chunk: grid.Chunk, arrays: dict, size: int) -> None:
+        first, n, part = self.reduction.rows(chunk, size)
+        parts = self.reduction.parts(size)
+        if parts == 1:
+            h5.write(self.reduction.regions(chunk.model_index, first, n), self.reduction.finish_groups([arrays], size))
+            return
+        got = self._parts.setdefault((chunk.model_index, first), {})
+        got[part] = arrays
+        if len(got) == parts:  # the group is complete: combine its parts in part order
+            del self._parts[(chunk.model_index, first)]
+            values = self.reduction.finish_groups([got[p] for p in range(parts)], size)
+            h5.write(self.reduction.regions(chunk.model_index, first, 1), values)
+
+    def problem(self, rec: Record, chunk: grid.Chunk, layout: Layout, size: int) -> str | None:
+        return self.reduction.problem(rec, chunk, size)
+
+
+def for_study(study: Study) -> Points:
+    """``Groups`` for a spec with ``[reduce]``, else ``Points``."""
+    return Groups(study) if study.spec.reduce is not None else Points(study)
