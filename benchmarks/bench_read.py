@@ -4,8 +4,9 @@ of it, of ``jaxtherm plot … --sel`` and of ``jaxtherm info``, each in a fresh 
 The file is a real sweep of the local qubit pair (float64, no gradients: 7 outputs and ``status``,
 57 bytes a point), written once by ``jaxtherm run`` into ``--dir`` and reused. Each row runs in a
 fresh process whose ``PYTHONPATH`` is ``--code`` (a checkout of jaxtherm: compare two versions by
-running the script once with each); it reports the resident memory after the imports, the
-peak, and the wall time of the step alone.
+running the script once with each); it reports the resident memory after the imports (xarray,
+matplotlib, jaxtherm), the peak during the step (``VmHWM``, reset after the imports) and the
+wall time of the step alone.
 
 Usage::
 
@@ -50,20 +51,21 @@ STEPS = {
 }
 
 CHILD = """
-import resource, sys, time, io, contextlib
-def rss():
+import sys, time, io, contextlib
+def status(key):
     with open('/proc/self/status') as f:
-        return next(int(l.split()[1]) for l in f if l.startswith('VmRSS')) / 1024
+        return next(int(l.split()[1]) for l in f if l.startswith(key)) / 1024
 import numpy, xarray, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot
 import jaxtherm
 from jaxtherm.cli.commands import main
 PATH, OUT = sys.argv[1], sys.argv[2]
-base = rss()
+open('/proc/self/clear_refs', 'w').write('5')  # the peak counts from here (VmHWM, Linux >= 4.0)
+base = status('VmRSS')
 t0 = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
     {code}
 wall = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = status('VmHWM')
 print(base, peak, wall)
 """
 

@@ -65,12 +65,14 @@ def open(path: str | os.PathLike, *, mask: bool = True, chunks=None):  # noqa: A
     (``spec``), the model, solver plan, versions, device and timings, plus ``state``
     (``"complete"``, ``"running"`` or ``"unfinished"``), ``points_done`` and ``points_total``.
 
-    Selecting (``sel``, ``isel``, slicing) stays lazy; ``.values``, ``.load()`` or ``.compute()``
-    read only the region selected, so a file far larger than memory can be opened and sliced.
-    The Dataset holds no open file (each read opens the file, reads and closes it): it never
-    blocks the sweep writing the file, and ``close()`` is optional. Reductions over a whole
-    variable (``ds.J_a.mean()``) load that variable; with ``chunks`` (e.g. ``"auto"`` or ``{}``:
-    Dask arrays aligned with the file's storage chunks; needs Dask) they run chunk by chunk.
+    Selecting (``sel``, ``isel``, slicing) stays lazy; ``.values`` and ``.compute()`` read only the
+    region selected and the Dataset keeps nothing of it (``.load()`` keeps it), so a file far
+    larger than memory can be opened and sliced. Masking happens inside each read. The Dataset
+    holds no open file (each read opens the file, reads and closes it): it never blocks the sweep
+    writing the file or a ``--resume`` of it, and ``close()`` is optional. Arithmetic or a
+    reduction over a whole variable (``ds.J_a.mean()``) reads that variable; with ``chunks``
+    (``"auto"``, or ``{}`` for the file's storage chunks of about 1 MiB; Dask arrays, aligned with
+    the storage chunks; needs Dask) it runs chunk by chunk.
 
     Works on a sweep still running and on one that was killed, without disturbing the writer:
     the Dataset shows the points finished when it was opened (``status`` is read then, one byte
@@ -92,7 +94,7 @@ def open(path: str | os.PathLike, *, mask: bool = True, chunks=None):  # noqa: A
     from jaxtherm.io import lazy
 
     try:
-        ds = xr.open_dataset(path, engine=lazy.Backend, chunks=chunks, mask=mask)
+        ds = xr.open_dataset(path, engine=lazy.Backend, chunks=chunks, cache=False, mask=mask)
     except lazy.NotResults as err:
         raise ResultsError(str(err)) from None
     except hdf5.Unreadable as err:
@@ -179,7 +181,7 @@ def _summary(path: Path) -> dict:
         status = s["variables"].get("status") or s["scalars"].get("status")
         if status is None or "spec" not in s["attrs"]:
             raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
-        counts = hdf5.count_values(path, bool(kw), "status")
+        counts = hdf5.count_int8(path, bool(kw), "status")
         s["status_counts"] = {int(v) - 128: int(c) for v, c in enumerate(counts) if c}
         s["status_shape"] = status.get("shape", ())
         s["chunk_done"] = _chunk_done(path, kw, s["identity"])
