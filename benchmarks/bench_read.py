@@ -82,7 +82,7 @@ def measure(step: str, path: Path, code: Path, rounds: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(code.resolve())}
     runs = []
     for _ in range(rounds):
-        out = subprocess.run([sys.executable, "-c", CHILD.format(code=STEPS[step][1]), str(path),
+        out = subprocess.run([sys.executable, "-P", "-c", CHILD.format(code=STEPS[step][1]), str(path),  # -P: not the cwd's
                               str(path.with_name("plot.png"))], env=env, capture_output=True, text=True, check=True)
         runs.append([float(x) for x in out.stdout.split()[-3:]])
     base, peak, wall = min(runs, key=lambda r: r[2])
