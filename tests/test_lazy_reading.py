@@ -199,6 +199,48 @@ def test_an_open_dataset_blocks_nothing_and_keeps_its_snapshot(tmp_path):
     assert jaxtherm.open(path).J_a.values.shape == (40, 60)
 
 
+WRITER = """
+import sys
+from jaxtherm.io import hdf5
+from tests.test_lazy_reading import layout, write_chunks
+lay = layout(40, 60, 8, False)
+f = hdf5.ResultsFile.create(sys.argv[1], lay)
+write_chunks(f, lay, [0, 1], 8)
+f.commit()
+print("written", flush=True)
+sys.stdin.readline()
+write_chunks(f, lay, [2, 3, 4], 8)
+f.finish({})
+f.close()
+print("finished", flush=True)
+"""
+
+
+def test_a_dataset_of_a_running_sweep_lets_the_writer_finish(tmp_path):
+    """A reader holding the file open would keep an HDF5 lock, and the writer's final reopen
+    (``ResultsFile.finish``) would fail: a Dataset holds none, and keeps its snapshot."""
+    path = tmp_path / "live.h5"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=root, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == "written", proc.stderr.read()
+        ds = jaxtherm.open(path)
+        assert ds.attrs["points_done"] == 2 * 8 * 60 and ds.attrs["complete"] == 0
+        first = ds.J_a.values
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "finished", proc.stderr.read()
+        assert proc.wait(60) == 0
+    finally:
+        proc.kill()
+    np.testing.assert_array_equal(first[:16], reference(path, "J_a")[:16])
+    assert np.isnan(first[16:]).all()
+    np.testing.assert_array_equal(ds.J_a.values, first)  # the snapshot, read from the finished file
+    assert (ds.status.values[16:] == -1).all()
+    assert jaxtherm.open(path).attrs["points_done"] == 2400
+
+
 MEASURE = """
 import contextlib, io, json, sys
 import numpy as np, matplotlib
