@@ -153,16 +153,17 @@ def _numpy_key(sel: dict):
     t, e = sel.get("T_b", slice(None)), sel.get("epsilon", slice(None))
     if isinstance(t, list) and isinstance(e, slice):
         return np.ix_(t, np.arange(60)[e])
-    return (t, e) if not isinstance(t, list) else (t,)
+    return t, e
 
 
-def test_chunks_give_dask_arrays_aligned_with_the_storage_chunks_and_pickle(small):
+def test_chunks_give_dask_arrays_aligned_with_the_storage_chunks_and_pickle(small, tmp_path):
     pytest.importorskip("dask")
-    ds = jaxtherm.open(small, chunks={})
-    stored = ds.J_a.encoding["preferred_chunks"]
-    assert ds.J_a.chunks == tuple((stored[d],) * (ds.sizes[d] // stored[d]) + ((ds.sizes[d] % stored[d],) if ds.sizes[d] % stored[d] else ())
-                                  for d in ds.J_a.dims)
-    np.testing.assert_array_equal(ds.sigma.mean("epsilon").compute().values, np.nanmean(reference(small, "sigma"), axis=1))
+    path = tmp_path / "mid.h5"
+    write_file(path, 300, 1000, rows=50)  # storage chunks of 131 × 1000 float64 (1 MiB)
+    ds = jaxtherm.open(path, chunks={})
+    assert ds.J_a.encoding["preferred_chunks"] == {"T_b": 131, "epsilon": 1000}
+    assert ds.J_a.chunks == ((131, 131, 38), (1000,)) and ds.status.chunks == ((300,), (1000,))
+    np.testing.assert_array_equal(ds.sigma.mean("epsilon").compute().values, np.nanmean(reference(path, "sigma"), axis=1))
     # a Dataset travels to other processes (Dask's workers) and reads there
     lazy = pickle.loads(pickle.dumps(jaxtherm.open(small)))
     np.testing.assert_array_equal(lazy.power.isel(T_b=2).values, reference(small, "power")[2])

@@ -71,15 +71,14 @@ class LazyArray(BackendArray):
         return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.OUTER_1VECTOR, self._read)
 
     def _read(self, key: tuple) -> np.ndarray:
+        if self.rule == PLAIN:
+            return self.source.read([(self.name, key)])[0]
         grid = key[: self.ngrid]
-        snapshot = self.source.snapshot
-        if self.rule == FAILED and snapshot is None:  # status first: what it marks done is written
+        if self.source.snapshot is None:  # status first: every point it marks done is written
             status, values = self.source.read([("status", grid), (self.name, key)])
         else:
             (values,) = self.source.read([(self.name, key)])
-            status = None if snapshot is None else outer(snapshot, grid)
-        if self.name == "status" or self.rule == PLAIN or status is None:
-            return values
+            status = outer(self.source.snapshot, grid)
         return _nan_where(values, status != 0 if self.rule == FAILED else status == NOT_COMPUTED)
 
 
