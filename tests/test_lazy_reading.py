@@ -313,3 +313,18 @@ def test_info_counts_status_a_chunk_at_a_time(small, tmp_path):
     d = results.info(path)
     assert d["state"] == "unfinished" and d["points"]["done"] == 480 and d["status"]["-1"]["count"] == 1920
     assert d["chunks"]["done"] == 1 and d["chunks"]["total"] == 5
+
+
+def test_plot_names_the_file_when_a_read_after_opening_fails(small, tmp_path, monkeypatch, capsys):
+    """``jaxtherm plot`` reads after opening (lazily): a failure there (the file replaced or damaged
+    since) exits 2 with one line naming the file, not a traceback or a complaint about ``-o``."""
+    from jaxtherm.cli import commands as cli
+
+    def fail(path, swmr, identity, requests):
+        raise hdf5.Replaced(f"{path}: another file has replaced the one opened; open it again")
+
+    monkeypatch.setattr(hdf5, "read_regions", fail)
+    assert cli.main(["plot", str(small), "J_a", "--sel", "T_b=0.5", "-o", str(tmp_path / "p.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(small) in err and "replaced" in err and "error: -o" not in err
+    assert not (tmp_path / "p.png").exists()

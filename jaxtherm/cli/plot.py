@@ -362,12 +362,7 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     _check_dpi(dpi)
     plt = require("matplotlib.pyplot", "jaxtherm plot")
     colors = require("matplotlib.colors", "jaxtherm plot")
-    with open_results(path) as ds:  # lazy: only the selection drawn (and σ there) is read
-        _check_observable(ds, path, observable)
-        da, chosen = select(ds[observable], parse_selection(sel))
-        layout = _resolve_axes(_squeezed(da), observable, x, y)  # refuses before reading anything
-        da = _squeezed(_masked(ds, observable, da.load(), chosen))
-        sigma = _sigma_on(ds, observable, chosen, da.dims)
+    da, sigma, chosen, layout = _read(path, observable, x, y, sel)
     style = _norm(colors, observable, da.values, layout.ydim)
     n = len(layout.panels)
     fig, axes = plt.subplots(1, n, figsize=(FIGSIZE[0] * n, FIGSIZE[1]), dpi=dpi, squeeze=False, layout="constrained")
@@ -376,6 +371,21 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     if output is not None:
         fig.savefig(output, dpi=dpi)
     return fig
+
+
+def _read(path, observable: str, x: str | None, y: str | None, sel: Sequence[str]):
+    """``(observable at the selection, σ there or None, {axis: value chosen}, layout)``, reading only
+    those from the file (``jaxtherm.open`` is lazy); a bad request is refused before any read."""
+    try:
+        with open_results(path) as ds:
+            _check_observable(ds, path, observable)
+            da, chosen = select(ds[observable], parse_selection(sel))
+            layout = _resolve_axes(_squeezed(da), observable, x, y)
+            da = _squeezed(_masked(ds, observable, da.load(), chosen))
+            return da, _sigma_on(ds, observable, chosen, da.dims), chosen, layout
+    except (OSError, RuntimeError) as err:  # a read after opening: the file replaced or damaged since
+        why = (str(err).splitlines() or [repr(err)])[0].removeprefix(f"{path}: ")
+        raise ResultsError(f"{path}: cannot read it ({why})") from None
 
 
 def default_output(path: str | os.PathLike, observable: str, sel: Sequence[str]) -> Path:
