@@ -159,14 +159,15 @@ def _check_dpi(dpi) -> None:
                         f"{FIGSIZE[0]} × {FIGSIZE[1]} inches)")
 
 
-def _masked(ds, observable: str):
-    """``ds[observable]``, NaN where it means nothing: a refrigerator's ``cop`` where the cold
-    bath is not cooled (``MEANINGFUL_WHERE``)."""
-    da = ds[observable]
+def _masked(ds, observable: str, da, chosen: dict):
+    """``da`` (``ds[observable]`` at the selection ``chosen``, loaded), NaN where it means nothing:
+    a refrigerator's ``cop`` where the cold bath is not cooled (``MEANINGFUL_WHERE``). Reads the
+    current at the same selection only."""
     current = MEANINGFUL_WHERE.get(observable)
-    if current is None or current not in ds.data_vars or set(ds[current].dims) != set(da.dims):
+    if current is None or current not in ds.data_vars or set(ds[current].dims) != set(ds[observable].dims):
         return da
-    masked = da.where(ds[current] > 0)
+    where, _ = select(ds[current], [(k, str(v)) for k, v in chosen.items()])
+    masked = da.where(where.load() > 0)
     masked.attrs = da.attrs
     return masked
 
@@ -182,7 +183,7 @@ def _sigma_on(ds, observable: str, chosen: dict, dims: tuple):
         return None
     sigma, _ = select(ds["sigma"], [(k, str(v)) for k, v in chosen.items() if k in ds["sigma"].dims])
     sigma = _squeezed(sigma)
-    return sigma if set(sigma.dims) == set(dims) else None  # e.g. an optimisation's trajectory: σ is per start
+    return sigma.load() if set(sigma.dims) == set(dims) else None  # e.g. an optimisation's trajectory: σ is per start
 
 
 def _resolve_axes(da, observable: str, x: str | None, y: str | None) -> _Layout:
@@ -339,7 +340,8 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     a diverging colour map centred at 0 (an uncertainty ratio: centred at its classical bound 2);
     where the file holds ``sigma`` on the same grid and it is negative, that region is hatched
     and outlined (maps) or shaded (lines). Points with ``status != 0`` are blank, and so is a
-    refrigerator's ``cop`` where ``J_c ≤ 0`` (it does not cool there).
+    refrigerator's ``cop`` where ``J_c ≤ 0`` (it does not cool there). Only what is drawn is read
+    from the file (``jaxtherm.open`` is lazy), so a selection of a file larger than memory plots.
 
     Args:
         path: a results file (complete, unfinished or still being written).
@@ -360,12 +362,7 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     _check_dpi(dpi)
     plt = require("matplotlib.pyplot", "jaxtherm plot")
     colors = require("matplotlib.colors", "jaxtherm plot")
-    ds = open_results(path)
-    _check_observable(ds, path, observable)
-    da, chosen = select(_masked(ds, observable), parse_selection(sel))
-    da = _squeezed(da)
-    layout = _resolve_axes(da, observable, x, y)
-    sigma = _sigma_on(ds, observable, chosen, da.dims)
+    da, sigma, chosen, layout = _read(path, observable, x, y, sel)
     style = _norm(colors, observable, da.values, layout.ydim)
     n = len(layout.panels)
     fig, axes = plt.subplots(1, n, figsize=(FIGSIZE[0] * n, FIGSIZE[1]), dpi=dpi, squeeze=False, layout="constrained")
@@ -374,6 +371,21 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     if output is not None:
         fig.savefig(output, dpi=dpi)
     return fig
+
+
+def _read(path, observable: str, x: str | None, y: str | None, sel: Sequence[str]):
+    """``(observable at the selection, σ there or None, {axis: value chosen}, layout)``, reading only
+    those from the file (``jaxtherm.open`` is lazy); a bad request is refused before any read."""
+    try:
+        with open_results(path) as ds:
+            _check_observable(ds, path, observable)
+            da, chosen = select(ds[observable], parse_selection(sel))
+            layout = _resolve_axes(_squeezed(da), observable, x, y)
+            da = _squeezed(_masked(ds, observable, da.load(), chosen))
+            return da, _sigma_on(ds, observable, chosen, da.dims), chosen, layout
+    except (OSError, RuntimeError) as err:  # a read after opening: the file replaced or damaged since
+        why = (str(err).splitlines() or [repr(err)])[0].removeprefix(f"{path}: ")
+        raise ResultsError(f"{path}: cannot read it ({why})") from None
 
 
 def default_output(path: str | os.PathLike, observable: str, sel: Sequence[str]) -> Path:

@@ -594,3 +594,111 @@ def _jaxtherm_kind(attrs: Mapping[str, object], bookkeeping: bool) -> FileCheck:
 
 def h5py_version() -> str:
     return h5py.__version__
+
+
+# Reading on demand (``jaxtherm.open``'s lazy arrays, ``jaxtherm info``): a reader holds no open
+# file between reads. Each read opens the file, reads one region of a few datasets and closes it,
+# so a Dataset left open never blocks the sweep that writes the file (HDF5 locks a file for as long
+# as a reader holds it open, and refuses a second open of it in the same process with other flags).
+
+
+class Replaced(OSError):
+    """The file at a path is no longer the one a reader opened (``--force`` renamed a new file over it)."""
+
+
+def describe(path: Path, kw: dict) -> dict:
+    """What a results file holds, read in one opening: ``read_summary``'s dictionary without
+    ``status`` and ``chunk_done``, each variable with its storage ``chunks`` too, plus the
+    file's ``identity`` (device and inode, for ``read_regions``).
+
+    Raises:
+        OSError: HDF5 cannot open the file; ``Unreadable`` for a damaged object.
+    """
+    out = {"coords": {}, "variables": {}, "scalars": {}, "swmr": bool(kw)}
+    try:
+        with h5py.File(path, "r", **kw) as h5:
+            out["identity"] = _identity(h5)
+            out["attrs"] = _attrs(h5)
+            for name, obj in h5.items():
+                if isinstance(obj, h5py.Dataset):
+                    _describe_dataset(out, name, obj)
+    except OSError:
+        raise
+    except Exception as err:  # noqa: BLE001  (a damaged object: h5py raises KeyError, RuntimeError, …)
+        raise Unreadable(path, str(err).split("\n")[0] or type(err).__name__) from None
+    return out
+
+
+def _describe_dataset(out: dict, name: str, obj) -> None:
+    if obj.is_scale:
+        values = obj[()]
+        if values.dtype.kind in "OS":
+            values = np.asarray([v.decode() if isinstance(v, bytes) else str(v) for v in values])
+        out["coords"][name] = {"values": values, "attrs": _attrs(obj)}
+    elif obj.ndim == 0:
+        out["scalars"][name] = {"value": obj[()].item(), "dtype": str(obj.dtype), "attrs": _attrs(obj)}
+    else:
+        dims = [d[0].name.lstrip("/") if len(d) else f"dim_{i}" for i, d in enumerate(obj.dims)]
+        out["variables"][name] = {"dims": dims, "shape": obj.shape, "dtype": str(obj.dtype), "attrs": _attrs(obj),
+                                  "chunks": obj.chunks}
+
+
+def _identity(h5) -> tuple[int, int]:
+    """``(device, inode)`` of an open file."""
+    st = os.fstat(h5.id.get_vfd_handle())
+    return st.st_dev, st.st_ino
+
+
+@contextlib.contextmanager
+def _open_same(path: Path, swmr: bool, identity: tuple[int, int] | None):
+    """``path`` open for reading (SWMR where ``swmr``), checked to be the file of ``identity``; waits
+    up to ``LOCK_WAIT`` while a writer holds it alone (writing a sweep's final attributes)."""
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            h5 = h5py.File(path, "r", swmr=swmr)
+            break
+        except FileNotFoundError:
+            raise Replaced(f"{path}: the file was removed after it was opened") from None
+        except OSError as err:
+            if "lock" not in str(err) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+    with h5:
+        if identity is not None and _identity(h5) != tuple(identity):
+            raise Replaced(f"{path}: another file has replaced the one opened (e.g. by jaxtherm run --force); "
+                           "open it again")
+        yield h5
+
+
+def read_regions(path: Path, swmr: bool, identity: tuple[int, int] | None, requests: Sequence[tuple[str, tuple]]) -> list:
+    """``dataset[key]`` for each ``(name, key)`` of ``requests``, in that order, from one opening of
+    the file (a key of slices, integers and at most one increasing integer array, as h5py takes
+    it). A file being written shows the points finished by then: request ``status`` first, and
+    every point it marks done has its outputs in what follows (the writer writes them before the
+    status).
+
+    Raises:
+        Replaced: the file at ``path`` is not the one of ``identity``.
+        KeyError: no dataset of that name.
+    """
+    with _open_same(path, swmr, identity) as h5:
+        return [np.asarray(h5[name][key]) for name, key in requests]
+
+
+def count_int8(path: Path, swmr: bool, name: str) -> np.ndarray:
+    """How often each value occurs in the int8 dataset ``name`` (``status``), counted a storage
+    chunk at a time in slices of 2¹⁸ values: memory stays a few MiB, whatever the file's size.
+
+    Returns:
+        ``counts[v + 128]`` for each value ``v`` from −128 to 127.
+    """
+    counts = np.zeros(256, np.int64)
+    step = 1 << 18
+    with _open_same(path, swmr, None) as h5:
+        ds = h5[name]
+        for box in ds.iter_chunks() if ds.chunks is not None else [()]:
+            flat = np.ascontiguousarray(ds[box], dtype=np.int8).reshape(-1).view(np.uint8) ^ 0x80  # v + 128
+            for k in range(0, flat.size, step):
+                counts += np.bincount(flat[k: k + step], minlength=256)
+    return counts

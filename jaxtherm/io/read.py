@@ -1,4 +1,5 @@
-"""Reading results files: ``jaxtherm.open`` (an ``xarray.Dataset``) and ``jaxtherm info``.
+"""Reading results files: ``jaxtherm.open`` (a lazy ``xarray.Dataset``: ``jaxtherm.io.lazy``) and
+``jaxtherm info``.
 
 A results file can be read in any state (``docs/design.md`` §5): complete, unfinished (its run was
 killed; ``jaxtherm run --resume`` completes it) or being written by a running sweep (HDF5's
@@ -53,8 +54,9 @@ def _check(path: Path) -> Path:
     return path
 
 
-def open(path: str | os.PathLike, *, mask: bool = True):  # noqa: A001  (jaxtherm.open, as the issue names it)
-    """A sweep's results as an ``xarray.Dataset``, loaded into memory and the file closed.
+def open(path: str | os.PathLike, *, mask: bool = True, chunks=None):  # noqa: A001  (jaxtherm.open, as the issue names it)
+    """A sweep's results as a lazy ``xarray.Dataset``: nothing but its coordinates and attributes
+    is read until asked for.
 
     Coordinates are the grid's dimensions (model options, then axes) with ``units`` and
     ``description``; one variable per observable and gradient (``d{obs}_d{param}``), ``status``
@@ -63,54 +65,44 @@ def open(path: str | os.PathLike, *, mask: bool = True):  # noqa: A001  (jaxther
     (``spec``), the model, solver plan, versions, device and timings, plus ``state``
     (``"complete"``, ``"running"`` or ``"unfinished"``), ``points_done`` and ``points_total``.
 
-    Works on a sweep still running (the points finished so far; open again for more) and on one
-    that was killed, without disturbing the writer.
+    Selecting (``sel``, ``isel``, slicing) stays lazy; ``.values`` and ``.compute()`` read only the
+    region selected and the Dataset keeps nothing of it (``.load()`` keeps it), so a file far
+    larger than memory can be opened and sliced. Masking happens inside each read. The Dataset
+    holds no open file (each read opens the file, reads and closes it): it never blocks the sweep
+    writing the file or a ``--resume`` of it, and ``close()`` is optional. Arithmetic or a
+    reduction over a whole variable (``ds.J_a.mean()``) reads that variable; with ``chunks``
+    (``"auto"``, or ``{}`` for the file's storage chunks of about 1 MiB; Dask arrays, aligned with
+    the storage chunks; needs Dask) it runs chunk by chunk.
+
+    Works on a sweep still running and on one that was killed, without disturbing the writer:
+    the Dataset shows the points finished when it was opened (``status`` is read then, one byte
+    a point, and every later read applies it); open again for more. A file replaced after it was
+    opened (``jaxtherm run --force``) is refused when read.
 
     Args:
         path: the HDF5 file.
-        mask: set every observable, gradient and ρ to NaN where ``status != 0`` (points not
+        mask: read every observable, gradient and ρ as NaN where ``status != 0`` (points not
             computed or not solved); ``status`` and ``residual`` are kept as written.
+        chunks: passed to ``xarray.open_dataset``: ``None`` (default) for lazily indexed NumPy
+            arrays, else Dask arrays of these chunks (``{}``: the storage chunks).
 
     Raises:
-        ResultsError: not a readable results file, or xarray/h5netcdf missing.
+        ResultsError: not a readable results file, or xarray missing.
     """
     path = _check(path)
-    ds, status = _load(path)
-    ds["status"] = status
-    if not bool(ds.attrs.get("complete", 0)) and "residual" in ds:  # written after this snapshot's status
-        ds["residual"] = ds["residual"].where(status != NOT_COMPUTED)
-    if mask:
-        _mask(ds, status)
-    done = int(np.count_nonzero(status.values != NOT_COMPUTED))
-    ds.attrs.update(state=state(path, bool(ds.attrs.get("complete", 0))), points_done=done,
-                    points_total=int(status.size))
-    return ds
-
-
-def _load(path: Path):
-    """``(dataset, status)`` of a results file, loaded into memory and the file closed."""
     xr = require("xarray", "jaxtherm.open")
-    require("h5netcdf", "jaxtherm.open")
+    from jaxtherm.io import lazy
+
     try:
-        kw = hdf5.open_kwargs(path)
-        with xr.open_dataset(path, engine="h5netcdf", driver_kwds=kw) as ds:
-            if "status" not in ds or "spec" not in ds.attrs:
-                raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
-            # status first: the writer writes a chunk's status after its outputs, so every point
-            # marked here has its outputs in the file when they are read next
-            status = ds["status"].load()
-            return ds.load(), status
+        ds = xr.open_dataset(path, engine=lazy.Backend, chunks=chunks, cache=False, mask=mask)
+    except lazy.NotResults as err:
+        raise ResultsError(str(err)) from None
     except hdf5.Unreadable as err:
         raise ResultsError(f"{path}: {err}") from None
     except OSError as err:
         raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
-
-
-def _mask(ds, status) -> None:
-    """Every float variable on the grid (not status, residual) NaN where ``status != 0``."""
-    for name, var in ds.data_vars.items():
-        if name not in ("status", "residual") and set(status.dims) <= set(var.dims) and var.dtype.kind == "f":
-            ds[name] = var.where(status == 0)
+    ds.attrs["state"] = state(path, bool(ds.attrs.get("complete", 0)))
+    return ds
 
 
 def spacing(values: np.ndarray) -> str:
@@ -129,7 +121,8 @@ def info(path: str | os.PathLike) -> dict:
     """What a user checks first about a results file, as plain JSON-ready values: its state,
     model, axes (range, spacing, units), fixed parameters, observables and gradients, how much
     is done, failed points by status, timings, solver plan, device and versions. Reads only
-    metadata and ``status`` (no xarray needed).
+    metadata and ``status``, counted a storage chunk at a time (no xarray needed; memory stays
+    flat in the file's size).
 
     Raises:
         ResultsError: not a readable results file.
@@ -140,9 +133,9 @@ def info(path: str | os.PathLike) -> dict:
     spec = _spec_table(a.get("spec", ""))
     gradients = list(spec.get("output", {}).get("gradients", []))
     fixed, outputs = _split_scalars(s, set(spec.get("parameters", {})))
-    status = np.asarray(s["status"])
-    counts = _status_counts(status)
-    done = int(status.size - counts.get(NOT_COMPUTED, 0))
+    counts = s["status_counts"]
+    total = int(np.prod(s["status_shape"], dtype=np.int64))
+    done = int(total - counts.get(NOT_COMPUTED, 0))
     return {
         "path": str(path),
         "state": state(path, bool(a.get("complete", 0))),
@@ -157,7 +150,7 @@ def info(path: str | os.PathLike) -> dict:
         "gradients": gradients,
         "reduced": {"over": a["reduced_over"], "table": a.get("reduce", "")} if "reduced_over" in a else None,
         "rho": "rho_re" in s["variables"],
-        "points": {"total": int(status.size), "done": done, "failed": int(sum(c for k, c in counts.items() if k > 0))},
+        "points": {"total": total, "done": done, "failed": int(sum(c for k, c in counts.items() if k > 0))},
         "chunks": _chunks(path, s["chunk_done"]),
         "status": {str(k): {"count": c, "meaning": _MEANINGS.get(k, "unknown")} for k, c in sorted(counts.items())},
         "timing": _timing(a, done),
@@ -167,11 +160,6 @@ def info(path: str | os.PathLike) -> dict:
         "versions": _versions(a),
         "spec_source": a.get("spec_source", ""),
     }
-
-
-def _status_counts(status: np.ndarray) -> dict[int, int]:
-    """How many points have each status code, ``code → count`` (codes present only)."""
-    return {int(k): int(c) for k, c in zip(*np.unique(status, return_counts=True))}
 
 
 def _versions(attrs) -> dict:
@@ -185,16 +173,32 @@ _NOT_OBSERVABLES = {"status", "residual", "rho_re", "rho_im"}
 
 
 def _summary(path: Path) -> dict:
-    """``jaxtherm.io.hdf5.read_summary`` of a jaxtherm results file, or ``ResultsError``."""
+    """What ``info`` shows of a results file, or ``ResultsError``: ``jaxtherm.io.hdf5.describe``'s
+    metadata, ``status_counts`` (``code → count``, codes present only; counted a storage chunk at
+    a time), ``status_shape`` and ``chunk_done``. Nothing else of the grid is read."""
     try:
-        s = hdf5.read_summary(path)
+        kw = hdf5.open_kwargs(path)
+        s = hdf5.describe(path, kw)
+        status = s["variables"].get("status") or s["scalars"].get("status")
+        if status is None or "spec" not in s["attrs"]:
+            raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
+        counts = hdf5.count_int8(path, bool(kw), "status")
+        s["status_counts"] = {int(v) - 128: int(c) for v, c in enumerate(counts) if c}
+        s["status_shape"] = status.get("shape", ())
+        s["chunk_done"] = _chunk_done(path, kw, s["identity"])
     except hdf5.Unreadable as err:
         raise ResultsError(f"{path}: {err}") from None
     except OSError as err:
         raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
-    if s["status"] is None or "spec" not in s["attrs"]:
-        raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
     return s
+
+
+def _chunk_done(path: Path, kw: dict, identity) -> np.ndarray | None:
+    """The sweep's record of finished chunks (``/_jaxtherm/chunk_done``), ``None`` if it has none."""
+    try:
+        return hdf5.read_regions(path, bool(kw), identity, [("_jaxtherm/chunk_done", ())])[0]
+    except KeyError:
+        return None
 
 
 def _spec_table(text: str) -> dict:
