@@ -3,7 +3,8 @@ through ``jaxtherm.solve`` (K) and the raw disk (W), in one run, on the local qu
 
 * E and Er are *sustained* rates: each sweep runs at two grid sizes in fresh processes and the
   rate is ``(N₂ − N₁) / (t₂ − t₁)`` of the sweep loops (compile and start-up cancel);
-* K is ``jaxtherm.solve`` on 10⁶ points (second call, compiled), the same observables;
+* K is ``jaxtherm.solve`` on 10⁶ points (second call, compiled; ``rho=False``: the same
+  observables as the sweeps store);
 * W writes the bytes of the larger full sweep's file with NumPy and ``fsync`` (points/s at the
   file's bytes per point);
 * peak resident memory of the full sweep at both sizes (``ru_maxrss`` of its own process).
@@ -64,9 +65,9 @@ def child_solve(n: int) -> None:
     rng = np.random.default_rng(0)
     p = dict(omega_a=1.0, omega_b=1.0 - rng.uniform(-0.5, 0.5, n), beta_a=0.5, beta_b=1 / rng.uniform(0.2, 3.0, n),
              gamma_a=0.1, gamma_b=0.1, epsilon=10 ** rng.uniform(-3, 0, n))
-    jaxtherm.solve(model, **p)  # compile
+    jaxtherm.solve(model, rho=False, **p)  # compile
     t = time.perf_counter()
-    out = jaxtherm.solve(model, **p)
+    out = jaxtherm.solve(model, rho=False, **p)
     np.asarray(out["sigma"])
     print(json.dumps({"points": n, "seconds": time.perf_counter() - t}))
 

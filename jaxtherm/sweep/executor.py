@@ -96,6 +96,10 @@ class LocalEngine:
         if eager:
             for i in range(len(self.study.models)):
                 self.runner(i).kernel()
+            t = time.perf_counter()
+            self.output.prepare(size, self.compiled_size, self.runner(0).jitted(), len(self.study.names), self.dtype,
+                                self.devs)
+            self.compile_seconds += time.perf_counter() - t
 
     def dispatch(self, chunk: grid.Chunk):
         """Start computing ``chunk`` (JAX dispatches asynchronously): ``(inputs, raw device outputs)``."""

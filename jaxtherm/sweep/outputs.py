@@ -9,12 +9,13 @@ record stands for a chunk (``problem``), and how a chunk's arrays go into the fi
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
 from jaxtherm.io.hdf5 import Layout, ResultsFile
 from jaxtherm.io.journal import Record
 from jaxtherm.status import STATUS_MEANINGS
-from jaxtherm.sweep import grid
+from jaxtherm.sweep import devices, grid
 from jaxtherm.sweep.layout import layout_for, stored_variables
 from jaxtherm.sweep.reduce import Reduction
 from jaxtherm.sweep.study import Study
@@ -46,6 +47,9 @@ class Points:
 
     def align(self, size: int) -> int:
         return size
+
+    def prepare(self, size: int, compiled_size: int, kernel, n_inputs: int, dtype, devs: list) -> None:
+        """Compile what runs after the kernel on each chunk (nothing here)."""
 
     def chunks(self, size: int) -> list[grid.Chunk]:
         return grid.chunks(self.spec, size)
@@ -112,6 +116,14 @@ class Groups(Points):
 
     def chunks(self, size: int) -> list[grid.Chunk]:
         return self.reduction.chunks(size)
+
+    def prepare(self, size: int, compiled_size: int, kernel, n_inputs: int, dtype, devs: list) -> None:
+        """Compile the device reduction before the sweep (not inside its first chunk): called once
+        on zeros shaped and placed as ``kernel``'s outputs."""
+        shapes = jax.eval_shape(kernel, *[jax.ShapeDtypeStruct((compiled_size,), dtype)] * n_inputs)
+        zeros = {k: np.zeros(s.shape, s.dtype) for k, s in self.reduction.inputs(shapes).items()}
+        placed = dict(zip(zeros, devices.place(list(zeros.values()), devs)))
+        jax.block_until_ready(self.reduction.reducer(size)(placed, jax.numpy.asarray(0, jax.numpy.int64)))
 
     def chunk_inputs(self, chunk: grid.Chunk, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         return self.reduction.chunk_inputs(chunk, names)

@@ -148,9 +148,13 @@ class Reduction:
         real points (a traced scalar: one compile for every chunk)."""
         return _reducer(self.spec.reduce.operations(), tuple(self.variables), size, self.row_length(size))
 
+    def inputs(self, out: dict) -> dict:
+        """What the reduction reads of the kernel's outputs: ``status`` and the stored variables."""
+        return {k: out[k] for k in ("status", *self.variables)}
+
     def on_device(self, size: int, out: dict, chunk: grid.Chunk) -> dict[str, np.ndarray]:
         """A computed chunk's rows on the host (only the chunk's real rows)."""
-        rows = self.reducer(size)(out, jnp.asarray(chunk.size, jnp.int64))
+        rows = self.reducer(size)(self.inputs(out), jnp.asarray(chunk.size, jnp.int64))
         n = self.rows(chunk, size)[1]
         types = self.row_variables()
         return {k: np.asarray(v)[:n].astype(types[k], copy=False) for k, v in rows.items()}
