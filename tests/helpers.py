@@ -38,3 +38,10 @@ def pair_hamiltonian(coupling: str, omega_a, omega_b, epsilon) -> np.ndarray:
     if coupling != "incoherent":
         h[1, 2] = h[2, 1] = epsilon
     return h
+
+
+def finished_chunks(out) -> int:
+    """Chunks of a sweep that are safe: committed to its results file, or in its journal."""
+    from jaxtherm.io import hdf5, journal
+
+    return len(hdf5.committed_chunks(out) | journal.ids(out))

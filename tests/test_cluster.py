@@ -17,6 +17,7 @@ from jaxtherm.io import journal
 from jaxtherm.sweep import parse_spec, run_sweep
 from jaxtherm.sweep.cluster import ClusterError, cluster_address
 
+from .helpers import finished_chunks
 from .test_results import wait_for_chunks
 from .test_sweep import read_all
 
@@ -124,7 +125,7 @@ def test_a_killed_client_takes_its_workers_and_resumes_with_or_without_a_cluster
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    done = journal.count(out)
+    done = finished_chunks(out)
     assert 3 <= done < 500
     copy = tmp_path / "copy.h5"  # the same killed run twice: resumed in one process, and on a cluster
     shutil.copytree(journal.journal_dir(out), journal.journal_dir(copy))
@@ -158,7 +159,7 @@ def test_a_chunk_that_keeps_killing_workers_fails_the_run_naming_it(tmp_path):
         with pytest.raises(ClusterError, match=r"chunk 3 \(points 150–199 of model 0\) killed every worker"):
             run_sweep(spec, output=tmp_path / "out.h5", chunk_size=50, progress=False, cluster=client)
         assert time.time() - t < 240
-    assert 0 < journal.count(tmp_path / "out.h5") < 80  # finished chunks are kept for --resume
+    assert 0 < finished_chunks(tmp_path / "out.h5") < 80  # finished chunks are kept for --resume
 
 
 @pytest.mark.parametrize("value", ["local", "local:0", "local:two", "127.0.0.1:8786", "slurm"])

@@ -15,9 +15,9 @@ import pytest
 
 import jaxtherm
 from jaxtherm.cli import commands as cli
-from jaxtherm.io import journal
 from jaxtherm.sweep import SpecError, parse_spec, resolve, run_sweep
 
+from .helpers import finished_chunks
 from .test_sweep import DEAD, read_all
 
 PAIR = """
@@ -147,11 +147,11 @@ def test_a_killed_reduced_sweep_resumes_bitwise_equal(tmp_path):
     cmd = [sys.executable, "-m", "jaxtherm", "run", str(spec_path), "-o", str(out), "--chunk-size", "1000", "-q"]
     proc = subprocess.Popen(cmd)
     deadline = time.time() + 180
-    while time.time() < deadline and journal.count(out) < 7:
+    while time.time() < deadline and finished_chunks(out) < 7:
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert 7 <= journal.count(out) < 200, "the run must be killed midway"
+    assert 7 <= finished_chunks(out) < 200, "the run must be killed midway"
     done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     ref = tmp_path / "ref.h5"

@@ -21,6 +21,7 @@ from jaxtherm.cli.plot import panels_size
 from jaxtherm.io import journal
 from jaxtherm.sweep import parse_spec, run_sweep
 
+from .helpers import finished_chunks
 from .test_sweep import DEAD
 
 # slow enough in chunks of 64 (the global pair, ~600 chunks, several seconds) to be read while it runs
@@ -57,9 +58,9 @@ def start(tmp_path, out):
 
 
 def wait_for_chunks(out, n, proc, timeout=120):
-    """Until ``n`` chunks of ``out`` are journaled; fails if the run ends or stalls first."""
+    """Until ``n`` chunks of ``out`` are finished; fails if the run ends or stalls first."""
     deadline = time.time() + timeout
-    while not (journal.journal_dir(out).exists() and journal.count(out) >= n):
+    while not (journal.journal_dir(out).exists() and finished_chunks(out) >= n):
         assert proc.poll() is None and time.time() < deadline, "the run ended or stalled before it could be read"
         time.sleep(0.02)
 

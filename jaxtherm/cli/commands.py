@@ -117,8 +117,8 @@ def _interrupt_line(state, argv: list[str]) -> str:
     total = f" of {state.n_chunks:,}" if state.n_chunks else ""
     staged = f" (the --force run's file {state.journal_of}; {state.output} stays as it was until it completes)" \
         if state.journal_of != state.output else ""
-    return (f"jaxtherm run: interrupted; {safe:,}{total} chunk(s) are safe in the journal{staged}. Continue with: "
-            f"{_command(argv, resume=True)}")
+    return (f"jaxtherm run: interrupted; {safe:,}{total} chunk(s) are safe (in the file and its journal){staged}. "
+            f"Continue with: {_command(argv, resume=True)}")
 
 
 def bundled_sweeps(folder: str = "sweeps") -> dict[str, Path]:

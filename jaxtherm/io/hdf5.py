@@ -213,13 +213,21 @@ class ResultsFile:
 
     @classmethod
     def open(cls, path: Path, layout: Layout) -> ResultsFile:
-        """Reopen an incomplete file for appending; ``BrokenFile`` if it cannot be used (a file
-        whose writer was killed keeps HDF5's "open for writing" flag and cannot be reopened for
-        writing: the run rebuilds it from the journal)."""
+        """Reopen an incomplete file for appending; ``BrokenFile`` if it cannot be used.
+
+        A file whose writer was killed keeps HDF5's "open for writing" flags in its superblock
+        and cannot be reopened for writing as it is; the caller holds the output's lock (no writer
+        runs), so the flags are cleared (``clear_writer_flags``, what ``h5clear -s`` does) and the
+        file, as consistent as SWMR keeps it for readers, is reopened."""
         try:
             h5 = h5py.File(path, "r+", libver="latest")
         except (OSError, RuntimeError) as err:
-            raise BrokenFile(str(err)) from None
+            if "already open for write" not in str(err) or not clear_writer_flags(path):
+                raise BrokenFile(str(err)) from None
+            try:
+                h5 = h5py.File(path, "r+", libver="latest")
+            except (OSError, RuntimeError) as again:
+                raise BrokenFile(str(again)) from None
         try:
             ok = "_jaxtherm/chunk_done" in h5 and h5["_jaxtherm/chunk_done"].shape == (layout.n_chunks,) and all(
                 v.name in h5 and h5[v.name].shape[: len(layout.shape)] == layout.shape for v in layout.variables
@@ -261,18 +269,24 @@ class ResultsFile:
             space.select_hyperslab(tuple(s.start for s in box) + (0,) * len(extra), block.shape)
             ds.write(h5py.h5s.create_simple(block.shape), space, block)
 
-    def mark_done(self, chunk_id: int) -> None:
+    def done_chunks(self) -> set[int]:
+        """The chunks this file has committed (``chunk_done``)."""
+        return {int(i) for i in np.flatnonzero(self._h5["_jaxtherm/chunk_done"][()])}
+
+    def mark_done(self, chunk_id: int) -> list[int]:
         """Mark a written chunk done; it is committed with the next ``commit`` that is due
-        (``COMMIT_SECONDS``)."""
+        (``COMMIT_SECONDS``). Returns the chunks committed now (``commit``), often none."""
         self._pending.append(((), None, chunk_id))
         if time.monotonic() - self._committed >= COMMIT_SECONDS:
-            self.commit()
+            return self.commit()
+        return []
 
-    def commit(self) -> None:
+    def commit(self) -> list[int]:
         """Make every written chunk visible: flush the data, then write the pending statuses and
-        ``chunk_done`` flags, and flush again."""
+        ``chunk_done`` flags, and flush again. Returns the chunks committed."""
         if not self._pending:
-            return
+            return []
+        committed = [c for _, _, c in self._pending if c is not None]
         with _writing(self._h5.filename):
             self._h5.flush()
             for regions, status, chunk_id in self._pending:
@@ -283,6 +297,16 @@ class ResultsFile:
             self._h5.flush()
         self._pending.clear()
         self._committed = time.monotonic()
+        return committed
+
+    def count(self, name: str, predicate) -> int:
+        """``Σ predicate(values)`` over a dataset, read a block of its first dimension at a time
+        (the failed points at the end of a run, without the whole dataset in memory)."""
+        ds = self._h5[name]
+        if ds.ndim == 0:
+            return int(predicate(np.asarray(ds[()])).sum())
+        step = max(1, (1 << 24) // max(1, int(np.prod(ds.shape[1:], dtype=np.int64))))
+        return sum(int(predicate(ds[i:i + step]).sum()) for i in range(0, ds.shape[0], step))
 
     def finish(self, attrs: Mapping[str, object]) -> None:
         """Leave SWMR mode (close), then record the final attrs and mark the file complete."""
@@ -327,6 +351,64 @@ class ResultsFile:
 
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _lookup3(data: bytes) -> int:
+    """Bob Jenkins' lookup3 ``hashlittle`` with seed 0: the checksum HDF5 keeps of a superblock
+    of version 2 or 3 (``H5_checksum_lookup3``)."""
+    m = 0xFFFFFFFF
+
+    def rot(x, k):
+        return ((x << k) | (x >> (32 - k))) & m
+
+    n = len(data)
+    a = b = c = (0xDEADBEEF + n) & m
+    full = 12 * ((n - 1) // 12) if n else 0  # whole 12-byte blocks mixed before the last 1..12 bytes
+    words = [int(w) for w in np.frombuffer(data[:full], dtype="<u4")]
+    for i in range(0, len(words), 3):
+        a, b, c = (a + words[i]) & m, (b + words[i + 1]) & m, (c + words[i + 2]) & m
+        a = (a - c) & m ^ rot(c, 4); c = (c + b) & m  # noqa: E702
+        b = (b - a) & m ^ rot(a, 6); a = (a + c) & m  # noqa: E702
+        c = (c - b) & m ^ rot(b, 8); b = (b + a) & m  # noqa: E702
+        a = (a - c) & m ^ rot(c, 16); c = (c + b) & m  # noqa: E702
+        b = (b - a) & m ^ rot(a, 19); a = (a + c) & m  # noqa: E702
+        c = (c - b) & m ^ rot(b, 4); b = (b + a) & m  # noqa: E702
+    rest = data[4 * len(words):]
+    if not rest:
+        return c
+    tail = [int(w) for w in np.frombuffer(rest + bytes(12 - len(rest)), dtype="<u4")]
+    a, b, c = (a + tail[0]) & m, (b + tail[1]) & m, (c + tail[2]) & m
+    c = (c ^ b) - rot(b, 14) & m
+    a = (a ^ c) - rot(c, 11) & m
+    b = (b ^ a) - rot(a, 25) & m
+    c = (c ^ b) - rot(b, 16) & m
+    a = (a ^ c) - rot(c, 4) & m
+    b = (b ^ a) - rot(a, 14) & m
+    return (c ^ b) - rot(b, 24) & m
+
+
+def clear_writer_flags(path: Path) -> bool:
+    """Clear the "open for (SWMR) writing" flags a killed writer leaves in a version 2 or 3
+    superblock, as ``h5clear -s`` does: byte 11, then the superblock's checksum again. Only a
+    superblock at offset 0 whose stored checksum this module reproduces is changed. Call it only
+    where no writer can hold the file (the output's lock is held). Returns whether it cleared them."""
+    try:
+        with open(path, "r+b") as fh:
+            head = fh.read(64)
+            if head[:8] != SIGNATURE or len(head) < 12 or head[8] not in (2, 3):
+                return False
+            n = 12 + 4 * head[9]  # signature, versions, 4 addresses of head[9] bytes
+            if len(head) < n + 4 or _lookup3(head[:n]) != int.from_bytes(head[n:n + 4], "little"):
+                return False
+            block = bytearray(head[:n])
+            block[11] = 0
+            fh.seek(0)
+            fh.write(bytes(block) + _lookup3(bytes(block)).to_bytes(4, "little"))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        return False
+    return True
 TRUNCATION_WAIT = 1.0
 """Seconds a reader waits for a file shorter than its superblock says to grow: a writer that has
 just created it flushes its first metadata within milliseconds; a truncated file stays short."""
@@ -702,3 +784,13 @@ def count_int8(path: Path, swmr: bool, name: str) -> np.ndarray:
             for k in range(0, flat.size, step):
                 counts += np.bincount(flat[k: k + step], minlength=256)
     return counts
+
+
+def committed_chunks(path: Path) -> set[int]:
+    """The chunks a results file has committed (``chunk_done``), read as SWMR readers do (also
+    while it is written, or after its writer was killed); empty where it cannot be read."""
+    try:
+        with h5py.File(path, "r", **open_kwargs(Path(path), truncation_wait=0.0)) as h5:
+            return {int(i) for i in np.flatnonzero(h5["_jaxtherm/chunk_done"][()])}
+    except (OSError, KeyError, RuntimeError, ValueError):
+        return set()

@@ -1,7 +1,8 @@
-"""The crash-safe record of finished work, kept beside the results file until it is complete.
+"""The crash-safe record of finished work not yet committed to the results file.
 
 ``<out>.journal/`` holds ``meta.json`` (the spec text, chunk size, chunk count) and one
-``chunk_<id>.npy`` per finished chunk with every output array of that chunk: the array of their
+``chunk_<id>.npy`` per finished chunk that the results file has not committed yet (``discard``
+drops a record once ``ResultsFile.commit`` has flushed its chunk), with every output array of that chunk: the array of their
 names, then each array, in NumPy's ``.npy`` format one after the other (no zip container: NumPy's
 ``savez`` was several times slower; benchmarks/bench_sweep.py, docs/performance.md). The last
 name is ``HEADER`` and the last array the chunk's header: format version, chunk id, the model
@@ -11,8 +12,8 @@ of everything written before it, so that a truncated, damaged or foreign record 
 versions (``chunk_<id>.npz``, or ``.npy`` without a header) are read too; the runner validates
 their shapes against the sweep. Each file is written to a temporary name and renamed into place
 (atomic on POSIX), so a run killed at any moment leaves only whole records; ``--resume``
-re-applies them to the HDF5 file (rebuilding it if HDF5 cannot open it) and computes the rest.
-The journal is removed only after the HDF5 file is complete and closed.
+keeps the chunks the HDF5 file committed, re-applies these records and computes the rest. The
+journal directory is removed after the HDF5 file is complete and closed.
 """
 
 from __future__ import annotations
@@ -207,6 +208,20 @@ def chunks(output: Path) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
 def count(output: Path) -> int:
     """How many finished chunks the journal holds."""
     return len(_chunk_files(output))
+
+
+def ids(output: Path) -> set[int]:
+    """The chunk ids the journal holds records of (by file name; not validated)."""
+    return {int(m.group(1)) for m in map(_NAME.match, (f.name for f in _chunk_files(output))) if m}
+
+
+def discard(output: Path, chunk_ids) -> None:
+    """Drop the records of chunks the results file has committed (``ResultsFile.commit``)."""
+    d = journal_dir(output)
+    for i in chunk_ids:
+        for suffix in (".npy", ".npz"):
+            with contextlib.suppress(OSError):
+                (d / f"chunk_{i:09d}{suffix}").unlink()
 
 
 def remove(output: Path) -> None:

@@ -63,11 +63,14 @@ class Points:
     def to_host(self, size: int, out: dict, chunk: grid.Chunk) -> dict[str, np.ndarray]:
         return host_outputs(out, chunk.size, self.stored, self.spec.save_rho, self.spec.dtype)
 
-    def failed(self, arrays: dict, chunk: grid.Chunk) -> int:
-        return int(np.count_nonzero(arrays["status"]))
+    def failed_in(self, h5: ResultsFile) -> int:
+        """The failed points of a finished file (status > 0)."""
+        return h5.count("status", lambda s: s > 0)
 
-    def write(self, h5: ResultsFile, chunk: grid.Chunk, arrays: dict, size: int) -> None:
+    def write(self, h5: ResultsFile, chunk: grid.Chunk, arrays: dict, size: int) -> list[int]:
+        """Write a finished chunk's arrays into the file; returns the chunks now wholly in it."""
         h5.write(grid.chunk_regions(self.spec, chunk), arrays)
+        return [chunk.id]
 
     def problem(self, rec: Record, chunk: grid.Chunk, layout: Layout, size: int) -> str | None:
         """Why a journal record cannot stand for ``chunk`` of this sweep, or ``None``."""
@@ -134,21 +137,26 @@ class Groups(Points):
     def to_host(self, size: int, out: dict, chunk: grid.Chunk) -> dict[str, np.ndarray]:
         return self.reduction.on_device(size, out, chunk)
 
-    def failed(self, arrays: dict, chunk: grid.Chunk) -> int:
-        return chunk.size - int(arrays["valid_points"].sum())
+    def failed_in(self, h5: ResultsFile) -> int:
+        """The failed points of a finished file: all points less each group's valid ones."""
+        return self.spec.n_points - h5.count("valid_points", lambda v: v)
 
-    def write(self, h5: ResultsFile, chunk: grid.Chunk, arrays: dict, size: int) -> None:
+    def write(self, h5: ResultsFile, chunk: grid.Chunk, arrays: dict, size: int) -> list[int]:
+        """Write the groups a chunk completes; returns the chunks now wholly in the file (a
+        group's parts only once the group is written: until then they stay in the journal)."""
         first, n, part = self.reduction.rows(chunk, size)
         parts = self.reduction.parts(size)
         if parts == 1:
             h5.write(self.reduction.regions(chunk.model_index, first, n), self.reduction.finish_groups([arrays], size))
-            return
+            return [chunk.id]
         got = self._parts.setdefault((chunk.model_index, first), {})
-        got[part] = arrays
-        if len(got) == parts:  # the group is complete: combine its parts in part order
-            del self._parts[(chunk.model_index, first)]
-            values = self.reduction.finish_groups([got[p] for p in range(parts)], size)
-            h5.write(self.reduction.regions(chunk.model_index, first, 1), values)
+        got[part] = (chunk.id, arrays)
+        if len(got) < parts:
+            return []
+        del self._parts[(chunk.model_index, first)]  # the group is complete: combine its parts in part order
+        values = self.reduction.finish_groups([got[p][1] for p in range(parts)], size)
+        h5.write(self.reduction.regions(chunk.model_index, first, 1), values)
+        return [got[p][0] for p in range(parts)]
 
     def problem(self, rec: Record, chunk: grid.Chunk, layout: Layout, size: int) -> str | None:
         return self.reduction.problem(rec, chunk, size)

@@ -7,11 +7,11 @@ One run:
    file itself, or, with ``--force`` over an existing file, its staging file ``<out>.partial``;
 2. choose the chunk size (from the journal, the options, or tuned to the kernel, at most a
    tenth of the grid so that progress shows early), compile one kernel per model ahead of time;
-3. re-apply every journaled chunk to the HDF5 file (the journal, not the HDF5 file, is the
-   record of finished work) after checking it against the sweep (its checksum, point range,
-   arrays, shapes, and no NaN where its status says ok; a bad chunk is named in a warning and
-   computed again), then compute the missing chunks (``.executor``), journaling and writing
-   each while the next one computes;
+3. keep the chunks the HDF5 file has committed, re-apply every journaled chunk after checking
+   it against the sweep (its checksum, point range, arrays, shapes, and no NaN where its status
+   says ok; a bad chunk is named in a warning and computed again), then compute the missing
+   chunks (``.executor``), journaling and writing each while the next one computes; a chunk
+   leaves the journal once the file has committed it;
 4. mark the file complete, close it, rename a staging file over the output (atomic: the old
    file stays whole until then), and only then remove the journal.
 
@@ -74,7 +74,7 @@ class RunSummary:
         if self.already_complete:
             return (f"nothing to do: {self.path} already holds the complete sweep of this spec ({self.points:,} points, "
                     f"{self.failed:,} failed); left unchanged")
-        resumed = f", {self.resumed_chunks} chunk(s) taken from the journal" if self.resumed_chunks else ""
+        resumed = f", {self.resumed_chunks} chunk(s) kept from the interrupted run" if self.resumed_chunks else ""
         devices = f" on {self.devices} devices" if self.devices > 1 else ""
         devices += f" {self.where}" if self.where else ""
         # on a cluster the workers compile at their first chunks, inside the sweep's time
@@ -100,10 +100,11 @@ class RunState:
     n_chunks: int = 0
     resumable: bool = True
     lock: Path | None = None  # the lock file this run holds (removed by an interrupt handler that ends the process)
+    committed: int = 0  # chunks this run committed to the file (and so dropped from the journal)
 
     def safe_chunks(self) -> int:
-        """How many finished chunks the journal holds now."""
-        return journal.count(self.journal_of) if self.journal_of is not None else 0
+        """How many finished chunks are safe now: committed to the file by this run, or in the journal."""
+        return self.committed + (journal.count(self.journal_of) if self.journal_of is not None else 0)
 
 
 # the automatic chunk holds at most this fraction of a model's grid (but at least one SIMD
@@ -158,9 +159,9 @@ def _write_failure(out: Path, err: OSError) -> str:
     reason = os.strerror(err.errno) if err.errno else str(err)
     where = f" ({err.filename})" if err.filename else ""
     kept = journal.count(out)
-    return (f"writing {out} or its journal failed: {reason}{where}. The run stopped; {kept:,} finished chunk(s) are safe "
-            f"in {journal.journal_dir(out)}. Free space (or fix the file system) and run the same command with --resume: "
-            "it rebuilds the file from the journal and computes the rest, with the identical result.")
+    return (f"writing {out} or its journal failed: {reason}{where}. The run stopped; the chunks committed to the file "
+            f"and {kept:,} more in {journal.journal_dir(out)} are safe. Free space (or fix the file system) and run the "
+            "same command with --resume: it keeps them, computes the rest, and gives the identical result.")
 
 
 def _chunk_size(study: Study, meta: dict | None, requested: int | None, engine) -> int:
@@ -291,8 +292,8 @@ class DryRun:
         free = f"{size.human(e.free_bytes)} free in {e.where}" if e.free_bytes is not None else f"unknown in {e.where}"
         lines = [f"dry run of {self.source} (nothing was written)",
                  f"  points       {e.points:,}" + (f", reduced to {e.stored:,} groups" if e.stored != e.points else ""),
-                 f"  output       {self.out}: about {size.human(e.file_bytes)} ({e.variables} variables), and up to "
-                 f"{size.human(e.need_bytes)} while it runs (its journal)",
+                 f"  output       {self.out}: about {size.human(e.file_bytes)} ({e.variables} variables); "
+                 f"{size.human(e.need_bytes)} free needed while it runs",
                  f"  free space   {free}"]
         if self.refused:
             return "\n".join([*lines, f"  refused      {self.refused}"])
@@ -396,19 +397,16 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
         t0 = time.perf_counter()
         h5 = _results_file(decision, target, layout)
         try:
-            done, failed = _replay_journal(output, target, all_chunks, layout, h5, size, stream, warned)
+            done = _replay_journal(output, target, all_chunks, layout, h5, size, stream, warned, state)
             todo = [c for c in all_chunks if c.id not in done]
             computed = sum(c.size for c in todo)
             bar = Progress(computed, stream=stream, enabled=progress, label=out.name)
 
             def finish(chunk, host):
-                """Journal and write a computed chunk."""
-                nonlocal failed
+                """Journal a computed chunk, then write it into the file."""
                 journal.write_chunk(target, chunk.id, host, (chunk.model_index, chunk.start, chunk.stop))
-                output.write(h5, chunk, host, size)
-                h5.mark_done(chunk.id)
+                _record(output, h5, target, chunk, host, size, state)
                 bar.update(chunk.size)
-                failed += output.failed(host, chunk)
 
             state.phase = "computing"
             bar.start_line()
@@ -417,6 +415,8 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
             loop_seconds = time.perf_counter() - t_loop
             bar.close()
             state.phase = "finishing"
+            state.committed += len(h5.commit())
+            failed = output.failed_in(h5)
             h5.finish({"end_time": now(), "n_points": spec.n_points, "n_failed": failed, "computed_points": computed,
                        "resumed_chunks": len(done), "compile_seconds": round(compile_seconds + engine.compile_in_loop, 3),
                        "sweep_seconds": round(loop_seconds, 3)})
@@ -462,18 +462,19 @@ def _results_file(decision: plan.Decision, target: Path, layout) -> ResultsFile:
 
 
 def _replay_journal(output: outputs.Points, target: Path, all_chunks: list, layout, h5: ResultsFile, size: int, stream,
-                    warned: list[str]) -> tuple[set[int], int]:
-    """Write every journaled chunk that passes its checks into the file (the journal, not the
-    HDF5 file, is the record); a chunk that fails is named in a warning, deleted and left to be
-    computed again. Returns the chunk ids written and their failed points."""
-    done, failed = set(), 0
+                    warned: list[str], state: RunState) -> set[int]:
+    """The finished chunks of an interrupted run: those the file has committed, and every
+    journaled chunk that passes its checks, written into the file; a journaled chunk that fails
+    is named in a warning, deleted and left to be computed again. Returns the chunk ids done."""
+    done = h5.done_chunks()
+    state.committed = len(done)
     for rec in journal.records(target):
         chunk = all_chunks[rec.chunk_id] if rec.chunk_id is not None and rec.chunk_id < len(all_chunks) else None
         problem = rec.problem
         if chunk is None and problem is None:
             problem = f"is not a chunk of this sweep (it has {len(all_chunks):,})"
         if problem is None and rec.chunk_id in done:
-            continue  # the same chunk in both formats: the first one counts
+            continue  # committed to the file already (or the same chunk in both formats)
         if problem is None:
             problem = output.problem(rec, chunk, layout, size)
         if problem is not None:
@@ -482,11 +483,18 @@ def _replay_journal(output: outputs.Points, target: Path, all_chunks: list, layo
             with contextlib.suppress(OSError):
                 rec.path.unlink()
             continue
-        output.write(h5, chunk, rec.arrays, size)
-        h5.mark_done(chunk.id)
+        _record(output, h5, target, chunk, rec.arrays, size, state)
         done.add(chunk.id)
-        failed += output.failed(rec.arrays, chunk)
-    return done, failed
+    return done
+
+
+def _record(output: outputs.Points, h5: ResultsFile, target: Path, chunk, arrays: dict, size: int,
+            state: RunState) -> None:
+    """A finished chunk into the file; the chunks the file commits leave the journal."""
+    for chunk_id in output.write(h5, chunk, arrays, size):
+        committed = h5.mark_done(chunk_id)
+        journal.discard(target, committed)
+        state.committed += len(committed)
 
 
 def _publish(decision: plan.Decision, target: Path, out: Path) -> None:

@@ -2,9 +2,10 @@
 is computed or created, and printed by ``jaxtherm run --dry-run``.
 
 A sweep's results file holds, per stored point (per group of a ``[reduce]`` sweep), every
-variable of its layout; until the sweep completes, its journal holds every finished chunk's
-arrays as well (``docs/design.md`` §5.3). So a run needs about ``2 ×`` the file's size free
-where it writes. The estimate ignores compression (an upper bound where ``compression`` is on).
+variable of its layout; its journal holds only the chunks finished since the file's last commit
+(about a second's worth; ``docs/design.md`` §5.3). So a run needs the file's size free where it
+writes, with ``JOURNAL_MARGIN`` to spare. The estimate ignores compression (an upper bound where
+``compression`` is on) and HDF5's metadata (a few kB).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from jaxtherm.sweep.resume import RunRefused
 from jaxtherm.sweep.study import Study
 
 MAX_FILE_BYTES = 10**13  # 10 TB: beyond any file a sweep should write, whatever the disk has
-JOURNAL_FACTOR = 2  # the file, and the journal's copy of every chunk until the run completes
+JOURNAL_MARGIN = 0.05  # of the file: the journal's uncommitted chunks, and a group's parts not yet combined
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +62,8 @@ def estimate(study: Study, out: Path) -> Estimate:
     per_point = sum(np.dtype(v.dtype).itemsize * math.prod(n for _, n in v.extra_dims) for v in layout.variables)
     file_bytes = stored * per_point
     free, where = free_space(out)
-    return Estimate(spec.n_points, stored, len(layout.variables), file_bytes, JOURNAL_FACTOR * file_bytes, free, where)
+    need = file_bytes + int(JOURNAL_MARGIN * file_bytes)
+    return Estimate(spec.n_points, stored, len(layout.variables), file_bytes, need, free, where)
 
 
 def human(n: float) -> str:
@@ -91,7 +93,7 @@ def check(study: Study, out: Path) -> Estimate:
         raise RunRefused(f"{spec.source}: {what}, beyond any sane size (at most {human(MAX_FILE_BYTES)}); "
                          f"nothing was started. Ways out: {ways}.")
     if e.free_bytes is not None and e.need_bytes > e.free_bytes:
-        raise RunRefused(f"{spec.source}: {what}, and about {human(e.need_bytes)} free while it runs (its journal "
-                         f"holds a copy until it completes), but {e.where} has {human(e.free_bytes)} free; nothing "
-                         f"was started. Ways out: {ways}; or -o to a disk with room.")
+        raise RunRefused(f"{spec.source}: {what} (about {human(e.need_bytes)} free needed while it runs), but "
+                         f"{e.where} has {human(e.free_bytes)} free; nothing was started. Ways out: {ways}; or -o to a "
+                         "disk with room.")
     return e
