@@ -46,21 +46,26 @@ class Points:
         self.stored = stored_variables(study)
 
     def align(self, size: int) -> int:
+        """The chunk size this output takes for ``size`` asked (any)."""
         return size
 
     def prepare(self, size: int, compiled_size: int, kernel, n_inputs: int, dtype, devs: list) -> None:
         """Compile what runs after the kernel on each chunk (nothing here)."""
 
     def chunks(self, size: int) -> list[grid.Chunk]:
+        """Every chunk of the sweep, in order (``.grid.chunks``)."""
         return grid.chunks(self.spec, size)
 
     def chunk_inputs(self, chunk: grid.Chunk, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """A chunk's ``(chunk.size,)`` parameter arrays, for every input name."""
         return grid.chunk_inputs(self.spec, chunk, names)
 
     def layout(self, n_chunks: int, attrs: dict) -> Layout:
+        """The results file's layout (``.layout.layout_for``)."""
         return layout_for(self.study, n_chunks, attrs)
 
     def to_host(self, size: int, out: dict, chunk: grid.Chunk) -> dict[str, np.ndarray]:
+        """A computed chunk's stored outputs on the host (``host_outputs``)."""
         return host_outputs(out, chunk.size, self.stored, self.spec.save_rho, self.spec.dtype)
 
     def failed_in(self, h5: ResultsFile) -> int:
@@ -84,24 +89,34 @@ class Points:
             m, a, b = rec.span
             return (f"holds points [{a}, {b}) of model {m}, but chunk {chunk.id} of this sweep is points "
                     f"[{chunk.start}, {chunk.stop}) of model {chunk.model_index} (another chunk size?)")
-        for name, v in expected.items():
-            a = arrays[name]
-            shape = (chunk.size, *(n for _, n in v.extra_dims))
-            if a.shape != shape:
-                return f"has {name} of shape {a.shape}; expected {shape} (another chunk size?)"
-            if a.dtype != np.dtype(v.dtype):
-                return f"has {name} as {a.dtype}; expected {v.dtype}"
-        status = arrays["status"]
-        codes = np.isin(status, np.asarray(list(STATUS_MEANINGS), dtype=status.dtype))
-        if not codes.all():
-            return f"has status {int(status[~codes][0])}, which is no status code"
-        ok = status == 0
-        for name, a in arrays.items():
-            if a.dtype.kind in "fc" and ok.any():
-                n = int(np.count_nonzero(np.isnan(a[ok]).reshape(int(ok.sum()), -1).any(axis=1)))
-                if n:
-                    return f"has NaN {name} at {n:,} point(s) whose status says ok"
-        return None
+        return _shape_problem(arrays, expected, chunk.size) or _value_problem(arrays)
+
+
+def _shape_problem(arrays: dict, expected: dict, size: int) -> str | None:
+    """A journal record's array of another shape or dtype than the layout's, or ``None``."""
+    for name, v in expected.items():
+        a = arrays[name]
+        shape = (size, *(n for _, n in v.extra_dims))
+        if a.shape != shape:
+            return f"has {name} of shape {a.shape}; expected {shape} (another chunk size?)"
+        if a.dtype != np.dtype(v.dtype):
+            return f"has {name} as {a.dtype}; expected {v.dtype}"
+    return None
+
+
+def _value_problem(arrays: dict) -> str | None:
+    """A status that is no status code, or NaN outputs where the status says ok, or ``None``."""
+    status = arrays["status"]
+    codes = np.isin(status, np.asarray(list(STATUS_MEANINGS), dtype=status.dtype))
+    if not codes.all():
+        return f"has status {int(status[~codes][0])}, which is no status code"
+    ok = status == 0
+    for name, a in arrays.items():
+        if a.dtype.kind in "fc" and ok.any():
+            n = int(np.count_nonzero(np.isnan(a[ok]).reshape(int(ok.sum()), -1).any(axis=1)))
+            if n:
+                return f"has NaN {name} at {n:,} point(s) whose status says ok"
+    return None
 
 
 class Groups(Points):
