@@ -269,7 +269,8 @@ def run_sweep(
 @dataclasses.dataclass(frozen=True)
 class DryRun:
     """What ``jaxtherm run --dry-run`` found: the sweep's size against the free space, the chunk
-    size, and the time a short timed probe (one chunk, after the compile) predicts."""
+    size, and the time a short timed probe (each model's first chunk, after the compile) predicts;
+    ``probe_seconds`` is scaled so that ``probe_points / probe_seconds`` is the predicted mean rate."""
 
     source: str
     out: Path
@@ -299,8 +300,8 @@ class DryRun:
             return "\n".join([*lines, f"  refused      {self.refused}"])
         rate = self.probe_points / self.probe_seconds if self.probe_seconds > 0 else float("inf")
         lines += [f"  chunks       {self.n_chunks:,} of {self.chunk_size:,} points on {self.devices}",
-                  f"  time         about {_duration(self.seconds)} (a probe of {self.probe_points:,} points ran at "
-                  f"{rate:,.0f} points/s), plus a compile of {self.compile_seconds:.1f} s"]
+                  f"  time         about {_duration(self.seconds)} at {rate:,.0f} points/s (timed on each model's first "
+                  f"chunk, {self.probe_points:,} points), plus a compile of {self.compile_seconds:.1f} s"]
         return "\n".join(lines)
 
 
@@ -336,10 +337,15 @@ def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_s
     chunk = _compile(study, None, chunk_size, engine)
     compile_seconds = time.perf_counter() - t
     todo = outputs.for_study(study).chunks(chunk)
-    t = time.perf_counter()
-    engine.host(todo[0], engine.dispatch(todo[0]))
-    return DryRun(spec.source, out, estimate, None, chunk, len(todo), compile_seconds, todo[0].size,
-                  time.perf_counter() - t, engine.description)
+    firsts = list({c.model_index: c for c in reversed(todo)}.values())  # each model's first chunk
+    predicted = 0.0  # every model's points at its own first chunk's rate
+    for c in firsts:
+        t = time.perf_counter()
+        engine.host(c, engine.dispatch(c))
+        predicted += (time.perf_counter() - t) / c.size * spec.points_per_model
+    probed = sum(c.size for c in firsts)
+    return DryRun(spec.source, out, estimate, None, chunk, len(todo), compile_seconds, probed,
+                  predicted * probed / spec.n_points, engine.description)
 
 
 def _compile(study: Study, meta: dict | None, chunk_size: int | None, engine) -> int:
