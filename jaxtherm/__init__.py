@@ -22,6 +22,7 @@ from jaxtherm._version import __version__
 from jaxtherm.kernel.batch import batched_kernel, gradient_name, scalar_observables, solve
 from jaxtherm.models import (
     COUPLINGS,
+    ULE,
     Alias,
     Bath,
     Davies,
@@ -30,6 +31,7 @@ from jaxtherm.models import (
     Lindblad,
     Model,
     Parameter,
+    Redfield,
     Term,
     absorption_refrigerator,
     local_thermalizer,
@@ -89,8 +91,10 @@ __all__ = [
     "Lindblad",
     "Model",
     "Parameter",
+    "Redfield",
     "Reduced",
     "Term",
+    "ULE",
     "__version__",
     "absorption_refrigerator",
     "batched_kernel",

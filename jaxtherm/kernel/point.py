@@ -94,7 +94,7 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], cou
     tol = jnp.sqrt(jnp.finfo(dtype).eps) * (1.0 + jnp.max(jnp.abs(h)))
     baths = [
         (jnp.asarray(k.coupling, cdt), k.spectrum, jnp.asarray(k.rate(p), dtype), jnp.asarray(k.beta(p), dtype),
-         None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype))
+         None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype), k.equation)
         for k in model.davies
     ]
     eig = None

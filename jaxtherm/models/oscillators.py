@@ -36,8 +36,10 @@ def oscillator_pair(cutoff: int = 6, coupling: str = "local", spectrum: str = "s
     Args:
         cutoff: levels per mode, 2 … 40 (``d = cutoff²``).
         coupling: ``"local"`` (``ε(a†b + b†a)``, local thermalizers), ``"global"`` (Davies in the
-            eigenbasis of the truncated ``H``; its cost grows like ``d⁴`` a point) or
-            ``"incoherent"`` (the noisy exchange ``ε(D[a†b] + D[ab†])``).
+            eigenbasis of the truncated ``H``; its cost grows like ``d⁴`` a point),
+            ``"redfield"`` (Bloch–Redfield) or ``"ule"`` (universal Lindblad equation), both with
+            the global model's ``H`` and couplings, or ``"incoherent"`` (the noisy exchange
+            ``ε(D[a†b] + D[ab†])``).
         spectrum: ``"seed"``, ``"bose"`` or ``"ohmic"``.
 
     Returns:
