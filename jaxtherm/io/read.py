@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxtherm.io import hdf5, journal
-from jaxtherm.status import STATUS_MEANINGS
+from jaxtherm.status import STATUS_MEANINGS, keeps_values
 
 NOT_COMPUTED = -1
 
@@ -110,7 +110,7 @@ def _mask(ds, status) -> None:
     """Every float variable on the grid (not status, residual) NaN where ``status != 0``."""
     for name, var in ds.data_vars.items():
         if name not in ("status", "residual") and set(status.dims) <= set(var.dims) and var.dtype.kind == "f":
-            ds[name] = var.where(status == 0)
+            ds[name] = var.where(keeps_values(status))  # ok, or a non-positive Redfield state: kept
 
 
 def spacing(values: np.ndarray) -> str:
