@@ -160,7 +160,7 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         out[x.name] = jnp.asarray(x.function({**p, **out}), dtype)
     if rho:
         out["rho"] = liouvillian.density_matrix(jnp.zeros(d * d, dtype).at[ops["keep"]].set(r), d)
-    if model.nonsecular:  # Redfield may lose positivity: report it, flag it, keep the numbers
+    if model.reports_min_eigenvalue:  # Redfield may lose positivity: report it, flag it, keep the numbers
         out["min_eigenvalue"] = observables.smallest_eigenvalue(r, d, plan.keep)
     # one test for all: a sum is finite only where every term is (or it overflows: beyond range too)
     finite = jnp.isfinite(sum(out[k] for k in observables.checked(model, fluctuations)))

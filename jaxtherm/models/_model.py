@@ -254,6 +254,11 @@ class Model:
         derived: ``Derived`` observables.
         basis: labels of the basis states, e.g. ``("|00⟩", "|01⟩", …)``.
         options: the structural options the model was built with (``{"coupling": "local"}``).
+        report_min_eigenvalue: report the observable ``min_eigenvalue``, the smallest eigenvalue
+            of ``ρ``; ``None`` (default): where a thermalizer is ``Redfield`` or ``ULE``. The
+            built-in families report it for every coupling, so that the models of one family
+            share their observables (a sweep over ``coupling = ["local", "global", "redfield",
+            "ule"]``). Only Redfield's states are flagged when it is negative (status 6).
     """
 
     name: str
@@ -269,6 +274,7 @@ class Model:
     derived: tuple[Derived, ...] = ()
     basis: tuple[str, ...] | None = None
     options: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    report_min_eigenvalue: bool | None = None
 
     def __post_init__(self):
         if not isinstance(self.dim, int) or self.dim < 2:
@@ -341,9 +347,9 @@ class Model:
             out[e.name] = (e.units, e.description or f"expectation value of {e.name}")
         for x in self.derived:
             out[x.name] = (x.units, x.description or x.name)
-        if self.nonsecular:
-            out["min_eigenvalue"] = ("1", "smallest eigenvalue of the steady state ρ (below "
-                                          "-POSITIVITY_TOLERANCE: status 6, not positive)")
+        if self.reports_min_eigenvalue:
+            out["min_eigenvalue"] = ("1", "smallest eigenvalue of the steady state ρ (a Redfield state below "
+                                          "-1e-4 is flagged: status 6, not positive)")
         return out
 
     @functools.cached_property
@@ -391,6 +397,12 @@ class Model:
         """Every thermalizer built in the eigenbasis of ``H``: ``Davies``, ``Redfield`` and ``ULE``
         (``k.equation`` says which)."""
         return tuple(k for k in self.dissipators if isinstance(k, Davies))
+
+    @property
+    def reports_min_eigenvalue(self) -> bool:
+        """Whether ``min_eigenvalue`` is an observable (``report_min_eigenvalue``, or where
+        ``nonsecular``)."""
+        return self.nonsecular if self.report_min_eigenvalue is None else bool(self.report_min_eigenvalue)
 
     @property
     def nonsecular(self) -> bool:

@@ -9,7 +9,7 @@ parameter); results converge as it grows, geometrically with ratio ``≈ n̄/(1 
 from __future__ import annotations
 
 from jaxtherm.models._model import Model, model_family
-from jaxtherm.models.qubit_pair import COUPLINGS, SPECTRA, pair_model
+from jaxtherm.models.qubit_pair import COUPLINGS, NONSECULAR, SPECTRA, pair_model
 from jaxtherm.models.thermalizers import OptionError, check_option
 from jaxtherm.physics.operators import destroy, qeye, tensor
 
@@ -46,7 +46,7 @@ def oscillator_pair(cutoff: int = 6, coupling: str = "local", spectrum: str = "s
         The cached ``jaxtherm.models.Model``; observables ``J_a, J_b, power, sigma, n_a, n_b``.
     """
     _check_cutoff(cutoff)
-    check_option("coupling", coupling, COUPLINGS)
+    check_option("coupling", coupling, COUPLINGS + NONSECULAR)
     check_option("spectrum", spectrum, SPECTRA)
     a, b = tensor(destroy(cutoff), qeye(cutoff)), tensor(qeye(cutoff), destroy(cutoff))
     return pair_model(f"oscillator_pair/cutoff={cutoff}/{coupling}" + ("" if spectrum == "seed" else f"/{spectrum}"),

@@ -23,7 +23,10 @@ from jaxtherm.models._model import Alias, Bath, Expectation, Lindblad, Model, Pa
 from jaxtherm.models.thermalizers import RATE_UNITS, bath_parameters, check_option, cutoff_parameters, thermalizer
 from jaxtherm.physics.operators import dag, lowering, number
 
-COUPLINGS = ("incoherent", "local", "global", "redfield", "ule")
+COUPLINGS = ("incoherent", "local", "global")
+"""The seed's three couplings (``jaxtherm story``, the ``second_law`` sweep)."""
+NONSECULAR = ("redfield", "ule")
+"""The master equations beyond the secular one, with the global model's ``H`` and couplings."""
 SPECTRA = ("seed", "bose", "ohmic")
 
 
@@ -75,6 +78,7 @@ def pair_model(name: str, a, b, coupling: str, spectrum: str, what: str, basis, 
         basis=basis,
         options=options,
         description=description,
+        report_min_eigenvalue=True,
     )
 
 
@@ -98,7 +102,7 @@ def qubit_pair(coupling: str = "incoherent", spectrum: str = "seed") -> Model:
     Raises:
         ValueError: for an unknown coupling or spectrum.
     """
-    check_option("coupling", coupling, COUPLINGS)
+    check_option("coupling", coupling, COUPLINGS + NONSECULAR)
     check_option("spectrum", spectrum, SPECTRA)
     name = f"qubit_pair/{coupling}" + ("" if spectrum == "seed" else f"/{spectrum}")
     basis = tuple(f"|{na}{nb}⟩" for na in (0, 1) for nb in (0, 1))

@@ -20,7 +20,7 @@ import functools
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtherm.physics import liouvillian
+from jaxtherm.physics import davies, liouvillian
 
 
 def entropy_production(betas, currents):
@@ -50,7 +50,7 @@ def checked(model, fluctuations: bool = False) -> tuple[str, ...]:
     and noise. Ratios (``tur_j``, a refrigerator's ``cop``) are 0/0 at equilibrium and derived
     observables are the user's: they are not checked."""
     names = [f"J_{b.name}" for b in model.baths] + ["power", "sigma"] + [e.name for e in model.expectations]
-    if model.nonsecular:
+    if model.reports_min_eigenvalue:
         names.append("min_eigenvalue")
     if fluctuations:
         names += [f"{kind}_{b.name}" for b in model.baths for kind in ("J_counted", "noise")]
@@ -82,8 +82,9 @@ def smallest_eigenvalue(r, d: int, keep: tuple[int, ...]):
     """The smallest eigenvalue of ``ρ`` from its kept real coordinates ``r`` (``(m,)``, product
     basis): block by block (``density_blocks``), a population for a block of one state, the
     closed form ``(a + b)/2 − √(((a − b)/2)² + |c|²)`` of ``[[a, c], [c̄, b]]`` for two, and
-    ``eigvalsh`` of the block's Hermitian matrix for more. Scalar; differentiable where the
-    smallest eigenvalue is simple."""
+    ``eigh`` of the block's Hermitian matrix for more (``jaxtherm.physics.davies.eigh``: finite
+    derivatives where eigenvalues are equal, as for the empty levels of a cold system). Scalar;
+    its derivative is exact where the smallest eigenvalue is simple."""
     slot = {(i, j, part): c for c, (i, j, part) in enumerate(liouvillian._coordinate_meaning(d)[np.asarray(keep)].tolist())}
     zero = jnp.zeros((), r.dtype)
 
@@ -103,7 +104,8 @@ def smallest_eigenvalue(r, d: int, keep: tuple[int, ...]):
             positive = radius2 > 0
             values.append(0.5 * (a + b) - jnp.where(positive, jnp.sqrt(jnp.where(positive, radius2, 1.0)), 0.0))
         else:
-            values.append(jnp.linalg.eigvalsh(_block_matrix(r, block, slot))[0])
+            tol = jnp.sqrt(jnp.finfo(r.dtype).eps)  # derivatives ignore rotations among (near-)equal eigenvalues
+            values.append(davies.eigh(_block_matrix(r, block, slot), tol)[0][0])
     return functools.reduce(jnp.minimum, values)
 
 
