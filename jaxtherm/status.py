@@ -26,9 +26,10 @@ POSITIVITY_TOLERANCE = 1e-4
 """How far below zero ``min_eigenvalue`` may lie before a point is flagged ``STATUS_NOT_POSITIVE``:
 ``10⁻⁴`` (absolute; ``Tr ρ = 1``). That is eleven orders of magnitude above the solve's round-off
 (the eigenvalues of a positive ρ come out ≥ −10⁻¹⁵ or so) and above the small negativity of
-Redfield's states at weak system–bath coupling (measured: ≥ −2×10⁻⁵ for the qubit pair with
-``γ ≤ 0.1 ω`` at any temperature, ≥ −5×10⁻⁵ for the oscillator pair of the bundled
-``master_equations`` sweep, ``γ ≈ 0.05 ω``), so that weak coupling is not flagged, while the
+Redfield's states at weak system–bath coupling (measured: ≥ −2×10⁻⁶ for the qubit pair where
+every rate is at most a tenth of the smallest Bohr frequency, β up to 20; ≥ −5×10⁻⁵ for the
+oscillator pair of the bundled ``master_equations`` sweep, ``γ ≈ 0.05 ω``, where states near the
+truncation are nearly empty), so that weak coupling is not flagged, while the
 violations that change the physics (strong coupling, ``γ ≳ ω``: −0.015 … −0.28, with currents
 running the wrong way) are, by orders of magnitude."""
 

@@ -113,6 +113,15 @@ def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol, equation: s
     return u @ sup @ jnp.conj(u).T
 
 
+def eigenbasis_generator(h, coupling, spectrum, rate, beta, cutoff, tol, equation: str = "davies"):
+    """One bath's generator in the eigenbasis of ``H``: ``(E, V, S)`` with ``S`` the complex
+    ``(d², d²)`` superoperator on the row-major ``vec`` of ``ρ_eig = V† ρ V`` (Davies, or with
+    ``equation`` Redfield or ULE, ``jaxtherm.physics.nonsecular``). Arguments as
+    ``davies_generator``; for tests and for looking at the generators themselves."""
+    energies, v = eigh(h, tol)
+    return energies, v, _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, 0, equation)
+
+
 def restricted_generators(h, baths, tol, rows, cols, eigensystem=None, counting: int = 0) -> list:
     """The real Davies generators of several baths on chosen real coordinates,
     ``(T⁻¹ U D_j U† T)[keep, keep]``, sharing one eigendecomposition of ``H``.

@@ -147,6 +147,14 @@ def superoperator(equation: str, x, gamma):
     raise ValueError(f"equation must be 'redfield' or 'ule'; got {equation!r}")
 
 
+def secular_part(superop, energies, tol):
+    """The secular part of an eigenbasis superoperator (row-major ``vec``): the elements
+    ``(ab ← cd)`` with ``|(E_a − E_b) − (E_c − E_d)| ≤ tol``, the others set to zero. Of
+    Redfield's generator it is the Davies generator (module docstring)."""
+    bohr = (energies[:, None] - energies[None, :]).reshape(-1)  # ω of vec index a d + b: E_a − E_b
+    return jnp.where(jnp.abs(bohr[:, None] - bohr[None, :]) <= tol, superop, 0.0)
+
+
 def sample_entries(equation: str, h: np.ndarray, coupling: np.ndarray, rng: np.random.Generator) -> list:
     """The element-basis entries (``jaxtherm.physics.liouvillian.Entries``) of a Redfield or ULE
     dissipator at one concrete Hamiltonian, with generic positive rates: its sparsity pattern,
