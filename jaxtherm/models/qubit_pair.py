@@ -1,4 +1,5 @@
-"""Two qubits A and B, each with its own heat bath, coupled in one of three ways (docs/design.md §2.5).
+"""Two qubits A and B, each with its own heat bath, coupled in one of three ways (docs/design.md §2.5),
+or with Bloch–Redfield or ULE baths (§2.11).
 
 Parameters: ``omega_a, omega_b`` (frequencies), ``beta_a, beta_b`` (inverse temperatures),
 ``gamma_a, gamma_b`` (thermalizer rates), ``epsilon`` (coupling strength ε); aliases ``T_a``,

@@ -1,4 +1,7 @@
-"""Global (Davies) models solved in the eigenbasis of ``H``, block by block.
+"""Global (Davies) models solved in the eigenbasis of ``H``, block by block — and, with the same
+structure, Bloch–Redfield and ULE models (``jaxtherm.physics.nonsecular``: the same terms with the
+pair weights of their equation in place of the secular mask, Redfield's right ``G`` factor read
+transposed, ``Structure.g_right``).
 
 A model whose dissipation is all Davies thermalizers (``jaxtherm.models.Davies``) with a
 real symmetric ``H(p) = Σ_m h_m(p) H_m`` and real couplings ``X_j`` is solved here without a
@@ -471,6 +474,8 @@ def _scalar_gamma(energies, bath: _Bath, tol, x: dict):
             return 0.0
         return jnp.where(jnp.abs(x[n, m]) > nonsecular.COUPLING_ATOL * bath.scale, bath.zero, 0.0)
 
+    roots = {}
+
     def gamma(m, n):
         if (m, n) not in cache:
             om = energies[m] - energies[n]
@@ -481,6 +486,13 @@ def _scalar_gamma(energies, bath: _Bath, tol, x: dict):
             cache[n, m] = jnp.where(transition, jnp.where(up, absorption, emission), at_zero(n, m))
         return cache[m, n]
 
+    def root(m, n):
+        """``√γ(ω_mn)`` (the ULE's), cached: one square root per transition."""
+        if (m, n) not in roots:
+            roots[m, n] = nonsecular.safe_sqrt(gamma(m, n))
+        return roots[m, n]
+
+    gamma.root = root
     return gamma
 
 
@@ -490,8 +502,7 @@ def _scalar_g(mp: int, m: int, x: dict, gamma, energies, tol, zero, d: int, equa
     out = zero
     for k in range(d):
         if (k, mp) in x and (k, m) in x:
-            rate = (nonsecular.safe_sqrt(gamma(mp, k)) * nonsecular.safe_sqrt(gamma(m, k)) if equation == "ule"
-                    else gamma(m, k))
+            rate = gamma.root(mp, k) * gamma.root(m, k) if equation == "ule" else gamma(m, k)
             out = out + rate * x[k, mp] * x[k, m]
     return out if mp == m or equation != "davies" else out * (jnp.abs(energies[m] - energies[mp]) <= tol)
 
@@ -509,7 +520,9 @@ def _scalar_jumps(st: Structure, x: dict, gamma, energies, tol, zero, counting: 
     first, second = [zero] * len(st.rows), [zero] * len(st.rows)  # 𝒥₁, 𝒥₂
     for e, n, n2, a, b, sign in zip(*(t.tolist() for t in st.k_terms)):
         if (n, a) in x and (n2, b) in x and equation != "davies":
-            values[e] = values[e] + sign * nonsecular.pair_weights(equation, gamma(a, n), gamma(b, n2)) * x[n, a] * x[n2, b]
+            weight = (gamma.root(a, n) * gamma.root(b, n2) if equation == "ule"  # √γ once a transition
+                      else nonsecular.pair_weights(equation, gamma(a, n), gamma(b, n2)))
+            values[e] = values[e] + sign * weight * x[n, a] * x[n2, b]
         elif (n, a) in x and (n2, b) in x:
             same = jnp.abs((energies[a] - energies[n]) - (energies[b] - energies[n2])) <= tol
             term = sign * gamma(a, n) * x[n, a] * x[n2, b] * same
