@@ -301,7 +301,8 @@ gradients = ["epsilon"]
 
 def test_four_way_sweep_through_the_cli(tmp_path):
     """``coupling = ["local", "global", "redfield", "ule"]`` through ``jaxtherm run`` into one file
-    that ``jaxtherm.open`` reads: the values of ``solve``, and the strongly coupled Redfield point
+    that ``jaxtherm.open`` reads: the values of ``solve`` (the local and global models reporting
+    ``min_eigenvalue`` too, ``share_observables``), and the strongly coupled Redfield point
     flagged (status 6) with its numbers visible."""
     spec, out = tmp_path / "four.toml", tmp_path / "four.h5"
     spec.write_text(SPEC)
@@ -314,7 +315,7 @@ def test_four_way_sweep_through_the_cli(tmp_path):
     params = dict(omega_a=1.0, omega_b=0.25, beta_a=1.0, beta_b=10.0, gamma_a=2.0, gamma_b=1.0,
                   epsilon=np.array([0.01, 0.1, 0.4]))
     for c in ["local", "global", "redfield", "ule"]:
-        ref = jaxtherm.solve(jaxtherm.qubit_pair(c, "bose"), gradients=["epsilon"], **params)
+        ref = jaxtherm.solve(jaxtherm.qubit_pair(c, "bose").with_min_eigenvalue(), gradients=["epsilon"], **params)
         row = ds.sel(coupling=c)
         np.testing.assert_array_equal(row["status"].values, np.asarray(ref["status"]))
         for k in ("J_a", "J_b", "sigma", "min_eigenvalue", "dJ_a_depsilon"):
@@ -323,3 +324,19 @@ def test_four_way_sweep_through_the_cli(tmp_path):
     assert flagged == STATUS_NOT_POSITIVE
     assert ds["min_eigenvalue"].sel(coupling="redfield", epsilon=0.4).item() < -0.1  # visible, not masked
     assert ds["status"].sel(coupling="ule").values.tolist() == [0, 0, 0]
+    assert (ds["min_eigenvalue"].sel(coupling=["local", "global"]).values > 0).all()
+
+
+def test_min_eigenvalue_only_where_asked():
+    """Redfield and ULE models report ``min_eigenvalue``; the others only when a sweep mixes them
+    (``share_observables``), so that their kernels pay nothing for it otherwise."""
+    local, redfield = jaxtherm.qubit_pair("local"), jaxtherm.qubit_pair("redfield")
+    assert "min_eigenvalue" in redfield.observables and "min_eigenvalue" not in local.observables
+    shared = jaxtherm.models.share_observables((local, redfield))
+    assert [list(m.observables) for m in shared] == [list(redfield.observables)] * 2
+    assert shared[0] is local.with_min_eigenvalue() and shared[1] is redfield
+    assert jaxtherm.models.share_observables((local, jaxtherm.qubit_pair("global")))[0] is local
+    p = _point(pair_points(1, seed=31), 0, "seed")
+    out = jaxtherm.solve(shared[0], **p)
+    assert float(out["J_a"]) == float(jaxtherm.solve(local, **p)["J_a"])
+    assert float(out["min_eigenvalue"]) == pytest.approx(np.linalg.eigvalsh(np.asarray(out["rho"]))[0], abs=1e-14)

@@ -303,7 +303,7 @@ def test_info_of_a_sweep_without_axes(tmp_path, capsys):
     run_sweep(parse_spec(POINT, "point.toml"), output=out, progress=False)
     info = jaxtherm.info(out)
     assert info["axes"] == {} and info["points"] == {"total": 1, "done": 1, "failed": 0}
-    assert {"J_a", "J_b", "power", "sigma", "n_a", "n_b", "min_eigenvalue"} == set(info["observables"])
+    assert {"J_a", "J_b", "power", "sigma", "n_a", "n_b"} == set(info["observables"])
     assert set(info["fixed"]) == {"omega_a", "omega_b", "T_a", "beta_b", "gamma_a", "gamma_b", "epsilon"}
     assert cli.main(["info", str(out)]) == 0
     text = capsys.readouterr().out

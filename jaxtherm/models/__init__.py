@@ -14,6 +14,7 @@ from jaxtherm.models._model import (
     Redfield,
     Term,
     parameter,
+    share_observables,
 )
 from jaxtherm.models.absorption_refrigerator import absorption_refrigerator
 from jaxtherm.models.oscillators import oscillator_pair
@@ -50,4 +51,5 @@ __all__ = [
     "qubit_chain",
     "qubit_pair",
     "register",
+    "share_observables",
 ]

@@ -22,6 +22,7 @@ the parameter mapping, so any JAX-traceable expression (``Γ e^{−βω}``) is a
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import inspect
@@ -36,7 +37,7 @@ from jaxtherm.physics import liouvillian, spectra
 from jaxtherm.physics.operators import as_array
 
 __all__ = ["DOMAINS", "ULE", "Alias", "Bath", "Coefficient", "Davies", "Derived", "Expectation", "Lindblad", "Model",
-           "Parameter", "ParameterSpace", "Redfield", "Term", "model_family", "outside", "parameter",
+           "Parameter", "ParameterSpace", "Redfield", "Term", "model_family", "outside", "parameter", "share_observables",
            "temperature_alias"]
 
 Coefficient = Callable[[Mapping[str, object]], object]
@@ -255,10 +256,10 @@ class Model:
         basis: labels of the basis states, e.g. ``("|00⟩", "|01⟩", …)``.
         options: the structural options the model was built with (``{"coupling": "local"}``).
         report_min_eigenvalue: report the observable ``min_eigenvalue``, the smallest eigenvalue
-            of ``ρ``; ``None`` (default): where a thermalizer is ``Redfield`` or ``ULE``. The
-            built-in families report it for every coupling, so that the models of one family
-            share their observables (a sweep over ``coupling = ["local", "global", "redfield",
-            "ule"]``). Only Redfield's states are flagged when it is negative (status 6).
+            of ``ρ``; ``None`` (default): where a thermalizer is ``Redfield`` or ``ULE``. A sweep
+            whose models differ (``coupling = ["local", "global", "redfield", "ule"]``) has every
+            model report it (``share_observables``). Only Redfield's states are flagged when it
+            is negative (status 6).
     """
 
     name: str
@@ -398,6 +399,11 @@ class Model:
         (``k.equation`` says which)."""
         return tuple(k for k in self.dissipators if isinstance(k, Davies))
 
+    def with_min_eigenvalue(self) -> Model:
+        """This model reporting ``min_eigenvalue`` too (itself if it does already): the same object
+        for the same model, so that compiled kernels are reused (``share_observables``)."""
+        return self if self.reports_min_eigenvalue else _with_min_eigenvalue(self)
+
     @property
     def reports_min_eigenvalue(self) -> bool:
         """Whether ``min_eigenvalue`` is an observable (``report_min_eigenvalue``, or where
@@ -451,6 +457,27 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.name!r}, dim={self.dim}, parameters={self.parameters})"
+
+
+@functools.lru_cache(maxsize=256)
+def _with_min_eigenvalue(model: Model) -> Model:
+    """A copy of ``model`` with ``report_min_eigenvalue=True`` (its derived metadata kept, the
+    cached observables recomputed)."""
+    new = copy.copy(model)
+    object.__setattr__(new, "report_min_eigenvalue", True)
+    for cached in ("observables", "fluctuation_observables"):
+        new.__dict__.pop(cached, None)
+    return new
+
+
+def share_observables(models: tuple[Model, ...]) -> tuple[Model, ...]:
+    """The models of one sweep, each reporting ``min_eigenvalue`` if any does: a categorical
+    ``coupling = ["local", "global", "redfield", "ule"]`` gives models that share their
+    observables, the local and global ones then reporting the smallest eigenvalue of their
+    (positive) states beside Redfield's and the ULE's."""
+    if not any(m.reports_min_eigenvalue for m in models):
+        return tuple(models)
+    return tuple(m.with_min_eigenvalue() for m in models)
 
 
 # ---- construction steps of Model -----------------------------------------------------------

@@ -106,6 +106,5 @@ def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> 
         derived=DERIVED,
         basis=BASIS,
         options={"coupling": coupling, "spectrum": spectrum},
-        report_min_eigenvalue=True,
         description=__doc__.split("\n\n")[0] + f" {coupling} baths, {spectrum} spectrum.",
     )

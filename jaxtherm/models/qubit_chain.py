@@ -70,6 +70,5 @@ def qubit_chain(n: int = 3, coupling: str = "local", spectrum: str = "seed") -> 
         ),
         basis=tuple("|" + "".join(map(str, bits)) + "⟩" for bits in itertools.product((0, 1), repeat=n)),
         options={"n": n, "coupling": coupling, "spectrum": spectrum},
-        report_min_eigenvalue=True,
         description=__doc__.split("\n\n")[0] + f" n = {n}, {coupling} baths, {spectrum} spectrum.",
     )

@@ -79,7 +79,6 @@ def pair_model(name: str, a, b, coupling: str, spectrum: str, what: str, basis, 
         basis=basis,
         options=options,
         description=description,
-        report_min_eigenvalue=True,
     )
 
 
