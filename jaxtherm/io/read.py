@@ -68,8 +68,9 @@ def open(path: str | os.PathLike, *, mask: bool = True):  # noqa: A001  (jaxther
 
     Args:
         path: the HDF5 file.
-        mask: set every observable, gradient and ρ to NaN where ``status != 0`` (points not
-            computed or not solved); ``status`` and ``residual`` are kept as written.
+        mask: set every observable, gradient and ρ to NaN where ``status`` is neither 0 nor 6 (points
+            not computed or not solved; 6, a non-positive Redfield state, keeps its numbers);
+            ``status`` and ``residual`` are kept as written.
 
     Raises:
         ResultsError: not a readable results file, or xarray/h5netcdf missing.
@@ -107,7 +108,7 @@ def _load(path: Path):
 
 
 def _mask(ds, status) -> None:
-    """Every float variable on the grid (not status, residual) NaN where ``status != 0``."""
+    """Every float variable on the grid (not status, residual) NaN where ``status`` is not 0 or 6."""
     for name, var in ds.data_vars.items():
         if name not in ("status", "residual") and set(status.dims) <= set(var.dims) and var.dtype.kind == "f":
             ds[name] = var.where(keeps_values(status))  # ok, or a non-positive Redfield state: kept

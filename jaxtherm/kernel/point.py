@@ -166,7 +166,7 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     finite = jnp.isfinite(sum(out[k] for k in observables.checked(model, fluctuations)))
     status = jnp.where((status == STATUS_OK) & ~finite, STATUS_NONFINITE, status)
     if model.nonsecular:
-        negative = out["min_eigenvalue"] < -_positivity_tolerance(dtype)
+        negative = out["min_eigenvalue"] < -POSITIVITY_TOLERANCE  # float32's round-off is far below it too
         status = jnp.where((status == STATUS_OK) & negative, STATUS_NOT_POSITIVE, status)
     status = jnp.where(model.outside_domain(p), STATUS_DOMAIN, status).astype(jnp.int8)
     ok = keeps_values(status)
@@ -174,12 +174,6 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     out["status"] = status
     out["residual"] = residual
     return out
-
-
-def _positivity_tolerance(dtype) -> float:
-    """``POSITIVITY_TOLERANCE``, or ``64 ε`` of ``dtype`` where that is larger (never today:
-    ``64 ε`` is 7.6×10⁻⁶ in float32)."""
-    return max(POSITIVITY_TOLERANCE, 64 * float(np.finfo(dtype).eps))
 
 
 def _energy_balance(model: Model, currents: dict, status, h_coeffs: list, rates: list, dtype):
