@@ -246,7 +246,7 @@ class Model:
             After construction, the tuple of names; ``parameter_info`` holds the metadata
             and ``parameter_space`` the names, aliases and domains together.
         hamiltonian: the terms of ``H(p)``.
-        dissipators: ``Lindblad`` and ``Davies`` terms.
+        dissipators: ``Lindblad``, ``Davies``, ``Redfield`` and ``ULE`` terms.
         baths: the heat baths; channels not named here are non-thermal (they deliver power).
         expectations: extra observables to report (e.g. populations ``n_a``).
         units: ``{parameter: unit}`` for parameters given by name only.
