@@ -14,6 +14,25 @@ residual above the check, ``jaxtherm.solvers.StaticPivots``, ``jaxtherm.solvers.
 ``solve``, sweeps, fits and optimisations solve such a point again with the plan's fallback
 (``jaxtherm.kernel.batch.ChunkRunner``), so it never reaches their results; only the bare
 kernels (``jaxtherm.kernel.batch.batched_kernel``, ``jaxtherm.kernel.point.point``) return it."""
+STATUS_NOT_POSITIVE = 6
+"""The steady state is not a density matrix: its smallest eigenvalue (the observable
+``min_eigenvalue``) is below ``−POSITIVITY_TOLERANCE``. Only models with Bloch–Redfield
+thermalizers can reach it (``jaxtherm.Redfield``: not of Lindblad form, it loses positivity at
+strong coupling). Unlike the other codes the point keeps its numbers — in ``solve``, in results
+files and in ``jaxtherm.open`` — so that one can study where the equation breaks
+(``keeps_values``)."""
+
+POSITIVITY_TOLERANCE = 1e-4
+"""How far below zero ``min_eigenvalue`` may lie before a point is flagged ``STATUS_NOT_POSITIVE``:
+``10⁻⁴`` (absolute; ``Tr ρ = 1``). That is eleven orders of magnitude above the solve's round-off
+(the eigenvalues of a positive ρ come out ≥ −10⁻¹⁵ or so) and above the small negativity of
+Redfield's states at weak system–bath coupling (measured: ≥ −2×10⁻⁶ for the qubit pair where
+every rate is at most a tenth of the smallest Bohr frequency, β up to 20; ≥ −5×10⁻⁵ for the
+oscillator pair of the bundled ``master_equations`` sweep, ``γ ≈ 0.05 ω``, where states near the
+truncation are nearly empty), so that weak coupling is not flagged, while the
+violations that change the physics (strong coupling, ``γ ≳ ω``: −0.015 … −0.28, with currents
+running the wrong way) are, by orders of magnitude."""
+
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
     STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",
@@ -21,5 +40,13 @@ STATUS_MEANINGS = {
     STATUS_INACCURATE: "relative residual, or first-law imbalance, above tolerance",
     STATUS_DOMAIN: "parameters outside the model's domain (e.g. a negative rate or temperature)",
     STATUS_UNVERIFIED: "static pivots could not vouch for the solution (solved again with partial pivoting)",
+    STATUS_NOT_POSITIVE: f"steady state not positive: min_eigenvalue below -{POSITIVITY_TOLERANCE:g} (Redfield at "
+                         "strong coupling); its numbers are kept",
 }
+
+
+def keeps_values(status):
+    """Where a point's outputs are numbers: ``status`` 0 (ok) or ``STATUS_NOT_POSITIVE`` (NumPy,
+    JAX or xarray arrays; elementwise)."""
+    return (status == STATUS_OK) | (status == STATUS_NOT_POSITIVE)
 

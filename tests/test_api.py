@@ -12,7 +12,7 @@ POINT = dict(omega_a=1.0, omega_b=1.2, beta_a=0.5, beta_b=1.0, gamma_a=1.0, gamm
 
 
 def test_unknown_coupling():
-    with pytest.raises(ValueError, match="coupling must be one of incoherent, local, global; got 'nonlocal'"):
+    with pytest.raises(ValueError, match="coupling must be one of incoherent, local, global, redfield, ule; got 'nonlocal'"):
         jaxtherm.qubit_pair("nonlocal")
 
 

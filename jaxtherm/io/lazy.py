@@ -23,6 +23,7 @@ from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
 
 from jaxtherm.io import hdf5
+from jaxtherm.status import keeps_values
 
 NOT_COMPUTED = -1
 PLAIN, FAILED, NOT_DONE = "plain", "failed", "not computed"  # what a read sets to NaN
@@ -60,7 +61,8 @@ def outer(array: np.ndarray, key: tuple) -> np.ndarray:
 
 class LazyArray(BackendArray):
     """One grid-shaped dataset, read on indexing; ``rule`` says where it reads NaN: nowhere
-    (``PLAIN``), where ``status != 0`` (``FAILED``) or where the point was not computed when
+    (``PLAIN``), where the status does not keep a point's values (``FAILED``: ``status`` neither 0
+    nor 6, ``jaxtherm.status.keeps_values``) or where the point was not computed when
     the file was opened (``NOT_DONE``). ``ngrid``: the leading dimensions that are the grid's."""
 
     def __init__(self, source: Source, name: str, shape: tuple[int, ...], dtype, rule: str, ngrid: int):
@@ -79,7 +81,7 @@ class LazyArray(BackendArray):
         else:
             (values,) = self.source.read([(self.name, key)])
             status = outer(self.source.snapshot, grid)
-        return _nan_where(values, status != 0 if self.rule == FAILED else status == NOT_COMPUTED)
+        return _nan_where(values, ~keeps_values(status) if self.rule == FAILED else status == NOT_COMPUTED)
 
 
 def _nan_where(values: np.ndarray, bad: np.ndarray) -> np.ndarray:
@@ -138,7 +140,7 @@ def _scalar(source: Source, name: str, s: dict, grid: list[str], complete: bool,
     rule = _rule(name, [], value.dtype, grid, complete, mask)
     if rule != PLAIN and not grid:
         status = source.snapshot if source.snapshot is not None else source.read([("status", ())])[0]
-        value = _nan_where(value, status != 0 if rule == FAILED else status == NOT_COMPUTED)
+        value = _nan_where(value, ~keeps_values(status) if rule == FAILED else status == NOT_COMPUTED)
     if name == "status" and source.snapshot is not None:
         value = source.snapshot
     return xr.Variable((), value, s["attrs"])

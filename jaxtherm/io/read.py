@@ -81,8 +81,9 @@ def open(path: str | os.PathLike, *, mask: bool = True, chunks=None):  # noqa: A
 
     Args:
         path: the HDF5 file.
-        mask: read every observable, gradient and ρ as NaN where ``status != 0`` (points not
-            computed or not solved); ``status`` and ``residual`` are kept as written.
+        mask: read every observable, gradient and ρ as NaN where ``status`` is neither 0 nor 6
+            (points not computed or not solved; 6, a non-positive Redfield state, keeps its
+            numbers); ``status`` and ``residual`` are kept as written.
         chunks: passed to ``xarray.open_dataset``: ``None`` (default) for lazily indexed NumPy
             arrays, else Dask arrays of these chunks (``{}``: the storage chunks).
 

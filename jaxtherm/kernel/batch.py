@@ -21,7 +21,8 @@ from jaxtherm import _config, solvers
 from jaxtherm.kernel import point as kernel
 from jaxtherm.models import Model
 from jaxtherm.physics import observables as kernel_observables
-from jaxtherm.solvers import STATUS_NONFINITE, STATUS_OK, STATUS_UNVERIFIED
+from jaxtherm.solvers import STATUS_NONFINITE, STATUS_UNVERIFIED
+from jaxtherm.status import keeps_values
 
 DEFAULT_CHUNK_SIZE = 2**15
 
@@ -72,8 +73,8 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
         _, tangents, out = jax.vmap(jvp, out_axes=(None, 0, None))(basis)
         # a derivative that overflows (T → 0: dβ/dT = −1/T²) flags the point, as a value would
         finite = jnp.isfinite(sum(jnp.sum(tangents[o]) for o in checked))  # finite only where every one is
-        status = jnp.where((out["status"] == STATUS_OK) & ~finite, STATUS_NONFINITE, out["status"]).astype(jnp.int8)
-        ok = status == STATUS_OK
+        status = jnp.where(keeps_values(out["status"]) & ~finite, STATUS_NONFINITE, out["status"]).astype(jnp.int8)
+        ok = keeps_values(status)  # a Redfield state that is not positive keeps its numbers
         out = {k: v if k in ("status", "residual") else jnp.where(ok, v, jnp.nan) for k, v in out.items()}
         out["status"] = status
         for i, n in enumerate(gradients):

@@ -39,6 +39,7 @@ from jaxtherm.models import Model
 from jaxtherm.physics import davies, liouvillian, observables, secular
 from jaxtherm.physics import fluctuations as fluctuations_
 from jaxtherm.solvers import STATUS_DOMAIN, STATUS_INACCURATE, STATUS_NONFINITE, STATUS_OK, Sparse
+from jaxtherm.status import POSITIVITY_TOLERANCE, STATUS_NOT_POSITIVE, keeps_values
 
 
 @functools.lru_cache(maxsize=256)
@@ -94,7 +95,7 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], cou
     tol = jnp.sqrt(jnp.finfo(dtype).eps) * (1.0 + jnp.max(jnp.abs(h)))
     baths = [
         (jnp.asarray(k.coupling, cdt), k.spectrum, jnp.asarray(k.rate(p), dtype), jnp.asarray(k.beta(p), dtype),
-         None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype))
+         None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype), k.equation)
         for k in model.davies
     ]
     eig = None
@@ -127,7 +128,9 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         observables, with ``fluctuations`` ``J_counted_{bath}``, ``noise_{bath}`` and
         ``tur_{bath}`` (``jaxtherm.Model.fluctuation_observables``), ``rho`` (complex
         ``(d, d)``, if asked for), ``status`` (int8, 0 = ok; 4 where a parameter is outside the
-        model's domain) and ``residual``. Every observable is NaN where ``status ≠ 0``.
+        model's domain; 6 where a Redfield steady state is not positive) and ``residual``; models
+        with Redfield or ULE thermalizers also ``min_eigenvalue``, the smallest eigenvalue of ``ρ``.
+        Every observable is NaN where ``status`` is neither 0 nor 6 (``jaxtherm.status.keeps_values``).
     """
     d = model.dim
     ops = operators_on(model, plan.keep)
@@ -157,11 +160,16 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         out[x.name] = jnp.asarray(x.function({**p, **out}), dtype)
     if rho:
         out["rho"] = liouvillian.density_matrix(jnp.zeros(d * d, dtype).at[ops["keep"]].set(r), d)
+    if model.reports_min_eigenvalue:  # Redfield may lose positivity: report it, flag it, keep the numbers
+        out["min_eigenvalue"] = observables.smallest_eigenvalue(r, d, plan.keep)
     # one test for all: a sum is finite only where every term is (or it overflows: beyond range too)
     finite = jnp.isfinite(sum(out[k] for k in observables.checked(model, fluctuations)))
     status = jnp.where((status == STATUS_OK) & ~finite, STATUS_NONFINITE, status)
+    if model.nonsecular:
+        negative = out["min_eigenvalue"] < -POSITIVITY_TOLERANCE  # float32's round-off is far below it too
+        status = jnp.where((status == STATUS_OK) & negative, STATUS_NOT_POSITIVE, status)
     status = jnp.where(model.outside_domain(p), STATUS_DOMAIN, status).astype(jnp.int8)
-    ok = status == STATUS_OK
+    ok = keeps_values(status)
     out = {k: jnp.where(ok, v, jnp.nan) for k, v in out.items()}
     out["status"] = status
     out["residual"] = residual

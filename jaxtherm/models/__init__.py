@@ -1,7 +1,21 @@
 """Models: immutable descriptions of open quantum systems built from operators, their metadata,
 and the registry of built-in families (``get(name, **options)``, ``available()``)."""
 
-from jaxtherm.models._model import Alias, Bath, Davies, Derived, Expectation, Lindblad, Model, Parameter, Term, parameter
+from jaxtherm.models._model import (
+    ULE,
+    Alias,
+    Bath,
+    Davies,
+    Derived,
+    Expectation,
+    Lindblad,
+    Model,
+    Parameter,
+    Redfield,
+    Term,
+    parameter,
+    share_observables,
+)
 from jaxtherm.models.absorption_refrigerator import absorption_refrigerator
 from jaxtherm.models.oscillators import oscillator_pair
 from jaxtherm.models.qubit_chain import qubit_chain
@@ -21,7 +35,9 @@ __all__ = [
     "Model",
     "OptionError",
     "Parameter",
+    "Redfield",
     "Term",
+    "ULE",
     "UnknownOption",
     "absorption_refrigerator",
     "available",
@@ -35,4 +51,5 @@ __all__ = [
     "qubit_chain",
     "qubit_pair",
     "register",
+    "share_observables",
 ]

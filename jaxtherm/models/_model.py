@@ -6,8 +6,9 @@ A model is an immutable description, validated when it is made:
   be given by (``Alias``: ``T_x`` for ``beta_x``, a detuning for a frequency);
 * the Hamiltonian ``H(p) = Σ_m h_m(p) H_m`` (``Term`` s);
 * dissipative channels, each either a Lindblad term ``κ(p) D[L]`` (``Lindblad``) or a
-  secular global thermalizer (``Davies``), each attributed to a *channel*: the name of a
-  ``Bath`` (heat) or of a non-thermal channel (work);
+  thermalizer built in the eigenbasis of the full ``H(p)`` — secular (``Davies``), Bloch–Redfield
+  (``Redfield``) or the universal Lindblad equation (``ULE``) — each attributed to a *channel*:
+  the name of a ``Bath`` (heat) or of a non-thermal channel (work);
 * the heat baths, each with the parameter that holds its inverse temperature;
 * what it reports besides the currents: expectation values (``Expectation``) and
   functions of the observables (``Derived``, e.g. a refrigerator's ``cop``), each with its
@@ -21,11 +22,13 @@ the parameter mapping, so any JAX-traceable expression (``Γ e^{−βω}``) is a
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import ClassVar
 
 import numpy as np
 
@@ -33,8 +36,9 @@ from jaxtherm.models.parameters import DOMAINS, Alias, Parameter, ParameterSpace
 from jaxtherm.physics import liouvillian, spectra
 from jaxtherm.physics.operators import as_array
 
-__all__ = ["DOMAINS", "Alias", "Bath", "Coefficient", "Davies", "Derived", "Expectation", "Lindblad", "Model",
-           "Parameter", "ParameterSpace", "Term", "model_family", "outside", "parameter", "temperature_alias"]
+__all__ = ["DOMAINS", "ULE", "Alias", "Bath", "Coefficient", "Davies", "Derived", "Expectation", "Lindblad", "Model",
+           "Parameter", "ParameterSpace", "Redfield", "Term", "model_family", "outside", "parameter", "share_observables",
+           "temperature_alias"]
 
 Coefficient = Callable[[Mapping[str, object]], object]
 """A function ``p ↦ scalar`` of the parameter mapping (JAX-traceable)."""
@@ -140,11 +144,53 @@ class Davies:
     spectrum: spectra.Spectrum | str = "seed"
     cutoff: Coefficient | None = None
 
+    equation: ClassVar[str] = "davies"
+    """Which generator the eigenbasis of ``H`` builds: ``"davies"``, ``"redfield"`` or ``"ule"``
+    (``jaxtherm.physics.nonsecular``)."""
+
     def __post_init__(self):
         spectrum = spectra.get(self.spectrum)
         object.__setattr__(self, "spectrum", spectrum)
         if spectrum.needs_cutoff and self.cutoff is None:
-            raise ValueError(f"Davies thermalizer {self.label!r}: the {spectrum.name} spectrum needs a cutoff coefficient")
+            raise ValueError(f"{type(self).__name__} thermalizer {self.label!r}: the {spectrum.name} spectrum needs a "
+                             "cutoff coefficient")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Redfield(Davies):
+    """Bloch–Redfield thermalizer: no secular approximation, no Lamb shift.
+
+    The fields, their order and the rates are those of ``Davies`` (coupling ``X``, rate, beta,
+    channel, label, spectrum, cutoff). In the eigenbasis of the full ``H(p) = Σ_m E_m |m⟩⟨m|``,
+    with ``γ(ν)`` the spectrum's emission rate at ``ν > 0`` and its absorption rate at ``|ν|``
+    for ``ν < 0`` (``ν`` the energy the system gives to the bath),
+
+        Λ = Σ_mn ½ γ(E_n − E_m) X_mn |m⟩⟨n|,
+        D ρ = Λ ρ X + X ρ Λ† − X Λ ρ − ρ Λ† X.
+
+    Keeping only the terms that pair equal Bohr frequencies gives ``Davies`` exactly. ``D`` is
+    not of Lindblad form: the steady state may fail to be positive at strong coupling (status
+    ``jaxtherm.status.STATUS_NOT_POSITIVE``, observable ``min_eigenvalue``). Formulas and the
+    real-coordinate form: ``jaxtherm.physics.nonsecular``.
+    """
+
+    equation: ClassVar[str] = "redfield"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ULE(Davies):
+    """Universal Lindblad equation (Nathan & Rudner, PRB 102, 115109 (2020)), no Lamb shift.
+
+    The fields, their order and the rates are those of ``Davies``. One jump operator per bath in
+    the eigenbasis of the full ``H``,
+
+        L = Σ_mn √γ(E_n − E_m) X_mn |m⟩⟨n|,     D ρ = L ρ L† − ½{L†L, ρ},
+
+    with ``γ`` the same spectrum as ``Davies`` (emission at ``ν > 0``). Completely positive at
+    every coupling; ``jaxtherm.physics.nonsecular`` has the real-coordinate form.
+    """
+
+    equation: ClassVar[str] = "ule"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,7 +246,7 @@ class Model:
             After construction, the tuple of names; ``parameter_info`` holds the metadata
             and ``parameter_space`` the names, aliases and domains together.
         hamiltonian: the terms of ``H(p)``.
-        dissipators: ``Lindblad`` and ``Davies`` terms.
+        dissipators: ``Lindblad``, ``Davies``, ``Redfield`` and ``ULE`` terms.
         baths: the heat baths; channels not named here are non-thermal (they deliver power).
         expectations: extra observables to report (e.g. populations ``n_a``).
         units: ``{parameter: unit}`` for parameters given by name only.
@@ -209,6 +255,11 @@ class Model:
         derived: ``Derived`` observables.
         basis: labels of the basis states, e.g. ``("|00⟩", "|01⟩", …)``.
         options: the structural options the model was built with (``{"coupling": "local"}``).
+        report_min_eigenvalue: report the observable ``min_eigenvalue``, the smallest eigenvalue
+            of ``ρ``; ``None`` (default): where a thermalizer is ``Redfield`` or ``ULE``. A sweep
+            whose models differ (``coupling = ["local", "global", "redfield", "ule"]``) has every
+            model report it (``share_observables``). Only Redfield's states are flagged when it
+            is negative (status 6).
     """
 
     name: str
@@ -224,6 +275,7 @@ class Model:
     derived: tuple[Derived, ...] = ()
     basis: tuple[str, ...] | None = None
     options: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    report_min_eigenvalue: bool | None = None
 
     def __post_init__(self):
         if not isinstance(self.dim, int) or self.dim < 2:
@@ -296,6 +348,9 @@ class Model:
             out[e.name] = (e.units, e.description or f"expectation value of {e.name}")
         for x in self.derived:
             out[x.name] = (x.units, x.description or x.name)
+        if self.reports_min_eigenvalue:
+            out["min_eigenvalue"] = ("1", "smallest eigenvalue of the steady state ρ (a Redfield state below "
+                                          "-1e-4 is flagged: status 6, not positive)")
         return out
 
     @functools.cached_property
@@ -320,6 +375,12 @@ class Model:
         (a ``Lindblad`` of a bath needs its ``quantum``; ``Davies`` jumps carry their
         Bohr frequencies): current fluctuations count energy quanta."""
         baths = {b.name for b in self.baths}
+        for k in self.davies:
+            if k.equation != "davies":
+                raise ValueError(
+                    f"model {self.name!r}: current fluctuations are not defined for the {type(k).__name__} thermalizer "
+                    f"{k.label or k.channel!r}: its dissipator has no jumps that each carry one energy quantum "
+                    "(Redfield is not of Lindblad form; the ULE's one jump mixes all Bohr frequencies)")
         for k in self.lindblads:
             if k.channel in baths and k.quantum is None:
                 raise ValueError(
@@ -334,7 +395,26 @@ class Model:
 
     @property
     def davies(self) -> tuple[Davies, ...]:
+        """Every thermalizer built in the eigenbasis of ``H``: ``Davies``, ``Redfield`` and ``ULE``
+        (``k.equation`` says which)."""
         return tuple(k for k in self.dissipators if isinstance(k, Davies))
+
+    def with_min_eigenvalue(self) -> Model:
+        """This model reporting ``min_eigenvalue`` too (itself if it does already): the same object
+        for the same model, so that compiled kernels are reused (``share_observables``)."""
+        return self if self.reports_min_eigenvalue else _with_min_eigenvalue(self)
+
+    @property
+    def reports_min_eigenvalue(self) -> bool:
+        """Whether ``min_eigenvalue`` is an observable (``report_min_eigenvalue``, or where
+        ``nonsecular``)."""
+        return self.nonsecular if self.report_min_eigenvalue is None else bool(self.report_min_eigenvalue)
+
+    @property
+    def nonsecular(self) -> bool:
+        """Whether a thermalizer is ``Redfield`` or ``ULE``: the model then reports
+        ``min_eigenvalue`` and flags points whose steady state is not positive."""
+        return any(k.equation != "davies" for k in self.davies)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -377,6 +457,27 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.name!r}, dim={self.dim}, parameters={self.parameters})"
+
+
+@functools.lru_cache(maxsize=256)
+def _with_min_eigenvalue(model: Model) -> Model:
+    """A copy of ``model`` with ``report_min_eigenvalue=True`` (its derived metadata kept, the
+    cached observables recomputed)."""
+    new = copy.copy(model)
+    object.__setattr__(new, "report_min_eigenvalue", True)
+    for cached in ("observables", "fluctuation_observables"):
+        new.__dict__.pop(cached, None)
+    return new
+
+
+def share_observables(models: tuple[Model, ...]) -> tuple[Model, ...]:
+    """The models of one sweep, each reporting ``min_eigenvalue`` if any does: a categorical
+    ``coupling = ["local", "global", "redfield", "ule"]`` gives models that share their
+    observables, the local and global ones then reporting the smallest eigenvalue of their
+    (positive) states beside Redfield's and the ULE's."""
+    if not any(m.reports_min_eigenvalue for m in models):
+        return tuple(models)
+    return tuple(m.with_min_eigenvalue() for m in models)
 
 
 # ---- construction steps of Model -----------------------------------------------------------
@@ -472,7 +573,7 @@ def _negative_scalar(value: np.ndarray) -> bool:
 def _check_reserved(model: Model) -> None:
     """Expectations and derived observables may not take the name of another output."""
     own = [e.name for e in model.expectations] + [x.name for x in model.derived]
-    reserved = (set(model.observables) - set(own)) | {"rho", "status", "residual"}
+    reserved = (set(model.observables) - set(own)) | {"rho", "status", "residual", "min_eigenvalue"}
     for name in own:
         if name in reserved:
             raise ValueError(f"observable name {name!r} is reserved")

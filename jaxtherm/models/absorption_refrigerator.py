@@ -3,7 +3,8 @@
 Qubits c, r, h (basis ``|n_c n_r n_h⟩``, c most significant) with energies ``E_c``,
 ``E_r = E_c + E_h`` and ``E_h``; ``H = Σ_k E_k n_k + g(|0_c 1_r 0_h⟩⟨1_c 0_r 1_h| + h.c.)``; each
 qubit has its own bath (``c`` cold, ``r`` room, ``h`` hot), a local thermalizer at its energy or
-a Davies thermalizer with ``X_k = a_k + a_k†``. Heat from the hot bath drives heat out of the
+a thermalizer with ``X_k = a_k + a_k†`` in the eigenbasis of ``H`` (Davies, Bloch–Redfield or
+ULE). Heat from the hot bath drives heat out of the
 cold one: it cools (``J_c > 0``) iff ``β_c E_c + β_h E_h < β_r E_r`` (the cooling window), with
 ``cop = J_c / J_h`` at most Carnot's ``(β_r − β_h)/(β_c − β_r)``; the local model runs at
 ``cop = E_c / E_h`` (tight coupling).
@@ -19,7 +20,7 @@ from jaxtherm.models._model import Bath, Derived, Expectation, Model, Parameter,
 from jaxtherm.models.thermalizers import bath_parameters, check_option, cutoff_parameters, thermalizer
 from jaxtherm.physics.operators import lowering, number
 
-COUPLINGS = ("local", "global")
+COUPLINGS = ("local", "global", "redfield", "ule")
 SPECTRA = ("seed", "bose", "ohmic")
 
 
@@ -71,10 +72,11 @@ def _dissipators(coupling: str, a: dict, spectrum: str) -> tuple:
 
 @model_family
 def absorption_refrigerator(coupling: str = "local", spectrum: str = "seed") -> Model:
-    """The absorption refrigerator with ``local`` or ``global`` (Davies) baths.
+    """The absorption refrigerator with ``local``, ``global`` (Davies), ``redfield``
+    (Bloch–Redfield) or ``ule`` (universal Lindblad equation) baths.
 
     Args:
-        coupling: ``"local"`` or ``"global"``.
+        coupling: ``"local"``, ``"global"``, ``"redfield"`` or ``"ule"``.
         spectrum: ``"seed"``, ``"bose"`` or ``"ohmic"``.
 
     Returns:

@@ -9,7 +9,7 @@ parameter); results converge as it grows, geometrically with ratio ``≈ n̄/(1 
 from __future__ import annotations
 
 from jaxtherm.models._model import Model, model_family
-from jaxtherm.models.qubit_pair import COUPLINGS, SPECTRA, pair_model
+from jaxtherm.models.qubit_pair import COUPLINGS, NONSECULAR, SPECTRA, pair_model
 from jaxtherm.models.thermalizers import OptionError, check_option
 from jaxtherm.physics.operators import destroy, qeye, tensor
 
@@ -36,15 +36,17 @@ def oscillator_pair(cutoff: int = 6, coupling: str = "local", spectrum: str = "s
     Args:
         cutoff: levels per mode, 2 … 40 (``d = cutoff²``).
         coupling: ``"local"`` (``ε(a†b + b†a)``, local thermalizers), ``"global"`` (Davies in the
-            eigenbasis of the truncated ``H``; its cost grows like ``d⁴`` a point) or
-            ``"incoherent"`` (the noisy exchange ``ε(D[a†b] + D[ab†])``).
+            eigenbasis of the truncated ``H``; its cost grows like ``d⁴`` a point),
+            ``"redfield"`` (Bloch–Redfield) or ``"ule"`` (universal Lindblad equation), both with
+            the global model's ``H`` and couplings, or ``"incoherent"`` (the noisy exchange
+            ``ε(D[a†b] + D[ab†])``).
         spectrum: ``"seed"``, ``"bose"`` or ``"ohmic"``.
 
     Returns:
         The cached ``jaxtherm.models.Model``; observables ``J_a, J_b, power, sigma, n_a, n_b``.
     """
     _check_cutoff(cutoff)
-    check_option("coupling", coupling, COUPLINGS)
+    check_option("coupling", coupling, COUPLINGS + NONSECULAR)
     check_option("spectrum", spectrum, SPECTRA)
     a, b = tensor(destroy(cutoff), qeye(cutoff)), tensor(qeye(cutoff), destroy(cutoff))
     return pair_model(f"oscillator_pair/cutoff={cutoff}/{coupling}" + ("" if spectrum == "seed" else f"/{spectrum}"),

@@ -2,7 +2,8 @@
 
 ``H = ω Σ_k n_k + g Σ_{k<n−1} (a_k† a_{k+1} + a_{k+1}† a_k)``; bath ``h`` on site 0, bath ``c``
 on site n−1, each a local thermalizer at the site frequency ω (``coupling="local"``) or a Davies
-thermalizer in the eigenbasis of ``H`` with ``X = a_k + a_k†`` (``coupling="global"``).
+thermalizer in the eigenbasis of ``H`` with ``X = a_k + a_k†`` (``coupling="global"``; or
+Bloch–Redfield, ``"redfield"``, or the universal Lindblad equation, ``"ule"``, with the same ``X``).
 Parameters ``omega, g, beta_h, beta_c, gamma_h, gamma_c`` (temperatures also as ``T_h, T_c``).
 Basis ``|n_0 n_1 … n_{n−1}⟩``, site 0 most significant.
 """
@@ -15,7 +16,7 @@ from jaxtherm.models._model import Bath, Expectation, Model, Parameter, Term, mo
 from jaxtherm.models.thermalizers import bath_parameters, check_option, cutoff_parameters, thermalizer
 from jaxtherm.physics.operators import dag, lowering, number
 
-COUPLINGS = ("local", "global")
+COUPLINGS = ("local", "global", "redfield", "ule")
 SPECTRA = ("seed", "bose", "ohmic")
 SIZES = (2, 3, 4, 5, 6)
 
@@ -27,7 +28,9 @@ def qubit_chain(n: int = 3, coupling: str = "local", spectrum: str = "seed") -> 
     Args:
         n: number of qubits; the Hilbert space has ``d = 2ⁿ`` (the steady state's symmetry
             sector, fixed excitation number blocks, has ``C(2n, n)`` real coordinates).
-        coupling: ``"local"`` (local thermalizers at ω) or ``"global"`` (Davies).
+        coupling: ``"local"`` (local thermalizers at ω), ``"global"`` (Davies), ``"redfield"``
+            (Bloch–Redfield) or ``"ule"`` (universal Lindblad equation), the last three with
+            ``X = a_k + a_k†`` in the eigenbasis of ``H``.
         spectrum: ``"seed"``, ``"bose"`` or ``"ohmic"``.
 
     Returns:

@@ -1,4 +1,5 @@
-"""Two qubits A and B, each with its own heat bath, coupled in one of three ways (docs/design.md §2.5).
+"""Two qubits A and B, each with its own heat bath, coupled in one of three ways (docs/design.md §2.5),
+or with Bloch–Redfield or ULE baths (§2.11).
 
 Parameters: ``omega_a, omega_b`` (frequencies), ``beta_a, beta_b`` (inverse temperatures),
 ``gamma_a, gamma_b`` (thermalizer rates), ``epsilon`` (coupling strength ε); aliases ``T_a``,
@@ -12,6 +13,9 @@ Parameters: ``omega_a, omega_b`` (frequencies), ``beta_a, beta_b`` (inverse temp
   is possible and reported).
 * ``global``: the same ``H``; each bath a Davies thermalizer in the eigenbasis of ``H`` with
   coupling ``a + a†`` (resp. ``b + b†``).
+* ``redfield``, ``ule``: the same ``H`` and couplings, each bath a Bloch–Redfield or a universal
+  Lindblad (ULE) thermalizer with the same spectrum (``jaxtherm.models.Redfield``,
+  ``jaxtherm.models.ULE``); they add the observable ``min_eigenvalue``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from jaxtherm.models.thermalizers import RATE_UNITS, bath_parameters, check_opti
 from jaxtherm.physics.operators import dag, lowering, number
 
 COUPLINGS = ("incoherent", "local", "global")
+"""The seed's three couplings (``jaxtherm story``, the ``second_law`` sweep)."""
+NONSECULAR = ("redfield", "ule")
+"""The master equations beyond the secular one, with the global model's ``H`` and couplings."""
 SPECTRA = ("seed", "bose", "ohmic")
 
 
@@ -45,9 +52,9 @@ def pair_model(name: str, a, b, coupling: str, spectrum: str, what: str, basis, 
     (shared by ``qubit_pair`` and the oscillator pair)."""
     n_a, n_b = number(a), number(b)
     hamiltonian = [Term(parameter("omega_a"), n_a, "omega_a n_a"), Term(parameter("omega_b"), n_b, "omega_b n_b")]
-    if coupling in ("local", "global"):
+    if coupling != "incoherent":
         hamiltonian.append(Term(parameter("epsilon"), dag(a) @ b + dag(b) @ a, "epsilon (a†b + b†a)"))
-    kind = "global" if coupling == "global" else "local"
+    kind = "local" if coupling == "incoherent" else coupling
     dissipators = [
         *thermalizer(kind, a, bath="a", omega="omega_a", beta="beta_a", gamma="gamma_a", spectrum=spectrum),
         *thermalizer(kind, b, bath="b", omega="omega_b", beta="beta_b", gamma="gamma_b", spectrum=spectrum),
@@ -81,7 +88,9 @@ def qubit_pair(coupling: str = "incoherent", spectrum: str = "seed") -> Model:
 
     Args:
         coupling: ``"incoherent"`` (noisy exchange dissipator), ``"local"`` (coherent exchange
-            with local thermalizers) or ``"global"`` (coherent exchange with Davies thermalizers).
+            with local thermalizers), ``"global"`` (coherent exchange with Davies thermalizers),
+            ``"redfield"`` (Bloch–Redfield, no secular approximation) or ``"ule"`` (universal
+            Lindblad equation); the last two also report ``min_eigenvalue``.
         spectrum: the baths' spectrum, ``"seed"`` (default: down Γ, up Γe^{−βν}), ``"bose"`` or
             ``"ohmic"`` (adds the parameter ``omega_cutoff``).
 
@@ -93,7 +102,7 @@ def qubit_pair(coupling: str = "incoherent", spectrum: str = "seed") -> Model:
     Raises:
         ValueError: for an unknown coupling or spectrum.
     """
-    check_option("coupling", coupling, COUPLINGS)
+    check_option("coupling", coupling, COUPLINGS + NONSECULAR)
     check_option("spectrum", spectrum, SPECTRA)
     name = f"qubit_pair/{coupling}" + ("" if spectrum == "seed" else f"/{spectrum}")
     basis = tuple(f"|{na}{nb}⟩" for na in (0, 1) for nb in (0, 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-from jaxtherm.models._model import Davies, Lindblad, Parameter, parameter
+from jaxtherm.models._model import ULE, Davies, Lindblad, Parameter, Redfield, parameter
 from jaxtherm.physics import spectra
 from jaxtherm.physics.operators import dag
 
@@ -53,16 +53,24 @@ def local_thermalizer(a, *, bath: str, omega, beta: str, gamma: str, spectrum="s
     )
 
 
+EIGENBASIS_THERMALIZERS = {"global": Davies, "redfield": Redfield, "ule": ULE}
+"""The couplings whose baths are built in the eigenbasis of the full ``H`` (all with
+``X = a + a†`` and the same spectrum): ``global`` (Davies), ``redfield`` (Bloch–Redfield),
+``ule`` (universal Lindblad equation)."""
+
+
 def thermalizer(kind: str, a, *, bath: str, omega, beta: str, gamma: str, spectrum="seed") -> tuple:
     """The bath ``bath`` on the mode with lowering operator ``a``: ``kind = "local"`` gives
-    ``local_thermalizer`` at frequency ``omega``; ``"global"`` a ``Davies`` thermalizer
-    with coupling ``X = a + a†`` in the eigenbasis of the full Hamiltonian."""
+    ``local_thermalizer`` at frequency ``omega``; ``"global"``, ``"redfield"`` and ``"ule"`` a
+    ``Davies``, ``Redfield`` or ``ULE`` thermalizer with coupling ``X = a + a†`` in the
+    eigenbasis of the full Hamiltonian (``EIGENBASIS_THERMALIZERS``)."""
     spec = spectra.get(spectrum)
     if kind == "local":
         return local_thermalizer(a, bath=bath, omega=omega, beta=beta, gamma=gamma, spectrum=spec)
+    cls = EIGENBASIS_THERMALIZERS[kind]
     cutoff = parameter(spectra.CUTOFF_PARAMETER) if spec.needs_cutoff else None
-    return (Davies(a + dag(a), parameter(gamma), parameter(beta), bath, label=f"Davies {bath}: a + a†",
-                   spectrum=spec, cutoff=cutoff),)
+    return (cls(a + dag(a), parameter(gamma), parameter(beta), bath, label=f"{cls.__name__} {bath}: a + a†",
+                spectrum=spec, cutoff=cutoff),)
 
 
 def bath_parameters(bath: str, what: str, spectrum="seed") -> tuple[Parameter, Parameter]:

@@ -20,9 +20,13 @@ one concrete point, used to find the generator's sparsity pattern (symmetry sect
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jaxtherm.physics import nonsecular
 
 
 @jax.custom_jvp
@@ -48,14 +52,24 @@ def _eigh_jvp(primals, tangents):
     return (w, v), (jnp.real(jnp.diagonal(vdv)).astype(w.dtype), v @ (f * vdv))
 
 
-def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, counting: int = 0):
+def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, counting: int = 0,
+                   equation: str = "davies"):
     """The Davies superoperator in the eigenbasis ``(E, V)`` of ``H``, ``(d², d²)``; with
     ``counting = k ≥ 1`` only its jump part, each transition ``m → n`` weighted by the energy
     it takes from the bath to the power ``k``: ``Σ_ν ν^k γ(−ν) A(−ν) ρ A(−ν)†`` with
-    ``ν = E_n − E_m`` (the counting superoperators of ``jaxtherm.physics.fluctuations``)."""
+    ``ν = E_n − E_m`` (the counting superoperators of ``jaxtherm.physics.fluctuations``).
+    ``equation = "redfield"`` or ``"ule"``: that generator instead
+    (``jaxtherm.physics.nonsecular.superoperator``; no counting)."""
     d = v.shape[0]
     x = jnp.conj(v).T @ coupling @ v  # x[n, m] = ⟨n|X|m⟩
     omega = energies[:, None] - energies[None, :]  # omega[m, n] = E_m − E_n
+    if equation != "davies":
+        if counting:
+            raise ValueError(f"current fluctuations are not defined for the {equation} equation")
+        rates = functools.partial(spectrum.rates, beta=beta, rate=rate, cutoff=cutoff)
+        gamma = nonsecular.transition_rates(omega, x, rates, spectrum.zero_frequency(beta, rate, cutoff), tol,
+                                            jnp.max(jnp.abs(coupling)))
+        return nonsecular.superoperator(equation, x, gamma)
     transition = jnp.abs(omega) > tol
     # the spectrum at |ν|, evaluated at a safe frequency where there is no transition
     nu = jnp.where(transition, jnp.abs(omega), 1.0)
@@ -78,8 +92,9 @@ def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, cou
     return jump - 0.5 * anti
 
 
-def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol):
-    """Davies superoperator of one bath, in the product basis (row-major ``vec``).
+def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol, equation: str = "davies"):
+    """Davies superoperator of one bath, in the product basis (row-major ``vec``) (or, with
+    ``equation = "redfield"`` or ``"ule"``, that generator: ``jaxtherm.physics.nonsecular``).
 
     Args:
         h: complex ``(d, d)`` Hermitian Hamiltonian (JAX).
@@ -93,9 +108,18 @@ def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol):
         Complex ``(d², d²)`` superoperator.
     """
     energies, v = eigh(h, tol)
-    sup = _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol)
+    sup = _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, 0, equation)
     u = jnp.kron(v, jnp.conj(v))  # vec(V ρ V†) = (V ⊗ V̄) vec ρ
     return u @ sup @ jnp.conj(u).T
+
+
+def eigenbasis_generator(h, coupling, spectrum, rate, beta, cutoff, tol, equation: str = "davies"):
+    """One bath's generator in the eigenbasis of ``H``: ``(E, V, S)`` with ``S`` the complex
+    ``(d², d²)`` superoperator on the row-major ``vec`` of ``ρ_eig = V† ρ V`` (Davies, or with
+    ``equation`` Redfield or ULE, ``jaxtherm.physics.nonsecular``). Arguments as
+    ``davies_generator``; for tests and for looking at the generators themselves."""
+    energies, v = eigh(h, tol)
+    return energies, v, _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, 0, equation)
 
 
 def restricted_generators(h, baths, tol, rows, cols, eigensystem=None, counting: int = 0) -> list:
@@ -108,7 +132,8 @@ def restricted_generators(h, baths, tol, rows, cols, eigensystem=None, counting:
 
     Args:
         h, tol: as ``davies_generator``.
-        baths: one ``(coupling, spectrum, rate, beta, cutoff)`` per bath, as ``davies_generator``.
+        baths: one ``(coupling, spectrum, rate, beta, cutoff)`` per bath, as ``davies_generator``,
+            optionally with the equation (``"davies"``, ``"redfield"``, ``"ule"``) as a sixth entry.
         rows: complex ``(m, d²)`` constant, the kept rows of ``T⁻¹``.
         cols: complex ``(d², m)`` constant, the kept columns of ``T``.
         eigensystem: ``(E, V)`` of ``h`` if already known (e.g. block by block); else ``eigh``.
@@ -122,7 +147,8 @@ def restricted_generators(h, baths, tol, rows, cols, eigensystem=None, counting:
     u = jnp.kron(v, jnp.conj(v))
     left = jnp.asarray(rows, u.dtype) @ u
     right = jnp.conj(u).T @ jnp.asarray(cols, u.dtype)
-    return [jnp.real(left @ (_in_eigenbasis(energies, v, *bath, tol, counting) @ right)) for bath in baths]
+    return [jnp.real(left @ (_in_eigenbasis(energies, v, *bath[:5], tol, counting, *bath[5:]) @ right))
+            for bath in baths]
 
 
 def jump_operators(h: np.ndarray, coupling: np.ndarray, tol: float) -> list[np.ndarray]:

@@ -172,6 +172,15 @@ def _sandwich(op: np.ndarray, d: int) -> Entries:
                    (v[:, None] * np.conj(v)[None, :]).ravel())
 
 
+def product_entries(a: np.ndarray, b: np.ndarray) -> Entries:
+    """``ρ ↦ A ρ B`` in the element basis: ``(A ⊗ Bᵀ)[(i,j),(k,l)] = A_ik B_lj`` (non-zeros only)."""
+    d = a.shape[0]
+    i, k = np.nonzero(a)
+    l, j = np.nonzero(b)
+    return Entries((i[:, None] * d + j[None, :]).ravel(), (k[:, None] * d + l[None, :]).ravel(),
+                   (a[i, k][:, None] * b[l, j][None, :]).ravel())
+
+
 def _concat(*parts: tuple[Entries, complex]) -> Entries:
     return Entries(*(np.concatenate([p[axis] if axis < 2 else w * p[2] for p, w in parts]) for axis in range(3)))
 

@@ -15,7 +15,12 @@ reports, with units and descriptions, is the model's own (``jaxtherm.Model.obser
 
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
+import numpy as np
+
+from jaxtherm.physics import davies, liouvillian
 
 
 def entropy_production(betas, currents):
@@ -45,6 +50,81 @@ def checked(model, fluctuations: bool = False) -> tuple[str, ...]:
     and noise. Ratios (``tur_j``, a refrigerator's ``cop``) are 0/0 at equilibrium and derived
     observables are the user's: they are not checked."""
     names = [f"J_{b.name}" for b in model.baths] + ["power", "sigma"] + [e.name for e in model.expectations]
+    if model.reports_min_eigenvalue:
+        names.append("min_eigenvalue")
     if fluctuations:
         names += [f"{kind}_{b.name}" for b in model.baths for kind in ("J_counted", "noise")]
     return tuple(names)
+
+
+@functools.lru_cache(maxsize=256)
+def density_blocks(d: int, keep: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """The blocks of ``ρ`` that the kept real coordinates allow: the connected components of the
+    states under the kept pairs ``(i, j)`` (``ρ`` is block diagonal over them, so its
+    eigenvalues are theirs). Static (NumPy)."""
+    label = list(range(d))
+
+    def root(i):
+        while label[i] != i:
+            label[i] = label[label[i]]
+            i = label[i]
+        return i
+
+    for i, j, _ in liouvillian._coordinate_meaning(d)[np.asarray(keep)].tolist():
+        label[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(d):
+        groups.setdefault(root(i), []).append(i)
+    return tuple(tuple(g) for g in groups.values())
+
+
+def smallest_eigenvalue(r, d: int, keep: tuple[int, ...]):
+    """The smallest eigenvalue of ``ρ`` from its kept real coordinates ``r`` (``(m,)``, product
+    basis): block by block (``density_blocks``), a population for a block of one state, the
+    closed form ``(a + b)/2 − √(((a − b)/2)² + |c|²)`` of ``[[a, c], [c̄, b]]`` for two, and
+    ``eigh`` of the block's Hermitian matrix for more (``jaxtherm.physics.davies.eigh``: finite
+    derivatives where eigenvalues are equal, as for the empty levels of a cold system). Scalar;
+    its derivative is exact where the smallest eigenvalue is simple."""
+    slot = {(i, j, part): c for c, (i, j, part) in enumerate(liouvillian._coordinate_meaning(d)[np.asarray(keep)].tolist())}
+    zero = jnp.zeros((), r.dtype)
+
+    def element(i, j, part):
+        return r[slot[i, j, part]] if (i, j, part) in slot else zero
+
+    values = []
+    for block in density_blocks(d, tuple(keep)):
+        if len(block) == 1:
+            values.append(element(block[0], block[0], 0))
+        elif len(block) == 2:
+            i, j = block
+            a, b = element(i, i, 0), element(j, j, 0)
+            c2 = element(i, j, 1) ** 2 + element(i, j, 2) ** 2
+            half = 0.5 * (a - b)
+            radius2 = half * half + c2
+            positive = radius2 > 0
+            values.append(0.5 * (a + b) - jnp.where(positive, jnp.sqrt(jnp.where(positive, radius2, 1.0)), 0.0))
+        else:
+            tol = jnp.sqrt(jnp.finfo(r.dtype).eps)  # derivatives ignore rotations among (near-)equal eigenvalues
+            values.append(davies.eigh(_block_matrix(r, block, slot), tol)[0][0])
+    return functools.reduce(jnp.minimum, values)
+
+
+def _block_matrix(r, block: tuple[int, ...], slot: dict):
+    """The Hermitian ``(k, k)`` block of ``ρ`` on the states ``block`` (kept entries only)."""
+    k = len(block)
+    diag, re_idx, re_src, im_src = [], [], [], []
+    for a, i in enumerate(block):
+        diag.append(slot[i, i, 0])
+        for b in range(a + 1, k):
+            j = block[b]
+            if (i, j, 1) in slot:
+                re_idx.append((a, b))
+                re_src.append(slot[i, j, 1])
+                im_src.append(slot[i, j, 2])
+    cdt = jnp.result_type(r.dtype, jnp.complex64)
+    rho = jnp.diag(r[np.asarray(diag)].astype(cdt))
+    if re_idx:
+        ia, ib = np.asarray(re_idx).T
+        z = r[np.asarray(re_src)] + 1j * r[np.asarray(im_src)]
+        rho = rho.at[ia, ib].set(z).at[ib, ia].set(jnp.conj(z))
+    return rho

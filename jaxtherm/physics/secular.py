@@ -1,4 +1,7 @@
-"""Global (Davies) models solved in the eigenbasis of ``H``, block by block.
+"""Global (Davies) models solved in the eigenbasis of ``H``, block by block — and, with the same
+structure, Bloch–Redfield and ULE models (``jaxtherm.physics.nonsecular``: the same terms with the
+pair weights of their equation in place of the secular mask, Redfield's right ``G`` factor read
+transposed, ``Structure.g_right``).
 
 A model whose dissipation is all Davies thermalizers (``jaxtherm.models.Davies``) with a
 real symmetric ``H(p) = Σ_m h_m(p) H_m`` and real couplings ``X_j`` is solved here without a
@@ -47,7 +50,7 @@ from typing import TYPE_CHECKING
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtherm.physics import davies, liouvillian
+from jaxtherm.physics import davies, liouvillian, nonsecular
 
 if TYPE_CHECKING:  # physics reads a model's terms; it never imports the models layer
     from jaxtherm.models import Model
@@ -69,6 +72,10 @@ class Structure:
     """``(entry, n, n', m, m', sign)`` of every ``± K_{nn',mm'}`` term, ``(T,)`` each."""
     g_terms: tuple[np.ndarray, ...]
     """``(entry, a, b, coefficient)`` of every ``c G_ab`` term."""
+    g_right: np.ndarray
+    """Whether each ``G`` term comes from the right factor of the anticommutator part
+    (``(ρ G)_{nn'}``): Redfield's right factor is ``G†``, so it reads ``G_ba`` there
+    (``jaxtherm.physics.nonsecular``)."""
     h_terms: tuple[np.ndarray, ...]
     """``(entry, n, n', sign)`` of every ``± (E_n − E_n')`` term of ``−i[H, ·]``."""
     pop_rows: np.ndarray
@@ -125,6 +132,7 @@ def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
     return Structure(
         blocks=blocks_, rows=rows, cols=cols,
         k_terms=_columns(table.k, 6), g_terms=_columns(table.g, 4), h_terms=_columns(table.h, 4),
+        g_right=np.array(table.g_right, bool),
         pop_rows=np.array(pop, int).reshape(-1, 2),
     )
 
@@ -170,6 +178,7 @@ class _Terms:
         self.index: dict[tuple[int, int], int] = {}  # (row, col) → entry
         self.k: list[tuple] = []
         self.g: list[tuple] = []
+        self.g_right: list[bool] = []
         self.h: list[tuple] = []
 
     def entry(self, r: int, c: int) -> int:
@@ -207,8 +216,10 @@ class _Terms:
         for a, b, w in basis:
             if b == n2 and g_nz[n, a]:
                 self.g.append((self.entry(r, c), n, a, -0.5 * w))
+                self.g_right.append(False)
             if a == n and g_nz[b, n2]:
                 self.g.append((self.entry(r, c), b, n2, -0.5 * w))
+                self.g_right.append(True)
 
 
 def _source_basis(m: int, m2: int, part_t: int) -> list[tuple[int, int, float]]:
@@ -356,36 +367,60 @@ def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars:
 
 def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True,
                  counting: bool = False):
-    """Each Davies thermalizer's entries at ``(st.rows, st.cols)``, ``[(E,) …]``: its generator;
-    with ``counting``, ``[(generator, 𝒥₁, 𝒥₂) …]``, its counting superoperators too (the ``K``
-    terms only, each transition ``a → n`` weighted by ``ν`` and ``ν²``, ``ν = E_n − E_a`` the
-    energy it takes from the bath; ``jaxtherm.physics.fluctuations``), from the same terms."""
+    """Each eigenbasis thermalizer's entries at ``(st.rows, st.cols)``, ``[(E,) …]``: its generator
+    (Davies, Redfield or ULE by ``k.equation``, weights of ``jaxtherm.physics.nonsecular``); with
+    ``counting`` (Davies only), ``[(generator, 𝒥₁, 𝒥₂) …]``, its counting superoperators too (the
+    ``K`` terms only, each transition ``a → n`` weighted by ``ν`` and ``ν²``, ``ν = E_n − E_a``
+    the energy it takes from the bath; ``jaxtherm.physics.fluctuations``), from the same terms."""
     make = _scalar_bath if scalars and scalar_code(model) else _array_bath
     out = []
     for k in model.davies:
         cutoff = None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype)
-        rates = functools.partial(k.spectrum.rates, beta=jnp.asarray(k.beta(p), dtype), rate=jnp.asarray(k.rate(p), dtype),
-                                  cutoff=cutoff)
-        out.append(make(st, np.real(k.coupling), rates, energies, v, tol, dtype, model.dim, counting))
+        beta, rate = jnp.asarray(k.beta(p), dtype), jnp.asarray(k.rate(p), dtype)
+        rates = functools.partial(k.spectrum.rates, beta=beta, rate=rate, cutoff=cutoff)
+        bath = _Bath(np.real(k.coupling), rates, k.equation,
+                     None if k.equation == "davies" else k.spectrum.zero_frequency(beta, rate, cutoff),
+                     float(np.abs(k.coupling).max(initial=0.0)))
+        out.append(make(st, bath, energies, v, tol, dtype, model.dim, counting))
     return out
 
 
-def _array_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, counting=False):
+@dataclasses.dataclass(frozen=True)
+class _Bath:
+    """One thermalizer at a point: its real coupling ``X``, ``rates(ν) → (emission, absorption)``,
+    its equation, the ``ν = 0`` rate (non-secular equations) and ``max|X|``."""
+
+    coupling: np.ndarray
+    rates: object
+    equation: str
+    zero: object
+    scale: float
+
+
+def _array_bath(st: Structure, bath: _Bath, energies, v, tol, dtype, d, counting=False):
     """One bath's entries with ``(d, d)`` arrays: ``x = Vᵀ X V``, ``G`` by matrix products, the
     terms by gathers and a scatter-add."""
     e_arr = jnp.stack(energies)
     v_arr = v_matrix(v, d, dtype)
     omega = e_arr[:, None] - e_arr[None, :]  # omega[m, n] = E_m − E_n
-    transition = jnp.abs(omega) > tol
-    emission, absorption = rates(jnp.where(transition, jnp.abs(omega), 1.0))  # a safe ν where no transition
-    gamma = jnp.where(transition, jnp.where(omega > 0, emission, absorption), 0.0)  # gamma[m, n] = γ(ω_mn)
-    x = v_arr.T @ jnp.asarray(coupling, dtype) @ v_arr  # x[n, m] = ⟨n|X|m⟩
-    g = (x.T @ (gamma.T * x)) * (jnp.abs(omega) <= tol)  # g[m', m] = Σ_k γ(ω_mk) x_km' x_km [E_m ≈ E_m']
+    x = v_arr.T @ jnp.asarray(bath.coupling, dtype) @ v_arr  # x[n, m] = ⟨n|X|m⟩
     e_idx, n, n2, a, b, sign = st.k_terms
-    same_freq = jnp.abs(omega[a, n] - omega[b, n2]) <= tol
-    k_vals = jnp.asarray(sign, dtype) * gamma[a, n] * x[n, a] * x[n2, b] * same_freq
     e_g, ga, gb, gc = st.g_terms
     zeros = jnp.zeros(len(st.rows), dtype)
+    if bath.equation != "davies":
+        gamma = nonsecular.transition_rates(omega, x, bath.rates, bath.zero, tol, bath.scale)
+        g = nonsecular.anticommutator(bath.equation, x, gamma)
+        if nonsecular.right_transposed(bath.equation):
+            ga, gb = np.where(st.g_right, gb, ga), np.where(st.g_right, ga, gb)
+        weight = nonsecular.pair_weights(bath.equation, gamma[a, n], gamma[b, n2])
+        k_vals = jnp.asarray(sign, dtype) * weight * x[n, a] * x[n2, b]
+        return zeros.at[e_idx].add(k_vals).at[e_g].add(jnp.asarray(gc, dtype) * g[ga, gb])
+    transition = jnp.abs(omega) > tol
+    emission, absorption = bath.rates(jnp.where(transition, jnp.abs(omega), 1.0))  # a safe ν where no transition
+    gamma = jnp.where(transition, jnp.where(omega > 0, emission, absorption), 0.0)  # gamma[m, n] = γ(ω_mn)
+    g = (x.T @ (gamma.T * x)) * (jnp.abs(omega) <= tol)  # g[m', m] = Σ_k γ(ω_mk) x_km' x_km [E_m ≈ E_m']
+    same_freq = jnp.abs(omega[a, n] - omega[b, n2]) <= tol
+    k_vals = jnp.asarray(sign, dtype) * gamma[a, n] * x[n, a] * x[n2, b] * same_freq
     generator = zeros.at[e_idx].add(k_vals).at[e_g].add(jnp.asarray(gc, dtype) * g[ga, gb])
     if not counting:
         return generator
@@ -393,18 +428,20 @@ def _array_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, coun
     return generator, zeros.at[e_idx].add(k_vals * nu), zeros.at[e_idx].add(k_vals * nu * nu)
 
 
-def _scalar_bath(st: Structure, coupling, rates, energies, v, tol, dtype, d, counting=False):
+def _scalar_bath(st: Structure, bath: _Bath, energies, v, tol, dtype, d, counting=False):
     """One bath's entries as scalars over the structural non-zeros only (small ``d``): under
     ``vmap`` every operation is elementwise over the batch."""
     zero = jnp.zeros((), dtype)
-    x = _scalar_x(coupling, _by_row(v), zero)
-    gamma = _scalar_gamma(energies, rates, tol)
-    values, first, second = _scalar_jumps(st, x, gamma, energies, tol, zero, counting)
+    x = _scalar_x(bath.coupling, _by_row(v), zero)
+    gamma = _scalar_gamma(energies, bath, tol, x)
+    values, first, second = _scalar_jumps(st, x, gamma, energies, tol, zero, counting, bath.equation)
     g_cache = {}
-    for e, a, b, c in zip(*(t.tolist() for t in st.g_terms)):
-        if (a, b) not in g_cache:
-            g_cache[a, b] = _scalar_g(a, b, x, gamma, energies, tol, zero, d)
-        values[e] = values[e] + c * g_cache[a, b]
+    transposed = nonsecular.right_transposed(bath.equation)
+    for e, a, b, c, right in zip(*(t.tolist() for t in (*st.g_terms, st.g_right))):
+        key = (b, a) if transposed and right else (a, b)
+        if key not in g_cache:
+            g_cache[key] = _scalar_g(*key, x, gamma, energies, tol, zero, d, bath.equation)
+        values[e] = values[e] + c * g_cache[key]
     if counting:
         return jnp.stack(values), jnp.stack(first), jnp.stack(second)
     return jnp.stack(values)
@@ -425,37 +462,56 @@ def _scalar_x(coupling: np.ndarray, cols_of: dict, zero) -> dict:
     return x
 
 
-def _scalar_gamma(energies, rates, tol):
-    """``gamma(m, n) = γ(ω_mn)``: emission for ``ω > 0``, absorption for ``ω < 0``, 0 within
-    ``tol``; one spectrum evaluation for both directions, cached."""
+def _scalar_gamma(energies, bath: _Bath, tol, x: dict):
+    """``gamma(m, n) = γ(ω_mn)``: emission for ``ω > 0``, absorption for ``ω < 0``; within
+    ``tol`` 0 (Davies) or the ``ν = 0`` rate where ``|x_nm|`` is above the selection-rule
+    threshold (``jaxtherm.physics.nonsecular.transition_rates``); one spectrum evaluation for
+    both directions, cached."""
     cache = {}
+
+    def at_zero(m, n):
+        if bath.equation == "davies" or (n, m) not in x:
+            return 0.0
+        return jnp.where(jnp.abs(x[n, m]) > nonsecular.COUPLING_ATOL * bath.scale, bath.zero, 0.0)
+
+    roots = {}
 
     def gamma(m, n):
         if (m, n) not in cache:
             om = energies[m] - energies[n]
             transition = jnp.abs(om) > tol
-            emission, absorption = rates(jnp.where(transition, jnp.abs(om), 1.0))
+            emission, absorption = bath.rates(jnp.where(transition, jnp.abs(om), 1.0))
             up = om > 0
-            cache[m, n] = jnp.where(transition, jnp.where(up, emission, absorption), 0.0)
-            cache[n, m] = jnp.where(transition, jnp.where(up, absorption, emission), 0.0)
+            cache[m, n] = jnp.where(transition, jnp.where(up, emission, absorption), at_zero(m, n))
+            cache[n, m] = jnp.where(transition, jnp.where(up, absorption, emission), at_zero(n, m))
         return cache[m, n]
 
+    def root(m, n):
+        """``√γ(ω_mn)`` (the ULE's), cached: one square root per transition."""
+        if (m, n) not in roots:
+            roots[m, n] = nonsecular.safe_sqrt(gamma(m, n))
+        return roots[m, n]
+
+    gamma.root = root
     return gamma
 
 
-def _scalar_g(mp: int, m: int, x: dict, gamma, energies, tol, zero, d: int):
-    """``G_{m'm} = Σ_k γ(ω_mk) x_km' x_km [E_m ≈ E_m']`` over the structural non-zeros."""
+def _scalar_g(mp: int, m: int, x: dict, gamma, energies, tol, zero, d: int, equation: str = "davies"):
+    """``G_{m'm}`` over the structural non-zeros: ``Σ_k γ(ω_mk) x_km' x_km`` (Davies: times
+    ``[E_m ≈ E_m']``; ULE: ``√γ(ω_m'k) √γ(ω_mk)`` in place of ``γ(ω_mk)``)."""
     out = zero
     for k in range(d):
         if (k, mp) in x and (k, m) in x:
-            out = out + gamma(m, k) * x[k, mp] * x[k, m]
-    return out if mp == m else out * (jnp.abs(energies[m] - energies[mp]) <= tol)
+            rate = gamma.root(mp, k) * gamma.root(m, k) if equation == "ule" else gamma(m, k)
+            out = out + rate * x[k, mp] * x[k, m]
+    return out if mp == m or equation != "davies" else out * (jnp.abs(energies[m] - energies[mp]) <= tol)
 
 
-def _scalar_jumps(st: Structure, x: dict, gamma, energies, tol, zero, counting: bool):
-    """The jump part's entries ``γ(ω_an) x_na x_n'b [ω_an ≈ ω_bn']`` (times the term's sign),
-    and with ``counting`` the same weighted by ``ν`` and ``ν²`` (transition ``a → n`` takes
-    ``ν = E_n − E_a`` from the bath).
+def _scalar_jumps(st: Structure, x: dict, gamma, energies, tol, zero, counting: bool, equation: str = "davies"):
+    """The jump part's entries ``γ(ω_an) x_na x_n'b [ω_an ≈ ω_bn']`` (times the term's sign;
+    Redfield and ULE: their pair weight ``w(a→n, b→n')`` in place of ``γ(ω_an) [ω_an ≈ ω_bn']``,
+    ``jaxtherm.physics.nonsecular``), and with ``counting`` the same weighted by ``ν`` and ``ν²``
+    (transition ``a → n`` takes ``ν = E_n − E_a`` from the bath).
 
     Returns:
         ``(values, first, second)``: lists of one scalar per entry (``first`` and ``second`` zero
@@ -463,7 +519,11 @@ def _scalar_jumps(st: Structure, x: dict, gamma, energies, tol, zero, counting: 
     values = [zero] * len(st.rows)
     first, second = [zero] * len(st.rows), [zero] * len(st.rows)  # 𝒥₁, 𝒥₂
     for e, n, n2, a, b, sign in zip(*(t.tolist() for t in st.k_terms)):
-        if (n, a) in x and (n2, b) in x:
+        if (n, a) in x and (n2, b) in x and equation != "davies":
+            weight = (gamma.root(a, n) * gamma.root(b, n2) if equation == "ule"  # √γ once a transition
+                      else nonsecular.pair_weights(equation, gamma(a, n), gamma(b, n2)))
+            values[e] = values[e] + sign * weight * x[n, a] * x[n2, b]
+        elif (n, a) in x and (n2, b) in x:
             same = jnp.abs((energies[a] - energies[n]) - (energies[b] - energies[n2])) <= tol
             term = sign * gamma(a, n) * x[n, a] * x[n2, b] * same
             values[e] = values[e] + term

@@ -91,6 +91,21 @@ class Spectrum:
         """Up rate: the system takes ``ν`` from the bath; ``= emission · e^{−βν}``."""
         return self._rates(nu, beta, rate, cutoff)[1]
 
+    def zero_frequency(self, beta, rate, cutoff=None):
+        """The rate at ``ν = 0`` (the limit ``ν → 0``, where emission and absorption agree):
+        ``seed`` ``Γ``, ``ohmic`` ``κ/β`` (0 at ``β = ∞``), ``bose`` ``+inf`` (finite
+        temperature; ``γ`` at ``β = ∞``). Only the non-secular equations need it, for a
+        coupling with a component between equal energies (``jaxtherm.physics.nonsecular``);
+        written without dividing by zero, so that its derivatives are finite where it is."""
+        if self.name == "seed":
+            return rate * jnp.ones_like(beta)
+        if self.name == "ohmic":
+            finite = jnp.isfinite(beta)
+            return jnp.where(finite, rate / jnp.where(finite, beta, 1.0), 0.0)
+        if self.name == "bose":
+            return jnp.where(jnp.isfinite(beta), jnp.inf, rate)
+        return self._rates(jnp.zeros_like(beta), beta, rate, cutoff)[0]
+
 
 _SPECTRA = {
     "seed": Spectrum("seed", "emission Γ, absorption Γ e^{-βν}", False, _seed),

@@ -26,6 +26,11 @@ For the qubit pair this keeps the populations and ``ρ_{01,10}``: 6 of 16 real c
 unknowns) for the incoherent one; for an XX chain of n qubits the blocks of equal excitation
 number, ``C(2n, n)`` of ``4ⁿ`` coordinates.
 
+Redfield and ULE thermalizers (``jaxtherm.physics.nonsecular``) pair every two transitions, not
+only those of equal Bohr frequency: their pattern, sampled the same way, is larger (for a
+coupling ``a + a†`` that changes the excitation number by ±1, the coherences between excitation
+numbers of equal parity: for the qubit pair 8 of 16 real coordinates instead of 6).
+
 Davies thermalizers: their jump operators group transitions by Bohr frequency, so their
 pattern depends on ``p``. Sampling at generic random points (``jaxtherm.physics.davies.jump_operators``)
 finds the pattern of every point where no two transitions of different excitation change share
@@ -42,7 +47,7 @@ import jax
 import numpy as np
 
 from jaxtherm.models import Model
-from jaxtherm.physics import davies, liouvillian
+from jaxtherm.physics import davies, liouvillian, nonsecular
 
 DAVIES_SAMPLES = 3
 _PATTERN_TOL = 1e-12
@@ -66,6 +71,9 @@ def _davies_edges(model: Model, canonical: np.ndarray) -> list[np.ndarray]:
             h = sum(complex(t.coefficient(p)) * t.operator for t in model.hamiltonian)
             tol = np.sqrt(np.finfo(np.float64).eps) * (1.0 + np.abs(h).max())
             for k in model.davies:
+                if k.equation != "davies":  # Redfield, ULE: their pattern with generic rates
+                    out += [_edges(*e, canonical, canonical) for e in nonsecular.sample_entries(k.equation, h, k.coupling, rng)]
+                    continue
                 for a in davies.jump_operators(h, k.coupling, tol):
                     a = np.where(np.abs(a) > _PATTERN_TOL * np.abs(a).max(), a, 0.0)
                     out.append(_edges(*liouvillian.dissipator_entries(a), canonical, canonical))

@@ -14,7 +14,7 @@ import numpy as np
 
 from jaxtherm.io.hdf5 import Layout, ResultsFile
 from jaxtherm.io.journal import Record
-from jaxtherm.status import STATUS_MEANINGS
+from jaxtherm.status import STATUS_MEANINGS, keeps_values
 from jaxtherm.sweep import devices, grid
 from jaxtherm.sweep.layout import layout_for, stored_variables
 from jaxtherm.sweep.reduce import Reduction
@@ -69,8 +69,9 @@ class Points:
         return host_outputs(out, chunk.size, self.stored, self.spec.save_rho, self.spec.dtype)
 
     def failed_in(self, h5: ResultsFile) -> int:
-        """The failed points of a finished file (status > 0)."""
-        return h5.count("status", lambda s: s > 0)
+        """The failed points of a finished file: a status that keeps no numbers (not 0, not 6:
+        ``jaxtherm.status.keeps_values``)."""
+        return h5.count("status", lambda s: ~keeps_values(s))
 
     def write(self, h5: ResultsFile, chunk: grid.Chunk, arrays: dict, size: int) -> list[int]:
         """Write a finished chunk's arrays into the file; returns the chunks now wholly in it."""

@@ -83,7 +83,7 @@ def resolve(spec: SweepSpec) -> Study:
     Raises:
         SpecError: naming the file, the key and what was expected.
     """
-    models = tuple(_build(spec, spec.model_options(i)) for i in range(spec.n_models))
+    models = registry.share_observables(tuple(_build(spec, spec.model_options(i)) for i in range(spec.n_models)))
     _check_same(spec, models)
     model = models[0]
     if spec.optimize is not None:
