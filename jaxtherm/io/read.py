@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxtherm.io import hdf5, journal
-from jaxtherm.status import STATUS_MEANINGS
+from jaxtherm.status import STATUS_MEANINGS, keeps_values
 
 NOT_COMPUTED = -1
 
@@ -151,7 +151,8 @@ def info(path: str | os.PathLike) -> dict:
         "gradients": gradients,
         "reduced": {"over": a["reduced_over"], "table": a.get("reduce", "")} if "reduced_over" in a else None,
         "rho": "rho_re" in s["variables"],
-        "points": {"total": total, "done": done, "failed": int(sum(c for k, c in counts.items() if k > 0))},
+        "points": {"total": total, "done": done,  # failed: no numbers kept (status 6 keeps them: flagged, not failed)
+                   "failed": int(sum(c for k, c in counts.items() if k > 0 and not keeps_values(k)))},
         "chunks": _chunks(path, s["chunk_done"]),
         "status": {str(k): {"count": c, "meaning": _MEANINGS.get(k, "unknown")} for k, c in sorted(counts.items())},
         "timing": _timing(a, done),
