@@ -164,10 +164,10 @@ def _write_failure(out: Path, err: OSError) -> str:
             "same command with --resume: it keeps them, computes the rest, and gives the identical result.")
 
 
-def _chunk_size(study: Study, meta: dict | None, requested: int | None, engine) -> int:
+def _chunk_size(study: Study, output: outputs.Points, meta: dict | None, requested: int | None, engine) -> int:
     """From the journal (resume), the options, or tuned to the largest working set of the models
     on the engine's devices; for a reduced sweep, whole groups where a group fits (``.reduce``)."""
-    spec, output = study.spec, outputs.for_study(study)
+    spec = study.spec
     if meta is not None:
         return int(meta["chunk_size"])
     if requested or spec.chunk_size:
@@ -334,9 +334,10 @@ def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_s
         return DryRun(spec.source, out, estimate, str(err).split(": ", 1)[-1])
     engine = _engine(study, solvers.get(spec.solver), device, None)
     t = time.perf_counter()
-    chunk = _compile(study, None, chunk_size, engine)
+    output = outputs.for_study(study)
+    chunk = _compile(study, output, None, chunk_size, engine)
     compile_seconds = time.perf_counter() - t
-    todo = outputs.for_study(study).chunks(chunk)
+    todo = output.chunks(chunk)
     firsts = list({c.model_index: c for c in reversed(todo)}.values())  # each model's first chunk
     predicted = 0.0  # every model's points at its own first chunk's rate
     for c in firsts:
@@ -348,11 +349,11 @@ def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_s
                   predicted * probed / spec.n_points, engine.description)
 
 
-def _compile(study: Study, meta: dict | None, chunk_size: int | None, engine) -> int:
+def _compile(study: Study, output: outputs.Points, meta: dict | None, chunk_size: int | None, engine) -> int:
     """Choose the chunk size and compile; a user model that cannot be compiled (a coefficient
     that JAX cannot trace, …) is the user's error, reported in one line."""
     try:
-        size = _chunk_size(study, meta, chunk_size, engine)
+        size = _chunk_size(study, output, meta, chunk_size, engine)
         engine.prepare(size)
     except Exception as err:
         if study.spec.factory is None or isinstance(err, (plan.RunRefused, OSError)):
@@ -386,9 +387,9 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
         note = stream or sys.stderr
         note.write(_compile_note(study) + "\n")
         note.flush()
-    size = _compile(study, meta, chunk_size, engine)
+    output = outputs.for_study(study)  # (a reduced sweep's holds the parts of unfinished groups)
+    size = _compile(study, output, meta, chunk_size, engine)
     compile_seconds = time.perf_counter() - t_compile
-    output = outputs.for_study(study)
     all_chunks = output.chunks(size)
     state.n_chunks = len(all_chunks)
     try:
