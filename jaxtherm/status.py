@@ -14,6 +14,10 @@ residual above the check, ``jaxtherm.solvers.StaticPivots``, ``jaxtherm.solvers.
 ``solve``, sweeps, fits and optimisations solve such a point again with the plan's fallback
 (``jaxtherm.kernel.batch.ChunkRunner``), so it never reaches their results; only the bare
 kernels (``jaxtherm.kernel.batch.batched_kernel``, ``jaxtherm.kernel.point.point``) return it."""
+STATUS_UNCONVERGED = 7
+"""An iterative solve (``jaxtherm.linalg.krylov.Krylov``) that did not reach its tolerance
+(``Krylov.tol``, a relative residual ``‖A x − b‖₂/‖b‖₂``); the point's ``residual`` is the one it
+reached. (6 is reserved.)"""
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
     STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",
@@ -21,5 +25,6 @@ STATUS_MEANINGS = {
     STATUS_INACCURATE: "relative residual, or first-law imbalance, above tolerance",
     STATUS_DOMAIN: "parameters outside the model's domain (e.g. a negative rate or temperature)",
     STATUS_UNVERIFIED: "static pivots could not vouch for the solution (solved again with partial pivoting)",
+    STATUS_UNCONVERGED: "the iterative (Krylov) solve did not reach its tolerance; residual is the one reached",
 }
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from jaxtherm.linalg import ordering, unrolled
 from jaxtherm.linalg.elimination import Elimination, eliminate_trace
+from jaxtherm.linalg.krylov import Krylov
 from jaxtherm.linalg.lu import LU
 from jaxtherm.linalg.staged import Staged
 from jaxtherm.linalg.unrolled import StaticPivots, Unrolled
@@ -39,7 +40,7 @@ from jaxtherm.models import Model
 from jaxtherm.physics import secular
 from jaxtherm.solvers.sector import symmetry_sector
 
-ELIMINATIONS: dict[str, type[Elimination]] = {e.name: e for e in (LU, Unrolled, StaticPivots, Staged)}
+ELIMINATIONS: dict[str, type[Elimination]] = {e.name: e for e in (LU, Unrolled, StaticPivots, Staged, Krylov)}
 """The eliminations by name."""
 
 NAMES = ("auto", "reduced", "dense", *ELIMINATIONS)
@@ -231,6 +232,8 @@ def _plan(solver: Dense | Reduced, model: Model, differentiated: bool) -> Plan:
         elimination = choose(solver, model, keep, eigenbasis)
     else:
         elimination = _given(solver.elimination, model, keep)
+    if elimination.matrix_free:  # the product basis: its preconditioner is built from H and the jumps
+        elimination, eigenbasis = elimination.prepare_sector(d, keep), False
     return Plan(solver, keep, elimination, d, eigenbasis, scalars=not differentiated)
 
 

@@ -1,0 +1,319 @@
+"""Preconditioned GMRES on a sparse sector: the elimination for large sectors.
+
+``LU`` factorises the sector's ``(n, n)`` array, ``O(n³)`` a point and ``n²`` memory: at
+``n = 12,869`` (the 8-qubit chain) that is 1.3 GB and minutes. ``Krylov`` never forms ``A``:
+
+* ``R`` is stored as its non-zero entries (``Σ_k c_k S_k`` over the constant superoperators'
+  entries, concatenated, and each generator's entries), so ``A x`` (the trace elimination of
+  ``jaxtherm.linalg.elimination``: ``A x = (R (−Σ_{0<i<d} x_i, x))_{1:}``) is one gather,
+  product and segment sum.
+* ``A x = b`` is solved by restarted GMRES (``jax.scipy.sparse.linalg.gmres``) with a
+  *Kronecker-sum* preconditioner: the caller supplies a complex ``(d, d)`` matrix ``G`` (the
+  kernel gives ``G = −i H − ½ Σ_k κ_k L_k†L_k``, the no-jump part of a Lindblad generator,
+  ``S₀(X) = G X + X G†``); its blocks on the groups of the sector (the connected components of
+  the kept pairs ``ρ_ij``: for an excitation-conserving chain the excitation number blocks,
+  at most ``C(n, n/2)`` states) are diagonalised (``G_g = V Λ V⁻¹``), and ``S₀⁻¹`` is two
+  products with ``V`` each side and a division by ``λ_a + λ̄_b``. The rest of ``R`` (the jump
+  terms ``κ L ρ L†``) is what GMRES iterates on.
+* The transposed solve (cotangents) uses ``S₀ᴴ(X) = G†X + XG`` with the same ``V``, so
+  implicit derivatives cost one more preconditioned solve (``Elimination.solve``).
+
+Honest failure: after GMRES the true relative residual ``‖A x − b‖₂ / ‖b‖₂`` is computed; a point
+above ``Krylov.tol`` gets ``STATUS_UNCONVERGED`` with that residual. A consistent but singular
+system (a steady state that is not unique) can converge for one right-hand side; with
+``Krylov.probe`` a second solve with a fixed random right-hand side, which a singular ``A`` cannot
+satisfy, marks such a point ``STATUS_SINGULAR``.
+
+Where the solution lies in terms of coordinates is a pattern, not physics: the kept real
+coordinates ``keep`` of the Hermitian basis (``d`` populations ``ρ_ii``, then ``Re ρ_ij``,
+``Im ρ_ij`` for ``i < j`` row-major; ``jaxtherm.physics.liouvillian`` defines it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, ClassVar, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxtherm.linalg.elimination import Elimination, Sparse, classify
+from jaxtherm.status import STATUS_OK, STATUS_SINGULAR, STATUS_UNCONVERGED
+
+__all__ = ["Krylov", "KrylovOperator", "KrylovState"]
+
+
+class KrylovOperator(NamedTuple):
+    """``R`` on the sector as entries sorted by row, and the preconditioner's ``G``."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: jax.Array
+    size: int
+    effective: Any = None
+    """Complex ``(d, d)`` ``G`` of ``S₀(X) = G X + X G†`` (``None``: the identity preconditioner)."""
+
+
+class KrylovState(NamedTuple):
+    """What ``Krylov.init`` keeps: ``R`` with its derivatives and the preconditioner's factors."""
+
+    operator: KrylovOperator
+    blocks: tuple
+    """Per group size: ``(V, V⁻¹, λ)`` of the blocks ``G_g``, ``(groups, s, s)`` and ``(groups, s)``."""
+    singular: jax.Array
+
+
+class _Layout(NamedTuple):
+    """Where each kept coordinate lies in the padded blocks of its group (one entry per group size)."""
+
+    buckets: tuple
+    """Per group size ``s``: ``(states (groups, s), pops, pop_at, pairs_re, pairs_im, pair_at, pair_at_t)``:
+    indices of the coordinates and flat positions ``g s² + a s + b`` in ``(groups, s, s)``."""
+    weights: np.ndarray
+    """``W``: 1 on populations, 2 on pair coordinates (``‖B_k‖²``, the Hermitian basis's Gram matrix)."""
+
+
+@functools.lru_cache(maxsize=32)
+def _layout(d: int, keep: tuple[int, ...]) -> _Layout:
+    """The groups of the sector (connected components of the kept pairs) and the coordinates' places."""
+    keep_arr = np.asarray(keep)
+    iu, ju = np.triu_indices(d, k=1)
+    coherent = keep_arr[keep_arr >= d]
+    re = coherent[(coherent - d) % 2 == 0]
+    pair = (re - d) // 2
+    parent = np.arange(d)
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(iu[pair], ju[pair]):
+        a, b = find(i), find(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    root = np.array([find(i) for i in range(d)])
+    groups: dict[int, list[int]] = {}
+    for i in range(d):
+        groups.setdefault(int(root[i]), []).append(i)
+    position = {k: n for n, k in enumerate(keep)}
+    group_of, local = np.empty(d, int), np.empty(d, int)
+    by_size: dict[int, list[list[int]]] = {}
+    for states in groups.values():
+        by_size.setdefault(len(states), []).append(states)
+    buckets = []
+    for s, members in sorted(by_size.items()):
+        for g, states in enumerate(members):
+            group_of[states], local[states] = g, np.arange(s)
+        in_bucket = set(i for states in members for i in states)
+        pops = np.array([i for i in range(d) if i in in_bucket])
+        kept_pairs = [q for q in pair if iu[q] in in_bucket]
+        i_, j_ = iu[kept_pairs].astype(int), ju[kept_pairs].astype(int)
+        buckets.append((
+            np.array(members),
+            np.array([position[i] for i in pops], int),
+            group_of[pops] * s * s + local[pops] * (s + 1),
+            np.array([position[d + 2 * q] for q in kept_pairs], int),
+            np.array([position[d + 2 * q + 1] for q in kept_pairs], int),
+            group_of[i_] * s * s + local[i_] * s + local[j_],
+            group_of[i_] * s * s + local[j_] * s + local[i_],
+        ))
+    weights = np.where(keep_arr < d, 1.0, 2.0)
+    return _Layout(tuple(buckets), weights)
+
+
+def _matvec_r(op: KrylovOperator, r):
+    """``R r`` from the sorted entries."""
+    return jax.ops.segment_sum(op.values * r[op.cols], op.rows, op.size, indices_are_sorted=True)
+
+
+def _lift(y, d: int):
+    """``(−Σ_{0<i<d} y_i, y)``: the traceless ``m``-vector whose rows ``1:`` are ``y``."""
+    return jnp.concatenate([-jnp.sum(y[: d - 1], keepdims=True), y])
+
+
+def _lift_t(u, d: int):
+    """The transpose of ``_lift``: ``u_{1:} − u_0 [i < d]``."""
+    return u[1:].at[: d - 1].add(-u[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class Krylov(Elimination):
+    """Restarted GMRES on the sparse sector with the Kronecker-sum preconditioner (module docstring).
+
+    Args:
+        tol: the relative residual ``‖A x − b‖₂ / ‖b‖₂`` a solve must reach; a point above it gets
+            ``STATUS_UNCONVERGED`` (7) and that residual. Every solve (steady state, tangents,
+            cotangents, counting statistics) iterates to it.
+        restart: the Krylov subspace's dimension before a restart (memory: ``restart`` vectors of
+            the sector's size a point).
+        maxiter: restarts of one GMRES call.
+        refinements: GMRES calls, each on the true residual of the last (at least 1).
+        probe: also solve with a fixed random right-hand side and mark the point singular where it
+            does not converge (a consistent singular system converges for ``b``; about doubles
+            the cost of a steady state).
+        dim, keep: the sector (set by ``prepare_sector``; ``Krylov()`` names the elimination).
+    """
+
+    tol: float = 1e-11
+    restart: int = 30
+    maxiter: int = 20
+    refinements: int = 3
+    probe: bool = True
+    dim: int = 0
+    keep: tuple[int, ...] = ()
+
+    name: ClassVar[str] = "krylov"
+    matrix_free: ClassVar[bool] = True
+
+    def prepare_sector(self, d: int, keep: tuple[int, ...]) -> Krylov:
+        """This elimination for the sector ``keep`` of a ``d``-state system."""
+        return dataclasses.replace(self, dim=int(d), keep=tuple(int(k) for k in keep))
+
+    @property
+    def description(self) -> str:
+        return f"GMRES with a Kronecker-sum preconditioner (tolerance {self.tol:g})"
+
+    # --- the operations
+
+    def assemble(self, coeffs, supers, generators, dtype) -> KrylovOperator:
+        """``R`` as entries: ``supers`` a sequence of constant entries ``(rows, cols, values)``
+        (one per coefficient), ``generators`` ``Sparse`` entries or dense ``(m, m)`` arrays."""
+        m = len(self.keep)
+        rows, cols, which, const = [], [], [], []
+        for k, (r, c, v) in enumerate(supers):
+            rows.append(np.asarray(r)), cols.append(np.asarray(c)), which.append(np.full(len(r), k))
+            const.append(np.asarray(v, float))
+        traced = []
+        for g in generators:
+            if isinstance(g, Sparse):
+                rows.append(np.asarray(g.rows)), cols.append(np.asarray(g.cols))
+                traced.append(jnp.asarray(g.values, dtype))
+            else:
+                rr, cc = np.divmod(np.arange(m * m), m)
+                rows.append(rr), cols.append(cc)
+                traced.append(jnp.asarray(g, dtype).reshape(-1))
+        n_const = sum(len(c) for c in const)
+        values = []
+        if n_const:
+            values.append(jnp.stack([jnp.asarray(c, dtype) for c in coeffs])[np.concatenate(which)]
+                          * jnp.asarray(np.concatenate(const), dtype))
+        values += traced
+        rows_a, cols_a = np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int)
+        order = np.argsort(rows_a, kind="stable")
+        vals = jnp.concatenate(values) if values else jnp.zeros(0, dtype)
+        return KrylovOperator(rows_a[order], cols_a[order], vals[order], m)
+
+    def init(self, operator: KrylovOperator, d: int, eps: float) -> KrylovState:
+        layout = _layout(self.dim, self.keep)
+        g = operator.effective
+        blocks = []
+        finite = jnp.all(jnp.isfinite(jax.lax.stop_gradient(operator.values)))
+        for states, *_ in layout.buckets:
+            s = states.shape[1]
+            if g is None:
+                blocks.append(None)
+                continue
+            gb = jax.lax.stop_gradient(g)[states[:, :, None], states[:, None, :]]
+            gb = jnp.where(finite, gb, -jnp.eye(s, dtype=gb.dtype))
+            lam, v = jnp.linalg.eig(gb)
+            blocks.append((v, jnp.linalg.inv(v), lam))
+        return KrylovState(operator, tuple(blocks), ~finite)
+
+    def matvec(self, state: KrylovState, x):
+        return _matvec_r(state.operator, _lift(x, self.dim))[1:]
+
+    def _precondition(self, state: KrylovState, y, transpose: bool):
+        """``M y ≈ A⁻¹ y`` (or ``A⁻ᵀ y``) from ``S₀⁻¹`` (module docstring)."""
+        d, layout = self.dim, _layout(self.dim, self.keep)
+        if state.operator.effective is None:
+            return y
+        u = jnp.zeros(len(self.keep), y.dtype).at[1:].set(y) / layout.weights if transpose else _lift(y, d)
+        out = jnp.zeros_like(u)
+        cdt = jnp.result_type(u.dtype, jnp.complex64)
+        for (states, pops, pop_at, re, im, at, at_t), (v, vinv, lam) in zip(layout.buckets, state.blocks):
+            shape = states.shape + (states.shape[1],)
+            z = u[re] + 1j * u[im]
+            x = (jnp.zeros(int(np.prod(shape)), cdt).at[pop_at].set(u[pops]).at[at].set(z).at[at_t].set(jnp.conj(z))
+                 .reshape(shape))
+            if transpose:  # S₀ᴴ(X) = G†X + XG: X = V⁻ᴴ X̃ V⁻¹, X̃ = V†YV / (λ̄_a + λ_b)
+                xt = jnp.conj(jnp.swapaxes(v, 1, 2)) @ x @ v / (jnp.conj(lam)[:, :, None] + lam[:, None, :])
+                vi = jnp.conj(jnp.swapaxes(vinv, 1, 2))
+                x = vi @ xt @ jnp.conj(vi.swapaxes(1, 2))
+            else:  # S₀(X) = GX + XG†: X = V X̃ V†, X̃ = V⁻¹YV⁻ᴴ / (λ_a + λ̄_b)
+                xt = vinv @ x @ jnp.conj(jnp.swapaxes(vinv, 1, 2)) / (lam[:, :, None] + jnp.conj(lam)[:, None, :])
+                x = v @ xt @ jnp.conj(jnp.swapaxes(v, 1, 2))
+            flat = x.reshape(-1)
+            out = out.at[pops].set(jnp.real(flat[pop_at])).at[re].set(jnp.real(flat[at])).at[im].set(jnp.imag(flat[at]))
+        return _lift_t(out * layout.weights, d) if transpose else out[1:]
+
+    def _gmres(self, state: KrylovState, matvec, rhs, transpose: bool):
+        """``x`` with ``‖matvec(x) − rhs‖ ≤ tol ‖rhs‖`` where GMRES gets there, and that relative residual."""
+        def precondition(y):
+            return self._precondition(state, y, transpose)
+
+        scale = jnp.linalg.norm(rhs)
+        safe = jnp.where(scale > 0, scale, 1.0)
+
+        def relative(x):
+            return jnp.linalg.norm(rhs - matvec(x)) / safe
+
+        def body(carry):
+            k, x, _ = carry
+            dx, _ = jax.scipy.sparse.linalg.gmres(matvec, rhs - matvec(x), tol=self.tol / 10, atol=0.0,
+                                                  restart=self.restart, maxiter=self.maxiter, M=precondition,
+                                                  solve_method="batched")
+            x = x + dx
+            return k + 1, x, relative(x)
+
+        def more(carry):
+            k, _, res = carry
+            return (k < self.refinements) & (res > self.tol)
+
+        _, x, res = jax.lax.while_loop(more, body, (0, jnp.zeros_like(rhs), jnp.asarray(jnp.inf, rhs.dtype)))
+        return x, res
+
+    def substitute(self, state: KrylovState, matvec, rhs, transpose: bool):
+        return self._gmres(state, matvec, rhs, transpose)[0]
+
+    def trace_rhs(self, operator: KrylovOperator):
+        e0 = jnp.zeros(operator.size, operator.values.dtype).at[0].set(1.0)
+        return -_matvec_r(operator, e0)[1:]
+
+    def norms(self, operator: KrylovOperator, r):
+        op = operator._replace(values=jax.lax.stop_gradient(operator.values))
+        rr = jax.lax.stop_gradient(r)
+        row_sums = jax.ops.segment_sum(jnp.abs(op.values), op.rows, op.size, indices_are_sorted=True)
+        return jnp.max(row_sums), jnp.max(jnp.abs(rr)), jnp.max(jnp.abs(_matvec_r(op, rr)))
+
+    def steady_state(self, operator, d: int, dtype):
+        """``Elimination.steady_state``, with ``STATUS_UNCONVERGED`` where the solve's relative
+        residual stays above ``tol`` (the reported residual is then that one), and, with ``probe``,
+        ``STATUS_SINGULAR`` where a random right-hand side cannot be solved."""
+        eps = float(jnp.finfo(dtype).eps)
+        state = self.init(operator, d, eps)
+        b = self.trace_rhs(operator)
+        x = self.solve(state, b)
+        r = self.restore(x, d)
+        status, residual = classify(*self.norms(operator, r), state.singular, eps)
+        fixed = jax.lax.stop_gradient
+        frozen = state._replace(operator=state.operator._replace(values=fixed(state.operator.values)))
+
+        def mv(v):
+            return self.matvec(frozen, v)
+
+        own = jnp.linalg.norm(fixed(b) - mv(fixed(x))) / jnp.maximum(jnp.linalg.norm(fixed(b)), jnp.finfo(dtype).tiny)
+        unconverged = ~(own <= self.tol)
+        if self.probe:
+            probe = jnp.asarray(np.random.default_rng(7).standard_normal(len(b)), dtype)
+            _, probe_residual = self._gmres(frozen, mv, probe, transpose=False)
+            singular = ~(probe_residual <= self.tol) & ~unconverged
+        else:
+            singular = jnp.zeros((), bool)
+        ok = status == STATUS_OK
+        status = jnp.where(ok & singular, STATUS_SINGULAR, jnp.where(ok & unconverged, STATUS_UNCONVERGED, status))
+        residual = jnp.where(status == STATUS_SINGULAR, jnp.inf, jnp.where(unconverged, jnp.maximum(own, residual), residual))
+        return self.stacked(r), status.astype(jnp.int8), residual, state
