@@ -208,19 +208,39 @@ class Krylov(Elimination):
         return KrylovOperator(rows_a[order], cols_a[order], vals[order], m)
 
     def init(self, operator: KrylovOperator, d: int, eps: float) -> KrylovState:
+        """The preconditioner's eigendecompositions: one ``eig`` and one ``inv`` (LAPACK) of every
+        group padded to the largest (a separated ``−(1 + 10 ‖G‖_∞)`` on the padding), so that no
+        two LAPACK calls run at once (``jaxtherm.linalg.lu``: jaxlib's CPU kernels can deadlock
+        when they do), then sliced per group size."""
         layout = _layout(self.dim, self.keep)
-        g = operator.effective
-        blocks = []
         finite = jnp.all(jnp.isfinite(jax.lax.stop_gradient(operator.values)))
+        g = operator.effective
+        if g is None:
+            return KrylovState(operator, (), ~finite)
+        g = jax.lax.stop_gradient(g)
+        size = max(states.shape[1] for states, *_ in layout.buckets)
+        index, mask = [], []
         for states, *_ in layout.buckets:
-            s = states.shape[1]
-            if g is None:
-                blocks.append(None)
-                continue
-            gb = jax.lax.stop_gradient(g)[states[:, :, None], states[:, None, :]]
-            gb = jnp.where(finite, gb, -jnp.eye(s, dtype=gb.dtype))
-            lam, v = jnp.linalg.eig(gb)
-            blocks.append((v, jnp.linalg.inv(v), lam))
+            pad = np.zeros((states.shape[0], size), int)
+            pad[:, : states.shape[1]] = states
+            index.append(pad)
+            mask.append(np.broadcast_to(np.arange(size) < states.shape[1], pad.shape))
+        index, mask = np.concatenate(index), np.concatenate(mask)
+        inside = mask[:, :, None] & mask[:, None, :]
+        shift = -(1.0 + 10.0 * jnp.max(jnp.sum(jnp.abs(g), axis=1)))  # beyond every eigenvalue (Gershgorin)
+        gb = jnp.where(inside, g[index[:, :, None], index[:, None, :]], jnp.where(np.eye(size, dtype=bool), shift, 0))
+        gb = jnp.where(finite & jnp.all(jnp.isfinite(g)), gb, -jnp.eye(size, dtype=gb.dtype))
+        lam, v = jnp.linalg.eig(gb)
+        vinv = jnp.linalg.inv(v)
+        # keep the eigenpairs of each group's own block: the |λ| of the padding is separated
+        blocks, start = [], 0
+        for states, *_ in layout.buckets:
+            count, s = states.shape
+            own = jnp.argsort(jnp.abs(lam[start:start + count] - shift), axis=1)[:, -s:]
+            vb = jnp.take_along_axis(v[start:start + count, :s, :], own[:, None, :], axis=2)
+            vib = jnp.take_along_axis(vinv[start:start + count, :, :s], own[:, :, None], axis=1)
+            blocks.append((vb, vib, jnp.take_along_axis(lam[start:start + count], own, axis=1)))
+            start += count
         return KrylovState(operator, tuple(blocks), ~finite)
 
     def matvec(self, state: KrylovState, x):
@@ -229,7 +249,7 @@ class Krylov(Elimination):
     def _precondition(self, state: KrylovState, y, transpose: bool):
         """``M y ≈ A⁻¹ y`` (or ``A⁻ᵀ y``) from ``S₀⁻¹`` (module docstring)."""
         d, layout = self.dim, _layout(self.dim, self.keep)
-        if state.operator.effective is None:
+        if not state.blocks:
             return y
         u = jnp.zeros(len(self.keep), y.dtype).at[1:].set(y) / layout.weights if transpose else _lift(y, d)
         out = jnp.zeros_like(u)
