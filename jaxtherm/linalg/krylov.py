@@ -66,23 +66,24 @@ class KrylovState(NamedTuple):
 
 
 class _Layout(NamedTuple):
-    """Where each kept coordinate lies in the padded blocks of its group (one entry per group size)."""
+    """Where each kept coordinate lies in the padded blocks of the groups, all by gathers.
 
+    The complex entries are gathered from ``z = (r_pop, r_re + i r_im, r_re − i r_im, 0)``."""
+
+    sources: tuple
+    """``(pops, re, im)``: the coordinates feeding ``z``."""
     buckets: tuple
-    """Per group size ``s``: ``(states (groups, s), pops, pop_at, pairs_re, pairs_im, pair_at, pair_at_t)``:
-    indices of the coordinates and flat positions ``g s² + a s + b`` in ``(groups, s, s)``."""
+    """Per bucket of similar group sizes: ``(states (groups, s) padded with −1, gather (groups, s, s) into z)``."""
+    position: np.ndarray
+    """Each kept coordinate's flat position in the buckets' outputs, concatenated."""
+    imaginary: np.ndarray
+    """Whether a kept coordinate is the imaginary part there."""
     weights: np.ndarray
     """``W``: 1 on populations, 2 on pair coordinates (``‖B_k‖²``, the Hermitian basis's Gram matrix)."""
 
 
-@functools.lru_cache(maxsize=32)
-def _layout(d: int, keep: tuple[int, ...]) -> _Layout:
-    """The groups of the sector (connected components of the kept pairs) and the coordinates' places."""
-    keep_arr = np.asarray(keep)
-    iu, ju = np.triu_indices(d, k=1)
-    coherent = keep_arr[keep_arr >= d]
-    re = coherent[(coherent - d) % 2 == 0]
-    pair = (re - d) // 2
+def _groups(d: int, iu, ju, pair) -> list[list[int]]:
+    """The connected components of the states under the kept pairs (union–find)."""
     parent = np.arange(d)
 
     def find(i):
@@ -95,34 +96,64 @@ def _layout(d: int, keep: tuple[int, ...]) -> _Layout:
         a, b = find(i), find(j)
         if a != b:
             parent[max(a, b)] = min(a, b)
-    root = np.array([find(i) for i in range(d)])
     groups: dict[int, list[int]] = {}
     for i in range(d):
-        groups.setdefault(int(root[i]), []).append(i)
-    position = {k: n for n, k in enumerate(keep)}
-    group_of, local = np.empty(d, int), np.empty(d, int)
-    by_size: dict[int, list[list[int]]] = {}
-    for states in groups.values():
-        by_size.setdefault(len(states), []).append(states)
-    buckets = []
-    for s, members in sorted(by_size.items()):
-        for g, states in enumerate(members):
-            group_of[states], local[states] = g, np.arange(s)
-        in_bucket = set(i for states in members for i in states)
-        pops = np.array([i for i in range(d) if i in in_bucket])
-        kept_pairs = [q for q in pair if iu[q] in in_bucket]
-        i_, j_ = iu[kept_pairs].astype(int), ju[kept_pairs].astype(int)
-        buckets.append((
-            np.array(members),
-            np.array([position[i] for i in pops], int),
-            group_of[pops] * s * s + local[pops] * (s + 1),
-            np.array([position[d + 2 * q] for q in kept_pairs], int),
-            np.array([position[d + 2 * q + 1] for q in kept_pairs], int),
-            group_of[i_] * s * s + local[i_] * s + local[j_],
-            group_of[i_] * s * s + local[j_] * s + local[i_],
-        ))
-    weights = np.where(keep_arr < d, 1.0, 2.0)
-    return _Layout(tuple(buckets), weights)
+        groups.setdefault(int(find(i)), []).append(i)
+    return list(groups.values())
+
+
+def _buckets(groups: list[list[int]], ratio: float = 0.6) -> list[list[list[int]]]:
+    """Groups in buckets, largest first, each padded to its largest (at least ``ratio`` of it):
+    few buckets (one compiled block product each), little padding."""
+    ordered = sorted(groups, key=len, reverse=True)
+    out: list[list[list[int]]] = []
+    for states in ordered:
+        if out and len(states) >= ratio * len(out[-1][0]):
+            out[-1].append(states)
+        else:
+            out.append([states])
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _layout(d: int, keep: tuple[int, ...]) -> _Layout:
+    """The groups of the sector (connected components of the kept pairs) and the coordinates' places."""
+    keep_arr = np.asarray(keep)
+    iu, ju = np.triu_indices(d, k=1)
+    pops = keep_arr[keep_arr < d]
+    re_coords = keep_arr[(keep_arr >= d) & ((keep_arr - d) % 2 == 0)]
+    pair = (re_coords - d) // 2
+    index = {k: n for n, k in enumerate(keep)}
+    n_pop, n_pair = len(pops), len(pair)
+    z_pop = {int(i): n for n, i in enumerate(pops)}
+    z_pair = {(int(iu[q]), int(ju[q])): n for n, q in enumerate(pair)}
+    zero = n_pop + 2 * n_pair
+    buckets, position, imaginary, offset = [], np.zeros(len(keep), int), np.zeros(len(keep), bool), 0
+    for members in _buckets(_groups(d, iu, ju, pair)):
+        s = len(members[0])
+        states = np.full((len(members), s), -1)
+        for g, st in enumerate(members):
+            states[g, : len(st)] = st
+        gather = np.full((len(members), s, s), zero)
+        for g, st in enumerate(members):
+            for a, i in enumerate(st):
+                for b, j in enumerate(st):
+                    flat = offset + (g * s + a) * s + b
+                    if i == j:
+                        gather[g, a, b] = z_pop[i]
+                        position[index[i]] = flat
+                    elif (i, j) in z_pair:
+                        q = z_pair[(i, j)]
+                        gather[g, a, b] = n_pop + q
+                        position[index[d + 2 * pair[q]]] = position[index[d + 2 * pair[q] + 1]] = flat
+                        imaginary[index[d + 2 * pair[q] + 1]] = True
+                    elif (j, i) in z_pair:
+                        gather[g, a, b] = n_pop + n_pair + z_pair[(j, i)]
+        buckets.append((states, gather))
+        offset += states.size * s
+    sources = (np.array([index[int(i)] for i in pops], int), np.array([index[int(k)] for k in re_coords], int),
+               np.array([index[int(k) + 1] for k in re_coords], int))
+    return _Layout(sources, tuple(buckets), position, imaginary, np.where(keep_arr < d, 1.0, 2.0))
 
 
 def _matvec_r(op: KrylovOperator, r):
@@ -148,10 +179,9 @@ class Krylov(Elimination):
         tol: the relative residual ``‖A x − b‖₂ / ‖b‖₂`` a solve must reach; a point above it gets
             ``STATUS_UNCONVERGED`` (7) and that residual. Every solve (steady state, tangents,
             cotangents, counting statistics) iterates to it.
-        restart: the Krylov subspace's dimension before a restart (memory: ``restart`` vectors of
-            the sector's size a point).
-        maxiter: restarts of one GMRES call.
-        refinements: GMRES calls, each on the true residual of the last (at least 1).
+        restart: the Krylov subspace's dimension: one GMRES cycle (memory: ``restart`` vectors of
+            the sector's size a point), after which the true residual is computed.
+        maxiter: cycles at most (so at most ``restart × maxiter`` products with ``A``).
         probe: also solve with a fixed random right-hand side and mark the point singular where it
             does not converge (a consistent singular system converges for ``b``; about doubles
             the cost of a steady state).
@@ -159,9 +189,8 @@ class Krylov(Elimination):
     """
 
     tol: float = 1e-11
-    restart: int = 30
-    maxiter: int = 20
-    refinements: int = 3
+    restart: int = 20
+    maxiter: int = 50
     probe: bool = True
     dim: int = 0
     keep: tuple[int, ...] = ()
@@ -208,66 +237,56 @@ class Krylov(Elimination):
         return KrylovOperator(rows_a[order], cols_a[order], vals[order], m)
 
     def init(self, operator: KrylovOperator, d: int, eps: float) -> KrylovState:
-        """The preconditioner's eigendecompositions: one ``eig`` and one ``inv`` (LAPACK) of every
-        group padded to the largest (a separated ``−(1 + 10 ‖G‖_∞)`` on the padding), so that no
-        two LAPACK calls run at once (``jaxtherm.linalg.lu``: jaxlib's CPU kernels can deadlock
-        when they do), then sliced per group size."""
+        """The preconditioner's eigendecompositions, bucket by bucket (groups padded with a
+        separated ``−(1 + 10 ‖G‖_∞)`` on the diagonal). Each bucket's LAPACK calls depend on the
+        last's results, so that no two run at once (``jaxtherm.linalg.lu``: jaxlib's CPU kernels
+        can deadlock when they do)."""
         layout = _layout(self.dim, self.keep)
         finite = jnp.all(jnp.isfinite(jax.lax.stop_gradient(operator.values)))
         g = operator.effective
         if g is None:
             return KrylovState(operator, (), ~finite)
         g = jax.lax.stop_gradient(g)
-        size = max(states.shape[1] for states, *_ in layout.buckets)
-        index, mask = [], []
-        for states, *_ in layout.buckets:
-            pad = np.zeros((states.shape[0], size), int)
-            pad[:, : states.shape[1]] = states
-            index.append(pad)
-            mask.append(np.broadcast_to(np.arange(size) < states.shape[1], pad.shape))
-        index, mask = np.concatenate(index), np.concatenate(mask)
-        inside = mask[:, :, None] & mask[:, None, :]
+        finite = finite & jnp.all(jnp.isfinite(g))
+        g = jnp.where(finite, g, -jnp.eye(g.shape[0], dtype=g.dtype))
         shift = -(1.0 + 10.0 * jnp.max(jnp.sum(jnp.abs(g), axis=1)))  # beyond every eigenvalue (Gershgorin)
-        gb = jnp.where(inside, g[index[:, :, None], index[:, None, :]], jnp.where(np.eye(size, dtype=bool), shift, 0))
-        gb = jnp.where(finite & jnp.all(jnp.isfinite(g)), gb, -jnp.eye(size, dtype=gb.dtype))
-        lam, v = jnp.linalg.eig(gb)
-        vinv = jnp.linalg.inv(v)
-        # keep the eigenpairs of each group's own block: the |λ| of the padding is separated
-        blocks, start = [], 0
-        for states, *_ in layout.buckets:
-            count, s = states.shape
-            own = jnp.argsort(jnp.abs(lam[start:start + count] - shift), axis=1)[:, -s:]
-            vb = jnp.take_along_axis(v[start:start + count, :s, :], own[:, None, :], axis=2)
-            vib = jnp.take_along_axis(vinv[start:start + count, :, :s], own[:, :, None], axis=1)
-            blocks.append((vb, vib, jnp.take_along_axis(lam[start:start + count], own, axis=1)))
-            start += count
+        blocks, chain = [], jnp.zeros((), g.dtype)
+        for states, _ in layout.buckets:
+            s = states.shape[1]
+            inside = (states[:, :, None] >= 0) & (states[:, None, :] >= 0)
+            gb = jnp.where(inside, g[states[:, :, None], states[:, None, :]], jnp.where(np.eye(s, dtype=bool), shift, 0))
+            lam, v = jnp.linalg.eig(gb + 0.0 * chain)
+            vinv = jnp.linalg.inv(v + 0.0 * lam[0, 0])
+            chain = vinv[0, 0, 0]
+            blocks.append((v, vinv, lam))
         return KrylovState(operator, tuple(blocks), ~finite)
 
     def matvec(self, state: KrylovState, x):
         return _matvec_r(state.operator, _lift(x, self.dim))[1:]
 
     def _precondition(self, state: KrylovState, y, transpose: bool):
-        """``M y ≈ A⁻¹ y`` (or ``A⁻ᵀ y``) from ``S₀⁻¹`` (module docstring)."""
+        """``M y ≈ A⁻¹ y`` (or ``A⁻ᵀ y``) from ``S₀⁻¹`` (module docstring), by gathers only."""
         d, layout = self.dim, _layout(self.dim, self.keep)
         if not state.blocks:
             return y
-        u = jnp.zeros(len(self.keep), y.dtype).at[1:].set(y) / layout.weights if transpose else _lift(y, d)
-        out = jnp.zeros_like(u)
-        cdt = jnp.result_type(u.dtype, jnp.complex64)
-        for (states, pops, pop_at, re, im, at, at_t), (v, vinv, lam) in zip(layout.buckets, state.blocks):
-            shape = states.shape + (states.shape[1],)
-            z = u[re] + 1j * u[im]
-            x = (jnp.zeros(int(np.prod(shape)), cdt).at[pop_at].set(u[pops]).at[at].set(z).at[at_t].set(jnp.conj(z))
-                 .reshape(shape))
+        u = jnp.concatenate([jnp.zeros(1, y.dtype), y]) / layout.weights if transpose else _lift(y, d)
+        pops, re, im = layout.sources
+        z = u[re] + 1j * u[im]
+        z = jnp.concatenate([u[pops].astype(z.dtype), z, jnp.conj(z), jnp.zeros(1, z.dtype)])
+        outs = []
+        for (_, gather), (v, vinv, lam) in zip(layout.buckets, state.blocks):
+            x = z[gather]
             if transpose:  # S₀ᴴ(X) = G†X + XG: X = V⁻ᴴ X̃ V⁻¹, X̃ = V†YV / (λ̄_a + λ_b)
-                xt = jnp.conj(jnp.swapaxes(v, 1, 2)) @ x @ v / (jnp.conj(lam)[:, :, None] + lam[:, None, :])
-                vi = jnp.conj(jnp.swapaxes(vinv, 1, 2))
-                x = vi @ xt @ jnp.conj(vi.swapaxes(1, 2))
+                vh = jnp.conj(jnp.swapaxes(v, 1, 2))
+                xt = vh @ x @ v / (jnp.conj(lam)[:, :, None] + lam[:, None, :])
+                vih = jnp.conj(jnp.swapaxes(vinv, 1, 2))
+                x = vih @ xt @ vinv
             else:  # S₀(X) = GX + XG†: X = V X̃ V†, X̃ = V⁻¹YV⁻ᴴ / (λ_a + λ̄_b)
                 xt = vinv @ x @ jnp.conj(jnp.swapaxes(vinv, 1, 2)) / (lam[:, :, None] + jnp.conj(lam)[:, None, :])
                 x = v @ xt @ jnp.conj(jnp.swapaxes(v, 1, 2))
-            flat = x.reshape(-1)
-            out = out.at[pops].set(jnp.real(flat[pop_at])).at[re].set(jnp.real(flat[at])).at[im].set(jnp.imag(flat[at]))
+            outs.append(x.reshape(-1))
+        flat = jnp.concatenate(outs)[layout.position]
+        out = jnp.where(layout.imaginary, jnp.imag(flat), jnp.real(flat))
         return _lift_t(out * layout.weights, d) if transpose else out[1:]
 
     def _gmres(self, state: KrylovState, matvec, rhs, transpose: bool):
@@ -283,15 +302,15 @@ class Krylov(Elimination):
 
         def body(carry):
             k, x, _ = carry
-            dx, _ = jax.scipy.sparse.linalg.gmres(matvec, rhs - matvec(x), tol=self.tol / 10, atol=0.0,
-                                                  restart=self.restart, maxiter=self.maxiter, M=precondition,
-                                                  solve_method="batched")
+            # one cycle of ``restart`` Arnoldi steps, then the true residual decides
+            dx, _ = jax.scipy.sparse.linalg.gmres(matvec, rhs - matvec(x), tol=0.0, atol=0.0, restart=self.restart,
+                                                  maxiter=1, M=precondition, solve_method="batched")
             x = x + dx
             return k + 1, x, relative(x)
 
         def more(carry):
             k, _, res = carry
-            return (k < self.refinements) & (res > self.tol)
+            return (k < self.maxiter) & (res > self.tol)
 
         _, x, res = jax.lax.while_loop(more, body, (0, jnp.zeros_like(rhs), jnp.asarray(jnp.inf, rhs.dtype)))
         return x, res
