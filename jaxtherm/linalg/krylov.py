@@ -182,9 +182,11 @@ class Krylov(Elimination):
         restart: the Krylov subspace's dimension: one GMRES cycle (memory: ``restart`` vectors of
             the sector's size a point), after which the true residual is computed.
         maxiter: cycles at most (so at most ``restart × maxiter`` products with ``A``).
-        probe: also solve with a fixed random right-hand side and mark the point singular where it
-            does not converge (a consistent singular system converges for ``b``; about doubles
-            the cost of a steady state).
+        probe: also solve with a fixed random right-hand side to ``probe_tol`` and mark the point
+            singular (``STATUS_SINGULAR``) where that fails while ``b`` converged: a consistent
+            singular system (a steady state that is not unique) converges for ``b``, but stalls
+            at a relative residual of order one for a generic right-hand side (about 1.5× the
+            cost of a steady state; ``probe=False`` trusts convergence alone).
         dim, keep: the sector (set by ``prepare_sector``; ``Krylov()`` names the elimination).
     """
 
@@ -192,6 +194,7 @@ class Krylov(Elimination):
     restart: int = 20
     maxiter: int = 50
     probe: bool = True
+    probe_tol: float = 1e-6
     dim: int = 0
     keep: tuple[int, ...] = ()
 
@@ -201,6 +204,11 @@ class Krylov(Elimination):
     def prepare_sector(self, d: int, keep: tuple[int, ...]) -> Krylov:
         """This elimination for the sector ``keep`` of a ``d``-state system."""
         return dataclasses.replace(self, dim=int(d), keep=tuple(int(k) for k in keep))
+
+    def block_size(self) -> int | None:
+        """One point at a time on a CPU (``lax.map``): vmapped, the iteration ran ~10× slower a
+        point (measured, ``benchmarks/bench_large.py``); the whole chunk at once on a GPU."""
+        return 1 if jax.default_backend() == "cpu" else None
 
     @property
     def description(self) -> str:
@@ -289,8 +297,10 @@ class Krylov(Elimination):
         out = jnp.where(layout.imaginary, jnp.imag(flat), jnp.real(flat))
         return _lift_t(out * layout.weights, d) if transpose else out[1:]
 
-    def _gmres(self, state: KrylovState, matvec, rhs, transpose: bool):
-        """``x`` with ``‖matvec(x) − rhs‖ ≤ tol ‖rhs‖`` where GMRES gets there, and that relative residual."""
+    def _gmres(self, state: KrylovState, matvec, rhs, transpose: bool, tol: float | None = None):
+        """``x`` with ``‖matvec(x) − rhs‖ ≤ tol ‖rhs‖`` where GMRES gets there (``tol``: ``self.tol``),
+        and that relative residual."""
+        tol = self.tol if tol is None else tol
         def precondition(y):
             return self._precondition(state, y, transpose)
 
@@ -304,13 +314,13 @@ class Krylov(Elimination):
             k, x, _ = carry
             # one cycle of ``restart`` Arnoldi steps, then the true residual decides
             dx, _ = jax.scipy.sparse.linalg.gmres(matvec, rhs - matvec(x), tol=0.0, atol=0.0, restart=self.restart,
-                                                  maxiter=1, M=precondition, solve_method="batched")
+                                                  maxiter=1, M=precondition, solve_method="incremental")
             x = x + dx
             return k + 1, x, relative(x)
 
         def more(carry):
             k, _, res = carry
-            return (k < self.maxiter) & (res > self.tol)
+            return (k < self.maxiter) & (res > tol)
 
         _, x, res = jax.lax.while_loop(more, body, (0, jnp.zeros_like(rhs), jnp.asarray(jnp.inf, rhs.dtype)))
         return x, res
@@ -348,8 +358,8 @@ class Krylov(Elimination):
         unconverged = ~(own <= self.tol)
         if self.probe:
             probe = jnp.asarray(np.random.default_rng(7).standard_normal(len(b)), dtype)
-            _, probe_residual = self._gmres(frozen, mv, probe, transpose=False)
-            singular = ~(probe_residual <= self.tol) & ~unconverged
+            _, probe_residual = self._gmres(frozen, mv, probe, transpose=False, tol=self.probe_tol)
+            singular = ~(probe_residual <= self.probe_tol) & ~unconverged
         else:
             singular = jnp.zeros((), bool)
         ok = status == STATUS_OK
