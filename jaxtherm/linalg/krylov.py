@@ -283,14 +283,18 @@ class Krylov(Elimination):
         z = jnp.concatenate([u[pops].astype(z.dtype), z, jnp.conj(z), jnp.zeros(1, z.dtype)])
         outs = []
         for (_, gather), (v, vinv, lam) in zip(layout.buckets, state.blocks):
+            den = lam[:, :, None] + jnp.conj(lam)[:, None, :]
+            # a zero λ_a + λ̄_b (no decay in G: Davies baths are not in it) is replaced by a decay
+            scale = jnp.max(jnp.abs(den)) + jnp.finfo(y.dtype).tiny
+            den = jnp.where(jnp.abs(den) > 1e-8 * scale, den, -scale)
             x = z[gather]
             if transpose:  # S₀ᴴ(X) = G†X + XG: X = V⁻ᴴ X̃ V⁻¹, X̃ = V†YV / (λ̄_a + λ_b)
                 vh = jnp.conj(jnp.swapaxes(v, 1, 2))
-                xt = vh @ x @ v / (jnp.conj(lam)[:, :, None] + lam[:, None, :])
+                xt = vh @ x @ v / jnp.conj(den)
                 vih = jnp.conj(jnp.swapaxes(vinv, 1, 2))
                 x = vih @ xt @ vinv
             else:  # S₀(X) = GX + XG†: X = V X̃ V†, X̃ = V⁻¹YV⁻ᴴ / (λ_a + λ̄_b)
-                xt = vinv @ x @ jnp.conj(jnp.swapaxes(vinv, 1, 2)) / (lam[:, :, None] + jnp.conj(lam)[:, None, :])
+                xt = vinv @ x @ jnp.conj(jnp.swapaxes(vinv, 1, 2)) / den
                 x = v @ xt @ jnp.conj(jnp.swapaxes(v, 1, 2))
             outs.append(x.reshape(-1))
         flat = jnp.concatenate(outs)[layout.position]

@@ -161,6 +161,10 @@ class Reduced:
         elimination: an elimination (name or object) for every model instead of the limits'
             choice; the static-pivot ones need a Liouvillian assembled from constants (no
             Davies baths), the unrolled one at most 32 unknowns.
+        min_krylov: a sector of more unknowns than this, in a model without Davies baths, is
+            solved by ``jaxtherm.solvers.Krylov`` (preconditioned GMRES, never an ``n²`` array;
+            its default tolerance), before any ordering is computed (the fill-reducing order of
+            the 7-qubit chain alone takes minutes). ``0``: never.
 
     The defaults' trade-offs (speed against compile time) are measured by
     ``benchmarks/bench_sectors.py`` (``docs/performance.md``).
@@ -171,12 +175,14 @@ class Reduced:
     max_staged: int = 100_000
     eigenbasis: bool = True
     elimination: Elimination | str | None = None
+    min_krylov: int = 500
     name = "reduced"
 
     def __post_init__(self):
         _check_int("max_unrolled", self.max_unrolled, 0, 32)
         _check_int("max_sparse", self.max_sparse, 0)
         _check_int("max_staged", self.max_staged, 0)
+        _check_int("min_krylov", self.min_krylov, 0)
         if not isinstance(self.eigenbasis, bool):
             raise ValueError(f"Reduced(eigenbasis=...) must be True or False, got {self.eigenbasis!r}")
         object.__setattr__(self, "elimination", _elimination(self.elimination))
@@ -211,7 +217,7 @@ class Auto:
 
     def choose(self, model: Model) -> Dense | Reduced:
         """The concrete solver for ``model`` on the default JAX backend."""
-        del model  # every model: its sector; the platform does not change the choice (yet)
+        del model  # its sector (large ones by Krylov: Reduced.min_krylov); the platform does not change it (yet)
         return Reduced()
 
     def plan(self, model: Model, differentiated: bool = False) -> Plan:
@@ -245,7 +251,11 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     The general Davies construction, and eigenbasis entries built as arrays, are dense traced
     matrices that LU takes faster. Larger sectors assembled from constants are eliminated with
     static pivots, unrolled or staged by the size of the elimination; a structurally zero pivot
-    in the threshold order leaves LU."""
+    in the threshold order leaves LU. Sectors above ``limits.min_krylov`` unknowns without Davies
+    baths: preconditioned GMRES (``Krylov``), measured faster than any elimination from the
+    6-qubit chain (923 unknowns) on (``benchmarks/bench_large.py``)."""
+    if limits.min_krylov and not model.davies and len(keep) - 1 > limits.min_krylov:
+        return Krylov()
     scalar_entries = secular.scalar_code(model) if eigenbasis else not model.davies
     if scalar_entries and len(keep) - 1 <= limits.max_unrolled:
         return Unrolled()
