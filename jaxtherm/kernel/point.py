@@ -120,7 +120,7 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], cou
 def no_jump_generator(model: Model, h_coeffs: list, rates: list, dtype):
     """``G = −i H − ½ Σ_k κ_k L_k†L_k`` (complex ``(d, d)``): the Lindblad generator without its
     jumps is ``X ↦ G X + X G†``, the preconditioner of ``jaxtherm.linalg.krylov.Krylov``
-    (Davies thermalizers are left out of it)."""
+    (models with Davies thermalizers get none: GMRES unpreconditioned)."""
     cdt = _config.complex_dtype(dtype)
     g = jnp.zeros((model.dim, model.dim), cdt)
     for h, t in zip(h_coeffs, model.hamiltonian):
@@ -239,7 +239,7 @@ class _ProductBasis:
         self.h_vector = jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype)
         self.generators = davies_matrices(model, p, self.h_vector, dtype, plan.keep)
         self.matrix = plan.assemble(h_coeffs + self.rates, ops["supers"], self.generators, dtype)
-        if getattr(plan.elimination, "matrix_free", False):  # its preconditioner: the no-jump part
+        if getattr(plan.elimination, "matrix_free", False) and not model.davies:  # its preconditioner
             self.matrix = self.matrix._replace(effective=no_jump_generator(model, h_coeffs, self.rates, dtype))
 
     def flows(self, r) -> list[tuple[str, jnp.ndarray]]:

@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtherm.linalg.elimination import Elimination, Sparse, classify
-from jaxtherm.status import STATUS_OK, STATUS_SINGULAR, STATUS_UNCONVERGED
+from jaxtherm.status import STATUS_INACCURATE, STATUS_OK, STATUS_SINGULAR, STATUS_UNCONVERGED
 
 __all__ = ["Krylov", "KrylovOperator", "KrylovState"]
 
@@ -367,6 +367,8 @@ class Krylov(Elimination):
         else:
             singular = jnp.zeros((), bool)
         ok = status == STATUS_OK
-        status = jnp.where(ok & singular, STATUS_SINGULAR, jnp.where(ok & unconverged, STATUS_UNCONVERGED, status))
+        # an unconverged solve is the cause of a large residual: its own status, not "inaccurate"
+        missed = unconverged & (ok | (status == STATUS_INACCURATE))
+        status = jnp.where(ok & singular, STATUS_SINGULAR, jnp.where(missed, STATUS_UNCONVERGED, status))
         residual = jnp.where(status == STATUS_SINGULAR, jnp.inf, jnp.where(unconverged, jnp.maximum(own, residual), residual))
         return self.stacked(r), status.astype(jnp.int8), residual, state
