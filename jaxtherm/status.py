@@ -33,6 +33,10 @@ truncation are nearly empty), so that weak coupling is not flagged, while the
 violations that change the physics (strong coupling, ``γ ≳ ω``: −0.015 … −0.28, with currents
 running the wrong way) are, by orders of magnitude."""
 
+STATUS_UNCONVERGED = 7
+"""An iterative solve (``jaxtherm.linalg.krylov.Krylov``) that did not reach its tolerance
+(``Krylov.tol``, a relative residual ``‖A x − b‖₂/‖b‖₂``); the point's ``residual`` is the one it
+reached."""
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
     STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",
@@ -42,6 +46,7 @@ STATUS_MEANINGS = {
     STATUS_UNVERIFIED: "static pivots could not vouch for the solution (solved again with partial pivoting)",
     STATUS_NOT_POSITIVE: f"steady state not positive: min_eigenvalue below -{POSITIVITY_TOLERANCE:g} (Redfield at "
                          "strong coupling); its numbers are kept",
+    STATUS_UNCONVERGED: "the iterative (Krylov) solve did not reach its tolerance; residual is the one reached",
 }
 
 

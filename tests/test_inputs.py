@@ -89,7 +89,7 @@ def test_a_grid_too_large_is_refused_naming_its_axes_and_count():
 
 def test_a_float_for_an_integer_model_option_names_the_option():
     err = _spec_error("[model]\nname = 'qubit_chain'\nn = 3.0\n")
-    assert err.key == "model.n" and "n must be one of 2, 3, 4, 5, 6; got 3.0" in str(err)
+    assert err.key == "model.n" and "n must be one of 2, 3, 4, 5, 6, 7, 8; got 3.0" in str(err)
     err = _spec_error("[model]\nname = 'qubit_chain'\nn = true\n")
     assert err.key == "model.n" and "got True" in str(err)
     with pytest.raises(ValueError, match="got 3.0"):

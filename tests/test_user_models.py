@@ -217,7 +217,7 @@ def test_registry_lists_and_builds_every_family():
     assert jaxtherm.models.get("qubit_chain", n=4).dim == 16
     assert jaxtherm.models.get("oscillator_pair", cutoff=5).dim == 25
     assert "omega_cutoff" in jaxtherm.models.get("absorption_refrigerator", spectrum="ohmic").parameters
-    with pytest.raises(ValueError, match="n must be one of 2, 3, 4, 5, 6"):
+    with pytest.raises(ValueError, match="n must be one of 2, 3, 4, 5, 6, 7, 8"):
         jaxtherm.models.get("qubit_chain", n=9)
     with pytest.raises(ValueError, match="takes no option 'size'"):
         jaxtherm.models.get("qubit_chain", size=3)

@@ -166,11 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="write nothing: print the number of points, the file's size "
                      "against the free space, the chunk size, and the time a short timed probe predicts (exit 2 "
                      "where the run would be refused, e.g. for lack of space)")
-    run.add_argument("--solver", choices=("auto", "reduced", "dense", "lu", "unrolled", "static_pivots", "staged"),
+    run.add_argument("--solver", choices=("auto", "reduced", "dense", "lu", "unrolled", "static_pivots", "staged", "krylov"),
                      help="auto: pick for the model (today: reduced; the results file's solver_plan says what ran); "
                      "reduced: solve only the symmetry sector of the steady state, by the elimination its size calls for; "
                      "dense: the full Liouvillian, the slower reference; lu, unrolled, static_pivots, staged: the sector "
-                     "by that elimination (static_pivots and staged: models without Davies baths) "
+                     "by that elimination (static_pivots and staged: models without Davies baths; krylov: preconditioned GMRES "
+                     "for large sectors, points that miss its tolerance get status 7) "
                      "(default: [run] solver, else auto)")
     run.add_argument("--device", choices=("cpu", "gpu"), help="JAX device (default: JAX's default, a GPU if visible)")
     run.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",

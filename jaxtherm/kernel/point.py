@@ -43,7 +43,7 @@ from jaxtherm.status import POSITIVITY_TOLERANCE, STATUS_NOT_POSITIVE, keeps_val
 
 
 @functools.lru_cache(maxsize=256)
-def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
+def operators_on(model: Model, keep: tuple[int, ...], sparse: bool = False) -> dict:
     """The model's constant operators restricted to the kept real coordinates ``keep``.
 
     Returns:
@@ -54,20 +54,31 @@ def operators_on(model: Model, keep: tuple[int, ...]) -> dict:
         ``jumps``: per Lindblad term the entries ``(rows, cols, values)`` of its jump part
         ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for ``jaxtherm.physics.fluctuations``); and, for
         Davies models, ``basis_rows`` ``(m, d²)`` and ``basis_cols`` ``(d², m)`` (complex).
+        With ``sparse`` (a matrix-free elimination, ``jaxtherm.linalg.krylov``), ``supers`` is a
+        list of entries ``(rows, cols, values)`` on the kept coordinates instead: no ``m²`` array.
     """
     d = model.dim
     n = d * d
     keep = np.asarray(keep)
     ops = model.real_operators
     m = len(keep)
-    supers = np.stack([e.dense(n, keep) for e in [*ops["hamiltonian"], *ops["lindblad"]]]).reshape(-1, m, m)
+    terms = [*ops["hamiltonian"], *ops["lindblad"]]
     h_dual = ops["hamiltonian_dual"][:, keep]
+    if sparse:
+        supers = [e.block(n, keep) for e in terms]
+        flow = np.zeros((len(h_dual), len(ops["lindblad"]), m))
+        for k, (rows, cols, values) in enumerate(supers[len(h_dual):]):
+            for m_ in range(len(h_dual)):
+                np.add.at(flow[m_, k], cols, h_dual[m_, rows] * values)
+    else:
+        supers = np.stack([e.dense(n, keep) for e in terms]).reshape(-1, m, m)
+        flow = np.einsum("mi,kij->mkj", h_dual, supers[len(h_dual):])
     out = {
         "keep": keep,
         "supers": supers,
         "h_dual": h_dual,
         # energy_flow[m, k] · r = Tr(H_m D[L_k] ρ): each superoperator maps the sector into itself
-        "energy_flow": np.einsum("mi,kij->mkj", h_dual, supers[len(h_dual):]),
+        "energy_flow": flow,
         "expectation_dual": ops["expectation_dual"][:, keep],
         "jumps": [e.block(n, keep) for e in ops["jump"]],
     }
@@ -107,6 +118,20 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], cou
     return [g.astype(dtype) for g in generators]
 
 
+def no_jump_generator(model: Model, h_coeffs: list, rates: list, dtype):
+    """``G = −i H − ½ Σ_k κ_k L_k†L_k`` (complex ``(d, d)``): the Lindblad generator without its
+    jumps is ``X ↦ G X + X G†``, the preconditioner of ``jaxtherm.linalg.krylov.Krylov``
+    (models with Davies thermalizers get none: GMRES unpreconditioned)."""
+    cdt = _config.complex_dtype(dtype)
+    g = jnp.zeros((model.dim, model.dim), cdt)
+    for h, t in zip(h_coeffs, model.hamiltonian):
+        g = g - 1j * h.astype(cdt) * jnp.asarray(t.operator, cdt)
+    for rate, k in zip(rates, model.lindblads):
+        jump = np.asarray(k.jump)
+        g = g - 0.5 * rate.astype(cdt) * jnp.asarray(jump.conj().T @ jump, cdt)
+    return g
+
+
 def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = True, fluctuations: bool = False) -> dict:
     """Steady state and observables of one parameter point.
 
@@ -133,7 +158,7 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         Every observable is NaN where ``status`` is neither 0 nor 6 (``jaxtherm.status.keeps_values``).
     """
     d = model.dim
-    ops = operators_on(model, plan.keep)
+    ops = operators_on(model, plan.keep, getattr(plan.elimination, "matrix_free", False))
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
     if fluctuations:
         model.check_counting()
@@ -222,6 +247,8 @@ class _ProductBasis:
         self.h_vector = jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype)
         self.generators = davies_matrices(model, p, self.h_vector, dtype, plan.keep)
         self.matrix = plan.assemble(h_coeffs + self.rates, ops["supers"], self.generators, dtype)
+        if getattr(plan.elimination, "matrix_free", False) and not model.davies:  # its preconditioner
+            self.matrix = self.matrix._replace(effective=no_jump_generator(model, h_coeffs, self.rates, dtype))
 
     def flows(self, r) -> list[tuple[str, jnp.ndarray]]:
         """``(channel, Tr(H L_k ρ))`` of every dissipative term: ``κ_k Σ_m h_m W_mk · r`` for a

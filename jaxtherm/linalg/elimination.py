@@ -99,6 +99,9 @@ class Elimination:
     name: ClassVar[str] = ""
     static_pivots: ClassVar[bool] = False
     scalars: ClassVar[bool] = False
+    matrix_free: ClassVar[bool] = False
+    """``assemble`` takes the constant superoperators as entries (no ``(m, m)`` arrays), and the
+    kernel adds the no-jump generator for its preconditioner (``jaxtherm.linalg.krylov``)."""
 
     # --- configuration
 

@@ -18,12 +18,12 @@ from jaxtherm.physics.operators import dag, lowering, number
 
 COUPLINGS = ("local", "global", "redfield", "ule")
 SPECTRA = ("seed", "bose", "ohmic")
-SIZES = (2, 3, 4, 5, 6)
+SIZES = (2, 3, 4, 5, 6, 7, 8)
 
 
 @model_family
 def qubit_chain(n: int = 3, coupling: str = "local", spectrum: str = "seed") -> Model:
-    """An XX chain of ``n`` qubits (2 ≤ n ≤ 6) with baths ``h`` (site 0) and ``c`` (site n−1).
+    """An XX chain of ``n`` qubits (2 ≤ n ≤ 8) with baths ``h`` (site 0) and ``c`` (site n−1).
 
     Args:
         n: number of qubits; the Hilbert space has ``d = 2ⁿ`` (the steady state's symmetry

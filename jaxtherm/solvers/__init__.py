@@ -7,6 +7,7 @@ For convenience this package also re-exports the eliminations (``LU``, ``Unrolle
 ``jaxtherm.status``), so that ``jaxtherm.solvers.LU()`` names an elimination."""
 
 from jaxtherm.linalg.elimination import Coo, Elimination, Sparse, eliminate_trace, restore_trace
+from jaxtherm.linalg.krylov import Krylov
 from jaxtherm.linalg.lu import LU
 from jaxtherm.linalg.staged import Staged
 from jaxtherm.linalg.unrolled import StaticPivots, Unrolled
@@ -20,6 +21,7 @@ from jaxtherm.status import (
     STATUS_NOT_POSITIVE,
     STATUS_OK,
     STATUS_SINGULAR,
+    STATUS_UNCONVERGED,
     STATUS_UNVERIFIED,
 )
 
@@ -34,11 +36,13 @@ __all__ = [
     "STATUS_NOT_POSITIVE",
     "STATUS_OK",
     "STATUS_SINGULAR",
+    "STATUS_UNCONVERGED",
     "STATUS_UNVERIFIED",
     "Auto",
     "Coo",
     "Dense",
     "Elimination",
+    "Krylov",
     "Plan",
     "Reduced",
     "Solver",

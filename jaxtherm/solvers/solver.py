@@ -32,6 +32,7 @@ import numpy as np
 
 from jaxtherm.linalg import ordering, unrolled
 from jaxtherm.linalg.elimination import Elimination, eliminate_trace
+from jaxtherm.linalg.krylov import Krylov
 from jaxtherm.linalg.lu import LU
 from jaxtherm.linalg.staged import Staged
 from jaxtherm.linalg.unrolled import StaticPivots, Unrolled
@@ -39,7 +40,7 @@ from jaxtherm.models import Model
 from jaxtherm.physics import secular
 from jaxtherm.solvers.sector import symmetry_sector
 
-ELIMINATIONS: dict[str, type[Elimination]] = {e.name: e for e in (LU, Unrolled, StaticPivots, Staged)}
+ELIMINATIONS: dict[str, type[Elimination]] = {e.name: e for e in (LU, Unrolled, StaticPivots, Staged, Krylov)}
 """The eliminations by name."""
 
 NAMES = ("auto", "reduced", "dense", *ELIMINATIONS)
@@ -160,6 +161,11 @@ class Reduced:
         elimination: an elimination (name or object) for every model instead of the limits'
             choice; the static-pivot ones need a Liouvillian assembled from constants (no
             Davies baths), the unrolled one at most 32 unknowns.
+        min_krylov: a sector of more unknowns than this, in a model without Davies baths, is
+            solved by ``jaxtherm.solvers.Krylov`` (preconditioned GMRES, never an ``n²`` array;
+            its default tolerance), before any ordering is computed (the fill-reducing order of
+            the 7-qubit chain alone takes minutes). ``0``: never. Below it a sector whose
+            elimination is too large for ``max_staged`` takes LU (never fails to converge).
 
     The defaults' trade-offs (speed against compile time) are measured by
     ``benchmarks/bench_sectors.py`` (``docs/performance.md``).
@@ -167,15 +173,17 @@ class Reduced:
 
     max_unrolled: int = 10
     max_sparse: int = 1000
-    max_staged: int = 100_000
+    max_staged: int = 3_000_000
     eigenbasis: bool = True
     elimination: Elimination | str | None = None
+    min_krylov: int = 1000
     name = "reduced"
 
     def __post_init__(self):
         _check_int("max_unrolled", self.max_unrolled, 0, 32)
         _check_int("max_sparse", self.max_sparse, 0)
         _check_int("max_staged", self.max_staged, 0)
+        _check_int("min_krylov", self.min_krylov, 0)
         if not isinstance(self.eigenbasis, bool):
             raise ValueError(f"Reduced(eigenbasis=...) must be True or False, got {self.eigenbasis!r}")
         object.__setattr__(self, "elimination", _elimination(self.elimination))
@@ -210,7 +218,7 @@ class Auto:
 
     def choose(self, model: Model) -> Dense | Reduced:
         """The concrete solver for ``model`` on the default JAX backend."""
-        del model  # every model: its sector; the platform does not change the choice (yet)
+        del model  # its sector (large ones by Krylov: Reduced.min_krylov); the platform does not change it (yet)
         return Reduced()
 
     def plan(self, model: Model, differentiated: bool = False) -> Plan:
@@ -231,6 +239,8 @@ def _plan(solver: Dense | Reduced, model: Model, differentiated: bool) -> Plan:
         elimination = choose(solver, model, keep, eigenbasis)
     else:
         elimination = _given(solver.elimination, model, keep)
+    if elimination.matrix_free:  # the product basis: its preconditioner is built from H and the jumps
+        elimination, eigenbasis = elimination.prepare_sector(d, keep), False
     return Plan(solver, keep, elimination, d, eigenbasis, scalars=not differentiated)
 
 
@@ -242,7 +252,13 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     The general Davies construction, and eigenbasis entries built as arrays, are dense traced
     matrices that LU takes faster. Larger sectors assembled from constants are eliminated with
     static pivots, unrolled or staged by the size of the elimination; a structurally zero pivot
-    in the threshold order leaves LU."""
+    in the threshold order leaves LU. Sectors above ``limits.min_krylov`` unknowns without Davies
+    baths: preconditioned GMRES (``Krylov``). Measured (``docs/performance.md``, "Which
+    elimination for a large sector"): staged beats Krylov and LU up to the 6-qubit chain (923
+    unknowns, 2.3×10⁶ multiply–adds) and the oscillators at cutoff 10; the 7-qubit chain's order
+    alone takes minutes."""
+    if limits.min_krylov and not model.davies and len(keep) - 1 > limits.min_krylov:
+        return Krylov()
     scalar_entries = secular.scalar_code(model) if eigenbasis else not model.davies
     if scalar_entries and len(keep) - 1 <= limits.max_unrolled:
         return Unrolled()

@@ -1,0 +1,162 @@
+"""Large models (issue 29): the 6- and 8-qubit chains and the oscillator pair at cutoff 16, by
+``jaxtherm.solve`` (``solver="auto"``: preconditioned GMRES, ``jaxtherm.linalg.krylov``) beside a
+QuTiP ``steadystate`` loop on the same operators.
+
+Rows, each in a fresh subprocess so that its peak resident memory (``ru_maxrss``) is its own:
+
+* ``jaxtherm``: ``jaxtherm.solve(model, rho=False, **points)`` (float64) over N points with the
+  hopping (coupling) on a linspace, the baths fixed; timed after a first (compiling) call; the
+  compile time is the first call's minus the timed one's. ``--solver`` adds rows by other
+  solvers (e.g. ``staged``, ``lu``).
+* ``qutip direct`` and ``qutip iterative-gmres``: ``qutip.steadystate(H, c_ops, method=…)`` in a
+  loop (after one untimed warm-up point), ``H`` and the jumps ``√κ L`` built per point from the
+  model's own operators (sparse CSR), for at least 3 points (the 8-qubit chain: 1,
+  ``QUTIP_POINTS``) and ``--qutip-seconds``; then the largest relative difference of ``n_c``
+  (``⟨n⟩`` at the cold end) from jaxtherm on the same points.
+
+The ``× QuTiP`` column divides jaxtherm's points/s by the better QuTiP row of the same model.
+
+Usage::
+
+    python benchmarks/bench_large.py [--quick] [--only SUBSTRING] [--solver NAME] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+MODELS = {
+    "chain6": ("qubit_chain", {"n": 6}, "g", 256),
+    "chain8": ("qubit_chain", {"n": 8}, "g", 8),
+    "oscillators16": ("oscillator_pair", {"cutoff": 16}, "epsilon", 64),
+}
+QUTIP_POINTS = {"chain8": 1}
+"""Points timed in the QuTiP loop at least (the 8-qubit chain: one, no warm-up; a point takes minutes)."""
+FIXED = dict(omega=1.0, beta_h=0.5, beta_c=2.0, gamma_h=0.1, gamma_c=0.2, omega_a=1.0, omega_b=1.2, beta_a=0.5,
+             beta_b=2.0, gamma_a=0.1, gamma_b=0.2)
+
+
+def _model(key):
+    import jaxtherm
+
+    family, options, swept, n = MODELS[key]
+    model = jaxtherm.models.get(family, **options)
+    fixed = {k: v for k, v in FIXED.items() if k in model.parameters}
+    return model, fixed, swept, n
+
+
+def _points(swept: str, n: int) -> np.ndarray:
+    return np.linspace(0.1, 1.0, n) if swept == "g" else np.linspace(0.05, 0.4, n)
+
+
+def row_jaxtherm(key: str, solver: str, quick: bool) -> dict:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jaxtherm
+
+    model, fixed, swept, n = _model(key)
+    n = 2 if quick else n
+    values = _points(swept, n)
+    start = time.perf_counter()
+    out = jax.block_until_ready(jaxtherm.solve(model, solver=solver, rho=False, **fixed, **{swept: values}))
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    out = jax.block_until_ready(jaxtherm.solve(model, solver=solver, rho=False, **fixed, **{swept: values}))
+    timed = time.perf_counter() - start
+    cold = "n_c" if "n_c" in out else "n_b"
+    return {"points": n, "points_per_s": n / timed, "compile_s": first - timed,
+            "ok": float(np.mean(np.asarray(out["status"]) == 0)), "plan": jaxtherm.solvers.get(solver).plan(model).description,
+            "values": np.asarray(out[cold]).tolist()}
+
+
+def row_qutip(key: str, method: str, budget: float, quick: bool) -> dict:
+    import qutip
+
+    model, fixed, swept, n = _model(key)
+    n = 2 if quick else n
+    values = _points(swept, n)
+    order = np.random.default_rng(0).permutation(n)
+    cold_op = qutip.Qobj(np.asarray(model.expectations[1].operator, complex))
+    least = QUTIP_POINTS.get(key, 3)
+    done, results, start = [], [], time.perf_counter()
+    for count, i in enumerate(order):
+        p = model.to_parameters({**fixed, swept: float(values[i])})
+        h = sum(float(t.coefficient(p)) * np.asarray(t.operator, complex) for t in model.hamiltonian)
+        c_ops = [qutip.Qobj(np.sqrt(float(k.rate(p))) * np.asarray(k.jump, complex)).to("CSR") for k in model.lindblads]
+        rho = qutip.steadystate(qutip.Qobj(h).to("CSR"), c_ops, method=method)  # sparse, as QuTiP users build them
+        if count == 0 and least > 1:  # untimed warm-up
+            start = time.perf_counter()
+            continue
+        done.append(int(i)), results.append(float(qutip.expect(cold_op, rho)))
+        if len(done) >= (1 if quick else least) and time.perf_counter() - start >= (0 if quick else budget):
+            break
+    elapsed = time.perf_counter() - start
+    return {"points": len(done), "points_per_s": len(done) / elapsed, "indices": done, "values": results}
+
+
+def child(args) -> None:
+    if args.row_method == "jaxtherm":
+        r = row_jaxtherm(args.row_model, args.row_solver, args.quick)
+    else:
+        r = row_qutip(args.row_model, args.row_method, args.qutip_seconds, args.quick)
+    r["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(r))
+
+
+def run_row(key: str, method: str, solver: str, args) -> dict:
+    cmd = [sys.executable, __file__, "--row-model", key, "--row-method", method, "--row-solver", solver,
+           "--qutip-seconds", str(args.qutip_seconds)] + (["--quick"] if args.quick else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"{key} {method}: {out.stderr[-2000:]}")
+    return json.loads(line[7:])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", action="append")
+    ap.add_argument("--solver", action="append", default=[])
+    ap.add_argument("--qutip-seconds", type=float, default=20.0)
+    ap.add_argument("--json")
+    ap.add_argument("--row-model", help=argparse.SUPPRESS)
+    ap.add_argument("--row-method", help=argparse.SUPPRESS)
+    ap.add_argument("--row-solver", default="auto", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.row_model:
+        return child(args)
+    rows = []
+    print(f"{'model':<15}{'method':<26}{'points':>7}{'points/s':>11}{'× QuTiP':>9}{'peak MB':>9}{'compile s':>10}  max rel Δn_c")
+    for key in MODELS:
+        if args.only and not any(s in key for s in args.only):
+            continue
+        own = {s: run_row(key, "jaxtherm", s, args) for s in ["auto", *args.solver]}
+        theirs = {m: run_row(key, m, "", args) for m in ("direct", "iterative-gmres")}
+        best = max(r["points_per_s"] for r in theirs.values())
+        for s, r in own.items():
+            print(f"{key:<15}{'jaxtherm ' + s:<26}{r['points']:>7}{r['points_per_s']:>11.3g}{r['points_per_s'] / best:>9.1f}"
+                  f"{r['peak_mb']:>9.0f}{r['compile_s']:>10.1f}  ok {r['ok']:.0%}; {r['plan']}")
+            rows.append({"model": key, "method": f"jaxtherm {s}", **{k: v for k, v in r.items() if k != "values"}})
+        ref = np.asarray(own["auto"]["values"])
+        for m, r in theirs.items():
+            diff = np.max(np.abs(np.asarray(r["values"]) / ref[r["indices"]] - 1)) if r["indices"] else np.nan
+            print(f"{key:<15}{'qutip ' + m:<26}{r['points']:>7}{r['points_per_s']:>11.3g}{'':>9}{r['peak_mb']:>9.0f}"
+                  f"{'':>10}  {diff:.1e}")
+            rows.append({"model": key, "method": f"qutip {m}", "max_rel_diff": float(diff),
+                         **{k: v for k, v in r.items() if k not in ("values", "indices")}})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

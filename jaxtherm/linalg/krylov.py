@@ -1,0 +1,386 @@
+"""Preconditioned GMRES on a sparse sector: the elimination for large sectors.
+
+``LU`` factorises the sector's ``(n, n)`` array, ``O(n³)`` a point and ``n²`` memory: at
+``n = 12,869`` (the 8-qubit chain) that is 1.3 GB and minutes. ``Krylov`` never forms ``A``:
+
+* ``R`` is stored as its non-zero entries (``Σ_k c_k S_k`` over the constant superoperators'
+  entries, concatenated, and each generator's entries), so ``A x`` (the trace elimination of
+  ``jaxtherm.linalg.elimination``: ``A x = (R (−Σ_{0<i<d} x_i, x))_{1:}``) is one gather,
+  product and segment sum.
+* ``A x = b`` is solved by restarted GMRES (``jax.scipy.sparse.linalg.gmres``) with a
+  *Kronecker-sum* preconditioner: the caller supplies a complex ``(d, d)`` matrix ``G`` (the
+  kernel gives ``G = −i H − ½ Σ_k κ_k L_k†L_k``, the no-jump part of a Lindblad generator,
+  ``S₀(X) = G X + X G†``); its blocks on the groups of the sector (the connected components of
+  the kept pairs ``ρ_ij``: for an excitation-conserving chain the excitation number blocks,
+  at most ``C(n, n/2)`` states) are diagonalised (``G_g = V Λ V⁻¹``), and ``S₀⁻¹`` is two
+  products with ``V`` each side and a division by ``λ_a + λ̄_b``. The rest of ``R`` (the jump
+  terms ``κ L ρ L†``) is what GMRES iterates on.
+* The transposed solve (cotangents) uses ``S₀ᴴ(X) = G†X + XG`` with the same ``V``, so
+  implicit derivatives cost one more preconditioned solve (``Elimination.solve``).
+
+Honest failure: after GMRES the true relative residual ``‖A x − b‖₂ / ‖b‖₂`` is computed; a point
+above ``Krylov.tol`` gets ``STATUS_UNCONVERGED`` with that residual. A consistent but singular
+system (a steady state that is not unique) can converge for one right-hand side; with
+``Krylov.probe`` a second solve with a fixed random right-hand side, which a singular ``A`` cannot
+satisfy, marks such a point ``STATUS_SINGULAR``.
+
+Where the solution lies in terms of coordinates is a pattern, not physics: the kept real
+coordinates ``keep`` of the Hermitian basis (``d`` populations ``ρ_ii``, then ``Re ρ_ij``,
+``Im ρ_ij`` for ``i < j`` row-major; ``jaxtherm.physics.liouvillian`` defines it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, ClassVar, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxtherm.linalg.elimination import Elimination, Sparse, classify
+from jaxtherm.status import STATUS_INACCURATE, STATUS_OK, STATUS_SINGULAR, STATUS_UNCONVERGED
+
+__all__ = ["Krylov", "KrylovOperator", "KrylovState"]
+
+
+class KrylovOperator(NamedTuple):
+    """``R`` on the sector as entries sorted by row, and the preconditioner's ``G``."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: jax.Array
+    size: int
+    effective: Any = None
+    """Complex ``(d, d)`` ``G`` of ``S₀(X) = G X + X G†`` (``None``: the identity preconditioner)."""
+
+
+class KrylovState(NamedTuple):
+    """What ``Krylov.init`` keeps: ``R`` with its derivatives and the preconditioner's factors."""
+
+    operator: KrylovOperator
+    blocks: tuple
+    """Per group size: ``(V, V⁻¹, λ)`` of the blocks ``G_g``, ``(groups, s, s)`` and ``(groups, s)``."""
+    singular: jax.Array
+
+
+class _Layout(NamedTuple):
+    """Where each kept coordinate lies in the padded blocks of the groups, all by gathers.
+
+    The complex entries are gathered from ``z = (r_pop, r_re + i r_im, r_re − i r_im, 0)``."""
+
+    sources: tuple
+    """``(pops, re, im)``: the coordinates feeding ``z``."""
+    buckets: tuple
+    """Per bucket of similar group sizes: ``(states (groups, s) padded with −1, gather (groups, s, s) into z)``."""
+    position: np.ndarray
+    """Each kept coordinate's flat position in the buckets' outputs, concatenated."""
+    imaginary: np.ndarray
+    """Whether a kept coordinate is the imaginary part there."""
+    weights: np.ndarray
+    """``W``: 1 on populations, 2 on pair coordinates (``‖B_k‖²``, the Hermitian basis's Gram matrix)."""
+
+
+def _groups(d: int, iu, ju, pair) -> list[list[int]]:
+    """The connected components of the states under the kept pairs (union–find)."""
+    parent = np.arange(d)
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(iu[pair], ju[pair]):
+        a, b = find(i), find(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for i in range(d):
+        groups.setdefault(int(find(i)), []).append(i)
+    return list(groups.values())
+
+
+def _buckets(groups: list[list[int]], ratio: float = 0.6) -> list[list[list[int]]]:
+    """Groups in buckets, largest first, each padded to its largest (at least ``ratio`` of it):
+    few buckets (one compiled block product each), little padding."""
+    ordered = sorted(groups, key=len, reverse=True)
+    out: list[list[list[int]]] = []
+    for states in ordered:
+        if out and len(states) >= ratio * len(out[-1][0]):
+            out[-1].append(states)
+        else:
+            out.append([states])
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _layout(d: int, keep: tuple[int, ...]) -> _Layout:
+    """The groups of the sector (connected components of the kept pairs) and the coordinates' places."""
+    keep_arr = np.asarray(keep)
+    iu, ju = np.triu_indices(d, k=1)
+    pops = keep_arr[keep_arr < d]
+    re_coords = keep_arr[(keep_arr >= d) & ((keep_arr - d) % 2 == 0)]
+    pair = (re_coords - d) // 2
+    index = {k: n for n, k in enumerate(keep)}
+    n_pop, n_pair = len(pops), len(pair)
+    z_pop = {int(i): n for n, i in enumerate(pops)}
+    z_pair = {(int(iu[q]), int(ju[q])): n for n, q in enumerate(pair)}
+    zero = n_pop + 2 * n_pair
+    buckets, position, imaginary, offset = [], np.zeros(len(keep), int), np.zeros(len(keep), bool), 0
+    for members in _buckets(_groups(d, iu, ju, pair)):
+        s = len(members[0])
+        states = np.full((len(members), s), -1)
+        for g, st in enumerate(members):
+            states[g, : len(st)] = st
+        gather = np.full((len(members), s, s), zero)
+        for g, st in enumerate(members):
+            for a, i in enumerate(st):
+                for b, j in enumerate(st):
+                    flat = offset + (g * s + a) * s + b
+                    if i == j:
+                        gather[g, a, b] = z_pop[i]
+                        position[index[i]] = flat
+                    elif (i, j) in z_pair:
+                        q = z_pair[(i, j)]
+                        gather[g, a, b] = n_pop + q
+                        position[index[d + 2 * pair[q]]] = position[index[d + 2 * pair[q] + 1]] = flat
+                        imaginary[index[d + 2 * pair[q] + 1]] = True
+                    elif (j, i) in z_pair:
+                        gather[g, a, b] = n_pop + n_pair + z_pair[(j, i)]
+        buckets.append((states, gather))
+        offset += states.size * s
+    sources = (np.array([index[int(i)] for i in pops], int), np.array([index[int(k)] for k in re_coords], int),
+               np.array([index[int(k) + 1] for k in re_coords], int))
+    return _Layout(sources, tuple(buckets), position, imaginary, np.where(keep_arr < d, 1.0, 2.0))
+
+
+def _matvec_r(op: KrylovOperator, r):
+    """``R r`` from the sorted entries."""
+    return jax.ops.segment_sum(op.values * r[op.cols], op.rows, op.size, indices_are_sorted=True)
+
+
+def _lift(y, d: int):
+    """``(−Σ_{0<i<d} y_i, y)``: the traceless ``m``-vector whose rows ``1:`` are ``y``."""
+    return jnp.concatenate([-jnp.sum(y[: d - 1], keepdims=True), y])
+
+
+def _shift(u, d: int):
+    """``u − (Σ_{i<d} u_i / d) Σ_{i<d} e_i``: the coordinates of ``X − (Tr X / d) 1``, traceless
+    (a symmetric projection, its own transpose).
+
+    The preconditioner's ``X = S₀⁻¹(Y)`` has a trace that the unknowns (every coordinate but the
+    first population) cannot hold. Dropping the first population instead would map
+    ``X ∝ |0⟩⟨0|`` to zero wherever ``S₀(|0⟩⟨0|)`` is traceless (``⟨0|Σ κ L†L|0⟩ = 0``: a state no
+    jump leaves, like the vacuum of a lossy cavity), a singular preconditioner on which GMRES
+    stagnates; ``1`` is never such a state while any jump acts (``Tr S₀(1) = −Tr Σ κ L†L``)."""
+    return u.at[:d].add(-jnp.sum(u[:d]) / d)
+
+
+def _lift_t(u, d: int):
+    """The transpose of ``_lift``: ``u_{1:} − u_0 [i < d]``."""
+    return u[1:].at[: d - 1].add(-u[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class Krylov(Elimination):
+    """Restarted GMRES on the sparse sector with the Kronecker-sum preconditioner (module docstring).
+
+    Args:
+        tol: the relative residual ``‖A x − b‖₂ / ‖b‖₂`` a solve must reach; a point above it gets
+            ``STATUS_UNCONVERGED`` (7) and that residual. Every solve (steady state, tangents,
+            cotangents, counting statistics) iterates to it.
+        restart: the Krylov subspace's dimension: one GMRES cycle (memory: ``restart`` vectors of
+            the sector's size a point), after which the true residual is computed.
+        maxiter: cycles at most (so at most ``restart × maxiter`` products with ``A``).
+        probe: also solve with a fixed random right-hand side to ``probe_tol`` and mark the point
+            singular (``STATUS_SINGULAR``) where that fails while ``b`` converged: a consistent
+            singular system (a steady state that is not unique) converges for ``b``, but stalls
+            at a relative residual of order one for a generic right-hand side (about 1.5× the
+            cost of a steady state; ``probe=False`` trusts convergence alone).
+        dim, keep: the sector (set by ``prepare_sector``; ``Krylov()`` names the elimination).
+    """
+
+    tol: float = 1e-11
+    restart: int = 20
+    maxiter: int = 50
+    probe: bool = True
+    probe_tol: float = 1e-6
+    dim: int = 0
+    keep: tuple[int, ...] = ()
+
+    name: ClassVar[str] = "krylov"
+    matrix_free: ClassVar[bool] = True
+
+    def prepare_sector(self, d: int, keep: tuple[int, ...]) -> Krylov:
+        """This elimination for the sector ``keep`` of a ``d``-state system."""
+        return dataclasses.replace(self, dim=int(d), keep=tuple(int(k) for k in keep))
+
+    def block_size(self) -> int | None:
+        """One point at a time on a CPU (``lax.map``): vmapped, the iteration ran ~10× slower a
+        point (measured, ``benchmarks/bench_large.py``); the whole chunk at once on a GPU."""
+        return 1 if jax.default_backend() == "cpu" else None
+
+    @property
+    def description(self) -> str:
+        return f"GMRES with a Kronecker-sum preconditioner (tolerance {self.tol:g})"
+
+    # --- the operations
+
+    def assemble(self, coeffs, supers, generators, dtype) -> KrylovOperator:
+        """``R`` as entries: ``supers`` a sequence of constant entries ``(rows, cols, values)``
+        (one per coefficient), ``generators`` ``Sparse`` entries or dense ``(m, m)`` arrays."""
+        m = len(self.keep)
+        rows, cols, which, const = [], [], [], []
+        for k, (r, c, v) in enumerate(supers):
+            rows.append(np.asarray(r)), cols.append(np.asarray(c)), which.append(np.full(len(r), k))
+            const.append(np.asarray(v, float))
+        traced = []
+        for g in generators:
+            if isinstance(g, Sparse):
+                rows.append(np.asarray(g.rows)), cols.append(np.asarray(g.cols))
+                traced.append(jnp.asarray(g.values, dtype))
+            else:
+                rr, cc = np.divmod(np.arange(m * m), m)
+                rows.append(rr), cols.append(cc)
+                traced.append(jnp.asarray(g, dtype).reshape(-1))
+        n_const = sum(len(c) for c in const)
+        values = []
+        if n_const:
+            values.append(jnp.stack([jnp.asarray(c, dtype) for c in coeffs])[np.concatenate(which)]
+                          * jnp.asarray(np.concatenate(const), dtype))
+        values += traced
+        rows_a, cols_a = np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int)
+        order = np.argsort(rows_a, kind="stable")
+        vals = jnp.concatenate(values) if values else jnp.zeros(0, dtype)
+        return KrylovOperator(rows_a[order], cols_a[order], vals[order], m)
+
+    def init(self, operator: KrylovOperator, d: int, eps: float) -> KrylovState:
+        """The preconditioner's eigendecompositions, bucket by bucket (groups padded with a
+        separated ``−(1 + 10 ‖G‖_∞)`` on the diagonal). Each bucket's LAPACK calls depend on the
+        last's results, so that no two run at once (``jaxtherm.linalg.lu``: jaxlib's CPU kernels
+        can deadlock when they do)."""
+        layout = _layout(self.dim, self.keep)
+        finite = jnp.all(jnp.isfinite(jax.lax.stop_gradient(operator.values)))
+        g = operator.effective
+        if g is None:
+            return KrylovState(operator, (), ~finite)
+        g = jax.lax.stop_gradient(g)
+        finite = finite & jnp.all(jnp.isfinite(g))
+        g = jnp.where(finite, g, -jnp.eye(g.shape[0], dtype=g.dtype))
+        shift = -(1.0 + 10.0 * jnp.max(jnp.sum(jnp.abs(g), axis=1)))  # beyond every eigenvalue (Gershgorin)
+        blocks, chain = [], jnp.zeros((), g.dtype)
+        for states, _ in layout.buckets:
+            s = states.shape[1]
+            inside = (states[:, :, None] >= 0) & (states[:, None, :] >= 0)
+            gb = jnp.where(inside, g[states[:, :, None], states[:, None, :]], jnp.where(np.eye(s, dtype=bool), shift, 0))
+            lam, v = jnp.linalg.eig(gb + 0.0 * chain)
+            vinv = jnp.linalg.inv(v + 0.0 * lam[0, 0])
+            chain = vinv[0, 0, 0]
+            blocks.append((v, vinv, lam))
+        return KrylovState(operator, tuple(blocks), ~finite)
+
+    def matvec(self, state: KrylovState, x):
+        return _matvec_r(state.operator, _lift(x, self.dim))[1:]
+
+    def _precondition(self, state: KrylovState, y, transpose: bool):
+        """``M y ≈ A⁻¹ y`` (or ``A⁻ᵀ y``) from ``S₀⁻¹`` (module docstring), by gathers only."""
+        d, layout = self.dim, _layout(self.dim, self.keep)
+        if not state.blocks:
+            return y
+        u = _shift(jnp.concatenate([jnp.zeros(1, y.dtype), y]), d) / layout.weights if transpose else _lift(y, d)
+        pops, re, im = layout.sources
+        z = u[re] + 1j * u[im]
+        z = jnp.concatenate([u[pops].astype(z.dtype), z, jnp.conj(z), jnp.zeros(1, z.dtype)])
+        outs = []
+        for (_, gather), (v, vinv, lam) in zip(layout.buckets, state.blocks):
+            den = lam[:, :, None] + jnp.conj(lam)[:, None, :]
+            # a zero λ_a + λ̄_b (no decay in G: Davies baths are not in it) is replaced by a decay
+            scale = jnp.max(jnp.abs(den)) + jnp.finfo(y.dtype).tiny
+            den = jnp.where(jnp.abs(den) > 1e-8 * scale, den, -scale)
+            x = z[gather]
+            if transpose:  # S₀ᴴ(X) = G†X + XG: X = V⁻ᴴ X̃ V⁻¹, X̃ = V†YV / (λ̄_a + λ_b)
+                vh = jnp.conj(jnp.swapaxes(v, 1, 2))
+                xt = vh @ x @ v / jnp.conj(den)
+                vih = jnp.conj(jnp.swapaxes(vinv, 1, 2))
+                x = vih @ xt @ vinv
+            else:  # S₀(X) = GX + XG†: X = V X̃ V†, X̃ = V⁻¹YV⁻ᴴ / (λ_a + λ̄_b)
+                xt = vinv @ x @ jnp.conj(jnp.swapaxes(vinv, 1, 2)) / den
+                x = v @ xt @ jnp.conj(jnp.swapaxes(v, 1, 2))
+            outs.append(x.reshape(-1))
+        flat = jnp.concatenate(outs)[layout.position]
+        out = jnp.where(layout.imaginary, jnp.imag(flat), jnp.real(flat))
+        return _lift_t(out * layout.weights, d) if transpose else _shift(out, d)[1:]
+
+    def _gmres(self, state: KrylovState, matvec, rhs, transpose: bool, tol: float | None = None):
+        """``x`` with ``‖matvec(x) − rhs‖ ≤ tol ‖rhs‖`` where GMRES gets there (``tol``: ``self.tol``),
+        and that relative residual."""
+        tol = self.tol if tol is None else tol
+        def precondition(y):
+            return self._precondition(state, y, transpose)
+
+        scale = jnp.linalg.norm(rhs)
+        safe = jnp.where(scale > 0, scale, 1.0)
+
+        def relative(x):
+            return jnp.linalg.norm(rhs - matvec(x)) / safe
+
+        def body(carry):
+            k, x, _ = carry
+            # one cycle of ``restart`` Arnoldi steps, then the true residual decides
+            dx, _ = jax.scipy.sparse.linalg.gmres(matvec, rhs - matvec(x), tol=0.0, atol=0.0, restart=self.restart,
+                                                  maxiter=1, M=precondition, solve_method="incremental")
+            x = x + dx
+            return k + 1, x, relative(x)
+
+        def more(carry):
+            k, _, res = carry
+            return (k < self.maxiter) & (res > tol)
+
+        _, x, res = jax.lax.while_loop(more, body, (0, jnp.zeros_like(rhs), jnp.asarray(jnp.inf, rhs.dtype)))
+        return x, res
+
+    def substitute(self, state: KrylovState, matvec, rhs, transpose: bool):
+        return self._gmres(state, matvec, rhs, transpose)[0]
+
+    def trace_rhs(self, operator: KrylovOperator):
+        e0 = jnp.zeros(operator.size, operator.values.dtype).at[0].set(1.0)
+        return -_matvec_r(operator, e0)[1:]
+
+    def norms(self, operator: KrylovOperator, r):
+        op = operator._replace(values=jax.lax.stop_gradient(operator.values))
+        rr = jax.lax.stop_gradient(r)
+        row_sums = jax.ops.segment_sum(jnp.abs(op.values), op.rows, op.size, indices_are_sorted=True)
+        return jnp.max(row_sums), jnp.max(jnp.abs(rr)), jnp.max(jnp.abs(_matvec_r(op, rr)))
+
+    def steady_state(self, operator, d: int, dtype):
+        """``Elimination.steady_state``, with ``STATUS_UNCONVERGED`` where the solve's relative
+        residual stays above ``tol`` (the reported residual is then that one), and, with ``probe``,
+        ``STATUS_SINGULAR`` where a random right-hand side cannot be solved."""
+        eps = float(jnp.finfo(dtype).eps)
+        state = self.init(operator, d, eps)
+        b = self.trace_rhs(operator)
+        x = self.solve(state, b)
+        r = self.restore(x, d)
+        status, residual = classify(*self.norms(operator, r), state.singular, eps)
+        fixed = jax.lax.stop_gradient
+        frozen = state._replace(operator=state.operator._replace(values=fixed(state.operator.values)))
+
+        def mv(v):
+            return self.matvec(frozen, v)
+
+        own = jnp.linalg.norm(fixed(b) - mv(fixed(x))) / jnp.maximum(jnp.linalg.norm(fixed(b)), jnp.finfo(dtype).tiny)
+        unconverged = ~(own <= self.tol)
+        if self.probe:
+            probe = jnp.asarray(np.random.default_rng(7).standard_normal(len(b)), dtype)
+            _, probe_residual = self._gmres(frozen, mv, probe, transpose=False, tol=self.probe_tol)
+            singular = ~(probe_residual <= self.probe_tol) & ~unconverged
+        else:
+            singular = jnp.zeros((), bool)
+        ok = status == STATUS_OK
+        # an unconverged solve is the cause of a large residual: its own status, not "inaccurate"
+        missed = unconverged & (ok | (status == STATUS_INACCURATE))
+        status = jnp.where(ok & singular, STATUS_SINGULAR, jnp.where(missed, STATUS_UNCONVERGED, status))
+        residual = jnp.where(status == STATUS_SINGULAR, jnp.inf, jnp.where(unconverged, jnp.maximum(own, residual), residual))
+        return self.stacked(r), status.astype(jnp.int8), residual, state

@@ -1,0 +1,123 @@
+"""Large sectors by preconditioned GMRES (``jaxtherm.linalg.krylov.Krylov``, issue 29).
+
+Chains of 6–8 qubits against the exact quasi-free reference (``tests/quasi_free.py``), implicit
+derivatives against finite differences, a singular point confined to its lane, a point that does
+not converge flagged with its own status, a global model at d = 32 against the dense path, and
+the choice of ``Auto`` (small models keep their eliminations).
+"""
+
+import numpy as np
+import pytest
+
+import jaxtherm
+from jaxtherm.solvers import Krylov, Reduced
+from tests import quasi_free as qf
+
+BATHS = dict(omega=1.0, beta_h=0.5, beta_c=2.0, gamma_h=0.1, gamma_c=0.2)
+CHECKED = ("J_h", "J_c", "n_h", "n_c")
+
+
+def reference(n, g):
+    return {k: np.array([qf.xx_chain(n, g=x, **BATHS)[k] for x in g]) for k in CHECKED}
+
+
+def assert_close(out, ref, rtol):
+    for k in CHECKED:
+        np.testing.assert_allclose(np.asarray(out[k]), ref[k], rtol=rtol, atol=0, err_msg=k)
+
+
+@pytest.mark.parametrize("n, solver", [(6, "krylov"), (7, "auto")])
+def test_chain_by_krylov_matches_the_quasi_free_steady_state_and_confines_a_singular_lane(n, solver):
+    """``Auto`` takes Krylov from the 7-qubit chain on (the 6-qubit one: staged, faster)."""
+    model = jaxtherm.qubit_chain(n)
+    assert jaxtherm.solvers.get(solver).plan(model).method == "krylov"
+    g = np.array([0.3, 0.0, 1.2])  # g = 0: the middle qubits have no bath, no unique steady state
+    out = jaxtherm.solve(model, g=g, rho=False, solver=solver, **BATHS)
+    np.testing.assert_array_equal(np.asarray(out["status"]), [0, jaxtherm.STATUS_SINGULAR, 0])
+    assert np.isinf(out["residual"][1]) and np.all(np.asarray(out["residual"])[[0, 2]] < 1e-10)
+    assert all(np.isnan(out[k][1]) for k in CHECKED)
+    ref = reference(n, g[[0, 2]])
+    for k in CHECKED:
+        np.testing.assert_allclose(np.asarray(out[k])[[0, 2]], ref[k], rtol=1e-8, atol=0, err_msg=k)
+
+
+def test_eight_qubit_chain_matches_the_quasi_free_steady_state():
+    g = np.array([0.7])
+    out = jaxtherm.solve(jaxtherm.qubit_chain(8), g=g, rho=False, **BATHS)
+    assert int(out["status"][0]) == 0
+    assert_close(out, reference(8, g), 1e-8)
+
+
+def test_seven_qubit_gradients_match_finite_differences():
+    model, g0, h = jaxtherm.qubit_chain(7), 0.6, 1e-4
+    out = jaxtherm.solve(model, g=np.array([g0]), gradients=["g", "beta_h"], rho=False, **BATHS)
+    side = jaxtherm.solve(model, g=np.array([g0 - h, g0 + h]), rho=False, **BATHS)
+    assert np.all(np.asarray(out["status"]) == 0) and np.all(np.asarray(side["status"]) == 0)
+    for k in ("J_h", "J_c", "n_c"):
+        fd = (side[k][1] - side[k][0]) / (2 * h)  # jaxtherm's own values, the same solver
+        np.testing.assert_allclose(out[f"d{k}_dg"][0], fd, rtol=1e-6, err_msg=k)
+        exact = (qf.xx_chain(7, g=g0 + 1e-5, **BATHS)[k] - qf.xx_chain(7, g=g0 - 1e-5, **BATHS)[k]) / 2e-5
+        np.testing.assert_allclose(out[f"d{k}_dg"][0], exact, rtol=1e-6, err_msg=k)
+    hot = {**BATHS, "beta_h": BATHS["beta_h"] + 1e-5}
+    cold = {**BATHS, "beta_h": BATHS["beta_h"] - 1e-5}
+    exact = (qf.xx_chain(7, g=g0, **hot)["J_h"] - qf.xx_chain(7, g=g0, **cold)["J_h"]) / 2e-5
+    np.testing.assert_allclose(out["dJ_h_dbeta_h"][0], exact, rtol=1e-6)
+
+
+def test_a_point_that_does_not_converge_gets_its_own_status_and_residual():
+    tight = Reduced(elimination=Krylov(restart=2, maxiter=1))
+    model = jaxtherm.qubit_chain(4)
+    out = jaxtherm.solve(model, g=np.array([0.5, 0.9]), solver=tight, rho=False, **BATHS)
+    assert np.all(np.asarray(out["status"]) == jaxtherm.STATUS_UNCONVERGED)
+    assert np.all(np.asarray(out["residual"]) > tight.elimination.tol) and np.all(np.isfinite(out["residual"]))
+    assert np.all(np.isnan(out["J_h"]))
+    assert "tolerance" in jaxtherm.STATUS_MEANINGS[jaxtherm.STATUS_UNCONVERGED]
+    # the same points by the default tolerance: converged, and the quasi-free values
+    fine = jaxtherm.solve(model, g=np.array([0.5, 0.9]), solver="krylov", rho=False, **BATHS)
+    assert np.all(np.asarray(fine["status"]) == 0)
+    assert_close(fine, reference(4, [0.5, 0.9]), 1e-8)
+
+
+def test_a_state_no_jump_leaves_keeps_the_preconditioner_regular():
+    """A driven lossy cavity (``H = Δ a†a + F(a + a†)``, jump ``√κ a``): the vacuum is left by no
+    jump, so ``S₀(|0⟩⟨0|)`` is traceless; the preconditioner must still be regular (it once
+    dropped the first population and GMRES stagnated at a residual of order one). Krylov equals LU
+    and the exact coherent state ``α = −F/(Δ − iκ/2)``."""
+    from tests.test_qutip_cases import driven_cavity
+
+    n, delta, f, kappa = 12, np.array([0.0, 0.03]), np.array([0.01, 0.02]), np.array([0.05, 0.05])
+    out = jaxtherm.solve(driven_cavity(n), delta=delta, F=f, kappa=kappa, solver="krylov")
+    ref = jaxtherm.solve(driven_cavity(n), delta=delta, F=f, kappa=kappa, solver="lu")
+    assert np.all(np.asarray(out["status"]) == 0)
+    np.testing.assert_allclose(np.asarray(out["rho"]), np.asarray(ref["rho"]), rtol=0, atol=1e-10)
+    alpha = -f / (delta - 0.5j * kappa)
+    a = np.diag(np.sqrt(np.arange(1, n)), 1)
+    np.testing.assert_allclose(np.trace(np.asarray(out["rho"]) @ a, axis1=-2, axis2=-1), alpha, atol=1e-8)
+
+
+def test_global_chain_at_d32_matches_the_dense_path():
+    model = jaxtherm.qubit_chain(5, coupling="global")
+    g = np.array([0.2, 0.45])
+    ref = jaxtherm.solve(model, g=g, solver="dense", rho=False, **BATHS)
+    for solver in ("auto", "krylov"):
+        out = jaxtherm.solve(model, g=g, solver=solver, rho=False, **BATHS)
+        status = np.asarray(out["status"])
+        assert set(status) <= {0, jaxtherm.STATUS_UNCONVERGED}, solver
+        ok = status == 0
+        assert solver == "krylov" or ok.all()
+        for k in ("J_h", "J_c", "sigma"):
+            np.testing.assert_allclose(np.asarray(out[k])[ok], np.asarray(ref[k])[ok], rtol=1e-8, err_msg=(solver, k))
+
+
+def test_small_models_keep_their_eliminations():
+    auto = jaxtherm.solvers.Auto()
+    for model in (jaxtherm.qubit_pair("local"), jaxtherm.qubit_chain(5), jaxtherm.qubit_chain(4, coupling="global"),
+                  jaxtherm.oscillator_pair(cutoff=6)):
+        assert auto.plan(model).method != "krylov", model.name
+    for model in (jaxtherm.qubit_chain(6), jaxtherm.oscillator_pair(cutoff=8), jaxtherm.oscillator_pair(cutoff=10)):
+        assert auto.plan(model).method == "staged", model.name  # measured faster than Krylov and LU
+    assert auto.plan(jaxtherm.oscillator_pair(cutoff=12)).method == "krylov"
+    assert "krylov" in jaxtherm.solvers.NAMES
+    assert isinstance(jaxtherm.solvers.get("krylov").elimination, Krylov)
+    with pytest.raises(ValueError, match="min_krylov"):
+        Reduced(min_krylov=-1)
