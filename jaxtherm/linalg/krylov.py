@@ -102,7 +102,7 @@ def _groups(d: int, iu, ju, pair) -> list[list[int]]:
     return list(groups.values())
 
 
-def _buckets(groups: list[list[int]], ratio: float = 0.6) -> list[list[list[int]]]:
+def _buckets(groups: list[list[int]], ratio: float = 0.85) -> list[list[list[int]]]:
     """Groups in buckets, largest first, each padded to its largest (at least ``ratio`` of it):
     few buckets (one compiled block product each), little padding."""
     ordered = sorted(groups, key=len, reverse=True)
