@@ -18,6 +18,7 @@ from jaxtherm import (
     models,
     solvers,
 )
+from jaxtherm._config import single_threaded_lapack
 from jaxtherm._version import __version__
 from jaxtherm.kernel.batch import batched_kernel, gradient_name, scalar_observables, solve
 from jaxtherm.models import (
@@ -114,6 +115,7 @@ __all__ = [
     "qubit_chain",
     "qubit_pair",
     "scalar_observables",
+    "single_threaded_lapack",
     "solve",
     "solvers",
     "spectra",

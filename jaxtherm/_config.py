@@ -86,3 +86,33 @@ def use_compilation_cache(folder: str | os.PathLike | None = None) -> Path | Non
     jax.config.update("jax_compilation_cache_dir", str(where))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
     return where
+
+
+LAPACK_THREADS = "OPENBLAS_NUM_THREADS"
+
+
+def single_threaded_lapack() -> bool:
+    """Run the LAPACK calls of JAX's CPU kernels (``eig``, ``eigh``, ``getrf``: SciPy's OpenBLAS,
+    loaded at JAX's first such call) on one thread each, by setting ``OPENBLAS_NUM_THREADS=1``
+    before that library loads.
+
+    jaxtherm calls LAPACK on small matrices, one point after another (the Davies eigenbasis,
+    LU of a sector, the Krylov preconditioner's eigendecompositions); OpenBLAS's threads cost
+    more than they give on such matrices, and far more when the cores are busy with other work
+    (XLA's own threads, other processes): measured in ``docs/performance.md`` ("LAPACK threads").
+    The command line turns it on; in Python it is opt-in (it changes SciPy's BLAS for the whole
+    process). A value the user set is kept.
+
+    Returns:
+        Whether LAPACK runs single-threaded from now on: ``False`` where the variable was set to
+        something else, or SciPy's OpenBLAS had loaded already (then set the variable before
+        starting Python).
+    """
+    import sys
+
+    if LAPACK_THREADS in os.environ:
+        return os.environ[LAPACK_THREADS] == "1"
+    if "scipy.linalg" in sys.modules:
+        return False
+    os.environ[LAPACK_THREADS] = "1"
+    return True

@@ -27,3 +27,27 @@ def test_bundled_specs_are_the_sweeps_folder():
     assert set(sweeps) == {p.stem for p in (ROOT / "sweeps").glob("*.toml")} and "quickstart" in sweeps
     assert set(studies) == {p.stem for p in (ROOT / "sweeps" / "studies").glob("*.toml")} and studies
     assert sweeps["quickstart"].read_text() == (ROOT / "sweeps" / "quickstart.toml").read_text()
+
+
+def _lapack_threads(code: str, env: dict) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"} | env
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()[-1]
+
+
+def test_lapack_runs_single_threaded_unless_the_user_chose():
+    """``single_threaded_lapack`` sets ``OPENBLAS_NUM_THREADS=1`` before SciPy's OpenBLAS (JAX's CPU
+    LAPACK) loads, keeps a value the user set, and says so where SciPy had loaded already."""
+    code = "import jaxtherm, os; print(jaxtherm.single_threaded_lapack(), os.environ['OPENBLAS_NUM_THREADS'])"
+    assert _lapack_threads(code, {}) == "1"
+    assert _lapack_threads(code.replace(", os.environ['OPENBLAS_NUM_THREADS']", ""), {"OPENBLAS_NUM_THREADS": "4"}) == "False"
+    late = "import scipy.linalg, jaxtherm, os; print(jaxtherm.single_threaded_lapack(), 'OPENBLAS_NUM_THREADS' in os.environ)"
+    assert _lapack_threads(late, {}) == "False"
+    # the command line turns it on for its own process (`jaxtherm models` loads no LAPACK before)
+    cli = "from jaxtherm import cli; import os; cli.main(['models']); print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    assert _lapack_threads(cli, {}) == "1"

@@ -590,6 +590,7 @@ def _main(argv: list[str] | None) -> int:
     from jaxtherm import _config
 
     _config.use_compilation_cache()  # a repeat run loads its kernels instead of compiling them
+    _config.single_threaded_lapack()  # small LAPACK calls, one point after another
     if args.command == "run":
         return _run(args, argv) if _in_main_thread() else _run_sweep(args, [])
     if args.command == "models":
