@@ -168,16 +168,15 @@ def sample_terms(equation: str, v: np.ndarray, coupling: np.ndarray, rng: np.ran
         rng: the generator the rates are drawn from.
 
     Returns:
-        A list of ``(A, B)`` pairs of complex ``(d, d)`` arrays.
+        A list of ``(A, B)`` pairs of complex ``(d, d)`` arrays, ``None`` for an identity factor.
     """
     x = np.conj(v).T @ coupling @ v
     x = np.where(np.abs(x) > COUPLING_ATOL * max(np.abs(coupling).max(), 1e-300), x, 0.0)
     g = rng.uniform(0.5, 1.5, x.shape)
-    eye = np.eye(v.shape[0])
     if equation == "ule":
         jump = v @ (np.sqrt(g) * x) @ np.conj(v).T
         ldl = np.conj(jump).T @ jump
-        return [(jump, np.conj(jump).T), (ldl, eye), (eye, ldl)]
+        return [(jump, np.conj(jump).T), (ldl, None), (None, ldl)]
     lam = v @ (0.5 * g * x) @ np.conj(v).T
     lam_dag = np.conj(lam).T
-    return [(lam, coupling), (coupling, lam_dag), (coupling @ lam, eye), (eye, lam_dag @ coupling)]
+    return [(lam, coupling), (coupling, lam_dag), (coupling @ lam, None), (None, lam_dag @ coupling)]

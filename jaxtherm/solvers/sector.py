@@ -91,10 +91,20 @@ def _probe(reached: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.where(reached, z, 0.0)
 
 
-def _product_action(a: np.ndarray, b: np.ndarray):
-    """``ρ ↦ (A ρ B, A† ρ B†)``: a superoperator ``ρ ↦ AρB`` and its adjoint on a probe."""
-    a_dag, b_dag = np.conj(a).T, np.conj(b).T
-    return lambda rho: (a @ rho @ b, a_dag @ rho @ b_dag)
+def _product_action(a: np.ndarray | None, b: np.ndarray | None):
+    """``ρ ↦ (A ρ B, A† ρ B†)``: a superoperator ``ρ ↦ AρB`` and its adjoint on a probe;
+    ``None`` for an identity factor (``(G, None)`` is ``ρ ↦ Gρ``)."""
+    def product(left, rho, right):
+        out = rho if left is None else left @ rho
+        return out if right is None else out @ right
+
+    a_dag, b_dag = (None if f is None else np.conj(f).T for f in (a, b))
+    return lambda rho: (product(a, rho, b), product(a_dag, rho, b_dag))
+
+
+def _scatter(flat: np.ndarray, values: np.ndarray, d: int) -> np.ndarray:
+    """The ``(d, d)`` matrix with ``values`` summed into the flat positions ``flat`` (``i d + j``)."""
+    return (np.bincount(flat, values.real, d * d) + 1j * np.bincount(flat, values.imag, d * d)).reshape(d, d)
 
 
 def _group_pairs(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +148,7 @@ def _davies_actions(eigensystem: tuple[np.ndarray, np.ndarray], coupling: np.nda
     With transitions ``t = (m_t → n_t, x_t)`` grouped by Bohr frequency and pairs ``(t, t')`` of
     one group ``ν``: the jump parts ``ρ ↦ Σ_ν c_ν A(ν) ρ A(ν)†`` (and the adjoint
     ``Σ_ν c_ν A(ν)† ρ A(ν)``) through the eigenbasis, and the anticommutator parts as the
-    products ``(G, 1)``, ``(1, G)`` with ``G = V (Σ_ν c'_ν a_ν†a_ν) V†``,
+    products ``ρ ↦ Gρ``, ``ρ ↦ ρG`` with ``G = V (Σ_ν c'_ν a_ν†a_ν) V†``,
     ``(a_ν†a_ν)_{m_t m_t'} = Σ_{n_t = n_t'} x̄_t x_t'``. Components below
     ``nonsecular.COUPLING_ATOL · max|X|`` (round-off of selection-rule zeros) are dropped.
     """
@@ -147,25 +157,19 @@ def _davies_actions(eigensystem: tuple[np.ndarray, np.ndarray], coupling: np.nda
     real = np.abs(x) > nonsecular.COUPLING_ATOL * max(np.abs(coupling).max(), 1e-300)
     n, m, x, group = n[real], m[real], x[real], group[real]
     d = v.shape[0]
-    p, q = _group_pairs(group)
     c = rng.uniform(0.5, 1.5, (2, group.max(initial=-1) + 1))
-    w_jump = c[0, group[p]] * x[p] * np.conj(x[q])  # weight of σ_{m_p m_q} in (n_p, n_q)
+    p, q = _group_pairs(group)
+    w = (c[0, group] * x)[p] * np.conj(x)[q]  # weight of σ_{m_p m_q} in (n_p, n_q)
+    nn, mm = (n * d)[p] + n[q], (m * d)[p] + m[q]  # flat eigenbasis elements (n_p, n_q), (m_p, m_q)
     v_dag = np.conj(v).T
 
-    def scatter(rows, cols, values):
-        flat = rows * d + cols
-        return (np.bincount(flat, values.real, d * d) + 1j * np.bincount(flat, values.imag, d * d)).reshape(d, d)
-
     def jump(rho):
-        sigma = v_dag @ rho @ v
-        forward = scatter(n[p], n[q], w_jump * sigma[m[p], m[q]])
-        adjoint = scatter(m[p], m[q], np.conj(w_jump) * sigma[n[p], n[q]])
-        return v @ forward @ v_dag, v @ adjoint @ v_dag
+        sigma = (v_dag @ rho @ v).ravel()
+        return v @ _scatter(nn, w * sigma[mm], d) @ v_dag, v @ _scatter(mm, np.conj(w) * sigma[nn], d) @ v_dag
 
-    same = n[p] == n[q]
-    g = v @ scatter(m[p][same], m[q][same], c[1, group[p][same]] * np.conj(x[p][same]) * x[q][same]) @ v_dag
-    eye = np.eye(d)
-    return [jump, _product_action(g, eye), _product_action(eye, g)]
+    p, q = _group_pairs(group * d + n)  # the pairs of one group with the same final level n
+    g = v @ _scatter((m * d)[p] + m[q], (c[1, group] * np.conj(x))[p] * x[q], d) @ v_dag
+    return [jump, _product_action(g, None), _product_action(None, g)]
 
 
 def _thermalizer_actions(model: Model) -> list:
