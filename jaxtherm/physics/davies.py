@@ -14,8 +14,8 @@ Frequencies closer than ``tol`` count as equal, and ``|ν| ≤ tol`` is no trans
 dephasing term).
 
 ``restricted_generators`` is the JAX version the kernel evaluates per point (static shapes: the
-grouping is a mask over pairs of transitions); ``jump_operators`` is a NumPy version at
-one concrete point, used to find the generator's sparsity pattern (symmetry sectors).
+grouping is a mask over pairs of transitions); ``grouped_transitions`` is a NumPy version of the
+grouping at one concrete point, used to find the generator's sparsity pattern (symmetry sectors).
 """
 
 from __future__ import annotations
@@ -151,29 +151,28 @@ def restricted_generators(h, baths, tol, rows, cols, eigensystem=None, counting:
             for bath in baths]
 
 
-def jump_operators(h: np.ndarray, coupling: np.ndarray, tol: float) -> list[np.ndarray]:
-    """The grouped jump operators ``A(ν)`` (product basis) at one concrete point, NumPy.
+def grouped_transitions(energies: np.ndarray, v: np.ndarray, coupling: np.ndarray, tol: float):
+    """The transitions of one bath grouped by Bohr frequency at one concrete point, NumPy: the
+    jump operators ``A(ν) = Σ_{t ∈ ν} x_t |n_t⟩⟨m_t|`` (eigenbasis) without building them.
+
+    Every component ``x_nm = ⟨n|X|m⟩ ≠ 0`` with ``ν = E_m − E_n``, ``|ν| > tol``, is a transition;
+    sorted by ``ν``, the groups split where consecutive frequencies differ by more than ``tol``.
 
     Args:
-        h: ``(d, d)`` Hermitian Hamiltonian.
+        energies, v: eigenvalues ``(d,)`` and eigenvectors ``(d, d)`` (columns) of ``H``.
         coupling: ``(d, d)`` Hermitian coupling operator.
         tol: absolute tolerance for equal Bohr frequencies.
 
     Returns:
-        One ``(d, d)`` array per distinct Bohr frequency ``ν`` with ``|ν| > tol``.
+        ``(n, m, x, group)``: per transition ``t``, ``(T,)`` arrays of its final level ``n``,
+        initial level ``m``, component ``x_t`` and group number ``0 … G−1`` (groups numbered by
+        increasing frequency).
     """
-    energies, v = np.linalg.eigh(h)
     x = np.conj(v).T @ coupling @ v
     omega = energies[None, :] - energies[:, None]  # omega[n, m] = E_m − E_n for |n⟩⟨m|
     n_idx, m_idx = np.nonzero((np.abs(omega) > tol) & (np.abs(x) > 0))
     freqs = omega[n_idx, m_idx]
     order = np.argsort(freqs)
-    out, start = [], 0
-    for stop in range(1, len(order) + 1):  # split the sorted frequencies at gaps > tol
-        if stop == len(order) or freqs[order[stop]] - freqs[order[stop - 1]] > tol:
-            sel = order[start:stop]
-            a = np.zeros_like(x)
-            a[n_idx[sel], m_idx[sel]] = x[n_idx[sel], m_idx[sel]]
-            out.append(v @ a @ np.conj(v).T)
-            start = stop
-    return out
+    group = np.empty(len(order), dtype=np.int64)
+    group[order] = np.concatenate([[0], np.cumsum(np.diff(freqs[order]) > tol)])[:len(order)]
+    return n_idx, m_idx, x[n_idx, m_idx], group

@@ -50,8 +50,6 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from jaxtherm.physics import liouvillian
-
 EQUATIONS = ("davies", "redfield", "ule")
 
 COUPLING_ATOL = 1e-12
@@ -155,23 +153,30 @@ def secular_part(superop, energies, tol):
     return jnp.where(jnp.abs(bohr[:, None] - bohr[None, :]) <= tol, superop, 0.0)
 
 
-def sample_entries(equation: str, h: np.ndarray, coupling: np.ndarray, rng: np.random.Generator) -> list:
-    """The element-basis entries (``jaxtherm.physics.liouvillian.Entries``) of a Redfield or ULE
-    dissipator at one concrete Hamiltonian, with generic positive rates: its sparsity pattern,
+def sample_terms(equation: str, v: np.ndarray, coupling: np.ndarray, rng: np.random.Generator) -> list:
+    """The products ``ρ ↦ A ρ B`` (product basis) of a Redfield or ULE dissipator at one concrete
+    point, with generic positive rates: the union of their patterns is the dissipator's pattern,
     for the symmetry sector (``jaxtherm.solvers.symmetry_sector``). NumPy.
 
+    Redfield: ``(Λ, X), (X, Λ†), (XΛ, 1), (1, Λ†X)``; ULE: ``(L, L†), (L†L, 1), (1, L†L)``
+    (module docstring), with rates ``γ`` drawn from ``rng`` (``(d, d)`` uniform in ``[0.5, 1.5]``).
+
+    Args:
+        equation: ``"redfield"`` or ``"ule"``.
+        v: ``(d, d)`` eigenvectors (columns) of ``H``.
+        coupling: ``(d, d)`` Hermitian coupling operator ``X``.
+        rng: the generator the rates are drawn from.
+
     Returns:
-        A list of ``Entries`` (product basis) whose union is the dissipator's pattern.
+        A list of ``(A, B)`` pairs of complex ``(d, d)`` arrays, ``None`` for an identity factor.
     """
-    energies, v = np.linalg.eigh(h)
     x = np.conj(v).T @ coupling @ v
     x = np.where(np.abs(x) > COUPLING_ATOL * max(np.abs(coupling).max(), 1e-300), x, 0.0)
     g = rng.uniform(0.5, 1.5, x.shape)
-    d = h.shape[0]
     if equation == "ule":
         jump = v @ (np.sqrt(g) * x) @ np.conj(v).T
-        return [liouvillian.dissipator_entries(jump), liouvillian.jump_entries(jump)]
+        ldl = np.conj(jump).T @ jump
+        return [(jump, np.conj(jump).T), (ldl, None), (None, ldl)]
     lam = v @ (0.5 * g * x) @ np.conj(v).T
     lam_dag = np.conj(lam).T
-    return [liouvillian.product_entries(lam, coupling), liouvillian.product_entries(coupling, lam_dag),
-            liouvillian.product_entries(coupling @ lam, np.eye(d)), liouvillian.product_entries(np.eye(d), lam_dag @ coupling)]
+    return [(lam, coupling), (coupling, lam_dag), (coupling @ lam, None), (None, lam_dag @ coupling)]
