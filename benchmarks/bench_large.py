@@ -12,7 +12,8 @@ Rows, each in a fresh subprocess so that its peak resident memory (``ru_maxrss``
   loop (after one untimed warm-up point), ``H`` and the jumps ``√κ L`` built per point from the
   model's own operators (sparse CSR), for at least 3 points (the 8-qubit chain: 1,
   ``QUTIP_POINTS``) and ``--qutip-seconds``; then the largest relative difference of ``n_c``
-  (``⟨n⟩`` at the cold end) from jaxtherm on the same points.
+  (``⟨n⟩`` at the cold end) from jaxtherm on the same points. A row that has not finished within
+  ``--qutip-timeout`` seconds is killed and reported as below ``1/timeout`` points/s.
 
 The ``× QuTiP`` column divides jaxtherm's points/s by the better QuTiP row of the same model.
 
@@ -114,7 +115,12 @@ def child(args) -> None:
 def run_row(key: str, method: str, solver: str, args) -> dict:
     cmd = [sys.executable, __file__, "--row-model", key, "--row-method", method, "--row-solver", solver,
            "--qutip-seconds", str(args.qutip_seconds)] + (["--quick"] if args.quick else [])
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    limit = args.qutip_timeout if method != "jaxtherm" else None
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=limit)
+    except subprocess.TimeoutExpired:  # not one point within the limit: an upper bound on its speed
+        return {"points": 0, "points_per_s": 1.0 / limit, "indices": [], "values": [], "peak_mb": float("nan"),
+                "timed_out": limit}
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"{key} {method}: {out.stderr[-2000:]}")
@@ -127,6 +133,9 @@ def main() -> None:
     ap.add_argument("--only", action="append")
     ap.add_argument("--solver", action="append", default=[])
     ap.add_argument("--qutip-seconds", type=float, default=20.0)
+    ap.add_argument("--qutip-timeout", type=float, default=600.0,
+                    help="seconds a QuTiP row may take (warm-up included); one that times out is "
+                         "reported as below 1/timeout points/s")
     ap.add_argument("--json")
     ap.add_argument("--row-model", help=argparse.SUPPRESS)
     ap.add_argument("--row-method", help=argparse.SUPPRESS)
@@ -149,8 +158,9 @@ def main() -> None:
         ref = np.asarray(own["auto"]["values"])
         for m, r in theirs.items():
             diff = np.max(np.abs(np.asarray(r["values"]) / ref[r["indices"]] - 1)) if r["indices"] else np.nan
-            print(f"{key:<15}{'qutip ' + m:<26}{r['points']:>7}{r['points_per_s']:>11.3g}{'':>9}{r['peak_mb']:>9.0f}"
-                  f"{'':>10}  {diff:.1e}")
+            rate = f"<{r['points_per_s']:.3g}" if r.get("timed_out") else f"{r['points_per_s']:.3g}"
+            print(f"{key:<15}{'qutip ' + m:<26}{r['points']:>7}{rate:>11}{'':>9}{r['peak_mb']:>9.0f}"
+                  f"{'':>10}  {diff:.1e}" + (f"  (no point within {r['timed_out']:.0f} s)" if r.get("timed_out") else ""))
             rows.append({"model": key, "method": f"qutip {m}", "max_rel_diff": float(diff),
                          **{k: v for k, v in r.items() if k not in ("values", "indices")}})
     if args.json:

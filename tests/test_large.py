@@ -121,3 +121,19 @@ def test_small_models_keep_their_eliminations():
     assert isinstance(jaxtherm.solvers.get("krylov").elimination, Krylov)
     with pytest.raises(ValueError, match="min_krylov"):
         Reduced(min_krylov=-1)
+
+
+def test_points_solved_one_at_a_time_are_not_padded_to_a_lane_block():
+    """On a CPU Krylov solves one point at a time (``lax.map``), so a batch is padded to its bucket
+    only, not to a multiple of ``LANES`` (5 points were once computed as 64), and a point's
+    value does not depend on the batch it is in (bitwise)."""
+    from jaxtherm.kernel import batch
+
+    plan = jaxtherm.solvers.get("krylov").plan(jaxtherm.qubit_chain(4))
+    assert batch.lanes_of(plan) == 1 and batch.bucket_size(5, 2**15, batch.lanes_of(plan)) == 5
+    assert batch.lanes_of(jaxtherm.solvers.Auto().plan(jaxtherm.qubit_pair("local"))) == batch.LANES
+    g = np.linspace(0.2, 1.0, 9)
+    whole = jaxtherm.solve(jaxtherm.qubit_chain(4), g=g, solver="krylov", rho=False, **BATHS)
+    part = jaxtherm.solve(jaxtherm.qubit_chain(4), g=g[2:7], solver="krylov", rho=False, **BATHS)
+    for k in CHECKED:
+        np.testing.assert_array_equal(np.asarray(part[k]), np.asarray(whole[k])[2:7], err_msg=k)

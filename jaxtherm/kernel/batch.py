@@ -215,11 +215,11 @@ def scalar_observables(model: Model, fluctuations: bool = False) -> dict[str, tu
 LANES = 64
 
 
-def bucket_size(n: int, chunk_size: int) -> int:
+def bucket_size(n: int, chunk_size: int, lanes: int = LANES) -> int:
     """Padded size for a batch of ``n`` points: the smallest ``m·2^k ≥ n`` with ``m ∈ {4,…,7}``
     (four sizes per octave, at most 25 % padding, few compiled shapes), capped at ``chunk_size``,
-    then rounded up to a multiple of ``LANES``. Up to 4 points (e.g. one point under a
-    user's ``jax.vmap``) are not padded.
+    then rounded up to a multiple of ``lanes`` (``lanes_of``). Up to 4 points (e.g. one point
+    under a user's ``jax.vmap``) are not padded.
 
     The rounding keeps every point in the vectorised body of XLA's loops: a point that fell in
     a loop's scalar remainder could differ from the same point elsewhere by an ulp, and results
@@ -228,14 +228,22 @@ def bucket_size(n: int, chunk_size: int) -> int:
     if n <= 4:
         return n
     k = max(n - 1, 1).bit_length() - 3
-    return padded(min(chunk_size, -(-n // (1 << k)) << k))
+    return padded(min(chunk_size, -(-n // (1 << k)) << k), lanes=lanes)
 
 
-def padded(n: int, devices: int = 1) -> int:
-    """``n`` rounded up to a multiple of ``LANES`` points on each of ``devices`` (at least one
+def padded(n: int, devices: int = 1, lanes: int = LANES) -> int:
+    """``n`` rounded up to a multiple of ``lanes`` points on each of ``devices`` (at least one
     lane block): the compiled size of a chunk."""
-    block = LANES * devices
+    block = lanes * devices
     return max(1, -(-n // block)) * block
+
+
+def lanes_of(plan: solvers.Plan) -> int:
+    """The rounding of a plan's batches: ``LANES`` where points are vectorised together, 1 where
+    the elimination computes one point at a time (``block_size() == 1``, ``lax.map``: no point
+    falls in a vector loop's remainder, and a padded point costs as much as a real one — the
+    8-qubit chain's 5 points would have been computed as 64)."""
+    return 1 if plan.elimination.block_size() == 1 else LANES
 
 
 def pad(values, size: int):
@@ -310,16 +318,16 @@ def solve(
     shape = _broadcast_shape(names, values)
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
     if any(isinstance(v, jax.core.Tracer) for v in values):  # inside jax.grad / jit / vmap: the fallback per point
-        fn = _batched(model, names, gradients, dt, solver.plan(model, differentiated=True), bool(rho), bool(fluctuations),
-                      True)
+        plan = solver.plan(model, differentiated=True)
+        fn = _batched(model, names, gradients, dt, plan, bool(rho), bool(fluctuations), True)
         sample = fn
     else:
         fn = ChunkRunner(model, names, gradients, dt, solver, rho, fluctuations)
-        sample = fn.jitted()
+        plan, sample = fn.plan, fn.jitted()
     if 0 in shape:
         out = jax.eval_shape(sample, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in out.items()}
-    merged = _in_chunks(fn, flat, chunk_size)
+    merged = _in_chunks(fn, flat, chunk_size, lanes_of(plan))
     return {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}
 
 
@@ -349,7 +357,7 @@ def _broadcast_shape(names: tuple[str, ...], values: list) -> tuple[int, ...]:
         raise ValueError(f"parameter shapes do not broadcast together ({detail})") from None
 
 
-def _in_chunks(fn, flat: list, chunk_size: int) -> dict:
+def _in_chunks(fn, flat: list, chunk_size: int, lanes: int) -> dict:
     """``fn`` over the flat parameter arrays in chunks of ``chunk_size`` points, each padded to
     its bucket size (``bucket_size``), the outputs cut back and joined."""
     n_points = flat[0].shape[0]
@@ -357,6 +365,6 @@ def _in_chunks(fn, flat: list, chunk_size: int) -> dict:
     for start in range(0, n_points, chunk_size):
         chunk = [v[start : start + chunk_size] for v in flat]
         m = chunk[0].shape[0]
-        out = fn(*[pad(c, bucket_size(m, chunk_size)) for c in chunk])
+        out = fn(*[pad(c, bucket_size(m, chunk_size, lanes)) for c in chunk])
         pieces.append({k: v[:m] for k, v in out.items()})
     return pieces[0] if len(pieces) == 1 else {k: jnp.concatenate([p[k] for p in pieces]) for k in pieces[0]}

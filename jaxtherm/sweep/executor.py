@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from jaxtherm import solvers
-from jaxtherm.kernel.batch import ChunkRunner, pad, padded
+from jaxtherm.kernel.batch import ChunkRunner, lanes_of, pad, padded
 from jaxtherm.sweep import devices, grid, outputs
 from jaxtherm.sweep.study import Study
 
@@ -92,7 +92,8 @@ class LocalEngine:
 
     def prepare(self, size: int, eager: bool = True) -> None:
         """Fix the chunk size; compile every model's kernel now (``eager``) or at its first chunk."""
-        self.size, self.compiled_size = size, padded(size, len(self.devs))
+        lanes = max(lanes_of(self.runner(i).plan) for i in range(len(self.study.models)))  # LANES if any needs it
+        self.size, self.compiled_size = size, padded(size, len(self.devs), lanes)
         if eager:
             for i in range(len(self.study.models)):
                 self.runner(i).kernel()
