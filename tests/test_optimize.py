@@ -9,7 +9,7 @@ import scipy.optimize
 
 import jaxtherm
 from jaxtherm.cli import commands as cli
-from jaxtherm.design.optimize import CONVERGED, FAILED_POINT, optimize
+from jaxtherm.design.optimize import CONVERGED, FAILED_POINT, NONFINITE, STATUS_MEANINGS, optimize
 
 from . import analytic, reference
 
@@ -93,6 +93,16 @@ def test_a_start_on_a_failed_point_is_reported_not_fatal():
     assert r.status[0] == FAILED_POINT and np.isnan(r.objective[0])
     assert (r.status[1:] != FAILED_POINT).all() and np.isfinite(r.objective[1:]).all()
     assert r.best != 0
+
+
+
+def test_an_infinite_objective_is_reported_as_such():
+    """``1 / (0 J_a)``: every point is solved (status 0) but the objective is infinite; each start
+    is reported as not finite, not as a point that could not be solved."""
+    r = optimize(jaxtherm.qubit_pair("incoherent"), "1 / (0 * J_a)", {"epsilon": [0.1, 1.0]},
+                 dict(omega_a=1.0, omega_b=1.0, T_a=2.0, T_b=1.0, gamma_a=0.5, gamma_b=0.5), starts=2, steps=5)
+    assert (r.status == NONFINITE).all() and np.isinf(r.objective).all()
+    assert "not finite" in STATUS_MEANINGS[NONFINITE] and "could not be solved" not in STATUS_MEANINGS[NONFINITE]
 
 
 SPEC = """

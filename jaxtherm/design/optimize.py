@@ -44,18 +44,21 @@ from jaxtherm.kernel import batch
 from jaxtherm.kernel.batch import scalar_observables
 from jaxtherm.models import Model
 
-CONVERGED, NOT_CONVERGED, FAILED_POINT, INFEASIBLE = 0, 1, 2, 3
+CONVERGED, NOT_CONVERGED, FAILED_POINT, INFEASIBLE, NONFINITE = 0, 1, 2, 3, 4
 STATUS_MEANINGS = {
     CONVERGED: "converged (projected gradient below tolerance)",
     NOT_CONVERGED: "stopped after the last step without meeting the gradient tolerance",
     FAILED_POINT: "a point on the way could not be solved (status ≠ 0); the last good iterate is kept",
     INFEASIBLE: "a constraint is violated at the end",
+    NONFINITE: "the objective, a constraint or a gradient was not finite at a solved point on the way (e.g. a "
+               "ratio whose denominator vanished); the last good iterate is kept",
 }
 GRADIENT_TOL = 1e-4  # projected gradient of the scaled loss (unit box), ∞-norm
 FEASIBILITY_TOL = 1e-6  # constraint slack, relative to its scale
 RHO = 10.0  # augmented-Lagrangian penalty on the scaled constraints
 MULTIPLIER_EVERY = 25  # steps between multiplier updates
 FINAL_LR_FACTOR = 2e-4
+_UNSOLVED, _NOT_FINITE = 1, 2  # why a start's step failed (bit flags)
 
 
 class ProblemError(ValueError):
@@ -360,7 +363,9 @@ def _stepper(prob: Problem, evaluate, opt, lo, span):
         lam = jnp.where((ok & update_lam)[:, None], new_lam, lam)
         pg = jnp.max(jnp.abs(u - jnp.clip(u - grad, 0.0, 1.0)), axis=1)  # projected gradient, unit box
         out = (values, obs, status, dobs, pg)
-        return (u_next, keep, lam, failed | (~ok & move), jnp.where(ok_move[:, None], u, last_good)), out
+        why = jnp.where(status != 0, _UNSOLVED, _NOT_FINITE).astype(failed.dtype)  # bit flags: why a step failed
+        failed = failed | jnp.where(~ok & move, why, 0).astype(failed.dtype)
+        return (u_next, keep, lam, failed, jnp.where(ok_move[:, None], u, last_good)), out
 
     return step
 
@@ -410,14 +415,17 @@ def _iterate(step, carry, scale, steps: int, record_every: int, record, progress
 
 def _codes(prob: Problem, values: np.ndarray, status: np.ndarray, pg: np.ndarray, failed: np.ndarray,
            scale) -> np.ndarray:
-    """Each start's ``STATUS_MEANINGS`` code: failed where a point on the way was not solved,
-    else infeasible where a slack is below ``−FEASIBILITY_TOL`` of its scale, else converged
+    """Each start's ``STATUS_MEANINGS`` code (``failed``: the bit flags ``_UNSOLVED``, ``_NOT_FINITE``
+    of the steps that failed): failed where a point on the way was not solved, not finite where a
+    solved point gave a non-finite objective, constraint or gradient, else infeasible where a
+    slack is below ``−FEASIBILITY_TOL`` of its scale, else converged
     where the projected gradient is at most ``GRADIENT_TOL``."""
     slack = values[:, 1:]
     code = np.where(pg <= GRADIENT_TOL, CONVERGED, NOT_CONVERGED)
     infeasible = np.any(slack < -FEASIBILITY_TOL * np.asarray(scale[1:]), axis=1) if prob.constraints else False
     code = np.where(infeasible, INFEASIBLE, code)
-    return np.where((status != 0) | failed, FAILED_POINT, code).astype(np.int8)
+    code = np.where(((failed & _NOT_FINITE) != 0) | ~np.isfinite(values).all(axis=1), NONFINITE, code)
+    return np.where((status != 0) | ((failed & _UNSOLVED) != 0), FAILED_POINT, code).astype(np.int8)
 
 
 def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, learning_rate: float = 0.05,
@@ -452,7 +460,7 @@ def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, le
     step = _stepper(prob, evaluate, opt, lo, span)
 
     state = jax.vmap(opt.init)(u0)
-    failed = jnp.zeros(starts, bool)
+    failed = jnp.zeros(starts, jnp.int8)
     lam = jnp.zeros((starts, len(prob.constraints)), dtype)
     t0 = time.perf_counter()
     ones = jnp.ones(1 + len(prob.constraints), dtype)
