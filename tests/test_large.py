@@ -137,3 +137,24 @@ def test_points_solved_one_at_a_time_are_not_padded_to_a_lane_block():
     part = jaxtherm.solve(jaxtherm.qubit_chain(4), g=g[2:7], solver="krylov", rho=False, **BATHS)
     for k in CHECKED:
         np.testing.assert_array_equal(np.asarray(part[k]), np.asarray(whole[k])[2:7], err_msg=k)
+
+
+def test_oscillators_at_cutoff_12_and_16_reach_the_gaussian_limit_within_the_truncation_error():
+    """The local oscillator pair at cutoffs 12 and 16 (Krylov: 1,155 and 2,735 unknowns) against
+    its infinite-cutoff (Gaussian, Lyapunov) solution, ``tests/quasi_free.py``: warm baths
+    (n̄_a ≈ 0.58) so that the truncation error is visible; it stays below ``10 r^cutoff`` with
+    ``r = n̄_a/(1 + n̄_a)`` (the occupation of level ``k`` falls like ``r^k``) and falls by more
+    than 10 from 12 to 16."""
+    p = dict(omega_a=1.0, omega_b=1.3, beta_a=1.0, beta_b=1.5, gamma_a=0.3, gamma_b=0.2, epsilon=0.2)
+    ref = qf.oscillator_pair(spectrum="bose", **p)
+    r = 1.0 / np.expm1(p["beta_a"] * p["omega_a"])
+    r = r / (1 + r)
+    errors = {}
+    for cutoff in (12, 16):
+        model = jaxtherm.oscillator_pair(cutoff=cutoff, coupling="local", spectrum="bose")
+        assert jaxtherm.solvers.Auto().plan(model).method == "krylov"
+        out = jaxtherm.solve(model, rho=False, **p)
+        assert int(out["status"]) == 0
+        errors[cutoff] = max(abs(float(out[k]) - ref[k]) / abs(ref[k]) for k in ("J_a", "J_b", "n_a", "n_b", "sigma"))
+        assert errors[cutoff] < 10 * r**cutoff, (cutoff, errors[cutoff], r**cutoff)
+    assert errors[16] < errors[12] / 10, errors

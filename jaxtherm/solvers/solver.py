@@ -253,8 +253,8 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     matrices that LU takes faster. Larger sectors assembled from constants are eliminated with
     static pivots, unrolled or staged by the size of the elimination; a structurally zero pivot
     in the threshold order leaves LU. Sectors above ``limits.min_krylov`` unknowns without Davies
-    baths: preconditioned GMRES (``Krylov``). Measured (``docs/performance.md``, "Which
-    elimination for a large sector"): staged beats Krylov and LU up to the 6-qubit chain (923
+    baths: preconditioned GMRES (``Krylov``). Measured (``docs/performance.md``, the
+    ``bench_large.py`` section): staged beats Krylov and LU up to the 6-qubit chain (923
     unknowns, 2.3×10⁶ multiply–adds) and the oscillators at cutoff 10; the 7-qubit chain's order
     alone takes minutes."""
     if limits.min_krylov and not model.davies and len(keep) - 1 > limits.min_krylov:
