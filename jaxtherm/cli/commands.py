@@ -452,9 +452,7 @@ def _models(args) -> int:
 
 
 def _optimize(args) -> int:
-    import json
-
-    from jaxtherm.sweep import RunRefused, SpecError, load_spec
+    from jaxtherm.sweep import load_spec
     from jaxtherm.sweep.optimization import run_optimization
     from jaxtherm.sweep.progress import Progress
 
@@ -478,29 +476,19 @@ def _optimize(args) -> int:
     if problem:
         print(f"jaxtherm optimize: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        spec = _load_spec(load_spec, spec_path)
-        summary = run_optimization(spec, output=args.output, force=args.force, starts=args.starts, steps=args.steps,
-                                   progress=progress)
-    except (SystemExit, KeyboardInterrupt) as err:
-        print(f"jaxtherm optimize: error: {spec_path}: {_factory_failure(err)}", file=sys.stderr)
-        return EXIT_USAGE
-    except (SpecError, RunRefused) as err:
-        print(f"jaxtherm optimize: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    if bar is not None:
-        bar.close()
-    if args.json:
-        print(json.dumps({**summary.result.summary(), "path": str(summary.path)}, indent=1))
-    else:
-        print(summary.table())
-    return 0
+
+    def run():
+        summary = run_optimization(_load_spec(load_spec, spec_path), output=args.output, force=args.force,
+                                   starts=args.starts, steps=args.steps, progress=progress)
+        if bar is not None:
+            bar.close()
+        return summary
+
+    return _design_command("optimize", spec_path, run, args.json)
 
 
 def _fit(args) -> int:
-    import json
-
-    from jaxtherm.sweep import RunRefused, SpecError, load_spec
+    from jaxtherm.sweep import load_spec
     from jaxtherm.sweep.fit import run_fit
 
     if _missing("fit", "optimistix", "optimize"):
@@ -508,15 +496,30 @@ def _fit(args) -> int:
     if _not_a_file(Path(args.spec), "spec"):
         print(f"jaxtherm fit: error: {_not_a_file(Path(args.spec), 'spec')}", file=sys.stderr)
         return EXIT_USAGE
+
+    def run():
+        return run_fit(_load_spec(load_spec, Path(args.spec)), output=args.output, force=args.force, data=args.data)
+
+    return _design_command("fit", args.spec, run, args.json)
+
+
+def _design_command(name: str, spec_path, run, as_json: bool) -> int:
+    """``jaxtherm optimize`` / ``fit`` once the arguments are checked: ``run()`` (the study, its
+    file written), its summary printed (a table, or ``--json``), and every failure of the spec
+    or the user's factory turned into exit 2 with one line."""
+    import json
+
+    from jaxtherm.sweep import RunRefused, SpecError
+
     try:
-        summary = run_fit(_load_spec(load_spec, Path(args.spec)), output=args.output, force=args.force, data=args.data)
-    except (SystemExit, KeyboardInterrupt) as err:
-        print(f"jaxtherm fit: error: {args.spec}: {_factory_failure(err)}", file=sys.stderr)
+        summary = run()
+    except (SystemExit, KeyboardInterrupt) as err:  # raised by a user's factory: its failure, not ours
+        print(f"jaxtherm {name}: error: {spec_path}: {_factory_failure(err)}", file=sys.stderr)
         return EXIT_USAGE
     except (SpecError, RunRefused) as err:
-        print(f"jaxtherm fit: error: {err}", file=sys.stderr)
+        print(f"jaxtherm {name}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    if args.json:
+    if as_json:
         print(json.dumps({**summary.result.summary(), "path": str(summary.path)}, indent=1))
     else:
         print(summary.table())
