@@ -158,3 +158,13 @@ def test_oscillators_at_cutoff_12_and_16_reach_the_gaussian_limit_within_the_tru
         errors[cutoff] = max(abs(float(out[k]) - ref[k]) / abs(ref[k]) for k in ("J_a", "J_b", "n_a", "n_b", "sigma"))
         assert errors[cutoff] < 10 * r**cutoff, (cutoff, errors[cutoff], r**cutoff)
     assert errors[16] < errors[12] / 10, errors
+
+
+def test_current_noise_by_krylov_equals_lu():
+    """Counting statistics through Krylov (the Drazin solve by the same preconditioned GMRES)
+    equal LU's on the 4-qubit chain (the 8-qubit chain's costs the same solves once more)."""
+    model, g = jaxtherm.qubit_chain(4), np.array([0.3, 0.8])
+    out = {s: jaxtherm.solve(model, g=g, fluctuations=True, solver=s, rho=False, **BATHS) for s in ("krylov", "lu")}
+    assert np.all(np.asarray(out["krylov"]["status"]) == 0)
+    for k in ("J_counted_h", "noise_h", "noise_c", "tur_h"):
+        np.testing.assert_allclose(np.asarray(out["krylov"][k]), np.asarray(out["lu"][k]), rtol=1e-10, err_msg=k)
