@@ -168,3 +168,17 @@ def test_current_noise_by_krylov_equals_lu():
     assert np.all(np.asarray(out["krylov"]["status"]) == 0)
     for k in ("J_counted_h", "noise_h", "noise_c", "tur_h"):
         np.testing.assert_allclose(np.asarray(out["krylov"][k]), np.asarray(out["lu"][k]), rtol=1e-10, err_msg=k)
+
+
+def test_float32_by_krylov_reaches_its_own_tolerance():
+    """float32 (opt-in): the weights follow the vector's dtype (they once turned float32 into
+    float64 and every solve failed to trace), and the tolerance is ``max(tol, 100 ε)``: the
+    4-qubit chain by Krylov converges and equals float64 to float32's accuracy."""
+    model, g = jaxtherm.qubit_chain(4), np.array([0.3, 0.8])
+    assert Krylov().tolerance(np.float32) == 100 * float(np.finfo(np.float32).eps) and Krylov().tolerance(np.float64) == 1e-11
+    single = jaxtherm.solve(model, g=g, solver="krylov", dtype="float32", rho=False, **BATHS)
+    double = jaxtherm.solve(model, g=g, solver="krylov", rho=False, **BATHS)
+    assert np.all(np.asarray(single["status"]) == 0) and single["J_h"].dtype == np.float32
+    for k in CHECKED:
+        np.testing.assert_allclose(np.asarray(single[k]), np.asarray(double[k]), rtol=1e-4, err_msg=k)
+

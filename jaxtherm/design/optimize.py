@@ -364,7 +364,9 @@ def _stepper(prob: Problem, evaluate, opt, lo, span):
         pg = jnp.max(jnp.abs(u - jnp.clip(u - grad, 0.0, 1.0)), axis=1)  # projected gradient, unit box
         out = (values, obs, status, dobs, pg)
         why = jnp.where(status != 0, _UNSOLVED, _NOT_FINITE).astype(failed.dtype)  # bit flags: why a step failed
-        failed = failed | jnp.where(~ok & move, why, 0).astype(failed.dtype)
+        # every evaluation counts, the last (move = False) too: a non-finite gradient there would
+        # otherwise read as a zero projected gradient, i.e. converged
+        failed = failed | jnp.where(~ok, why, 0).astype(failed.dtype)
         return (u_next, keep, lam, failed, jnp.where(ok_move[:, None], u, last_good)), out
 
     return step
