@@ -101,7 +101,8 @@ def single_threaded_lapack() -> bool:
     more than they give on such matrices, and far more when the cores are busy with other work
     (XLA's own threads, other processes): measured in ``docs/performance.md`` ("LAPACK threads").
     The command line turns it on; in Python it is opt-in (it changes SciPy's BLAS for the whole
-    process). A value the user set is kept.
+    process). A value the user set is kept (``OPENBLAS_NUM_THREADS``, or ``OMP_NUM_THREADS`` /
+    ``GOTO_NUM_THREADS``, which OpenBLAS also reads).
 
     Returns:
         Whether LAPACK runs single-threaded from now on: ``False`` where the variable was set to
@@ -110,8 +111,9 @@ def single_threaded_lapack() -> bool:
     """
     import sys
 
-    if LAPACK_THREADS in os.environ:
-        return os.environ[LAPACK_THREADS] == "1"
+    chosen = [v for v in (LAPACK_THREADS, "OMP_NUM_THREADS", "GOTO_NUM_THREADS") if v in os.environ]
+    if chosen:  # the user's choice, under any of the names OpenBLAS reads
+        return os.environ[chosen[0]] == "1"
     if "scipy.linalg" in sys.modules:
         return False
     os.environ[LAPACK_THREADS] = "1"

@@ -34,7 +34,8 @@ def _lapack_threads(code: str, env: dict) -> str:
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"} | env
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "GOTO_NUM_THREADS")
+    env = {k: v for k, v in os.environ.items() if k not in names} | env
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.split()[-1]
@@ -46,6 +47,7 @@ def test_lapack_runs_single_threaded_unless_the_user_chose():
     code = "import jaxtherm, os; print(jaxtherm.single_threaded_lapack(), os.environ['OPENBLAS_NUM_THREADS'])"
     assert _lapack_threads(code, {}) == "1"
     assert _lapack_threads(code.replace(", os.environ['OPENBLAS_NUM_THREADS']", ""), {"OPENBLAS_NUM_THREADS": "4"}) == "False"
+    assert _lapack_threads(code.replace(", os.environ['OPENBLAS_NUM_THREADS']", ""), {"OMP_NUM_THREADS": "2"}) == "False"
     late = "import scipy.linalg, jaxtherm, os; print(jaxtherm.single_threaded_lapack(), 'OPENBLAS_NUM_THREADS' in os.environ)"
     assert _lapack_threads(late, {}) == "False"
     # the command line turns it on for its own process (`jaxtherm models` loads no LAPACK before)
