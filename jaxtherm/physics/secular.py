@@ -122,19 +122,7 @@ def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
     if not _union_of_block_pairs(meaning, blocks_, block_of):
         return None
     x_nz, g_nz = _coupling_patterns(model, blocks_, block_of)
-    table = _Terms()
-    for r, target in enumerate(meaning):
-        table.add_row(r, target, meaning, x_nz, g_nz)
-    keys = sorted(table.index, key=table.index.get)
-    rows = np.array([k[0] for k in keys], int)
-    cols = np.array([k[1] for k in keys], int)
-    pop = [(e, int(meaning[r][0])) for e, r in enumerate(rows) if meaning[r][2] == 0]
-    return Structure(
-        blocks=blocks_, rows=rows, cols=cols,
-        k_terms=_columns(table.k, 6), g_terms=_columns(table.g, 4), h_terms=_columns(table.h, 4),
-        g_right=np.array(table.g_right, bool),
-        pop_rows=np.array(pop, int).reshape(-1, 2),
-    )
+    return _build(blocks_, meaning, x_nz, g_nz)
 
 
 def _block_of(blocks_: tuple[np.ndarray, ...], d: int) -> np.ndarray:
@@ -146,10 +134,16 @@ def _block_of(blocks_: tuple[np.ndarray, ...], d: int) -> np.ndarray:
 
 
 def _union_of_block_pairs(meaning: np.ndarray, blocks_: tuple[np.ndarray, ...], block_of: np.ndarray) -> bool:
-    """Whether the kept coordinates' pairs ``(i, j)`` are a union of block pairs ``b × b'``."""
-    kept_pairs = {(int(i), int(j)) for i, j, _ in meaning}
-    return all((min(k, l), max(k, l)) in kept_pairs
-               for i, j in kept_pairs for k in blocks_[block_of[i]] for l in blocks_[block_of[j]])
+    """Whether the kept coordinates' pairs ``(i, j)`` are a union of block pairs ``b × b'``: every
+    block pair ``b × b'`` (either order) that holds a kept pair is kept whole."""
+    d, nb = len(block_of), len(blocks_)
+    kept = np.zeros((d, d), bool)
+    kept[meaning[:, 0], meaning[:, 1]] = True
+    kept |= kept.T
+    counts = np.zeros((nb, nb), int)  # kept pairs in each block pair
+    np.add.at(counts, (block_of[:, None], block_of[None, :]), kept)
+    sizes = np.array([len(b) for b in blocks_])
+    return bool(np.all((counts == 0) | (counts == np.outer(sizes, sizes))))
 
 
 def _coupling_patterns(model: Model, blocks_: tuple[np.ndarray, ...], block_of: np.ndarray):
@@ -165,69 +159,127 @@ def _coupling_patterns(model: Model, blocks_: tuple[np.ndarray, ...], block_of: 
     return x_nz, (x_nz.T.astype(int) @ x_nz.astype(int)) > 0
 
 
-def _columns(terms: list, width: int) -> tuple[np.ndarray, ...]:
-    """A term table as columns: integer indices, the last column (sign or weight) float."""
-    arr = np.array(terms, dtype=float).reshape(-1, width)
-    return tuple(arr[:, i].astype(int) if i < width - 1 else arr[:, i] for i in range(width))
+_BLOCK_PAIRS = 1 << 22
+"""(row, column) pairs examined at once by ``_build`` (its boolean masks are ``(rows, m)``)."""
 
 
-class _Terms:
-    """The term tables of ``Structure`` as they are found, and the entries they fill."""
+def _build(blocks_: tuple[np.ndarray, ...], meaning: np.ndarray, x_nz: np.ndarray, g_nz: np.ndarray) -> Structure:
+    """``Structure`` from the kept coordinates' ``(n, n', part)`` (``meaning``, ``(m, 3)``) and
+    the coupling patterns, rows in blocks of about ``_BLOCK_PAIRS`` pairs (``_row_block``).
 
-    def __init__(self):
-        self.index: dict[tuple[int, int], int] = {}  # (row, col) → entry
-        self.k: list[tuple] = []
-        self.g: list[tuple] = []
-        self.g_right: list[bool] = []
-        self.h: list[tuple] = []
-
-    def entry(self, r: int, c: int) -> int:
-        return self.index.setdefault((r, c), len(self.index))
-
-    def add_row(self, r: int, target, meaning: np.ndarray, x_nz: np.ndarray, g_nz: np.ndarray) -> None:
-        """The terms of row ``r`` (target coordinate ``target``), fed by every kept coordinate
-        in ``meaning`` in turn (``add``)."""
-        for c, source in enumerate(meaning):
-            self.add(r, c, target, source, x_nz, g_nz)
-
-    def add(self, r: int, c: int, target, source, x_nz: np.ndarray, g_nz: np.ndarray) -> None:
-        """The terms of entry ``(r, c)``: the target coordinate ``(n, n', part)`` fed by the
-        source coordinate ``(m, m', part)`` (part 0 population, 1 real, 2 imaginary)."""
-        n, n2, part_t = target
-        m, m2, part_s = source
-        if (part_t == 2) != (part_s == 2):  # Re/population ↔ Im: only the Hamiltonian, within one pair
-            if n == m and n2 == m2:
-                self.h.append((self.entry(r, c), n, n2, 1.0 if part_t == 1 else -1.0))
-            return
-        basis = _source_basis(m, m2, part_t)
-        self._add_jumps(r, c, n, n2, basis, x_nz)
-        self._add_anticommutator(r, c, n, n2, basis, g_nz)
-
-    def _add_jumps(self, r: int, c: int, n: int, n2: int, basis: list, x_nz: np.ndarray) -> None:
-        """The jump part ``K``'s terms: ``x_na x_n'b`` for each basis element ``ρ_ab`` whose
-        couplings are structurally non-zero."""
-        for a, b, sign in basis:
-            if x_nz[n, a] and x_nz[n2, b]:
-                self.k.append((self.entry(r, c), n, n2, a, b, sign))
-
-    def _add_anticommutator(self, r: int, c: int, n: int, n2: int, basis: list, g_nz: np.ndarray) -> None:
-        """The anticommutator ``−½(Gρ + ρG)_{nn'}``'s terms: ``G_na`` where ``b = n'``, ``G_bn'``
-        where ``a = n``, for each basis element ``ρ_ab`` of weight ``w``."""
-        for a, b, w in basis:
-            if b == n2 and g_nz[n, a]:
-                self.g.append((self.entry(r, c), n, a, -0.5 * w))
-                self.g_right.append(False)
-            if a == n and g_nz[b, n2]:
-                self.g.append((self.entry(r, c), b, n2, -0.5 * w))
-                self.g_right.append(True)
+    Entries are numbered in (row, column) order; the term tables are in (row, column, basis
+    element) order, each ``G`` element's left case before its right."""
+    m = len(meaning)
+    step = max(1, _BLOCK_PAIRS // max(m, 1))
+    parts, offset = [], 0
+    for lo in range(0, m, step):
+        part = _row_block(meaning, lo, min(lo + step, m), x_nz, g_nz, offset)
+        offset += len(part["rows"][0])
+        parts.append(part)
+    rows, cols = _joined(parts, "rows", (int, int))
+    pop = np.flatnonzero(meaning[rows, 2] == 0)
+    return Structure(
+        blocks=blocks_, rows=rows, cols=cols,
+        k_terms=_joined(parts, "k", (int,) * 5 + (float,)),
+        g_terms=_joined(parts, "g", (int, int, int, float)),
+        h_terms=_joined(parts, "h", (int, int, int, float)),
+        g_right=_joined(parts, "g_right", (bool,))[0],
+        pop_rows=np.stack([pop, meaning[rows[pop], 0]], axis=1).astype(int),
+    )
 
 
-def _source_basis(m: int, m2: int, part_t: int) -> list[tuple[int, int, float]]:
-    """The source's basis element as ``[(a, b, weight)]``: ``ρ_{mm'}`` (+ ``ρ_{m'm}`` with weight
-    ``−1`` for an imaginary part, ``+1`` otherwise; times ``i`` for Im)."""
-    if m == m2:
-        return [(m, m2, 1.0)]
-    return [(m, m2, 1.0), (m2, m, -1.0 if part_t == 2 else 1.0)]
+def _joined(parts: list[dict], key: str, dtypes: tuple) -> tuple[np.ndarray, ...]:
+    """The columns ``parts[…][key]`` (lists of arrays, one per column) joined over the row blocks,
+    as ``dtypes``; each block's column is released once joined (the tables can be GBs)."""
+    out = []
+    for i, dtype in enumerate(dtypes):
+        out.append(np.concatenate([p[key][i] for p in parts] or [np.zeros(0, dtype)]).astype(dtype, copy=False))
+        for p in parts:
+            p[key][i] = None
+    return tuple(out)
+
+
+def _pair_masks(target: np.ndarray, source: np.ndarray, x_nz: np.ndarray, g_nz: np.ndarray) -> dict:
+    """Which ``(row, column)`` pairs carry which terms, ``(B, m)`` boolean each.
+
+    ``target`` is ``(B, 3)`` and ``source`` ``(m, 3)`` of ``(n, n', part)``. A source ``(m, m')``
+    stands for the basis elements ``ρ_{mm'}`` and, off the diagonal, ``ρ_{m'm}``: ``h`` the
+    ``−i[H, ·]`` pair (``Re ↔ Im`` of the same ``(n, n')``), ``k1``/``k2`` the jump term of the
+    first/second element (``x_na x_n'b`` structurally non-zero), ``g1a``/``g1b`` and
+    ``g2a``/``g2b`` the anticommutator's left (``G_na``, ``b = n'``) and right (``G_bn'``,
+    ``a = n``) terms of the first/second element."""
+    n, n2, pt = (target[:, i, None] for i in range(3))
+    m, m2, ps = (source[None, :, i] for i in range(3))
+    cross = (pt == 2) != (ps == 2)
+    same = ~cross
+    pair = same & (m != m2)
+    return {
+        "h": cross & (n == m) & (n2 == m2),
+        "k1": same & x_nz[n, m] & x_nz[n2, m2],
+        "k2": pair & x_nz[n, m2] & x_nz[n2, m],
+        "g1a": same & (m2 == n2) & g_nz[n, m],
+        "g1b": same & (m == n) & g_nz[m2, n2],
+        "g2a": pair & (m == n2) & g_nz[n, m2],
+        "g2b": pair & (m2 == n) & g_nz[m, n2],
+    }
+
+
+def _row_block(meaning: np.ndarray, lo: int, hi: int, x_nz: np.ndarray, g_nz: np.ndarray, offset: int) -> dict:
+    """The entries and terms of rows ``lo … hi−1`` (entries numbered from ``offset``).
+
+    Returns a dict of lists of columns: ``rows`` ``[row, col]`` ``(E_b,)`` each; ``k``
+    ``[entry, n, n', a, b, sign]``, ``g`` ``[entry, a, b, coefficient]`` and ``g_right``
+    ``[right]``, ``h`` ``[entry, n, n', sign]``, ``(T,)`` each."""
+    m = len(meaning)
+    target = meaning[lo:hi]
+    masks = _pair_masks(target, meaning, x_nz, g_nz)
+    any_ = functools.reduce(np.logical_or, masks.values()).ravel()
+    entry_of = np.cumsum(any_) - 1 + offset  # flat (row, column) → entry
+    flat = np.flatnonzero(any_)
+    hits = {key: np.flatnonzero(mask.ravel()) for key, mask in masks.items()}
+    imag_row = target[:, 2] == 2
+    second_w = np.where(imag_row, -1.0, 1.0)  # weight of ρ_{m'm}: −1 for an imaginary part
+    h, h_row = hits["h"], target[hits["h"] // m]
+    return {
+        "rows": [flat // m + lo, flat % m],
+        "h": [entry_of[h], h_row[:, 0], h_row[:, 1], np.where(h_row[:, 2] == 1, 1.0, -1.0)],
+        **_k_terms(hits, target, meaning, entry_of, second_w),
+        **_g_terms(hits, target, meaning, entry_of, second_w),
+    }
+
+
+def _merged(cases: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(flat, case)`` of the hits of several cases in (pair, case) order: ``cases`` are
+    ascending flat pair indices, one array per case."""
+    flat = np.concatenate(cases)
+    case = np.concatenate([np.full(len(c), i) for i, c in enumerate(cases)])
+    order = np.argsort(flat * len(cases) + case, kind="stable")
+    return flat[order], case[order]
+
+
+def _k_terms(hits: dict, target: np.ndarray, meaning: np.ndarray, entry_of: np.ndarray, second_w: np.ndarray) -> dict:
+    """The jump terms ``(entry, n, n', a, b)`` and signs of a row block (``_row_block``): the
+    first element ``(a, b) = (m, m')`` with sign 1, then the second ``(m', m)`` with ``second_w``."""
+    m = len(meaning)
+    flat, case = _merged([hits["k1"], hits["k2"]])
+    r, c = flat // m, flat % m
+    first = case == 0
+    a = np.where(first, meaning[c, 0], meaning[c, 1])
+    b = np.where(first, meaning[c, 1], meaning[c, 0])
+    return {"k": [entry_of[flat], target[r, 0], target[r, 1], a, b, np.where(first, 1.0, second_w[r])]}
+
+
+def _g_terms(hits: dict, target: np.ndarray, meaning: np.ndarray, entry_of: np.ndarray, second_w: np.ndarray) -> dict:
+    """The anticommutator terms ``(entry, a, b)`` of ``G_ab``, their coefficients ``−½ w`` and
+    whether they are right terms, of a row block (``_row_block``; cases of ``_pair_masks``)."""
+    m = len(meaning)
+    flat, case = _merged([hits["g1a"], hits["g1b"], hits["g2a"], hits["g2b"]])
+    r, c = flat // m, flat % m
+    n, n2, s, s2 = target[r, 0], target[r, 1], meaning[c, 0], meaning[c, 1]
+    a = np.choose(case, [n, s2, n, s])
+    b = np.choose(case, [s, n2, s2, n2])
+    coef = -0.5 * np.where(case >= 2, second_w[r], 1.0)
+    return {"g": [entry_of[flat], a, b, coef], "g_right": [case % 2 == 1]}
 
 
 def _eigh2(a, b, c):
