@@ -260,13 +260,13 @@ def _merged(cases: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def _k_terms(hits: dict, target: np.ndarray, meaning: np.ndarray, entry_of: np.ndarray, second_w: np.ndarray) -> dict:
     """The jump terms ``(entry, n, n', a, b)`` and signs of a row block (``_row_block``): the
     first element ``(a, b) = (m, m')`` with sign 1, then the second ``(m', m)`` with ``second_w``."""
-    m = len(meaning)
     flat, case = _merged([hits["k1"], hits["k2"]])
-    r, c = flat // m, flat % m
+    r, c = np.divmod(flat, len(meaning))
     first = case == 0
-    a = np.where(first, meaning[c, 0], meaning[c, 1])
-    b = np.where(first, meaning[c, 1], meaning[c, 0])
-    return {"k": [entry_of[flat], target[r, 0], target[r, 1], a, b, np.where(first, 1.0, second_w[r])]}
+    m, m2 = np.ascontiguousarray(meaning[:, 0])[c], np.ascontiguousarray(meaning[:, 1])[c]
+    a = np.where(first, m, m2)
+    n, n2 = np.ascontiguousarray(target[:, 0])[r], np.ascontiguousarray(target[:, 1])[r]
+    return {"k": [entry_of[flat], n, n2, a, m + m2 - a, np.where(first, 1.0, second_w[r])]}
 
 
 def _g_terms(hits: dict, target: np.ndarray, meaning: np.ndarray, entry_of: np.ndarray, second_w: np.ndarray) -> dict:
