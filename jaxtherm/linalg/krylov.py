@@ -193,9 +193,8 @@ class Krylov(Elimination):
             and that residual. Every solve (steady state, tangents, cotangents, counting
             statistics) iterates to it; only the steady state's is checked (``substitute``).
         restart: the Krylov subspace's dimension: one GMRES cycle (memory: ``restart`` vectors of
-            the sector's size a point), after which the true residual is computed. 60: the
-            oscillators at cutoff 16 took 280 steps in cycles of 20 and ran 1.36× faster in cycles
-            of 60; the 8-qubit chain (about 80 steps) the same (``docs/performance.md``).
+            the sector's size a point), after which the true residual is computed. The default
+            is measured in ``docs/performance.md`` (``bench_large.py``, "Krylov's cycles").
         maxiter: cycles at most (so at most ``restart × maxiter`` products with ``A``).
         probe: also solve with a fixed random right-hand side to ``probe_tol`` and mark the point
             singular (``STATUS_SINGULAR``) where that fails while ``b`` converged: a consistent
