@@ -119,3 +119,36 @@ def test_a_user_defined_model_runs_through_the_same_path():
     p1 = np.exp(-2.0 * np.array([0.1, 1.0, 3.0]))
     np.testing.assert_allclose(np.real(np.asarray(out["rho"])[:, 1, 1]), p1 / (1 + p1), rtol=1e-13)
     np.testing.assert_allclose(np.asarray(out["J_h"]), 0.0, atol=1e-15)
+
+
+def test_solve_sizes_its_chunks_to_an_accelerators_budget(monkeypatch):
+    """On a CPU ``solve`` takes chunks of 2¹⁵ points; on an accelerator the largest power of two
+    whose working set (XLA's memory analysis of the compiled kernel) fits the budget, so that a
+    large model cannot exhaust the device's memory. Results do not depend on it."""
+    from jaxtherm.kernel import batch, sizing
+
+    model, p = jaxtherm.qubit_pair("local"), random_points(300, seed=12)
+    runner = batch.ChunkRunner(model, tuple(p), (), np.float64)
+    kernels, lanes = runner.kernels(), batch.lanes_of(runner.plan)
+    assert sizing.solve_chunk(kernels, len(p), np.float64, lanes, "cpu") == batch.DEFAULT_CHUNK_SIZE == 2**15
+    per_point = max(sizing.bytes_per_point(k, len(p), np.float64) for k in kernels)
+    assert per_point > 0
+    # the largest power of two within the budget (2 GiB) and MAX_CHUNK: far above the CPU's chunk
+    size, budget = sizing.solve_chunk(kernels, len(p), np.float64, lanes, "gpu"), sizing.WORKING_SET_BUDGET["gpu"]
+    assert size > 2**15 and size & (size - 1) == 0 and size * per_point <= budget
+    assert 2 * size * per_point > budget or size == sizing.MAX_CHUNK
+    monkeypatch.setitem(sizing.WORKING_SET_BUDGET, "gpu", int(200 * per_point))
+    sizing._accelerator_chunk.cache_clear()
+    size = sizing.solve_chunk(kernels, len(p), np.float64, lanes, "gpu")  # a tight budget sets the size
+    assert size == 128 and size * per_point <= 200 * per_point < 2 * size * per_point
+    monkeypatch.setattr(sizing, "_platform", lambda: "gpu")
+    seen, in_chunks = [], batch._in_chunks
+    monkeypatch.setattr(batch, "_in_chunks", lambda fn, flat, chunk, lanes: seen.append(chunk) or
+                        in_chunks(fn, flat, chunk, lanes))
+    on_gpu = jaxtherm.solve(model, **p)
+    assert seen == [128]
+    monkeypatch.undo()
+    sizing._accelerator_chunk.cache_clear()
+    whole = jaxtherm.solve(model, **p)  # one chunk of 2¹⁵ on this CPU
+    for k in whole:
+        np.testing.assert_array_equal(np.asarray(on_gpu[k]), np.asarray(whole[k]), err_msg=k)

@@ -2,9 +2,11 @@
 ``solve``.
 
 ``solve`` broadcasts its parameters together, flattens them, and runs the compiled
-``jit(vmap(kernel))`` over fixed-size chunks: a batch is cut into ``chunk_size`` chunks and the
-last (or only) one is padded to one of four sizes per octave (``bucket_size``), so a model
-compiles once per bucket size and memory stays bounded by the chunk, not the batch.
+``jit(vmap(kernel))`` over fixed-size chunks: a batch is cut into ``chunk_size`` chunks (on an
+accelerator, by default, as many points as the kernel's measured working set lets fit its budget:
+``.sizing``) and the last (or only) one is padded to one of four sizes per octave
+(``bucket_size``), so a model compiles once per bucket size and memory stays bounded by the
+chunk, not the batch.
 It works on concrete arrays and inside ``jax.grad`` / ``jax.vmap`` / ``jax.jit`` alike.
 """
 
@@ -19,12 +21,13 @@ import numpy as np
 
 from jaxtherm import _config, solvers
 from jaxtherm.kernel import point as kernel
+from jaxtherm.kernel import sizing
 from jaxtherm.models import Model
 from jaxtherm.physics import observables as kernel_observables
 from jaxtherm.solvers import STATUS_NONFINITE, STATUS_UNVERIFIED
 from jaxtherm.status import keeps_values
 
-DEFAULT_CHUNK_SIZE = 2**15
+DEFAULT_CHUNK_SIZE = sizing.CPU_SOLVE_CHUNK  # solve's chunk on a CPU; an accelerator's is measured
 
 
 def gradient_name(observable: str, parameter: str) -> str:
@@ -264,7 +267,7 @@ def solve(
     solver: str | solvers.Solver = "auto",
     rho: bool = True,
     fluctuations: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
     **params,
 ) -> dict[str, jax.Array]:
     """Steady states and thermodynamic observables of ``model`` at every parameter point.
@@ -290,7 +293,10 @@ def solve(
             statistics): ``J_counted_j``, the zero-frequency noise ``noise_j = lim Var(Q_j)/t``
             and the uncertainty ratio ``tur_j = noise_j σ / J_counted_j²`` for every bath, by one
             more solve with the steady state's factorisation; gradients include them.
-        chunk_size: points per compiled call; bounds memory for large batches.
+        chunk_size: points per compiled call; bounds memory for large batches. ``None``
+            (default): ``DEFAULT_CHUNK_SIZE`` on a CPU; on an accelerator the most points whose
+            working set (XLA's memory analysis of the compiled kernel, one probe compile per
+            model) fits ``jaxtherm.kernel.sizing.WORKING_SET_BUDGET`` (``sizing.solve_chunk``).
         **params: every model parameter (inverse temperatures as ``beta_x`` or ``T_x``), each a
             scalar or an array; all broadcast together to one shape ``S``.
 
@@ -311,8 +317,8 @@ def solve(
     solver = solvers.get(solver)
     if fluctuations:
         model.check_counting()
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
     dt = _config.real_dtype(dtype)
     values = [jnp.asarray(params[n], dtype=dt) for n in names]
     shape = _broadcast_shape(names, values)
@@ -324,6 +330,10 @@ def solve(
     else:
         fn = ChunkRunner(model, names, gradients, dt, solver, rho, fluctuations)
         plan, sample = fn.plan, fn.jitted()
+        if chunk_size is None:
+            chunk_size = sizing.solve_chunk(fn.kernels(), len(names), dt, lanes_of(plan))
+    if chunk_size is None:  # under jax.grad / jit / vmap: the CPU's chunk on every platform
+        chunk_size = DEFAULT_CHUNK_SIZE
     if 0 in shape:
         out = jax.eval_shape(sample, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in out.items()}

@@ -5,9 +5,10 @@
   (``NamedSharding`` on a 1-D mesh), so several GPUs, or several host devices made with
   ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, share every chunk.
 * **Chunk size.** Throughput of the vmapped kernel peaks when one chunk's working set (inputs,
-  XLA temporaries and outputs, from the compiled kernel's memory analysis) fits a cache-sized
-  budget, ``WORKING_SET_BUDGET``; larger chunks spill to memory, smaller ones pay per-call
-  overhead. The automatic size is the largest power of two within the budget, then aligned to
+  XLA temporaries and outputs, from the compiled kernel's memory analysis) fits a budget,
+  ``WORKING_SET_BUDGET`` (``jaxtherm.kernel.sizing``: a cache on a CPU, a slice of memory on a
+  GPU); larger chunks spill to memory, smaller ones pay per-call overhead. The automatic size is
+  the largest power of two within the budget (``sizing.largest_chunk``), then aligned to
   whole rows of the grid, or of its innermost dimensions when a row is longer than a chunk (so
   one chunk is one box of the results file, written without partial storage chunks).
   A smaller CPU budget speeds some kernels up but slows a cheap model's sweep end to end,
@@ -23,11 +24,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jaxtherm.kernel.batch import LANES, padded
-
-WORKING_SET_BUDGET = {"cpu": 24 << 20, "gpu": 2 << 30}
-PROBE_POINTS = 1 << 14
-MAX_CHUNK = 1 << 22
+from jaxtherm.kernel import sizing
+from jaxtherm.kernel.batch import LANES
 
 
 def devices(kind: str | None) -> list:
@@ -52,10 +50,7 @@ def compile_kernel(fn, n_inputs: int, size: int, dtype, devs: list):
     Returns:
         The compiled function; it takes arrays placed by ``place``.
     """
-    sh = sharding(devs)
-    shape = jax.ShapeDtypeStruct((size,), dtype, sharding=sh) if sh else jax.ShapeDtypeStruct((size,), dtype)
-    with jax.default_device(devs[0]):
-        return fn.lower(*([shape] * n_inputs)).compile()
+    return sizing.compile_at(fn, n_inputs, size, dtype, devs[0], sharding(devs))
 
 
 def place(arrays: list[np.ndarray], devs: list) -> list:
@@ -65,13 +60,8 @@ def place(arrays: list[np.ndarray], devs: list) -> list:
 
 
 def bytes_per_point(fn, n_inputs: int, dtype, devs: list) -> float:
-    """Working set of the compiled kernel per point (arguments + temporaries + outputs),
-    from XLA's memory analysis at ``PROBE_POINTS`` points (one compile)."""
-    size = padded(PROBE_POINTS)
-    compiled = compile_kernel(fn, n_inputs, size, dtype, devs[:1])
-    ma = compiled.memory_analysis()
-    total = ma.argument_size_in_bytes + ma.temp_size_in_bytes + ma.output_size_in_bytes
-    return total / size
+    """Working set of the compiled kernel per point on ``devs[0]`` (``sizing.bytes_per_point``)."""
+    return sizing.bytes_per_point(fn, n_inputs, dtype, devs[0], LANES)
 
 
 def auto_chunk_size(per_point: float, platform: str, n_devices: int, n_points: int, shape: tuple[int, ...]) -> int:
@@ -86,10 +76,7 @@ def auto_chunk_size(per_point: float, platform: str, n_devices: int, n_points: i
         shape: the sub-grid's shape (axis lengths): chunks hold whole rows of its innermost
             dimensions, the most of them that fit.
     """
-    budget = WORKING_SET_BUDGET.get(platform, WORKING_SET_BUDGET["cpu"])
-    size = LANES * n_devices
-    while size * 2 * per_point <= budget and size * 2 <= MAX_CHUNK:
-        size *= 2
+    size = sizing.largest_chunk(per_point, platform, LANES, n_devices)
     for k in range(1, len(shape)):  # whole rows of the innermost dims: one box per chunk in the file
         row = int(np.prod(shape[k:], dtype=np.int64))
         if 1 < row <= size:
