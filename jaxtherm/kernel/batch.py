@@ -85,9 +85,9 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
                 out[gradient_name(o, n)] = jnp.where(ok, tangents[o][i], jnp.nan)
         return out
 
-    batched = jax.vmap(with_gradients if gradients else single)
+    one = with_gradients if gradients else single
     block = plan.elimination.block_size()
-    return jax.jit(in_blocks(batched, block) if block else batched)
+    return jax.jit(in_blocks(one, block) if block else jax.vmap(one))
 
 
 def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
@@ -182,21 +182,34 @@ def pointwise(model: Model, solver: str | solvers.Solver = "auto", dtype=np.floa
     return single
 
 
-def in_blocks(fn, block: int):
-    """``fn`` (vmapped, points first) applied to consecutive blocks of ``block`` points in a loop
-    (``lax.map``), so that a block's intermediate arrays stay in the CPU's caches (the staged
-    elimination's values are ``nnz × B`` numbers, and a whole chunk's would be written to and
-    read from memory at every stage). A batch sharded over several devices is split into one run
-    of blocks per device (the loop over blocks batched over the devices' axis); a batch that
-    blocks do not divide runs whole."""
+def in_blocks(point, block: int):
+    """``point`` (one point's function) over a batch, in a loop (``lax.map``) over consecutive
+    blocks of ``block`` points, each block ``vmap``-ed: a block's intermediate arrays stay in
+    the CPU's caches (the staged elimination's values are ``nnz × B`` numbers, and a whole
+    chunk's would be written to and read from memory at every stage). With ``block == 1`` the
+    loop runs ``point`` itself, unbatched: an iterative solve's ``while`` loops are then traced
+    once, not through ``vmap``'s batching rules (which took most of a Krylov kernel's trace
+    time, and gain nothing for one point). A batch sharded over several devices is split into
+    one run of blocks per device (the loop batched over the devices' axis); a batch that blocks
+    do not divide runs whole (``vmap``)."""
+    batched = jax.vmap(point)
 
     def run(*values):
         n = values[0].shape[0]
-        devices = next((k for k in (jax.device_count(), 1) if n % (k * block) == 0 and n > block), None)
+        devices = next((k for k in (jax.device_count(), 1) if n % (k * block) == 0 and (n > block or block == 1)),
+                       None)
         if devices is None:
-            return fn(*values)
+            return batched(*values)
+        if block == 1:
+            def loop(*xs):
+                return jax.lax.map(lambda ys: point(*ys), xs)
+
+            if devices == 1:
+                return loop(*values)
+            split = tuple(v.reshape(devices, n // devices, *v.shape[1:]) for v in values)
+            return jax.tree.map(lambda y: y.reshape(n, *y.shape[2:]), jax.vmap(loop)(*split))
         split = tuple(v.reshape(devices, n // (devices * block), block, *v.shape[1:]) for v in values)
-        out = jax.vmap(lambda *xs: jax.lax.map(lambda ys: fn(*ys), xs))(*split)
+        out = jax.vmap(lambda *xs: jax.lax.map(lambda ys: batched(*ys), xs))(*split)
         return jax.tree.map(lambda y: y.reshape(n, *y.shape[3:]), out)
 
     return run
