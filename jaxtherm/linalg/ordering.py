@@ -85,22 +85,34 @@ def threshold_order(pattern: np.ndarray, sample: np.ndarray, threshold: float = 
     np.fill_diagonal(graph, False)
     w = np.array(sample, dtype=float)
     alive = np.ones(len(graph), bool)
+    # kept up to date instead of recomputed from (live × live) copies at every step: an eliminated
+    # unknown's row and column are zeroed (in w and the graph), so that maxima and degrees over
+    # all rows are those over the live ones; only the columns and rows an elimination touches
+    # are recomputed (the same numbers as before, in O(n · touched) a step, not O(n²))
+    column = np.abs(w).max(axis=0)
+    degree = graph.sum(axis=1)
     order = []
     for _ in range(len(graph)):
         live = np.flatnonzero(alive)
-        column = np.abs(w[np.ix_(live, live)]).max(axis=0)
-        ratio = np.abs(w[live, live]) / np.where(column > 0, column, 1.0)
+        ratio = np.abs(w[live, live]) / np.where(column[live] > 0, column[live], 1.0)
         ok = ratio >= threshold
         if not ok.any():
             ok = ratio == ratio.max()
-        degree = np.where(ok, (graph[live][:, live]).sum(axis=1), np.iinfo(np.int64).max)
-        v = int(live[np.argmin(degree)])
+        v = int(live[np.argmin(np.where(ok, degree[live], np.iinfo(np.int64).max))])
         order.append(v)
         alive[v] = False
-        rest = np.flatnonzero(alive)
-        if w[v, v] != 0:
-            w[np.ix_(rest, rest)] -= np.outer(w[rest, v] / w[v, v], w[v, rest])
+        rows = np.flatnonzero(alive & (w[:, v] != 0))
+        cols = np.flatnonzero(alive & (w[v] != 0))
+        if w[v, v] != 0 and rows.size and cols.size:  # a_ij −= (a_iv / a_vv) a_vj where both are non-zero
+            w[np.ix_(rows, cols)] -= np.outer(w[rows, v] / w[v, v], w[v, cols])
+        w[v] = 0.0
+        w[:, v] = 0.0
+        if cols.size:  # the columns row v left, and those the update changed (a subset)
+            column[cols] = np.abs(w[:, cols]).max(axis=0)
         neighbours = np.flatnonzero(graph[v] & alive)
+        graph[v] = False
+        graph[:, v] = False
         graph[np.ix_(neighbours, neighbours)] = True
         graph[neighbours, neighbours] = False
+        degree[neighbours] = graph[neighbours].sum(axis=1)
     return tuple(order)

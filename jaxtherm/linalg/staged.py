@@ -218,13 +218,20 @@ class _Pattern:
         return np.flatnonzero(self.filled[: min(k, self.tail), k])
 
     def factorisation(self, pivots: np.ndarray) -> Stage:
-        """``l[L] = v[L] / v[P]; v[T] −= l[S] * u[U]`` for the pivots of one level."""
+        """``l[L] = v[L] / v[P]; v[T] −= l[S] * u[U]`` for the pivots of one level: for each pivot
+        ``k`` in order, the entries ``l_ik`` (``i`` below ``k``) and the updates ``(i, k, j)``,
+        ``i`` outer and ``j`` (right of ``k``) inner; index arrays, not Python tuples (the
+        6-qubit chain has ~10⁶ updates)."""
         slot = self.slot
-        column = self._pairs(pivots, self.below)  # (i, k): the entries l_ik
-        triples = [(i, k, j) for i, k in column for j in self.right(k)]
-        return Stage(_ints(slot[pivots, pivots]), _slots(slot, column), _slots(slot, [(k, k) for _, k in column]),
-                     _slots(slot, [(i, j) for i, _, j in triples]), _slots(slot, [(i, k) for i, k, _ in triples]),
-                     _slots(slot, [(k, j) for _, k, j in triples]))
+        below = [self.below(k) for k in pivots]
+        right = [self.right(k) for k in pivots]
+        ci = _cat(below)  # (i, k): the entries l_ik
+        ck = _cat([np.full(len(b), k) for b, k in zip(below, pivots)])
+        ti = _cat([np.repeat(b, len(r)) for b, r in zip(below, right)])  # the updates (i, k, j)
+        tk = _cat([np.full(len(b) * len(r), k) for b, r, k in zip(below, right, pivots)])
+        tj = _cat([np.tile(r, len(b)) for b, r in zip(below, right)])
+        return Stage(_ints(slot[pivots, pivots]), _ints(slot[ci, ck]), _ints(slot[ck, ck]), _ints(slot[ti, tj]),
+                     _ints(slot[ti, tk]), _ints(slot[tk, tj]))
 
     @staticmethod
     def _pairs(pivots, neighbours) -> list[tuple[int, int]]:
@@ -264,9 +271,9 @@ class _Pattern:
                 yield head
 
 
-def _slots(slot: np.ndarray, pairs) -> np.ndarray:
-    """The slots of the entries ``(i, j)`` in ``pairs``, in order."""
-    return _ints([slot[i, j] for i, j in pairs])
+def _cat(arrays: list[np.ndarray]) -> np.ndarray:
+    """The integer arrays joined (empty where there are none)."""
+    return np.concatenate(arrays).astype(np.int64, copy=False) if arrays else np.zeros(0, np.int64)
 
 
 def _grouped(stages: list[Stage], scratch: int) -> tuple[Stage, ...]:
