@@ -6,7 +6,8 @@ A B A B … (``--rounds`` pairs), so that a drift of the machine's speed hits bo
 gives each side's median points/s and compile seconds, and the ratio B/A of the medians. The
 cases cover the kernels of ``bench_solve.py`` (the local pair), ``bench_models.py`` (every
 built-in family), ``bench_sectors.py`` (the staged and static-pivot sectors) and
-``bench_fluctuations.py`` (counting statistics), and forward-mode gradients.
+``bench_fluctuations.py`` (counting statistics), ``bench_large.py`` (Krylov), and forward-mode
+gradients.
 
 Each commit is checked out once into a temporary worktree (``git worktree add --detach``) and put
 first on ``PYTHONPATH``; the interpreter (and so the JAX version) is the one running this script.
@@ -51,6 +52,10 @@ CASES = [
     ("chain n=5 local (staged)", "qubit_chain", {"n": 5, "coupling": "local"}, "auto", False, 0, 1024),
     ("oscillators cutoff 3 local", "oscillator_pair", {"cutoff": 3, "coupling": "local"}, "auto", False, 0, 16384),
     ("oscillators cutoff 3 global", "oscillator_pair", {"cutoff": 3, "coupling": "global"}, "auto", False, 0, 4096),
+    ("chain n=6 local (Krylov)", "qubit_chain", {"n": 6, "coupling": "local"}, "krylov", False, 0, 64),
+    ("chain n=7 local (Krylov), 1 gradient", "qubit_chain", {"n": 7, "coupling": "local"}, "krylov", False, 1, 8),
+    ("oscillators cutoff 12 local (Krylov)", "oscillator_pair", {"cutoff": 12, "coupling": "local"}, "krylov", False, 0,
+     32),
 ]
 
 CHILD = r"""

@@ -29,12 +29,11 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_models import bench_kernel, davies_jumps, random_points  # noqa: E402
+from bench_models import bench_kernel, davies_jumps, random_points, timed_loop  # noqa: E402
 
 RESULT = "BENCH_FLUCTUATIONS_RESULT "
 # key, family, options, kernel points (each row runs in the chunk size a sweep would pick: sweep_chunk)
@@ -91,14 +90,7 @@ def bench_qutip(model, n: int, budget: float) -> dict:
             out.append(float(np.ravel(qutip.countstat_current_noise(lv, [], rhoss=rho, I_ops=[i_op], J_ops=[j_op])[1])[0]))
         return out
 
-    noise_at(0)  # untimed warm-up
-    t0 = time.perf_counter()
-    values = []
-    for i in range(n):
-        values.append(noise_at(i))
-        if len(values) >= 3 and time.perf_counter() - t0 > budget:
-            break
-    run = time.perf_counter() - t0
+    values, run = timed_loop(noise_at, n, budget)
     n = len(values)
     ref = jaxtherm.solve(model, fluctuations=True, rho=False, **{k: v[:n] for k, v in p.items()})
     mine = np.stack([np.asarray(ref[f"noise_{b}"]) for b in baths], axis=1)

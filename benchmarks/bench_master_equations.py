@@ -31,9 +31,11 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_models  # noqa: E402
 
 RESULT = "BENCH_MASTER_EQUATIONS_RESULT "
 
@@ -67,36 +69,10 @@ def kept(status) -> float:
 
 
 def bench_kernel(model, n: int, chunk: int, min_seconds: float) -> dict:
-    import jax
-    import jax.numpy as jnp
-
     import jaxtherm
-    from jaxtherm.kernel.batch import batched_kernel, padded
 
-    names = tuple(model.parameters)
-    dtype = np.dtype("float64")
-    p = random_points(model, n)
-    size = padded(min(chunk, n))
-    fn = batched_kernel(model, names, (), dtype, "auto", False)
-    t0 = time.perf_counter()
-    compiled = fn.lower(*[jax.ShapeDtypeStruct((size,), dtype)] * len(names)).compile()
-    compile_s = time.perf_counter() - t0
-    chunks = [[jnp.asarray(np.resize(p[k][start:start + size], size)) for k in names] for start in range(0, n, size)]
-    jax.block_until_ready(compiled(*chunks[0]))
-    first = next(iter(model.observables))
-    reps, total, status = 0, 0.0, None
-    while reps == 0 or total < min_seconds:
-        t0 = time.perf_counter()
-        outs = [compiled(*c) for c in chunks]
-        outs = [(o["status"], o[first]) for o in outs]
-        jax.block_until_ready(outs)
-        total += time.perf_counter() - t0
-        reps += 1
-        if status is None:
-            status = np.concatenate([np.asarray(s) for s, _ in outs])[:n]
-    run = total / reps
-    return {"n": n, "points_per_s": n / run, "compile_s": compile_s, "chunk": size, "ok": kept(status),
-            "plan": jaxtherm.solvers.Auto().plan(model).description}
+    row = bench_models.bench_kernel(model, n, chunk, min_seconds, points=random_points(model, n), ok=kept)
+    return {**row, "plan": jaxtherm.solvers.Auto().plan(model).description}
 
 
 def _gamma(term, p: dict):
@@ -141,14 +117,7 @@ def bench_qutip(model, equation: str, n: int, budget: float) -> dict:
         c_ops = [qutip.Qobj(_ule_jump(h, k, pi)) for k in model.davies]
         return qutip.steadystate(hq, c_ops, method="direct").full()
 
-    steady_state(0)  # untimed warm-up
-    t0 = time.perf_counter()
-    rhos = []
-    for i in range(n):
-        rhos.append(steady_state(i))
-        if len(rhos) >= 3 and time.perf_counter() - t0 > budget:
-            break
-    run = time.perf_counter() - t0
+    rhos, run = bench_models.timed_loop(steady_state, n, budget)
     m = len(rhos)
     ref = jaxtherm.solve(model, **{k: v[:m] for k, v in p.items()})
     diff = float(np.max(np.abs(np.asarray(ref["rho"]) - np.stack(rhos))))

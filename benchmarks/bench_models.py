@@ -127,7 +127,11 @@ def ok_fraction(status) -> float:
     return float(np.count_nonzero(status == 0) / max(status.size, 1))
 
 
-def bench_kernel(model, n: int, chunk: int, min_seconds: float, solver="auto", fluctuations: bool = False) -> dict:
+def bench_kernel(model, n: int, chunk: int, min_seconds: float, solver="auto", fluctuations: bool = False,
+                 points: dict | None = None, ok=ok_fraction) -> dict:
+    """The compiled ``batched_kernel`` over ``n`` points (``points``, default ``random_points``)
+    in chunks of ``chunk``, passes repeated for at least ``min_seconds``; ``ok(status)`` the
+    fraction of points counted good."""
     import jax
     import jax.numpy as jnp
 
@@ -135,7 +139,7 @@ def bench_kernel(model, n: int, chunk: int, min_seconds: float, solver="auto", f
 
     names = tuple(model.parameters)
     dtype = np.dtype("float64")
-    p = random_points(model, n)
+    p = random_points(model, n) if points is None else points
     size = padded(min(chunk, n))
     fn = batched_kernel(model, names, (), dtype, solver, False, fluctuations=fluctuations)
     t0 = time.perf_counter()
@@ -156,7 +160,20 @@ def bench_kernel(model, n: int, chunk: int, min_seconds: float, solver="auto", f
             status = np.concatenate([np.asarray(s) for s, _ in outs])[:n]
     run = total / reps
     return {"n": n, "points_per_s": n / run, "seconds": run, "passes": reps, "compile_s": compile_s,
-            "peak_mb": peak_mb(), "chunk": size, "ok": ok_fraction(status)}
+            "peak_mb": peak_mb(), "chunk": size, "ok": ok(status)}
+
+
+def timed_loop(step, n: int, budget: float) -> tuple[list, float]:
+    """``[step(0), step(1), …]`` for at most ``n`` points, stopping after ``budget`` seconds (at
+    least 3 points), after one untimed warm-up call ``step(0)``; returns the values and seconds."""
+    step(0)
+    t0 = time.perf_counter()
+    values = []
+    for i in range(n):
+        values.append(step(i))
+        if len(values) >= 3 and time.perf_counter() - t0 > budget:
+            break
+    return values, time.perf_counter() - t0
 
 
 def bench_solve(model, n: int, min_seconds: float) -> dict:
