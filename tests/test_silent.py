@@ -197,6 +197,26 @@ def test_uncertainty_ratio_at_ordinary_points_is_a_number_at_least_two():
         assert np.all(np.isfinite(tur)) and np.all(tur >= 2 * (1 - 1e-9)), tur.min()
 
 
+def test_uncertainty_ratio_near_equilibrium_is_nan_or_right_to_a_ten_thousandth():
+    """The global pair at ``β_b = β_a (1 + δ)``, δ from 1e-12 to 1e-3: σ ∝ δ² cancels between the
+    baths; every ``tur`` given is ≥ 2 to 10⁻⁴ (it came out 1.2 % below 2 with a resolution of 16
+    round-offs), NaN where σ is round-off (δ ≤ 1e-7), a number for most points at δ = 1e-3."""
+    from tests.helpers import random_points
+
+    m = jaxtherm.qubit_pair("global")
+    for delta in (1e-12, 1e-7, 1e-5, 1e-3):
+        p = random_points(200, seed=9)
+        p["beta_b"] = p["beta_a"] * (1 + delta)
+        out = jaxtherm.solve(m, rho=False, fluctuations=True, **p)
+        tur = np.concatenate([np.asarray(out["tur_a"]), np.asarray(out["tur_b"])])
+        given = np.isfinite(tur)
+        assert np.all(tur[given] >= 2 * (1 - 1e-4)), (delta, tur[given].min())
+        if delta <= 1e-7:
+            assert not given.any()
+        if delta == 1e-3:
+            assert given.mean() > 0.5
+
+
 def test_a_rate_negative_at_some_parameters_is_outside_the_domain():
     """A user's Lindblad rate ``−3γ`` (not a constant, so the model is made): every point with
     γ > 0 is status 4 with NaN observables (it gave ρ = diag(−0.61, 1.61) at status 0); γ = 0 is

@@ -367,7 +367,8 @@ class Model:
             out[f"noise_{j}"] = ("energy^2/time", f"zero-frequency noise of the heat counted in bath {j}, "
                                                   f"S_{j} = lim Var(Q_{j})/t")
             out[f"tur_{j}"] = ("1", f"thermodynamic uncertainty ratio S_{j} σ / J_counted_{j}² "
-                                    "(≥ 2 for classical Markov dynamics)")
+                                    "(≥ 2 for classical Markov dynamics; NaN where J_counted or σ is below "
+                                    "the round-off of the currents, as at equilibrium)")
         return out
 
     def check_counting(self) -> None:

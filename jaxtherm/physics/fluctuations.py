@@ -64,24 +64,27 @@ def cumulants(plan, state, r, first, second):
     return mean, noise
 
 
-RESOLUTION = 16.0
+RESOLUTION = 1e3
 """How many round-offs a counted mean and σ must exceed for ``uncertainty_ratio`` to be a
 number (see there)."""
 
 
 def uncertainty_ratio(noise, sigma, mean, resolution, betas=()):
     """``Q = S σ / J²`` (the thermodynamic uncertainty ratio), NaN — value and derivatives —
-    where ``J`` or ``σ`` is below the resolution of the currents.
+    where ``J`` or ``σ`` is too close to its round-off for the ratio to mean anything.
 
     Every current of a steady state solved for the whole system is resolved only to the
     round-off ``δJ = ε_mach F`` of its largest energy flows, ``F = E Γ_max`` (``E`` the energy
     scale, ``Γ_max`` the largest bath rate: ``jaxtherm.kernel.point.flow_scales``; the first law
-    holds to ``≤ 2 ε_mach F`` at ordinary points); ``σ = −Σ_j β_j J_j`` then to
-    ``δσ = Σ_j |β_j| δJ``. Where ``|J| ≤ 16 δJ`` or ``|σ| ≤ 16 δσ`` (``RESOLUTION``) the ratio
-    would carry a relative error above ~10 %, and far below it, at equilibrium, at low
-    temperature or where the currents are exponentially small (a global pair with ``ε ≫ T``),
-    it is a ratio of round-off of either sign (measured: ``−0.27`` with ``J ≈ 10⁻²¹``) or
-    ``0/0``: there it is NaN, as at equilibrium, never a finite garbage value.
+    holds to ``≤ 2 ε_mach F`` at ordinary points); ``σ = −Σ_j β_j J_j``, which cancels between the
+    baths near equilibrium, then to ``δσ = Σ_j |β_j| δJ``. The ratio's relative error is about
+    ``2 δJ/|J| + δσ/|σ|``: where ``|J| ≤ 10³ δJ`` or ``|σ| ≤ 10³ δσ`` (``RESOLUTION``) it could exceed
+    ~10⁻⁴ — measured on the Davies pair near equilibrium, where ``Q ≥ 2`` holds exactly: ``Q``
+    came out as low as ``2 − 1.2×10⁻²`` beyond 16 round-offs of σ, ``2 − 1.7×10⁻⁴`` beyond 10³ —
+    and far below it, at equilibrium, at low temperature or where the currents are exponentially
+    small (the global pair at ``ε ≫ T``), it is a ratio of round-off of either sign (measured:
+    ``−0.27`` with ``J ≈ 10⁻²¹``) or ``0/0``. There it is NaN, as at equilibrium, never a finite
+    garbage value.
 
     Args:
         noise, sigma, mean: ``S``, ``σ`` and the counted mean ``J`` (scalars).

@@ -14,7 +14,9 @@ jaxtherm file, a foreign HDF5 file, a file that is not HDF5, or no regular file 
   is one; else continue ``<out>`` from its journal, if it was made by the same spec (compared
   parsed: comments and layout do not count), solver and chunk size, rebuilding a damaged file
   from the journal; on a complete file of the same spec, nothing to do
-  (``AlreadyComplete``: batch scripts may always rerun with ``--resume`` after a requeue).
+  (``AlreadyComplete``: batch scripts may always rerun with ``--resume`` after a requeue) —
+  provided it reads as ``jaxtherm info`` reads it (``jaxtherm.io.hdf5.check_readable``): a
+  complete file damaged since is refused, left as it is, with ``--force`` to recompute it.
   Anything that is not an unfinished jaxtherm sweep is refused and left as it was;
 * otherwise a complete file, an unfinished file, a journal or any other file is refused, with
   the option that would proceed.
