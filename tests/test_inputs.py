@@ -210,3 +210,81 @@ def test_whatever_a_factory_raises_is_reported_as_its_failure(tmp_path, capsys, 
     assert cli.main(["run", str(spec), "-o", str(tmp_path / "out.h5"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "key 'model.factory'" in err and message.format(path=path) in err and "Traceback" not in err, err
+
+
+def test_a_constant_instead_of_a_coefficient_function_says_what_is_expected():
+    """``Term(1.0, …)``: a coefficient is a function of the parameter mapping; the error says so
+    (it was "'float' object is not callable")."""
+    with pytest.raises(ValueError, match=r"model 'q': term 'omega n': a coefficient must be a function of the parameter "
+                                         r"mapping p, e\.g\. lambda p: 1\.0 for a constant .* got the float 1\.0"):
+        _qubit(coefficient=1.0)
+    with pytest.raises(ValueError, match=r"term 'decay': .* e\.g\. lambda p: 2 for a constant .* got the int 2"):
+        _qubit(rate=2)
+
+
+@pytest.mark.parametrize(("values", "row", "shown"), [
+    (["0"] * 6, 1, "0"), (["1e-3", "1e-3", "0", "1e-3", "1e-3", "1e-3"], 3, "0"), (["-1e-3"] * 6, 1, "-0.001")])
+def test_fit_with_uncertainties_not_positive_exits_2_naming_column_and_row(tmp_path, capsys, values, row, shown):
+    """``sigma_J_a`` of 0 (was "the model could not be solved at 6 of 6 data values") or
+    negative (was accepted): exit 2, one line naming the column and its first bad row."""
+    t_b = np.linspace(0.5, 1.5, 6)
+    lines = ["T_b,J_a,sigma_J_a"] + [f"{t},{0.01 * t},{v}" for t, v in zip(t_b, values)]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    spec = tmp_path / "fit.toml"
+    spec.write_text("[model]\nname = 'qubit_pair'\ncoupling = 'incoherent'\n[parameters]\nomega_a = 1.0\n"
+                    "omega_b = 1.0\nT_a = 2.0\ngamma_a = 1.0\n[fit]\nparameters = { epsilon = [0.01, 1.0, 0.5], "
+                    "gamma_b = [0.1, 2.0] }\ndata = 'data.csv'\nobservables = ['J_a']\n")
+    assert cli.main(["fit", str(spec), "-o", str(tmp_path / "fit.h5")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and str(spec) in err, err
+    assert "column 'sigma_J_a': expected uncertainties of J_a that are finite and > 0" in err, err
+    assert f"row {row} has {shown}" in err, err
+    assert not (tmp_path / "fit.h5").exists()
+
+
+def test_a_dotted_key_too_long_is_refused_at_once_naming_the_line(tmp_path):
+    """``a.a.….a = 1`` with 50,000 parts (``tomllib`` is quadratic in it: ~35 s) is refused
+    before TOML is read, in well under a second, naming the file and the line; a key of
+    ``MAX_KEY_PARTS`` parts is still read by TOML."""
+    import time
+
+    from jaxtherm.sweep.spec import MAX_KEY_PARTS
+
+    for text, line in (("a." * 50_000 + "a = 1\n", 1), (FULL + "[" + "b." * 50_000 + "b]\nx = 1\n", 11),
+                       ("[model]\n" + '"q".' * 5_000 + "a = 1\n", 2)):
+        start = time.perf_counter()
+        err = _file_error(tmp_path, text.encode())
+        assert time.perf_counter() - start < 0.5
+        assert err.key == "" and f"line {line} has a dotted key of more than {MAX_KEY_PARTS} parts" in str(err), err
+    err = _file_error(tmp_path, ("[model]\n" + "a." * (MAX_KEY_PARTS - 1) + "a = 1\n").encode())
+    assert "dotted key" not in str(err)
+
+
+@pytest.mark.parametrize("text", ["power / 0", "power * (1 / 0)", "log(power - power)", "10 ** 400 * power"])
+def test_expressions_that_divide_by_zero_give_inf_or_nan_without_a_warning(text):
+    """An objective ``power / 0`` evaluates to ``inf``/``nan`` as IEEE arithmetic gives them —
+    without NumPy's RuntimeWarning and its source line, and without a ZeroDivisionError for
+    ``1 / 0`` between constants."""
+    import warnings
+
+    from jaxtherm.design.expressions import parse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = np.asarray(parse(text)({"power": np.array([1.0, 0.0, -1.0])}, np))
+    assert value.shape == (3,) and not np.all(np.isfinite(value)), value
+
+
+def test_optimize_with_objective_power_over_zero_prints_no_warning(tmp_path, capsys):
+    """``jaxtherm optimize`` of ``power / 0``: no RuntimeWarning (nor its source line) on stderr."""
+    import warnings
+
+    spec = tmp_path / "opt.toml"
+    spec.write_text("[model]\ncoupling = 'incoherent'\n[parameters]\nomega_a = 1.0\nT_a = 2.0\nT_b = 0.5\n"
+                    "gamma_a = 1.0\ngamma_b = 1.0\n[optimize]\nmaximize = 'power / 0'\n"
+                    "variables = { delta = [-3.0, 0.9], epsilon = [0.01, 10.0] }\nstarts = 2\nsteps = 5\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        cli.main(["optimize", str(spec), "-o", str(tmp_path / "opt.h5"), "-q"])
+    err = capsys.readouterr().err
+    assert "RuntimeWarning" not in err and "Traceback" not in err and "expressions.py" not in err, err

@@ -611,3 +611,31 @@ def test_a_failed_whole_file_write_leaves_the_old_file_as_it_was(tmp_path):
         ResultsFile.write_whole(out, layout, {"x": np.arange(3.0), "status": np.zeros(4, np.int8)}, {})
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["opt.h5"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("where", [4, 12], ids=["header-version", "header-checksum"])
+def test_resume_of_a_damaged_complete_file_exits_2_and_leaves_it_byte_identical(tmp_path, capsys, tiny, where):
+    """A complete sweep whose ``J_a`` object header is overwritten (its version byte, or a byte
+    its checksum covers): ``--resume`` reads what ``info`` reads, says the file is damaged and
+    that ``--force`` recomputes it (exit 2, one line) instead of "nothing to do", and changes no
+    byte; ``info`` names the damaged object in words."""
+    spec, ref = tiny
+    out = tmp_path / "done.h5"
+    data = bytearray(ref.read_bytes())
+    with h5py.File(ref, "r") as h5:
+        addr = h5py.h5o.get_info(h5["J_a"].id).addr
+    assert data[addr: addr + 4] == b"OHDR"
+    data[addr + where] ^= 0x5A
+    out.write_bytes(bytes(data))
+    before = snapshot(tmp_path)
+    code, _, err = cli_main(capsys, "run", spec, "-o", out, "-q", "--resume")
+    line = one_line(err)
+    assert code == 2 and str(out) in line, err
+    assert "holds a complete sweep of this spec, but it is damaged" in line and "'J_a'" in line, line
+    assert "--force" in line and "nothing to do" not in line, line
+    assert snapshot(tmp_path) == before
+    code, _, err = cli_main(capsys, "info", out)
+    line = one_line(err)
+    assert code == 2 and "not a readable jaxtherm results file: damaged" in line and "'J_a'" in line, line
+    assert "NoneType" not in line and "object has no attribute" not in line, line

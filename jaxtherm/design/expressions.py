@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 
+import numpy as np
+
 FUNCTIONS = ("abs", "sqrt", "log", "exp", "min", "max")
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _COMPARE = {ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<"}
@@ -106,12 +108,21 @@ def _eval(node: ast.AST, values, xp):
         return -v if isinstance(node.op, ast.USub) else v
     if isinstance(node, ast.BinOp):
         a, b = _eval(node.left, values, xp), _eval(node.right, values, xp)
+        if _python_number(a) and _python_number(b):  # 1/0, 10**400: IEEE inf/nan as for arrays, not an exception
+            a = np.float64(a)
         op = _BINARY[type(node.op)]
-        return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "**": lambda: a**b}[op]()
+        with np.errstate(all="ignore"):  # NumPy's own inf and nan, without a RuntimeWarning
+            out = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "**": lambda: a**b}[op]()
+        return float(out) if isinstance(out, np.float64) else out
     args = [_eval(a, values, xp) for a in node.args]
     name = node.func.id
     fn = {"abs": xp.abs, "sqrt": xp.sqrt, "log": xp.log, "exp": xp.exp, "min": xp.minimum, "max": xp.maximum}[name]
-    return fn(*args)
+    with np.errstate(all="ignore"):
+        return fn(*args)
+
+
+def _python_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 @dataclasses.dataclass(frozen=True)

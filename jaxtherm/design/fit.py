@@ -61,10 +61,12 @@ class FitResult:
                 "converged": self.converged, "steps": self.steps}
 
 
-def check_data(model: Model, fitted: Sequence[str], fixed: Mapping[str, float], columns: Sequence[str],
-               observables: Sequence[str]) -> tuple[list[str], list[str]]:
+def check_data(model: Model, fitted: Sequence[str], fixed: Mapping[str, float],
+               columns: Sequence[str] | Mapping[str, np.ndarray], observables: Sequence[str]) -> tuple[list[str], list[str]]:
     """Which data columns are conditions (parameters) and which are fitted observables; every
-    model parameter must come from exactly one of ``fixed``, ``fitted`` or the conditions.
+    model parameter must come from exactly one of ``fixed``, ``fitted`` or the conditions. Given
+    the data themselves (a mapping of columns) rather than their names, the fitted observables'
+    ``sigma_`` uncertainties are checked too (``_check_uncertainties``).
 
     Returns:
         ``(conditions, observables)``.
@@ -73,7 +75,10 @@ def check_data(model: Model, fitted: Sequence[str], fixed: Mapping[str, float], 
         FitError: naming the column, observable or parameter that does not fit.
     """
     for o in observables:
-        _check_observable(model, o, columns)
+        _check_observable(model, o, list(columns))
+    if isinstance(columns, Mapping):
+        _check_uncertainties(columns, observables)
+    columns = list(columns)
     conditions = [c for c in columns if _is_condition(model, c, fitted, fixed, observables)]
     accepted = set(model.accepted_names())
     for name in fitted:
@@ -85,6 +90,27 @@ def check_data(model: Model, fitted: Sequence[str], fixed: Mapping[str, float], 
     except ValueError as err:
         raise FitError("data", f"{err} (from [parameters], [fit] parameters or the data's columns)") from None
     return conditions, list(observables)
+
+
+def _check_uncertainties(data: Mapping[str, np.ndarray], observables: Sequence[str]) -> None:
+    """Every given ``sigma_{obs}`` of a fitted observable is finite and ``> 0``: the residuals are
+    divided by it (``(model − data)/σ``), so a zero makes them infinite — the fit then reads as a
+    model that cannot be solved — and a negative one is no uncertainty at all (its sign would
+    vanish in χ² and leave a wrong error bar unnoticed).
+
+    Raises:
+        FitError: naming the column, its first bad row (counted from 1, the first data row) and
+            its value."""
+    for o in observables:
+        name = f"sigma_{o}"
+        if name not in data:
+            continue
+        values = np.asarray(data[name], float).ravel()
+        bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
+        if bad.size:
+            raise FitError("data", f"column {name!r}: expected uncertainties of {o} that are finite and > 0 (the "
+                           f"residuals are divided by them); row {bad[0] + 1} has {values[bad[0]]:g} "
+                           f"({bad.size} of {values.size} rows are not > 0)")
 
 
 def _check_observable(model: Model, o: str, columns: Sequence[str]) -> None:
@@ -148,7 +174,7 @@ def _fitter(model: Model, parameters, data, observables, fixed, solver, max_step
     import optimistix as optx
 
     names = tuple(parameters)
-    conditions, obs = check_data(model, names, fixed, list(data), observables)
+    conditions, obs = check_data(model, names, fixed, data, observables)
     y = _columns(data, obs)
     has_sigma = all(f"sigma_{o}" in data for o in obs)
     sigma = _columns(data, [f"sigma_{o}" for o in obs]) if has_sigma else jnp.ones_like(y)

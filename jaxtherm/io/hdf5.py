@@ -540,19 +540,59 @@ def read_summary(path: Path) -> dict:
         OSError: HDF5 cannot open the file.
     """
     kw = open_kwargs(path)
+    where = ["the file"]
     try:
-        return _read_summary(path, kw)
+        return _read_summary(path, kw, where)
     except OSError:
         raise
     except Exception as err:  # noqa: BLE001  (a damaged object: h5py raises KeyError, RuntimeError, …)
-        raise Unreadable(path, str(err).split("\n")[0] or type(err).__name__) from None
+        raise damaged(path, err, where[0]) from None
 
 
-def _read_summary(path: Path, kw: dict) -> dict:
+def damaged(path, err: Exception, where: str) -> Unreadable:
+    """``Unreadable`` for an error h5py raised while reading ``where`` (``"dataset 'J_a'"``), in
+    words: HDF5's own first line (``incorrect metadata checksum``), and for the Python errors that
+    h5py lets through where a damaged reference leads nowhere (``'NoneType' object has no attribute
+    'lstrip'``, a dimension scale whose name cannot be read) what they mean."""
+    if isinstance(err, (AttributeError, TypeError)):
+        text = "a reference inside it leads nowhere (its structure is damaged)"
+    else:
+        text = str(err.args[0] if isinstance(err, KeyError) and err.args else err).split("\n")[0]
+        text = text or type(err).__name__
+    return Unreadable(path, f"damaged: {where} cannot be read: {text}")
+
+
+def check_readable(path: Path) -> None:
+    """Read what ``jaxtherm info`` reads of a results file — every object's metadata
+    (``describe``), every ``status`` value (``count_int8``) and the record of finished chunks —
+    and raise where any of it is damaged. For a complete file that ``run --resume`` would
+    otherwise leave as it is, unreadable.
+
+    Raises:
+        Unreadable: with the damaged object and HDF5's reason, in words.
+    """
+    kw = open_kwargs(path)
+    s = describe(path, kw)
+    where = "the status of every point"
+    try:
+        if "status" in s["variables"] or "status" in s["scalars"]:
+            count_int8(path, bool(kw), "status")
+        where = "the record of finished chunks"
+        with h5py.File(path, "r", **kw) as h5:
+            if "_jaxtherm/chunk_done" in h5:
+                h5["_jaxtherm/chunk_done"][()]
+    except Exception as err:  # noqa: BLE001  (HDF5's errors for a damaged file are of many kinds)
+        raise damaged(path, err, where) from None
+
+
+def _read_summary(path: Path, kw: dict, where: list) -> dict:
     out = {"coords": {}, "variables": {}, "scalars": {}, "swmr": bool(kw)}
     with h5py.File(path, "r", **kw) as h5:
+        where[0] = "the file's attributes"
         out["attrs"] = _attrs(h5)
-        for name, obj in h5.items():
+        for name in h5:
+            where[0] = f"object {name!r}"
+            obj = h5[name]
             if not isinstance(obj, h5py.Dataset):
                 continue
             if obj.is_scale:
@@ -566,7 +606,9 @@ def _read_summary(path: Path, kw: dict) -> dict:
                 dims = [d[0].name.lstrip("/") if len(d) else f"dim_{i}" for i, d in enumerate(obj.dims)]
                 out["variables"][name] = {"dims": dims, "shape": obj.shape, "dtype": str(obj.dtype),
                                           "attrs": _attrs(obj)}
+        where[0] = "the status of every point"
         out["status"] = h5["status"][()] if "status" in h5 else None
+        where[0] = "the record of finished chunks"
         out["chunk_done"] = h5["_jaxtherm/chunk_done"][()] if "_jaxtherm/chunk_done" in h5 else None
     return out
 
@@ -631,7 +673,7 @@ def inspect(path: Path, truncation_wait: float = 0.0) -> FileCheck:
     except Unreadable as err:
         return FileCheck("damaged", err.reason)
     except Exception as err:  # noqa: BLE001  (HDF5's errors for a damaged file are of many kinds)
-        return FileCheck("damaged", str(err).split("\n")[0] or type(err).__name__)
+        return FileCheck("damaged", damaged(path, err, "its root group").reason)
     return _jaxtherm_kind(attrs, bookkeeping)
 
 
@@ -697,17 +739,21 @@ def describe(path: Path, kw: dict) -> dict:
         OSError: HDF5 cannot open the file; ``Unreadable`` for a damaged object.
     """
     out = {"coords": {}, "variables": {}, "scalars": {}, "swmr": bool(kw)}
+    where = "the file"
     try:
         with h5py.File(path, "r", **kw) as h5:
             out["identity"] = _identity(h5)
+            where = "the file's attributes"
             out["attrs"] = _attrs(h5)
-            for name, obj in h5.items():
+            for name in h5:
+                where = f"object {name!r}"
+                obj = h5[name]
                 if isinstance(obj, h5py.Dataset):
                     _describe_dataset(out, name, obj)
     except OSError:
         raise
     except Exception as err:  # noqa: BLE001  (a damaged object: h5py raises KeyError, RuntimeError, …)
-        raise Unreadable(path, str(err).split("\n")[0] or type(err).__name__) from None
+        raise damaged(path, err, where) from None
     return out
 
 

@@ -153,8 +153,9 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         observables, with ``fluctuations`` ``J_counted_{bath}``, ``noise_{bath}`` and
         ``tur_{bath}`` (``jaxtherm.Model.fluctuation_observables``), ``rho`` (complex
         ``(d, d)``, if asked for), ``status`` (int8, 0 = ok; 4 where a parameter is outside the
-        model's domain; 6 where a Redfield steady state is not positive) and ``residual``; models
-        with Redfield or ULE thermalizers also ``min_eigenvalue``, the smallest eigenvalue of ``ρ``.
+        model's domain or a rate is negative; 6 where a Redfield steady state is not positive)
+        and ``residual``; models with Redfield or ULE thermalizers also ``min_eigenvalue``, the
+        smallest eigenvalue of ``ρ``.
         Every observable is NaN where ``status`` is neither 0 nor 6 (``jaxtherm.status.keeps_values``).
     """
     d = model.dim
@@ -166,7 +167,8 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     solved, status, residual, state = plan.steady_state(basis.matrix, dtype)
     flows = basis.flows(solved)
     out = observables.currents(model, flows, dtype)
-    status = _energy_balance(model, out, status, h_coeffs, basis.rates, dtype)
+    bath_rates = basis.bath_rates()
+    status = _energy_balance(model, out, status, h_coeffs, bath_rates, dtype)
     if fluctuations:  # currents and noise feed σ and the TUR ratios: stored once
         for b, (first, second) in basis.counting().items():
             out[f"J_counted_{b}"], out[f"noise_{b}"] = fluctuations_.cumulants(plan, state, solved, first, second)
@@ -176,9 +178,13 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     out["sigma"] = observables.entropy_production(betas, [out[f"J_{b.name}"] for b in model.baths])
     if fluctuations:
         out["sigma"] = once(out["sigma"])
+        scale = flow_scales(model, bath_rates, dtype)  # the currents' round-off, ε F (flow_scales)
+        fastest = functools.reduce(jnp.maximum, scale.values(), jnp.zeros((), dtype))
+        resolution = float(np.finfo(dtype).eps) * energy_scale(model, h_coeffs, dtype) * fastest
         for b in model.baths:
             j = b.name
-            out[f"tur_{j}"] = fluctuations_.uncertainty_ratio(out[f"noise_{j}"], out["sigma"], out[f"J_counted_{j}"])
+            out[f"tur_{j}"] = fluctuations_.uncertainty_ratio(out[f"noise_{j}"], out["sigma"], out[f"J_counted_{j}"],
+                                                              resolution, betas)
     for i, e in enumerate(model.expectations):
         out[e.name] = vectors.dot(ops["expectation_dual"][i], r)
     for x in model.derived:
@@ -193,7 +199,8 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     if model.nonsecular:
         negative = out["min_eigenvalue"] < -POSITIVITY_TOLERANCE  # float32's round-off is far below it too
         status = jnp.where((status == STATUS_OK) & negative, STATUS_NOT_POSITIVE, status)
-    status = jnp.where(model.outside_domain(p), STATUS_DOMAIN, status).astype(jnp.int8)
+    status = jnp.where(model.outside_domain(p) | _negative_rate(model, p, basis.rates, dtype), STATUS_DOMAIN,
+                       status).astype(jnp.int8)
     ok = keeps_values(status)
     out = {k: jnp.where(ok, v, jnp.nan) for k, v in out.items()}
     out["status"] = status
@@ -210,25 +217,59 @@ def _energy_balance(model: Model, currents: dict, status, h_coeffs: list, rates:
     see it, and the first law can. A point is flagged where the imbalance ``|Σ_j J_j + P|``
     exceeds both ``ε^{1/4}`` of the currents ``Σ_j |J_j| + |P|`` (the law visibly broken:
     1.2×10⁻⁴ in float64) and ``ε^{1/2}/16`` of the weakest bath's natural flow scale
-    ``min_j E Γ_j`` (``Γ_j = Σ_{k∈j} |κ_k|`` its Lindblad rates, ``E = Σ_m |h_m| ‖H_m‖₂``): more
+    ``min_j E Γ_j`` (``E = Σ_m |h_m| ‖H_m‖₂``; ``Γ_j`` the bath's rate, ``flow_scales``): more
     than round-off explains where the currents are tiny, at equilibrium or at low temperature.
-    Baths of Davies terms (whose rates live in their spectra) and baths whose rates are all zero
-    are left out."""
-    checked = {b.name for b in model.baths} - {k.channel for k in model.davies}
-    scale: dict[str, object] = {}
-    for rate, k in zip(rates, model.lindblads):
-        if k.channel in checked:
-            scale[k.channel] = scale.get(k.channel, jnp.zeros((), dtype)) + jnp.abs(rate)
+    Baths whose rates are all zero are left out.
+
+    Args:
+        rates: ``(channel, Γ)`` pairs, one per dissipative term (``_ProductBasis.bath_rates``).
+    """
+    scale = flow_scales(model, rates, dtype)
     if not scale:
         return status
     eps = float(np.finfo(dtype).eps)
-    energy = sum((jnp.abs(h) * _norm(t.operator) for h, t in zip(h_coeffs, model.hamiltonian)), jnp.zeros((), dtype))
+    energy = energy_scale(model, h_coeffs, dtype)
     weakest = energy * functools.reduce(jnp.minimum, [jnp.where(g > 0, g, jnp.inf) for g in scale.values()])
     total = [currents[f"J_{b.name}"] for b in model.baths] + [currents["power"]]
     imbalance = jnp.abs(sum(total[1:], total[0]))
     net = sum((jnp.abs(t) for t in total[1:]), jnp.abs(total[0]))
     broken = (imbalance > eps ** 0.25 * net) & (imbalance > eps ** 0.5 / 16 * weakest)
     return jnp.where((status == STATUS_OK) & broken, STATUS_INACCURATE, status)
+
+
+def flow_scales(model: Model, rates: list, dtype) -> dict:
+    """Each bath's rate ``Γ_j``, ``{bath: Γ_j}``, from ``(channel, Γ)`` pairs of its terms (summed).
+
+    A Lindblad term ``κ_k D[L_k]`` contributes ``|κ_k|``; a Davies (or Redfield, ULE) thermalizer,
+    whose rates live in its spectrum, the largest magnitude of its generator's entries on the
+    sector, ``max |G_j|``: the fastest rate at which it moves population or damps a coherence
+    (``γ(ν) |X_mn|²``, in the product basis or the eigenbasis of ``H``). For a local thermalizer
+    the two agree: ``D[a]`` on a qubit empties ``|1⟩`` at the rate ``κ``, its largest entry. Times
+    ``E`` (``energy_scale``) it is the bath's natural flow scale ``E Γ_j``: its current is a sum of
+    energies times rates times populations, so round-off in a solve of the whole system leaves it
+    resolved to ``ε_mach E Γ_max``, and below ``ε_mach E Γ_j`` its own physics is not resolved."""
+    baths = {b.name for b in model.baths}
+    scale: dict[str, object] = {}
+    for channel, g in rates:
+        if channel in baths:
+            scale[channel] = scale.get(channel, jnp.zeros((), dtype)) + jnp.abs(g).astype(dtype)
+    return scale
+
+
+def energy_scale(model: Model, h_coeffs: list, dtype):
+    """``E = Σ_m |h_m| ‖H_m‖₂``, a bound on ``‖H(p)‖₂``: the energy scale of the system."""
+    return sum((jnp.abs(h) * _norm(t.operator) for h, t in zip(h_coeffs, model.hamiltonian)), jnp.zeros((), dtype))
+
+
+def _negative_rate(model: Model, p, rates: list, dtype):
+    """Whether a rate is negative at this point: a Lindblad term's ``κ_k(p)`` (``rates``) or a
+    Davies thermalizer's rate parameter. ``κ D[L]`` with ``κ < 0`` is not a dissipator (not
+    completely positive: the "steady state" of a qubit with ``κ = −3γ`` has populations −0.61 and
+    1.61), so the point is outside the model's domain, however the rate came about. A constant
+    negative rate is refused when the model is made (``jaxtherm.Model``); one that depends on the
+    parameters is judged here, point by point. NaN is not negative (it is non-finite)."""
+    rates = [*rates, *(jnp.asarray(k.rate(p), dtype) for k in model.davies)]
+    return functools.reduce(jnp.logical_or, [r < 0 for r in rates], jnp.zeros((), bool))
 
 
 def _norm(operator: np.ndarray) -> float:
@@ -249,6 +290,12 @@ class _ProductBasis:
         self.matrix = plan.assemble(h_coeffs + self.rates, ops["supers"], self.generators, dtype)
         if getattr(plan.elimination, "matrix_free", False) and not model.davies:  # its preconditioner
             self.matrix = self.matrix._replace(effective=no_jump_generator(model, h_coeffs, self.rates, dtype))
+
+    def bath_rates(self) -> list[tuple[str, jnp.ndarray]]:
+        """``(channel, Γ)`` of every dissipative term (``flow_scales``): ``κ_k`` of a Lindblad term,
+        the largest entry ``max |G|`` of a Davies generator."""
+        return ([(k.channel, rate) for k, rate in zip(self.model.lindblads, self.rates)]
+                + [(k.channel, jnp.max(jnp.abs(g))) for k, g in zip(self.model.davies, self.generators)])
 
     def flows(self, r) -> list[tuple[str, jnp.ndarray]]:
         """``(channel, Tr(H L_k ρ))`` of every dissipative term: ``κ_k Σ_m h_m W_mk · r`` for a
@@ -301,6 +348,10 @@ class _Eigenbasis:
         m = plan.size
         self.matrix = plan.assemble([], np.zeros((0, m, m)), [Sparse(st.rows, st.cols, g) for g in (ham, *self.baths)],
                                     dtype)
+
+    def bath_rates(self) -> list[tuple[str, jnp.ndarray]]:
+        """``(channel, max |G|)`` of every thermalizer: its generator's largest entry (``flow_scales``)."""
+        return [(k.channel, jnp.max(jnp.abs(values))) for k, values in zip(self.model.davies, self.baths)]
 
     def flows(self, r_eig) -> list[tuple[str, jnp.ndarray]]:
         """``(channel, Σ_n E_n (D_j ρ)_nn)`` of every Davies thermalizer."""

@@ -367,7 +367,8 @@ class Model:
             out[f"noise_{j}"] = ("energy^2/time", f"zero-frequency noise of the heat counted in bath {j}, "
                                                   f"S_{j} = lim Var(Q_{j})/t")
             out[f"tur_{j}"] = ("1", f"thermodynamic uncertainty ratio S_{j} σ / J_counted_{j}² "
-                                    "(≥ 2 for classical Markov dynamics)")
+                                    "(≥ 2 for classical Markov dynamics; NaN where J_counted or σ is below "
+                                    "the round-off of the currents, as at equilibrium)")
         return out
 
     def check_counting(self) -> None:
@@ -542,18 +543,37 @@ def _evaluate(model: Model, label: str, coefficient: Coefficient, probe: Mapping
 
 
 def _check_coefficients(model: Model) -> None:
-    """Every coefficient evaluates on the declared parameters alone, to a real value (a complex
-    one would be made real without a word); a rate that is a negative constant is refused (one
+    """Every coefficient (and derived observable) is a function (``_check_callable``) and evaluates
+    on the declared parameters alone, to a real value (a complex one would be made real without a
+    word); a rate that is a negative constant is refused (one
     that depends on the parameters can only be judged at a point). Rates are evaluated at two
     probes, uniform and not, to tell a constant."""
+    for x in model.derived:
+        _check_callable(model, f"derived observable {x.name!r}", x.function)
     probe = {name: 1.0 for name in model.parameters}
     other = {name: 1.0 + 0.1 * (i + 1) for i, name in enumerate(model.parameters)}
     for label, c, rate in _coefficients(model):
+        _check_callable(model, f"term {label!r}", c)
         value = _evaluate(model, label, c, probe)
         _check_real(model, label, value)
         if rate and _negative_scalar(value) and _evaluate(model, label, c, other) == value:
             raise ValueError(f"model {model.name!r}: the rate of term {label!r} is the constant {float(value):g}; "
                              "expected ≥ 0 (the rate κ of κ D[L])")
+
+
+def _check_callable(model: Model, what: str, coefficient) -> None:
+    """A coefficient is a function of the parameter mapping (``Coefficient``), also where it is a
+    constant: the kernel calls every coefficient with the point's parameters, and a bare number
+    there would fail with "'float' object is not callable" deep inside a sweep.
+
+    Raises:
+        ValueError: naming the term, what it got and what is expected."""
+    if not callable(coefficient):
+        shown = f"{coefficient!r}"[:60]
+        example = f"lambda p: {shown}" if isinstance(coefficient, (int, float, np.number)) else "lambda p: 1.0"
+        raise ValueError(f"model {model.name!r}: {what}: a coefficient must be a function of the parameter mapping p, "
+                         f"e.g. {example} for a constant or jaxtherm.models.parameter('name') for a parameter; "
+                         f"got the {type(coefficient).__name__} {shown}")
 
 
 def _check_real(model: Model, label: str, value: np.ndarray) -> None:

@@ -47,8 +47,9 @@ def currents(model, flows, dtype) -> dict:
 def checked(model, fluctuations: bool = False) -> tuple[str, ...]:
     """The observables that must be finite at a point with status 0 (and their derivatives):
     every current, the power, σ, the expectations and, with ``fluctuations``, the counted means
-    and noise. Ratios (``tur_j``, a refrigerator's ``cop``) are 0/0 at equilibrium and derived
-    observables are the user's: they are not checked."""
+    and noise. Ratios (``tur_j``, a refrigerator's ``cop``) are 0/0 at equilibrium (``tur_j`` is
+    NaN also where its current or σ is below round-off, ``fluctuations.uncertainty_ratio``) and
+    derived observables are the user's: they are not checked."""
     names = [f"J_{b.name}" for b in model.baths] + ["power", "sigma"] + [e.name for e in model.expectations]
     if model.reports_min_eigenvalue:
         names.append("min_eigenvalue")

@@ -14,7 +14,9 @@ jaxtherm file, a foreign HDF5 file, a file that is not HDF5, or no regular file 
   is one; else continue ``<out>`` from its journal, if it was made by the same spec (compared
   parsed: comments and layout do not count), solver and chunk size, rebuilding a damaged file
   from the journal; on a complete file of the same spec, nothing to do
-  (``AlreadyComplete``: batch scripts may always rerun with ``--resume`` after a requeue).
+  (``AlreadyComplete``: batch scripts may always rerun with ``--resume`` after a requeue) —
+  provided it reads as ``jaxtherm info`` reads it (``jaxtherm.io.hdf5.check_readable``): a
+  complete file damaged since is refused, left as it is, with ``--force`` to recompute it.
   Anything that is not an unfinished jaxtherm sweep is refused and left as it was;
 * otherwise a complete file, an unfinished file, a journal or any other file is refused, with
   the option that would proceed.
@@ -33,7 +35,7 @@ import tomllib
 from pathlib import Path
 
 from jaxtherm.io import journal
-from jaxtherm.io.hdf5 import FileCheck, inspect, not_regular
+from jaxtherm.io.hdf5 import FileCheck, Unreadable, check_readable, inspect, not_regular
 from jaxtherm.solvers import Reduced
 from jaxtherm.sweep.spec import SpecError, SweepSpec
 
@@ -294,16 +296,26 @@ def _resumed(out: Path, found: FileCheck, spec: SweepSpec, solver: str, chunk_si
 
 
 def _check_resumable_sweep(out: Path, found: FileCheck, meta: dict | None, spec: SweepSpec) -> None:
-    """A sweep file given to ``--resume``: complete (nothing to do), or unfinished and of this spec.
+    """A sweep file given to ``--resume``: complete and readable (nothing to do), or unfinished and
+    of this spec.
 
     Raises:
-        AlreadyComplete: a complete file of the same spec.
-        RunRefused: a file of another spec."""
+        AlreadyComplete: a complete file of the same spec that reads as ``jaxtherm info`` reads it
+            (``jaxtherm.io.hdf5.check_readable``).
+        RunRefused: a file of another spec, or a complete one that is damaged."""
     same = same_spec(found.attrs.get("spec"), spec.text)
     if found.complete:
         if not same:
             raise RunRefused(f"{out} already holds a complete sweep of another spec; nothing to resume (use "
                              "--force to recompute it with this spec, or -o for another file)")
+        try:  # "nothing to do" only for a file that info and plot can read
+            check_readable(out)
+        except (Unreadable, OSError) as err:
+            reason = err.reason if isinstance(err, Unreadable) else str(err).split("\n")[0]
+            raise RunRefused(f"{out} holds a complete sweep of this spec, but it is {reason}; info, plot and "
+                             "jaxtherm.open cannot read it, and jaxtherm leaves it as it is: recompute it with --force "
+                             "(the damaged file stays until the new sweep is complete), or write elsewhere with -o"
+                             ) from None
         journal.remove(out)  # left by a run killed between completing the file and removing it
         raise AlreadyComplete(int(found.attrs.get("n_failed", 0)))
     if not same and not (meta is not None and same_spec(meta.get("spec"), spec.text)):
