@@ -87,8 +87,10 @@ MAX_KEY_PARTS = 100
 takes time quadratic in a dotted key's length (measured: 5,000 parts 0.3 s, 20,000 parts 3.8 s,
 50,000 parts ~35 s), so longer keys are refused by a linear scan before it reads the file; a
 sweep spec never needs more than a handful."""
-_SIMPLE_KEY = r"""(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
-_DEEP_KEY = re.compile(rf"{_SIMPLE_KEY}(?:[ \t]*\.[ \t]*{_SIMPLE_KEY}){{{MAX_KEY_PARTS}}}")
+# a bare key starts where no bare-key character precedes it, and its runs never give characters
+# back (possessive): a long run of dashes in a string is then passed over in linear time
+_SIMPLE_KEY = r"""(?:(?<![A-Za-z0-9_-])[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')"""
+_DEEP_KEY = re.compile(rf"{_SIMPLE_KEY}(?:[ \t]*+\.[ \t]*+{_SIMPLE_KEY}){{{MAX_KEY_PARTS}}}")
 DEFAULT_MODEL = "qubit_pair"
 
 
@@ -422,10 +424,18 @@ def _fit_observables(source: str, observables) -> tuple[str, ...]:
     return tuple(observables)
 
 
+def _deep_key_line(text: str) -> int | None:
+    """The first line holding a dotted key of more than ``MAX_KEY_PARTS`` parts (a key is on one
+    line), or ``None``; only lines with that many dots are searched."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.count(".") >= MAX_KEY_PARTS and _DEEP_KEY.search(line):
+            return number
+    return None
+
+
 def _toml(source: str, text: str) -> dict:
-    deep = _DEEP_KEY.search(text)
-    if deep:
-        line = text.count("\n", 0, deep.start()) + 1
+    line = _deep_key_line(text)
+    if line is not None:
         raise SpecError(source, "", f"is not a sweep spec: line {line} has a dotted key of more than {MAX_KEY_PARTS} "
                         "parts; expected keys such as axes.epsilon.linspace")
     try:
