@@ -275,12 +275,14 @@ def test_expressions_that_divide_by_zero_give_inf_or_nan_without_a_warning(text)
     assert value.shape == (3,) and not np.all(np.isfinite(value)), value
 
 
-def test_optimize_with_objective_power_over_zero_prints_no_warning(tmp_path, capsys):
-    """``jaxtherm optimize`` of ``power / 0``: no RuntimeWarning (nor its source line) on stderr."""
+@pytest.mark.parametrize("coupling", ["incoherent", "local"])
+def test_optimize_with_objective_power_over_zero_prints_no_warning(tmp_path, capsys, coupling):
+    """``jaxtherm optimize`` of ``power / 0``: no RuntimeWarning (nor its source line) on stderr;
+    for the local pair, whose power is 0, the objective is NaN at every start (0/0)."""
     import warnings
 
     spec = tmp_path / "opt.toml"
-    spec.write_text("[model]\ncoupling = 'incoherent'\n[parameters]\nomega_a = 1.0\nT_a = 2.0\nT_b = 0.5\n"
+    spec.write_text(f"[model]\ncoupling = '{coupling}'\n[parameters]\nomega_a = 1.0\nT_a = 2.0\nT_b = 0.5\n"
                     "gamma_a = 1.0\ngamma_b = 1.0\n[optimize]\nmaximize = 'power / 0'\n"
                     "variables = { delta = [-3.0, 0.9], epsilon = [0.01, 10.0] }\nstarts = 2\nsteps = 5\n")
     with warnings.catch_warnings():

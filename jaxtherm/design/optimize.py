@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 
 import jax
@@ -380,7 +381,8 @@ def _scales(prob: Problem, obs0: Mapping[str, np.ndarray], status0, dtype) -> ja
     ok0 = np.asarray(status0) == 0
     obs0 = {k: np.where(ok0, np.asarray(v), np.nan) for k, v in obs0.items()}
     sizes = [prob.objective(obs0, np)] + [c.lhs(obs0, np) for c in prob.constraints]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():  # an all-NaN median warns: 1 is taken below
+        warnings.simplefilter("ignore", RuntimeWarning)
         scale = np.array([np.nanmedian(np.abs(np.broadcast_to(v, ok0.shape))) if ok0.any() else 1.0 for v in sizes])
     return jnp.asarray(np.where(np.isfinite(scale) & (scale > 0), scale, 1.0), dtype)
 
