@@ -315,14 +315,18 @@ def test_four_way_sweep_through_the_cli(tmp_path):
     ds = jaxtherm.open(out)
     assert list(ds["coupling"].values) == ["local", "global", "redfield", "ule"]
     assert ds["J_a"].dims == ("coupling", "epsilon") and "min_eigenvalue" in ds
+    # the sweep's three points padded to the shape its kernels were compiled for (64 points):
+    # the same programs, loaded from the compilation cache instead of compiled again
     params = dict(omega_a=1.0, omega_b=0.25, beta_a=1.0, beta_b=10.0, gamma_a=2.0, gamma_b=1.0,
-                  epsilon=np.array([0.01, 0.1, 0.4]))
+                  epsilon=np.resize([0.01, 0.1, 0.4], 64))
     for c in ["local", "global", "redfield", "ule"]:
-        ref = jaxtherm.solve(jaxtherm.qubit_pair(c, "bose").with_min_eigenvalue(), gradients=["epsilon"], **params)
+        ref = jaxtherm.solve(jaxtherm.qubit_pair(c, "bose").with_min_eigenvalue(), gradients=["epsilon"], rho=False,
+                             **params)
+        ref = {k: np.asarray(v)[:3] for k, v in ref.items()}
         row = ds.sel(coupling=c)
-        np.testing.assert_array_equal(row["status"].values, np.asarray(ref["status"]))
+        np.testing.assert_array_equal(row["status"].values, ref["status"])
         for k in ("J_a", "J_b", "sigma", "min_eigenvalue", "dJ_a_depsilon"):
-            np.testing.assert_allclose(row[k].values, np.asarray(ref[k]), rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(row[k].values, ref[k], rtol=1e-12, atol=1e-15)
     flagged = ds["status"].sel(coupling="redfield", epsilon=0.4).item()
     assert flagged == STATUS_NOT_POSITIVE
     assert ds["min_eigenvalue"].sel(coupling="redfield", epsilon=0.4).item() < -0.1  # visible, not masked
