@@ -249,3 +249,40 @@ def test_a_sweep_beyond_any_sane_size_is_refused_whatever_the_disk(tmp_path, cap
     assert "points       60,000,000,000\n" in text and "beyond any sane size" in text and "save_rho = false" in text
     assert cli.main(["run", str(spec), "-o", str(tmp_path / "x.h5"), "-q"]) == 2
     assert "beyond any sane size" in capsys.readouterr().err and not (tmp_path / "x.h5").exists()
+
+
+CHAIN = """
+[model]
+name = "qubit_chain"
+n = 3
+[parameters]
+omega = 1.0
+T_c = 0.5
+gamma_h = 0.2
+gamma_c = 0.3
+[axes]
+T_h = { linspace = [0.8, 2.0, 4] }
+g = { values = [0.0, 0.15, 0.4, 0.7] }
+"""
+
+
+def test_a_chunk_the_fallback_recomputes_is_reduced_from_the_fallbacks_outputs(tmp_path):
+    """The 3-qubit chain's static pivots cannot vouch for g = 0 (the middle qubit decouples: no
+    unique steady state), so every chunk holding such a point is computed again by partial
+    pivoting; its reduction, queued behind the first kernel, must then be made again from the
+    fallback's outputs: equal to NumPy's reduction of the full sweep, the g = 0 points excluded
+    (bitwise where every chunk falls back, as the full sweep's single chunk does)."""
+    assert jaxtherm.solvers.Auto().plan(jaxtherm.qubit_chain(3)).static_pivots
+    full = _sweep(CHAIN, tmp_path, "full.h5")
+    assert (full["status"].sel(g=0.0).values == jaxtherm.STATUS_SINGULAR).all()
+    for size in (None, 8, 3):  # whole groups (one or two a chunk), and groups split over chunks
+        r = _sweep(CHAIN + _reduce_table(["g"], mx=["J_h"], mean=["J_c"]), tmp_path, f"red{size}.h5", chunk_size=size)
+        value, index, n = _expected(tmp_path / "full.h5", ["g"], "J_h", "max")
+        if size == 3:  # a group's second part, g = 0.7 alone, is solved by static pivots: equal to an ulp
+            np.testing.assert_allclose(r["J_h_max"].values, value, rtol=1e-12, atol=0)
+        else:  # every chunk holds a g = 0 point, as the full sweep's one chunk: all by the fallback, bitwise
+            assert np.array_equal(r["J_h_max"].values, value), size
+        assert np.array_equal(r["valid_points"].values, n), size
+        assert (n == 3).all() and np.array_equal(r["g_at_J_h_max"].values, full["g"].values[index]), size
+        mean, _, _ = _expected(tmp_path / "full.h5", ["g"], "J_c", "mean")
+        np.testing.assert_allclose(r["J_c_mean"].values, mean, rtol=0, atol=16 * np.finfo(float).eps * np.abs(mean).max())

@@ -103,18 +103,23 @@ class LocalEngine:
             self.compile_seconds += time.perf_counter() - t
 
     def dispatch(self, chunk: grid.Chunk):
-        """Start computing ``chunk`` (JAX dispatches asynchronously): ``(inputs, raw device outputs)``."""
+        """Start computing ``chunk`` (JAX dispatches asynchronously): ``(inputs, raw device
+        outputs, what runs after the kernel)``. The reduction of a ``[reduce]`` sweep is queued
+        here, right behind its kernel: queued when the chunk is fetched, it would wait for the
+        next chunk's kernel (one queue per device), and the host's writing would no longer
+        overlap the device's work."""
         values = self.output.chunk_inputs(chunk, self.study.names)
         args = devices.place([pad(values[n].astype(self.dtype), self.compiled_size) for n in self.study.names], self.devs)
-        return args, self.runner(chunk.model_index).kernel()(*args)
+        result = self.runner(chunk.model_index).kernel()(*args)
+        return args, result, self.output.after_kernel(self.size, result, chunk)
 
     def host(self, chunk: grid.Chunk, dispatched) -> dict[str, np.ndarray]:
         """A dispatched chunk's outputs on the host, after the runner's fallback policy
         (``jaxtherm.kernel.batch.ChunkRunner.finish``): its stored outputs, or their reduction
-        on the device (``.outputs``)."""
-        args, result = dispatched
-        result = self.runner(chunk.model_index).finish(result, *args)
-        return self.output.to_host(self.size, result, chunk)
+        on the device (``.outputs``; made again where the fallback replaced the outputs)."""
+        args, result, after = dispatched
+        final = self.runner(chunk.model_index).finish(result, *args)
+        return self.output.to_host(self.size, final, chunk, after if final is result else None)
 
     def run(self, todo: Sequence[grid.Chunk], finish: Callable[[grid.Chunk, dict], None]) -> None:
         """Compute every chunk of ``todo`` and pass its host outputs to ``finish``, in order, while

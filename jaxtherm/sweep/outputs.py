@@ -64,7 +64,12 @@ class Points:
         """The results file's layout (``.layout.layout_for``)."""
         return layout_for(self.study, n_chunks, attrs)
 
-    def to_host(self, size: int, out: dict, chunk: grid.Chunk) -> dict[str, np.ndarray]:
+    def after_kernel(self, size: int, out: dict, chunk: grid.Chunk):
+        """Queue what runs on the device after a chunk's kernel (nothing here); what it returns
+        is passed back to ``to_host``."""
+        return None
+
+    def to_host(self, size: int, out: dict, chunk: grid.Chunk, after=None) -> dict[str, np.ndarray]:
         """A computed chunk's stored outputs on the host (``host_outputs``)."""
         return host_outputs(out, chunk.size, self.stored, self.spec.save_rho, self.spec.dtype)
 
@@ -150,8 +155,15 @@ class Groups(Points):
     def layout(self, n_chunks: int, attrs: dict) -> Layout:
         return self.reduction.layout(self.study, layout_for(self.study, n_chunks, attrs))
 
-    def to_host(self, size: int, out: dict, chunk: grid.Chunk) -> dict[str, np.ndarray]:
-        return self.reduction.on_device(size, out, chunk)
+    def after_kernel(self, size: int, out: dict, chunk: grid.Chunk):
+        """The chunk's reduction, queued on the device behind its kernel."""
+        return self.reduction.reduce(size, out, chunk)
+
+    def to_host(self, size: int, out: dict, chunk: grid.Chunk, after=None) -> dict[str, np.ndarray]:
+        """The chunk's rows on the host: of the reduction queued by ``after_kernel``, or (where
+        ``after`` is ``None``: the outputs came from the fallback) of a new one."""
+        return self.reduction.rows_on_host(after if after is not None else self.reduction.reduce(size, out, chunk),
+                                           size, chunk)
 
     def failed_in(self, h5: ResultsFile) -> int:
         """The failed points of a finished file: all points less each group's valid ones."""

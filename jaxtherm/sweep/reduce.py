@@ -152,9 +152,12 @@ class Reduction:
         """What the reduction reads of the kernel's outputs: ``status`` and the stored variables."""
         return {k: out[k] for k in ("status", *self.variables)}
 
-    def on_device(self, size: int, out: dict, chunk: grid.Chunk) -> dict[str, np.ndarray]:
-        """A computed chunk's rows on the host (only the chunk's real rows)."""
-        rows = self.reducer(size)(self.inputs(out), jnp.asarray(chunk.size, jnp.int64))
+    def reduce(self, size: int, out: dict, chunk: grid.Chunk) -> dict:
+        """A computed chunk's rows, reduced on the device (dispatched, not waited for)."""
+        return self.reducer(size)(self.inputs(out), jnp.asarray(chunk.size, jnp.int64))
+
+    def rows_on_host(self, rows: dict, size: int, chunk: grid.Chunk) -> dict[str, np.ndarray]:
+        """The device's rows of a chunk (``reduce``) on the host, only the chunk's real rows."""
         n = self.rows(chunk, size)[1]
         types = self.row_variables()
         return {k: np.asarray(v)[:n].astype(types[k], copy=False) for k, v in rows.items()}
