@@ -61,7 +61,8 @@ DERIVED = (
 
 def _dissipators(coupling: str, a: dict, spectrum: str) -> tuple:
     """Each qubit's thermalizer (``jaxtherm.models.thermalizers``), in the order c, r, h: the
-    room's frequency is ``E_h − E_c``."""
+    room's frequency is ``E_r = E_c + E_h`` (``_room_energy``; the swap ``|010⟩⟨101|`` is then
+    resonant)."""
     omega = {"c": "E_c", "r": _room_energy, "h": "E_h"}
     return tuple(
         x for k in "crh"
