@@ -340,6 +340,20 @@ def test_plot_refuses_a_resolution_out_of_range_and_one_axis_twice(tmp_path, cap
     assert png_size(tmp_path / "x.png") == panels_size(1, 1200)
 
 
+def test_the_plot_command_leaves_no_figure_open(tmp_path):
+    """``jaxtherm plot`` writes its image and closes its figure, also where writing fails: a script
+    or a test that runs the command many times in one process does not collect figures."""
+    import matplotlib.pyplot as plt
+
+    text = thinned(cli.bundled_sweeps()["quickstart"].read_text())
+    out = tmp_path / "q.h5"
+    run_sweep(parse_spec(text, "q.toml"), output=out, progress=False)
+    before = set(plt.get_fignums())
+    assert cli.main(["plot", str(out), "J_a", "-o", str(tmp_path / "a.png")]) == 0
+    assert cli.main(["plot", str(out), "J_a", "-o", str(tmp_path / "no-such-folder" / "a.png")]) == 2
+    assert set(plt.get_fignums()) == before
+
+
 def test_map_colours_are_centred_at_zero_only_where_the_data_change_sign():
     from matplotlib import colors
 

@@ -554,13 +554,16 @@ def _plot(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works without a display (batch nodes, ssh)
+    import matplotlib.pyplot
+
     from jaxtherm.cli.plot import default_output, plot
 
     out = Path(args.output) if args.output else default_output(args.path, args.observable, args.sel)
     if not out.suffix:  # matplotlib adds its default format's suffix: say where the image is
         out = out.with_name(out.name + "." + matplotlib.rcParams["savefig.format"])
     try:
-        plot(args.path, args.observable, x=args.x, y=args.y, sel=args.sel, output=out, dpi=args.dpi)
+        fig = plot(args.path, args.observable, x=args.x, y=args.y, sel=args.sel, output=out, dpi=args.dpi)
+        matplotlib.pyplot.close(fig)  # written: the command keeps no figure (main() may run many in one process)
     except ResultsError as err:
         print(f"jaxtherm plot: error: {err}", file=sys.stderr)
         return EXIT_USAGE

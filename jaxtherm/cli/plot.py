@@ -369,7 +369,11 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     drawn = [_draw_panel(fig, ax, da, sigma, observable, layout, style, panel) for ax, panel in zip(axes[0], layout.panels)]
     _decorate(fig, plt, da, observable, chosen, layout.ydim, *map(any, zip(*drawn)))
     if output is not None:
-        fig.savefig(output, dpi=dpi)
+        try:
+            fig.savefig(output, dpi=dpi)
+        except BaseException:  # an unwritable output: no figure left open behind the error
+            plt.close(fig)
+            raise
     return fig
 
 
