@@ -79,12 +79,11 @@ def uncertainty_ratio(noise, sigma, mean, resolution, betas=()):
     holds to ``≤ 2 ε_mach F`` at ordinary points); ``σ = −Σ_j β_j J_j``, which cancels between the
     baths near equilibrium, then to ``δσ = Σ_j |β_j| δJ``. The ratio's relative error is about
     ``2 δJ/|J| + δσ/|σ|``: where ``|J| ≤ 10³ δJ`` or ``|σ| ≤ 10³ δσ`` (``RESOLUTION``) it could exceed
-    ~10⁻⁴ — measured on the Davies pair near equilibrium, where ``Q ≥ 2`` holds exactly: ``Q``
-    came out as low as ``2 − 1.2×10⁻²`` beyond 16 round-offs of σ, ``2 − 1.7×10⁻⁴`` beyond 10³ —
-    and far below it, at equilibrium, at low temperature or where the currents are exponentially
-    small (the global pair at ``ε ≫ T``), it is a ratio of round-off of either sign (measured:
-    ``−0.27`` with ``J ≈ 10⁻²¹``) or ``0/0``. There it is NaN, as at equilibrium, never a finite
-    garbage value.
+    ~10⁻⁴ (on the Davies pair near equilibrium, where ``Q ≥ 2`` holds exactly, a smaller multiple
+    let ``Q`` fall visibly below 2: docs/performance.md), and far below it, at equilibrium, at low
+    temperature or where the currents are exponentially small (the global pair at ``ε ≫ T``), it
+    is a ratio of round-off of either sign or ``0/0``. There it is NaN, as at equilibrium, never a
+    finite garbage value.
 
     Args:
         noise, sigma, mean: ``S``, ``σ`` and the counted mean ``J`` (scalars).

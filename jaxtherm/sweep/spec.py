@@ -84,9 +84,9 @@ MAX_GRID_POINTS = 10**11  # a results file of 0.8 TB per observable; far beyond 
 BOM = "\ufeff"
 MAX_KEY_PARTS = 100
 """The most parts of one dotted key (``axes.epsilon.linspace`` has 3). Python's ``tomllib``
-takes time quadratic in a dotted key's length (measured: 5,000 parts 0.3 s, 20,000 parts 3.8 s,
-50,000 parts ~35 s), so longer keys are refused by a linear scan before it reads the file; a
-sweep spec never needs more than a handful."""
+takes time quadratic in a dotted key's length (timings in docs/performance.md), so longer keys
+are refused by a linear scan before it reads the file; a sweep spec never needs more than a
+handful."""
 # a bare key starts where no bare-key character precedes it, and its runs never give characters
 # back (possessive): a long run of dashes in a string is then passed over in linear time
 _SIMPLE_KEY = r"""(?:(?<![A-Za-z0-9_-])[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')"""
