@@ -87,7 +87,16 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
 
     one = with_gradients if gradients else single
     block = plan.elimination.block_size()
-    return jax.jit(in_blocks(one, block) if block else jax.vmap(one))
+    batched = in_blocks(one, block) if block else jax.vmap(one)
+    # a program compiled at the top level takes the elimination's options; one traced inside a
+    # caller's transformation (``retry``: ``solve`` under jax.grad / jit / vmap) cannot
+    return jax.jit(batched) if retry else jax.jit(batched, compiler_options=compiler_options(plan))
+
+
+def compiler_options(plan: solvers.Plan) -> dict[str, object] | None:
+    """The XLA options of ``plan``'s top-level kernels: its elimination's CPU options
+    (``Elimination.cpu_compiler_options``) where JAX's default backend is the CPU, else none."""
+    return (plan.elimination.cpu_compiler_options() or None) if jax.default_backend() == "cpu" else None
 
 
 def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
@@ -106,6 +115,9 @@ def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, .
     pivots, a point that fails its residual check comes back with status ``STATUS_UNVERIFIED``.
     ``ChunkRunner`` (what ``solve``, sweeps, fits and optimisations use) computes such
     a chunk again with the fallback plan's kernel (``fallback=True``).
+
+    It is a top-level program (its elimination's XLA options, ``compiler_options``): call it
+    on arrays, and use ``pointwise`` inside a transformation of your own.
     """
     gradients = tuple(gradients)
     plan = solvers.get(solver).plan(model, differentiated=bool(gradients))

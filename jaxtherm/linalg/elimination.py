@@ -127,6 +127,11 @@ class Elimination:
         static-pivot eliminations name LU with partial pivoting)."""
         return self
 
+    def cpu_compiler_options(self) -> dict[str, object]:
+        """XLA options for compiling this elimination's kernels for a CPU (none by default;
+        ``jaxtherm.kernel.batch`` passes them where JAX's default backend is the CPU)."""
+        return {}
+
     def block_size(self) -> int | None:
         """Points whose whole kernel should run together, in a loop over such blocks (``None``:
         the whole chunk at once; ``jaxtherm.kernel.batch.in_blocks``)."""

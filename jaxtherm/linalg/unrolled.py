@@ -336,6 +336,13 @@ class Unrolled(Elimination):
     def description(self) -> str:
         return "unrolled elimination"
 
+    def cpu_compiler_options(self) -> dict[str, object]:
+        """XLA's elemental emitter instead of its fusion emitters: an unrolled program is hundreds
+        of small elementwise fusions, each compiled into a kernel of its own, and the elemental
+        emitter compiles them in about a third less time at the same speed
+        (``benchmarks/bench_commits.py``, ``docs/performance.md``)."""
+        return {"xla_cpu_use_fusion_emitters": False}
+
     def _order(self) -> tuple[int, ...] | None:
         return None
 
