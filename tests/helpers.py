@@ -42,6 +42,6 @@ def pair_hamiltonian(coupling: str, omega_a, omega_b, epsilon) -> np.ndarray:
 
 def finished_chunks(out) -> int:
     """Chunks of a sweep that are safe: committed to its results file, or in its journal."""
-    from jaxtherm.io import hdf5, journal
+    from jaxtherm.io import h5read, journal
 
-    return len(hdf5.committed_chunks(out) | journal.ids(out))
+    return len(h5read.committed_chunks(out) | journal.ids(out))

@@ -10,7 +10,7 @@ import time
 import h5py
 import numpy as np
 
-from jaxtherm.io import hdf5, journal
+from jaxtherm.io import h5read, integrity, journal
 
 from .helpers import finished_chunks
 from .test_sweep import RESUME_SPEC, read_all
@@ -35,7 +35,7 @@ def test_a_killed_swmr_writers_flags_are_cleared_and_the_file_reopens(tmp_path):
         raise AssertionError("HDF5 should refuse a killed writer's file")
     except OSError as err:
         assert "already open for write" in str(err)
-    assert hdf5.clear_writer_flags(path)
+    assert integrity.clear_writer_flags(path)
     with h5py.File(path, "r+", libver="latest") as f:
         assert np.array_equal(f["x"][:12], [1.0] * 10 + [np.nan] * 2, equal_nan=True)
         f["x"][10:20] = 2.0
@@ -49,10 +49,10 @@ def test_a_superblock_whose_checksum_is_not_reproduced_is_left_alone(tmp_path):
     raw = bytearray(path.read_bytes())
     raw[47] ^= 0xFF  # the superblock's checksum (version 3, 8-byte addresses: bytes 44..47)
     path.write_bytes(bytes(raw))
-    assert not hdf5.clear_writer_flags(path) and path.read_bytes() == bytes(raw)
-    assert not hdf5.clear_writer_flags(tmp_path / "missing.h5")
+    assert not integrity.clear_writer_flags(path) and path.read_bytes() == bytes(raw)
+    assert not integrity.clear_writer_flags(tmp_path / "missing.h5")
     (tmp_path / "text.h5").write_text("not HDF5")
-    assert not hdf5.clear_writer_flags(tmp_path / "text.h5")
+    assert not integrity.clear_writer_flags(tmp_path / "text.h5")
 
 
 def test_after_a_kill_the_journal_holds_only_uncommitted_chunks_and_resume_keeps_the_files(tmp_path):
@@ -62,11 +62,11 @@ def test_after_a_kill_the_journal_holds_only_uncommitted_chunks_and_resume_keeps
     cmd = [sys.executable, "-m", "jaxtherm", "run", str(spec), "-o", str(out), "--chunk-size", "500", "-q"]
     proc = subprocess.Popen(cmd)
     deadline = time.time() + 120
-    while time.time() < deadline and not (hdf5.committed_chunks(out) and journal.count(out) >= 3):
+    while time.time() < deadline and not (h5read.committed_chunks(out) and journal.count(out) >= 3):
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    committed, journaled = hdf5.committed_chunks(out), journal.ids(out)
+    committed, journaled = h5read.committed_chunks(out), journal.ids(out)
     assert committed and journaled and len(committed | journaled) < 400, "killed midway"
     assert committed - journaled  # committed chunks left the journal (all but a commit's worth being dropped now)
     n = finished_chunks(out)

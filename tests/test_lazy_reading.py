@@ -19,7 +19,7 @@ import pytest
 import xarray as xr
 
 import jaxtherm
-from jaxtherm.io import hdf5
+from jaxtherm.io import h5read, hdf5
 from jaxtherm.io import read as results
 
 OUTPUTS = ("J_a", "J_b", "power", "sigma", "n_a", "n_b")
@@ -104,7 +104,7 @@ def big(tmp_path_factory):
 
 def reference(path, name: str, mask: bool = True) -> np.ndarray:
     """``name`` read whole with h5py (through the I/O layer) and masked as ``open`` documents."""
-    values, status = hdf5.read_regions(path, False, None, [(name, ()), ("status", ())])
+    values, status = h5read.read_regions(path, False, None, [(name, ()), ("status", ())])
     if mask and name not in ("status", "residual"):
         values = np.where((status != 0).reshape(status.shape + (1,) * (values.ndim - 2)), np.nan, values)
     return values
@@ -112,13 +112,13 @@ def reference(path, name: str, mask: bool = True) -> np.ndarray:
 
 def test_open_reads_nothing_until_asked_and_then_only_the_selection(small, monkeypatch):
     calls = []
-    real = hdf5.read_regions
+    real = h5read.read_regions
 
     def spy(path, swmr, identity, requests):
         calls.append([(n, k) for n, k in requests])
         return real(path, swmr, identity, requests)
 
-    monkeypatch.setattr(hdf5, "read_regions", spy)
+    monkeypatch.setattr(h5read, "read_regions", spy)
     ds = jaxtherm.open(small)
     assert calls == [] and ds.attrs["state"] == "complete" and ds.attrs["points_done"] == 2400
     part = ds.J_a.isel(T_b=3).sel(epsilon=slice(0.01, 0.1)).isel(epsilon=slice(None, None, 2))
@@ -195,7 +195,7 @@ def test_an_open_dataset_blocks_nothing_and_keeps_its_snapshot(tmp_path):
     other = tmp_path / "other.h5"
     write_file(other, 40, 60)
     os.replace(other, path)
-    with pytest.raises(hdf5.Replaced, match="open it again"):
+    with pytest.raises(h5read.Replaced, match="open it again"):
         _ = complete.J_a.values  # read whole above, and not kept: read again
     assert jaxtherm.open(path).J_a.values.shape == (40, 60)
 
@@ -321,9 +321,9 @@ def test_plot_names_the_file_when_a_read_after_opening_fails(small, tmp_path, mo
     from jaxtherm.cli import commands as cli
 
     def fail(path, swmr, identity, requests):
-        raise hdf5.Replaced(f"{path}: another file has replaced the one opened; open it again")
+        raise h5read.Replaced(f"{path}: another file has replaced the one opened; open it again")
 
-    monkeypatch.setattr(hdf5, "read_regions", fail)
+    monkeypatch.setattr(h5read, "read_regions", fail)
     assert cli.main(["plot", str(small), "J_a", "--sel", "T_b=0.5", "-o", str(tmp_path / "p.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(small) in err and "replaced" in err and "error: -o" not in err

@@ -138,31 +138,49 @@ class _Reader:
 def _read_npy(path: Path, chunk_id: int) -> tuple[dict[str, np.ndarray], tuple[int, int, int] | None]:
     with open(path, "rb") as fh:
         r = _Reader(fh)
-        names = np.lib.format.read_array(r, allow_pickle=False)
-        if names.ndim != 1 or names.dtype.kind != "U":
-            raise ValueError("no list of array names")
-        names = [str(k) for k in names]
+        names = _read_names(r)
         framed = bool(names) and names[-1] == HEADER
-        arrays = {}
-        for k in names[:-1] if framed else names:
-            if k in arrays:
-                raise ValueError(f"array {k!r} twice")
-            arrays[k] = np.lib.format.read_array(r, allow_pickle=False)
+        arrays = _read_arrays(r, names[:-1] if framed else names)
         span = None
         if framed:
-            crc = r.crc
-            header = np.lib.format.read_array(fh, allow_pickle=False)
-            if header.shape != (6,) or header.dtype != np.int64 or int(header[0]) != FORMAT:
-                raise ValueError("a damaged header")
-            if int(header[5]) != crc:
-                raise ValueError("checksum mismatch")
-            if int(header[1]) != chunk_id:
-                raise ValueError(f"it holds chunk {int(header[1])}")
-            if int(header[3]) >= 0:
-                span = (int(header[2]), int(header[3]), int(header[4]))
+            crc = r.crc  # of everything before the header
+            span = _check_header(np.lib.format.read_array(fh, allow_pickle=False), crc, chunk_id)
         if fh.read(1):
             raise ValueError("extra bytes after its last array")
     return arrays, span
+
+
+def _read_names(r: _Reader) -> list[str]:
+    """A record's first array: the names of the arrays that follow (``HEADER`` last, where framed)."""
+    names = np.lib.format.read_array(r, allow_pickle=False)
+    if names.ndim != 1 or names.dtype.kind != "U":
+        raise ValueError("no list of array names")
+    return [str(k) for k in names]
+
+
+def _read_arrays(r: _Reader, names: list[str]) -> dict[str, np.ndarray]:
+    """The arrays of ``names``, one after the other; a name given twice is a damaged record."""
+    arrays = {}
+    for k in names:
+        if k in arrays:
+            raise ValueError(f"array {k!r} twice")
+        arrays[k] = np.lib.format.read_array(r, allow_pickle=False)
+    return arrays
+
+
+def _check_header(header: np.ndarray, crc: int, chunk_id: int) -> tuple[int, int, int] | None:
+    """A record's header checked (format, the CRC-32 ``crc`` of everything before it, the chunk id
+    its file name gives): the point range ``(model_index, start, stop)`` it records, ``None``
+    where none was given."""
+    if header.shape != (6,) or header.dtype != np.int64 or int(header[0]) != FORMAT:
+        raise ValueError("a damaged header")
+    if int(header[5]) != crc:
+        raise ValueError("checksum mismatch")
+    if int(header[1]) != chunk_id:
+        raise ValueError(f"it holds chunk {int(header[1])}")
+    if int(header[3]) >= 0:
+        return int(header[2]), int(header[3]), int(header[4])
+    return None
 
 
 def _read(path: Path, chunk_id: int) -> tuple[dict[str, np.ndarray], tuple[int, int, int] | None]:

@@ -4,7 +4,7 @@ arrays read a results file region by region when they are indexed or loaded, nev
 Every variable on the grid is an ``xarray.backends.BackendArray`` wrapped in xarray's
 ``LazilyIndexedArray``: selecting (``isel``, ``sel``, slicing) only composes indices, and ``.load()``,
 ``.values`` or ``.compute()`` read the selected region. Each read opens the file, reads and closes
-it (``jaxtherm.io.hdf5.read_regions``): a Dataset holds no open file, so it never blocks the
+it (``jaxtherm.io.h5read.read_regions``): a Dataset holds no open file, so it never blocks the
 sweep writing the file, a ``--resume`` of it or another ``open``, and ``close()`` has nothing to
 release. The masking of ``open`` happens inside the read: a masked variable reads its region of
 ``status`` in the same opening, before its values.
@@ -22,7 +22,7 @@ import xarray as xr
 from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
 
-from jaxtherm.io import hdf5
+from jaxtherm.io import h5read, integrity
 from jaxtherm.status import keeps_values
 
 NOT_COMPUTED = -1
@@ -46,7 +46,7 @@ class Source:
     snapshot: np.ndarray | None
 
     def read(self, requests) -> list[np.ndarray]:
-        return hdf5.read_regions(self.path, self.swmr, self.identity, requests)
+        return h5read.read_regions(self.path, self.swmr, self.identity, requests)
 
 
 def outer(array: np.ndarray, key: tuple) -> np.ndarray:
@@ -106,8 +106,8 @@ def _rule(name: str, dims: list[str], dtype: np.dtype, grid: list[str], complete
 
 
 def dataset(path: Path, kw: dict, mask: bool, drop: set[str]) -> xr.Dataset:
-    """The lazy Dataset of a results file (``jaxtherm.io.read.open``); ``kw``: ``hdf5.open_kwargs``."""
-    d = hdf5.describe(path, kw)
+    """The lazy Dataset of a results file (``jaxtherm.io.read.open``); ``kw``: ``integrity.open_kwargs``."""
+    d = h5read.describe(path, kw)
     status = d["variables"].get("status") or d["scalars"].get("status")
     if status is None or "spec" not in d["attrs"]:
         raise NotResults(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
@@ -115,7 +115,7 @@ def dataset(path: Path, kw: dict, mask: bool, drop: set[str]) -> xr.Dataset:
     grid = list(status.get("dims", []))
     snapshot = None
     if not complete:  # status before any value: every point it marks done has its outputs
-        snapshot = hdf5.read_regions(path, bool(kw), d["identity"], [("status", ())])[0]
+        snapshot = h5read.read_regions(path, bool(kw), d["identity"], [("status", ())])[0]
     source = Source(path, bool(kw), d["identity"], snapshot)
     coords = {n: xr.Variable((n,), c["values"], c["attrs"]) for n, c in d["coords"].items() if n not in drop}
     variables = {}
@@ -168,7 +168,7 @@ class Backend(BackendEntrypoint):
     def open_dataset(self, filename_or_obj, *, drop_variables=None, mask: bool = True):
         path = Path(filename_or_obj)
         drop = {drop_variables} if isinstance(drop_variables, str) else set(drop_variables or ())
-        return dataset(path, hdf5.open_kwargs(path), mask, drop)
+        return dataset(path, integrity.open_kwargs(path), mask, drop)
 
     def guess_can_open(self, filename_or_obj) -> bool:
         return False

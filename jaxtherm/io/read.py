@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxtherm.io import hdf5, journal
+from jaxtherm.io import h5read, integrity, journal
 from jaxtherm.status import STATUS_MEANINGS, keeps_values
 
 NOT_COMPUTED = -1
@@ -42,7 +42,7 @@ def state(path: Path, complete: bool) -> str:
     """``"complete"``, ``"running"`` (a sweep holds its lock) or ``"unfinished"`` (killed or stopped)."""
     if complete:
         return "complete"
-    return "running" if hdf5.writer_holds_lock(path) else "unfinished"
+    return "running" if integrity.writer_holds_lock(path) else "unfinished"
 
 
 def _check(path: Path) -> Path:
@@ -98,7 +98,7 @@ def open(path: str | os.PathLike, *, mask: bool = True, chunks=None):  # noqa: A
         ds = xr.open_dataset(path, engine=lazy.Backend, chunks=chunks, cache=False, mask=mask)
     except lazy.NotResults as err:
         raise ResultsError(str(err)) from None
-    except hdf5.Unreadable as err:
+    except integrity.Unreadable as err:
         raise ResultsError(f"{path}: {err}") from None
     except OSError as err:
         raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
@@ -175,20 +175,20 @@ _NOT_OBSERVABLES = {"status", "residual", "rho_re", "rho_im"}
 
 
 def _summary(path: Path) -> dict:
-    """What ``info`` shows of a results file, or ``ResultsError``: ``jaxtherm.io.hdf5.describe``'s
+    """What ``info`` shows of a results file, or ``ResultsError``: ``jaxtherm.io.h5read.describe``'s
     metadata, ``status_counts`` (``code → count``, codes present only; counted a storage chunk at
     a time), ``status_shape`` and ``chunk_done``. Nothing else of the grid is read."""
     try:
-        kw = hdf5.open_kwargs(path)
-        s = hdf5.describe(path, kw)
+        kw = integrity.open_kwargs(path)
+        s = h5read.describe(path, kw)
         status = s["variables"].get("status") or s["scalars"].get("status")
         if status is None or "spec" not in s["attrs"]:
             raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
-        counts = hdf5.count_int8(path, bool(kw), "status")
+        counts = h5read.count_int8(path, bool(kw), "status")
         s["status_counts"] = {int(v) - 128: int(c) for v, c in enumerate(counts) if c}
         s["status_shape"] = status.get("shape", ())
         s["chunk_done"] = _chunk_done(path, kw, s["identity"])
-    except hdf5.Unreadable as err:
+    except integrity.Unreadable as err:
         raise ResultsError(f"{path}: {err}") from None
     except OSError as err:
         raise ResultsError(f"{path}: HDF5 cannot open it ({err})") from None
@@ -198,7 +198,7 @@ def _summary(path: Path) -> dict:
 def _chunk_done(path: Path, kw: dict, identity) -> np.ndarray | None:
     """The sweep's record of finished chunks (``/_jaxtherm/chunk_done``), ``None`` if it has none."""
     try:
-        return hdf5.read_regions(path, bool(kw), identity, [("_jaxtherm/chunk_done", ())])[0]
+        return h5read.read_regions(path, bool(kw), identity, [("_jaxtherm/chunk_done", ())])[0]
     except KeyError:
         return None
 

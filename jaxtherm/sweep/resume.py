@@ -1,7 +1,7 @@
 """Whether a run starts, resumes or is refused, decided from the output file and its journal;
 and the output location's checks and lock.
 
-What the output path holds is classified first (``jaxtherm.io.hdf5.inspect``), without
+What the output path holds is classified first (``jaxtherm.io.triage.inspect``), without
 changing it: a sweep (complete or not), a damaged results file (truncated, corrupt), another
 jaxtherm file, a foreign HDF5 file, a file that is not HDF5, or no regular file at all.
 
@@ -15,7 +15,7 @@ jaxtherm file, a foreign HDF5 file, a file that is not HDF5, or no regular file 
   parsed: comments and layout do not count), solver and chunk size, rebuilding a damaged file
   from the journal; on a complete file of the same spec, nothing to do
   (``AlreadyComplete``: batch scripts may always rerun with ``--resume`` after a requeue) —
-  provided it reads as ``jaxtherm info`` reads it (``jaxtherm.io.hdf5.check_readable``): a
+  provided it reads as ``jaxtherm info`` reads it (``jaxtherm.io.triage.check_readable``): a
   complete file damaged since is refused, left as it is, with ``--force`` to recompute it.
   Anything that is not an unfinished jaxtherm sweep is refused and left as it was;
 * otherwise a complete file, an unfinished file, a journal or any other file is refused, with
@@ -35,7 +35,8 @@ import tomllib
 from pathlib import Path
 
 from jaxtherm.io import journal
-from jaxtherm.io.hdf5 import FileCheck, Unreadable, check_readable, inspect, not_regular
+from jaxtherm.io.integrity import Unreadable, not_regular
+from jaxtherm.io.triage import FileCheck, check_readable, inspect
 from jaxtherm.solvers import Reduced
 from jaxtherm.sweep.spec import SpecError, SweepSpec
 
@@ -301,7 +302,7 @@ def _check_resumable_sweep(out: Path, found: FileCheck, meta: dict | None, spec:
 
     Raises:
         AlreadyComplete: a complete file of the same spec that reads as ``jaxtherm info`` reads it
-            (``jaxtherm.io.hdf5.check_readable``).
+            (``jaxtherm.io.triage.check_readable``).
         RunRefused: a file of another spec, or a complete one that is damaged."""
     same = same_spec(found.attrs.get("spec"), spec.text)
     if found.complete:
