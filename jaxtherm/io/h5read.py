@@ -6,7 +6,7 @@ datasets and closes it (``read_regions``, ``count_int8``), so a Dataset left ope
 the sweep that writes the file (HDF5 locks a file for as long as a reader holds it open, and
 refuses a second open of it in the same process with other flags). A read checks that the file
 at the path is still the one first opened (``describe``'s ``identity``; ``Replaced`` if not).
-``describe`` and ``read_summary`` read every object's metadata in one opening; ``committed_chunks``
+``describe`` reads every object's metadata in one opening; ``committed_chunks``
 reads the record of finished chunks. Files are opened in any state with
 ``jaxtherm.io.integrity.open_kwargs``.
 """
@@ -48,72 +48,17 @@ def plain_attrs(obj) -> dict[str, object]:
     return out
 
 
-def read_summary(path: Path) -> dict:
-    """What a results file holds, without its grid-shaped data (but with ``status``): for
-    ``jaxtherm info``. Opens any state of file (``open_kwargs``) and closes it at once.
+def describe(path: Path, kw: dict) -> dict:
+    """What a results file holds, read in one opening (its attributes; every coordinate's
+    values, every variable's dims, shape, dtype and storage ``chunks``, every scalar's value,
+    each with its attributes) and the file's ``identity`` (device and inode, for
+    ``read_regions``).
 
     Returns:
         ``{"attrs": {…}, "coords": {dim: {"values": array, "attrs": {…}}},
-        "variables": {name: {"dims": [...], "shape": (...), "dtype": str, "attrs": {…}}},
-        "scalars": {name: {"value": float, "attrs": {…}}}, "status": int8 array or None,
-        "chunk_done": uint8 array or None, "swmr": bool}``.
-
-    Raises:
-        OSError: HDF5 cannot open the file.
-    """
-    kw = open_kwargs(path)
-    where = ["the file"]
-    try:
-        return _read_summary(path, kw, where)
-    except OSError:
-        raise
-    except Exception as err:  # noqa: BLE001  (a damaged object: h5py raises KeyError, RuntimeError, …)
-        raise damaged(path, err, where[0]) from None
-
-
-def _read_summary(path: Path, kw: dict, where: list) -> dict:
-    out = {"coords": {}, "variables": {}, "scalars": {}, "swmr": bool(kw)}
-    with h5py.File(path, "r", **kw) as h5:
-        where[0] = "the file's attributes"
-        out["attrs"] = plain_attrs(h5)
-        for name in h5:
-            where[0] = f"object {name!r}"
-            obj = h5[name]
-            if isinstance(obj, h5py.Dataset):
-                _summarize_dataset(out, name, obj)
-        where[0] = "the status of every point"
-        out["status"] = h5["status"][()] if "status" in h5 else None
-        where[0] = "the record of finished chunks"
-        out["chunk_done"] = h5["_jaxtherm/chunk_done"][()] if "_jaxtherm/chunk_done" in h5 else None
-    return out
-
-
-def _summarize_dataset(out: dict, name: str, obj) -> None:
-    """``read_summary``'s entry of one dataset: ``_describe_dataset``'s without a scalar's
-    ``dtype`` and a variable's ``chunks``."""
-    if obj.is_scale:
-        out["coords"][name] = {"values": _scale_values(obj), "attrs": plain_attrs(obj)}
-    elif obj.ndim == 0:
-        out["scalars"][name] = {"value": obj[()].item(), "attrs": plain_attrs(obj)}
-    else:
-        out["variables"][name] = {"dims": _dim_names(obj), "shape": obj.shape, "dtype": str(obj.dtype),
-                                  "attrs": plain_attrs(obj)}
-
-
-def file_attrs(path: Path) -> dict | None:
-    """A results file's root attributes (``complete``, ``spec``, ``n_failed``, …) as plain values;
-    ``None`` if it cannot be read."""
-    try:
-        with h5py.File(path, "r", **open_kwargs(path)) as h5:
-            return plain_attrs(h5)
-    except Exception:  # noqa: BLE001  (unreadable in any way: no attributes)
-        return None
-
-
-def describe(path: Path, kw: dict) -> dict:
-    """What a results file holds, read in one opening: ``read_summary``'s dictionary without
-    ``status`` and ``chunk_done``, each variable with its storage ``chunks`` too, plus the
-    file's ``identity`` (device and inode, for ``read_regions``).
+        "variables": {name: {"dims": [...], "shape": (...), "dtype": str, "chunks": (...),
+        "attrs": {…}}}, "scalars": {name: {"value": float, "dtype": str, "attrs": {…}}},
+        "swmr": bool, "identity": (int, int)}``.
 
     Raises:
         OSError: HDF5 cannot open the file; ``Unreadable`` for a damaged object.
