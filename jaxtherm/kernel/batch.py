@@ -90,13 +90,16 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
     batched = in_blocks(one, block) if block else jax.vmap(one)
     # a program compiled at the top level takes the elimination's options; one traced inside a
     # caller's transformation (``retry``: ``solve`` under jax.grad / jit / vmap) cannot
-    return jax.jit(batched) if retry else jax.jit(batched, compiler_options=compiler_options(plan))
+    return jax.jit(batched) if retry else jax.jit(batched, compiler_options=compiler_options(plan, bool(gradients)))
 
 
-def compiler_options(plan: solvers.Plan) -> dict[str, object] | None:
-    """The XLA options of ``plan``'s top-level kernels: its elimination's CPU options
-    (``Elimination.cpu_compiler_options``) where JAX's default backend is the CPU, else none."""
-    return (plan.elimination.cpu_compiler_options() or None) if jax.default_backend() == "cpu" else None
+def compiler_options(plan: solvers.Plan, differentiated: bool) -> dict[str, object] | None:
+    """The XLA options of ``plan``'s top-level kernels, with tangents (``differentiated``) or
+    without: its elimination's CPU options (``Elimination.cpu_compiler_options``) where JAX's
+    default backend is the CPU, else none."""
+    if jax.default_backend() != "cpu":
+        return None
+    return plan.elimination.cpu_compiler_options(differentiated) or None
 
 
 def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,

@@ -127,9 +127,11 @@ class Elimination:
         static-pivot eliminations name LU with partial pivoting)."""
         return self
 
-    def cpu_compiler_options(self) -> dict[str, object]:
-        """XLA options for compiling this elimination's kernels for a CPU (none by default;
-        ``jaxtherm.kernel.batch`` passes them where JAX's default backend is the CPU)."""
+    def cpu_compiler_options(self, differentiated: bool) -> dict[str, object]:
+        """XLA options for compiling this elimination's kernels for a CPU, with forward-mode
+        tangents (``differentiated``) or without (none by default; ``jaxtherm.kernel.batch``
+        passes them where JAX's default backend is the CPU)."""
+        del differentiated
         return {}
 
     def block_size(self) -> int | None:
