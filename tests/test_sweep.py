@@ -8,6 +8,7 @@ import sys
 import time
 
 import h5py
+import jax
 import numpy as np
 import pytest
 
@@ -328,6 +329,34 @@ def test_grid_regions_cover_flat_ranges():
         ref[a:b] = np.arange(a, b)
         np.testing.assert_array_equal(arr.ravel(), ref)
         assert len(grid_regions(shape, a, b)) <= 2 * len(shape) - 1 or len(shape) == 1
+
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_chunk_inputs_made_on_the_device_equal_the_grid_to_the_bit(dtype):
+    """A chunk's inputs (``devices.GridInputs``) are the grid's points ``[start, stop)`` in the
+    visiting order (C order over the axes as given), every fixed parameter at its value, and
+    the last point repeated up to the compiled size: against NumPy's ``unravel_index``."""
+    from jaxtherm.sweep.devices import GridInputs
+    from jaxtherm.sweep.spec import Axis
+
+    rng = np.random.default_rng(3)
+    axes = [Axis(n, rng.uniform(0.1, 2.0, k), "") for n, k in (("T_b", 3), ("epsilon", 5), ("omega_b", 7))]
+    names = ("omega_a", "omega_b", "T_a", "T_b", "gamma_a", "gamma_b", "epsilon")
+    fixed = {"omega_a": 1.1, "T_a": 0.7, "gamma_a": 0.01, "gamma_b": 0.1 / 3}
+    for order in ((0, 1, 2), (0, 2, 1), (1, 0, 2)):  # the spec's order, and a reduction's (kept, then over)
+        visited = [axes[k] for k in order]
+        make = GridInputs(visited, fixed, names, 64, dtype, jax.local_devices()[:1])
+        shape = tuple(len(a.values) for a in visited)
+        for start, stop in ((0, 64), (40, 105), (100, 105)):
+            flat = np.minimum(np.arange(start, start + 64), stop - 1)
+            idx = dict(zip((a.name for a in visited), np.unravel_index(flat, shape)))
+            got = make(start, stop)
+            for name, values in zip(names, got):
+                a = next((a for a in visited if a.name == name), None)
+                want = a.values[idx[name]] if a is not None else np.full(64, fixed[name])
+                assert values.dtype == dtype and values.shape == (64,)
+                np.testing.assert_array_equal(np.asarray(values), want.astype(dtype), err_msg=(order, start, name))
 
 
 DEAD = """

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -51,6 +52,52 @@ def compile_kernel(fn, n_inputs: int, size: int, dtype, devs: list):
         The compiled function; it takes arrays placed by ``place``.
     """
     return sizing.compile_at(fn, n_inputs, size, dtype, devs[0], sharding(devs))
+
+
+class GridInputs:
+    """A chunk's input arrays, made on the devices from its flat range of the grid.
+
+    A chunk is the points ``[start, stop)`` of a model's sub-grid in a visiting order (the
+    spec's axes in ``order``, C order); point ``i`` takes ``axes[k].values[j_k]`` with
+    ``(j_0, j_1, …) = unravel(i, shape)``, and every other input its fixed value. The axes'
+    values are placed on the devices once; a chunk is then one small compiled program of two
+    scalars, instead of its ``(size,)`` arrays made on the host and copied to the devices (on a
+    CPU that was about half the time of the local pair's kernel per chunk;
+    ``benchmarks/bench_reduce.py``). The last point is repeated up to the compiled size, as
+    ``jaxtherm.kernel.batch.pad`` does, and the values are the host's to the bit.
+
+    Args:
+        axes: the spec's axes in visiting order (``.spec.Axis``: ``name`` and ``values``).
+        fixed: the fixed inputs, ``{name: value}``.
+        names: the kernel's inputs, in its order.
+        size: the compiled chunk size (points, padding included).
+        dtype: the inputs' dtype.
+        devs: the devices; several share each chunk along its points (``sharding``).
+    """
+
+    def __init__(self, axes, fixed: dict, names: tuple[str, ...], size: int, dtype, devs: list):
+        swept = {a.name: k for k, a in enumerate(axes)}
+        shape = tuple(len(a.values) for a in axes)
+        dtype = np.dtype(dtype)
+        constants = {n: dtype.type(fixed[n]) for n in names if n not in swept}
+        target = sharding(devs)
+        whole = NamedSharding(target.mesh, PartitionSpec()) if target is not None else devs[0]
+        self._values = [jax.device_put(np.asarray(a.values, dtype), whole) for a in axes]
+
+        def make(values, bounds):
+            start, n = bounds[0], bounds[1]
+            i = start + jnp.minimum(jnp.arange(size, dtype=bounds.dtype), n - 1)
+            idx = jnp.unravel_index(i, shape) if shape else ()
+            return tuple(values[swept[name]][idx[swept[name]]] if name in swept else jnp.full(size, constants[name])
+                         for name in names)
+
+        self._make = jax.jit(make, out_shardings=target)
+        self._whole = whole
+
+    def __call__(self, start: int, stop: int) -> list:
+        """The inputs of points ``[start, stop)``, padded to the compiled size (device arrays)."""
+        bounds = jax.device_put(np.asarray([start, stop - start], np.int64), self._whole)
+        return list(self._make(self._values, bounds))
 
 
 def place(arrays: list[np.ndarray], devs: list) -> list:

@@ -14,10 +14,11 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
+import jax
 import numpy as np
 
 from jaxtherm import solvers
-from jaxtherm.kernel.batch import ChunkRunner, lanes_of, pad, padded
+from jaxtherm.kernel.batch import ChunkRunner, lanes_of, padded
 from jaxtherm.sweep import devices, grid, outputs
 from jaxtherm.sweep.study import Study
 
@@ -49,6 +50,7 @@ class LocalEngine:
         self.devs = devices.devices(device)
         self.dtype = np.dtype(study.spec.dtype)
         self.size = self.compiled_size = 0
+        self.inputs: devices.GridInputs | None = None  # made by ``prepare``
         self.compile_seconds = 0.0
         self.compile_in_loop = 0.0  # compiled inside the sweep loop (a pivoted fallback kernel)
         self.n_devices, self.where = len(self.devs), ""
@@ -94,12 +96,16 @@ class LocalEngine:
         """Fix the chunk size; compile every model's kernel now (``eager``) or at its first chunk."""
         lanes = max(lanes_of(self.runner(i).plan) for i in range(len(self.study.models)))  # LANES if any needs it
         self.size, self.compiled_size = size, padded(size, len(self.devs), lanes)
+        spec = self.study.spec
+        self.inputs = devices.GridInputs(self.output.visiting_axes(), spec.fixed, self.study.names, self.compiled_size,
+                                         self.dtype, self.devs)
         if eager:
             for i in range(len(self.study.models)):
                 self.runner(i).kernel()
             t = time.perf_counter()
             self.output.prepare(size, self.compiled_size, self.runner(0).jitted(), len(self.study.names), self.dtype,
                                 self.devs)
+            jax.block_until_ready(self.inputs(0, 1))  # compile the inputs' program too
             self.compile_seconds += time.perf_counter() - t
 
     def dispatch(self, chunk: grid.Chunk):
@@ -108,8 +114,7 @@ class LocalEngine:
         here, right behind its kernel: queued when the chunk is fetched, it would wait for the
         next chunk's kernel (one queue per device), and the host's writing would no longer
         overlap the device's work."""
-        values = self.output.chunk_inputs(chunk, self.study.names)
-        args = devices.place([pad(values[n].astype(self.dtype), self.compiled_size) for n in self.study.names], self.devs)
+        args = self.inputs(chunk.start, chunk.stop)
         result = self.runner(chunk.model_index).kernel()(*args)
         return args, result, self.output.after_kernel(self.size, result, chunk)
 

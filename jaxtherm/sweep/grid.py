@@ -42,17 +42,6 @@ def chunks(spec: SweepSpec, chunk_size: int) -> list[Chunk]:
     ]
 
 
-def chunk_inputs(spec: SweepSpec, chunk: Chunk, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The ``(chunk.size,)`` input arrays of a chunk, for every name (fixed and swept)."""
-    flat = np.arange(chunk.start, chunk.stop)
-    idx = np.unravel_index(flat, spec.axis_shape) if spec.axes else ()
-    values = {a.name: a.values[i] for a, i in zip(spec.axes, idx)}
-    out = {}
-    for n in names:
-        out[n] = values[n] if n in values else np.full(chunk.size, spec.fixed[n])
-    return out
-
-
 def grid_regions(shape: tuple[int, ...], start: int, stop: int) -> list[tuple[tuple[slice, ...], slice]]:
     """Cover the C-order flat range ``[start, stop)`` of an array of ``shape`` by boxes.
 

@@ -2,9 +2,10 @@
 (the default), ``Groups`` the reductions of a ``[reduce]`` table (``.reduce``).
 
 Both answer, for ``.run`` and the engines (``.executor``, ``.cluster``): the chunk size they can
-take (``align``), the chunks and their inputs, the file's layout, a computed chunk's arrays on
-the host (``to_host``: every stored output, or the device's reduction of it), whether a journal
-record stands for a chunk (``problem``), and how a chunk's arrays go into the file (``write``).
+take (``align``), the chunks and the order in which they visit the grid (``visiting_axes``), the
+file's layout, a computed chunk's arrays on the host (``to_host``: every stored output, or the
+device's reduction of it), whether a journal record stands for a chunk (``problem``), and how a
+chunk's arrays go into the file (``write``).
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ class Points:
         """Every chunk of the sweep, in order (``.grid.chunks``)."""
         return grid.chunks(self.spec, size)
 
-    def chunk_inputs(self, chunk: grid.Chunk, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        """A chunk's ``(chunk.size,)`` parameter arrays, for every input name."""
-        return grid.chunk_inputs(self.spec, chunk, names)
+    def visiting_axes(self) -> list:
+        """The spec's axes in the order chunks visit the grid (C order: the last innermost),
+        from which a chunk's inputs are made (``.devices.GridInputs``): the spec's order."""
+        return list(self.spec.axes)
 
     def layout(self, n_chunks: int, attrs: dict) -> Layout:
         """The results file's layout (``.layout.layout_for``)."""
@@ -149,8 +151,9 @@ class Groups(Points):
         placed = dict(zip(zeros, devices.place(list(zeros.values()), devs)))
         jax.block_until_ready(self.reduction.reducer(size)(placed, jax.numpy.asarray(0, jax.numpy.int64)))
 
-    def chunk_inputs(self, chunk: grid.Chunk, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        return self.reduction.chunk_inputs(chunk, names)
+    def visiting_axes(self) -> list:
+        """The kept axes, then the reduced ones (innermost): a group is consecutive points."""
+        return [self.spec.axes[i] for i in self.reduction.kept + self.reduction.over]
 
     def layout(self, n_chunks: int, attrs: dict) -> Layout:
         return self.reduction.layout(self.study, layout_for(self.study, n_chunks, attrs))

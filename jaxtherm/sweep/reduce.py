@@ -112,14 +112,6 @@ class Reduction:
         k = len(bounds)
         return [grid.Chunk(m * k + c, m, a, b) for m in range(self.spec.n_models) for c, (a, b) in enumerate(bounds)]
 
-    def chunk_inputs(self, chunk: grid.Chunk, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        """The ``(chunk.size,)`` input arrays of a chunk (as ``grid.chunk_inputs``, in visiting order)."""
-        order = self.kept + self.over
-        shape = tuple(len(self.spec.axes[i]) for i in order)
-        idx = np.unravel_index(np.arange(chunk.start, chunk.stop), shape) if shape else ()
-        values = {self.spec.axes[i].name: self.spec.axes[i].values[j] for i, j in zip(order, idx)}
-        return {n: values[n] if n in values else np.full(chunk.size, self.spec.fixed[n]) for n in names}
-
     def rows(self, chunk: grid.Chunk, size: int) -> tuple[int, int, int]:
         """``(first group, number of rows, part)`` of a chunk: its rows are groups
         ``first … first + rows − 1`` (part 0), or part ``part`` of group ``first``."""
