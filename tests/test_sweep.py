@@ -332,12 +332,15 @@ def test_grid_regions_cover_flat_ranges():
 
 
 
+@pytest.mark.parametrize("where", ["host", "device"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_chunk_inputs_made_on_the_device_equal_the_grid_to_the_bit(dtype):
-    """A chunk's inputs (``devices.GridInputs``) are the grid's points ``[start, stop)`` in the
-    visiting order (C order over the axes as given), every fixed parameter at its value, and
-    the last point repeated up to the compiled size: against NumPy's ``unravel_index``."""
-    from jaxtherm.sweep.devices import GridInputs
+def test_chunk_inputs_equal_the_grid_to_the_bit(dtype, where):
+    """A chunk's inputs, made on the host (``devices.HostInputs``, a CPU's) or on the device
+    (``devices.DeviceInputs``, an accelerator's, run here on the CPU), are the grid's points
+    ``[start, stop)`` in the visiting order (C order over the axes as given), every fixed
+    parameter at its value, and the last point repeated up to the compiled size: against
+    NumPy's ``unravel_index``."""
+    from jaxtherm.sweep.devices import DeviceInputs, HostInputs
     from jaxtherm.sweep.spec import Axis
 
     rng = np.random.default_rng(3)
@@ -346,7 +349,8 @@ def test_chunk_inputs_made_on_the_device_equal_the_grid_to_the_bit(dtype):
     fixed = {"omega_a": 1.1, "T_a": 0.7, "gamma_a": 0.01, "gamma_b": 0.1 / 3}
     for order in ((0, 1, 2), (0, 2, 1), (1, 0, 2)):  # the spec's order, and a reduction's (kept, then over)
         visited = [axes[k] for k in order]
-        make = GridInputs(visited, fixed, names, 64, dtype, jax.local_devices()[:1])
+        make = {"host": HostInputs, "device": DeviceInputs}[where](visited, fixed, names, 64, dtype,
+                                                                   jax.local_devices()[:1])
         shape = tuple(len(a.values) for a in visited)
         for start, stop in ((0, 64), (40, 105), (100, 105)):
             flat = np.minimum(np.arange(start, start + 64), stop - 1)

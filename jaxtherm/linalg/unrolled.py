@@ -339,9 +339,9 @@ class Unrolled(Elimination):
     def cpu_compiler_options(self, differentiated: bool) -> dict[str, object]:
         """With tangents, XLA's elemental emitter instead of its fusion emitters: an unrolled
         program is hundreds of small elementwise fusions, each compiled into a kernel of its own,
-        and with tangents the elemental emitter compiles them in about a third less time at the
-        same speed; without tangents it also ran the kernels slower, so they keep the default
-        (``benchmarks/bench_commits.py``, ``docs/performance.md``)."""
+        and with tangents the elemental emitter compiles them faster and runs them as fast;
+        without tangents it ran the kernels slower, so they keep the default
+        (``benchmarks/bench_commits.py``; figures in ``docs/performance.md``)."""
         return {"xla_cpu_use_fusion_emitters": False} if differentiated else {}
 
     def _order(self) -> tuple[int, ...] | None:

@@ -54,17 +54,16 @@ def compile_kernel(fn, n_inputs: int, size: int, dtype, devs: list):
     return sizing.compile_at(fn, n_inputs, size, dtype, devs[0], sharding(devs))
 
 
-class GridInputs:
-    """A chunk's input arrays, made on the devices from its flat range of the grid.
+class HostInputs:
+    """A chunk's input arrays, made on the host and copied to the devices.
 
     A chunk is the points ``[start, stop)`` of a model's sub-grid in a visiting order (the
-    spec's axes in ``order``, C order); point ``i`` takes ``axes[k].values[j_k]`` with
-    ``(j_0, j_1, …) = unravel(i, shape)``, and every other input its fixed value. The axes'
-    values are placed on the devices once; a chunk is then one small compiled program of two
-    scalars, instead of its ``(size,)`` arrays made on the host and copied to the devices (on a
-    CPU that was about half the time of the local pair's kernel per chunk;
-    ``benchmarks/bench_reduce.py``). The last point is repeated up to the compiled size, as
-    ``jaxtherm.kernel.batch.pad`` does, and the values are the host's to the bit.
+    spec's axes in ``axes``' order, C order); point ``i`` takes ``axes[k].values[j_k]`` with
+    ``(j_0, j_1, …) = unravel(i, shape)``, and every other input its fixed value; the last point
+    is repeated up to the compiled size (``jaxtherm.kernel.batch.pad``). On a CPU this is the
+    faster way: the host makes the next chunk's arrays while the device computes the current
+    one (``DeviceInputs`` adds its program to the device's queue;
+    ``benchmarks/bench_reduce.py``, ``docs/performance.md``).
 
     Args:
         axes: the spec's axes in visiting order (``.spec.Axis``: ``name`` and ``values``).
@@ -76,13 +75,39 @@ class GridInputs:
     """
 
     def __init__(self, axes, fixed: dict, names: tuple[str, ...], size: int, dtype, devs: list):
-        swept = {a.name: k for k, a in enumerate(axes)}
-        shape = tuple(len(a.values) for a in axes)
-        dtype = np.dtype(dtype)
-        constants = {n: dtype.type(fixed[n]) for n in names if n not in swept}
+        self.axes, self.names, self.size, self.devs = list(axes), tuple(names), size, devs
+        self.dtype = np.dtype(dtype)
+        self.shape = tuple(len(a.values) for a in self.axes)
+        self.fixed = {n: self.dtype.type(fixed[n]) for n in names if n not in {a.name for a in self.axes}}
+
+    def on_host(self, start: int, stop: int) -> list[np.ndarray]:
+        """The inputs of points ``[start, stop)``, padded, as NumPy arrays."""
+        flat = np.minimum(np.arange(start, start + self.size), stop - 1)
+        idx = np.unravel_index(flat, self.shape) if self.shape else ()
+        values = {a.name: a.values[j].astype(self.dtype) for a, j in zip(self.axes, idx)}
+        return [values[n] if n in values else np.full(self.size, self.fixed[n]) for n in self.names]
+
+    def __call__(self, start: int, stop: int) -> list:
+        """The inputs of points ``[start, stop)``, padded, on the devices."""
+        return place(self.on_host(start, stop), self.devs)
+
+
+class DeviceInputs(HostInputs):
+    """A chunk's input arrays, made on the devices (``HostInputs``' points, to the bit).
+
+    The axes' values are placed on the devices once; a chunk is then one small compiled program
+    of two integers that gathers its points, instead of ``len(names)`` arrays of ``size`` points
+    made on the host and copied over. This is for accelerators, where the copy and the host's
+    work would bound the sweep well below the kernel (not measured here: no GPU was at hand;
+    ``docs/performance.md``)."""
+
+    def __init__(self, axes, fixed: dict, names: tuple[str, ...], size: int, dtype, devs: list):
+        super().__init__(axes, fixed, names, size, dtype, devs)
+        swept = {a.name: k for k, a in enumerate(self.axes)}
+        shape, constants = self.shape, self.fixed
         target = sharding(devs)
-        whole = NamedSharding(target.mesh, PartitionSpec()) if target is not None else devs[0]
-        self._values = [jax.device_put(np.asarray(a.values, dtype), whole) for a in axes]
+        self._whole = NamedSharding(target.mesh, PartitionSpec()) if target is not None else devs[0]
+        self._values = [jax.device_put(np.asarray(a.values, self.dtype), self._whole) for a in self.axes]
 
         def make(values, bounds):
             start, n = bounds[0], bounds[1]
@@ -92,12 +117,17 @@ class GridInputs:
                          for name in names)
 
         self._make = jax.jit(make, out_shardings=target)
-        self._whole = whole
 
     def __call__(self, start: int, stop: int) -> list:
-        """The inputs of points ``[start, stop)``, padded to the compiled size (device arrays)."""
         bounds = jax.device_put(np.asarray([start, stop - start], np.int64), self._whole)
         return list(self._make(self._values, bounds))
+
+
+def chunk_inputs(axes, fixed: dict, names: tuple[str, ...], size: int, dtype, devs: list) -> HostInputs:
+    """How a sweep makes its chunks' inputs on ``devs``: on the host for a CPU (``HostInputs``),
+    on the devices for an accelerator (``DeviceInputs``)."""
+    kind = HostInputs if devs[0].platform == "cpu" else DeviceInputs
+    return kind(axes, fixed, names, size, dtype, devs)
 
 
 def place(arrays: list[np.ndarray], devs: list) -> list:

@@ -50,7 +50,7 @@ class LocalEngine:
         self.devs = devices.devices(device)
         self.dtype = np.dtype(study.spec.dtype)
         self.size = self.compiled_size = 0
-        self.inputs: devices.GridInputs | None = None  # made by ``prepare``
+        self.inputs: devices.HostInputs | None = None  # made by ``prepare``
         self.compile_seconds = 0.0
         self.compile_in_loop = 0.0  # compiled inside the sweep loop (a pivoted fallback kernel)
         self.n_devices, self.where = len(self.devs), ""
@@ -97,8 +97,8 @@ class LocalEngine:
         lanes = max(lanes_of(self.runner(i).plan) for i in range(len(self.study.models)))  # LANES if any needs it
         self.size, self.compiled_size = size, padded(size, len(self.devs), lanes)
         spec = self.study.spec
-        self.inputs = devices.GridInputs(self.output.visiting_axes(), spec.fixed, self.study.names, self.compiled_size,
-                                         self.dtype, self.devs)
+        self.inputs = devices.chunk_inputs(self.output.visiting_axes(), spec.fixed, self.study.names,
+                                           self.compiled_size, self.dtype, self.devs)
         if eager:
             for i in range(len(self.study.models)):
                 self.runner(i).kernel()

@@ -59,7 +59,7 @@ class Points:
 
     def visiting_axes(self) -> list:
         """The spec's axes in the order chunks visit the grid (C order: the last innermost),
-        from which a chunk's inputs are made (``.devices.GridInputs``): the spec's order."""
+        from which a chunk's inputs are made (``.devices.chunk_inputs``): the spec's order."""
         return list(self.spec.axes)
 
     def layout(self, n_chunks: int, attrs: dict) -> Layout:
