@@ -216,16 +216,16 @@ def _toml(v):
 
 def thinned(text: str, options: int = 1) -> str:
     """A bundled spec on a coarse grid: the first ``options`` values of each model option (one
-    model compiles once), at most five points an axis (three above 64 levels), no gradients, the dense solver for a model
-    of at most 16 levels (the fastest to compile; test_solvers checks it equals the default): the
-    file has the same layout and kinds of axes as the full sweep."""
+    model compiles once), at most five points an axis (three above 64 levels), no gradients, the
+    dense solver for a model of at most 16 levels (the fastest to compile; test_solvers checks it
+    equals the default): the file has the same layout and kinds of axes as the full sweep."""
     d = tomllib.loads(text)
     for k, v in d["model"].items():
         if isinstance(v, list):
             d["model"][k] = v[:options]
-    options = {k: v[0] if isinstance(v, list) else v for k, v in d["model"].items() if k != "name"}
-    model = jaxtherm.models.get(d["model"].get("name", "qubit_pair"), **options)
-    most = 5 if model.dim <= 64 else 3  # (a point of the 8-qubit chain takes a Krylov solve of ~0.5 s)
+    first = {k: v[0] if isinstance(v, list) else v for k, v in d["model"].items() if k != "name"}
+    model = jaxtherm.models.get(d["model"].get("name", "qubit_pair"), **first)
+    most = 5 if model.dim <= 64 else 3  # (every point of the 8-qubit chain is a Krylov solve)
     for name, rule in d["axes"].items():
         ((kind, args),) = rule.items()
         d["axes"][name] = {kind: args[:3]} if kind == "values" else {kind: [args[0], args[1], min(args[2], most)]}

@@ -105,7 +105,7 @@ class LocalEngine:
             t = time.perf_counter()
             self.output.prepare(size, self.compiled_size, self.runner(0).jitted(), len(self.study.names), self.dtype,
                                 self.devs)
-            jax.block_until_ready(self.inputs(0, 1))  # compile the inputs' program too
+            jax.block_until_ready(self.inputs(0, 1))  # on an accelerator, compile the inputs' program too
             self.compile_seconds += time.perf_counter() - t
 
     def dispatch(self, chunk: grid.Chunk):
