@@ -152,3 +152,50 @@ def test_solve_sizes_its_chunks_to_an_accelerators_budget(monkeypatch):
     whole = jaxtherm.solve(model, **p)  # one chunk of 2¹⁵ on this CPU
     for k in whole:
         np.testing.assert_array_equal(np.asarray(on_gpu[k]), np.asarray(whole[k]), err_msg=k)
+
+
+_LEVEL_CASES = """
+import sys, numpy as np, jaxtherm
+from tests.helpers import random_points
+p = random_points(16, seed=20261206)
+cases = {
+    "pair_global": (jaxtherm.qubit_pair("global"), dict(gradients=("epsilon", "beta_a"), fluctuations=True)),
+    "pair_redfield": (jaxtherm.qubit_pair("redfield"), dict(gradients=("epsilon",))),
+    "refrigerator": (jaxtherm.models.get("absorption_refrigerator", coupling="global"), {}),
+}
+out = {}
+for name, (model, options) in cases.items():
+    q = {k: v for k, v in p.items() if k in model.parameters}
+    rng = np.random.default_rng(1)
+    q.update({k: rng.uniform(0.5, 1.5, 16) for k in model.parameters if k not in q})
+    for key, value in jaxtherm.solve(model, **options, **q).items():
+        out[f"{name}/{key}"] = np.asarray(value)
+np.savez(sys.argv[1], **out)
+"""
+
+
+def test_the_default_compiler_level_gives_the_tests_results(tmp_path):
+    """The suite compiles with LLVM's optimisations off (tests/conftest.py); users run XLA's
+    default level. The two must agree to round-off on the kernels the tests cover: a pair with
+    forward derivatives and counting statistics, a Redfield generator, a three-qubit machine."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    results = {}
+    for level, flags in [("tests", os.environ["XLA_FLAGS"]), ("default", "")]:
+        env = dict(os.environ, XLA_FLAGS=flags, PYTHONPATH=str(root))
+        subprocess.run([sys.executable, "-c", _LEVEL_CASES, str(tmp_path / f"{level}.npz")],
+                       env=env, check=True, cwd=root)
+        results[level] = np.load(tmp_path / f"{level}.npz")
+    assert "--xla_backend_optimization_level=0" in os.environ["XLA_FLAGS"]
+    tests, default = results["tests"], results["default"]
+    assert sorted(tests) == sorted(default) and len(tests) > 30
+    for key in default:
+        if key.endswith("/residual"):  # a residual is round-off itself
+            assert np.all(np.abs(tests[key]) < 1e-10) and np.all(np.abs(default[key]) < 1e-10), key
+            continue
+        scale = np.max(np.abs(default[key]), initial=1.0)
+        np.testing.assert_allclose(tests[key], default[key], rtol=0, atol=1e-10 * scale, err_msg=key)

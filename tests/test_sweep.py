@@ -111,7 +111,7 @@ def test_sharded_over_two_devices_equals_one_device(tmp_path):
     on one device, and the summary says two devices were used."""
     spec = tmp_path / "small.toml"
     spec.write_text(SMALL)
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    env = dict(os.environ, XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2")
     res = subprocess.run([sys.executable, "-m", "jaxtherm", "run", str(spec), "-o", str(tmp_path / "two.h5"),
                           "--chunk-size", "50", "-q"], capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr
