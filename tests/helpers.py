@@ -1,5 +1,7 @@
 """Shared reference systems and helpers for the tests (no fixtures)."""
 
+import os
+
 import numpy as np
 
 PARAMETERS = ("omega_a", "omega_b", "beta_a", "beta_b", "gamma_a", "gamma_b", "epsilon")
@@ -45,3 +47,10 @@ def finished_chunks(out) -> int:
     from jaxtherm.io import h5read, journal
 
     return len(h5read.committed_chunks(out) | journal.ids(out))
+
+
+def default_compiler_env(*flags: str) -> dict[str, str]:
+    """``os.environ`` for a subprocess that compiles at XLA's default level (tests/conftest.py
+    turns LLVM's optimisations off for the tests), with ``flags`` added to ``XLA_FLAGS``."""
+    kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith("--xla_backend_optimization_level")]
+    return dict(os.environ, XLA_FLAGS=" ".join([*kept, *flags]))

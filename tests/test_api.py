@@ -6,7 +6,7 @@ import pytest
 
 import jaxtherm
 from jaxtherm.models import Lindblad, Model, Term, parameter
-from tests.helpers import random_points
+from tests.helpers import default_compiler_env, random_points
 
 POINT = dict(omega_a=1.0, omega_b=1.2, beta_a=0.5, beta_b=1.0, gamma_a=1.0, gamma_b=0.5, epsilon=0.1)
 
@@ -156,7 +156,7 @@ def test_solve_sizes_its_chunks_to_an_accelerators_budget(monkeypatch):
 
 _LEVEL_CASES = """
 import sys, numpy as np, jaxtherm
-from tests.helpers import random_points
+from tests.helpers import default_compiler_env, random_points
 p = random_points(16, seed=20261206)
 cases = {
     "pair_global": (jaxtherm.qubit_pair("global"), dict(gradients=("epsilon", "beta_a"), fluctuations=True)),
@@ -185,8 +185,8 @@ def test_the_default_compiler_level_gives_the_tests_results(tmp_path):
 
     root = Path(__file__).resolve().parent.parent
     results = {}
-    for level, flags in [("tests", os.environ["XLA_FLAGS"]), ("default", "")]:
-        env = dict(os.environ, XLA_FLAGS=flags, PYTHONPATH=str(root))
+    for level, env in [("tests", dict(os.environ)), ("default", default_compiler_env())]:
+        env["PYTHONPATH"] = str(root)
         subprocess.run([sys.executable, "-c", _LEVEL_CASES, str(tmp_path / f"{level}.npz")],
                        env=env, check=True, cwd=root)
         results[level] = np.load(tmp_path / f"{level}.npz")
