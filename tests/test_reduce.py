@@ -100,6 +100,36 @@ def test_reductions_equal_numpy_on_the_full_sweep_for_every_chunk_size(tmp_path,
             np.testing.assert_allclose(r[f"{v}_mean"].values, value, rtol=0, atol=64 * np.finfo(float).eps * scale)
 
 
+@pytest.mark.parametrize("size", [26, 5], ids=["whole groups", "groups in parts"])
+def test_groups_held_back_are_written_as_chunk_by_chunk(tmp_path, monkeypatch, size):
+    """Finished groups are written in runs of consecutive groups (``outputs.Groups``), flushed
+    when the run is long enough, when the next group does not follow (the next model), and at
+    the end: the file is bitwise the one written chunk by chunk, with every chunk committed."""
+    from jaxtherm.io.hdf5 import ResultsFile
+    from jaxtherm.sweep import outputs
+
+    calls = []
+    write = ResultsFile.write
+    monkeypatch.setattr(ResultsFile, "write", lambda self, regions, arrays: (calls.append(1), write(self, regions, arrays)))
+    monkeypatch.setattr(outputs.Groups, "BUFFER_SECONDS", float("inf"))
+    table = _reduce_table(["epsilon"], mx=["power"], mn=["sigma"], mean=["J_a"])
+    files, writes = {}, {}
+    for held in (1, 7):
+        monkeypatch.setattr(outputs.Groups, "BUFFER_GROUPS", held)
+        calls.clear()
+        _sweep(PAIR + table, tmp_path, f"held{held}.h5", chunk_size=size)
+        files[held], writes[held] = read_all(tmp_path / f"held{held}.h5"), len(calls)
+        assert not (tmp_path / f"held{held}.h5.journal").exists()
+    # 15 groups a model (T_b × delta), of 13 points: at 26 points a chunk holds two groups (eight
+    # chunks a model); at 5 points a group is three parts, and written once its last part is in
+    per_model = {26: (8, 2), 5: (15, 3)}[size]  # writes at one group a run; at seven (7 + 7 + 1 groups, or 8 + 7)
+    assert (writes[1], writes[7]) == (2 * per_model[0], 2 * per_model[1])
+    a, b = files[1], files[7]
+    assert a.keys() == b.keys() and "power_max" in a
+    for k in a:
+        assert a[k].tobytes() == b[k].tobytes(), k
+
+
 @pytest.mark.parametrize("size", [None, 2])
 def test_failed_points_are_excluded_and_an_all_failed_group_is_nan(tmp_path, size):
     """In ``DEAD``, γ_a = γ_b = 0 leaves no unique steady state at any ε (a group with no valid

@@ -79,17 +79,26 @@ class HostInputs:
         self.dtype = np.dtype(dtype)
         self.shape = tuple(len(a.values) for a in self.axes)
         self.fixed = {n: self.dtype.type(fixed[n]) for n in names if n not in {a.name for a in self.axes}}
+        self._host_values = {a.name: np.asarray(a.values).astype(self.dtype) for a in self.axes}
+        self._placed: dict[str, jax.Array] = {}  # the fixed inputs on the devices, made once
 
     def on_host(self, start: int, stop: int) -> list[np.ndarray]:
         """The inputs of points ``[start, stop)``, padded, as NumPy arrays."""
         flat = np.minimum(np.arange(start, start + self.size), stop - 1)
         idx = np.unravel_index(flat, self.shape) if self.shape else ()
-        values = {a.name: a.values[j].astype(self.dtype) for a, j in zip(self.axes, idx)}
+        values = {a.name: self._host_values[a.name][j] for a, j in zip(self.axes, idx)}
         return [values[n] if n in values else np.full(self.size, self.fixed[n]) for n in self.names]
 
     def __call__(self, start: int, stop: int) -> list:
-        """The inputs of points ``[start, stop)``, padded, on the devices."""
-        return place(self.on_host(start, stop), self.devs)
+        """The inputs of points ``[start, stop)``, padded, on the devices. The fixed inputs are
+        the same arrays for every chunk, placed once; the swept ones are copied in one call."""
+        if not self._placed:
+            fixed = [n for n in self.names if n in self.fixed]
+            self._placed = dict(zip(fixed, place([np.full(self.size, self.fixed[n]) for n in fixed], self.devs)))
+        flat = np.minimum(np.arange(start, start + self.size), stop - 1)
+        idx = np.unravel_index(flat, self.shape) if self.shape else ()
+        swept = dict(zip(self._host_values, place([self._host_values[a.name][j] for a, j in zip(self.axes, idx)], self.devs)))
+        return [swept[n] if n in swept else self._placed[n] for n in self.names]
 
 
 class DeviceInputs(HostInputs):
@@ -131,9 +140,10 @@ def chunk_inputs(axes, fixed: dict, names: tuple[str, ...], size: int, dtype, de
 
 
 def place(arrays: list[np.ndarray], devs: list) -> list:
-    """Put a chunk's input arrays on ``devs`` (split along the points when there are several)."""
+    """Put a chunk's input arrays on ``devs`` (split along the points when there are several),
+    in one call (JAX copies a list of arrays as one batch)."""
     sh = sharding(devs)
-    return [jax.device_put(a, sh if sh else devs[0]) for a in arrays]
+    return list(jax.device_put(list(arrays), sh if sh else devs[0]))
 
 
 def bytes_per_point(fn, n_inputs: int, dtype, devs: list) -> float:

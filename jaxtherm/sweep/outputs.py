@@ -10,10 +10,13 @@ chunk's arrays go into the file (``write``).
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import jax
 import numpy as np
 
-from jaxtherm.io.hdf5 import Layout, ResultsFile
+from jaxtherm.io.hdf5 import COMMIT_SECONDS, Layout, ResultsFile
 from jaxtherm.io.journal import Record
 from jaxtherm.status import STATUS_MEANINGS, keeps_values
 from jaxtherm.sweep import devices, grid
@@ -85,6 +88,10 @@ class Points:
         h5.write(grid.chunk_regions(self.spec, chunk), arrays)
         return [chunk.id]
 
+    def flush(self, h5: ResultsFile) -> list[int]:
+        """Write what ``write`` holds back (nothing here); returns the chunks now wholly in the file."""
+        return []
+
     def problem(self, rec: Record, chunk: grid.Chunk, layout: Layout, size: int) -> str | None:
         """Why a journal record cannot stand for ``chunk`` of this sweep, or ``None``."""
         expected = {v.name: v for v in layout.variables}
@@ -127,15 +134,38 @@ def _value_problem(arrays: dict) -> str | None:
     return None
 
 
+@dataclasses.dataclass
+class _Run:
+    """Consecutive finished groups ``[start, stop)`` of one model, not yet written."""
+
+    model: int
+    start: int
+    stop: int
+    since: float
+    values: list = dataclasses.field(default_factory=list)
+    chunk_ids: list = dataclasses.field(default_factory=list)
+
+
 class Groups(Points):
     """The reductions of a ``[reduce]`` table (``.reduce.Reduction``): chunks on group
     boundaries, reduced on the device; a group split over several chunks is combined and written
-    once all its parts are there."""
+    once all its parts are there.
+
+    Finished groups are written in runs of consecutive groups, ``BUFFER_GROUPS`` or
+    ``BUFFER_SECONDS``' worth at a time (or when the next group does not follow), not chunk by
+    chunk: one chunk holds a few hundred groups, and writing each chunk's ~20 small arrays
+    into the file was the largest part of the host's work per chunk
+    (``benchmarks/bench_reduce.py``). A chunk leaves the journal only once its groups are
+    written and committed, so a run killed meanwhile loses nothing."""
+
+    BUFFER_GROUPS = 1 << 16
+    BUFFER_SECONDS = COMMIT_SECONDS / 2
 
     def __init__(self, study: Study):
         super().__init__(study)
         self.reduction = Reduction(self.spec, self.stored)
         self._parts: dict[tuple[int, int], dict[int, dict]] = {}  # (model, group) -> part -> rows
+        self._run: _Run | None = None
 
     def align(self, size: int) -> int:
         return self.reduction.aligned(size)
@@ -149,7 +179,7 @@ class Groups(Points):
         shapes = jax.eval_shape(kernel, *[jax.ShapeDtypeStruct((compiled_size,), dtype)] * n_inputs)
         zeros = {k: np.zeros(s.shape, s.dtype) for k, s in self.reduction.inputs(shapes).items()}
         placed = dict(zip(zeros, devices.place(list(zeros.values()), devs)))
-        jax.block_until_ready(self.reduction.reducer(size)(placed, jax.numpy.asarray(0, jax.numpy.int64)))
+        jax.block_until_ready(self.reduction.reducer(size)(placed, np.int64(0)))
 
     def visiting_axes(self) -> list:
         """The kept axes, then the reduced ones (innermost): a group is consecutive points."""
@@ -178,16 +208,37 @@ class Groups(Points):
         first, n, part = self.reduction.rows(chunk, size)
         parts = self.reduction.parts(size)
         if parts == 1:
-            h5.write(self.reduction.regions(chunk.model_index, first, n), self.reduction.finish_groups([arrays], size))
-            return [chunk.id]
+            return self._hold(h5, chunk.model_index, first, n, self.reduction.finish_groups([arrays], size), [chunk.id])
         got = self._parts.setdefault((chunk.model_index, first), {})
         got[part] = (chunk.id, arrays)
         if len(got) < parts:
             return []
         del self._parts[(chunk.model_index, first)]  # the group is complete: combine its parts in part order
         values = self.reduction.finish_groups([got[p][1] for p in range(parts)], size)
-        h5.write(self.reduction.regions(chunk.model_index, first, 1), values)
-        return [got[p][0] for p in range(parts)]
+        return self._hold(h5, chunk.model_index, first, 1, values, [got[p][0] for p in range(parts)])
+
+    def _hold(self, h5: ResultsFile, model: int, first: int, n: int, values: dict, chunk_ids: list) -> list[int]:
+        """Add groups ``[first, first + n)`` to the run of groups held back, writing the run
+        first where they do not follow it, and after where it is due; returns the chunks written."""
+        written = self.flush(h5) if self._run and (self._run.model, self._run.stop) != (model, first) else []
+        if self._run is None:
+            self._run = _Run(model, first, first, time.monotonic())
+        run = self._run
+        run.stop += n
+        run.values.append(values)
+        run.chunk_ids.extend(chunk_ids)
+        if run.stop - run.start >= self.BUFFER_GROUPS or time.monotonic() - run.since >= self.BUFFER_SECONDS:
+            written += self.flush(h5)
+        return written
+
+    def flush(self, h5: ResultsFile) -> list[int]:
+        """Write the groups held back, as one run; returns the chunks now wholly in the file."""
+        run, self._run = self._run, None
+        if run is None:
+            return []
+        values = {k: np.concatenate([v[k] for v in run.values]) for k in run.values[0]}
+        h5.write(self.reduction.regions(run.model, run.start, run.stop - run.start), values)
+        return run.chunk_ids
 
     def problem(self, rec: Record, chunk: grid.Chunk, layout: Layout, size: int) -> str | None:
         return self.reduction.problem(rec, chunk, size)

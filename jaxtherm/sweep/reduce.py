@@ -146,13 +146,13 @@ class Reduction:
 
     def reduce(self, size: int, out: dict, chunk: grid.Chunk) -> dict:
         """A computed chunk's rows, reduced on the device (dispatched, not waited for)."""
-        return self.reducer(size)(self.inputs(out), jnp.asarray(chunk.size, jnp.int64))
+        return self.reducer(size)(self.inputs(out), np.int64(chunk.size))  # not jnp: an op run eagerly each chunk
 
     def rows_on_host(self, rows: dict, size: int, chunk: grid.Chunk) -> dict[str, np.ndarray]:
         """The device's rows of a chunk (``reduce``) on the host, only the chunk's real rows."""
         n = self.rows(chunk, size)[1]
         types = self.row_variables()
-        return {k: np.asarray(v)[:n].astype(types[k], copy=False) for k, v in rows.items()}
+        return {k: v[:n].astype(types[k], copy=False) for k, v in jax.device_get(rows).items()}
 
     # --- the file --------------------------------------------------------------------------
 

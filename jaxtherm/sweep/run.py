@@ -419,6 +419,7 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
             bar.start_line()
             t_loop = time.perf_counter()
             engine.run(todo, finish)
+            _commit(output.flush(h5), h5, target, state)
             loop_seconds = time.perf_counter() - t_loop
             bar.close()
             state.phase = "finishing"
@@ -492,13 +493,19 @@ def _replay_journal(output: outputs.Points, target: Path, all_chunks: list, layo
             continue
         _record(output, h5, target, chunk, rec.arrays, size, state)
         done.add(chunk.id)
+    _commit(output.flush(h5), h5, target, state)
     return done
 
 
 def _record(output: outputs.Points, h5: ResultsFile, target: Path, chunk, arrays: dict, size: int,
             state: RunState) -> None:
     """A finished chunk into the file; the chunks the file commits leave the journal."""
-    for chunk_id in output.write(h5, chunk, arrays, size):
+    _commit(output.write(h5, chunk, arrays, size), h5, target, state)
+
+
+def _commit(written: list[int], h5: ResultsFile, target: Path, state: RunState) -> None:
+    """Mark chunks wholly written into the file done; those it commits leave the journal."""
+    for chunk_id in written:
         committed = h5.mark_done(chunk_id)
         journal.discard(target, committed)
         state.committed += len(committed)
