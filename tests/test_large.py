@@ -182,3 +182,34 @@ def test_float32_by_krylov_reaches_its_own_tolerance():
     for k in CHECKED:
         np.testing.assert_allclose(np.asarray(single[k]), np.asarray(double[k]), rtol=1e-4, err_msg=k)
 
+
+
+def test_krylov_sweep_split_over_two_devices_matches_the_quasi_free_chain(tmp_path):
+    """A Krylov sweep whose chunks are split over two (host) devices: every lane gets its own
+    point (the quasi-free currents, 1e-8; the in-process one-device solve, to round-off), and
+    the singular point g = 0 is flagged in its own lane only."""
+    import os
+    import subprocess
+    import sys
+
+    import h5py
+
+    g = np.linspace(0.0, 0.7, 8)
+    spec = tmp_path / "chain.toml"
+    spec.write_text("[model]\nname = \"qubit_chain\"\nn = 3\ncoupling = \"local\"\n[parameters]\n"
+                    + "".join(f"{k} = {v}\n" for k, v in BATHS.items())
+                    + f"[axes]\ng = {{ values = {[float(x) for x in g]} }}\n[run]\nsolver = \"krylov\"\n")
+    env = dict(os.environ, XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2")
+    res = subprocess.run([sys.executable, "-m", "jaxtherm", "run", str(spec), "-o", str(tmp_path / "two.h5"),
+                          "--chunk-size", "4", "-q"], capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "on 2 devices" in res.stdout
+    with h5py.File(tmp_path / "two.h5") as h5:
+        two = {k: h5[k][()] for k in (*CHECKED, "status")}
+    assert two["status"][0] == jaxtherm.STATUS_SINGULAR and (two["status"][1:] == 0).all()
+    assert_close({k: v[1:] for k, v in two.items()}, reference(3, g[1:]), rtol=1e-8)
+    one = jaxtherm.solve(jaxtherm.qubit_chain(3, "local"), g=g, solver="krylov", rho=False, **BATHS)
+    np.testing.assert_array_equal(np.asarray(one["status"]), two["status"])
+    for k in CHECKED:
+        scale = np.max(np.abs(two[k][1:]))
+        np.testing.assert_allclose(two[k][1:], np.asarray(one[k])[1:], rtol=0, atol=1e-12 * scale, err_msg=k)

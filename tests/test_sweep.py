@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import h5py
 import jax
@@ -335,14 +336,11 @@ def test_grid_regions_cover_flat_ranges():
 
 
 
-@pytest.mark.parametrize("where", ["host", "device"])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_chunk_inputs_equal_the_grid_to_the_bit(dtype, where):
-    """A chunk's inputs, made on the host (``devices.HostInputs``, a CPU's) or on the device
-    (``devices.DeviceInputs``, an accelerator's, run here on the CPU), are the grid's points
-    ``[start, stop)`` in the visiting order (C order over the axes as given), every fixed
-    parameter at its value, and the last point repeated up to the compiled size: against
-    NumPy's ``unravel_index``."""
+def check_chunk_inputs(where: str, dtype, devs: list) -> None:
+    """``devices.HostInputs`` or ``DeviceInputs`` on ``devs`` against NumPy's ``unravel_index``:
+    a chunk's inputs are the grid's points ``[start, stop)`` in the visiting order (C order over
+    the axes as given), every fixed parameter at its value, and the last point repeated up to
+    the compiled size; on several devices each array is split over all of them."""
     from jaxtherm.sweep.devices import DeviceInputs, HostInputs
     from jaxtherm.sweep.spec import Axis
 
@@ -352,8 +350,7 @@ def test_chunk_inputs_equal_the_grid_to_the_bit(dtype, where):
     fixed = {"omega_a": 1.1, "T_a": 0.7, "gamma_a": 0.01, "gamma_b": 0.1 / 3}
     for order in ((0, 1, 2), (0, 2, 1), (1, 0, 2)):  # the spec's order, and a reduction's (kept, then over)
         visited = [axes[k] for k in order]
-        make = {"host": HostInputs, "device": DeviceInputs}[where](visited, fixed, names, 64, dtype,
-                                                                   jax.local_devices()[:1])
+        make = {"host": HostInputs, "device": DeviceInputs}[where](visited, fixed, names, 64, dtype, devs)
         shape = tuple(len(a.values) for a in visited)
         for start, stop in ((0, 64), (40, 105), (100, 105)):
             flat = np.minimum(np.arange(start, start + 64), stop - 1)
@@ -363,7 +360,31 @@ def test_chunk_inputs_equal_the_grid_to_the_bit(dtype, where):
                 a = next((a for a in visited if a.name == name), None)
                 want = a.values[idx[name]] if a is not None else np.full(64, fixed[name])
                 assert values.dtype == dtype and values.shape == (64,)
+                assert values.sharding.device_set == set(devs), (where, name)
                 np.testing.assert_array_equal(np.asarray(values), want.astype(dtype), err_msg=(order, start, name))
+
+
+@pytest.mark.parametrize("where", ["host", "device"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_chunk_inputs_equal_the_grid_to_the_bit(dtype, where):
+    """A chunk's inputs, made on the host (``devices.HostInputs``, a CPU's) or on the device
+    (``devices.DeviceInputs``, an accelerator's, run here on the CPU), against NumPy
+    (``check_chunk_inputs``)."""
+    check_chunk_inputs(where, dtype, jax.local_devices()[:1])
+
+
+def test_chunk_inputs_on_two_devices_equal_the_grid_to_the_bit():
+    """The same on two (host) devices, each chunk's arrays split over both, for both makers."""
+    code = ("import jax, numpy as np\nfrom tests.test_sweep import check_chunk_inputs\n"
+            "assert len(jax.local_devices()) == 2\n"
+            "for where in ('host', 'device'):\n"
+            "    for dtype in (np.float64, np.float32):\n"
+            "        check_chunk_inputs(where, dtype, jax.local_devices())\n")
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root),
+               XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root)
+    assert res.returncode == 0, res.stderr
 
 
 DEAD = """
