@@ -342,31 +342,38 @@ def solve(
     names = model.check_names(params)
     model.check_values(params)
     gradients = _checked_gradients(gradients, names)
-    solver = solvers.get(solver)
     if fluctuations:
         model.check_counting()
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    _check_chunk_size(chunk_size)
     dt = _config.real_dtype(dtype)
     values = [jnp.asarray(params[n], dtype=dt) for n in names]
     shape = _broadcast_shape(names, values)
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
-    if any(isinstance(v, jax.core.Tracer) for v in values):  # inside jax.grad / jit / vmap: the fallback per point
-        plan = solver.plan(model, differentiated=True)
-        fn = _batched(model, names, gradients, dt, plan, bool(rho), bool(fluctuations), True)
-        sample = fn
-    else:
-        fn = ChunkRunner(model, names, gradients, dt, solver, rho, fluctuations)
-        plan, sample = fn.plan, fn.jitted()
-        if chunk_size is None:
-            chunk_size = sizing.solve_chunk(fn.kernels(), len(names), dt, lanes_of(plan))
-    if chunk_size is None:  # under jax.grad / jit / vmap: the CPU's chunk on every platform
-        chunk_size = DEFAULT_CHUNK_SIZE
+    traced = any(isinstance(v, jax.core.Tracer) for v in values)
+    fn, sample, lanes, chunk_size = _runner(model, names, gradients, dt, solvers.get(solver), bool(rho),
+                                            bool(fluctuations), chunk_size, traced)
     if 0 in shape:
         out = jax.eval_shape(sample, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in out.items()}
-    merged = _in_chunks(fn, flat, chunk_size, lanes_of(plan))
+    merged = _in_chunks(fn, flat, chunk_size, lanes)
     return {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}
+
+
+def _runner(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dt, solver: solvers.Solver, rho: bool,
+            fluctuations: bool, chunk_size: int | None, traced: bool):
+    """``(fn, sample, lanes, chunk size)`` for ``solve``: ``fn`` runs a chunk (the fallback
+    policy included), ``sample`` is a traceable kernel of the same outputs (their shapes for an
+    empty batch). Inside ``jax.grad`` / ``jit`` / ``vmap`` (``traced``) the kernel applies the
+    fallback per point, in the CPU's chunks on every platform; otherwise a ``ChunkRunner`` with
+    the chunk size from ``sizing.solve_chunk``."""
+    if traced:
+        plan = solver.plan(model, differentiated=True)
+        fn = _batched(model, names, gradients, dt, plan, rho, fluctuations, True)
+        return fn, fn, lanes_of(plan), chunk_size or DEFAULT_CHUNK_SIZE
+    runner = ChunkRunner(model, names, gradients, dt, solver, rho, fluctuations)
+    if chunk_size is None:
+        chunk_size = sizing.solve_chunk(runner.kernels(), len(names), dt, lanes_of(runner.plan))
+    return runner, runner.jitted(), lanes_of(runner.plan), chunk_size
 
 
 def _checked_gradients(gradients: Sequence[str], names: tuple[str, ...]) -> tuple[str, ...]:
@@ -381,6 +388,13 @@ def _checked_gradients(gradients: Sequence[str], names: tuple[str, ...]) -> tupl
     if len(set(gradients)) != len(gradients):
         raise ValueError(f"gradient parameters must be unique, got {gradients}")
     return gradients
+
+
+def _check_chunk_size(chunk_size) -> None:
+    """Raises:
+        ValueError: unless ``chunk_size`` is a positive integer or ``None``."""
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
 
 
 def _broadcast_shape(names: tuple[str, ...], values: list) -> tuple[int, ...]:

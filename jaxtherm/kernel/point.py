@@ -158,15 +158,13 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         smallest eigenvalue of ``ρ``.
         Every observable is NaN where ``status`` is neither 0 nor 6 (``jaxtherm.status.keeps_values``).
     """
-    d = model.dim
     ops = operators_on(model, plan.keep, getattr(plan.elimination, "matrix_free", False))
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
     if fluctuations:
         model.check_counting()
     basis = (_Eigenbasis if plan.eigenbasis else _ProductBasis)(model, p, plan, ops, h_coeffs, dtype, fluctuations)
     solved, status, residual, state = plan.steady_state(basis.matrix, dtype)
-    flows = basis.flows(solved)
-    out = observables.currents(model, flows, dtype)
+    out = observables.currents(model, basis.flows(solved), dtype)
     bath_rates = basis.bath_rates()
     status = _energy_balance(model, out, status, h_coeffs, bath_rates, dtype)
     if fluctuations:  # currents and noise feed σ and the TUR ratios: stored once
@@ -177,35 +175,60 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     betas = [jnp.asarray(p[b.beta], dtype) for b in model.baths]
     out["sigma"] = observables.entropy_production(betas, [out[f"J_{b.name}"] for b in model.baths])
     if fluctuations:
-        out["sigma"] = once(out["sigma"])
-        scale = flow_scales(model, bath_rates, dtype)  # the currents' round-off, ε F (flow_scales)
-        fastest = functools.reduce(jnp.maximum, scale.values(), jnp.zeros((), dtype))
-        resolution = float(np.finfo(dtype).eps) * energy_scale(model, h_coeffs, dtype) * fastest
-        for b in model.baths:
-            j = b.name
-            out[f"tur_{j}"] = fluctuations_.uncertainty_ratio(out[f"noise_{j}"], out["sigma"], out[f"J_counted_{j}"],
-                                                              resolution, betas)
+        _uncertainty_ratios(model, out, betas, h_coeffs, bath_rates, dtype)
+    _state_observables(model, p, out, ops, r, plan.keep, rho, dtype)
+    status = _final_status(model, p, out, status, basis.rates, fluctuations, dtype)
+    ok = keeps_values(status)
+    out = {k: jnp.where(ok, v, jnp.nan) for k, v in out.items()}
+    out["status"] = status
+    out["residual"] = residual
+    return out
+
+
+def _uncertainty_ratios(model: Model, out: dict, betas: list, h_coeffs: list, rates: list, dtype) -> None:
+    """Add ``tur_j = S_j σ / J_j²`` for every bath ``j`` to ``out`` (which holds ``sigma`` and
+    every bath's ``noise_j`` and ``J_counted_j``; ``sigma`` is stored once): ratios below the
+    currents' round-off ``ε E F`` (``flow_scales``, ``energy_scale``) are not resolved
+    (``jaxtherm.physics.fluctuations.uncertainty_ratio``)."""
+    out["sigma"] = once(out["sigma"])
+    scale = flow_scales(model, rates, dtype)  # the currents' round-off, ε F (flow_scales)
+    fastest = functools.reduce(jnp.maximum, scale.values(), jnp.zeros((), dtype))
+    resolution = float(np.finfo(dtype).eps) * energy_scale(model, h_coeffs, dtype) * fastest
+    for b in model.baths:
+        j = b.name
+        out[f"tur_{j}"] = fluctuations_.uncertainty_ratio(out[f"noise_{j}"], out["sigma"], out[f"J_counted_{j}"],
+                                                          resolution, betas)
+
+
+def _state_observables(model: Model, p, out: dict, ops: dict, r, keep, rho: bool, dtype) -> None:
+    """Add to ``out`` what the steady state's kept coordinates ``r`` give: the model's
+    expectations ``Tr(O ρ)``, its derived observables (functions of the parameters and of
+    everything in ``out``, expectations included), ``ρ`` itself where asked, and where the
+    model reports it the smallest eigenvalue of ``ρ``."""
     for i, e in enumerate(model.expectations):
         out[e.name] = vectors.dot(ops["expectation_dual"][i], r)
     for x in model.derived:
         out[x.name] = jnp.asarray(x.function({**p, **out}), dtype)
     if rho:
+        d = model.dim
         out["rho"] = liouvillian.density_matrix(jnp.zeros(d * d, dtype).at[ops["keep"]].set(r), d)
     if model.reports_min_eigenvalue:  # Redfield may lose positivity: report it, flag it, keep the numbers
-        out["min_eigenvalue"] = observables.smallest_eigenvalue(r, d, plan.keep)
+        out["min_eigenvalue"] = observables.smallest_eigenvalue(r, model.dim, keep)
+
+
+def _final_status(model: Model, p, out: dict, status, rates, fluctuations: bool, dtype):
+    """The point's status (int8) from the solve's: ``STATUS_NONFINITE`` where an observable is
+    not finite, ``STATUS_NOT_POSITIVE`` where a non-secular ``ρ`` has an eigenvalue below
+    ``−POSITIVITY_TOLERANCE``, ``STATUS_DOMAIN`` where a parameter is outside the model's domain
+    or a rate is negative (this last overrides every other code)."""
     # one test for all: a sum is finite only where every term is (or it overflows: beyond range too)
     finite = jnp.isfinite(sum(out[k] for k in observables.checked(model, fluctuations)))
     status = jnp.where((status == STATUS_OK) & ~finite, STATUS_NONFINITE, status)
     if model.nonsecular:
         negative = out["min_eigenvalue"] < -POSITIVITY_TOLERANCE  # float32's round-off is far below it too
         status = jnp.where((status == STATUS_OK) & negative, STATUS_NOT_POSITIVE, status)
-    status = jnp.where(model.outside_domain(p) | _negative_rate(model, p, basis.rates, dtype), STATUS_DOMAIN,
-                       status).astype(jnp.int8)
-    ok = keeps_values(status)
-    out = {k: jnp.where(ok, v, jnp.nan) for k, v in out.items()}
-    out["status"] = status
-    out["residual"] = residual
-    return out
+    return jnp.where(model.outside_domain(p) | _negative_rate(model, p, rates, dtype), STATUS_DOMAIN,
+                     status).astype(jnp.int8)
 
 
 def _energy_balance(model: Model, currents: dict, status, h_coeffs: list, rates: list, dtype):
