@@ -390,23 +390,26 @@ def _run_sweep(args, box: list) -> int:
     except (SpecError, RunRefused) as err:
         print(f"jaxtherm run: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    _report(summary, args.quiet)
+    return 0
+
+
+def _report(summary, quiet: bool) -> None:
+    """What ``jaxtherm run`` says at the end: the summary, where to look, how many points failed."""
     if summary.already_complete:
         print(summary)
-        return 0
+        return
     print(f"done: {summary}")
-    if not args.quiet:
+    if not quiet:
         print(f"look at it: jaxtherm info {summary.path}; jaxtherm plot {summary.path} sigma (or any observable "
               "info lists); in Python: jaxtherm.open(path)")
     if summary.failed:
         print(f"warning: {summary.failed:,} point(s) have status ≠ 0 (NaN outputs); see the 'status' dataset",
               file=sys.stderr)
-    return 0
 
 
 def _models(args) -> int:
-    import tomllib
-
-    from jaxtherm import models, solvers
+    from jaxtherm import models
 
     if args.name is None:
         print("Built-in models (jaxtherm models NAME [option=value …] describes one):")
@@ -415,21 +418,40 @@ def _models(args) -> int:
             print(f"  {name:<26} {opts}")
         print("User models: [model] factory = \"my_models.py:function\" (or \"package.module:function\") in a spec.")
         return 0
+    try:
+        model = models.get(args.name, **_model_options(args.options))
+    except ValueError as err:
+        print(f"jaxtherm models: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    _describe_model(model)
+    return 0
+
+
+def _model_options(items: list[str]) -> dict:
+    """``option=value`` arguments as a dict: each value read as a TOML value (``n=6``,
+    ``cutoff=[3, 4]``), or taken as it stands where it is not one (``coupling=global``).
+
+    Raises:
+        ValueError: for an argument that is not ``option=value``."""
+    import tomllib
+
     options = {}
-    for item in args.options:
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            print(f"jaxtherm models: error: expected option=value; got {item!r}", file=sys.stderr)
-            return EXIT_USAGE
+            raise ValueError(f"expected option=value; got {item!r}")
         try:
             options[key] = tomllib.loads(f"v = {value}")["v"]
         except tomllib.TOMLDecodeError:
             options[key] = value  # a bare word, e.g. coupling=global
-    try:
-        model = models.get(args.name, **options)
-    except ValueError as err:
-        print(f"jaxtherm models: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    return options
+
+
+def _describe_model(model) -> None:
+    """Print what ``jaxtherm models NAME`` says of a model: its Hilbert space and solver, its
+    parameters (with units, domain and alias), observables and fluctuation observables."""
+    from jaxtherm import solvers
+
     print(f"{model.name}: {model.description}")
     print(f"Hilbert space d = {model.dim}; solver auto → {solvers.Auto().plan(model).description}")
     print("\nparameters (fixed in [parameters] or swept in [axes]):")
@@ -445,10 +467,9 @@ def _models(args) -> int:
         model.check_counting()
     except ValueError as err:
         print(f"  not available: {err}")
-    else:
-        for name, (units, description) in model.fluctuation_observables.items():
-            print(f"  {name:<14} {units:<22} {description}")
-    return 0
+        return
+    for name, (units, description) in model.fluctuation_observables.items():
+        print(f"  {name:<14} {units:<22} {description}")
 
 
 def _optimize(args) -> int:
@@ -599,22 +620,21 @@ def _main(argv: list[str] | None) -> int:
     _config.single_threaded_lapack()  # small LAPACK calls, one point after another
     if args.command == "run":
         return _run(args, argv) if _in_main_thread() else _run_sweep(args, [])
-    if args.command == "models":
-        return _models(args)
     if args.command in ("optimize", "fit"):
-        nothing = f"jaxtherm {args.command}: interrupted; nothing was written"
+        design = _optimize if args.command == "optimize" else _fit
         if not _in_main_thread():
-            return (_optimize if args.command == "optimize" else _fit)(args)
-        with _CtrlC(lambda: nothing):
-            return (_optimize if args.command == "optimize" else _fit)(args)
-    if args.command == "info":
-        return _info(args)
-    if args.command == "plot":
-        return _plot(args)
-    if args.command == "story":
-        from jaxtherm.cli.story import story_table
-
-        print(story_table())
+            return design(args)
+        with _CtrlC(lambda: f"jaxtherm {args.command}: interrupted; nothing was written"):
+            return design(args)
+    command = {"models": _models, "info": _info, "plot": _plot, "story": _story}.get(args.command)
+    if command is None:
+        parser.print_help()
         return 0
-    parser.print_help()
+    return command(args)
+
+
+def _story(args) -> int:
+    from jaxtherm.cli.story import story_table
+
+    print(story_table())
     return 0

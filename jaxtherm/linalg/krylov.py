@@ -124,36 +124,70 @@ def _layout(d: int, keep: tuple[int, ...]) -> _Layout:
     re_coords = keep_arr[(keep_arr >= d) & ((keep_arr - d) % 2 == 0)]
     pair = (re_coords - d) // 2
     index = {k: n for n, k in enumerate(keep)}
-    n_pop, n_pair = len(pops), len(pair)
-    z_pop = {int(i): n for n, i in enumerate(pops)}
-    z_pair = {(int(iu[q]), int(ju[q])): n for n, q in enumerate(pair)}
-    zero = n_pop + 2 * n_pair
-    buckets, position, imaginary, offset = [], np.zeros(len(keep), int), np.zeros(len(keep), bool), 0
+    places = _Places(d, index, {int(i): n for n, i in enumerate(pops)},
+                     {(int(iu[q]), int(ju[q])): n for n, q in enumerate(pair)}, pair,
+                     np.zeros(len(keep), int), np.zeros(len(keep), bool))
+    buckets, offset = [], 0
     for members in _buckets(_groups(d, iu, ju, pair)):
-        s = len(members[0])
-        states = np.full((len(members), s), -1)
-        for g, st in enumerate(members):
-            states[g, : len(st)] = st
-        gather = np.full((len(members), s, s), zero)
-        for g, st in enumerate(members):
-            for a, i in enumerate(st):
-                for b, j in enumerate(st):
-                    flat = offset + (g * s + a) * s + b
-                    if i == j:
-                        gather[g, a, b] = z_pop[i]
-                        position[index[i]] = flat
-                    elif (i, j) in z_pair:
-                        q = z_pair[(i, j)]
-                        gather[g, a, b] = n_pop + q
-                        position[index[d + 2 * pair[q]]] = position[index[d + 2 * pair[q] + 1]] = flat
-                        imaginary[index[d + 2 * pair[q] + 1]] = True
-                    elif (j, i) in z_pair:
-                        gather[g, a, b] = n_pop + n_pair + z_pair[(j, i)]
+        states, gather = _bucket(members, offset, places)
         buckets.append((states, gather))
-        offset += states.size * s
+        offset += states.size * states.shape[1]
     sources = (np.array([index[int(i)] for i in pops], int), np.array([index[int(k)] for k in re_coords], int),
                np.array([index[int(k) + 1] for k in re_coords], int))
-    return _Layout(sources, tuple(buckets), position, imaginary, np.where(keep_arr < d, 1.0, 2.0))
+    return _Layout(sources, tuple(buckets), places.position, places.imaginary, np.where(keep_arr < d, 1.0, 2.0))
+
+
+@dataclasses.dataclass
+class _Places:
+    """The sector's coordinates (populations ``z_pop``, pairs ``i < j`` ``z_pair``, numbered as
+    in the gathered vector ``[populations, Re pairs, Im pairs, 0]``) and, filled while the
+    blocks are laid out, where each kept coordinate sits in them (``position``, flat index into
+    the stacked blocks) and whether it is an imaginary part."""
+
+    d: int
+    index: dict
+    z_pop: dict
+    z_pair: dict
+    pair: np.ndarray
+    position: np.ndarray
+    imaginary: np.ndarray
+
+    @property
+    def zero(self) -> int:
+        """The gathered vector's last entry, 0: what a block entry outside the sector takes."""
+        return len(self.z_pop) + 2 * len(self.z_pair)
+
+    def entry(self, i: int, j: int, flat: int) -> int:
+        """The gathered coordinate of ``ρ_ij`` (``ρ_ji``'s conjugate where ``i > j``), recording
+        where ``ρ_ij``'s kept coordinates sit (``flat``)."""
+        n_pop, n_pair = len(self.z_pop), len(self.z_pair)
+        if i == j:
+            self.position[self.index[i]] = flat
+            return self.z_pop[i]
+        if (i, j) in self.z_pair:
+            q = self.z_pair[(i, j)]
+            re, im = self.index[self.d + 2 * self.pair[q]], self.index[self.d + 2 * self.pair[q] + 1]
+            self.position[re] = self.position[im] = flat
+            self.imaginary[im] = True
+            return n_pop + q
+        if (j, i) in self.z_pair:
+            return n_pop + n_pair + self.z_pair[(j, i)]
+        return self.zero
+
+
+def _bucket(members: list, offset: int, places: _Places) -> tuple[np.ndarray, np.ndarray]:
+    """One bucket's ``(states, gather)``: its groups' states (padded with −1 to the largest
+    group, ``s``), and for every group the ``(s, s)`` block's entries as indices into the
+    gathered vector (``_Places.entry``); ``offset`` is the bucket's first flat index."""
+    s = len(members[0])
+    states = np.full((len(members), s), -1)
+    gather = np.full((len(members), s, s), places.zero)
+    for g, st in enumerate(members):
+        states[g, : len(st)] = st
+        for a, i in enumerate(st):
+            for b, j in enumerate(st):
+                gather[g, a, b] = places.entry(i, j, offset + (g * s + a) * s + b)
+    return states, gather
 
 
 def _matvec_r(op: KrylovOperator, r):

@@ -85,15 +85,7 @@ def stored_variables(study: Study) -> dict[str, tuple[str, str]]:
 def layout_for(study: Study, n_chunks: int, attrs: dict) -> Layout:
     """The HDF5 layout of a sweep (see ``jaxtherm.io.hdf5``)."""
     spec, model = study.spec, study.model
-    coords = {}
-    for option in spec.categorical:
-        values = spec.options[option]
-        arr = np.asarray(values) if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) \
-            else np.asarray([str(v) for v in values])
-        coords[option] = (arr, "", f"model option {option!r} ({', '.join(m.name for m in study.models)})")
-    for a in spec.axes:
-        units, description = _parameter_info(study, a.name)
-        coords[a.name] = (a.values, units, f"{description}; axis {a.rule}")
+    coords = _coordinates(study)
     variables = [Variable(n, spec.dtype, u, d) for n, (u, d) in stored_variables(study).items() if n != "residual"]
     dt = spec.dtype
     meanings = "; ".join(f"{k} = {v}" for k, v in STATUS_MEANINGS.items() if k)
@@ -108,3 +100,18 @@ def layout_for(study: Study, n_chunks: int, attrs: dict) -> Layout:
         variables.append(Variable("rho_im", dt, "1", "imaginary part of the steady state ρ", extra))
     scalars = {k: (v, *_parameter_info(study, k)) for k, v in spec.fixed.items()}
     return Layout(spec.dims, coords, tuple(variables), scalars, {**model_attrs(study), **attrs}, n_chunks, spec.compression)
+
+
+def _coordinates(study: Study) -> dict:
+    """``{dim: (values, units, description)}`` of the grid: a categorical model option's values
+    (numbers, else their text), then every axis's, with the parameter's units."""
+    spec, coords = study.spec, {}
+    for option in spec.categorical:
+        values = spec.options[option]
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        arr = np.asarray(values) if numbers else np.asarray([str(v) for v in values])
+        coords[option] = (arr, "", f"model option {option!r} ({', '.join(m.name for m in study.models)})")
+    for a in spec.axes:
+        units, description = _parameter_info(study, a.name)
+        coords[a.name] = (a.values, units, f"{description}; axis {a.rule}")
+    return coords

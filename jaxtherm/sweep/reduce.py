@@ -199,23 +199,30 @@ class Reduction:
         status = np.max([p["status"] for p in parts], axis=0)
         out = {"valid_points": valid, "status": np.where(valid > 0, 0, status).astype(np.int8)}
         none = valid == 0
-        over_shape = tuple(len(spec.axes[i]) for i in self.over)
         for v, op in spec.reduce.operations():
             if op == "mean":
                 total = functools.reduce(np.add, (p[f"{v}_sum"] for p in parts))
                 out[f"{v}_mean"] = _nan_where(none, total / np.maximum(valid, 1))
-                continue
-            best = _best_part(parts, f"{v}_{op}", op)
-            keys = [f"{v}_{op}", f"index_{v}_{op}", *(f"{w}_at_{v}_{op}" for w in self.variables if w != v)]
-            pick = {k: np.choose(best, [p[k] for p in parts]) for k in keys}
-            out[f"{v}_{op}"] = _nan_where(none, pick[f"{v}_{op}"])
-            index = pick[f"index_{v}_{op}"] + best * length  # within the group
-            coords = np.unravel_index(np.where(none, 0, index), over_shape)
-            for i, j in zip(self.over, coords):
-                out[f"{spec.axes[i].name}_at_{v}_{op}"] = _nan_where(none, spec.axes[i].values[j].astype(spec.dtype))
-            for w in self.variables:
-                if w != v:
-                    out[f"{w}_at_{v}_{op}"] = _nan_where(none, pick[f"{w}_at_{v}_{op}"])
+            else:
+                out.update(self._extreme(parts, v, op, none, length))
+        return out
+
+    def _extreme(self, parts: list[dict[str, np.ndarray]], v: str, op: str, none: np.ndarray, length: int) -> dict:
+        """The file's ``{v}_{op}``, ``{axis}_at_{v}_{op}`` and ``{w}_at_{v}_{op}`` of groups from
+        their parts' rows: each group's values at the first part holding its extreme; NaN where
+        the group has no valid point (``none``)."""
+        spec = self.spec
+        best = _best_part(parts, f"{v}_{op}", op)
+        others = [w for w in self.variables if w != v]
+        keys = [f"{v}_{op}", f"index_{v}_{op}", *(f"{w}_at_{v}_{op}" for w in others)]
+        pick = {k: np.choose(best, [p[k] for p in parts]) for k in keys}
+        out = {f"{v}_{op}": _nan_where(none, pick[f"{v}_{op}"])}
+        index = pick[f"index_{v}_{op}"] + best * length  # within the group
+        coords = np.unravel_index(np.where(none, 0, index), tuple(len(spec.axes[i]) for i in self.over))
+        for i, j in zip(self.over, coords):
+            out[f"{spec.axes[i].name}_at_{v}_{op}"] = _nan_where(none, spec.axes[i].values[j].astype(spec.dtype))
+        for w in others:
+            out[f"{w}_at_{v}_{op}"] = _nan_where(none, pick[f"{w}_at_{v}_{op}"])
         return out
 
     def problem(self, rec: Record, chunk: grid.Chunk, size: int) -> str | None:

@@ -225,23 +225,12 @@ def run_sweep(
             killing workers).
     """
     state = state if state is not None else RunState()
-    if spec.optimize is not None or spec.fit is not None:
-        what, cmd = ("optimize", "optimize") if spec.optimize is not None else ("fit", "fit")
-        raise SpecError(spec.source, what, f"this spec has a [{what}] table; run it with `jaxtherm {cmd}`, or drop "
-                        f"[{what}] and give [axes] to sweep")
+    _check_is_a_sweep(spec)
     if solver is not None:
         spec = dataclasses.replace(spec, solver=solver)
     study = _resolve(spec)
-    out = Path(output) if output is not None else spec.output
-    with contextlib.suppress(OSError):  # (a name too long is refused by check_output)
-        if out.is_symlink():  # write (and with --force replace) the file it points to, not the link
-            out = out.resolve()
-    state.output = out
-    key = "-o" if output is not None else "output.path"
-    plan.check_output(spec, out, key)
-    if not resume:  # (a resumed run has most of its file already; a full disk then stops it safely)
-        size.check(study, out)
-    plan.make_parent(spec, out, key)
+    out = state.output = _output_path(spec, output)
+    _check_output(study, out, "-o" if output is not None else "output.path", resume)
     if isinstance(cluster, str):
         cluster_address(cluster)  # a malformed --cluster is refused before anything starts
 
@@ -264,6 +253,37 @@ def run_sweep(
             return _run(study, out, decision, engine, solver_used, plans, chunk_size, progress, stream, state)
     finally:
         engine.close()
+
+
+def _check_is_a_sweep(spec: SweepSpec) -> None:
+    """Raises:
+        SpecError: for an ``[optimize]`` or ``[fit]`` spec, naming the command that runs it."""
+    if spec.optimize is not None or spec.fit is not None:
+        what = "optimize" if spec.optimize is not None else "fit"
+        raise SpecError(spec.source, what, f"this spec has a [{what}] table; run it with `jaxtherm {what}`, or drop "
+                        f"[{what}] and give [axes] to sweep")
+
+
+def _output_path(spec: SweepSpec, output: str | os.PathLike | None) -> Path:
+    """Where the sweep writes: ``output``, else the spec's path; a symbolic link is followed
+    (the file it points to is written, and with ``--force`` replaced, not the link)."""
+    out = Path(output) if output is not None else spec.output
+    with contextlib.suppress(OSError):  # (a name too long is refused by check_output)
+        if out.is_symlink():
+            out = out.resolve()
+    return out
+
+
+def _check_output(study: Study, out: Path, key: str, resume: bool) -> None:
+    """Refuse an output path that cannot be written (``plan.check_output``), or, for a new run,
+    a file that cannot fit (``size.check``); then make its folder.
+
+    Raises:
+        SpecError, RunRefused: naming ``key`` (``-o`` or ``output.path``)."""
+    plan.check_output(study.spec, out, key)
+    if not resume:  # (a resumed run has most of its file already; a full disk then stops it safely)
+        size.check(study, out)
+    plan.make_parent(study.spec, out, key)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -326,7 +346,7 @@ def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_s
     if solver is not None:
         spec = dataclasses.replace(spec, solver=solver)
     study = _resolve(spec)
-    out = Path(output) if output is not None else spec.output
+    out = _output_path(spec, output)
     estimate = size.estimate(study, out)
     try:
         size.check(study, out)
@@ -477,24 +497,32 @@ def _replay_journal(output: outputs.Points, target: Path, all_chunks: list, layo
     done = h5.done_chunks()
     state.committed = len(done)
     for rec in journal.records(target):
-        chunk = all_chunks[rec.chunk_id] if rec.chunk_id is not None and rec.chunk_id < len(all_chunks) else None
-        problem = rec.problem
-        if chunk is None and problem is None:
-            problem = f"is not a chunk of this sweep (it has {len(all_chunks):,})"
-        if problem is None and rec.chunk_id in done:
-            continue  # committed to the file already (or the same chunk in both formats)
-        if problem is None:
-            problem = output.problem(rec, chunk, layout, size)
+        chunk, problem = _checked_record(rec, all_chunks, done, output, layout, size)
         if problem is not None:
             again = f"its {chunk.size:,} points are computed again" if chunk is not None else "ignored"
             _warn(f"journal chunk {rec.path} {problem}; {again}", stream, warned)
             with contextlib.suppress(OSError):
                 rec.path.unlink()
-            continue
-        _record(output, h5, target, chunk, rec.arrays, size, state)
-        done.add(chunk.id)
+        elif chunk is not None:
+            _record(output, h5, target, chunk, rec.arrays, size, state)
+            done.add(chunk.id)
     _commit(output.flush(h5), h5, target, state)
     return done
+
+
+def _checked_record(rec: journal.Record, all_chunks: list, done: set[int], output: outputs.Points, layout,
+                    size: int) -> tuple:
+    """``(chunk, problem)`` of a journal record: the chunk it stands for and why it cannot be
+    re-applied (``None`` if it can); ``(None, None)`` for a chunk the file has committed already
+    (or the same chunk journaled in both formats)."""
+    chunk = all_chunks[rec.chunk_id] if rec.chunk_id is not None and rec.chunk_id < len(all_chunks) else None
+    if rec.problem is not None:
+        return chunk, rec.problem
+    if chunk is None:
+        return None, f"is not a chunk of this sweep (it has {len(all_chunks):,})"
+    if chunk.id in done:
+        return None, None
+    return chunk, output.problem(rec, chunk, layout, size)
 
 
 def _record(output: outputs.Points, h5: ResultsFile, target: Path, chunk, arrays: dict, size: int,
