@@ -107,18 +107,24 @@ def _eval(node: ast.AST, values, xp):
         v = _eval(node.operand, values, xp)
         return -v if isinstance(node.op, ast.USub) else v
     if isinstance(node, ast.BinOp):
-        a, b = _eval(node.left, values, xp), _eval(node.right, values, xp)
-        if _python_number(a) and _python_number(b):  # 1/0, 10**400: IEEE inf/nan as for arrays, not an exception
-            a = np.float64(a)
-        op = _BINARY[type(node.op)]
-        with np.errstate(all="ignore"):  # NumPy's own inf and nan, without a RuntimeWarning
-            out = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "**": lambda: a**b}[op]()
-        return float(out) if isinstance(out, np.float64) else out
+        return _binary(node, values, xp)
     args = [_eval(a, values, xp) for a in node.args]
     name = node.func.id
     fn = {"abs": xp.abs, "sqrt": xp.sqrt, "log": xp.log, "exp": xp.exp, "min": xp.minimum, "max": xp.maximum}[name]
     with np.errstate(all="ignore"):
         return fn(*args)
+
+
+def _binary(node: ast.BinOp, values, xp):
+    """``a op b`` of a checked binary node; between two Python numbers in IEEE arithmetic
+    (``1/0``, ``10**400``: inf or nan as for arrays, not an exception)."""
+    a, b = _eval(node.left, values, xp), _eval(node.right, values, xp)
+    if _python_number(a) and _python_number(b):
+        a = np.float64(a)
+    op = _BINARY[type(node.op)]
+    with np.errstate(all="ignore"):  # NumPy's own inf and nan, without a RuntimeWarning
+        out = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "**": lambda: a**b}[op]()
+    return float(out) if isinstance(out, np.float64) else out
 
 
 def _python_number(x) -> bool:

@@ -278,11 +278,7 @@ def _resumed(out: Path, found: FileCheck, spec: SweepSpec, solver: str, chunk_si
     """``--resume``: continue an unfinished sweep of the same spec from its file and journal."""
     meta = journal.load_meta(out)
     has_journal = journal.exists(out)
-    if found.kind in ("other", "foreign", "results") or found.kind == "empty" and not has_journal:
-        raise RunRefused(_not_a_sweep(out, found, resume=True))
-    if found.kind == "damaged" and not has_journal:
-        raise RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
-                         "rebuild it from; nothing to resume (write elsewhere with -o, or --force to replace it)")
+    _check_something_to_resume(out, found, has_journal)
     if found.kind == "sweep":
         _check_resumable_sweep(out, found, meta, spec)
     reuse = found.kind == "sweep" and same_spec(found.attrs.get("spec"), spec.text)
@@ -294,6 +290,17 @@ def _resumed(out: Path, found: FileCheck, spec: SweepSpec, solver: str, chunk_si
     if meta is not None:
         _check_journal(out, meta, spec, solver, chunk_size, "its journal")
     return Decision(out, meta, reuse=reuse)
+
+
+def _check_something_to_resume(out: Path, found: FileCheck, has_journal: bool) -> None:
+    """Raises:
+        RunRefused: for what holds no sweep to resume: another kind of file, or an empty or
+            damaged one without a journal to rebuild it from."""
+    if found.kind in ("other", "foreign", "results") or found.kind == "empty" and not has_journal:
+        raise RunRefused(_not_a_sweep(out, found, resume=True))
+    if found.kind == "damaged" and not has_journal:
+        raise RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
+                         "rebuild it from; nothing to resume (write elsewhere with -o, or --force to replace it)")
 
 
 def _check_resumable_sweep(out: Path, found: FileCheck, meta: dict | None, spec: SweepSpec) -> None:

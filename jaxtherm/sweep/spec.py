@@ -412,9 +412,7 @@ def _fit_table(source: str, table: dict, fixed: Mapping, axes: list, base_dir: P
                              (1, 2, 3)) for name, b in params.items()}
     if axes:
         raise SpecError(source, "axes", "a [fit] spec takes no [axes]: the data file gives the conditions of each row")
-    data = table.get("data")
-    if not isinstance(data, str) or not data:
-        raise SpecError(source, "fit.data", f"expected the path of a CSV or HDF5 table; got {data!r}")
+    data = _text(source, "fit.data", table.get("data"), "the path of a CSV or HDF5 table")
     return FitSettings(MappingProxyType(checked), base_dir / data, _fit_observables(source, table.get("observables")))
 
 
@@ -486,6 +484,20 @@ def _axes_table(source: str, table: dict, fixed: Mapping, options: Mapping, cate
     return [_axis(source, key, kind, arg) for key, (kind, arg, _) in rules.items()]
 
 
+def _text(source: str, key: str, value, what: str) -> str:
+    """``value`` if a non-empty string; else ``SpecError`` expecting ``what``."""
+    if not isinstance(value, str) or not value:
+        raise SpecError(source, key, f"expected {what}; got {value!r}")
+    return value
+
+
+def _choice(source: str, key: str, value, choices: tuple[str, ...]) -> str:
+    """``value`` if one of ``choices``; else ``SpecError`` listing them."""
+    if value not in choices:
+        raise SpecError(source, key, f"expected one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
 def _flag(source: str, key: str, value) -> bool:
     if not isinstance(value, bool):
         raise SpecError(source, key, f"expected true or false; got {value!r}")
@@ -494,22 +506,12 @@ def _flag(source: str, key: str, value) -> bool:
 
 def _output_table(source: str, table: dict, default_path: str) -> dict:
     """``[output]`` as ``SweepSpec`` fields."""
-    path = table.get("path", default_path)
-    if not isinstance(path, str) or not path:
-        raise SpecError(source, "output.path", f"expected a file path string; got {path!r}")
-    gradients = table.get("gradients", [])
-    if not isinstance(gradients, list) or not all(isinstance(g, str) for g in gradients):
-        raise SpecError(source, "output.gradients", f"expected a list of parameter names; got {gradients!r}")
-    if len(set(gradients)) != len(gradients):
-        raise SpecError(source, "output.gradients", "expected distinct parameter names")
-    compression = table.get("compression", "none")
-    if compression not in COMPRESSIONS:
-        raise SpecError(source, "output.compression", f"expected one of {', '.join(COMPRESSIONS)}; got {compression!r}")
+    path = _text(source, "output.path", table.get("path", default_path), "a file path string")
+    gradients = _names(source, "output.gradients", table.get("gradients", []), "parameter names", empty=True)
+    compression = _choice(source, "output.compression", table.get("compression", "none"), COMPRESSIONS)
     save_rho = _flag(source, "output.save_rho", table.get("save_rho", False))
     fluctuations = _flag(source, "output.fluctuations", table.get("fluctuations", False))
-    dtype = table.get("dtype", "float64")
-    if dtype not in DTYPES:
-        raise SpecError(source, "output.dtype", f"expected float64 or float32; got {dtype!r}")
+    dtype = _choice(source, "output.dtype", table.get("dtype", "float64"), DTYPES)
     observables = table.get("observables")
     if observables is not None:
         observables = tuple(_names(source, "output.observables", observables, "observable names"))
@@ -550,9 +552,7 @@ def _reduce_table(source: str, table: dict, axes: list[Axis], save_rho: bool) ->
 def _run_table(source: str, table: dict) -> dict:
     """``[run]`` as ``SweepSpec`` fields."""
     chunk_size = _positive_int(source, "run.chunk_size", table.get("chunk_size"), None)
-    solver = table.get("solver", "auto")
-    if not isinstance(solver, str):
-        raise SpecError(source, "run.solver", f"expected a solver name; got {solver!r}")
+    solver = _text(source, "run.solver", table.get("solver", "auto"), "a solver name")
     return dict(chunk_size=chunk_size, solver=solver)
 
 

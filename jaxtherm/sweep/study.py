@@ -158,15 +158,18 @@ def _check_outputs(spec: SweepSpec, model: Model) -> None:
         if o not in available:
             raise SpecError(spec.source, "output.observables",
                             f"{o!r} is not an observable of {model.name}; expected some of {', '.join(available)}")
-    if spec.reduce is None:
-        return
-    stored = [*chosen, *(gradient_name(o, g) for g in spec.gradients for o in chosen)]
-    for op in ("max", "min", "mean"):
-        for v in getattr(spec.reduce, op):
-            if v not in stored:
-                hint = " (add it to [output] observables)" if v in available else ""
-                raise SpecError(spec.source, f"reduce.{op}",
-                                f"{v!r} is not a stored variable of this sweep{hint}; expected one of {', '.join(stored)}")
+    if spec.reduce is not None:
+        _check_reduced(spec, available, [*chosen, *(gradient_name(o, g) for g in spec.gradients for o in chosen)])
+
+
+def _check_reduced(spec: SweepSpec, available: dict, stored: list[str]) -> None:
+    """``[reduce]`` names stored variables (an observable left out of ``[output] observables``
+    is named as such)."""
+    for v, op in spec.reduce.operations():
+        if v not in stored:
+            hint = " (add it to [output] observables)" if v in available else ""
+            raise SpecError(spec.source, f"reduce.{op}",
+                            f"{v!r} is not a stored variable of this sweep{hint}; expected one of {', '.join(stored)}")
 
 
 def _check_solver(spec: SweepSpec, models: tuple[Model, ...]) -> None:
