@@ -80,25 +80,27 @@ class HostInputs:
         self.shape = tuple(len(a.values) for a in self.axes)
         self.fixed = {n: self.dtype.type(fixed[n]) for n in names if n not in {a.name for a in self.axes}}
         self._host_values = {a.name: np.asarray(a.values).astype(self.dtype) for a in self.axes}
-        self._placed: dict[str, jax.Array] = {}  # the fixed inputs on the devices, made once
+        self._placed: dict[str, jax.Array] | None = None  # the fixed inputs on the devices, made once
+
+    def _swept(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The swept inputs of points ``[start, stop)``, padded: ``{axis name: values}``."""
+        flat = np.minimum(np.arange(start, start + self.size), stop - 1)
+        idx = np.unravel_index(flat, self.shape) if self.shape else ()
+        return {a.name: self._host_values[a.name][j] for a, j in zip(self.axes, idx)}
 
     def on_host(self, start: int, stop: int) -> list[np.ndarray]:
         """The inputs of points ``[start, stop)``, padded, as NumPy arrays."""
-        flat = np.minimum(np.arange(start, start + self.size), stop - 1)
-        idx = np.unravel_index(flat, self.shape) if self.shape else ()
-        values = {a.name: self._host_values[a.name][j] for a, j in zip(self.axes, idx)}
+        values = self._swept(start, stop)
         return [values[n] if n in values else np.full(self.size, self.fixed[n]) for n in self.names]
 
     def __call__(self, start: int, stop: int) -> list:
         """The inputs of points ``[start, stop)``, padded, on the devices. The fixed inputs are
         the same arrays for every chunk, placed once; the swept ones are copied in one call."""
-        if not self._placed:
-            fixed = [n for n in self.names if n in self.fixed]
-            self._placed = dict(zip(fixed, place([np.full(self.size, self.fixed[n]) for n in fixed], self.devs)))
-        flat = np.minimum(np.arange(start, start + self.size), stop - 1)
-        idx = np.unravel_index(flat, self.shape) if self.shape else ()
-        swept = dict(zip(self._host_values, place([self._host_values[a.name][j] for a, j in zip(self.axes, idx)], self.devs)))
-        return [swept[n] if n in swept else self._placed[n] for n in self.names]
+        if self._placed is None:
+            self._placed = dict(zip(self.fixed, place([np.full(self.size, v) for v in self.fixed.values()], self.devs)))
+        swept = self._swept(start, stop)
+        placed = {**self._placed, **dict(zip(swept, place(list(swept.values()), self.devs)))}
+        return [placed[n] for n in self.names]
 
 
 class DeviceInputs(HostInputs):
