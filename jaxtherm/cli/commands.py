@@ -354,11 +354,8 @@ def _run(args, argv: list[str]) -> int:
 
 
 def _run_sweep(args, box: list) -> int:
-    if args.chunk_size is not None and args.chunk_size < 1:
-        print(f"jaxtherm run: error: --chunk-size: expected a positive integer; got {args.chunk_size}", file=sys.stderr)
-        return EXIT_USAGE
     spec_path = _resolve_spec(args.spec)
-    problem = _not_a_file(spec_path, "spec") or _unknown_spec(args.spec, spec_path)
+    problem = _run_arguments_problem(args, spec_path)
     if problem:
         print(f"jaxtherm run: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -392,6 +389,13 @@ def _run_sweep(args, box: list) -> int:
         return EXIT_USAGE
     _report(summary, args.quiet)
     return 0
+
+
+def _run_arguments_problem(args, spec_path: Path) -> str | None:
+    """What is wrong with ``jaxtherm run``'s arguments before the spec is read, or ``None``."""
+    if args.chunk_size is not None and args.chunk_size < 1:
+        return f"--chunk-size: expected a positive integer; got {args.chunk_size}"
+    return _not_a_file(spec_path, "spec") or _unknown_spec(args.spec, spec_path)
 
 
 def _report(summary, quiet: bool) -> None:

@@ -533,12 +533,7 @@ def _reduce_table(source: str, table: dict, axes: list[Axis], save_rho: bool) ->
     ``max``/``min``/``mean`` names variables (checked against the model in ``.study``)."""
     if not table:
         return None
-    over = _names(source, "reduce.over", table.get("over"), "axis names of [axes]")
-    names = [a.name for a in axes]
-    for name in over:
-        if name not in names:
-            raise SpecError(source, "reduce.over", f"{name!r} is not an axis of [axes]; expected some of "
-                            f"{', '.join(names) or '(no axes)'}")
+    over = _reduced_axes(source, table.get("over"), [a.name for a in axes])
     ops = {op: tuple(_names(source, f"reduce.{op}", table.get(op, []), "observable names", empty=True))
            for op in ("max", "min", "mean")}
     if not any(ops.values()):
@@ -546,7 +541,17 @@ def _reduce_table(source: str, table: dict, axes: list[Axis], save_rho: bool) ->
     if save_rho:
         raise SpecError(source, "output.save_rho", "the steady states cannot be stored by a [reduce] sweep; drop "
                         "save_rho or [reduce]")
-    return ReduceSettings(over=tuple(n for n in names if n in over), **ops)
+    return ReduceSettings(over=over, **ops)
+
+
+def _reduced_axes(source: str, over, names: list[str]) -> tuple[str, ...]:
+    """``[reduce] over``: some of the axes ``names``, returned in grid order."""
+    over = _names(source, "reduce.over", over, "axis names of [axes]")
+    for name in over:
+        if name not in names:
+            raise SpecError(source, "reduce.over", f"{name!r} is not an axis of [axes]; expected some of "
+                            f"{', '.join(names) or '(no axes)'}")
+    return tuple(n for n in names if n in over)
 
 
 def _run_table(source: str, table: dict) -> dict:
