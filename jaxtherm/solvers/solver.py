@@ -259,14 +259,20 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     alone takes minutes."""
     if limits.min_krylov and not model.davies and len(keep) - 1 > limits.min_krylov:
         return Krylov()
-    scalar_entries = secular.scalar_code(model) if eigenbasis else not model.davies
-    if scalar_entries and len(keep) - 1 <= limits.max_unrolled:
+    if _unrolls(limits, model, keep, eigenbasis):
         return Unrolled()
     if not model.davies and (limits.max_sparse or limits.max_staged):
         static = _static(limits, model, keep)
         if static is not None:
             return static
     return LU()
+
+
+def _unrolls(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: bool) -> bool:
+    """Whether the sector's entries are scalars (assembled from constants, or the eigenbasis
+    entries built as scalars) and its ``len(keep) − 1`` unknowns at most ``limits.max_unrolled``."""
+    scalar_entries = secular.scalar_code(model) if eigenbasis else not model.davies
+    return scalar_entries and len(keep) - 1 <= limits.max_unrolled
 
 
 def _static(limits: Reduced, model: Model, keep: tuple[int, ...]) -> Elimination | None:
