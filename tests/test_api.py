@@ -190,7 +190,7 @@ def test_the_default_compiler_level_gives_the_tests_results(tmp_path):
         subprocess.run([sys.executable, "-c", _LEVEL_CASES, str(tmp_path / f"{level}.npz")],
                        env=env, check=True, cwd=root)
         results[level] = np.load(tmp_path / f"{level}.npz")
-    assert "--xla_backend_optimization_level=0" in os.environ["XLA_FLAGS"]
+    assert "--xla_backend_optimization_level" in os.environ["XLA_FLAGS"]  # conftest's, or the caller's own
     tests, default = results["tests"], results["default"]
     assert sorted(tests) == sorted(default) and len(tests) > 30
     for key in default:

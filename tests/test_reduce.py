@@ -103,31 +103,35 @@ def test_reductions_equal_numpy_on_the_full_sweep_for_every_chunk_size(tmp_path,
 @pytest.mark.parametrize("size", [26, 5], ids=["whole groups", "groups in parts"])
 def test_groups_held_back_are_written_as_chunk_by_chunk(tmp_path, monkeypatch, size):
     """Finished groups are written in runs of consecutive groups (``outputs.Groups``), flushed
-    when the run is long enough, when the next group does not follow (the next model), and at
-    the end: the file is bitwise the one written chunk by chunk, with every chunk committed."""
+    when the run is long enough, when the next group does not follow (the next model), at the
+    end, and at once where groups arrive slowly (the sweep's first groups; every groups with
+    ``BUFFER_SECONDS = 0``): the file is bitwise the one written chunk by chunk."""
     from jaxtherm.io.hdf5 import ResultsFile
     from jaxtherm.sweep import outputs
 
     calls = []
     write = ResultsFile.write
     monkeypatch.setattr(ResultsFile, "write", lambda self, regions, arrays: (calls.append(1), write(self, regions, arrays)))
-    monkeypatch.setattr(outputs.Groups, "BUFFER_SECONDS", float("inf"))
     table = _reduce_table(["epsilon"], mx=["power"], mn=["sigma"], mean=["J_a"])
     files, writes = {}, {}
-    for held in (1, 7):
+    for case, (held, seconds) in {"one": (1, float("inf")), "seven": (7, float("inf")), "slow": (7, 0.0)}.items():
         monkeypatch.setattr(outputs.Groups, "BUFFER_GROUPS", held)
+        monkeypatch.setattr(outputs.Groups, "BUFFER_SECONDS", seconds)
         calls.clear()
-        _sweep(PAIR + table, tmp_path, f"held{held}.h5", chunk_size=size)
-        files[held], writes[held] = read_all(tmp_path / f"held{held}.h5"), len(calls)
-        assert not (tmp_path / f"held{held}.h5.journal").exists()
+        _sweep(PAIR + table, tmp_path, f"{case}.h5", chunk_size=size)
+        files[case], writes[case] = read_all(tmp_path / f"{case}.h5"), len(calls)
+        assert not (tmp_path / f"{case}.h5.journal").exists()
     # 15 groups a model (T_b × delta), of 13 points: at 26 points a chunk holds two groups (eight
-    # chunks a model); at 5 points a group is three parts, and written once its last part is in
-    per_model = {26: (8, 2), 5: (15, 3)}[size]  # writes at one group a run; at seven (7 + 7 + 1 groups, or 8 + 7)
-    assert (writes[1], writes[7]) == (2 * per_model[0], 2 * per_model[1])
-    a, b = files[1], files[7]
-    assert a.keys() == b.keys() and "power_max" in a
-    for k in a:
-        assert a[k].tobytes() == b[k].tobytes(), k
+    # chunks a model); at 5 points a group is three parts, and written once its last part is in.
+    # Runs of seven: the sweep's first groups at once, then 8 + 5 groups (by chunks of two) and
+    # 8 + 7 in the second model; in parts 1 + 7 + 7 groups, then 7 + 7 + 1
+    by_group = {26: 16, 5: 30}[size]
+    assert (writes["one"], writes["seven"], writes["slow"]) == (by_group, {26: 5, 5: 6}[size], by_group)
+    for case in ("seven", "slow"):
+        a, b = files["one"], files[case]
+        assert a.keys() == b.keys() and "power_max" in a
+        for k in a:
+            assert a[k].tobytes() == b[k].tobytes(), (case, k)
 
 
 @pytest.mark.parametrize("size", [None, 2])

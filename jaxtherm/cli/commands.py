@@ -387,7 +387,7 @@ def _run_sweep(args, box: list) -> int:
     except (SpecError, RunRefused) as err:
         print(f"jaxtherm run: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    _report(summary, args.quiet)
+    _report(summary, args.quiet, _shown(spec))
     return 0
 
 
@@ -398,14 +398,24 @@ def _run_arguments_problem(args, spec_path: Path) -> str | None:
     return _not_a_file(spec_path, "spec") or _unknown_spec(args.spec, spec_path)
 
 
-def _report(summary, quiet: bool) -> None:
-    """What ``jaxtherm run`` says at the end: the summary, where to look, how many points failed."""
+def _shown(spec) -> str:
+    """A variable the finished file holds, for the hint after a run: the first reduction of a
+    ``[reduce]`` sweep (``power_max``), else the first chosen observable, else ``sigma``."""
+    if spec.reduce is not None:
+        v, op = spec.reduce.operations()[0]
+        return f"{v}_{op}"
+    return spec.observables[0] if spec.observables else "sigma"
+
+
+def _report(summary, quiet: bool, shown: str) -> None:
+    """What ``jaxtherm run`` says at the end: the summary, where to look (``shown``: a variable
+    of the file), how many points failed."""
     if summary.already_complete:
         print(summary)
         return
     print(f"done: {summary}")
     if not quiet:
-        print(f"look at it: jaxtherm info {summary.path}; jaxtherm plot {summary.path} sigma (or any observable "
+        print(f"look at it: jaxtherm info {summary.path}; jaxtherm plot {summary.path} {shown} (or any observable "
               "info lists); in Python: jaxtherm.open(path)")
     if summary.failed:
         print(f"warning: {summary.failed:,} point(s) have status ≠ 0 (NaN outputs); see the 'status' dataset",

@@ -342,6 +342,7 @@ def solve(
     names = model.check_names(params)
     model.check_values(params)
     gradients = _checked_gradients(gradients, names)
+    solver = solvers.get(solver)
     if fluctuations:
         model.check_counting()
     _check_chunk_size(chunk_size)
@@ -350,7 +351,7 @@ def solve(
     shape = _broadcast_shape(names, values)
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
     traced = any(isinstance(v, jax.core.Tracer) for v in values)
-    fn, sample, lanes, chunk_size = _runner(model, names, gradients, dt, solvers.get(solver), bool(rho),
+    fn, sample, lanes, chunk_size = _runner(model, names, gradients, dt, solver, bool(rho),
                                             bool(fluctuations), chunk_size, traced)
     if 0 in shape:
         out = jax.eval_shape(sample, *(jnp.zeros((1,), dt) for _ in names))

@@ -79,7 +79,7 @@ class HostInputs:
         self.dtype = np.dtype(dtype)
         self.shape = tuple(len(a.values) for a in self.axes)
         self.fixed = {n: self.dtype.type(fixed[n]) for n in names if n not in {a.name for a in self.axes}}
-        self._host_values = {a.name: np.asarray(a.values).astype(self.dtype) for a in self.axes}
+        self._host_values = {a.name: np.asarray(a.values).astype(self.dtype, copy=False) for a in self.axes}
         self._placed: dict[str, jax.Array] | None = None  # the fixed inputs on the devices, made once
 
     def _swept(self, start: int, stop: int) -> dict[str, np.ndarray]:

@@ -166,6 +166,7 @@ class Groups(Points):
         self.reduction = Reduction(self.spec, self.stored)
         self._parts: dict[tuple[int, int], dict[int, dict]] = {}  # (model, group) -> part -> rows
         self._run: _Run | None = None
+        self._arrived = -float("inf")  # when the last finished groups arrived (time.monotonic)
 
     def align(self, size: int) -> int:
         return self.reduction.aligned(size)
@@ -219,15 +220,19 @@ class Groups(Points):
 
     def _hold(self, h5: ResultsFile, model: int, first: int, n: int, values: dict, chunk_ids: list) -> list[int]:
         """Add groups ``[first, first + n)`` to the run of groups held back, writing the run
-        first where they do not follow it, and after where it is due; returns the chunks written."""
+        first where they do not follow it, and after where it is due: long enough, begun
+        ``BUFFER_SECONDS`` ago, or groups arriving slower than that (a sweep of minutes a chunk,
+        and its first chunk, are written at once). Returns the chunks written."""
         written = self.flush(h5) if self._run and (self._run.model, self._run.stop) != (model, first) else []
+        now = time.monotonic()
+        slow, self._arrived = now - self._arrived >= self.BUFFER_SECONDS, now
         if self._run is None:
-            self._run = _Run(model, first, first, time.monotonic())
+            self._run = _Run(model, first, first, now)
         run = self._run
         run.stop += n
         run.values.append(values)
         run.chunk_ids.extend(chunk_ids)
-        if run.stop - run.start >= self.BUFFER_GROUPS or time.monotonic() - run.since >= self.BUFFER_SECONDS:
+        if slow or run.stop - run.start >= self.BUFFER_GROUPS or now - run.since >= self.BUFFER_SECONDS:
             written += self.flush(h5)
         return written
 
