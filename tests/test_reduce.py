@@ -216,6 +216,8 @@ def test_a_reduced_sweep_split_over_two_devices_equals_one_device(tmp_path):
 
 @pytest.mark.parametrize("table,key,expected", [
     ('[reduce]\nover = ["T_a"]\nmax = ["power"]\n', "reduce.over", "not an axis of [axes]"),
+    ('[reduce]\nover = ["epsilom"]\nmax = ["power"]\n', "reduce.over",
+     "(is axes.epsilon a misspelling of epsilom, or the other way round?)"),
     ('[reduce]\nover = ["epsilon"]\nmax = ["powr"]\n', "reduce.max", "'powr' is not a stored variable"),
     ('[reduce]\nover = ["epsilon"]\nmean = ["J_a"]\n[output]\nobservables = ["power"]\n', "reduce.mean",
      "add it to [output] observables"),
@@ -255,6 +257,11 @@ def test_a_reduced_file_is_described_and_plotted(tmp_path, capsys):
     assert cli.main(["info", str(tmp_path / "red.h5")]) == 0
     out = capsys.readouterr().out
     assert "power_max [energy/time]" in out and "reduced      over epsilon (max power)" in out and "NAME_at_" in out
+    # its points are groups (2 couplings × T_b 5 × delta 3), and the grid's points are said apart
+    import re
+
+    found = re.search(r"\(30 of 30 groups computed, 0 without a valid point; 390 grid points, (\d+) failed;", out)
+    assert found and int(found.group(1)) == 390 - int(jaxtherm.open(tmp_path / "red.h5")["valid_points"].sum())
     png = tmp_path / "red.png"
     assert cli.main(["plot", str(tmp_path / "red.h5"), "epsilon_at_power_max", "--sel", "coupling=global",
                      "-o", str(png)]) == 0
@@ -338,3 +345,11 @@ def test_a_chunk_the_fallback_recomputes_is_reduced_from_the_fallbacks_outputs(t
         assert (n == 3).all() and np.array_equal(r["g_at_J_h_max"].values, full["g"].values[index]), size
         mean, _, _ = _expected(tmp_path / "full.h5", ["g"], "J_c", "mean")
         np.testing.assert_allclose(r["J_c_mean"].values, mean, rtol=0, atol=16 * np.finfo(float).eps * np.abs(mean).max())
+
+
+def test_the_hint_after_a_run_names_a_variable_the_file_has():
+    """``jaxtherm run`` ends with a ``jaxtherm plot`` command to try: on a variable the file holds."""
+    observables = PAIR.replace("[output]\n", '[output]\nobservables = ["J_b"]\n')
+    for text, shown in [(PAIR, "sigma"), (observables, "J_b"),
+                        (PAIR + _reduce_table(["epsilon"], mean=["J_a"], mx=["power"]), "power_max")]:
+        assert cli._shown(parse_spec(text, "t.toml")) == shown

@@ -205,6 +205,21 @@ def test_progress_in_a_batch_log_is_one_line_per_interval():
     assert "1,000/1,000" in lines[-1]
 
 
+def test_progress_in_a_batch_log_ends_with_the_final_count():
+    """A run faster than the log's interval still ends its log at 100 %, once."""
+    import io
+
+    from jaxtherm.sweep.progress import Progress
+
+    stream = io.StringIO()
+    bar = Progress(1000, stream=stream, interval=3600.0, label="x.h5")
+    bar.start_line()
+    bar.update(1000)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "0/1,000" in lines[0] and "100.0% 1,000/1,000" in lines[1]
+
+
 # ---- plots of every bundled sweep ----------------------------------------------------------
 
 

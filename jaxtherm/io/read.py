@@ -149,7 +149,7 @@ def info(path: str | os.PathLike) -> dict:
         "fixed": {k: {"value": v["value"], "units": v["attrs"].get("units", "")} for k, v in fixed.items()},
         "observables": _observables(outputs, gradients, a.get("reduced_over")),
         "gradients": gradients,
-        "reduced": {"over": a["reduced_over"], "table": a.get("reduce", "")} if "reduced_over" in a else None,
+        "reduced": _reduced(a),
         "rho": "rho_re" in s["variables"],
         "points": {"total": total, "done": done,  # failed: no numbers kept (status 6 keeps them: flagged, not failed)
                    "failed": int(sum(c for k, c in counts.items() if k > 0 and not keeps_values(k)))},
@@ -162,6 +162,15 @@ def info(path: str | os.PathLike) -> dict:
         "versions": _versions(a),
         "spec_source": a.get("spec_source", ""),
     }
+
+
+def _reduced(attrs) -> dict | None:
+    """Of a reduced file (``[reduce]``): the reduced axes, the table, and once it is complete
+    the grid's points and those that failed (its ``points`` count groups)."""
+    if "reduced_over" not in attrs:
+        return None
+    grid = {k: int(attrs[a]) for k, a in (("grid_points", "n_points"), ("grid_failed", "n_failed")) if a in attrs}
+    return {"over": attrs["reduced_over"], "table": attrs.get("reduce", ""), **grid}
 
 
 def _versions(attrs) -> dict:
@@ -294,10 +303,13 @@ def _header_lines(d: dict) -> list[str]:
     shape = " × ".join(f"{k} {v['size']}" for k, v in d["axes"].items()) or "no axes"
     options = ", ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}" if isinstance(v, list) else f"{k}={v}"
                         for k, v in d["model_options"].items())
-    return [f"{d['path']}: {d['state']} ({p['done']:,} of {_plural(p['total'], 'point')} computed, {p['failed']:,} "
-            f"failed; {d['file_mb']:.1f} MB)",
+    r = d.get("reduced")
+    unit, failed = ("group", "without a valid point") if r else ("point", "failed")
+    grid = f"; {r['grid_points']:,} grid points, {r['grid_failed']:,} failed" if r and "grid_points" in r else ""
+    return [f"{d['path']}: {d['state']} ({p['done']:,} of {_plural(p['total'], unit)} computed, {p['failed']:,} "
+            f"{failed}{grid}; {d['file_mb']:.1f} MB)",
             f"  model        {d['model']}" + (f" ({options})" if options else ""),
-            f"  grid         {_plural(p['total'], 'point')}: {shape}"]
+            f"  grid         {_plural(p['total'], unit)}: {shape}"]
 
 
 def _axis_lines(d: dict) -> list[str]:

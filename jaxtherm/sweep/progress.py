@@ -30,6 +30,7 @@ class Progress:
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.interval, self.enabled, self.label = interval, enabled, label
         self.start = self._last = time.perf_counter()
+        self._reported = -1  # the points the last plain line showed
 
     def start_line(self) -> None:
         """Show the bar at 0 % at once (the first chunk may take a while)."""
@@ -38,6 +39,7 @@ class Progress:
         self.start = self._last = time.perf_counter()
         self.stream.write(("\r" if self.tty else "") + self.line(self.start) + ("" if self.tty else "\n"))
         self.stream.flush()
+        self._reported = 0
 
     def update(self, n: int) -> None:
         self.done += n
@@ -50,7 +52,7 @@ class Progress:
                 self.stream.write("\r" + self.line(now))
                 self.stream.flush()
         elif now - self._last >= self.interval:
-            self._last = now
+            self._last, self._reported = now, self.done
             self.stream.write(self.line(now) + "\n")
             self.stream.flush()
 
@@ -66,6 +68,12 @@ class Progress:
                 f"{rate:,.0f} points/s elapsed {_duration(elapsed)} ETA {eta_s}")
 
     def close(self) -> None:
-        if self.enabled and self.tty:
+        """End the bar's line on a terminal; elsewhere (a batch job's log) write the last state
+        once more where the last plain line showed less."""
+        if not self.enabled:
+            return
+        if self.tty:
             self.stream.write("\n")
-            self.stream.flush()
+        elif self.total and self._reported != self.done:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()

@@ -56,6 +56,7 @@ refused before anything is allocated.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import re
@@ -549,8 +550,10 @@ def _reduced_axes(source: str, over, names: list[str]) -> tuple[str, ...]:
     over = _names(source, "reduce.over", over, "axis names of [axes]")
     for name in over:
         if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f" (is axes.{close[0]} a misspelling of {name}, or the other way round?)" if close else ""
             raise SpecError(source, "reduce.over", f"{name!r} is not an axis of [axes]; expected some of "
-                            f"{', '.join(names) or '(no axes)'}")
+                            f"{', '.join(names) or '(no axes)'}{hint}")
     return tuple(n for n in names if n in over)
 
 
