@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("spec", nargs="?", default="quickstart",
                      help="sweep spec: a TOML file or the name of a bundled sweep (default: quickstart)")
-    run.add_argument("-o", "--output", help="output HDF5 file (default: [output] path of the spec, else results/<spec>.h5)")
+    run.add_argument("-o", "--output", help="output HDF5 file (default: [output] path of the spec, else results/<spec>.h5; "
+                     "relative paths from the current directory, not the spec's)")
     run.add_argument("--chunk-size", type=int, help="points per compiled chunk (default: [run] chunk_size, else tuned "
                      "to the kernel's working set and the grid's rows); memory grows with it")
     run.add_argument("--resume", action="store_true", help="complete an unfinished (killed) run of the same spec; on a file that "
