@@ -360,12 +360,13 @@ class _Eigenbasis:
 
     def __init__(self, model: Model, p, plan, ops: dict, h_coeffs: list, dtype, counting: bool):
         self.model, self.plan = model, plan
+        self.code = secular.code_for(model, plan.scalars)
         self.st = st = secular.structure(model, plan.keep)
         # computed once where they feed an unrolled elimination's many fused loops; an LU's
         # assembly reads them once anyway (benchmarks/bench_models.py)
         stored = once if plan.elimination.scalars else (lambda x: x)
         self.energies, self.v, tol = stored(secular.eigensystem(model, st.blocks, h_coeffs, dtype))
-        ham, baths = stored(secular.generators(model, st, p, self.energies, self.v, tol, dtype, plan.scalars, counting))
+        ham, baths = stored(secular.generators(model, st, p, self.energies, self.v, tol, dtype, self.code, counting))
         self.counted = [bath[1:] for bath in baths] if counting else []
         self.baths = [bath[0] for bath in baths] if counting else baths
         m = plan.size
@@ -378,7 +379,7 @@ class _Eigenbasis:
 
     def flows(self, r_eig) -> list[tuple[str, jnp.ndarray]]:
         """``(channel, Σ_n E_n (D_j ρ)_nn)`` of every Davies thermalizer."""
-        return [(k.channel, secular.heat(self.st, self.energies, values, r_eig, self.plan.scalars))
+        return [(k.channel, self.code.heat(self.st, self.energies, values, r_eig))
                 for k, values in zip(self.model.davies, self.baths)]
 
     def counting(self) -> dict[str, tuple[list, list]]:
@@ -391,4 +392,4 @@ class _Eigenbasis:
 
     def product_coordinates(self, r_eig):
         """The kept coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis."""
-        return secular.product_coordinates(self.model, self.plan.keep, self.v, r_eig, self.plan.scalars)
+        return self.code.product_coordinates(self.model, self.plan.keep, self.v, r_eig)

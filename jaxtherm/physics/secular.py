@@ -394,7 +394,7 @@ def _scalar_blocks(blocks_: tuple[np.ndarray, ...]) -> bool:
     return sum(len(b) for b in blocks_) <= SCALAR_DIM and all(len(b) <= 2 for b in blocks_)
 
 
-def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True, counting: bool = False):
+def generators(model: Model, st: Structure, p, energies, v, tol, dtype, code: Code, counting: bool = False):
     """The real generator entries on the sector (eigenbasis): ``(hamiltonian, [bath …])``, each
     an ``(E,)`` vector of values at ``(st.rows, st.cols)`` — the Hamiltonian part, then each
     Davies thermalizer's (with ``counting``, ``(generator, 𝒥₁, 𝒥₂)`` per bath, see
@@ -402,29 +402,17 @@ def generators(model: Model, st: Structure, p, energies, v, tol, dtype, scalars:
 
     Args:
         energies, v, tol: from ``eigensystem``.
-        scalars: allow scalar code where ``scalar_code`` says so (see ``SCALAR_DIM``).
+        code: scalars or arrays (``code_for``).
     """
-    e_h, hn, hn2, hs = st.h_terms
-    n_entries = len(st.rows)
-    if scalars and scalar_code(model):
-        ham = [jnp.zeros((), dtype)] * n_entries
-        for e, n, n2, sign in zip(e_h.tolist(), hn.tolist(), hn2.tolist(), hs.tolist()):
-            ham[e] = ham[e] + sign * (energies[n] - energies[n2])
-        ham = jnp.stack(ham)
-    else:  # one scatter: a stack of E scalars compiles for minutes at E ~ 10⁴ (global chain n = 5)
-        e_arr = jnp.stack(energies)
-        ham = jnp.zeros(n_entries, dtype).at[e_h].add(jnp.asarray(hs, dtype) * (e_arr[hn] - e_arr[hn2]))
-    return ham, bath_entries(model, st, p, energies, v, tol, dtype, scalars, counting)
+    return code.hamiltonian(st, energies, dtype), bath_entries(model, st, p, energies, v, tol, dtype, code, counting)
 
 
-def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalars: bool = True,
-                 counting: bool = False):
+def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, code: Code, counting: bool = False):
     """Each eigenbasis thermalizer's entries at ``(st.rows, st.cols)``, ``[(E,) …]``: its generator
     (Davies, Redfield or ULE by ``k.equation``, weights of ``jaxtherm.physics.nonsecular``); with
     ``counting`` (Davies only), ``[(generator, 𝒥₁, 𝒥₂) …]``, its counting superoperators too (the
     ``K`` terms only, each transition ``a → n`` weighted by ``ν`` and ``ν²``, ``ν = E_n − E_a``
     the energy it takes from the bath; ``jaxtherm.physics.fluctuations``), from the same terms."""
-    make = _scalar_bath if scalars and scalar_code(model) else _array_bath
     out = []
     for k in model.davies:
         cutoff = None if k.cutoff is None else jnp.asarray(k.cutoff(p), dtype)
@@ -433,7 +421,7 @@ def bath_entries(model: Model, st: Structure, p, energies, v, tol, dtype, scalar
         bath = _Bath(np.real(k.coupling), rates, k.equation,
                      None if k.equation == "davies" else k.spectrum.zero_frequency(beta, rate, cutoff),
                      float(np.abs(k.coupling).max(initial=0.0)))
-        out.append(make(st, bath, energies, v, tol, dtype, model.dim, counting))
+        out.append(code.bath(st, bath, energies, v, tol, dtype, model.dim, counting))
     return out
 
 
@@ -586,35 +574,9 @@ def _scalar_jumps(st: Structure, x: dict, gamma, energies, tol, zero, counting: 
     return values, first, second
 
 
-def heat(st: Structure, energies, values, r, scalars: bool = True):
-    """``Σ_n E_n (D r)_nn`` from a generator's entries (population rows only): scalars where
-    ``scalar_code``, gathers otherwise."""
-    e, n = st.pop_rows[:, 0], st.pop_rows[:, 1]
-    if not scalars or not _scalar_blocks(st.blocks):
-        return jnp.sum(jnp.stack(energies)[n] * values[e] * r[st.cols[e]])
-    flow = {}  # (D r)_nn, then weighted by E_n
-    for e_, n_ in zip(e.tolist(), n.tolist()):
-        term = values[e_] * r[int(st.cols[e_])]
-        flow[n_] = flow[n_] + term if n_ in flow else term
-    return functools.reduce(lambda acc, k: acc + energies[k] * flow[k], flow, jnp.zeros((), r.dtype))
-
-
-def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig, scalars: bool = True):
-    """The kept real coordinates of ``ρ = V ρ_eig Vᵀ`` in the product basis, ``(m,)``.
-
-    ``V`` is real and block diagonal, so ``Re ρ_ij = Σ_{nn'} V_in V_jn' Re ρ_eig,nn'`` and the
-    same for ``Im`` (and populations), over ``n`` in the block of ``i`` and ``n'`` in that of ``j``:
-    scalars where ``scalar_code``, two real matrix products otherwise.
-
-    Args:
-        v: ``{(i, n): V_in}`` from ``eigensystem``.
-        r_eig: the kept real coordinates in the eigenbasis, ``(m,)``.
-    """
-    d = model.dim
-    meaning = liouvillian._coordinate_meaning(d)[np.asarray(keep)]
-    if not scalars or not scalar_code(model):
-        return _array_product_coordinates(meaning, v_matrix(v, d, r_eig.dtype), r_eig)
-    return _scalar_product_coordinates(meaning, v, r_eig)
+def _meaning(model: Model, keep: tuple[int, ...]) -> np.ndarray:
+    """``(i, j, part)`` of each kept coordinate (``part``: 0 population, 1 Re, 2 Im)."""
+    return liouvillian._coordinate_meaning(model.dim)[np.asarray(keep)]
 
 
 def _array_product_coordinates(meaning: np.ndarray, v_arr, r_eig):
@@ -655,3 +617,80 @@ def _scalar_product_coordinates(meaning: np.ndarray, v: dict, r_eig):
                 acc = acc + vin * vjn * element(n, n2, part == 2)
         out.append(acc)
     return jnp.stack(out)
+
+
+class Code:
+    """How a model's eigenbasis entries are computed, chosen once per model and plan
+    (``code_for``): the formulas of the module docstring, evaluated with ``(d, d)`` arrays
+    (``Arrays``: matrix products, gathers and one scatter-add) or as scalars over the structural
+    non-zeros (``Scalars``: every operation elementwise over a batch, for small models with
+    closed-form blocks; ``SCALAR_DIM``).
+
+    Methods (the same in both):
+        hamiltonian(st, energies, dtype): the ``−i[H, ·]`` entries, ``(E,)``.
+        bath(st, bath, energies, v, tol, dtype, d, counting): one thermalizer's entries
+            (``bath_entries``).
+        heat(st, energies, values, r): ``Σ_n E_n (D r)_nn`` from a generator's entries
+            (population rows only).
+        product_coordinates(model, keep, v, r_eig): the kept real coordinates of
+            ``ρ = V ρ_eig Vᵀ`` in the product basis, ``(m,)``: ``Re ρ_ij = Σ_{nn'} V_in V_jn'
+            Re ρ_eig,nn'`` and the same for ``Im`` (and populations), over ``n`` in the block of
+            ``i`` and ``n'`` in that of ``j`` (``V`` is real and block diagonal; ``v``:
+            ``{(i, n): V_in}`` from ``eigensystem``).
+    """
+
+
+class Arrays(Code):
+    """The entries with ``(d, d)`` arrays (see ``Code``)."""
+
+    bath = staticmethod(_array_bath)
+
+    @staticmethod
+    def hamiltonian(st: Structure, energies, dtype):
+        # one scatter: a stack of E scalars compiles for minutes at E ~ 10⁴ (global chain n = 5)
+        e_h, hn, hn2, hs = st.h_terms
+        e_arr = jnp.stack(energies)
+        return jnp.zeros(len(st.rows), dtype).at[e_h].add(jnp.asarray(hs, dtype) * (e_arr[hn] - e_arr[hn2]))
+
+    @staticmethod
+    def heat(st: Structure, energies, values, r):
+        e, n = st.pop_rows[:, 0], st.pop_rows[:, 1]
+        return jnp.sum(jnp.stack(energies)[n] * values[e] * r[st.cols[e]])
+
+    @staticmethod
+    def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig):
+        return _array_product_coordinates(_meaning(model, keep), v_matrix(v, model.dim, r_eig.dtype), r_eig)
+
+
+class Scalars(Code):
+    """The entries as scalars over the structural non-zeros (see ``Code``)."""
+
+    bath = staticmethod(_scalar_bath)
+
+    @staticmethod
+    def hamiltonian(st: Structure, energies, dtype):
+        e_h, hn, hn2, hs = st.h_terms
+        ham = [jnp.zeros((), dtype)] * len(st.rows)
+        for e, n, n2, sign in zip(e_h.tolist(), hn.tolist(), hn2.tolist(), hs.tolist()):
+            ham[e] = ham[e] + sign * (energies[n] - energies[n2])
+        return jnp.stack(ham)
+
+    @staticmethod
+    def heat(st: Structure, energies, values, r):
+        e, n = st.pop_rows[:, 0], st.pop_rows[:, 1]
+        flow = {}  # (D r)_nn, then weighted by E_n
+        for e_, n_ in zip(e.tolist(), n.tolist()):
+            term = values[e_] * r[int(st.cols[e_])]
+            flow[n_] = flow[n_] + term if n_ in flow else term
+        return functools.reduce(lambda acc, k: acc + energies[k] * flow[k], flow, jnp.zeros((), r.dtype))
+
+    @staticmethod
+    def product_coordinates(model: Model, keep: tuple[int, ...], v, r_eig):
+        return _scalar_product_coordinates(_meaning(model, keep), v, r_eig)
+
+
+def code_for(model: Model, scalars: bool = True) -> Code:
+    """``Scalars`` where the plan allows them (``scalars``: not for differentiated kernels, which
+    compile much faster with arrays) and the model's blocks are closed-form and small
+    (``scalar_code``); else ``Arrays``."""
+    return Scalars() if scalars and scalar_code(model) else Arrays()
