@@ -154,24 +154,23 @@ def test_solve_sizes_its_chunks_to_an_accelerators_budget(monkeypatch):
         np.testing.assert_array_equal(np.asarray(on_gpu[k]), np.asarray(whole[k]), err_msg=k)
 
 
-_LEVEL_CASES = """
-import sys, numpy as np, jaxtherm
-from tests.helpers import default_compiler_env, random_points
-p = random_points(16, seed=20261206)
-cases = {
-    "pair_global": (jaxtherm.qubit_pair("global"), dict(gradients=("epsilon", "beta_a"), fluctuations=True)),
-    "pair_redfield": (jaxtherm.qubit_pair("redfield"), dict(gradients=("epsilon",))),
-    "refrigerator": (jaxtherm.models.get("absorption_refrigerator", coupling="global"), {}),
-}
-out = {}
-for name, (model, options) in cases.items():
-    q = {k: v for k, v in p.items() if k in model.parameters}
-    rng = np.random.default_rng(1)
-    q.update({k: rng.uniform(0.5, 1.5, 16) for k in model.parameters if k not in q})
-    for key, value in jaxtherm.solve(model, **options, **q).items():
-        out[f"{name}/{key}"] = np.asarray(value)
-np.savez(sys.argv[1], **out)
-"""
+def level_cases(path: str) -> None:
+    """Solve the kernel families ``test_the_default_compiler_level_gives_the_tests_results``
+    compares, into an ``.npz`` at ``path``."""
+    p = random_points(16, seed=20261206)
+    cases = {
+        "pair_global": (jaxtherm.qubit_pair("global"), dict(gradients=("epsilon", "beta_a"), fluctuations=True)),
+        "pair_redfield": (jaxtherm.qubit_pair("redfield"), dict(gradients=("epsilon",))),
+        "refrigerator": (jaxtherm.models.get("absorption_refrigerator", coupling="global"), {}),
+    }
+    out = {}
+    for name, (model, options) in cases.items():
+        q = {k: v for k, v in p.items() if k in model.parameters}
+        rng = np.random.default_rng(1)
+        q.update({k: rng.uniform(0.5, 1.5, 16) for k in model.parameters if k not in q})
+        for key, value in jaxtherm.solve(model, **options, **q).items():
+            out[f"{name}/{key}"] = np.asarray(value)
+    np.savez(path, **out)
 
 
 def test_the_default_compiler_level_gives_the_tests_results(tmp_path):
@@ -184,12 +183,11 @@ def test_the_default_compiler_level_gives_the_tests_results(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    results = {}
-    for level, env in [("tests", dict(os.environ)), ("default", default_compiler_env())]:
-        env["PYTHONPATH"] = str(root)
-        subprocess.run([sys.executable, "-c", _LEVEL_CASES, str(tmp_path / f"{level}.npz")],
-                       env=env, check=True, cwd=root)
-        results[level] = np.load(tmp_path / f"{level}.npz")
+    level_cases(str(tmp_path / "tests.npz"))  # here, at the tests' level
+    env = dict(default_compiler_env(), PYTHONPATH=str(root))
+    subprocess.run([sys.executable, "-c", "import sys; from tests.test_api import level_cases; level_cases(sys.argv[1])",
+                    str(tmp_path / "default.npz")], env=env, check=True, cwd=root)
+    results = {level: np.load(tmp_path / f"{level}.npz") for level in ("tests", "default")}
     assert "--xla_backend_optimization_level" in os.environ["XLA_FLAGS"]  # conftest's, or the caller's own
     tests, default = results["tests"], results["default"]
     assert sorted(tests) == sorted(default) and len(tests) > 30
