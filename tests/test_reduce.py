@@ -17,8 +17,8 @@ import jaxtherm
 from jaxtherm.cli import commands as cli
 from jaxtherm.sweep import SpecError, parse_spec, resolve, run_sweep
 
-from .helpers import default_compiler_env, finished_chunks
-from .test_sweep import DEAD, read_all
+from .helpers import finished_chunks
+from .test_sweep import DEAD, on_one_and_two_devices, read_all
 
 PAIR = """
 [model]
@@ -198,17 +198,9 @@ def test_a_killed_reduced_sweep_resumes_bitwise_equal(tmp_path):
 
 def test_a_reduced_sweep_split_over_two_devices_equals_one_device(tmp_path):
     """Each chunk's kernel and its reduction split over two (host) devices: the reduced file is
-    bitwise the one-device file (both at XLA's default compiler level, as in
-    ``test_sweep.py::test_sharded_over_two_devices_equals_one_device``)."""
-    spec = tmp_path / "reduced.toml"
-    spec.write_text(PAIR + _reduce_table(["epsilon"], mx=["power"], mn=["sigma"], mean=["J_a"]))
-    for name, flags in [("two.h5", ["--xla_force_host_platform_device_count=2"]), ("one.h5", [])]:
-        res = subprocess.run([sys.executable, "-m", "jaxtherm", "run", str(spec), "-o", str(tmp_path / name),
-                              "--chunk-size", "26", "-q"], capture_output=True, text=True,
-                             env=default_compiler_env(*flags))
-        assert res.returncode == 0, res.stderr
-        assert ("on 2 devices" in res.stdout) == (name == "two.h5")
-    a, b = read_all(tmp_path / "one.h5"), read_all(tmp_path / "two.h5")
+    bitwise the one-device file (``test_sweep.on_one_and_two_devices``)."""
+    table = _reduce_table(["epsilon"], mx=["power"], mn=["sigma"], mean=["J_a"])
+    a, b = on_one_and_two_devices(PAIR + table, tmp_path, 26)
     assert a.keys() == b.keys() and "power_max" in a and (a["status"] == 0).all()
     for k in a:
         assert a[k].tobytes() == b[k].tobytes(), k

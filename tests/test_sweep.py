@@ -107,20 +107,26 @@ def test_dense_solver_sweep_equals_reduced(tmp_path):
     assert (da["status"] == 0).all() and (db["status"] == 0).all()
 
 
-def test_sharded_over_two_devices_equals_one_device(tmp_path):
-    """With two (host) devices every chunk is split over both; the file is bitwise the same as
-    on one device, and the summary says two devices were used. Both run at XLA's default
-    compiler level, as users' sweeps do: with LLVM's optimisations off (the other tests'
-    setting, tests/conftest.py) the halves of a chunk round differently from the whole."""
-    spec = tmp_path / "small.toml"
-    spec.write_text(SMALL)
+def on_one_and_two_devices(text: str, tmp_path, chunk_size: int) -> tuple[dict, dict]:
+    """``read_all`` of the sweep ``text`` run by the command line on one device and on two
+    (host) devices, both at XLA's default compiler level, as users' sweeps run: with LLVM's
+    optimisations off (the other tests' setting, tests/conftest.py) the halves of a chunk round
+    differently from the whole. Checks that the summary says two devices where there were two."""
+    spec = tmp_path / "two_devices.toml"
+    spec.write_text(text)
     for name, flags in [("two.h5", ["--xla_force_host_platform_device_count=2"]), ("one.h5", [])]:
         res = subprocess.run([sys.executable, "-m", "jaxtherm", "run", str(spec), "-o", str(tmp_path / name),
-                              "--chunk-size", "50", "-q"], capture_output=True, text=True,
+                              "--chunk-size", str(chunk_size), "-q"], capture_output=True, text=True,
                              env=default_compiler_env(*flags))
         assert res.returncode == 0, res.stderr
         assert ("on 2 devices" in res.stdout) == (name == "two.h5")
-    da, db = read_all(tmp_path / "one.h5"), read_all(tmp_path / "two.h5")
+    return read_all(tmp_path / "one.h5"), read_all(tmp_path / "two.h5")
+
+
+def test_sharded_over_two_devices_equals_one_device(tmp_path):
+    """With two (host) devices every chunk is split over both; the file is bitwise the same as
+    on one device (``on_one_and_two_devices``)."""
+    da, db = on_one_and_two_devices(SMALL, tmp_path, 50)
     assert set(da) == set(db) and (da["status"] == 0).all()
     for k in da:
         np.testing.assert_array_equal(da[k], db[k], err_msg=k)

@@ -114,8 +114,8 @@ def write_chunk(output: Path, chunk_id: int, arrays: Mapping[str, np.ndarray],
 @functools.lru_cache(maxsize=512)
 def _npy_header(dtype: str, shape: tuple[int, ...]) -> bytes:
     """The ``.npy`` header ``np.lib.format.write_array`` writes before an array of ``dtype``
-    (its ``.str``) and ``shape`` in C order: the same bytes, made once (a chunk's record repeats
-    the same ~20 headers; making each took a fifth of the journal's time a chunk)."""
+    (its ``.str``) and ``shape`` in C order: the same bytes, made once (every chunk's record
+    repeats the same ~20 headers; ``benchmarks/bench_reduce.py``)."""
     view = np.broadcast_to(np.zeros((), np.dtype(dtype)), shape)  # the shape without its memory
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(buf, np.lib.format.header_data_from_array_1_0(view))

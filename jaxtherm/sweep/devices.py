@@ -88,11 +88,6 @@ class HostInputs:
         idx = np.unravel_index(flat, self.shape) if self.shape else ()
         return {a.name: self._host_values[a.name][j] for a, j in zip(self.axes, idx)}
 
-    def on_host(self, start: int, stop: int) -> list[np.ndarray]:
-        """The inputs of points ``[start, stop)``, padded, as NumPy arrays."""
-        values = self._swept(start, stop)
-        return [values[n] if n in values else np.full(self.size, self.fixed[n]) for n in self.names]
-
     def __call__(self, start: int, stop: int) -> list:
         """The inputs of points ``[start, stop)``, padded, on the devices. The fixed inputs are
         the same arrays for every chunk, placed once; the swept ones are copied in one call."""
@@ -118,7 +113,7 @@ class DeviceInputs(HostInputs):
         shape, constants = self.shape, self.fixed
         target = sharding(devs)
         self._whole = NamedSharding(target.mesh, PartitionSpec()) if target is not None else devs[0]
-        self._values = [jax.device_put(np.asarray(a.values, self.dtype), self._whole) for a in self.axes]
+        self._values = [jax.device_put(self._host_values[a.name], self._whole) for a in self.axes]
 
         def make(values, bounds):
             start, n = bounds[0], bounds[1]
