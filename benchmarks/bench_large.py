@@ -17,9 +17,15 @@ Rows, each in a fresh subprocess so that its peak resident memory (``ru_maxrss``
 
 The ``× QuTiP`` column divides jaxtherm's points/s by the better QuTiP row of the same model.
 
+``--warm-starts R`` times Krylov's warm starts instead (no QuTiP rows): ``solver="krylov"``
+(each point of a chunk starting from its neighbours' solutions) against
+``Krylov(warm_start=False)`` (every point from zero), R pairs alternating in fresh processes,
+on the same linspace (``--points`` sets how many points, i.e. how close neighbours are).
+
 Usage::
 
     python benchmarks/bench_large.py [--quick] [--only SUBSTRING] [--solver NAME] [--json out.json]
+    python benchmarks/bench_large.py --warm-starts 3 [--points 32] [--only chain8]
 """
 
 from __future__ import annotations
@@ -57,14 +63,16 @@ def _points(swept: str, n: int) -> np.ndarray:
     return np.linspace(0.1, 1.0, n) if swept == "g" else np.linspace(0.05, 0.4, n)
 
 
-def row_jaxtherm(key: str, solver: str, quick: bool) -> dict:
+def row_jaxtherm(key: str, solver: str, quick: bool, points: int | None = None) -> dict:
     import jax
 
     jax.config.update("jax_enable_x64", True)
     import jaxtherm
 
     model, fixed, swept, n = _model(key)
-    n = 2 if quick else n
+    n = 2 if quick else points or n
+    if solver == "krylov-cold":  # every point's GMRES from zero
+        solver = jaxtherm.solvers.Reduced(elimination=jaxtherm.solvers.Krylov(warm_start=False))
     values = _points(swept, n)
     start = time.perf_counter()
     out = jax.block_until_ready(jaxtherm.solve(model, solver=solver, rho=False, **fixed, **{swept: values}))
@@ -105,7 +113,7 @@ def row_qutip(key: str, method: str, budget: float, quick: bool) -> dict:
 
 def child(args) -> None:
     if args.row_method == "jaxtherm":
-        r = row_jaxtherm(args.row_model, args.row_solver, args.quick)
+        r = row_jaxtherm(args.row_model, args.row_solver, args.quick, args.points)
     else:
         r = row_qutip(args.row_model, args.row_method, args.qutip_seconds, args.quick)
     r["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -114,7 +122,8 @@ def child(args) -> None:
 
 def run_row(key: str, method: str, solver: str, args) -> dict:
     cmd = [sys.executable, __file__, "--row-model", key, "--row-method", method, "--row-solver", solver,
-           "--qutip-seconds", str(args.qutip_seconds)] + (["--quick"] if args.quick else [])
+           "--qutip-seconds", str(args.qutip_seconds)] + (["--quick"] if args.quick else []) + \
+        ([f"--points={args.points}"] if args.points else [])
     limit = args.qutip_timeout if method != "jaxtherm" else None
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=limit)
@@ -137,12 +146,17 @@ def main() -> None:
                     help="seconds a QuTiP row may take (warm-up included); one that times out is "
                          "reported as below 1/timeout points/s")
     ap.add_argument("--json")
+    ap.add_argument("--warm-starts", type=int, metavar="ROUNDS",
+                    help="time Krylov with and without warm starts, ROUNDS pairs alternating (no QuTiP)")
+    ap.add_argument("--points", type=int, help="points a jaxtherm row solves (default: the model's)")
     ap.add_argument("--row-model", help=argparse.SUPPRESS)
     ap.add_argument("--row-method", help=argparse.SUPPRESS)
     ap.add_argument("--row-solver", default="auto", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.row_model:
         return child(args)
+    if args.warm_starts:
+        return warm_starts(args)
     rows = []
     print(f"{'model':<15}{'method':<26}{'points':>7}{'points/s':>11}{'× QuTiP':>9}{'peak MB':>9}{'compile s':>10}  max rel Δn_c")
     for key in MODELS:
@@ -166,6 +180,23 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
+
+
+def warm_starts(args) -> None:
+    """``--warm-starts``: warm against cold Krylov, alternating in fresh processes."""
+    print("| model | points | cold points/s | warm points/s | warm / cold (median of pairs) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for key in MODELS:
+        if args.only and not any(s in key for s in args.only):
+            continue
+        runs = {"krylov-cold": [], "krylov": []}
+        for _ in range(args.warm_starts):
+            for solver in runs:
+                runs[solver].append(run_row(key, "jaxtherm", solver, args))
+        cold, warm = ([r["points_per_s"] for r in runs[s]] for s in runs)
+        ratio = np.median([w / c for w, c in zip(warm, cold)])
+        print(f"| {key} | {runs['krylov'][0]['points']} | {', '.join(f'{x:.3g}' for x in cold)} | "
+              f"{', '.join(f'{x:.3g}' for x in warm)} | {ratio:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Every elimination × every property, in lineax's manner: each of ``LU``, ``Unrolled``,
-``StaticPivots`` and ``Staged``, chosen by name and by object, against the dense reference
-(``solver="dense"``) and against NumPy.
+``StaticPivots``, ``Staged`` and ``Krylov``, chosen by name and by object, against the dense
+reference (``solver="dense"``) and against NumPy.
 
 Properties: the steady state and observables; forward derivatives (``gradients=``); reverse
 derivatives (``jax.grad`` through ``solve``); solves and transposed solves with a steady
@@ -12,7 +12,8 @@ The model is the local qubit pair (5 unknowns in its sector), which every elimin
 take, and the 3-qubit XX chain (19 unknowns, a fill-reducing order that differs from the
 natural one) for the values. Tolerances are those of ``tests/test_solvers.py`` (its module
 docstring derives them): ``1e-10`` of the natural energy-flow scale ``F = E Γ``; linear solves
-of well-conditioned random sector matrices to ``1e-12`` relative.
+of well-conditioned random sector matrices to ``1e-12`` relative (Krylov's, iterative: to its
+own relative residual ``tol``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from jaxtherm.kernel.point import operators_on
 from tests.helpers import random_points
 
 ELIMINATIONS = {"lu": solvers.LU(), "unrolled": solvers.Unrolled(), "static_pivots": solvers.StaticPivots(),
-                "staged": solvers.Staged()}
+                "staged": solvers.Staged(), "krylov": solvers.Krylov()}
 TOL = 1e-10
 
 
@@ -104,13 +105,15 @@ def test_reverse_derivatives_equal_dense(name):
 
 
 def _sector_system(plan, model, seed: int):
-    """A random point's sector matrix in ``plan``'s form, and its trace-eliminated ``A`` (NumPy)."""
+    """A random point's sector matrix in ``plan``'s form (entries for a matrix-free elimination),
+    and its trace-eliminated ``A`` (NumPy)."""
     ops = operators_on(model, plan.keep)
     rng = np.random.default_rng(seed)
     coeffs = rng.uniform(0.3, 1.5, ops["supers"].shape[0])
     r_matrix = np.einsum("k,kij->ij", coeffs, ops["supers"])
     a, _ = solvers.eliminate_trace(jnp.asarray(r_matrix), model.dim)
-    operator = plan.assemble([jnp.asarray(c) for c in coeffs], ops["supers"], [], np.float64)
+    supers = operators_on(model, plan.keep, sparse=True)["supers"] if plan.elimination.matrix_free else ops["supers"]
+    operator = plan.assemble([jnp.asarray(c) for c in coeffs], supers, [], np.float64)
     return operator, np.asarray(a)
 
 
@@ -118,7 +121,9 @@ def _sector_system(plan, model, seed: int):
 def test_solves_and_transposed_solves_reuse_the_factorisation(name):
     """``plan.solve(state, rhs)`` is ``A⁻¹ rhs``; its transpose (``jax.linear_transpose``, what
     reverse mode runs) is ``A⁻ᵀ c``; its tangent by ``A``'s coefficients is ``−A⁻¹ Ȧ x``: all
-    equal NumPy's on a random sector matrix."""
+    equal NumPy's on a random sector matrix. An iterative elimination's (Krylov: GMRES, here
+    without a preconditioner) is what it promises instead: ``‖A x − rhs‖ ≤ tol ‖rhs‖``, and the
+    same for the transpose."""
     model = _pair()
     plan = solvers.get(name).plan(model)
     operator, a = _sector_system(plan, model, seed=3)
@@ -127,8 +132,13 @@ def test_solves_and_transposed_solves_reuse_the_factorisation(name):
     rng = np.random.default_rng(4)
     rhs, c = rng.normal(size=len(a)), rng.normal(size=len(a))
     x = np.asarray(plan.solve(state, jnp.asarray(rhs)))
-    np.testing.assert_allclose(x, np.linalg.solve(a, rhs), rtol=1e-12, atol=1e-14)
     (y,) = jax.linear_transpose(lambda v: plan.solve(state, v), jnp.asarray(rhs))(jnp.asarray(c))
+    if plan.elimination.matrix_free:
+        tol = plan.elimination.tolerance(np.float64)
+        assert np.linalg.norm(a @ x - rhs) <= tol * np.linalg.norm(rhs)
+        assert np.linalg.norm(a.T @ np.asarray(y) - c) <= tol * np.linalg.norm(c)
+        return
+    np.testing.assert_allclose(x, np.linalg.solve(a, rhs), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(np.asarray(y), np.linalg.solve(a.T, c), rtol=1e-12, atol=1e-14)
 
 
@@ -161,7 +171,7 @@ def test_vmap_of_one_point_equals_the_batch(name):
         assert np.all(np.abs(np.asarray(mapped[k]) - np.asarray(batch[k])) <= TOL * (np.abs(np.asarray(batch[k])) + flow)), k
 
 
-@pytest.mark.parametrize("name", ["lu", "static_pivots", "staged"])
+@pytest.mark.parametrize("name", ["lu", "static_pivots", "staged", "krylov"])
 def test_a_larger_sector_equals_dense(name):
     """The 3-qubit XX chain (19 unknowns, a threshold order unlike the natural one): currents
     and ρ of 16 random points equal the dense reference."""

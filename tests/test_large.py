@@ -123,20 +123,74 @@ def test_small_models_keep_their_eliminations():
         Reduced(min_krylov=-1)
 
 
+COLD = Reduced(elimination=Krylov(warm_start=False))
+
+
 def test_points_solved_one_at_a_time_are_not_padded_to_a_lane_block():
-    """On a CPU Krylov solves one point at a time (``lax.map``), so a batch is padded to its bucket
-    only, not to a multiple of ``LANES`` (5 points were once computed as 64), and a point's
-    value does not depend on the batch it is in (bitwise)."""
+    """On a CPU Krylov solves one point at a time (``lax.scan``), so a batch is padded to its
+    bucket only, not to a multiple of ``LANES`` (5 points were once computed as 64), and, each
+    point starting from zero (``warm_start=False``), a point's value does not depend on the
+    batch it is in (bitwise)."""
     from jaxtherm.kernel import batch
 
     plan = jaxtherm.solvers.get("krylov").plan(jaxtherm.qubit_chain(4))
     assert batch.lanes_of(plan) == 1 and batch.bucket_size(5, 2**15, batch.lanes_of(plan)) == 5
     assert batch.lanes_of(jaxtherm.solvers.Auto().plan(jaxtherm.qubit_pair("local"))) == batch.LANES
     g = np.linspace(0.2, 1.0, 9)
-    whole = jaxtherm.solve(jaxtherm.qubit_chain(4), g=g, solver="krylov", rho=False, **BATHS)
-    part = jaxtherm.solve(jaxtherm.qubit_chain(4), g=g[2:7], solver="krylov", rho=False, **BATHS)
+    whole = jaxtherm.solve(jaxtherm.qubit_chain(4), g=g, solver=COLD, rho=False, **BATHS)
+    part = jaxtherm.solve(jaxtherm.qubit_chain(4), g=g[2:7], solver=COLD, rho=False, **BATHS)
     for k in CHECKED:
         np.testing.assert_array_equal(np.asarray(part[k]), np.asarray(whole[k])[2:7], err_msg=k)
+
+
+def test_a_warm_start_is_used_and_a_failed_point_passes_on_the_guess_it_got():
+    """``kernel.point_from``: from its own solutions, a Krylov too weak to converge from zero (one
+    cycle of 3 steps) converges; the guess it leaves is that point's solution; a point that fails
+    (singular, g = 0) hands on the guess it got, unchanged."""
+    import jax
+
+    from jaxtherm.kernel.point import point_from
+
+    model = jaxtherm.qubit_chain(4)
+    weak = Reduced(elimination=Krylov(restart=3, maxiter=1)).plan(model)
+    plan = jaxtherm.solvers.get("krylov").plan(model)
+    p = model.to_parameters({**BATHS, "g": 0.5})
+    run = jax.jit(lambda plan, guess, p: point_from(model, p, plan, guess, rho=False), static_argnums=0)
+    out, guess = run(plan, plan.cold_guess(np.float64), p)
+    assert int(out["status"]) == 0 and all(np.all(np.isfinite(x)) for x in guess)
+    cold, _ = run(weak, weak.cold_guess(np.float64), p)
+    assert int(cold["status"]) == jaxtherm.STATUS_UNCONVERGED
+    warm, again = run(weak, guess, p)
+    assert int(warm["status"]) == 0
+    for k in CHECKED:
+        np.testing.assert_allclose(float(warm[k]), float(out[k]), rtol=1e-10, err_msg=k)
+    failed, handed_on = run(plan, guess, model.to_parameters({**BATHS, "g": 0.0}))
+    assert int(failed["status"]) == jaxtherm.STATUS_SINGULAR
+    for a, b in zip(handed_on, guess):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_warm_started_points_equal_cold_ones_within_the_tolerance():
+    """Points of a batch start from the last one's solutions (the default, ``warm_start=True``):
+    each is still solved to the tolerance, so a batch, a part of it and cold starts agree to
+    1e-9 and the quasi-free values to 1e-8; failed points (singular, non-finite) in the middle
+    leave their neighbours as accurate."""
+    model = jaxtherm.qubit_chain(5)
+    g = np.array([0.30, 0.32, 0.0, 0.34, np.nan, 0.36, 0.38])
+    warm = jaxtherm.solve(model, g=g, solver="krylov", rho=False, **BATHS)
+    cold = jaxtherm.solve(model, g=g, solver=COLD, rho=False, **BATHS)
+    part = jaxtherm.solve(model, g=g[3:], solver="krylov", rho=False, **BATHS)
+    status = np.asarray(warm["status"])
+    np.testing.assert_array_equal(status, np.asarray(cold["status"]))
+    assert status[2] == jaxtherm.STATUS_SINGULAR and status[4] != 0
+    good = np.flatnonzero(status == 0)
+    np.testing.assert_array_equal(good, [0, 1, 3, 5, 6])
+    ref = reference(5, g[good])
+    for k in CHECKED:
+        np.testing.assert_allclose(np.asarray(warm[k])[good], np.asarray(cold[k])[good], rtol=1e-9, atol=0, err_msg=k)
+        np.testing.assert_allclose(np.asarray(part[k])[[0, 2, 3]], np.asarray(warm[k])[[3, 5, 6]], rtol=1e-9, atol=0,
+                                   err_msg=k)
+        np.testing.assert_allclose(np.asarray(warm[k])[good], ref[k], rtol=1e-8, atol=0, err_msg=k)
 
 
 def test_oscillators_at_cutoff_12_and_16_reach_the_gaussian_limit_within_the_truncation_error():
@@ -208,7 +262,10 @@ def test_krylov_sweep_split_over_two_devices_matches_the_quasi_free_chain(tmp_pa
         two = {k: h5[k][()] for k in (*CHECKED, "status")}
     assert two["status"][0] == jaxtherm.STATUS_SINGULAR and (two["status"][1:] == 0).all()
     assert_close({k: v[1:] for k, v in two.items()}, reference(3, g[1:]), rtol=1e-8)
-    one = jaxtherm.solve(jaxtherm.qubit_chain(3, "local"), g=g, solver="krylov", rho=False, **BATHS)
+    # each device's part of a chunk (2 points) starts cold, as a solve of those 2 points does
+    pairs = [jaxtherm.solve(jaxtherm.qubit_chain(3, "local"), g=g[i:i + 2], solver="krylov", rho=False, **BATHS)
+             for i in range(0, 8, 2)]
+    one = {k: np.concatenate([np.asarray(p[k]) for p in pairs]) for k in (*CHECKED, "status")}
     np.testing.assert_array_equal(np.asarray(one["status"]), two["status"])
     for k in CHECKED:
         scale = np.max(np.abs(two[k][1:]))

@@ -37,17 +37,18 @@ def gradient_name(observable: str, parameter: str) -> str:
 
 def _kernel_function(model: Model, names: tuple[str, ...], plan: solvers.Plan, dtype, rho: bool, fluctuations: bool,
                      retry: bool):
-    """One point's outputs as a function of its input values (in ``names`` order), by ``plan``;
+    """``(guess, *values) ↦ (outputs, next guess)``: one point's outputs from its input values
+    (in ``names`` order) by ``plan``, its solve starting from ``guess`` (``kernel.point_from``);
     with ``retry``, a point that static pivots cannot vouch for is solved again by the fallback
-    plan inside the program (``lax.cond``)."""
+    plan inside the program (``lax.cond``; static pivots are direct: their guess is ``()``)."""
 
-    def single(*values):
+    def single(guess, *values):
         p = model.to_parameters(dict(zip(names, values)))
-        out = kernel.point(model, p, plan, dtype, rho, fluctuations)
+        out, guess = kernel.point_from(model, p, plan, guess, dtype, rho, fluctuations)
         if retry and plan.static_pivots:
             out = jax.lax.cond(out["status"] == STATUS_UNVERIFIED,
                                lambda: kernel.point(model, p, plan.fallback(), dtype, rho, fluctuations), lambda: out)
-        return out
+        return out, guess
 
     return single
 
@@ -60,12 +61,12 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
     checked = kernel_observables.checked(model, fluctuations)
     single = _kernel_function(model, names, plan, dtype, rho, fluctuations, retry)
 
-    def with_gradients(*values):
+    def with_gradients(guess, *values):
         base = dict(zip(names, values))
 
         def f(g):
-            out = single(*(g[n] if n in g else base[n] for n in names))
-            return {k: out[k] for k in observables}, out
+            out, after = single(guess, *(g[n] if n in g else base[n] for n in names))
+            return {k: out[k] for k in observables}, (out, after)
 
         g0 = {n: base[n] for n in gradients}
 
@@ -73,7 +74,7 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
             return jax.jvp(f, (g0,), (direction,), has_aux=True)
 
         basis = {n: jnp.eye(len(gradients), dtype=dtype)[i] for i, n in enumerate(gradients)}
-        _, tangents, out = jax.vmap(jvp, out_axes=(None, 0, None))(basis)
+        _, tangents, (out, after) = jax.vmap(jvp, out_axes=(None, 0, None))(basis)
         # a derivative that overflows (T → 0: dβ/dT = −1/T²) flags the point, as a value would
         finite = jnp.isfinite(sum(jnp.sum(tangents[o]) for o in checked))  # finite only where every one is
         status = jnp.where(keeps_values(out["status"]) & ~finite, STATUS_NONFINITE, out["status"]).astype(jnp.int8)
@@ -83,11 +84,12 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
         for i, n in enumerate(gradients):
             for o in observables:
                 out[gradient_name(o, n)] = jnp.where(ok, tangents[o][i], jnp.nan)
-        return out
+        return out, after
 
     one = with_gradients if gradients else single
+    cold = plan.cold_guess(dtype)
     block = plan.elimination.block_size()
-    batched = in_blocks(one, block) if block else jax.vmap(one)
+    batched = in_blocks(one, block, cold) if block else jax.vmap(lambda *values: one(cold, *values)[0])
     # a program compiled at the top level takes the elimination's options; one traced inside a
     # caller's transformation (``retry``: ``solve`` under jax.grad / jit / vmap) cannot
     return jax.jit(batched) if retry else jax.jit(batched, compiler_options=compiler_options(plan, bool(gradients)))
@@ -197,17 +199,23 @@ def pointwise(model: Model, solver: str | solvers.Solver = "auto", dtype=np.floa
     return single
 
 
-def in_blocks(point, block: int):
-    """``point`` (one point's function) over a batch, in a loop (``lax.map``) over consecutive
-    blocks of ``block`` points, each block ``vmap``-ed: a block's intermediate arrays stay in
-    the CPU's caches (the staged elimination's values are ``nnz × B`` numbers, and a whole
-    chunk's would be written to and read from memory at every stage). With ``block == 1`` the
-    loop runs ``point`` itself, unbatched: an iterative solve's ``while`` loops are then traced
-    once, not through ``vmap``'s batching rules (which took most of a Krylov kernel's trace
-    time, and gain nothing for one point). A batch sharded over several devices is split into
-    one run of blocks per device (the loop batched over the devices' axis); a batch that blocks
-    do not divide runs whole (``vmap``)."""
-    batched = jax.vmap(point)
+def in_blocks(point, block: int, cold=()):
+    """``point`` over a batch, in a loop over consecutive blocks of ``block`` points, each block
+    ``vmap``-ed: a block's intermediate arrays stay in the CPU's caches (the staged
+    elimination's values are ``nnz × B`` numbers, and a whole chunk's would be written to and
+    read from memory at every stage).
+
+    ``point(guess, *values) ↦ (outputs, next guess)`` is one point's function
+    (``_kernel_function``); ``cold`` the guess of a point without a solved neighbour. With
+    ``block == 1`` the loop (``lax.scan``) runs ``point`` itself, unbatched, each point
+    starting from the last one's guess (an iterative elimination's warm start: consecutive
+    points of a chunk are neighbours on the grid), and its ``while`` loops are traced once,
+    not through ``vmap``'s batching rules (which took most of a Krylov kernel's trace time, and
+    gain nothing for one point). Blocks of several points start cold. A batch sharded over
+    several devices is split into one run of blocks per device (the loop batched over the
+    devices' axis, each device's run starting cold); a batch that blocks do not divide runs
+    whole (``vmap``, cold)."""
+    batched = jax.vmap(lambda *values: point(cold, *values)[0])
 
     def run(*values):
         n = values[0].shape[0]
@@ -217,7 +225,7 @@ def in_blocks(point, block: int):
             return batched(*values)
         if block == 1:
             def loop(*xs):
-                return jax.lax.map(lambda ys: point(*ys), xs)
+                return jax.lax.scan(lambda guess, ys: point(guess, *ys)[::-1], cold, xs)[1]
 
             if devices == 1:
                 return loop(*values)
@@ -271,7 +279,7 @@ def padded(n: int, devices: int = 1, lanes: int = LANES) -> int:
 
 def lanes_of(plan: solvers.Plan) -> int:
     """The rounding of a plan's batches: ``LANES`` where points are vectorised together, 1 where
-    the elimination computes one point at a time (``block_size() == 1``, ``lax.map``: no point
+    the elimination computes one point at a time (``block_size() == 1``, ``lax.scan``: no point
     falls in a vector loop's remainder, and a padded point costs as much as a real one — the
     8-qubit chain's 5 points would have been computed as 64)."""
     return 1 if plan.elimination.block_size() == 1 else LANES

@@ -133,7 +133,7 @@ def no_jump_generator(model: Model, h_coeffs: list, rates: list, dtype):
 
 
 def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = True, fluctuations: bool = False) -> dict:
-    """Steady state and observables of one parameter point.
+    """Steady state and observables of one parameter point (``point_from`` with no neighbour).
 
     Args:
         model: the model.
@@ -158,12 +158,24 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         smallest eigenvalue of ``ρ``.
         Every observable is NaN where ``status`` is neither 0 nor 6 (``jaxtherm.status.keeps_values``).
     """
+    return point_from(model, p, plan, plan.cold_guess(dtype), dtype, rho, fluctuations)[0]
+
+
+def point_from(model: Model, p, plan: solvers.Plan, guess, dtype=np.float64, rho: bool = True,
+               fluctuations: bool = False) -> tuple[dict, object]:
+    """``point``, its steady state's solve starting from ``guess`` (``plan.cold_guess``, or what
+    a neighbouring point left: an iterative elimination starts there, a direct one ignores it).
+
+    Returns:
+        ``(outputs, next_guess)``: ``point``'s outputs, and where the next point may start
+        (``Elimination.next_guess``; ``jaxtherm.kernel.batch.in_blocks`` carries it along a chunk).
+    """
     ops = operators_on(model, plan.keep, getattr(plan.elimination, "matrix_free", False))
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
     if fluctuations:
         model.check_counting()
     basis = (_Eigenbasis if plan.eigenbasis else _ProductBasis)(model, p, plan, ops, h_coeffs, dtype, fluctuations)
-    solved, status, residual, state = plan.steady_state(basis.matrix, dtype)
+    solved, status, residual, state = plan.steady_state(basis.matrix, dtype, guess)
     out = observables.currents(model, basis.flows(solved), dtype)
     bath_rates = basis.bath_rates()
     status = _energy_balance(model, out, status, h_coeffs, bath_rates, dtype)
@@ -182,7 +194,7 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
     out = {k: jnp.where(ok, v, jnp.nan) for k, v in out.items()}
     out["status"] = status
     out["residual"] = residual
-    return out
+    return out, plan.elimination.next_guess(state)
 
 
 def _uncertainty_ratios(model: Model, out: dict, betas: list, h_coeffs: list, rates: list, dtype) -> None:

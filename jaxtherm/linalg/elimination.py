@@ -134,6 +134,18 @@ class Elimination:
         del differentiated
         return {}
 
+    def cold_guess(self, n: int, dtype) -> Any:
+        """What ``steady_state`` takes as ``guess`` where no neighbour has been solved (``()``:
+        a direct elimination takes none; ``n`` unknowns of the real ``dtype``)."""
+        del n, dtype
+        return ()
+
+    def next_guess(self, state) -> Any:
+        """The ``guess`` a neighbouring point's ``steady_state`` may start from, from this point's
+        ``state`` (``()``: a direct elimination does not start anywhere)."""
+        del state
+        return ()
+
     def block_size(self) -> int | None:
         """Points whose whole kernel should run together, in a loop over such blocks (``None``:
         the whole chunk at once; ``jaxtherm.kernel.batch.in_blocks``)."""
@@ -201,8 +213,11 @@ class Elimination:
             transpose_solve=lambda mv, v: self.substitute(state, mv, v, transpose=True),
         )
 
-    def steady_state(self, operator, d: int, dtype):
+    def steady_state(self, operator, d: int, dtype, guess: Any = ()):
         """Steady state of ``R``: ``(r, status, residual, state)``.
+
+        ``guess``: where an iterative elimination starts (``cold_guess``, or a neighbour's
+        ``next_guess``); a direct one ignores it.
 
         ``r``: the kept real coordinates of ``ρ`` (``(m,)``, ``Tr ρ = 1``); ``status``: int8
         (``STATUS_MEANINGS``; with static pivots also ``STATUS_UNVERIFIED`` where the point must
@@ -211,6 +226,7 @@ class Elimination:
         ``‖R r‖_∞ / (‖R‖_∞ ‖r‖_∞)``, the backward error of stationarity (``inf`` where singular
         or non-finite); ``state``: for ``solve`` (later right-hand sides).
         """
+        del guess
         eps = float(jnp.finfo(dtype).eps)
         state = self.init(operator, d, eps)
         r = self.restore(self.solve(state, self.trace_rhs(operator)), d)

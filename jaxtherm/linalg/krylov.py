@@ -18,6 +18,10 @@
 * The transposed solve (cotangents) uses ``S₀ᴴ(X) = G†X + XG`` with the same ``V``, so
   implicit derivatives cost one more preconditioned solve (``Elimination.solve``).
 
+Warm starts: where points run one after another (a CPU's ``lax.scan`` over a chunk, whose
+consecutive points are grid neighbours), each point's solves start from the last point's
+solutions, scaled to fit (``_start``); every point is still solved to ``tol``.
+
 Honest failure: after GMRES the true relative residual ``‖A x − b‖₂ / ‖b‖₂`` is computed; a point
 above ``Krylov.tol`` gets ``STATUS_UNCONVERGED`` with that residual. A consistent but singular
 system (a steady state that is not unique) can converge for one right-hand side; with
@@ -63,6 +67,10 @@ class KrylovState(NamedTuple):
     blocks: tuple
     """Per group size: ``(V, V⁻¹, λ)`` of the blocks ``G_g``, ``(groups, s, s)`` and ``(groups, s)``."""
     singular: jax.Array
+    guess: Any = ()
+    """Where solves start: ``((x₁, x₂), (y₁, y₂))``, the last two points' solutions for the steady
+    state's and the probe's right-hand sides (``Krylov.cold_guess``: zeros), combined to fit
+    (``_start``)."""
 
 
 class _Layout(NamedTuple):
@@ -212,6 +220,32 @@ def _shift(u, d: int):
     return u.at[:d].add(-jnp.sum(u[:d]) / d)
 
 
+def _start(matvec, rhs, guesses):
+    """The combination ``x = Σ_k c_k g_k`` of the guesses (the last two points' solutions) whose
+    residual ``‖rhs − A x‖₂`` is least, by Gram–Schmidt on the ``A g_k``; a direction that adds
+    nothing (zero, non-finite, or almost in the span of those before it) is left out, so no start
+    is worse than zero's. On a smooth sweep two neighbours' solutions also extrapolate
+    (``2 x₁ − x₂`` is in their span); a tangent's, a cotangent's or a counting solve's right-hand
+    side gets whatever part fits."""
+    x, r = jnp.zeros_like(rhs), rhs
+    basis = []  # (A y, y), the A y orthonormal
+    for g in guesses:
+        ag = matvec(g)
+        whole = jnp.linalg.norm(ag)
+        for ab, b in basis:
+            c = jnp.vdot(ab, ag)
+            ag, g = ag - c * ab, g - c * b
+        norm = jnp.linalg.norm(ag)
+        fits = jnp.isfinite(norm) & (norm > 1e-10 * whole) & (norm > 0)
+        inv = jnp.where(fits, 1.0 / jnp.where(fits, norm, 1.0), 0.0)
+        ab, b = ag * inv, jnp.where(fits, g * inv, 0.0)
+        ab = jnp.where(fits, ab, 0.0)
+        c = jnp.vdot(ab, r)
+        x, r = x + c * b, r - c * ab
+        basis.append((ab, b))
+    return x
+
+
 def _lift_t(u, d: int):
     """The transpose of ``_lift``: ``u_{1:} − u_0 [i < d]``."""
     return u[1:].at[: d - 1].add(-u[0])
@@ -235,6 +269,12 @@ class Krylov(Elimination):
             singular system (a steady state that is not unique) converges for ``b``, but stalls
             at a relative residual of order one for a generic right-hand side (about 1.5× the
             cost of a steady state; ``probe=False`` trusts convergence alone).
+        warm_start: start each point's GMRES from the last point's solutions where a loop runs
+            points one after another (``block_size() == 1``: a chunk's consecutive grid points
+            are neighbours), scaled by the factor that fits the new right-hand side best
+            (``_start``; a point that failed passes on the guess it got). Off, every point
+            starts from zero. Either way each point is solved to ``tol``; the results differ
+            within it.
         dim, keep: the sector (set by ``prepare_sector``; ``Krylov()`` names the elimination).
     """
 
@@ -243,6 +283,7 @@ class Krylov(Elimination):
     maxiter: int = 20
     probe: bool = True
     probe_tol: float = 1e-6
+    warm_start: bool = True
     dim: int = 0
     keep: tuple[int, ...] = ()
 
@@ -254,9 +295,20 @@ class Krylov(Elimination):
         return dataclasses.replace(self, dim=int(d), keep=tuple(int(k) for k in keep))
 
     def block_size(self) -> int | None:
-        """One point at a time on a CPU (``lax.map``): vmapped, the iteration ran ~10× slower a
-        point (measured, ``benchmarks/bench_large.py``); the whole chunk at once on a GPU."""
+        """One point at a time on a CPU (``lax.scan``, each from the last one's solutions with
+        ``warm_start``): vmapped, the iteration ran ~10× slower a point (measured,
+        ``benchmarks/bench_large.py``); the whole chunk at once on a GPU (cold starts)."""
         return 1 if jax.default_backend() == "cpu" else None
+
+    def cold_guess(self, n: int, dtype):
+        """Zeros for the steady state's and the probe's solutions (``KrylovState.guess``)."""
+        zeros = jnp.zeros(n, dtype)
+        return ((zeros, zeros), (zeros, zeros)) if self.warm_start else ()
+
+    def next_guess(self, state: KrylovState):
+        """The solutions this point's ``steady_state`` reached with the last point's, or the
+        guess it got where it failed (``steady_state`` puts them in ``state.guess``)."""
+        return state.guess
 
     @property
     def description(self) -> str:
@@ -358,9 +410,9 @@ class Krylov(Elimination):
     def _probe_tolerance(self, dtype) -> float:
         return max(self.probe_tol, 1000 * float(jnp.finfo(dtype).eps))
 
-    def _gmres(self, state: KrylovState, matvec, rhs, transpose: bool, tol: float | None = None):
+    def _gmres(self, state: KrylovState, matvec, rhs, transpose: bool, tol: float | None = None, guess=None):
         """``x`` with ``‖matvec(x) − rhs‖ ≤ tol ‖rhs‖`` where GMRES gets there (``tol``:
-        ``tolerance``), and that relative residual."""
+        ``tolerance``), and that relative residual; from ``_start(guess)`` (zero without one)."""
         tol = self.tolerance(rhs.dtype) if tol is None else tol
         def precondition(y):
             return self._precondition(state, y, transpose)
@@ -373,9 +425,14 @@ class Krylov(Elimination):
 
         def body(carry):
             k, x, _ = carry
-            # one cycle of ``restart`` Arnoldi steps, then the true residual decides
-            dx, _ = jax.scipy.sparse.linalg.gmres(matvec, rhs - matvec(x), tol=0.0, atol=0.0, restart=self.restart,
-                                                  maxiter=1, M=precondition, solve_method="incremental")
+            # one cycle of ``restart`` Arnoldi steps, then the true residual decides. The first
+            # cycle ends early where its own estimate (of the preconditioned residual, scaled)
+            # is below a tenth of the target; later ones run whole: short cycles stagnate (the
+            # oscillators at cutoff 16 stalled at 1.001 × tol from a neighbour's start)
+            early = jnp.where(k == 0, 0.1 * tol * safe, 0.0)
+            dx, _ = jax.scipy.sparse.linalg.gmres(matvec, rhs - matvec(x), tol=0.0, atol=early,
+                                                  restart=self.restart, maxiter=1, M=precondition,
+                                                  solve_method="incremental")
             x = x + dx
             return k + 1, x, relative(x)
 
@@ -383,7 +440,8 @@ class Krylov(Elimination):
             k, _, res = carry
             return (k < self.maxiter) & (res > tol)
 
-        _, x, res = jax.lax.while_loop(more, body, (0, jnp.zeros_like(rhs), jnp.asarray(jnp.inf, rhs.dtype)))
+        start = jnp.zeros_like(rhs) if guess is None else _start(matvec, rhs, guess)
+        _, x, res = jax.lax.while_loop(more, body, (0, start, jnp.asarray(jnp.inf, rhs.dtype)))
         return x, res
 
     def substitute(self, state: KrylovState, matvec, rhs, transpose: bool):
@@ -394,7 +452,8 @@ class Krylov(Elimination):
         returned by ``lax.custom_linear_solve``). It runs with the same preconditioner on the
         same operator as a steady state that converged; ``tests/test_large.py`` checks the
         derivatives against finite differences."""
-        return self._gmres(state, matvec, rhs, transpose)[0]
+        guess = state.guess[0] if state.guess and not transpose else None
+        return self._gmres(state, matvec, rhs, transpose, guess=guess)[0]
 
     def trace_rhs(self, operator: KrylovOperator):
         e0 = jnp.zeros(operator.size, operator.values.dtype).at[0].set(1.0)
@@ -406,13 +465,15 @@ class Krylov(Elimination):
         row_sums = jax.ops.segment_sum(jnp.abs(op.values), op.rows, op.size, indices_are_sorted=True)
         return jnp.max(row_sums), jnp.max(jnp.abs(rr)), jnp.max(jnp.abs(_matvec_r(op, rr)))
 
-    def steady_state(self, operator, d: int, dtype):
+    def steady_state(self, operator, d: int, dtype, guess=()):
         """``Elimination.steady_state``, with ``STATUS_UNCONVERGED`` where the solve's relative
         residual stays above ``tolerance`` (the reported residual is then the larger of the one it
         reached and the backward error), and, with ``probe``, ``STATUS_SINGULAR`` where a random
-        right-hand side cannot be solved."""
+        right-hand side cannot be solved. Both solves start from ``guess`` (``KrylovState.guess``),
+        and the state it returns holds the next point's (``next_guess``)."""
         eps = float(jnp.finfo(dtype).eps)
-        state = self.init(operator, d, eps)
+        guess = jax.lax.stop_gradient(guess) if self.warm_start and guess else ()
+        state = self.init(operator, d, eps)._replace(guess=guess)
         b = self.trace_rhs(operator)
         x = self.solve(state, b)
         r = self.restore(x, d)
@@ -425,9 +486,11 @@ class Krylov(Elimination):
 
         reached = jnp.linalg.norm(fixed(b) - mv(fixed(x))) / jnp.maximum(jnp.linalg.norm(fixed(b)), jnp.finfo(dtype).tiny)
         unconverged = ~(reached <= self.tolerance(dtype))
+        probed = None
         if self.probe:
             probe = jnp.asarray(np.random.default_rng(7).standard_normal(len(b)), dtype)
-            _, probe_residual = self._gmres(frozen, mv, probe, transpose=False, tol=self._probe_tolerance(dtype))
+            probed, probe_residual = self._gmres(frozen, mv, probe, transpose=False, tol=self._probe_tolerance(dtype),
+                                                 guess=guess[1] if guess else None)
             singular = ~(probe_residual <= self._probe_tolerance(dtype)) & ~unconverged
         else:
             singular = jnp.zeros((), bool)
@@ -436,4 +499,8 @@ class Krylov(Elimination):
         missed = unconverged & (ok | (status == STATUS_INACCURATE))
         status = jnp.where(ok & singular, STATUS_SINGULAR, jnp.where(missed, STATUS_UNCONVERGED, status))
         residual = jnp.where(status == STATUS_SINGULAR, jnp.inf, jnp.where(unconverged, jnp.maximum(reached, residual), residual))
+        if guess:  # the next point starts from these solutions and the last ones, unless this one failed
+            solved = status == STATUS_OK
+            latest = (fixed(x), guess[0][0]), (probed, guess[1][0]) if self.probe else guess[1]
+            state = state._replace(guess=jax.tree.map(lambda new, old: jnp.where(solved, new, old), latest, guess))
         return self.stacked(r), status.astype(jnp.int8), residual, state

@@ -108,9 +108,14 @@ class Plan:
         """``x = A⁻¹ rhs`` with the state of ``init`` (``(m−1,)`` in and out)."""
         return self.elimination.solve(state, rhs)
 
-    def steady_state(self, matrix, dtype):
-        """Steady state of ``R``: ``(r, status, residual, state)`` (``Elimination.steady_state``)."""
-        return self.elimination.steady_state(matrix, self.dim, dtype)
+    def steady_state(self, matrix, dtype, guess=()):
+        """Steady state of ``R``: ``(r, status, residual, state)`` (``Elimination.steady_state``),
+        starting from ``guess`` where the elimination is iterative (``cold_guess``, ``next_guess``)."""
+        return self.elimination.steady_state(matrix, self.dim, dtype, guess)
+
+    def cold_guess(self, dtype):
+        """Where a point's steady state starts without a neighbour (``Elimination.cold_guess``)."""
+        return self.elimination.cold_guess(self.size - 1, dtype)
 
 
 def _elimination(value) -> Elimination | None:
