@@ -21,17 +21,20 @@ The ``× QuTiP`` column divides jaxtherm's points/s by the better QuTiP row of t
 (each point of a chunk starting from its neighbours' solutions) against
 ``Krylov(warm_start=False)`` (every point from zero), R pairs alternating in fresh processes,
 on the same linspace (``--points`` sets how many points, i.e. how close neighbours are).
+With ``--base TREE`` (a checkout of an earlier commit, e.g. ``git worktree add``) the cold
+side is ``solver="krylov"`` imported from that tree instead: before against after.
 
 Usage::
 
     python benchmarks/bench_large.py [--quick] [--only SUBSTRING] [--solver NAME] [--json out.json]
-    python benchmarks/bench_large.py --warm-starts 3 [--points 32] [--only chain8]
+    python benchmarks/bench_large.py --warm-starts 3 [--points 32] [--only chain8] [--base TREE]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -120,13 +123,15 @@ def child(args) -> None:
     print("RESULT " + json.dumps(r))
 
 
-def run_row(key: str, method: str, solver: str, args) -> dict:
-    cmd = [sys.executable, __file__, "--row-model", key, "--row-method", method, "--row-solver", solver,
+def run_row(key: str, method: str, solver: str, args, tree: str | None = None) -> dict:
+    """One row in a fresh process, importing jaxtherm from ``tree`` where given (else this one)."""
+    where = {"cwd": tree, "env": {**os.environ, "PYTHONPATH": tree}} if tree else {}
+    cmd = [sys.executable, os.path.abspath(__file__), "--row-model", key, "--row-method", method, "--row-solver", solver,
            "--qutip-seconds", str(args.qutip_seconds)] + (["--quick"] if args.quick else []) + \
         ([f"--points={args.points}"] if args.points else [])
     limit = args.qutip_timeout if method != "jaxtherm" else None
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=limit)
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=limit, **where)
     except subprocess.TimeoutExpired:  # not one point within the limit: an upper bound on its speed
         return {"points": 0, "points_per_s": 1.0 / limit, "indices": [], "values": [], "peak_mb": float("nan"),
                 "timed_out": limit}
@@ -149,6 +154,7 @@ def main() -> None:
     ap.add_argument("--warm-starts", type=int, metavar="ROUNDS",
                     help="time Krylov with and without warm starts, ROUNDS pairs alternating (no QuTiP)")
     ap.add_argument("--points", type=int, help="points a jaxtherm row solves (default: the model's)")
+    ap.add_argument("--base", metavar="TREE", help="with --warm-starts: the cold side is solver=\"krylov\" from this checkout")
     ap.add_argument("--row-model", help=argparse.SUPPRESS)
     ap.add_argument("--row-method", help=argparse.SUPPRESS)
     ap.add_argument("--row-solver", default="auto", help=argparse.SUPPRESS)
@@ -184,15 +190,19 @@ def main() -> None:
 
 def warm_starts(args) -> None:
     """``--warm-starts``: warm against cold Krylov, alternating in fresh processes."""
-    print("| model | points | cold points/s | warm points/s | warm / cold (median of pairs) |")
+    cold_side = f"`krylov` of {args.base}" if args.base else "cold"
+    print(f"| model | points | {cold_side} points/s | warm points/s | warm / cold (median of pairs) |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for key in MODELS:
         if args.only and not any(s in key for s in args.only):
             continue
         runs = {"krylov-cold": [], "krylov": []}
         for _ in range(args.warm_starts):
-            for solver in runs:
-                runs[solver].append(run_row(key, "jaxtherm", solver, args))
+            if args.base:
+                runs["krylov-cold"].append(run_row(key, "jaxtherm", "krylov", args, args.base))
+            else:
+                runs["krylov-cold"].append(run_row(key, "jaxtherm", "krylov-cold", args))
+            runs["krylov"].append(run_row(key, "jaxtherm", "krylov", args))
         cold, warm = ([r["points_per_s"] for r in runs[s]] for s in runs)
         ratio = np.median([w / c for w, c in zip(warm, cold)])
         print(f"| {key} | {runs['krylov'][0]['points']} | {', '.join(f'{x:.3g}' for x in cold)} | "

@@ -87,9 +87,8 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
         return out, after
 
     one = with_gradients if gradients else single
-    cold = plan.cold_guess(dtype)
     block = plan.elimination.block_size()
-    batched = in_blocks(one, block, cold) if block else jax.vmap(lambda *values: one(cold, *values)[0])
+    batched = in_blocks(one, block, plan.cold_guess(dtype)) if block else jax.vmap(lambda *values: one((), *values)[0])
     # a program compiled at the top level takes the elimination's options; one traced inside a
     # caller's transformation (``retry``: ``solve`` under jax.grad / jit / vmap) cannot
     return jax.jit(batched) if retry else jax.jit(batched, compiler_options=compiler_options(plan, bool(gradients)))
@@ -206,7 +205,7 @@ def in_blocks(point, block: int, cold=()):
     read from memory at every stage).
 
     ``point(guess, *values) ↦ (outputs, next guess)`` is one point's function
-    (``_kernel_function``); ``cold`` the guess of a point without a solved neighbour. With
+    (``_kernel_function``); ``cold`` the loop's first guess (``Plan.cold_guess``: zeros). With
     ``block == 1`` the loop (``lax.scan``) runs ``point`` itself, unbatched, each point
     starting from the last one's guess (an iterative elimination's warm start: consecutive
     points of a chunk are neighbours on the grid), and its ``while`` loops are traced once,
@@ -215,7 +214,7 @@ def in_blocks(point, block: int, cold=()):
     several devices is split into one run of blocks per device (the loop batched over the
     devices' axis, each device's run starting cold); a batch that blocks do not divide runs
     whole (``vmap``, cold)."""
-    batched = jax.vmap(lambda *values: point(cold, *values)[0])
+    batched = jax.vmap(lambda *values: point((), *values)[0])
 
     def run(*values):
         n = values[0].shape[0]

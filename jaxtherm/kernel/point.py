@@ -158,13 +158,15 @@ def point(model: Model, p, plan: solvers.Plan, dtype=np.float64, rho: bool = Tru
         smallest eigenvalue of ``ρ``.
         Every observable is NaN where ``status`` is neither 0 nor 6 (``jaxtherm.status.keeps_values``).
     """
-    return point_from(model, p, plan, plan.cold_guess(dtype), dtype, rho, fluctuations)[0]
+    return point_from(model, p, plan, (), dtype, rho, fluctuations)[0]
 
 
 def point_from(model: Model, p, plan: solvers.Plan, guess, dtype=np.float64, rho: bool = True,
                fluctuations: bool = False) -> tuple[dict, object]:
-    """``point``, its steady state's solve starting from ``guess`` (``plan.cold_guess``, or what
-    a neighbouring point left: an iterative elimination starts there, a direct one ignores it).
+    """``point``, its steady state's solve starting from ``guess`` (``()``: from nothing;
+    ``plan.cold_guess``: zeros of the shape a guess has, the start of a loop that carries one;
+    or what a neighbouring point left: an iterative elimination starts there, a direct one
+    ignores it).
 
     Returns:
         ``(outputs, next_guess)``: ``point``'s outputs, and where the next point may start

@@ -135,8 +135,10 @@ class Elimination:
         return {}
 
     def cold_guess(self, n: int, dtype) -> Any:
-        """What ``steady_state`` takes as ``guess`` where no neighbour has been solved (``()``:
-        a direct elimination takes none; ``n`` unknowns of the real ``dtype``)."""
+        """The first guess of a loop that carries guesses from point to point
+        (``jaxtherm.kernel.batch.in_blocks``): the shape of ``next_guess`` for ``n`` unknowns of
+        the real ``dtype``, holding nothing (zeros, as NumPy arrays: a kernel is cached, and
+        must not keep a tracer); ``()`` for a direct elimination, which takes none."""
         del n, dtype
         return ()
 
@@ -216,8 +218,8 @@ class Elimination:
     def steady_state(self, operator, d: int, dtype, guess: Any = ()):
         """Steady state of ``R``: ``(r, status, residual, state)``.
 
-        ``guess``: where an iterative elimination starts (``cold_guess``, or a neighbour's
-        ``next_guess``); a direct one ignores it.
+        ``guess``: where an iterative elimination starts (``()``: from zero; ``cold_guess``; or
+        a neighbour's ``next_guess``); a direct one ignores it.
 
         ``r``: the kept real coordinates of ``ρ`` (``(m,)``, ``Tr ρ = 1``); ``status``: int8
         (``STATUS_MEANINGS``; with static pivots also ``STATUS_UNVERIFIED`` where the point must

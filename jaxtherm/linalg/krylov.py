@@ -19,8 +19,9 @@
   implicit derivatives cost one more preconditioned solve (``Elimination.solve``).
 
 Warm starts: where points run one after another (a CPU's ``lax.scan`` over a chunk, whose
-consecutive points are grid neighbours), each point's solves start from the last point's
-solutions, scaled to fit (``_start``); every point is still solved to ``tol``.
+consecutive points are grid neighbours), each point's solves start from the least-residual
+combination of the last two points' solutions (``_start``); every point is still solved to
+``tol``, so its values depend on its neighbours within that tolerance, not bitwise.
 
 Honest failure: after GMRES the true relative residual ``‖A x − b‖₂ / ‖b‖₂`` is computed; a point
 above ``Krylov.tol`` gets ``STATUS_UNCONVERGED`` with that residual. A consistent but singular
@@ -224,9 +225,9 @@ def _start(matvec, rhs, guesses):
     """The combination ``x = Σ_k c_k g_k`` of the guesses (the last two points' solutions) whose
     residual ``‖rhs − A x‖₂`` is least, by Gram–Schmidt on the ``A g_k``; a direction that adds
     nothing (zero, non-finite, or almost in the span of those before it) is left out, so no start
-    is worse than zero's. On a smooth sweep two neighbours' solutions also extrapolate
-    (``2 x₁ − x₂`` is in their span); a tangent's, a cotangent's or a counting solve's right-hand
-    side gets whatever part fits."""
+    is worse than zero's (in exact arithmetic). On a smooth sweep two neighbours' solutions also
+    extrapolate (``2 x₁ − x₂`` is in their span); a tangent's or a counting solve's right-hand
+    side gets whatever part fits (cotangents, transposed solves, start from zero)."""
     x, r = jnp.zeros_like(rhs), rhs
     basis = []  # (A y, y), the A y orthonormal
     for g in guesses:
@@ -269,12 +270,12 @@ class Krylov(Elimination):
             singular system (a steady state that is not unique) converges for ``b``, but stalls
             at a relative residual of order one for a generic right-hand side (about 1.5× the
             cost of a steady state; ``probe=False`` trusts convergence alone).
-        warm_start: start each point's GMRES from the last point's solutions where a loop runs
-            points one after another (``block_size() == 1``: a chunk's consecutive grid points
-            are neighbours), scaled by the factor that fits the new right-hand side best
-            (``_start``; a point that failed passes on the guess it got). Off, every point
-            starts from zero. Either way each point is solved to ``tol``; the results differ
-            within it.
+        warm_start: start each point's GMRES from the last two points' solutions where a loop
+            runs points one after another (``block_size() == 1``: a chunk's consecutive grid
+            points are neighbours), combined to fit the new right-hand side best (``_start``; a
+            point that failed passes on the guess it got). Off, every point starts from zero
+            and its values do not depend on its batch. Either way each point is solved to
+            ``tol``; the results differ within it.
         dim, keep: the sector (set by ``prepare_sector``; ``Krylov()`` names the elimination).
     """
 
@@ -301,8 +302,10 @@ class Krylov(Elimination):
         return 1 if jax.default_backend() == "cpu" else None
 
     def cold_guess(self, n: int, dtype):
-        """Zeros for the steady state's and the probe's solutions (``KrylovState.guess``)."""
-        zeros = jnp.zeros(n, dtype)
+        """Zeros for the last two solutions of the steady state's and the probe's solves
+        (``KrylovState.guess``): NumPy, so that a kernel cached while traced inside a caller's
+        ``jit`` holds no tracer."""
+        zeros = np.zeros(n, jax.dtypes.canonicalize_dtype(dtype))
         return ((zeros, zeros), (zeros, zeros)) if self.warm_start else ()
 
     def next_guess(self, state: KrylovState):
@@ -428,7 +431,10 @@ class Krylov(Elimination):
             # one cycle of ``restart`` Arnoldi steps, then the true residual decides. The first
             # cycle ends early where its own estimate (of the preconditioned residual, scaled)
             # is below a tenth of the target; later ones run whole: short cycles stagnate (the
-            # oscillators at cutoff 16 stalled at 1.001 × tol from a neighbour's start)
+            # oscillators at cutoff 16 stalled at 1.001 × tol from a neighbour's start). jax's
+            # loop compares the preconditioned residual with this bound before the cycle: where
+            # that is already below it the cycle is skipped, and the next (whole) one runs
+            # (one product and one of ``maxiter`` lost; the true residual decides as ever)
             early = jnp.where(k == 0, 0.1 * tol * safe, 0.0)
             dx, _ = jax.scipy.sparse.linalg.gmres(matvec, rhs - matvec(x), tol=0.0, atol=early,
                                                   restart=self.restart, maxiter=1, M=precondition,

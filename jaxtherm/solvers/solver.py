@@ -114,7 +114,8 @@ class Plan:
         return self.elimination.steady_state(matrix, self.dim, dtype, guess)
 
     def cold_guess(self, dtype):
-        """Where a point's steady state starts without a neighbour (``Elimination.cold_guess``)."""
+        """The first guess of a loop that carries one from point to point: zeros in the shape of
+        ``next_guess`` (``Elimination.cold_guess``; ``()`` for a direct elimination)."""
         return self.elimination.cold_guess(self.size - 1, dtype)
 
 

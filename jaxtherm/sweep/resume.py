@@ -37,7 +37,7 @@ from pathlib import Path
 from jaxtherm.io import journal
 from jaxtherm.io.integrity import Unreadable, not_regular
 from jaxtherm.io.triage import FileCheck, check_readable, inspect
-from jaxtherm.solvers import Reduced
+from jaxtherm.solvers import Krylov, Reduced
 from jaxtherm.sweep.spec import SpecError, SweepSpec
 
 STAGING_SUFFIX = ".partial"
@@ -178,7 +178,11 @@ def same_spec(a, b) -> bool:
 # earlier version ran (the 3-qubit chain: LU then, sparse now), so such a file mixes two solvers'
 # results, equal within their tolerance (1e-10 of each quantity's scale), not bitwise
 _LEGACY_SOLVERS = {"reduced": repr(Reduced()), "Reduced(max_unrolled=10, eigenbasis=True)": repr(Reduced()),
-                   "Reduced(max_unrolled=10, max_sparse=1000, eigenbasis=True)": repr(Reduced()), "dense": "Dense()"}
+                   "Reduced(max_unrolled=10, max_sparse=1000, eigenbasis=True)": repr(Reduced()), "dense": "Dense()",
+                   # solver = "krylov" before warm starts: the same GMRES to the same tolerance
+                   "Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, elimination=Krylov("
+                   "tol=1e-11, restart=60, maxiter=20, probe=True, probe_tol=1e-06, dim=0, keep=()), min_krylov=1000)":
+                   repr(Reduced(elimination=Krylov()))}
 
 
 def _valid_meta(meta: dict | None) -> bool:
