@@ -440,3 +440,20 @@ def test_resume_with_another_solver_is_refused(tmp_path):
         run_sweep(spec, output=out, progress=False, resume=True, solver="dense")
     run_sweep(spec, output=out, progress=False, resume=True)  # the same solver completes it
     assert (read_all(out)["status"] == 0).all()
+
+
+def test_a_sweep_begun_by_the_krylov_before_warm_starts_resumes_as_the_same_solver(tmp_path):
+    """``solver = "krylov"`` recorded before warm starts (its repr had no ``warm_start``) is the
+    same GMRES to the same tolerance: the journal's check accepts today's ``"krylov"`` for it,
+    and still refuses another solver."""
+    from jaxtherm.sweep import resume
+
+    spec = parse_spec(SMALL, "test.toml")
+    old = ("Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, elimination=Krylov("
+           "tol=1e-11, restart=60, maxiter=20, probe=True, probe_tol=1e-06, dim=0, keep=()), min_krylov=1000)")
+    meta = {"spec": SMALL, "source": "test.toml", "chunk_size": 7, "solver": old}
+    krylov = repr(jaxtherm.solvers.get("krylov"))
+    assert krylov != old and "warm_start=True" in krylov
+    resume._check_journal(tmp_path / "out.h5", meta, spec, krylov, None, "its journal")
+    with pytest.raises(RunRefused, match="started with --solver"):
+        resume._check_journal(tmp_path / "out.h5", meta, spec, repr(jaxtherm.solvers.get("lu")), None, "its journal")
