@@ -211,9 +211,7 @@ def test_warm_started_derivatives_equal_cold_ones():
     def total(solver, g):
         return jnp.sum(jaxtherm.solve(model, g=g, solver=solver, rho=False, **BATHS)["J_h"])
 
-    by_warm = jax.grad(lambda x: total("krylov", x))(jnp.asarray(g))
-    by_cold = jax.grad(lambda x: total(COLD, x))(jnp.asarray(g))
-    np.testing.assert_allclose(np.asarray(by_warm), np.asarray(by_cold), rtol=1e-8)
+    by_warm = jax.grad(lambda x: total("krylov", x))(jnp.asarray(g))  # point i's J_h depends on g_i only
     np.testing.assert_allclose(np.asarray(by_warm), np.asarray(cold["dJ_h_dg"]), rtol=1e-8)
 
 
@@ -223,13 +221,13 @@ def test_krylov_solve_traced_twice_inside_jit():
     eager values."""
     import jax
 
-    model = jaxtherm.qubit_chain(4)
+    model = jaxtherm.qubit_chain(3)
     run = jax.jit(lambda g: jaxtherm.solve(model, g=g, solver="krylov", rho=False, **BATHS)["J_h"])
+    g = np.linspace(0.3, 0.6, 4)
+    eager = np.asarray(jaxtherm.solve(model, g=g, solver="krylov", rho=False, **BATHS)["J_h"])
     for n in (3, 4):
-        g = np.linspace(0.3, 0.6, n)
-        eager = jaxtherm.solve(model, g=g, solver="krylov", rho=False, **BATHS)["J_h"]
-        jax.make_jaxpr(run)(g)
-        np.testing.assert_allclose(np.asarray(run(g)), np.asarray(eager), rtol=1e-10)
+        jax.make_jaxpr(run)(g[:n])
+        np.testing.assert_allclose(np.asarray(run(g[:n])), eager[:n], rtol=1e-10)
 
 
 def test_oscillators_at_cutoff_12_and_16_reach_the_gaussian_limit_within_the_truncation_error():

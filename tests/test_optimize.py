@@ -9,7 +9,7 @@ import scipy.optimize
 
 import jaxtherm
 from jaxtherm.cli import commands as cli
-from jaxtherm.design.optimize import CONVERGED, FAILED_POINT, NONFINITE, STATUS_MEANINGS, optimize
+from jaxtherm.design.optimize import CONVERGED, FAILED_POINT, NONFINITE, START_MEANINGS, optimize
 
 from . import analytic, reference
 
@@ -102,7 +102,7 @@ def test_an_infinite_objective_is_reported_as_such():
     r = optimize(jaxtherm.qubit_pair("incoherent"), "1 / (0 * J_a)", {"epsilon": [0.1, 1.0]},
                  dict(omega_a=1.0, omega_b=1.0, T_a=2.0, T_b=1.0, gamma_a=0.5, gamma_b=0.5), starts=2, steps=5)
     assert (r.status == NONFINITE).all() and np.isinf(r.objective).all()
-    assert "not finite" in STATUS_MEANINGS[NONFINITE] and "could not be solved" not in STATUS_MEANINGS[NONFINITE]
+    assert "not finite" in START_MEANINGS[NONFINITE] and "could not be solved" not in START_MEANINGS[NONFINITE]
 
 
 SPEC = """

@@ -46,7 +46,7 @@ from jaxtherm.kernel.batch import scalar_observables
 from jaxtherm.models import Model
 
 CONVERGED, NOT_CONVERGED, FAILED_POINT, INFEASIBLE, NONFINITE = 0, 1, 2, 3, 4
-STATUS_MEANINGS = {
+START_MEANINGS = {  # each start's outcome (a point's status: jaxtherm.STATUS_MEANINGS)
     CONVERGED: "converged (projected gradient below tolerance)",
     NOT_CONVERGED: "stopped after the last step without meeting the gradient tolerance",
     FAILED_POINT: "a point on the way could not be solved (status ≠ 0); the last good iterate is kept",
@@ -230,7 +230,7 @@ class Result:
     ``(S, n)``: the variables at each start's optimum; ``objective``
     ``(S,)``: ``f`` there; ``observables``: name → ``(S,)``; ``gradients``:
     ``d{obs}_d{var}`` → ``(S,)``; ``slack`` ``(S, k)``: the constraints' slacks;
-    ``status`` ``(S,)``: ``STATUS_MEANINGS``; ``x0`` ``(S, n)``: the starting points.
+    ``status`` ``(S,)``: ``START_MEANINGS``; ``x0`` ``(S, n)``: the starting points.
     """
 
     problem: Problem
@@ -271,7 +271,7 @@ class Result:
             "variables": {n: float(self.x[i, k]) for k, n in enumerate(self.problem.variables)},
             "observables": {n: float(v[i]) for n, v in self.observables.items()},
             "constraints": {c.text: float(self.slack[i, k]) for k, c in enumerate(self.problem.constraints)},
-            "status": STATUS_MEANINGS[int(self.status[i])],
+            "status": START_MEANINGS[int(self.status[i])],
             "status_code": int(self.status[i]),
             "start": i,
             "starts": int(self.status.size),
@@ -419,7 +419,7 @@ def _iterate(step, carry, scale, steps: int, record_every: int, record, progress
 
 def _codes(prob: Problem, values: np.ndarray, status: np.ndarray, pg: np.ndarray, failed: np.ndarray,
            scale) -> np.ndarray:
-    """Each start's ``STATUS_MEANINGS`` code (``failed``: the bit flags ``_UNSOLVED``, ``_NOT_FINITE``
+    """Each start's ``START_MEANINGS`` code (``failed``: the bit flags ``_UNSOLVED``, ``_NOT_FINITE``
     of the steps that failed): failed where a point on the way was not solved, not finite where a
     solved point gave a non-finite objective, constraint or gradient, else infeasible where a
     slack is below ``−FEASIBILITY_TOL`` of its scale, else converged
@@ -481,7 +481,8 @@ def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, le
     u, failed, (values, obs, status, dobs, pg) = _iterate(step, (u0, state, lam, failed, u0), scale, steps,
                                                           record_every, record, progress)
     x = lo + span * u
-    grads = {f"d{o}_d{n}": np.asarray(dobs[o][:, i]) for o in prob.observables for i, n in enumerate(prob.variables)}
+    grads = {batch.gradient_name(o, n): np.asarray(dobs[o][:, i])
+             for o in prob.observables for i, n in enumerate(prob.variables)}
     seconds = time.perf_counter() - t_run
     values, status, pg, failed = (np.asarray(a) for a in (values, status, pg, failed))
     code = _codes(prob, values, status, pg, failed, scale)

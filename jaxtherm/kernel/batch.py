@@ -117,8 +117,9 @@ def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, .
 
     This is the bare compiled kernel of the solver's plan: where it eliminates with static
     pivots, a point that fails its residual check comes back with status ``STATUS_UNVERIFIED``.
-    ``ChunkRunner`` (what ``solve``, sweeps, fits and optimisations use) computes such
-    a chunk again with the fallback plan's kernel (``fallback=True``).
+    ``ChunkRunner`` (what ``solve`` and the sweeps use) computes such a chunk again with the
+    fallback plan's kernel (``fallback=True``); fits and optimisations transform ``pointwise``,
+    which takes the fallback plan from the start.
 
     It is a top-level program (its elimination's XLA options, ``compiler_options``): call it
     on arrays, and use ``pointwise`` inside a transformation of your own.
@@ -339,7 +340,9 @@ def solve(
         Dict of JAX arrays of shape ``S`` (``rho``: ``S + (d, d)``): ``J_{bath}``, ``power``,
         ``sigma``, expectations, ``rho`` (if asked for), ``status`` (int8, 0 = ok; see
         ``jaxtherm.STATUS_MEANINGS``), ``residual`` and the requested derivatives. Points with
-        ``status ≠ 0`` have NaN observables; the others are unaffected.
+        ``status ≠ 0`` have NaN observables, except ``STATUS_NOT_POSITIVE`` (6: a Redfield
+        state that is not positive keeps its numbers, ``jaxtherm.status.keeps_values``); the
+        others are unaffected.
 
     Raises:
         ValueError: naming a missing, unknown or doubly given parameter, an unknown gradient

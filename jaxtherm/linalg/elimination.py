@@ -17,14 +17,17 @@ that knows patterns and values and nothing of physics:
 * ``Elimination.assemble`` — ``R = Σ_k c_k S_k + Σ_j G_j`` in the elimination's own form;
 * ``Elimination.init`` — factorise ``A`` (a *state*, with a ``singular`` flag);
 * ``Elimination.solve`` — ``x = A⁻¹ rhs`` with that state, implicitly differentiated;
-* ``Elimination.steady_state`` — all of it for ``b``, with the status and residual.
+* ``Elimination.steady_state`` — all of it for ``b``, with the status and residual (written
+  here; ``Krylov`` adds its convergence check and singularity probe to it).
 
 The implicit derivatives are written once, here (``Elimination.solve``): tangents and
 cotangents solve with the same factors, ``ẋ = A⁻¹(ṙhs − Ȧ x)``, through
 ``lax.custom_linear_solve``; each elimination supplies only ``A x`` (``Elimination.matvec``)
 and the substitution with its factors (``Elimination.substitute``). The eliminations:
 ``jaxtherm.linalg.lu.LU``, ``jaxtherm.linalg.unrolled.Unrolled``,
-``jaxtherm.linalg.unrolled.StaticPivots`` and ``jaxtherm.linalg.staged.Staged``.
+``jaxtherm.linalg.unrolled.StaticPivots``, ``jaxtherm.linalg.staged.Staged`` and
+``jaxtherm.linalg.krylov.Krylov`` (iterative: it also takes a warm start, ``cold_guess`` and
+``next_guess``).
 """
 
 from __future__ import annotations

@@ -297,8 +297,9 @@ class Krylov(Elimination):
 
     def block_size(self) -> int | None:
         """One point at a time on a CPU (``lax.scan``, each from the last one's solutions with
-        ``warm_start``): vmapped, the iteration ran ~10× slower a point (measured,
-        ``benchmarks/bench_large.py``); the whole chunk at once on a GPU (cold starts)."""
+        ``warm_start``): vmapped, the iteration ran slower a point (``docs/design.md`` §3.3,
+        measured by ``benchmarks/bench_large.py``); the whole chunk at once on a GPU (cold
+        starts)."""
         return 1 if jax.default_backend() == "cpu" else None
 
     def cold_guess(self, n: int, dtype):

@@ -258,8 +258,9 @@ class Model:
         report_min_eigenvalue: report the observable ``min_eigenvalue``, the smallest eigenvalue
             of ``ρ``; ``None`` (default): where a thermalizer is ``Redfield`` or ``ULE``. A sweep
             whose models differ (``coupling = ["local", "global", "redfield", "ule"]``) has every
-            model report it (``share_observables``). Only Redfield's states are flagged when it
-            is negative (status 6).
+            model report it (``share_observables``). Redfield's and the ULE's states are checked
+            (the ULE's is positive by construction); one below ``−POSITIVITY_TOLERANCE`` gets
+            status 6.
     """
 
     name: str

@@ -12,13 +12,13 @@ a model it makes a ``Plan`` — the kept real coordinates, the basis, and an
   one its limits choose (``choose``): ``jaxtherm.solvers.Unrolled`` for a small
   sector whose entries are scalars, ``jaxtherm.solvers.StaticPivots`` or
   ``jaxtherm.solvers.Staged`` for a larger one assembled from constants, by the size of
-  its elimination, and ``jaxtherm.solvers.LU`` otherwise.
-* ``Auto`` — picks one of the above for the model and platform and says which
-  (``Plan.description``).
+  its elimination, ``jaxtherm.solvers.Krylov`` (preconditioned GMRES) for a sector of more
+  than ``min_krylov`` unknowns without Davies baths, and ``jaxtherm.solvers.LU`` otherwise.
+* ``Auto`` — picks one of the above for the model and says which (``Plan.description``).
 
 Solvers are named in specs, on the command line and in Python (``get``): ``"auto"``,
 ``"reduced"``, ``"dense"``, and the eliminations ``"lu"``, ``"unrolled"``, ``"static_pivots"``,
-``"staged"`` (each: the symmetry sector by that elimination).
+``"staged"``, ``"krylov"`` (each: the symmetry sector by that elimination).
 """
 
 from __future__ import annotations
@@ -351,8 +351,8 @@ def _sample(model: Model, keep: tuple[int, ...], seed: int = 0) -> np.ndarray:
 
 def get(solver: str | Solver) -> Solver:
     """The solver object for a name or the object itself: ``"auto"``, ``"reduced"``, ``"dense"``,
-    or an elimination's name (``"lu"``, ``"unrolled"``, ``"static_pivots"``, ``"staged"``:
-    ``Reduced(elimination=name)``).
+    or an elimination's name (``"lu"``, ``"unrolled"``, ``"static_pivots"``, ``"staged"``,
+    ``"krylov"``: ``Reduced(elimination=name)``).
 
     Raises:
         ValueError: for an unknown name or a non-solver.

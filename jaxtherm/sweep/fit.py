@@ -20,7 +20,7 @@ import numpy as np
 from jaxtherm.design import fit as fitting
 from jaxtherm.io.hdf5 import Layout, ResultsFile, Variable
 from jaxtherm.io.tables import TableError, read_table
-from jaxtherm.sweep import resume as plan
+from jaxtherm.sweep import resume as guard  # the output file: lock, start, resume or refuse
 from jaxtherm.sweep.layout import model_attrs, now, provenance
 from jaxtherm.sweep.spec import SpecError, SweepSpec
 from jaxtherm.sweep.study import resolve
@@ -70,11 +70,11 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
     table = _read_data(spec, path)
     conditions = _conditions(spec, model, table)
     out = Path(output) if output is not None else spec.output
-    plan.check_output(spec, out, "-o" if output is not None else "output.path")
-    plan.make_parent(spec, out, "-o" if output is not None else "output.path")
-    with plan.exclusive_lock(out):
+    guard.check_output(spec, out, "-o" if output is not None else "output.path")
+    guard.make_parent(spec, out, "-o" if output is not None else "output.path")
+    with guard.exclusive_lock(out):
         if out.exists() and not force:
-            raise plan.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
+            raise guard.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
         start = now()
         try:
             result = fitting.fit(model, f.parameters, table, observables=f.observables, fixed=spec.fixed,

@@ -26,7 +26,8 @@ import numpy as np
 from jaxtherm import solvers
 from jaxtherm.design import optimize
 from jaxtherm.io.hdf5 import Layout, ResultsFile, Variable
-from jaxtherm.sweep import resume as plan
+from jaxtherm.kernel.batch import gradient_name
+from jaxtherm.sweep import resume as guard  # the output file: lock, start, resume or refuse
 from jaxtherm.sweep.layout import model_attrs, now, provenance
 from jaxtherm.sweep.spec import SpecError, SweepSpec
 from jaxtherm.sweep.study import resolve
@@ -82,12 +83,12 @@ def run_optimization(spec: SweepSpec, *, output: str | os.PathLike | None = None
     study = resolve(spec)
     model = study.model
     out = Path(output) if output is not None else spec.output
-    plan.check_output(spec, out, "-o" if output is not None else "output.path")
-    plan.make_parent(spec, out, "-o" if output is not None else "output.path")
+    guard.check_output(spec, out, "-o" if output is not None else "output.path")
+    guard.make_parent(spec, out, "-o" if output is not None else "output.path")
     prob = optimize.problem(model, o.expression, o.variables, spec.fixed, maximize=o.maximize, constraints=o.constraints)
-    with plan.exclusive_lock(out):
+    with guard.exclusive_lock(out):
         if out.exists() and not force:
-            raise plan.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
+            raise guard.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
         start_time = now()
         result = optimize.run(prob, starts=starts or o.starts, steps=steps or o.steps, seed=o.seed,
                               learning_rate=o.learning_rate, solver=spec.solver, dtype=spec.dtype, progress=progress)
@@ -156,7 +157,7 @@ def _optimum_columns(model, result: optimize.Result, dt) -> tuple[list[Variable]
     v.append(Variable("objective", dt, "", f"{prob.objective.text} at the optimum ({sense})"))
     units = {**model.observables, **model.fluctuation_observables}
     v += [Variable(n, dt, units[n][0], f"{units[n][1]} (at the optimum)") for n in prob.observables]
-    v += [Variable(f"d{o}_d{n}", dt, f"({units[o][0]})/({model.describe(n)[0]})",
+    v += [Variable(gradient_name(o, n), dt, f"({units[o][0]})/({model.describe(n)[0]})",
                    f"derivative of {o} with respect to {n} at the optimum (autodiff)")
           for o in prob.observables for n in prob.variables]
     arrays = {**{n: result.x[:, k] for k, n in enumerate(prob.variables)},
@@ -168,7 +169,7 @@ def _optimum_columns(model, result: optimize.Result, dt) -> tuple[list[Variable]
 def _status_columns(result: optimize.Result, dt) -> tuple[list[Variable], dict]:
     """Per start: ``optimizer_status``, the final ``projected_gradient`` and the steady state's
     ``status`` (``STATUS_NONFINITE`` where the objective is not finite)."""
-    meanings = "; ".join(f"{k} = {m}" for k, m in optimize.STATUS_MEANINGS.items())
+    meanings = "; ".join(f"{k} = {m}" for k, m in optimize.START_MEANINGS.items())
     status = np.where(np.isfinite(result.objective), solvers.STATUS_OK, solvers.STATUS_NONFINITE).astype(np.int8)
     v = [Variable("optimizer_status", "int8", "", meanings),
          Variable("projected_gradient", dt, "1", "∞-norm of the scaled loss's projected gradient in the unit box at the end"),

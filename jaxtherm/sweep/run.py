@@ -39,7 +39,7 @@ from jaxtherm.io import journal
 from jaxtherm.io.hdf5 import BrokenFile, ResultsFile
 from jaxtherm.kernel.batch import LANES
 from jaxtherm.sweep import devices, outputs, size
-from jaxtherm.sweep import resume as plan
+from jaxtherm.sweep import resume as guard  # the output file: lock, start, resume or refuse
 from jaxtherm.sweep.cluster import ClusterEngine, cluster_address
 from jaxtherm.sweep.executor import LocalEngine
 from jaxtherm.sweep.layout import now, provenance
@@ -149,7 +149,7 @@ def _engine(study: Study, solver, device: str | None, cluster):
         try:
             return LocalEngine(study, solver, device)
         except RuntimeError as err:
-            raise plan.RunRefused(f"--device {device}: no {device.upper()} visible to JAX ({err}); "
+            raise guard.RunRefused(f"--device {device}: no {device.upper()} visible to JAX ({err}); "
                                   "install jaxtherm[gpu] on a machine with a CUDA GPU, or use --device cpu") from None
     return ClusterEngine(cluster, study, solver, device)
 
@@ -242,11 +242,11 @@ def run_sweep(
     # the devices (or the cluster) before the decision: nothing is started for a run that cannot start
     engine = _engine(study, solver, device, cluster)
     try:
-        with plan.exclusive_lock(out):
-            state.lock = plan.lock_path(out)
+        with guard.exclusive_lock(out):
+            state.lock = guard.lock_path(out)
             try:
-                decision = plan.decide(out, spec, solver_used, chunk_size, resume, force)
-            except plan.AlreadyComplete as done:
+                decision = guard.decide(out, spec, solver_used, chunk_size, resume, force)
+            except guard.AlreadyComplete as done:
                 return RunSummary(out, spec.n_points, 0, done.args[0], 0.0, 0, already_complete=True)
             state.journal_of = decision.target
             state.resumable = not decision.replace or decision.meta is not None
@@ -275,15 +275,15 @@ def _output_path(spec: SweepSpec, output: str | os.PathLike | None) -> Path:
 
 
 def _check_output(study: Study, out: Path, key: str, resume: bool) -> None:
-    """Refuse an output path that cannot be written (``plan.check_output``), or, for a new run,
+    """Refuse an output path that cannot be written (``guard.check_output``), or, for a new run,
     a file that cannot fit (``size.check``); then make its folder.
 
     Raises:
         SpecError, RunRefused: naming ``key`` (``-o`` or ``output.path``)."""
-    plan.check_output(study.spec, out, key)
+    guard.check_output(study.spec, out, key)
     if not resume:  # (a resumed run has most of its file already; a full disk then stops it safely)
         size.check(study, out)
-    plan.make_parent(study.spec, out, key)
+    guard.make_parent(study.spec, out, key)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -350,7 +350,7 @@ def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_s
     estimate = size.estimate(study, out)
     try:
         size.check(study, out)
-    except plan.RunRefused as err:
+    except guard.RunRefused as err:
         return DryRun(spec.source, out, estimate, str(err).split(": ", 1)[-1])
     engine = _engine(study, solvers.get(spec.solver), device, None)
     t = time.perf_counter()
@@ -376,10 +376,10 @@ def _compile(study: Study, output: outputs.Points, meta: dict | None, chunk_size
         size = _chunk_size(study, output, meta, chunk_size, engine)
         engine.prepare(size)
     except Exception as err:
-        if study.spec.factory is None or isinstance(err, (plan.RunRefused, OSError)):
+        if study.spec.factory is None or isinstance(err, (guard.RunRefused, OSError)):
             raise
         first = str(err).strip().split("\n")[0]
-        raise plan.RunRefused(f"{study.spec.source}: key 'model.factory': the model of {study.spec.factory!r} cannot "
+        raise guard.RunRefused(f"{study.spec.source}: key 'model.factory': the model of {study.spec.factory!r} cannot "
                               f"be compiled: {type(err).__name__}: {first} (its coefficients must be JAX functions of "
                               "the parameters, e.g. jnp.cos(p['omega']), not float(p['omega']))") from None
     return size
@@ -395,7 +395,7 @@ def _fsync(path: Path) -> None:
             os.close(fd)
 
 
-def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: str, plans, chunk_size: int | None,
+def _run(study: Study, out: Path, decision: guard.Decision, engine, solver_used: str, plans, chunk_size: int | None,
          progress: bool, stream, state: RunState) -> RunSummary:
     """The body of ``run_sweep``, with the lock held and the engine connected."""
     spec = study.spec
@@ -456,7 +456,7 @@ def _run(study: Study, out: Path, decision: plan.Decision, engine, solver_used: 
         _publish(decision, target, out)
         state.phase = "done"
     except OSError as err:  # a full disk, a quota, a file-size limit, a vanished directory
-        raise plan.WriteFailed(_write_failure(target, err)) from None
+        raise guard.WriteFailed(_write_failure(target, err)) from None
     return RunSummary(out, spec.n_points, computed, failed, time.perf_counter() - t0, len(done),
                       compile_seconds + engine.compile_in_loop, loop_seconds, size, engine.n_devices, engine.where,
                       warnings=tuple(warned))
@@ -478,7 +478,7 @@ def _journal_meta(study: Study, target: Path, meta: dict | None, size: int, n_ch
     return meta
 
 
-def _results_file(decision: plan.Decision, target: Path, layout) -> ResultsFile:
+def _results_file(decision: guard.Decision, target: Path, layout) -> ResultsFile:
     """The results file: the unfinished one reopened where the decision reuses it, else created
     anew (a damaged file, or one of another spec)."""
     if decision.reuse:
@@ -539,7 +539,7 @@ def _commit(written: list[int], h5: ResultsFile, target: Path, state: RunState) 
         state.committed += len(committed)
 
 
-def _publish(decision: plan.Decision, target: Path, out: Path) -> None:
+def _publish(decision: guard.Decision, target: Path, out: Path) -> None:
     """A complete ``--force`` file takes the old one's place at once (on disk before the rename);
     then the journal goes."""
     if decision.replace:
