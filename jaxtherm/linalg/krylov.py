@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm.linalg import graphs
 from jaxtherm.linalg.elimination import Elimination, Sparse, classify
 from jaxtherm.status import STATUS_INACCURATE, STATUS_OK, STATUS_SINGULAR, STATUS_UNCONVERGED
 
@@ -92,23 +93,8 @@ class _Layout(NamedTuple):
 
 
 def _groups(d: int, iu, ju, pair) -> list[list[int]]:
-    """The connected components of the states under the kept pairs (union–find)."""
-    parent = np.arange(d)
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in zip(iu[pair], ju[pair]):
-        a, b = find(i), find(j)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for i in range(d):
-        groups.setdefault(int(find(i)), []).append(i)
-    return list(groups.values())
+    """The connected components of the states under the kept pairs, ordered by their first."""
+    return [g.tolist() for g in graphs.groups(d, iu[pair], ju[pair])]
 
 
 def _buckets(groups: list[list[int]], ratio: float = 0.85) -> list[list[list[int]]]:

@@ -20,6 +20,7 @@ import functools
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm.linalg import graphs
 from jaxtherm.physics import davies, liouvillian
 
 
@@ -63,20 +64,8 @@ def density_blocks(d: int, keep: tuple[int, ...]) -> tuple[tuple[int, ...], ...]
     """The blocks of ``ρ`` that the kept real coordinates allow: the connected components of the
     states under the kept pairs ``(i, j)`` (``ρ`` is block diagonal over them, so its
     eigenvalues are theirs). Static (NumPy)."""
-    label = list(range(d))
-
-    def root(i):
-        while label[i] != i:
-            label[i] = label[label[i]]
-            i = label[i]
-        return i
-
-    for i, j, _ in liouvillian._coordinate_meaning(d)[np.asarray(keep)].tolist():
-        label[root(i)] = root(j)
-    groups: dict[int, list[int]] = {}
-    for i in range(d):
-        groups.setdefault(root(i), []).append(i)
-    return tuple(tuple(g) for g in groups.values())
+    meaning = liouvillian._coordinate_meaning(d)[np.asarray(keep)]
+    return tuple(tuple(int(i) for i in g) for g in graphs.groups(d, meaning[:, 0], meaning[:, 1]))
 
 
 def smallest_eigenvalue(r, d: int, keep: tuple[int, ...]):

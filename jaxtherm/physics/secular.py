@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm.linalg import graphs
 from jaxtherm.physics import davies, liouvillian, nonsecular
 
 if TYPE_CHECKING:  # physics reads a model's terms; it never imports the models layer
@@ -91,22 +92,23 @@ def applies(model: Model) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def blocks(model: Model) -> tuple[np.ndarray, ...]:
-    """Connected components of the union pattern of the Hamiltonian terms (sorted states)."""
+def hamiltonian_blocks(model: Model, tol: float) -> tuple[np.ndarray, ...]:
+    """The blocks of ``H(p) = ⊕_b H_b(p)`` at every ``p``: the connected components of the union of
+    the terms' entries above ``tol`` in modulus, as sorted states, ordered by their first.
+    ``jaxtherm.solvers.symmetry_sector`` takes the exact non-zeros (``tol = 0``); ``blocks``
+    ignores round-off; where the two differ, ``structure`` finds a sector that is not a union
+    of block pairs and declines (the general construction solves the model)."""
     d = model.dim
     pattern = np.zeros((d, d), bool)
     for t in model.hamiltonian:
-        pattern |= np.abs(t.operator) > _PATTERN_TOL
-    label = np.arange(d)
-    changed = True
-    while changed:  # label propagation: every state takes the smallest label it connects to
-        changed = False
-        for i, j in zip(*np.nonzero(pattern)):
-            lo = min(label[i], label[j])
-            if label[i] != lo or label[j] != lo:
-                label[i] = label[j] = lo
-                changed = True
-    return tuple(np.flatnonzero(label == b) for b in np.unique(label))
+        pattern |= np.abs(np.asarray(t.operator)) > tol
+    return tuple(graphs.groups(d, *np.nonzero(pattern)))
+
+
+def blocks(model: Model) -> tuple[np.ndarray, ...]:
+    """The blocks of ``H`` this module solves in (``hamiltonian_blocks`` above round-off,
+    ``_PATTERN_TOL``)."""
+    return hamiltonian_blocks(model, _PATTERN_TOL)
 
 
 @functools.lru_cache(maxsize=256)

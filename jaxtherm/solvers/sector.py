@@ -72,8 +72,9 @@ import functools
 import jax
 import numpy as np
 
+from jaxtherm.linalg import graphs
 from jaxtherm.models import Model
-from jaxtherm.physics import davies, liouvillian, nonsecular
+from jaxtherm.physics import davies, liouvillian, nonsecular, secular
 
 DAVIES_SAMPLES = 3
 _PATTERN_TOL = 1e-12
@@ -123,21 +124,9 @@ def _group_pairs(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[first], order[np.repeat(start, size) + offset]
 
 
-def _hamiltonian_blocks(model: Model) -> list[np.ndarray]:
-    """The states of each block of ``H(p) = ⊕_b H_b(p)`` (every ``p``): the connected components
-    of the union of the terms' exact non-zeros, as sorted index arrays."""
-    d = model.dim
-    pattern = np.zeros((d, d), dtype=bool)
-    for t in model.hamiltonian:
-        pattern |= np.asarray(t.operator) != 0
-    label = _components(d, *np.nonzero(pattern))
-    order = np.argsort(label, kind="stable")
-    return np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
-
-
 def _eigh_by_blocks(h: np.ndarray, blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``eigh`` of ``H = ⊕_b H_b`` block by block (``_hamiltonian_blocks``): ``(E, V)``, ``(d,)``
-    and ``(d, d)``, with ``V`` exactly zero outside the blocks. A single ``eigh`` of the whole
+    """``eigh`` of ``H = ⊕_b H_b`` block by block (``secular.hamiltonian_blocks`` of the exact
+    non-zeros): ``(E, V)``, ``(d,)`` and ``(d, d)``, with ``V`` exactly zero outside the blocks. A single ``eigh`` of the whole
     ``H`` mixes levels of different blocks at ``ε‖H‖/gap``, which near a crossing of two blocks'
     levels reaches the pattern tolerance; block by block, no round-off leaves a block."""
     energies, v = np.zeros(h.shape[0]), np.zeros(h.shape, complex)
@@ -184,7 +173,7 @@ def _thermalizer_actions(model: Model) -> list:
         return []
     rng = np.random.default_rng(20261125)  # the points and the Redfield/ULE rates
     weights = np.random.default_rng(20261126)  # the Davies groups' weights
-    blocks = _hamiltonian_blocks(model)
+    blocks = secular.hamiltonian_blocks(model, 0.0)
     out = []
     with jax.ensure_compile_time_eval():  # concrete values even when first called under jit
         for _ in range(DAVIES_SAMPLES):
@@ -200,23 +189,6 @@ def _thermalizer_actions(model: Model) -> list:
                     terms = nonsecular.sample_terms(k.equation, eigensystem[1], k.coupling, rng)
                     out += [_product_action(a, b) for a, b in terms]
     return out
-
-
-def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Connected components of the undirected graph on ``0 … n−1`` with edges ``src[e] — dst[e]``:
-    each node's label is the smallest node of its component; ``(n,)``. Hooking of roots and
-    pointer jumping, vectorised."""
-    label = np.arange(n)
-    while True:
-        low = np.minimum(label[src], label[dst])
-        new = label.copy()
-        np.minimum.at(new, label[src], low)  # labels are roots: hook each to its lowest neighbour
-        np.minimum.at(new, label[dst], low)
-        while (new[new] != new).any():  # every node straight to its root
-            new = new[new]
-        if (new == label).all():
-            return label
-        label = new
 
 
 def _closure(d: int, label: np.ndarray, actions: list, rng: np.random.Generator) -> np.ndarray:
@@ -255,6 +227,6 @@ def symmetry_sector(model: Model) -> np.ndarray:
     ops = model.real_operators
     edges = [_edges(*e, element, element) for e in [*ops["hamiltonian"], *ops["lindblad"], *ops["jump"]]]
     edges = np.concatenate([np.zeros((2, 0), np.int64), *edges], axis=1)
-    label = _components(d * d, edges[0], edges[1])
+    label = graphs.components(d * d, edges[0], edges[1])
     reached = _closure(d, label, _thermalizer_actions(model), np.random.default_rng(20261127))
     return np.flatnonzero(reached.ravel()[element])
