@@ -254,8 +254,8 @@ class Krylov(Elimination):
         probe: also solve with a fixed random right-hand side to ``probe_tol`` and mark the point
             singular (``STATUS_SINGULAR``) where that fails while ``b`` converged: a consistent
             singular system (a steady state that is not unique) converges for ``b``, but stalls
-            at a relative residual of order one for a generic right-hand side (about 1.5× the
-            cost of a steady state; ``probe=False`` trusts convergence alone).
+            at a relative residual of order one for a generic right-hand side (one more solve,
+            to the looser ``probe_tol``; ``probe=False`` trusts convergence alone).
         warm_start: start each point's GMRES from the last two points' solutions where a loop
             runs points one after another (``block_size() == 1``: a chunk's consecutive grid
             points are neighbours), combined to fit the new right-hand side best (``_start``; a
