@@ -223,10 +223,9 @@ def _start(matvec, rhs, guesses):
             c = jnp.vdot(ab, ag)
             ag, g = ag - c * ab, g - c * b
         norm = jnp.linalg.norm(ag)
-        fits = jnp.isfinite(norm) & (norm > 1e-10 * whole) & (norm > 0)
-        inv = jnp.where(fits, 1.0 / jnp.where(fits, norm, 1.0), 0.0)
-        ab, b = ag * inv, jnp.where(fits, g * inv, 0.0)
-        ab = jnp.where(fits, ab, 0.0)
+        fits = jnp.isfinite(norm) & (norm > 1e-10 * whole)  # (false where A g is zero)
+        inv = 1.0 / jnp.where(fits, norm, 1.0)
+        ab, b = (jnp.where(fits, v * inv, 0.0) for v in (ag, g))
         c = jnp.vdot(ab, r)
         x, r = x + c * b, r - c * ab
         basis.append((ab, b))
