@@ -3,7 +3,8 @@
 Chains of 6–8 qubits against the exact quasi-free reference (``tests/quasi_free.py``), implicit
 derivatives against finite differences, a singular point confined to its lane, a point that does
 not converge flagged with its own status, a global model at d = 32 against the dense path, and
-the choice of ``Auto`` (small models keep their eliminations).
+the choice of ``Auto`` (small models keep their eliminations); global chains matrix-free on the
+zero-frequency block of their eigenbasis (``jaxtherm.kernel.matrix_free``).
 """
 
 import numpy as np
@@ -96,17 +97,65 @@ def test_a_state_no_jump_leaves_keeps_the_preconditioner_regular():
 
 
 def test_global_chain_at_d32_matches_the_dense_path():
+    """By the entry tables (``auto``: LU) and matrix-free on the zero-frequency block
+    (``krylov``: ``jaxtherm.kernel.matrix_free``): values, derivatives and current noise."""
     model = jaxtherm.qubit_chain(5, coupling="global")
     g = np.array([0.2, 0.45])
+    assert "zero-frequency block" in jaxtherm.solvers.get("krylov").plan(model).description
     ref = jaxtherm.solve(model, g=g, solver="dense", rho=False, **BATHS)
-    for solver in ("auto", "krylov"):
-        out = jaxtherm.solve(model, g=g, solver=solver, rho=False, **BATHS)
-        status = np.asarray(out["status"])
-        assert set(status) <= {0, jaxtherm.STATUS_UNCONVERGED}, solver
-        ok = status == 0
-        assert solver == "krylov" or ok.all()
+    out = {solver: jaxtherm.solve(model, g=g, solver=solver, rho=False, gradients=["g", "beta_c"], fluctuations=True,
+                                  **BATHS) for solver in ("auto", "krylov")}
+    for solver, o in out.items():
+        np.testing.assert_array_equal(np.asarray(o["status"]), 0)
         for k in ("J_h", "J_c", "sigma"):
-            np.testing.assert_allclose(np.asarray(out[k])[ok], np.asarray(ref[k])[ok], rtol=1e-8, err_msg=(solver, k))
+            np.testing.assert_allclose(np.asarray(o[k]), np.asarray(ref[k]), rtol=1e-8, err_msg=(solver, k))
+    for k in ("dJ_h_dg", "dJ_h_dbeta_c", "dsigma_dg", "noise_h", "noise_c", "dnoise_h_dg", "tur_c"):
+        np.testing.assert_allclose(np.asarray(out["krylov"][k]), np.asarray(out["auto"][k]), rtol=1e-8, err_msg=k)
+
+
+def xx_hamiltonian(n, omega, g):
+    """``ω Σ n_k + g Σ (a_k† a_{k+1} + h.c.)`` of ``n`` qubits by Kronecker products (site 0 the
+    most significant), NumPy."""
+    lower = np.array([[0.0, 1.0], [0.0, 0.0]])
+
+    def on(k, op):
+        return np.kron(np.kron(np.eye(2**k), op), np.eye(2 ** (n - k - 1)))
+
+    a = [on(k, lower) for k in range(n)]
+    return sum(omega * x.T @ x for x in a) + sum(g * (a[k].T @ a[k + 1] + a[k + 1].T @ a[k]) for k in range(n - 1))
+
+
+def test_eight_qubit_global_chain_matrix_free():
+    """The 8-qubit chain with global baths (12,869 unknowns; the entry tables would hold ~10⁸
+    terms): ``Auto`` solves it matrix-free. At equal temperatures the steady state is the Gibbs
+    state ``e^{−βH}/Z`` and no heat flows; between a hot and a cold bath ``Tr ρ = 1``, ``ρ ≥ 0``,
+    the first law, ``σ ≥ 0`` and heat from hot to cold; g = 0 (no unique steady state) is flagged
+    in its own lane."""
+    n = 8
+    model = jaxtherm.qubit_chain(n, coupling="global")
+    plan = jaxtherm.solvers.Auto().plan(model)
+    assert plan.method == "krylov" and plan.eigenbasis and plan.size - 1 == 12869
+    g = np.array([0.35, 0.0, 0.35, 0.8])
+    beta_c = np.array([0.5, 2.0, 2.0, 2.0])  # the first point: both baths at β = 0.5
+    out = jaxtherm.solve(model, g=g, **{**BATHS, "beta_c": beta_c})
+    status = np.asarray(out["status"])
+    np.testing.assert_array_equal(status[[0, 2, 3]], 0)
+    # g = 0: both GMRES solves stall (the system is singular and b need not be in its range)
+    assert status[1] in (jaxtherm.STATUS_SINGULAR, jaxtherm.STATUS_UNCONVERGED)
+    assert out["residual"][1] > Krylov().tol and np.isnan(out["J_h"][1])
+    rho = np.asarray(out["rho"])
+    h = xx_hamiltonian(n, BATHS["omega"], g[0])
+    w, v = np.linalg.eigh(h)
+    gibbs = (v * np.exp(-BATHS["beta_h"] * (w - w.min()))) @ v.T
+    np.testing.assert_allclose(rho[0], gibbs / np.trace(gibbs), rtol=0, atol=1e-12)
+    assert abs(out["J_h"][0]) < 1e-14 and abs(out["J_c"][0]) < 1e-14
+    for i in (2, 3):
+        np.testing.assert_allclose(np.trace(rho[i]), 1.0, rtol=0, atol=1e-12)
+        assert np.linalg.eigvalsh(rho[i]).min() > -1e-12
+        # the first law to the solve's tolerance: Σ_j J_j = Tr(H R ρ), R ρ within tol of zero
+        flow_scale = n * BATHS["omega"] * max(BATHS["gamma_h"], BATHS["gamma_c"])
+        assert abs(out["J_h"][i] + out["J_c"][i] + out["power"][i]) < Krylov().tol * flow_scale
+        assert out["J_h"][i] > 0 and out["sigma"][i] > 0
 
 
 def test_small_models_keep_their_eliminations():

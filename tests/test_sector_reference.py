@@ -46,6 +46,20 @@ def _jump_operators(h, coupling, tol):
     return out
 
 
+def _round_off(h, tol: float) -> float:
+    """The relative size below which an entry of a jump operator built from one ``eigh`` of the
+    whole ``H`` is round-off: ``_PATTERN_TOL``, or the eigenvectors' own error
+    ``~ε ‖H‖₂ / gap`` (Davis–Kahan) times 10 where two distinct levels (more than ``tol`` apart:
+    ``A(ν)`` does not depend on rotations inside a degenerate one) lie close. A sample of the
+    oscillator pair at cutoff 5 has levels 1.9×10⁻⁴ apart: its eigenvectors mix the excitation
+    blocks at ~10⁻¹¹, which a fixed 10⁻¹² counted as edges (179 coordinates for the 85 of the
+    blocks, ``test_davies_sector_is_a_union_of_excitation_blocks``)."""
+    levels = np.linalg.eigvalsh(h)
+    gaps = np.diff(levels)
+    gap = np.min(gaps[gaps > tol], initial=np.inf)
+    return max(_PATTERN_TOL, 10 * np.finfo(np.float64).eps * np.abs(levels).max() / max(gap, 1e-300))
+
+
 def _nonsecular_entries(equation, h, coupling, rng):
     """Element-basis entries of a Redfield or ULE dissipator with generic positive rates."""
     _, v = np.linalg.eigh(h)
@@ -76,8 +90,9 @@ def _thermalizer_edges(model, canonical):
                 if k.equation != "davies":
                     out += [_edges(*e, canonical, canonical) for e in _nonsecular_entries(k.equation, h, k.coupling, rng)]
                     continue
+                zero = _round_off(h, tol)
                 for a in _jump_operators(h, k.coupling, tol):
-                    a = np.where(np.abs(a) > _PATTERN_TOL * np.abs(a).max(), a, 0.0)
+                    a = np.where(np.abs(a) > zero * np.abs(a).max(), a, 0.0)
                     out.append(_edges(*liouvillian.dissipator_entries(a), canonical, canonical))
                     out.append(_edges(*liouvillian.jump_entries(a), canonical, canonical))
     return out

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtherm import _config, solvers
+from jaxtherm.kernel import matrix_free
 from jaxtherm.linalg import vectors
 from jaxtherm.linalg._fusion import once
 from jaxtherm.models import Model
@@ -52,8 +53,7 @@ def operators_on(model: Model, keep: tuple[int, ...], sparse: bool = False) -> d
         ``h_dual`` ``(K_h, m)``; ``energy_flow`` ``(K_h, K_l, m)`` with
         ``Tr(H_m D[L_k] ρ) = energy_flow[m, k] · r``; ``expectation_dual`` ``(K_e, m)``;
         ``jumps``: per Lindblad term the entries ``(rows, cols, values)`` of its jump part
-        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for ``jaxtherm.physics.fluctuations``); and, for
-        Davies models, ``basis_rows`` ``(m, d²)`` and ``basis_cols`` ``(d², m)`` (complex).
+        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for ``jaxtherm.physics.fluctuations``).
         With ``sparse`` (a matrix-free elimination, ``jaxtherm.linalg.krylov``), ``supers`` is a
         list of entries ``(rows, cols, values)`` on the kept coordinates instead: no ``m²`` array.
     """
@@ -82,10 +82,14 @@ def operators_on(model: Model, keep: tuple[int, ...], sparse: bool = False) -> d
         "expectation_dual": ops["expectation_dual"][:, keep],
         "jumps": [e.block(n, keep) for e in ops["jump"]],
     }
-    if model.davies:
-        out["basis_rows"] = liouvillian.basis_rows(d, keep)
-        out["basis_cols"] = liouvillian.basis_columns(d, keep)
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _davies_basis(d: int, keep: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``(basis_rows (m, d²), basis_cols (d², m))``, complex, for the general Davies construction
+    (``jaxtherm.physics.davies.restricted_generators``)."""
+    return liouvillian.basis_rows(d, keep), liouvillian.basis_columns(d, keep)
 
 
 def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], counting: int = 0) -> list:
@@ -100,7 +104,6 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], cou
     """
     if not model.davies:
         return []
-    ops = operators_on(model, keep)
     cdt = _config.complex_dtype(dtype)
     h = jnp.einsum("k,kij->ij", h_coeffs.astype(cdt), jnp.asarray(np.stack([t.operator for t in model.hamiltonian]), cdt))
     tol = jnp.sqrt(jnp.finfo(dtype).eps) * (1.0 + jnp.max(jnp.abs(h)))
@@ -113,8 +116,8 @@ def davies_matrices(model: Model, p, h_coeffs, dtype, keep: tuple[int, ...], cou
     if secular.applies(model):
         energies, v, tol = secular.eigensystem(model, secular.blocks(model), list(h_coeffs.astype(dtype)), dtype)
         eig = (jnp.stack(energies), secular.v_matrix(v, model.dim, cdt))
-    generators = davies.restricted_generators(h, baths, tol, ops["basis_rows"].astype(cdt), ops["basis_cols"].astype(cdt),
-                                              eig, counting)
+    rows, cols = _davies_basis(model.dim, keep)
+    generators = davies.restricted_generators(h, baths, tol, rows.astype(cdt), cols.astype(cdt), eig, counting)
     return [g.astype(dtype) for g in generators]
 
 
@@ -176,7 +179,7 @@ def point_from(model: Model, p, plan: solvers.Plan, guess, dtype=np.float64, rho
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
     if fluctuations:
         model.check_counting()
-    basis = (_Eigenbasis if plan.eigenbasis else _ProductBasis)(model, p, plan, ops, h_coeffs, dtype, fluctuations)
+    basis = _basis(plan)(model, p, plan, ops, h_coeffs, dtype, fluctuations)
     solved, status, residual, state = plan.steady_state(basis.matrix, dtype, guess)
     out = observables.currents(model, basis.flows(solved), dtype)
     bath_rates = basis.bath_rates()
@@ -197,6 +200,14 @@ def point_from(model: Model, p, plan: solvers.Plan, guess, dtype=np.float64, rho
     out["status"] = status
     out["residual"] = residual
     return out, plan.elimination.next_guess(state)
+
+
+def _basis(plan: solvers.Plan) -> type:
+    """Where the plan solves: the product basis, the eigenbasis of ``H`` by entry tables
+    (``jaxtherm.physics.secular``), or the eigenbasis matrix-free (``jaxtherm.kernel.matrix_free``)."""
+    if not plan.eigenbasis:
+        return _ProductBasis
+    return matrix_free.ZeroFrequencyBasis if plan.elimination.matrix_free else _Eigenbasis
 
 
 def _uncertainty_ratios(model: Model, out: dict, betas: list, h_coeffs: list, rates: list, dtype) -> None:

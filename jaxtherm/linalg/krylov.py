@@ -1,4 +1,4 @@
-"""Preconditioned GMRES on a sparse sector: the elimination for large sectors.
+"""Preconditioned GMRES: the elimination for large sectors.
 
 ``LU`` factorises the sector's ``(n, n)`` array, ``O(n³)`` a point and ``n²`` memory: at
 ``n = 12,869`` (the 8-qubit chain) that is 1.3 GB and minutes. ``Krylov`` never forms ``A``:
@@ -17,6 +17,12 @@
   terms ``κ L ρ L†``) is what GMRES iterates on.
 * The transposed solve (cotangents) uses ``S₀ᴴ(X) = G†X + XG`` with the same ``V``, so
   implicit derivatives cost one more preconditioned solve (``Elimination.solve``).
+
+``Krylov`` asks five things of an operator: ``apply`` (``R r``), ``frozen`` (without derivatives),
+``row_norm`` (``‖R‖_∞`` or a bound), ``factor`` (the preconditioner's factors) and
+``precondition``. ``KrylovOperator`` above is the sparse sector with the Kronecker-sum
+preconditioner; ``jaxtherm.kernel.matrix_free.DaviesOperator`` is a global model's generator by
+matrix products in the eigenbasis of ``H``, preconditioned by its populations' rate equation.
 
 Warm starts: where points run one after another (a CPU's ``lax.scan`` over a chunk, whose
 consecutive points are grid neighbours), each point's solves start from the least-residual
@@ -60,6 +66,32 @@ class KrylovOperator(NamedTuple):
     size: int
     effective: Any = None
     """Complex ``(d, d)`` ``G`` of ``S₀(X) = G X + X G†`` (``None``: the identity preconditioner)."""
+
+    # --- what ``Krylov`` asks of an operator (``jaxtherm.kernel.matrix_free.DaviesOperator`` too)
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    def apply(self, r):
+        """``R r`` (``(m,)``), differentiable in ``R``."""
+        return _matvec_r(self, r)
+
+    def frozen(self) -> KrylovOperator:
+        """This operator without derivatives."""
+        return self._replace(values=jax.lax.stop_gradient(self.values))
+
+    def row_norm(self):
+        """``‖R‖_∞``, the largest absolute row sum."""
+        return jnp.max(jax.ops.segment_sum(jnp.abs(self.values), self.rows, self.size, indices_are_sorted=True))
+
+    def factor(self, d: int, keep: tuple[int, ...]):
+        """The preconditioner's factors (``Krylov.init``) and whether ``R`` is finite."""
+        return _kronecker_factors(self, _layout(d, keep))
+
+    def precondition(self, factors, y, transpose: bool, d: int, keep: tuple[int, ...]):
+        """``M y ≈ A⁻¹ y`` (or ``A⁻ᵀ y``) on the trace-eliminated unknowns (``(m − 1,)``)."""
+        return _kronecker(factors, y, transpose, d, _layout(d, keep))
 
 
 class KrylovState(NamedTuple):
@@ -237,6 +269,61 @@ def _lift_t(u, d: int):
     return u[1:].at[: d - 1].add(-u[0])
 
 
+def _kronecker_factors(operator: KrylovOperator, layout: _Layout):
+    """The Kronecker-sum preconditioner's eigendecompositions, bucket by bucket (groups padded with
+    a separated ``−(1 + 10 ‖G‖_∞)`` on the diagonal), and whether ``R`` and ``G`` are finite. Each
+    bucket's LAPACK calls depend on the last's results, so that no two run at once
+    (``jaxtherm.linalg.lu``: jaxlib's CPU kernels can deadlock when they do)."""
+    finite = jnp.all(jnp.isfinite(jax.lax.stop_gradient(operator.values)))
+    g = operator.effective
+    if g is None:
+        return (), finite
+    g = jax.lax.stop_gradient(g)
+    finite = finite & jnp.all(jnp.isfinite(g))
+    g = jnp.where(finite, g, -jnp.eye(g.shape[0], dtype=g.dtype))
+    shift = -(1.0 + 10.0 * jnp.max(jnp.sum(jnp.abs(g), axis=1)))  # beyond every eigenvalue (Gershgorin)
+    blocks, chain = [], jnp.zeros((), g.dtype)
+    for states, _ in layout.buckets:
+        s = states.shape[1]
+        inside = (states[:, :, None] >= 0) & (states[:, None, :] >= 0)
+        gb = jnp.where(inside, g[states[:, :, None], states[:, None, :]], jnp.where(np.eye(s, dtype=bool), shift, 0))
+        lam, v = jnp.linalg.eig(gb + 0.0 * chain)
+        vinv = jnp.linalg.inv(v + 0.0 * lam[0, 0])
+        chain = vinv[0, 0, 0]
+        blocks.append((v, vinv, lam))
+    return tuple(blocks), finite
+
+
+def _kronecker(blocks, y, transpose: bool, d: int, layout: _Layout):
+    """``M y ≈ A⁻¹ y`` (or ``A⁻ᵀ y``) from ``S₀⁻¹`` (module docstring), by gathers only."""
+    if not blocks:
+        return y
+    weights = jnp.asarray(layout.weights, y.dtype)
+    u = _shift(jnp.concatenate([jnp.zeros(1, y.dtype), y]), d) / weights if transpose else _lift(y, d)
+    pops, re, im = layout.sources
+    z = u[re] + 1j * u[im]
+    z = jnp.concatenate([u[pops].astype(z.dtype), z, jnp.conj(z), jnp.zeros(1, z.dtype)])
+    outs = []
+    for (_, gather), (v, vinv, lam) in zip(layout.buckets, blocks):
+        den = lam[:, :, None] + jnp.conj(lam)[:, None, :]
+        # a zero λ_a + λ̄_b (no decay in G: Davies baths are not in it) is replaced by a decay
+        scale = jnp.max(jnp.abs(den)) + jnp.finfo(y.dtype).tiny
+        den = jnp.where(jnp.abs(den) > 1e-8 * scale, den, -scale)
+        x = z[gather]
+        if transpose:  # S₀ᴴ(X) = G†X + XG: X = V⁻ᴴ X̃ V⁻¹, X̃ = V†YV / (λ̄_a + λ_b)
+            vh = jnp.conj(jnp.swapaxes(v, 1, 2))
+            xt = vh @ x @ v / jnp.conj(den)
+            vih = jnp.conj(jnp.swapaxes(vinv, 1, 2))
+            x = vih @ xt @ vinv
+        else:  # S₀(X) = GX + XG†: X = V X̃ V†, X̃ = V⁻¹YV⁻ᴴ / (λ_a + λ̄_b)
+            xt = vinv @ x @ jnp.conj(jnp.swapaxes(vinv, 1, 2)) / den
+            x = v @ xt @ jnp.conj(jnp.swapaxes(v, 1, 2))
+        outs.append(x.reshape(-1))
+    flat = jnp.concatenate(outs)[layout.position]
+    out = jnp.where(layout.imaginary, jnp.imag(flat), jnp.real(flat))
+    return _lift_t(out * weights, d) if transpose else _shift(out, d)[1:]
+
+
 @dataclasses.dataclass(frozen=True)
 class Krylov(Elimination):
     """Restarted GMRES on the sparse sector with the Kronecker-sum preconditioner (module docstring).
@@ -301,7 +388,7 @@ class Krylov(Elimination):
 
     @property
     def description(self) -> str:
-        return f"GMRES with a Kronecker-sum preconditioner (tolerance {self.tol:g})"
+        return f"preconditioned GMRES (tolerance {self.tol:g})"
 
     # --- the operations
 
@@ -333,63 +420,19 @@ class Krylov(Elimination):
         vals = jnp.concatenate(values) if values else jnp.zeros(0, dtype)
         return KrylovOperator(rows_a[order], cols_a[order], vals[order], m)
 
-    def init(self, operator: KrylovOperator, d: int, eps: float) -> KrylovState:
-        """The preconditioner's eigendecompositions, bucket by bucket (groups padded with a
-        separated ``−(1 + 10 ‖G‖_∞)`` on the diagonal). Each bucket's LAPACK calls depend on the
-        last's results, so that no two run at once (``jaxtherm.linalg.lu``: jaxlib's CPU kernels
-        can deadlock when they do)."""
-        layout = _layout(self.dim, self.keep)
-        finite = jnp.all(jnp.isfinite(jax.lax.stop_gradient(operator.values)))
-        g = operator.effective
-        if g is None:
-            return KrylovState(operator, (), ~finite)
-        g = jax.lax.stop_gradient(g)
-        finite = finite & jnp.all(jnp.isfinite(g))
-        g = jnp.where(finite, g, -jnp.eye(g.shape[0], dtype=g.dtype))
-        shift = -(1.0 + 10.0 * jnp.max(jnp.sum(jnp.abs(g), axis=1)))  # beyond every eigenvalue (Gershgorin)
-        blocks, chain = [], jnp.zeros((), g.dtype)
-        for states, _ in layout.buckets:
-            s = states.shape[1]
-            inside = (states[:, :, None] >= 0) & (states[:, None, :] >= 0)
-            gb = jnp.where(inside, g[states[:, :, None], states[:, None, :]], jnp.where(np.eye(s, dtype=bool), shift, 0))
-            lam, v = jnp.linalg.eig(gb + 0.0 * chain)
-            vinv = jnp.linalg.inv(v + 0.0 * lam[0, 0])
-            chain = vinv[0, 0, 0]
-            blocks.append((v, vinv, lam))
-        return KrylovState(operator, tuple(blocks), ~finite)
+    def init(self, operator, d: int, eps: float) -> KrylovState:
+        """The preconditioner's factors (``operator.factor``: for sparse entries, the Kronecker sum's
+        eigendecompositions, ``_kronecker_factors``) and a ``singular`` flag where ``R`` is not finite."""
+        del d, eps
+        factors, finite = operator.factor(self.dim, self.keep)
+        return KrylovState(operator, factors, ~finite)
 
     def matvec(self, state: KrylovState, x):
-        return _matvec_r(state.operator, _lift(x, self.dim))[1:]
+        return state.operator.apply(_lift(x, self.dim))[1:]
 
     def _precondition(self, state: KrylovState, y, transpose: bool):
-        """``M y ≈ A⁻¹ y`` (or ``A⁻ᵀ y``) from ``S₀⁻¹`` (module docstring), by gathers only."""
-        d, layout = self.dim, _layout(self.dim, self.keep)
-        if not state.blocks:
-            return y
-        weights = jnp.asarray(layout.weights, y.dtype)
-        u = _shift(jnp.concatenate([jnp.zeros(1, y.dtype), y]), d) / weights if transpose else _lift(y, d)
-        pops, re, im = layout.sources
-        z = u[re] + 1j * u[im]
-        z = jnp.concatenate([u[pops].astype(z.dtype), z, jnp.conj(z), jnp.zeros(1, z.dtype)])
-        outs = []
-        for (_, gather), (v, vinv, lam) in zip(layout.buckets, state.blocks):
-            den = lam[:, :, None] + jnp.conj(lam)[:, None, :]
-            # a zero λ_a + λ̄_b (no decay in G: Davies baths are not in it) is replaced by a decay
-            scale = jnp.max(jnp.abs(den)) + jnp.finfo(y.dtype).tiny
-            den = jnp.where(jnp.abs(den) > 1e-8 * scale, den, -scale)
-            x = z[gather]
-            if transpose:  # S₀ᴴ(X) = G†X + XG: X = V⁻ᴴ X̃ V⁻¹, X̃ = V†YV / (λ̄_a + λ_b)
-                vh = jnp.conj(jnp.swapaxes(v, 1, 2))
-                xt = vh @ x @ v / jnp.conj(den)
-                vih = jnp.conj(jnp.swapaxes(vinv, 1, 2))
-                x = vih @ xt @ vinv
-            else:  # S₀(X) = GX + XG†: X = V X̃ V†, X̃ = V⁻¹YV⁻ᴴ / (λ_a + λ̄_b)
-                xt = vinv @ x @ jnp.conj(jnp.swapaxes(vinv, 1, 2)) / den
-                x = v @ xt @ jnp.conj(jnp.swapaxes(v, 1, 2))
-            outs.append(x.reshape(-1))
-        flat = jnp.concatenate(outs)[layout.position]
-        out = jnp.where(layout.imaginary, jnp.imag(flat), jnp.real(flat))
-        return _lift_t(out * weights, d) if transpose else _shift(out, d)[1:]
+        """``M y ≈ A⁻¹ y`` (or ``A⁻ᵀ y``): the operator's own preconditioner."""
+        return state.operator.precondition(state.blocks, y, transpose, self.dim, self.keep)
 
     def tolerance(self, dtype) -> float:
         """The relative residual a solve must reach in ``dtype``: ``tol``, but never below
@@ -447,15 +490,14 @@ class Krylov(Elimination):
         guess = state.guess[0] if state.guess and not transpose else None
         return self._gmres(state, matvec, rhs, transpose, guess=guess)[0]
 
-    def trace_rhs(self, operator: KrylovOperator):
-        e0 = jnp.zeros(operator.size, operator.values.dtype).at[0].set(1.0)
-        return -_matvec_r(operator, e0)[1:]
+    def trace_rhs(self, operator):
+        e0 = jnp.zeros(operator.size, operator.dtype).at[0].set(1.0)
+        return -operator.apply(e0)[1:]
 
-    def norms(self, operator: KrylovOperator, r):
-        op = operator._replace(values=jax.lax.stop_gradient(operator.values))
+    def norms(self, operator, r):
+        op = operator.frozen()
         rr = jax.lax.stop_gradient(r)
-        row_sums = jax.ops.segment_sum(jnp.abs(op.values), op.rows, op.size, indices_are_sorted=True)
-        return jnp.max(row_sums), jnp.max(jnp.abs(rr)), jnp.max(jnp.abs(_matvec_r(op, rr)))
+        return op.row_norm(), jnp.max(jnp.abs(rr)), jnp.max(jnp.abs(op.apply(rr)))
 
     def steady_state(self, operator, d: int, dtype, guess=()):
         """``Elimination.steady_state``, with ``STATUS_UNCONVERGED`` where the solve's relative
@@ -471,7 +513,7 @@ class Krylov(Elimination):
         r = self.restore(x, d)
         status, residual = classify(*self.norms(operator, r), state.singular, eps)
         fixed = jax.lax.stop_gradient
-        frozen = state._replace(operator=state.operator._replace(values=fixed(state.operator.values)))
+        frozen = state._replace(operator=state.operator.frozen())
 
         def mv(v):
             return self.matvec(frozen, v)

@@ -8,7 +8,8 @@ plan's elimination decides the representation:
 * ``Scalars`` — a list of ``m`` scalars, ``None`` for a structural zero: the representation
   of unrolled eliminations (``jaxtherm.solvers.Unrolled``), elementwise over a batch.
 
-Operators are ``jaxtherm.solvers.Sparse`` entries at a static pattern or ``(m, m)`` arrays.
+Operators are ``jaxtherm.solvers.Sparse`` entries at a static pattern, ``(m, m)`` arrays, or
+``LinearMap``s (matrix-free: ``jaxtherm.kernel.matrix_free``'s counting operators).
 """
 
 from __future__ import annotations
@@ -39,12 +40,22 @@ def _scalar_apply(ops: Sequence[Sparse], v: list, rows: int) -> list:
     return acc
 
 
+class LinearMap:
+    """An operator on the sector's coordinates known only by its action (no pattern, no array):
+    ``apply(v)`` is ``o v`` for an ``(m,)`` array ``v``."""
+
+    def apply(self, v):
+        raise NotImplementedError
+
+
 def _dense_apply(ops, v, rows: int):
     """The first ``rows`` entries of ``(Σ_o o) v`` over the ``(m, m)`` array operators, one
-    matrix–vector product each (zeros where there are none)."""
+    matrix–vector product each, and the ``LinearMap``s (zeros where there are none)."""
     out = jnp.zeros((rows,), v.dtype)
     for o in ops:
-        if not isinstance(o, Sparse):
+        if isinstance(o, LinearMap):
+            out = out + o.apply(v)[:rows]
+        elif not isinstance(o, Sparse):
             out = out + (o[:rows] @ v)
     return out
 

@@ -70,12 +70,7 @@ def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, cou
         gamma = nonsecular.transition_rates(omega, x, rates, spectrum.zero_frequency(beta, rate, cutoff), tol,
                                             jnp.max(jnp.abs(coupling)))
         return nonsecular.superoperator(equation, x, gamma)
-    transition = jnp.abs(omega) > tol
-    # the spectrum at |ν|, evaluated at a safe frequency where there is no transition
-    nu = jnp.where(transition, jnp.abs(omega), 1.0)
-    emission, absorption = spectrum.rates(nu, beta, rate, cutoff)
-    gamma = jnp.where(transition, jnp.where(omega > 0, emission, absorption), 0.0)
-    g_mn = gamma.astype(x.dtype)
+    g_mn = bohr_rates(omega, spectrum, rate, beta, cutoff, tol).astype(x.dtype)
     # jump part K[(n,n'),(m,m')] = γ(ω_mn) x_nm x̄_n'm' [ω_mn ≈ ω_m'n']
     w_nm = omega.T  # w_nm[n, m] = ω_mn
     same = jnp.abs(w_nm[:, None, :, None] - w_nm[None, :, None, :]) <= tol  # [n, n', m, m']
@@ -90,6 +85,17 @@ def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, cou
     eye = jnp.eye(d, dtype=x.dtype)
     anti = jnp.kron(g, eye) + jnp.kron(eye, g.T)
     return jump - 0.5 * anti
+
+
+def bohr_rates(omega, spectrum, rate, beta, cutoff, tol):
+    """``γ(ω)`` at every Bohr frequency ``omega[m, n] = E_m − E_n`` of a transition ``m → n``: the
+    spectrum's emission rate for ``ω > tol``, its absorption rate at ``|ω|`` for ``ω < −tol``, and
+    zero for ``|ω| ≤ tol`` (no transition, no dephasing term); real, the shape of ``omega``."""
+    transition = jnp.abs(omega) > tol
+    # the spectrum at |ν|, evaluated at a safe frequency where there is no transition
+    nu = jnp.where(transition, jnp.abs(omega), 1.0)
+    emission, absorption = spectrum.rates(nu, beta, rate, cutoff)
+    return jnp.where(transition, jnp.where(omega > 0, emission, absorption), 0.0)
 
 
 def davies_generator(h, coupling, spectrum, rate, beta, cutoff, tol, equation: str = "davies"):

@@ -116,15 +116,25 @@ def structure(model: Model, keep: tuple[int, ...]) -> Structure | None:
     """The static structure of the model's Davies generators on the kept coordinates, or
     ``None`` where the eigenbasis path does not apply (see ``applies``, and the sector
     must be a union of block pairs)."""
-    if not applies(model):
+    if not in_eigenbasis(model, keep):
         return None
     blocks_ = blocks(model)
     block_of = _block_of(blocks_, model.dim)
     meaning = liouvillian._coordinate_meaning(model.dim)[np.asarray(keep)]  # (i, j, part) of each kept coordinate
-    if not _union_of_block_pairs(meaning, blocks_, block_of):
-        return None
     x_nz, g_nz = _coupling_patterns(model, blocks_, block_of)
     return _build(blocks_, meaning, x_nz, g_nz)
+
+
+@functools.lru_cache(maxsize=256)
+def in_eigenbasis(model: Model, keep: tuple[int, ...]) -> bool:
+    """Whether the model's sector ``keep`` is solved in the eigenbasis of ``H``: the model
+    ``applies``, and the sector is a union of pairs of ``H``'s blocks (then it is the same
+    sector in the eigenbasis). Cheap: ``structure`` builds the term tables besides."""
+    if not applies(model):
+        return False
+    blocks_ = blocks(model)
+    meaning = liouvillian._coordinate_meaning(model.dim)[np.asarray(keep)]  # (i, j, part) of each kept coordinate
+    return _union_of_block_pairs(meaning, blocks_, _block_of(blocks_, model.dim))
 
 
 def _block_of(blocks_: tuple[np.ndarray, ...], d: int) -> np.ndarray:

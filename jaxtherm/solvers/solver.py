@@ -13,7 +13,8 @@ a model it makes a ``Plan`` — the kept real coordinates, the basis, and an
   sector whose entries are scalars, ``jaxtherm.solvers.StaticPivots`` or
   ``jaxtherm.solvers.Staged`` for a larger one assembled from constants, by the size of
   its elimination, ``jaxtherm.solvers.Krylov`` (preconditioned GMRES) for a sector of more
-  than ``min_krylov`` unknowns without Davies baths, and ``jaxtherm.solvers.LU`` otherwise.
+  than ``min_krylov`` unknowns without Davies baths (or global, in the eigenbasis), and
+  ``jaxtherm.solvers.LU`` otherwise.
 * ``Auto`` — picks one of the above for the model and says which (``Plan.description``).
 
 Solvers are named in specs, on the command line and in Python (``get``): ``"auto"``,
@@ -85,7 +86,10 @@ class Plan:
     @property
     def description(self) -> str:
         """What runs, in words, e.g. ``"reduced: 5 unknowns of 15, unrolled elimination"``."""
-        where = " in the eigenbasis of H" if self.eigenbasis else ""
+        where = ""
+        if self.eigenbasis:
+            where = " on the zero-frequency block" if self.elimination.matrix_free else ""
+            where += " in the eigenbasis of H"
         unknowns = self.size - 1
         return (f"{self.solver.name}: {unknowns} unknown{'s' if unknowns != 1 else ''} of {self.dim ** 2 - 1}{where}, "
                 f"{self.elimination.description}")
@@ -167,7 +171,8 @@ class Reduced:
         elimination: an elimination (name or object) for every model instead of the limits'
             choice; the static-pivot ones need a Liouvillian assembled from constants (no
             Davies baths), the unrolled one at most 32 unknowns.
-        min_krylov: a sector of more unknowns than this, in a model without Davies baths, is
+        min_krylov: a sector of more unknowns than this, in a model without Davies baths or a
+            global (Davies-only) one solved in its eigenbasis, is
             solved by ``jaxtherm.solvers.Krylov`` (preconditioned GMRES, never an ``n²`` array;
             its default tolerance), before any ordering is computed (the fill-reducing order of
             the 7-qubit chain alone takes minutes). ``0``: never. Below it a sector whose
@@ -240,13 +245,15 @@ def _plan(solver: Dense | Reduced, model: Model, differentiated: bool) -> Plan:
     if isinstance(solver, Dense):  # the reference: product basis, general Davies construction
         return Plan(solver, tuple(range(d * d)), LU(), d, eigenbasis=False, scalars=not differentiated)
     keep = tuple(int(i) for i in symmetry_sector(model))
-    eigenbasis = solver.eigenbasis and secular.structure(model, keep) is not None
+    eigenbasis = solver.eigenbasis and secular.in_eigenbasis(model, keep)
     if solver.elimination is None:
         elimination = choose(solver, model, keep, eigenbasis)
     else:
         elimination = _given(solver.elimination, model, keep)
-    if elimination.matrix_free:  # the product basis: its preconditioner is built from H and the jumps
-        elimination, eigenbasis = elimination.prepare_sector(d, keep), False
+    if elimination.matrix_free:
+        # global (Davies) models on their zero-frequency block in the eigenbasis
+        # (jaxtherm.kernel.matrix_free); the rest in the product basis, preconditioned by H and the jumps
+        elimination, eigenbasis = elimination.prepare_sector(d, keep), eigenbasis and not model.nonsecular
     return Plan(solver, keep, elimination, d, eigenbasis, scalars=not differentiated)
 
 
@@ -259,11 +266,11 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     matrices that LU takes faster. Larger sectors assembled from constants are eliminated with
     static pivots, unrolled or staged by the size of the elimination; a structurally zero pivot
     in the threshold order leaves LU. Sectors above ``limits.min_krylov`` unknowns without Davies
-    baths: preconditioned GMRES (``Krylov``). Measured (``docs/performance.md``, the
-    ``bench_large.py`` section): staged beats Krylov and LU up to the 6-qubit chain (923
+    baths, or of a global model in its eigenbasis: preconditioned GMRES (``Krylov``). Measured
+    (``docs/performance.md``, the ``bench_large.py`` section): staged beats Krylov and LU up to the 6-qubit chain (923
     unknowns, 2.3×10⁶ multiply–adds) and the oscillators at cutoff 10; the 7-qubit chain's order
     alone takes minutes."""
-    if limits.min_krylov and not model.davies and len(keep) - 1 > limits.min_krylov:
+    if _iterates(limits, model, keep, eigenbasis):
         return Krylov()
     if _unrolls(limits, model, keep, eigenbasis):
         return Unrolled()
@@ -272,6 +279,14 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
         if static is not None:
             return static
     return LU()
+
+
+def _iterates(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: bool) -> bool:
+    """Whether the sector has more than ``limits.min_krylov`` unknowns and ``Krylov`` has an
+    operator for it: a model without Davies baths (the sparse sector), or a global one solved in
+    its eigenbasis (the zero-frequency block, ``jaxtherm.kernel.matrix_free``)."""
+    has_operator = not model.davies or (eigenbasis and not model.nonsecular)
+    return bool(limits.min_krylov) and has_operator and len(keep) - 1 > limits.min_krylov
 
 
 def _unrolls(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: bool) -> bool:
