@@ -97,20 +97,22 @@ def test_a_state_no_jump_leaves_keeps_the_preconditioner_regular():
 
 
 def test_global_chain_at_d32_matches_the_dense_path():
-    """By the entry tables (``auto``: LU) and matrix-free on the zero-frequency block
-    (``krylov``: ``jaxtherm.kernel.matrix_free``): values, derivatives and current noise."""
+    """By the entry tables (``tables``: LU) and matrix-free on the zero-frequency block (``auto``
+    above 250 unknowns: ``jaxtherm.kernel.matrix_free``): values, derivatives and current noise."""
     model = jaxtherm.qubit_chain(5, coupling="global")
     g = np.array([0.2, 0.45])
-    assert "zero-frequency block" in jaxtherm.solvers.get("krylov").plan(model).description
+    assert "zero-frequency block" in jaxtherm.solvers.Auto().plan(model).description
+    tables = Reduced(min_krylov=0)
+    assert tables.plan(model).method == "lu"
     ref = jaxtherm.solve(model, g=g, solver="dense", rho=False, **BATHS)
-    out = {solver: jaxtherm.solve(model, g=g, solver=solver, rho=False, gradients=["g", "beta_c"], fluctuations=True,
-                                  **BATHS) for solver in ("auto", "krylov")}
+    out = {name: jaxtherm.solve(model, g=g, solver=solver, rho=False, gradients=["g", "beta_c"], fluctuations=True,
+                                **BATHS) for name, solver in (("tables", tables), ("auto", "auto"))}
     for solver, o in out.items():
         np.testing.assert_array_equal(np.asarray(o["status"]), 0)
         for k in ("J_h", "J_c", "sigma"):
             np.testing.assert_allclose(np.asarray(o[k]), np.asarray(ref[k]), rtol=1e-8, err_msg=(solver, k))
     for k in ("dJ_h_dg", "dJ_h_dbeta_c", "dsigma_dg", "noise_h", "noise_c", "dnoise_h_dg", "tur_c"):
-        np.testing.assert_allclose(np.asarray(out["krylov"][k]), np.asarray(out["auto"][k]), rtol=1e-8, err_msg=k)
+        np.testing.assert_allclose(np.asarray(out["auto"][k]), np.asarray(out["tables"][k]), rtol=1e-8, err_msg=k)
 
 
 def xx_hamiltonian(n, omega, g):

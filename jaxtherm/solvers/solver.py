@@ -171,8 +171,9 @@ class Reduced:
         elimination: an elimination (name or object) for every model instead of the limits'
             choice; the static-pivot ones need a Liouvillian assembled from constants (no
             Davies baths), the unrolled one at most 32 unknowns.
-        min_krylov: a sector of more unknowns than this, in a model without Davies baths or a
-            global (Davies-only) one solved in its eigenbasis, is
+        min_krylov: a sector of more unknowns than this, in a model without Davies baths (a
+            global, Davies-only, one solved in its eigenbasis: a quarter of it,
+            ``GLOBAL_KRYLOV_SHARE``), is
             solved by ``jaxtherm.solvers.Krylov`` (preconditioned GMRES, never an ``n²`` array;
             its default tolerance), before any ordering is computed (the fill-reducing order of
             the 7-qubit chain alone takes minutes). ``0``: never. Below it a sector whose
@@ -281,12 +282,22 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     return LU()
 
 
+GLOBAL_KRYLOV_SHARE = 4
+"""A global model solved in its eigenbasis goes matrix-free above ``min_krylov / 4`` unknowns:
+there ``Krylov``'s matrix products beat LU on the entry tables, whose assembly is dense within
+each pair of ``H``'s blocks (``bench_large.py``: the 5-qubit global chain, 251 unknowns, 448
+points/s against 255; the 4-qubit one, 69, 1,960 against 2,390–3,210)."""
+
+
 def _iterates(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: bool) -> bool:
-    """Whether the sector has more than ``limits.min_krylov`` unknowns and ``Krylov`` has an
-    operator for it: a model without Davies baths (the sparse sector), or a global one solved in
-    its eigenbasis (the zero-frequency block, ``jaxtherm.kernel.matrix_free``)."""
-    has_operator = not model.davies or (eigenbasis and not model.nonsecular)
-    return bool(limits.min_krylov) and has_operator and len(keep) - 1 > limits.min_krylov
+    """Whether ``Krylov`` takes the sector: more than ``limits.min_krylov`` unknowns in a model
+    without Davies baths (the sparse sector), or more than ``min_krylov / GLOBAL_KRYLOV_SHARE``
+    in a global one solved in its eigenbasis (the zero-frequency block,
+    ``jaxtherm.kernel.matrix_free``)."""
+    if not limits.min_krylov or (model.davies and not (eigenbasis and not model.nonsecular)):
+        return False
+    least = limits.min_krylov // GLOBAL_KRYLOV_SHARE if model.davies else limits.min_krylov
+    return len(keep) - 1 > least
 
 
 def _unrolls(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: bool) -> bool:
