@@ -7,6 +7,8 @@ the choice of ``Auto`` (small models keep their eliminations); global chains mat
 zero-frequency block of their eigenbasis (``jaxtherm.kernel.matrix_free``).
 """
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -113,6 +115,17 @@ def test_global_chain_at_d32_matches_the_dense_path():
             np.testing.assert_allclose(np.asarray(o[k]), np.asarray(ref[k]), rtol=1e-8, err_msg=(solver, k))
     for k in ("dJ_h_dg", "dJ_h_dbeta_c", "dsigma_dg", "noise_h", "noise_c", "dnoise_h_dg", "tur_c"):
         np.testing.assert_allclose(np.asarray(out["auto"][k]), np.asarray(out["tables"][k]), rtol=1e-8, err_msg=k)
+    # reverse mode: the transposed solve, preconditioner and scatter of the matrix-free operator
+    rev = jax.grad(lambda x: jaxtherm.solve(model, g=x, rho=False, **BATHS)["J_h"].sum())(jnp.asarray(g))
+    np.testing.assert_allclose(np.asarray(rev), np.asarray(out["tables"]["dJ_h_dg"]), rtol=1e-8)
+    # Krylov in the product basis (the general construction, no preconditioner): where it converges
+    product = jaxtherm.solve(model, g=g, solver=Reduced(elimination="krylov", eigenbasis=False), rho=False, **BATHS)
+    assert not jaxtherm.solvers.get(Reduced(elimination="krylov", eigenbasis=False)).plan(model).eigenbasis
+    status = np.asarray(product["status"])
+    assert set(status) <= {0, jaxtherm.STATUS_UNCONVERGED}
+    for k in ("J_h", "J_c", "sigma"):
+        np.testing.assert_allclose(np.asarray(product[k])[status == 0], np.asarray(ref[k])[status == 0], rtol=1e-8,
+                                   err_msg=k)
 
 
 def xx_hamiltonian(n, omega, g):

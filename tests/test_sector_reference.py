@@ -53,11 +53,12 @@ def _round_off(h, tol: float) -> float:
     ``A(ν)`` does not depend on rotations inside a degenerate one) lie close. A sample of the
     oscillator pair at cutoff 5 has levels 1.9×10⁻⁴ apart: its eigenvectors mix the excitation
     blocks at ~10⁻¹¹, which a fixed 10⁻¹² counted as edges (179 coordinates for the 85 of the
-    blocks, ``test_davies_sector_is_a_union_of_excitation_blocks``)."""
+    blocks, ``test_davies_sector_is_a_union_of_excitation_blocks``). At most 10⁻⁸."""
     levels = np.linalg.eigvalsh(h)
     gaps = np.diff(levels)
     gap = np.min(gaps[gaps > tol], initial=np.inf)
-    return max(_PATTERN_TOL, 10 * np.finfo(np.float64).eps * np.abs(levels).max() / max(gap, 1e-300))
+    bound = 10 * np.finfo(np.float64).eps * np.abs(levels).max() / max(gap, 1e-300)
+    return min(max(_PATTERN_TOL, bound), 1e-8)  # never so large that it drops real entries
 
 
 def _nonsecular_entries(equation, h, coupling, rng):

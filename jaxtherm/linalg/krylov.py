@@ -326,7 +326,8 @@ def _kronecker(blocks, y, transpose: bool, d: int, layout: _Layout):
 
 @dataclasses.dataclass(frozen=True)
 class Krylov(Elimination):
-    """Restarted GMRES on the sparse sector with the Kronecker-sum preconditioner (module docstring).
+    """Restarted GMRES with the operator's preconditioner (module docstring): the sparse sector
+    with the Kronecker-sum one, or a global model's zero-frequency block with its rate equation.
 
     Args:
         tol: the relative residual ``‖A x − b‖₂ / ‖b‖₂`` a solve must reach (``tolerance``: at

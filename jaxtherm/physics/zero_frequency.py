@@ -1,12 +1,12 @@
 """The Davies generator on its zero-Bohr-frequency block, by matrix products: global models whose
-sectors are too large for the entry tables of ``jaxtherm.physics.secular`` (``docs/design.md`` §2.5).
+sectors are too large for the entry tables of ``jaxtherm.physics.secular`` (``docs/design.md`` §2.4).
 
 The Davies generator is covariant: it commutes with ``[H, ·]`` (each jump operator ``A(ν)``
 lowers the energy by exactly ``ν``), so it maps each Bohr-frequency block
 ``{ρ_nn' : E_n − E_n' = ν}`` of the eigenbasis into itself. A unique steady state therefore lies
 in the ``ν = 0`` block: ``ρ`` block-diagonal over the degenerate levels,
 
-    M_nn' = [|E_n − E_n'| ≤ tol],   ρ = M ∘ ρ,
+    M_nn' = [E_n and E_n' are one level],   ρ = M ∘ ρ,
 
 and every other block's part of it is zero. On that block the secular condition
 ``ω_mn = ω_m'n'`` (``ω_mn = E_m − E_n``) holds of itself, so the jump part needs no grouping of
@@ -23,12 +23,13 @@ where ``jaxtherm.physics.secular`` tabulates every term, and the table is dense 
 of ``H``'s blocks (10⁸ terms for the 8-qubit chain). The Hamiltonian's part ``−i[H, ρ]`` is
 ``−i (E_n − E_n') ρ_nn'`` on the block, at most ``tol`` in size.
 
-Where levels are grouped by the tolerance rather than exactly degenerate, ``M`` groups pairs whose
-levels lie within ``tol`` (``jaxtherm.physics.secular`` groups frequencies within ``tol``): the two
-agree wherever the degeneracies are exact (symmetries), as in the built-in models.
+Levels are the sorted energies split wherever consecutive ones lie more than ``tol`` apart
+(``level_mask``; ``jaxtherm.physics.secular`` groups Bohr frequencies within ``tol`` instead): the
+two agree wherever the degeneracies are exact (symmetries), as in the built-in models.
 
-Everything here takes a stack of real ``(…, d, d)`` matrices: the real part ``S`` (symmetric) and
-the imaginary part ``T`` (antisymmetric) of ``ρ``; ``D`` is real, so it acts on each alone.
+Everything here takes a real ``(d, d)`` matrix or the stack ``(2, d, d)`` of the real part ``S``
+(symmetric) and the imaginary part ``T`` (antisymmetric) of ``ρ``; ``D`` is real, so it acts on
+each alone.
 """
 
 from __future__ import annotations
@@ -53,10 +54,16 @@ class Bath(NamedTuple):
 
 
 def level_mask(energies, tol):
-    """``M_nn' = [|E_n − E_n'| ≤ tol]`` as a real ``(d, d)`` array (not differentiated: the
-    block is fixed where the levels are)."""
+    """``M_nn' = 1`` where ``E_n`` and ``E_n'`` are one level, as a real ``(d, d)`` array: the
+    sorted energies split into levels wherever consecutive ones lie more than ``tol`` apart, so
+    the grouping is transitive (three energies ``tol·0.7`` apart are one level) and ``M`` a union
+    of blocks, which ``D`` maps into themselves. Not differentiated: the block is fixed where the
+    levels are."""
     e = jax.lax.stop_gradient(energies)
-    return (jnp.abs(e[:, None] - e[None, :]) <= tol).astype(energies.dtype)
+    order = jnp.argsort(e)
+    level_sorted = jnp.concatenate([jnp.zeros(1, jnp.int32), jnp.cumsum(jnp.diff(e[order]) > tol, dtype=jnp.int32)])
+    level = jnp.zeros_like(level_sorted).at[order].set(level_sorted)
+    return (level[:, None] == level[None, :]).astype(energies.dtype)
 
 
 def bath(energies, v, coupling, spectrum, rate, beta, cutoff, tol, mask) -> Bath:
@@ -71,7 +78,8 @@ def bath(energies, v, coupling, spectrum, rate, beta, cutoff, tol, mask) -> Bath
 
 
 def action(baths: list[Bath], mask, s):
-    """``Σ_j D_j s`` on the zero-frequency block for real ``s`` ``(…, d, d)`` (module docstring)."""
+    """``Σ_j D_j s`` on the zero-frequency block for real ``s``, ``(d, d)`` or ``(2, d, d)`` (module
+    docstring)."""
     out = jnp.zeros_like(s)
     g = sum(b.g for b in baths)
     for b in baths:
@@ -92,7 +100,7 @@ def counting(b: Bath, energies, mask, s, power: int):
     """The bath's counting superoperator ``𝒥_k`` (``k = power``; ``jaxtherm.physics.fluctuations``)
     on the block: the jump part with each transition ``m → n`` weighted by the energy it takes
     from the bath to the power ``k``, ``ν = E_n − E_m``:
-    ``M ∘ ½(Z⁽ᵏ⁾ s x + x s Z⁽ᵏ⁾ᵀ)``, ``Z⁽ᵏ⁾_nm = ν_nm^k Z_nm``; ``s`` real ``(…, d, d)``."""
+    ``M ∘ ½(Z⁽ᵏ⁾ s x + x s Z⁽ᵏ⁾ᵀ)``, ``Z⁽ᵏ⁾_nm = ν_nm^k Z_nm``; ``s`` real, ``(d, d)`` or ``(2, d, d)``."""
     zk = (energies[:, None] - energies[None, :]) ** power * b.z
     zsx = zk @ s @ b.x
     return mask * 0.5 * (zsx + jnp.swapaxes(zsx, -1, -2) * _parity(s))

@@ -13,8 +13,8 @@ a model it makes a ``Plan`` — the kept real coordinates, the basis, and an
   sector whose entries are scalars, ``jaxtherm.solvers.StaticPivots`` or
   ``jaxtherm.solvers.Staged`` for a larger one assembled from constants, by the size of
   its elimination, ``jaxtherm.solvers.Krylov`` (preconditioned GMRES) for a sector of more
-  than ``min_krylov`` unknowns without Davies baths (or global, in the eigenbasis), and
-  ``jaxtherm.solvers.LU`` otherwise.
+  than ``min_krylov`` unknowns without Davies baths (or of ``min_krylov / 4``, a global model in
+  the eigenbasis), and ``jaxtherm.solvers.LU`` otherwise.
 * ``Auto`` — picks one of the above for the model and says which (``Plan.description``).
 
 Solvers are named in specs, on the command line and in Python (``get``): ``"auto"``,
@@ -296,7 +296,7 @@ def _iterates(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: 
     ``jaxtherm.kernel.matrix_free``)."""
     if not limits.min_krylov or (model.davies and not (eigenbasis and not model.nonsecular)):
         return False
-    least = limits.min_krylov // GLOBAL_KRYLOV_SHARE if model.davies else limits.min_krylov
+    least = -(-limits.min_krylov // GLOBAL_KRYLOV_SHARE) if model.davies else limits.min_krylov  # ceil: 1 → 1
     return len(keep) - 1 > least
 
 
