@@ -285,8 +285,8 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
 GLOBAL_KRYLOV_SHARE = 4
 """A global model solved in its eigenbasis goes matrix-free above ``min_krylov / 4`` unknowns:
 there ``Krylov``'s matrix products beat LU on the entry tables, whose assembly is dense within
-each pair of ``H``'s blocks (``bench_large.py``: the 5-qubit global chain, 251 unknowns, 448
-points/s against 255; the 4-qubit one, 69, 1,960 against 2,390–3,210)."""
+each pair of ``H``'s blocks (measured by ``benchmarks/bench_large.py``, ``docs/performance.md``:
+the crossover lies between the 4- and 5-qubit global chains)."""
 
 
 def _iterates(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: bool) -> bool:
