@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 jax.config.update("jax_enable_x64", True)
 
 DEFAULT_DTYPE = np.dtype("float64")
@@ -34,8 +36,7 @@ def real_dtype(dtype=None) -> np.dtype:
     if dtype is None:
         return DEFAULT_DTYPE
     dt = np.dtype(dtype)
-    if dt not in SUPPORTED_DTYPES:
-        raise ValueError(f"dtype must be float64 or float32, got {dtype!r}")
+    raise_if(dt not in SUPPORTED_DTYPES, ValueError(f"dtype must be float64 or float32, got {dtype!r}"))
     return dt
 
 

@@ -452,8 +452,38 @@ def test_a_sweep_begun_by_the_krylov_before_warm_starts_resumes_as_the_same_solv
     old = ("Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, elimination=Krylov("
            "tol=1e-11, restart=60, maxiter=20, probe=True, probe_tol=1e-06, dim=0, keep=()), min_krylov=1000)")
     meta = {"spec": SMALL, "source": "test.toml", "chunk_size": 7, "solver": old}
-    krylov = repr(jaxtherm.solvers.get("krylov"))
-    assert krylov != old and "warm_start=True" in krylov
+    krylov = jaxtherm.solvers.identity(jaxtherm.solvers.get("krylov"))
+    assert "warm_start=True" in repr(jaxtherm.solvers.get("krylov")) and krylov == "krylov"
     resume._check_journal(tmp_path / "out.h5", meta, spec, krylov, None, "its journal")
-    with pytest.raises(RunRefused, match="started with --solver"):
-        resume._check_journal(tmp_path / "out.h5", meta, spec, repr(jaxtherm.solvers.get("lu")), None, "its journal")
+    with pytest.raises(RunRefused, match="started with --solver krylov"):
+        resume._check_journal(tmp_path / "out.h5", meta, spec, jaxtherm.solvers.identity(jaxtherm.solvers.get("lu")),
+                              None, "its journal")
+
+
+@pytest.mark.parametrize("recorded, identity", [
+    ("reduced", "reduced"),  # jaxtherm 0.2: the bare name
+    ("dense", "dense"),
+    ("Dense()", "dense"),
+    ("Reduced(max_unrolled=10, eigenbasis=True)", "reduced"),  # before max_sparse
+    ("Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, elimination=None, "
+     "min_krylov=1000)", "reduced"),
+    ("Reduced(max_unrolled=4, max_sparse=0, max_staged=3000000, eigenbasis=False, elimination=None, "
+     "min_krylov=1000)", "reduced"),  # limits choose among eliminations that agree: one kind of result
+    ("Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, elimination=LU(), "
+     "min_krylov=1000)", "lu"),
+    ("Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, elimination=Krylov("
+     "tol=1e-08, restart=60, maxiter=20, probe=True, probe_tol=1e-06, warm_start=False, dim=0, keep=()), "
+     "min_krylov=1000)", "krylov(tol=1e-08)"),
+    ("krylov(tol=1e-08)", "krylov(tol=1e-08)"),  # today's record, as it is
+])
+def test_a_recorded_solver_reads_as_the_identity_it_stands_for(recorded, identity):
+    """Journals hold the bare names (0.2), the solver's repr (0.3 on) or its identity (today):
+    each reads as today's ``jaxtherm.solvers.identity``, the limits and the warm start left out
+    and a tolerance kept; an identity is what today's solvers give."""
+    from jaxtherm.sweep import resume
+
+    assert resume.recorded_solver(recorded) == identity
+    made = {"reduced": jaxtherm.solvers.Reduced(max_unrolled=4, eigenbasis=False), "dense": jaxtherm.solvers.Dense(),
+            "lu": jaxtherm.solvers.get("lu"),
+            "krylov(tol=1e-08)": jaxtherm.solvers.Reduced(elimination=jaxtherm.solvers.Krylov(tol=1e-8, warm_start=False))}
+    assert jaxtherm.solvers.identity(made[identity]) == identity

@@ -25,6 +25,7 @@ import threading
 from importlib import resources
 from pathlib import Path
 
+from jaxtherm._checks import raise_if
 from jaxtherm._version import __version__
 
 EXIT_USAGE = 2
@@ -453,8 +454,7 @@ def _model_options(items: list[str]) -> dict:
     options = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"expected option=value; got {item!r}")
+        raise_if(not sep or not key, ValueError(f"expected option=value; got {item!r}"))
         try:
             options[key] = tomllib.loads(f"v = {value}")["v"]
         except tomllib.TOMLDecodeError:

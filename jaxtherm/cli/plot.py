@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.io.read import ResultsError, require, spacing
 from jaxtherm.io.read import open as open_results
 
@@ -43,8 +44,8 @@ def parse_selection(items: Sequence[str]) -> list[tuple[str, str]]:
     out = []
     for item in items:
         axis, sep, value = item.partition("=")
-        if not sep or not axis.strip() or not value.strip():
-            raise PlotError(f"--sel {item!r}: expected AXIS=VALUE, e.g. --sel T_b=0.5")
+        raise_if(not sep or not axis.strip() or not value.strip(),
+                 PlotError(f"--sel {item!r}: expected AXIS=VALUE, e.g. --sel T_b=0.5"))
         out.append((axis.strip(), value.strip()))
     return out
 
@@ -55,8 +56,8 @@ def select(da, selection: Sequence[tuple[str, str]]):
     selected array and ``{axis: value chosen}``."""
     chosen = {}
     for axis, text in selection:
-        if axis not in da.dims:
-            raise PlotError(f"--sel {axis}={text}: {da.name} has no axis {axis!r}; its axes: {', '.join(da.dims)}")
+        raise_if(axis not in da.dims,
+                 PlotError(f"--sel {axis}={text}: {da.name} has no axis {axis!r}; its axes: {', '.join(da.dims)}"))
         if da[axis].values.dtype.kind in "fi":
             da, chosen[axis] = _select_number(da, axis, text)
         else:
@@ -77,8 +78,8 @@ def _select_number(da, axis: str, text: str):
         raise PlotError(f"--sel {axis}={text}: expected a number for axis {axis!r}") from None
     lo, hi = float(coord.min()), float(coord.max())
     slack = 1e-9 * max(abs(lo), abs(hi), 1e-300)
-    if not lo - slack <= value <= hi + slack:
-        raise PlotError(f"--sel {axis}={text}: outside the axis's range {lo:.6g} … {hi:.6g}")
+    raise_if(not lo - slack <= value <= hi + slack,
+             PlotError(f"--sel {axis}={text}: outside the axis's range {lo:.6g} … {hi:.6g}"))
     da = da.sel({axis: value}, method="nearest")
     return da, float(da[axis].values)
 
@@ -89,8 +90,7 @@ def _select_category(da, axis: str, text: str):
     Raises:
         PlotError: for a value the axis does not take."""
     values = [str(v) for v in da[axis].values]
-    if text not in values:
-        raise PlotError(f"--sel {axis}={text}: {axis!r} takes one of {', '.join(values)}")
+    raise_if(text not in values, PlotError(f"--sel {axis}={text}: {axis!r} takes one of {', '.join(values)}"))
     return da.isel({axis: values.index(text)}), text
 
 
@@ -154,9 +154,9 @@ class _Style:
 
 
 def _check_dpi(dpi) -> None:
-    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not 1 <= dpi <= MAX_DPI:
-        raise PlotError(f"--dpi {dpi}: expected a resolution from 1 to {MAX_DPI} dots per inch (one panel is "
-                        f"{FIGSIZE[0]} × {FIGSIZE[1]} inches)")
+    raise_if(isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not 1 <= dpi <= MAX_DPI,
+             PlotError(f"--dpi {dpi}: expected a resolution from 1 to {MAX_DPI} dots per inch (one panel is "
+                       f"{FIGSIZE[0]} × {FIGSIZE[1]} inches)"))
 
 
 def _masked(ds, observable: str, da, chosen: dict):
@@ -191,9 +191,9 @@ def _resolve_axes(da, observable: str, x: str | None, y: str | None) -> _Layout:
     free = [d for d in da.dims if da.sizes[d] > 1]
     _check_flags(observable, free, x, y)
     categorical, numeric = _split_axes(da, free, x, y)
-    if len(categorical) > 1 or len(numeric) > 2 or not numeric:
-        raise PlotError(f"{observable} has free axes {_sizes(da, free)}: a plot takes one or two numeric axes (and "
-                        "one model option as panels); fix the others with --sel AXIS=VALUE")
+    raise_if(len(categorical) > 1 or len(numeric) > 2 or not numeric,
+             PlotError(f"{observable} has free axes {_sizes(da, free)}: a plot takes one or two numeric axes (and "
+                       "one model option as panels); fix the others with --sel AXIS=VALUE"))
     panel_dim = categorical[0] if categorical else None
     panels = tuple(da[panel_dim].values) if panel_dim else (None,)
     return _Layout(*_xy(observable, numeric, x, y), panel_dim, panels)
@@ -211,17 +211,15 @@ def _sizes(da, dims: list[str]) -> str:
 
 def _check_flags(observable: str, free: list[str], x: str | None, y: str | None) -> None:
     for name, flag in (("x", x), ("y", y)):
-        if flag is not None and flag not in free:
-            raise PlotError(f"--{name} {flag}: not a free axis of {observable} here; free axes: {', '.join(free) or 'none'}")
-    if x is not None and x == y:
-        raise PlotError(f"--x {x} --y {y}: expected two different axes")
+        raise_if(flag is not None and flag not in free,
+                 PlotError(f"--{name} {flag}: not a free axis of {observable} here; free axes: {', '.join(free) or 'none'}"))
+    raise_if(x is not None and x == y, PlotError(f"--x {x} --y {y}: expected two different axes"))
 
 
 def _xy(observable: str, numeric: list[str], x: str | None, y: str | None) -> tuple[str, str | None]:
     """``(x axis, y axis or None)``: ``x`` defaults to the innermost numeric axis."""
     if len(numeric) == 1:
-        if y is not None:
-            raise PlotError(f"--y {y}: {observable} has only one free numeric axis here ({numeric[0]})")
+        raise_if(y is not None, PlotError(f"--y {y}: {observable} has only one free numeric axis here ({numeric[0]})"))
         return numeric[0], None
     xdim = x or (numeric[1] if y != numeric[1] else numeric[0])
     return xdim, y or next(d for d in numeric if d != xdim)

@@ -17,6 +17,8 @@ import dataclasses
 
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 FUNCTIONS = ("abs", "sqrt", "log", "exp", "min", "max")
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _COMPARE = {ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<"}
@@ -29,13 +31,13 @@ class ExpressionError(ValueError):
 
 def _check(node: ast.AST, text: str, depth: int = 0) -> set[str]:
     """Names used by ``node``; ``ExpressionError`` for anything outside the grammar."""
-    if depth > MAX_DEPTH:
-        raise ExpressionError(f"{_short(text)}: nested more than {MAX_DEPTH} operations deep; expected a shorter expression")
+    raise_if(depth > MAX_DEPTH,
+             ExpressionError(f"{_short(text)}: nested more than {MAX_DEPTH} operations deep; expected a shorter expression"))
     check = _CHECKS.get(type(node))
     names = check(node, text, depth + 1) if check is not None else None
-    if names is None:
-        raise ExpressionError(f"{_short(text)}: expected observables, numbers, + - * / **, and {', '.join(FUNCTIONS)}; "
-                              f"got {_short(ast.unparse(node))}")
+    raise_if(names is None,
+             ExpressionError(f"{_short(text)}: expected observables, numbers, + - * / **, and {', '.join(FUNCTIONS)}; "
+                             f"got {_short(ast.unparse(node))}"))
     return names
 
 
@@ -50,8 +52,7 @@ def _check_constant(node: ast.Constant, text: str, depth: int) -> set[str] | Non
 
 
 def _check_name(node: ast.Name, text: str, depth: int) -> set[str]:
-    if node.id in FUNCTIONS:
-        raise ExpressionError(f"{text!r}: {node.id} is a function; call it as {node.id}(…)")
+    raise_if(node.id in FUNCTIONS, ExpressionError(f"{text!r}: {node.id} is a function; call it as {node.id}(…)"))
     return {node.id}
 
 
@@ -71,8 +72,7 @@ def _check_call(node: ast.Call, text: str, depth: int) -> set[str] | None:
     if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords:
         return None
     arity = 2 if node.func.id in ("min", "max") else 1
-    if len(node.args) != arity:
-        raise ExpressionError(f"{text!r}: {node.func.id} takes {arity} argument(s)")
+    raise_if(len(node.args) != arity, ExpressionError(f"{text!r}: {node.func.id} takes {arity} argument(s)"))
     return set().union(*(_check(a, text, depth) for a in node.args))
 
 
@@ -168,11 +168,10 @@ def parse(text: str) -> Expression:
     Raises:
         ExpressionError: not an expression of the accepted grammar.
     """
-    if not isinstance(text, str) or not text.strip():
-        raise ExpressionError(f"expected an expression of observables such as 'J_c' or 'J_c / J_h'; got {text!r}")
+    raise_if(not isinstance(text, str) or not text.strip(),
+             ExpressionError(f"expected an expression of observables such as 'J_c' or 'J_c / J_h'; got {text!r}"))
     tree = _parse(text, "an expression (e.g. 'J_c', 'J_c / J_h', '-power')")
-    if isinstance(tree.body, ast.Compare):
-        raise ExpressionError(f"{text!r}: a comparison is a constraint, not an objective")
+    raise_if(isinstance(tree.body, ast.Compare), ExpressionError(f"{text!r}: a comparison is a constraint, not an objective"))
     return Expression(text.strip(), frozenset(_check(tree, text)), tree)
 
 
@@ -182,12 +181,11 @@ def parse_constraint(text: str) -> Constraint:
     Raises:
         ExpressionError: not a single comparison of two expressions.
     """
-    if not isinstance(text, str):
-        raise ExpressionError(f"expected a constraint such as 'cop >= 0.3'; got {text!r}")
+    raise_if(not isinstance(text, str), ExpressionError(f"expected a constraint such as 'cop >= 0.3'; got {text!r}"))
     tree = _parse(text, "a constraint such as 'cop >= 0.3' or 'J_c >= 0'")
     node = tree.body
-    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE):
-        raise ExpressionError(f"{text!r}: expected one comparison with >=, >, <= or <, such as 'cop >= 0.3'")
+    raise_if(not (isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE),
+             ExpressionError(f"{text!r}: expected one comparison with >=, >, <= or <, such as 'cop >= 0.3'"))
     sides = [ast.Expression(node.left), ast.Expression(node.comparators[0])]
     lhs, rhs = (Expression(ast.unparse(s.body), frozenset(_check(s, text)), s) for s in sides)
     return Constraint(text.strip(), lhs, _COMPARE[type(node.ops[0])], rhs)

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtherm import solvers
+from jaxtherm._checks import raise_if
 from jaxtherm.kernel import batch
 from jaxtherm.models import Model
 
@@ -82,9 +83,8 @@ def check_data(model: Model, fitted: Sequence[str], fixed: Mapping[str, float],
     conditions = [c for c in columns if _is_condition(model, c, fitted, fixed, observables)]
     accepted = set(model.accepted_names())
     for name in fitted:
-        if name not in accepted:
-            raise FitError("parameters", f"unknown parameter {name!r} of {model.name}; expected one of "
-                           f"{', '.join(model.accepted_names())}")
+        raise_if(name not in accepted, FitError("parameters", f"unknown parameter {name!r} of {model.name}; expected one of "
+                                                f"{', '.join(model.accepted_names())}"))
     try:
         model.check_names([*fixed, *fitted, *conditions])
     except ValueError as err:
@@ -119,10 +119,9 @@ def _check_observable(model: Model, o: str, columns: Sequence[str]) -> None:
     Raises:
         FitError: where it is not."""
     known = set(model.observables)
-    if o not in known:
-        raise FitError("observables", f"unknown observable {o!r} of {model.name}; expected some of {', '.join(known)}")
-    if o not in columns:
-        raise FitError("data", f"no column {o!r} in the data (columns: {', '.join(columns)})")
+    raise_if(o not in known,
+             FitError("observables", f"unknown observable {o!r} of {model.name}; expected some of {', '.join(known)}"))
+    raise_if(o not in columns, FitError("data", f"no column {o!r} in the data (columns: {', '.join(columns)})"))
 
 
 def _is_condition(model: Model, c: str, fitted: Sequence[str], fixed: Mapping[str, float],
@@ -138,13 +137,11 @@ def _is_condition(model: Model, c: str, fitted: Sequence[str], fixed: Mapping[st
     known = set(model.observables)
     if c in known:
         return False  # a measured observable that is not fitted
-    if c not in set(model.accepted_names()):
-        raise FitError("data", f"column {c!r} is neither a parameter nor an observable of {model.name}; parameters: "
-                       f"{', '.join(model.accepted_names())}; observables: {', '.join(known)}")
-    if c in fitted:
-        raise FitError("data", f"column {c!r} is a fitted parameter; a fitted parameter is shared by all rows")
-    if c in fixed:
-        raise FitError("data", f"column {c!r} is also fixed in [parameters]; give it in one place")
+    raise_if(c not in set(model.accepted_names()),
+             FitError("data", f"column {c!r} is neither a parameter nor an observable of {model.name}; parameters: "
+                      f"{', '.join(model.accepted_names())}; observables: {', '.join(known)}"))
+    raise_if(c in fitted, FitError("data", f"column {c!r} is a fitted parameter; a fitted parameter is shared by all rows"))
+    raise_if(c in fixed, FitError("data", f"column {c!r} is also fixed in [parameters]; give it in one place"))
     return True
 
 
@@ -155,11 +152,11 @@ def _start(model: Model, name: str, given: Sequence[float]) -> float:
         FitError: unless ``given`` is ``[start]``, ``[lo, hi]`` or ``[lo, hi, start]`` with ``lo < hi``,
             every number inside the parameter's domain (as ``optimize`` requires of its bounds)."""
     b = [float(v) for v in given]
-    if len(b) not in (1, 2, 3) or (len(b) >= 2 and not b[0] < b[1]):
-        raise FitError("parameters", f"{name}: expected [start], [lo, hi] or [lo, hi, start] with lo < hi; got {b}")
+    raise_if(len(b) not in (1, 2, 3) or (len(b) >= 2 and not b[0] < b[1]),
+             FitError("parameters", f"{name}: expected [start], [lo, hi] or [lo, hi, start] with lo < hi; got {b}"))
     domain = model.describe(name)[2]
-    if (domain == "> 0" and min(b) <= 0) or (domain == ">= 0" and min(b) < 0):
-        raise FitError("parameters", f"{name}: {b} leaves the parameter's domain ({name} {domain})")
+    raise_if((domain == "> 0" and min(b) <= 0) or (domain == ">= 0" and min(b) < 0),
+             FitError("parameters", f"{name}: {b} leaves the parameter's domain ({name} {domain})"))
     return b[-1] if len(b) in (1, 3) else (b[0] + b[1]) / 2
 
 
@@ -231,10 +228,10 @@ def fit(model: Model, parameters: Mapping[str, Sequence[float]], data: Mapping[s
     theta, r, jac, ok, steps = solve(jnp.ones(n), y)
     theta, r, jac = np.asarray(theta), np.asarray(r), np.asarray(jac)
     chi2 = float(r @ r)
-    if not np.isfinite(chi2):
-        raise FitError("data", f"the model could not be solved at {int(np.count_nonzero(~np.isfinite(r)))} of "
-                       f"{r.size} data values at the fitted parameters (χ² is not finite); expected conditions and "
-                       "parameter ranges where every row has a steady state")
+    raise_if(not np.isfinite(chi2),
+             FitError("data", f"the model could not be solved at {int(np.count_nonzero(~np.isfinite(r)))} of "
+                      f"{r.size} data values at the fitted parameters (χ² is not finite); expected conditions and "
+                      "parameter ranges where every row has a steady state"))
     dof = r.size - len(names)
     # without sigma_ columns the scale of the errors comes from the residuals: none without dof
     s2 = 1.0 if has_sigma else (chi2 / dof if dof > 0 else np.nan)
@@ -259,8 +256,7 @@ def bootstrap(model: Model, parameters: Mapping[str, Sequence[float]], data: Map
         ``(samples', p)`` fitted parameters of the refits that converged; their standard
         deviations estimate the fit's uncertainties.
     """
-    if kind not in ("residuals", "rows"):
-        raise ValueError(f"kind: expected 'residuals' or 'rows'; got {kind!r}")
+    raise_if(kind not in ("residuals", "rows"), ValueError(f"kind: expected 'residuals' or 'rows'; got {kind!r}"))
     fixed = dict(fixed or {})
     names, obs, has_sigma, y, solve, predict = _fitter(model, parameters, data, observables, fixed, solver, max_steps)
     n = y.shape[0]

@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtherm import solvers
+from jaxtherm._checks import raise_if
 from jaxtherm.design import expressions
 from jaxtherm.kernel import batch
 from jaxtherm.kernel.batch import scalar_observables
@@ -175,9 +176,9 @@ def _check_variable_names(model: Model, names: list[str], fixed: Mapping[str, fl
     if both:
         raise ProblemError(f"variables.{both[0]}", f"{both[0]!r} is both a variable and fixed; a parameter is one or the other")
     for name in names:
-        if name not in model.accepted_names():
-            raise ProblemError(f"variables.{name}", f"unknown parameter of {model.name}; expected one of "
-                               f"{', '.join(model.accepted_names())}")
+        raise_if(name not in model.accepted_names(),
+                 ProblemError(f"variables.{name}", f"unknown parameter of {model.name}; expected one of "
+                              f"{', '.join(model.accepted_names())}"))
     try:
         model.check_names([*fixed, *names])
     except ValueError as err:
@@ -203,10 +204,9 @@ def _check_box(key: str, b: list[float]) -> None:
 
     Raises:
         ProblemError: under ``key``, for the first of these that fails."""
-    if len(b) not in (2, 3) or not all(math.isfinite(v) for v in b):
-        raise ProblemError(key, f"expected [lo, hi] or [lo, hi, start] of finite numbers; got {b}")
-    if not b[0] < b[1]:
-        raise ProblemError(key, f"empty bounds [{b[0]}, {b[1]}]; expected lo < hi")
+    raise_if(len(b) not in (2, 3) or not all(math.isfinite(v) for v in b),
+             ProblemError(key, f"expected [lo, hi] or [lo, hi, start] of finite numbers; got {b}"))
+    raise_if(not b[0] < b[1], ProblemError(key, f"empty bounds [{b[0]}, {b[1]}]; expected lo < hi"))
     if len(b) == 3 and not b[0] <= b[2] <= b[1]:
         raise ProblemError(key, f"start {b[2]} outside its bounds [{b[0]}, {b[1]}]")
 
@@ -217,8 +217,8 @@ def _check_domain(key: str, b: list[float], name: str, domain: str) -> None:
 
     Raises:
         ProblemError: under ``key``, where it does not."""
-    if (domain == "> 0" and b[0] <= 0) or (domain == ">= 0" and b[0] < 0):
-        raise ProblemError(key, f"bounds [{b[0]}, {b[1]}] leave the parameter's domain ({name} {domain})")
+    raise_if((domain == "> 0" and b[0] <= 0) or (domain == ">= 0" and b[0] < 0),
+             ProblemError(key, f"bounds [{b[0]}, {b[1]}] leave the parameter's domain ({name} {domain})"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -318,8 +318,8 @@ def _given_starts(prob: Problem, x0: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: for a start outside the bounds."""
     x0 = np.asarray(x0, float).reshape(-1, len(prob.variables))
-    if np.any(x0 < prob.bounds[:, 0]) or np.any(x0 > prob.bounds[:, 1]):
-        raise ValueError(f"x0: every start must lie inside the bounds {prob.bounds.tolist()}")
+    raise_if(np.any(x0 < prob.bounds[:, 0]) or np.any(x0 > prob.bounds[:, 1]),
+             ValueError(f"x0: every start must lie inside the bounds {prob.bounds.tolist()}"))
     return x0
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.io.integrity import LOCK_WAIT, damaged, open_kwargs
 
 
@@ -127,9 +128,9 @@ def _open_same(path: Path, swmr: bool, identity: tuple[int, int] | None):
                 raise
         time.sleep(0.05)
     with h5:
-        if identity is not None and _identity(h5) != tuple(identity):
-            raise Replaced(f"{path}: another file has replaced the one opened (e.g. by jaxtherm run --force); "
-                           "open it again")
+        raise_if(identity is not None and _identity(h5) != tuple(identity),
+                 Replaced(f"{path}: another file has replaced the one opened (e.g. by jaxtherm run --force); "
+                          "open it again"))
         yield h5
 
 

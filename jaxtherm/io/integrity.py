@@ -29,6 +29,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
 LOCK_WAIT = 5.0  # seconds a reader waits for a writer that holds the file alone (finishing it)
 TRUNCATION_WAIT = 1.0
@@ -121,8 +123,7 @@ def check_complete_bytes(path: Path, wait: float = TRUNCATION_WAIT) -> None:
             ``wait`` seconds while one does.
     """
     special = not_regular(path)
-    if special:
-        raise Unreadable(path, special)
+    raise_if(special, Unreadable(path, special))
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -131,8 +132,8 @@ def check_complete_bytes(path: Path, wait: float = TRUNCATION_WAIT) -> None:
             raise Unreadable(path, "a directory") from None
         if sizes is None or sizes[0] >= sizes[1]:
             return
-        if time.monotonic() > deadline or not writer_holds_lock(path):
-            raise Unreadable(path, f"truncated or damaged: {sizes[0]:,} bytes, where its superblock says {sizes[1]:,}")
+        raise_if(time.monotonic() > deadline or not writer_holds_lock(path),
+                 Unreadable(path, f"truncated or damaged: {sizes[0]:,} bytes, where its superblock says {sizes[1]:,}"))
         time.sleep(0.05)
 
 

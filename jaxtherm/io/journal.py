@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 HEADER = "__jaxtherm_chunk__"
 FORMAT = 2
 _NAME = re.compile(r"^chunk_(\d{1,18})\.np[yz]$")
@@ -101,8 +103,7 @@ def write_chunk(output: Path, chunk_id: int, arrays: Mapping[str, np.ndarray],
         np.lib.format.write_array(w, np.array([*arrays, HEADER], dtype=str))
         for a in arrays.values():
             a = np.ascontiguousarray(a)
-            if a.dtype.hasobject:
-                raise ValueError("journal arrays hold numbers, not Python objects")
+            raise_if(a.dtype.hasobject, ValueError("journal arrays hold numbers, not Python objects"))
             w.write(_npy_header(a.dtype.str, a.shape))
             w.write(a.data.cast("B") if a.size else b"")
         header = np.array([FORMAT, chunk_id, model_index, start, stop, w.crc], dtype=np.int64)
@@ -162,16 +163,14 @@ def _read_npy(path: Path, chunk_id: int) -> tuple[dict[str, np.ndarray], tuple[i
         if framed:
             crc = r.crc  # of everything before the header
             span = _check_header(np.lib.format.read_array(fh, allow_pickle=False), crc, chunk_id)
-        if fh.read(1):
-            raise ValueError("extra bytes after its last array")
+        raise_if(fh.read(1), ValueError("extra bytes after its last array"))
     return arrays, span
 
 
 def _read_names(r: _Reader) -> list[str]:
     """A record's first array: the names of the arrays that follow (``HEADER`` last, where framed)."""
     names = np.lib.format.read_array(r, allow_pickle=False)
-    if names.ndim != 1 or names.dtype.kind != "U":
-        raise ValueError("no list of array names")
+    raise_if(names.ndim != 1 or names.dtype.kind != "U", ValueError("no list of array names"))
     return [str(k) for k in names]
 
 
@@ -179,8 +178,7 @@ def _read_arrays(r: _Reader, names: list[str]) -> dict[str, np.ndarray]:
     """The arrays of ``names``, one after the other; a name given twice is a damaged record."""
     arrays = {}
     for k in names:
-        if k in arrays:
-            raise ValueError(f"array {k!r} twice")
+        raise_if(k in arrays, ValueError(f"array {k!r} twice"))
         arrays[k] = np.lib.format.read_array(r, allow_pickle=False)
     return arrays
 
@@ -189,12 +187,9 @@ def _check_header(header: np.ndarray, crc: int, chunk_id: int) -> tuple[int, int
     """A record's header checked (format, the CRC-32 ``crc`` of everything before it, the chunk id
     its file name gives): the point range ``(model_index, start, stop)`` it records, ``None``
     where none was given."""
-    if header.shape != (6,) or header.dtype != np.int64 or int(header[0]) != FORMAT:
-        raise ValueError("a damaged header")
-    if int(header[5]) != crc:
-        raise ValueError("checksum mismatch")
-    if int(header[1]) != chunk_id:
-        raise ValueError(f"it holds chunk {int(header[1])}")
+    raise_if(header.shape != (6,) or header.dtype != np.int64 or int(header[0]) != FORMAT, ValueError("a damaged header"))
+    raise_if(int(header[5]) != crc, ValueError("checksum mismatch"))
+    raise_if(int(header[1]) != chunk_id, ValueError(f"it holds chunk {int(header[1])}"))
     if int(header[3]) >= 0:
         return int(header[2]), int(header[3]), int(header[4])
     return None

@@ -22,6 +22,7 @@ import xarray as xr
 from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
 
+from jaxtherm._checks import raise_if
 from jaxtherm.io import h5read, integrity
 from jaxtherm.status import keeps_values
 
@@ -109,8 +110,8 @@ def dataset(path: Path, kw: dict, mask: bool, drop: set[str]) -> xr.Dataset:
     """The lazy Dataset of a results file (``jaxtherm.io.read.open``); ``kw``: ``integrity.open_kwargs``."""
     d = h5read.describe(path, kw)
     status = d["variables"].get("status") or d["scalars"].get("status")
-    if status is None or "spec" not in d["attrs"]:
-        raise NotResults(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
+    raise_if(status is None or "spec" not in d["attrs"],
+             NotResults(f"{path} is not a jaxtherm results file (no status variable or spec attribute)"))
     complete = bool(d["attrs"].get("complete", 0))
     grid = list(status.get("dims", []))
     snapshot = None

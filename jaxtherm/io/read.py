@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.io import h5read, integrity, journal
 from jaxtherm.status import STATUS_MEANINGS, keeps_values
 
@@ -47,10 +48,8 @@ def state(path: Path, complete: bool) -> str:
 
 def _check(path: Path) -> Path:
     path = Path(path)
-    if not path.exists():
-        raise ResultsError(f"{path}: no such file")
-    if path.is_dir():
-        raise ResultsError(f"{path} is a directory; expected a results file (.h5) written by `jaxtherm run`")
+    raise_if(not path.exists(), ResultsError(f"{path}: no such file"))
+    raise_if(path.is_dir(), ResultsError(f"{path} is a directory; expected a results file (.h5) written by `jaxtherm run`"))
     return path
 
 
@@ -191,8 +190,8 @@ def _summary(path: Path) -> dict:
         kw = integrity.open_kwargs(path)
         s = h5read.describe(path, kw)
         status = s["variables"].get("status") or s["scalars"].get("status")
-        if status is None or "spec" not in s["attrs"]:
-            raise ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)")
+        raise_if(status is None or "spec" not in s["attrs"],
+                 ResultsError(f"{path} is not a jaxtherm results file (no status variable or spec attribute)"))
         counts = h5read.count_int8(path, bool(kw), "status")
         s["status_counts"] = {int(v) - 128: int(c) for v, c in enumerate(counts) if c}
         s["status_shape"] = status.get("shape", ())

@@ -10,6 +10,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 
 class TableError(ValueError):
     """A data file that cannot be read as a table (the message says why)."""
@@ -54,8 +56,7 @@ def _located(path: str | Path) -> tuple[Path, str | None]:
     if path.exists() and not path.is_file():
         kind = "a directory" if path.is_dir() else "a FIFO or device, not a regular file"
         raise TableError(f"{path}: expected a data file (CSV with a header row, or HDF5); it is {kind}")
-    if not path.is_file():
-        raise TableError(f"{path}: no such file")
+    raise_if(not path.is_file(), TableError(f"{path}: no such file"))
     return path, group
 
 
@@ -73,8 +74,7 @@ def _hdf5_columns(path: Path, group: str | None) -> dict[str, np.ndarray]:
 def _csv_columns(path: Path) -> dict[str, np.ndarray]:
     """The columns of a CSV table with a header row of distinct names."""
     header = _csv_header(path)
-    if not header:
-        raise TableError(f"{path}: expected a CSV table with a header row of column names; the file has none")
+    raise_if(not header, TableError(f"{path}: expected a CSV table with a header row of column names; the file has none"))
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise TableError(f"{path}: column {repeated[0]!r} appears {header.count(repeated[0])} times in the header "
@@ -85,20 +85,16 @@ def _csv_columns(path: Path) -> dict[str, np.ndarray]:
             data = np.genfromtxt(path, delimiter=",", names=True, dtype=float, comments="#", ndmin=1)
     except (ValueError, IndexError) as err:
         raise TableError(f"{path}: not a CSV table of numbers with a header row ({err})") from None
-    if data.dtype.names is None:
-        raise TableError(f"{path}: expected a header row of column names")
+    raise_if(data.dtype.names is None, TableError(f"{path}: expected a header row of column names"))
     return {k: np.asarray(data[k], float) for k in data.dtype.names}
 
 
 def _check_columns(path: Path, cols: dict[str, np.ndarray]) -> None:
     """At least one column, rows of one length, every value a finite number."""
-    if not cols:
-        raise TableError(f"{path}: no numeric columns")
+    raise_if(not cols, TableError(f"{path}: no numeric columns"))
     lengths = {len(v) for v in cols.values()}
-    if lengths == {0}:
-        raise TableError(f"{path}: expected rows of data after the header row; there are none")
-    if len(lengths) != 1:
-        raise TableError(f"{path}: columns of different lengths {sorted(lengths)}")
+    raise_if(lengths == {0}, TableError(f"{path}: expected rows of data after the header row; there are none"))
+    raise_if(len(lengths) != 1, TableError(f"{path}: columns of different lengths {sorted(lengths)}"))
     bad = [k for k, v in cols.items() if not np.all(np.isfinite(v))]
     if bad:
         raise TableError(f"{path}: column {bad[0]!r} has missing or non-numeric values")

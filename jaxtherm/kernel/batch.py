@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtherm import _config, solvers
+from jaxtherm._checks import raise_if
 from jaxtherm.kernel import point as kernel
 from jaxtherm.kernel import sizing
 from jaxtherm.models import Model
@@ -394,18 +395,16 @@ def _checked_gradients(gradients: Sequence[str], names: tuple[str, ...]) -> tupl
         ValueError: naming an unknown or repeated gradient parameter."""
     gradients = tuple(gradients)
     for g in gradients:
-        if g not in names:
-            raise ValueError(f"gradient parameter {g!r} is not among the given parameters {names}")
-    if len(set(gradients)) != len(gradients):
-        raise ValueError(f"gradient parameters must be unique, got {gradients}")
+        raise_if(g not in names, ValueError(f"gradient parameter {g!r} is not among the given parameters {names}"))
+    raise_if(len(set(gradients)) != len(gradients), ValueError(f"gradient parameters must be unique, got {gradients}"))
     return gradients
 
 
 def _check_chunk_size(chunk_size) -> None:
     """Raises:
         ValueError: unless ``chunk_size`` is a positive integer or ``None``."""
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    raise_if(chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1),
+             ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}"))
 
 
 def _broadcast_shape(names: tuple[str, ...], values: list) -> tuple[int, ...]:

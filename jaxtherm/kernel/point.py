@@ -175,7 +175,7 @@ def point_from(model: Model, p, plan: solvers.Plan, guess, dtype=np.float64, rho
         ``(outputs, next_guess)``: ``point``'s outputs, and where the next point may start
         (``Elimination.next_guess``; ``jaxtherm.kernel.batch.in_blocks`` carries it along a chunk).
     """
-    ops = operators_on(model, plan.keep, getattr(plan.elimination, "matrix_free", False))
+    ops = operators_on(model, plan.keep, plan.elimination.matrix_free)
     h_coeffs = [jnp.asarray(t.coefficient(p), dtype) for t in model.hamiltonian]
     if fluctuations:
         model.check_counting()
@@ -335,9 +335,8 @@ class _ProductBasis:
         self.rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
         self.h_vector = jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype)
         self.generators = davies_matrices(model, p, self.h_vector, dtype, plan.keep)
-        self.matrix = plan.assemble(h_coeffs + self.rates, ops["supers"], self.generators, dtype)
-        if getattr(plan.elimination, "matrix_free", False) and not model.davies:  # its preconditioner
-            self.matrix = self.matrix._replace(effective=no_jump_generator(model, h_coeffs, self.rates, dtype))
+        no_jump = None if model.davies else functools.partial(no_jump_generator, model, h_coeffs, self.rates, dtype)
+        self.matrix = plan.assemble(h_coeffs + self.rates, ops["supers"], self.generators, dtype, no_jump)
 
     def bath_rates(self) -> list[tuple[str, jnp.ndarray]]:
         """``(channel, Γ)`` of every dissipative term (``flow_scales``): ``κ_k`` of a Lindblad term,

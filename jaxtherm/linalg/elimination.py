@@ -103,8 +103,20 @@ class Elimination:
     static_pivots: ClassVar[bool] = False
     scalars: ClassVar[bool] = False
     matrix_free: ClassVar[bool] = False
-    """``assemble`` takes the constant superoperators as entries (no ``(m, m)`` arrays), and the
-    kernel adds the no-jump generator for its preconditioner (``jaxtherm.linalg.krylov``)."""
+    """``assemble`` takes the constant superoperators as entries (no ``(m, m)`` arrays) and the
+    no-jump generator for its preconditioner (``jaxtherm.linalg.krylov``)."""
+    settings: ClassVar[tuple[str, ...]] = ()
+    """The fields that change a result beyond round-off (an iterative elimination's tolerances and
+    limits), named by ``identity`` where they differ from their defaults."""
+
+    @property
+    def identity(self) -> str:
+        """The name, with the ``settings`` that differ from their defaults: ``"lu"``,
+        ``"krylov(tol=1e-08)"``. A results file records it (``jaxtherm.solvers.identity``), and
+        ``--resume`` continues only with the same."""
+        changed = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+                   if f.name in self.settings and getattr(self, f.name) != f.default]
+        return f"{self.name}({', '.join(changed)})" if changed else self.name
 
     # --- configuration
 
@@ -163,7 +175,7 @@ class Elimination:
 
     # --- the four operations each elimination implements
 
-    def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> Any:
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype, no_jump=None) -> Any:
         """``R = Σ_k c_k S_k + Σ_j G_j`` on the kept coordinates in this elimination's form.
 
         Args:
@@ -171,6 +183,10 @@ class Elimination:
             supers: constant ``(K, m, m)`` superoperators ``S_k``.
             generators: ``(m, m)`` arrays or ``Sparse`` entries with a static pattern.
             dtype: the real dtype.
+            no_jump: ``None``, or a function giving the complex ``(d, d)`` ``G = −iH − ½ Σ_k κ_k
+                L_k†L_k`` of the generator without its jumps, ``X ↦ G X + X G†``: an iterative
+                elimination may precondition with it (``jaxtherm.linalg.krylov``); a direct one
+                never calls it.
         """
         raise NotImplementedError
 

@@ -264,6 +264,20 @@ def _start(matvec, rhs, guesses):
     return x
 
 
+def _scaled(c, rows, cols, values, dtype) -> tuple:
+    """A constant superoperator's entries ``(rows, cols, c · values)``."""
+    return np.asarray(rows), np.asarray(cols), jnp.asarray(c, dtype) * jnp.asarray(np.asarray(values, float), dtype)
+
+
+def _entries(g, m: int, dtype) -> tuple:
+    """A generator's entries ``(rows, cols, values)``: ``Sparse`` as it is, a dense ``(m, m)`` array
+    row-major."""
+    if isinstance(g, Sparse):
+        return np.asarray(g.rows), np.asarray(g.cols), jnp.asarray(g.values, dtype)
+    rows, cols = np.divmod(np.arange(m * m), m)
+    return rows, cols, jnp.asarray(g, dtype).reshape(-1)
+
+
 def _lift_t(u, d: int):
     """The transpose of ``_lift``: ``u_{1:} − u_0 [i < d]``."""
     return u[1:].at[: d - 1].add(-u[0])
@@ -363,6 +377,7 @@ class Krylov(Elimination):
 
     name: ClassVar[str] = "krylov"
     matrix_free: ClassVar[bool] = True
+    settings: ClassVar[tuple[str, ...]] = ("tol", "restart", "maxiter", "probe", "probe_tol")
 
     def prepare_sector(self, d: int, keep: tuple[int, ...]) -> Krylov:
         """This elimination for the sector ``keep`` of a ``d``-state system."""
@@ -393,33 +408,20 @@ class Krylov(Elimination):
 
     # --- the operations
 
-    def assemble(self, coeffs, supers, generators, dtype) -> KrylovOperator:
-        """``R`` as entries: ``supers`` a sequence of constant entries ``(rows, cols, values)``
-        (one per coefficient), ``generators`` ``Sparse`` entries or dense ``(m, m)`` arrays."""
+    def assemble(self, coeffs, supers, generators, dtype, no_jump=None) -> KrylovOperator:
+        """``R`` as entries sorted by row: ``supers`` a sequence of constant entries ``(rows, cols,
+        values)`` (one per coefficient, scaled by it), ``generators`` ``Sparse`` entries or dense
+        ``(m, m)`` arrays; ``no_jump()``'s ``G`` preconditions (``None``: GMRES unpreconditioned)."""
         m = len(self.keep)
-        rows, cols, which, const = [], [], [], []
-        for k, (r, c, v) in enumerate(supers):
-            rows.append(np.asarray(r)), cols.append(np.asarray(c)), which.append(np.full(len(r), k))
-            const.append(np.asarray(v, float))
-        traced = []
-        for g in generators:
-            if isinstance(g, Sparse):
-                rows.append(np.asarray(g.rows)), cols.append(np.asarray(g.cols))
-                traced.append(jnp.asarray(g.values, dtype))
-            else:
-                rr, cc = np.divmod(np.arange(m * m), m)
-                rows.append(rr), cols.append(cc)
-                traced.append(jnp.asarray(g, dtype).reshape(-1))
-        n_const = sum(len(c) for c in const)
-        values = []
-        if n_const:
-            values.append(jnp.stack([jnp.asarray(c, dtype) for c in coeffs])[np.concatenate(which)]
-                          * jnp.asarray(np.concatenate(const), dtype))
-        values += traced
-        rows_a, cols_a = np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int)
-        order = np.argsort(rows_a, kind="stable")
-        vals = jnp.concatenate(values) if values else jnp.zeros(0, dtype)
-        return KrylovOperator(rows_a[order], cols_a[order], vals[order], m)
+        terms = [_scaled(c, r, cc, v, dtype) for c, (r, cc, v) in zip(coeffs, supers)]
+        terms += [_entries(g, m, dtype) for g in generators]
+        if not terms:
+            return KrylovOperator(np.zeros(0, int), np.zeros(0, int), jnp.zeros(0, dtype), m)
+        rows = np.concatenate([t[0] for t in terms])
+        order = np.argsort(rows, kind="stable")
+        values = jnp.concatenate([t[2] for t in terms])[order]
+        cols = np.concatenate([t[1] for t in terms])[order]
+        return KrylovOperator(rows[order], cols, values, m, None if no_jump is None else no_jump())
 
     def init(self, operator, d: int, eps: float) -> KrylovState:
         """The preconditioner's factors (``operator.factor``: for sparse entries, the Kronecker sum's

@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.linalg import ordering
 from jaxtherm.linalg.elimination import Elimination, Sparse
 
@@ -158,8 +159,7 @@ def _filled(a: np.ndarray, order) -> np.ndarray:
         ValueError: where a pivot is a structural zero."""
     filled = a[np.ix_(order, order)].copy()
     for k in range(len(a)):
-        if not filled[k, k]:
-            raise ValueError(f"pivot {k} is a structural zero in this order")
+        raise_if(not filled[k, k], ValueError(f"pivot {k} is a structural zero in this order"))
         rows = np.flatnonzero(filled[k + 1:, k]) + k + 1
         cols = np.flatnonzero(filled[k, k + 1:]) + k + 1
         filled[np.ix_(rows, cols)] = True
@@ -598,11 +598,10 @@ class Staged(Elimination):
         return block_size()
 
     def _structure(self) -> Structure:
-        if self.structure is None:
-            raise ValueError("Staged has no structure: prepare() it for a sector pattern first")
+        raise_if(self.structure is None, ValueError("Staged has no structure: prepare() it for a sector pattern first"))
         return self.structure
 
-    def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> Sparse:
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype, no_jump=None) -> Sparse:
         """``R = Σ_k c_k S_k + Σ_j G_j`` at its structural non-zeros only (one ``(K,) @ (K, E)``
         product: the dense ``(m, m)`` contraction would cost ``K m²`` a point, far more than a
         large sector's whole elimination)."""
@@ -678,8 +677,8 @@ class Staged(Elimination):
         outside[st.a_rows, st.a_cols] = False
         inner = slot[1:, 1:] < len(matrix.rows)
         inner[:, : d - 1] |= (slot[1:, :1] < len(matrix.rows))
-        if np.any(inner & outside):
-            raise ValueError("the assembled sector matrix has entries outside the staged elimination's pattern")
+        raise_if(np.any(inner & outside),
+                 ValueError("the assembled sector matrix has entries outside the staged elimination's pattern"))
         values = jnp.concatenate([matrix.values, jnp.zeros((1,), matrix.values.dtype)])
         i, j = st.a_rows + 1, st.a_cols + 1
         return values[slot[i, j]] - values[np.where(j < d, slot[i, 0], len(matrix.rows))]

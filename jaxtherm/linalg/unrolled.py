@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.linalg import ordering
 from jaxtherm.linalg._fusion import once
 from jaxtherm.linalg._scalars import add, lincomb, matvec, sub_mul
@@ -278,9 +279,9 @@ def _check_size(n: int) -> None:
 
     Raises:
         ValueError: for more than ``MAX_UNKNOWNS``."""
-    if n > MAX_UNKNOWNS:
-        raise ValueError(f"the unrolled elimination with partial pivoting takes at most {MAX_UNKNOWNS} unknowns; "
-                         f"this sector has {n}")
+    raise_if(n > MAX_UNKNOWNS,
+             ValueError(f"the unrolled elimination with partial pivoting takes at most {MAX_UNKNOWNS} unknowns; "
+                        f"this sector has {n}"))
 
 
 def _generator_entries(g, m: int):
@@ -347,7 +348,7 @@ class Unrolled(Elimination):
     def _order(self) -> tuple[int, ...] | None:
         return None
 
-    def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> list:
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype, no_jump=None) -> list:
         """``R_ij = Σ_k c_k (S_k)_ij (+ Σ_j G_j[i, j])`` entry by entry as a list of rows, the
         structural zeros skipped (``None`` where every term is zero): those of the constants, and
         those outside the pattern of ``jaxtherm.solvers.Sparse`` generators.
@@ -474,12 +475,11 @@ class StaticPivots(Unrolled):
         return dataclasses.replace(self, order=ordering.threshold_order(pattern, sample))
 
     def _order(self) -> tuple[int, ...]:
-        if self.order is None:
-            raise ValueError("StaticPivots has no elimination order: prepare() it for a sector pattern first")
+        raise_if(self.order is None, ValueError("StaticPivots has no elimination order: prepare() it for a sector pattern first"))
         return self.order
 
     def init(self, operator, d: int, eps: float) -> Factors:
-        if len(_to_rows(operator, len(operator))) - 1 != len(self._order()):
-            raise ValueError(f"StaticPivots' order has {len(self._order())} unknowns; the matrix has "
-                             f"{len(operator) - 1}")
+        raise_if(len(_to_rows(operator, len(operator))) - 1 != len(self._order()),
+                 ValueError(f"StaticPivots' order has {len(self._order())} unknowns; the matrix has "
+                            f"{len(operator) - 1}"))
         return super().init(operator, d, eps)

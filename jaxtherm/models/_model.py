@@ -32,6 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.models.parameters import DOMAINS, Alias, Parameter, ParameterSpace, outside, temperature_alias
 from jaxtherm.physics import liouvillian, spectra
 from jaxtherm.physics.operators import as_array
@@ -79,12 +80,9 @@ def _as_operator(op, dim: int | None, what: str, hermitian: bool = False) -> np.
         arr = as_array(op)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{what}: {err}") from None
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"{what} must be a square matrix, got shape {arr.shape}")
-    if dim is not None and arr.shape[0] != dim:
-        raise ValueError(f"{what} must have shape ({dim}, {dim}), got {arr.shape}")
-    if hermitian and not np.allclose(arr, np.conj(arr).T, atol=1e-12):
-        raise ValueError(f"{what} is not Hermitian")
+    raise_if(arr.ndim != 2 or arr.shape[0] != arr.shape[1], ValueError(f"{what} must be a square matrix, got shape {arr.shape}"))
+    raise_if(dim is not None and arr.shape[0] != dim, ValueError(f"{what} must have shape ({dim}, {dim}), got {arr.shape}"))
+    raise_if(hermitian and not np.allclose(arr, np.conj(arr).T, atol=1e-12), ValueError(f"{what} is not Hermitian"))
     arr = arr.copy()
     arr.setflags(write=False)
     return arr
@@ -151,9 +149,9 @@ class Davies:
     def __post_init__(self):
         spectrum = spectra.get(self.spectrum)
         object.__setattr__(self, "spectrum", spectrum)
-        if spectrum.needs_cutoff and self.cutoff is None:
-            raise ValueError(f"{type(self).__name__} thermalizer {self.label!r}: the {spectrum.name} spectrum needs a "
-                             "cutoff coefficient")
+        raise_if(spectrum.needs_cutoff and self.cutoff is None,
+                 ValueError(f"{type(self).__name__} thermalizer {self.label!r}: the {spectrum.name} spectrum needs a "
+                            "cutoff coefficient"))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -279,8 +277,7 @@ class Model:
     report_min_eigenvalue: bool | None = None
 
     def __post_init__(self):
-        if not isinstance(self.dim, int) or self.dim < 2:
-            raise ValueError(f"dim must be an integer ≥ 2, got {self.dim!r}")
+        raise_if(not isinstance(self.dim, int) or self.dim < 2, ValueError(f"dim must be an integer ≥ 2, got {self.dim!r}"))
         space = ParameterSpace.build(self.name, self.parameters, self.units, {b.beta for b in self.baths}, self.aliases)
         fields = _normalised_operators(self)
         _check_baths(self.baths, space.info, fields["dissipators"])
@@ -378,17 +375,17 @@ class Model:
         Bohr frequencies): current fluctuations count energy quanta."""
         baths = {b.name for b in self.baths}
         for k in self.davies:
-            if k.equation != "davies":
-                raise ValueError(
-                    f"model {self.name!r}: current fluctuations are not defined for the {type(k).__name__} thermalizer "
-                    f"{k.label or k.channel!r}: its dissipator has no jumps that each carry one energy quantum "
-                    "(Redfield is not of Lindblad form; the ULE's one jump mixes all Bohr frequencies)")
+            raise_if(k.equation != "davies",
+                     ValueError(
+                   f"model {self.name!r}: current fluctuations are not defined for the {type(k).__name__} thermalizer "
+                   f"{k.label or k.channel!r}: its dissipator has no jumps that each carry one energy quantum "
+                   "(Redfield is not of Lindblad form; the ULE's one jump mixes all Bohr frequencies)"))
         for k in self.lindblads:
-            if k.channel in baths and k.quantum is None:
-                raise ValueError(
-                    f"model {self.name!r}: the jump {k.label or 'Lindblad term'!r} of bath {k.channel!r} has no "
-                    "energy quantum; current fluctuations need Lindblad(..., quantum=lambda p: ν), the energy "
-                    "one jump takes from the bath (+ω absorbed, −ω emitted; local_thermalizer sets it)")
+            raise_if(k.channel in baths and k.quantum is None,
+                     ValueError(
+                   f"model {self.name!r}: the jump {k.label or 'Lindblad term'!r} of bath {k.channel!r} has no "
+                   "energy quantum; current fluctuations need Lindblad(..., quantum=lambda p: ν), the energy "
+                   "one jump takes from the bath (+ω absorbed, −ω emitted; local_thermalizer sets it)"))
 
     # ---- derived, constant structure ---------------------------------------------------
     @property
@@ -508,20 +505,17 @@ def _normalised_operators(model: Model) -> dict[str, tuple]:
 def _check_baths(baths: tuple[Bath, ...], info: Mapping[str, Parameter], dissipators: tuple) -> None:
     """Unique bath names, each bath's ``beta`` a parameter, every Davies thermalizer on a bath."""
     names = [b.name for b in baths]
-    if len(set(names)) != len(names):
-        raise ValueError(f"bath names must be unique, got {names}")
+    raise_if(len(set(names)) != len(names), ValueError(f"bath names must be unique, got {names}"))
     for b in baths:
-        if b.beta not in info:
-            raise ValueError(f"bath {b.name!r}: beta parameter {b.beta!r} is not a model parameter")
+        raise_if(b.beta not in info, ValueError(f"bath {b.name!r}: beta parameter {b.beta!r} is not a model parameter"))
     for k in dissipators:
-        if isinstance(k, Davies) and k.channel not in names:
-            raise ValueError(f"Davies thermalizer {k.label!r} must belong to a bath, got {k.channel!r}")
+        raise_if(isinstance(k, Davies) and k.channel not in names,
+                 ValueError(f"Davies thermalizer {k.label!r} must belong to a bath, got {k.channel!r}"))
 
 
 def _basis(basis, d: int) -> tuple[str, ...]:
     labels = tuple(basis) if basis is not None else tuple(f"|{i}⟩" for i in range(d))
-    if len(labels) != d:
-        raise ValueError(f"basis must have {d} labels, got {len(labels)}")
+    raise_if(len(labels) != d, ValueError(f"basis must have {d} labels, got {len(labels)}"))
     return labels
 
 
@@ -596,5 +590,4 @@ def _check_reserved(model: Model) -> None:
     own = [e.name for e in model.expectations] + [x.name for x in model.derived]
     reserved = (set(model.observables) - set(own)) | {"rho", "status", "residual", "min_eigenvalue"}
     for name in own:
-        if name in reserved:
-            raise ValueError(f"observable name {name!r} is reserved")
+        raise_if(name in reserved, ValueError(f"observable name {name!r} is reserved"))

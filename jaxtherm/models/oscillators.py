@@ -8,6 +8,7 @@ parameter); results converge as it grows, geometrically with ratio ``≈ n̄/(1 
 
 from __future__ import annotations
 
+from jaxtherm._checks import raise_if
 from jaxtherm.models._model import Model, model_family
 from jaxtherm.models.qubit_pair import COUPLINGS, NONSECULAR, SPECTRA, pair_model
 from jaxtherm.models.thermalizers import OptionError, check_option
@@ -19,8 +20,8 @@ def _check_cutoff(cutoff) -> None:
 
     Raises:
         OptionError: naming the option."""
-    if not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 2 <= cutoff <= 40:
-        raise OptionError("cutoff", f"cutoff must be an integer from 2 to 40; got {cutoff!r}")
+    raise_if(not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 2 <= cutoff <= 40,
+             OptionError("cutoff", f"cutoff must be an integer from 2 to 40; got {cutoff!r}"))
 
 
 def _basis(cutoff: int) -> tuple[str, ...]:

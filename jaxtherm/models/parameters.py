@@ -11,6 +11,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 DOMAINS = ("real", ">= 0", "> 0")
 """Parameter domains: any real number, non-negative (rates, inverse temperatures), positive."""
 
@@ -43,8 +45,8 @@ class Parameter:
     domain: str = "real"
 
     def __post_init__(self):
-        if self.domain not in DOMAINS:
-            raise ValueError(f"parameter {self.name!r}: domain must be one of {DOMAINS}, got {self.domain!r}")
+        raise_if(self.domain not in DOMAINS,
+                 ValueError(f"parameter {self.name!r}: domain must be one of {DOMAINS}, got {self.domain!r}"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +90,7 @@ def _parameter_info(parameters: Iterable, units: Mapping[str, str], betas: set[s
     info = {}
     for p in parameters:
         p = _as_parameter(p, units, betas)
-        if p.name in info:
-            raise ValueError(f"parameters must be unique, got {p.name!r} twice")
+        raise_if(p.name in info, ValueError(f"parameters must be unique, got {p.name!r} twice"))
         info[p.name] = p
     return info
 
@@ -102,8 +103,7 @@ def _as_parameter(p, units: Mapping[str, str], betas: set[str]) -> Parameter:
         TypeError: for anything else."""
     if isinstance(p, str):
         p = Parameter(p, units.get(p, ""), p, ">= 0" if p in betas else "real")
-    if not isinstance(p, Parameter):
-        raise TypeError(f"parameters must be names or Parameter objects, got {p!r}")
+    raise_if(not isinstance(p, Parameter), TypeError(f"parameters must be names or Parameter objects, got {p!r}"))
     return p
 
 
@@ -119,10 +119,9 @@ def _with_temperatures(aliases: Iterable[Alias], info: Mapping[str, Parameter]) 
 
 
 def _check_alias(a: Alias, info: Mapping[str, Parameter]) -> None:
-    if a.parameter not in info or any(u not in info for u in a.uses):
-        raise ValueError(f"alias {a.name!r} must set and use model parameters; got {a.parameter!r}, {a.uses}")
-    if a.name in info:
-        raise ValueError(f"alias {a.name!r} is also a parameter name")
+    raise_if(a.parameter not in info or any(u not in info for u in a.uses),
+             ValueError(f"alias {a.name!r} must set and use model parameters; got {a.parameter!r}, {a.uses}"))
+    raise_if(a.name in info, ValueError(f"alias {a.name!r} is also a parameter name"))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -169,8 +168,7 @@ class ParameterSpace:
     def describe(self, name: str) -> tuple[str, str, str]:
         """``(units, description, domain)`` of a parameter or an alias."""
         x = self.info.get(name) or self.alias_named(name)
-        if x is None:
-            raise KeyError(name)
+        raise_if(x is None, KeyError(name))
         return x.units, x.description, x.domain
 
     def check_names(self, names: Iterable[str]) -> tuple[str, ...]:
@@ -193,8 +191,8 @@ class ParameterSpace:
 
     def _check_not_twice(self, names: list[str]) -> None:
         for a in self.aliases:
-            if a.name in names and a.parameter in names:
-                raise ValueError(f"parameter {a.parameter!r} given twice, as {a.parameter!r} and {a.name!r}; give one")
+            raise_if(a.name in names and a.parameter in names,
+                     ValueError(f"parameter {a.parameter!r} given twice, as {a.parameter!r} and {a.name!r}; give one"))
 
     def _given(self, parameter: str, names: list[str]) -> str:
         """The name ``parameter`` is given by: itself or its alias."""

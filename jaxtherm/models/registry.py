@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from jaxtherm._checks import raise_if
 from jaxtherm.models._model import Model
 from jaxtherm.models.absorption_refrigerator import absorption_refrigerator
 from jaxtherm.models.oscillators import oscillator_pair
@@ -48,8 +49,7 @@ def available() -> tuple[str, ...]:
 def register(name: str, factory: Callable[..., Model]) -> None:
     """Make ``factory`` available as ``get(name, …)`` and as ``[model] name`` in specs run from
     this Python process."""
-    if not callable(factory):
-        raise TypeError(f"factory must be callable, got {factory!r}")
+    raise_if(not callable(factory), TypeError(f"factory must be callable, got {factory!r}"))
     _REGISTRY[name] = factory
 
 
@@ -101,8 +101,8 @@ def _call(factory: Callable[..., Model], what: str, kwargs: dict) -> Model:
         model = factory(**kwargs)
     except USER_FAILURES as err:  # the factory's own message is what the user needs
         raise FactoryError(f"{what} raised {type(err).__name__}: {err}") from err
-    if not isinstance(model, Model):
-        raise FactoryError(f"{what} must return a jaxtherm Model, but returned {type(model).__name__}")
+    raise_if(not isinstance(model, Model),
+             FactoryError(f"{what} must return a jaxtherm Model, but returned {type(model).__name__}"))
     return model
 
 
@@ -113,8 +113,7 @@ def get(name: str, **kwargs) -> Model:
         ValueError: an unknown name; ``OptionError`` (a ``ValueError`` naming the option) for
             an unknown option or a value the factory refuses.
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; available: {', '.join(_REGISTRY)}")
+    raise_if(name not in _REGISTRY, ValueError(f"unknown model {name!r}; available: {', '.join(_REGISTRY)}"))
     try:
         return _call(_REGISTRY[name], f"model {name!r}", kwargs)
     except UnknownOption:
@@ -132,12 +131,11 @@ def load_factory(reference: str, base: str | os.PathLike | None = None) -> Calla
             no such callable.
     """
     where, sep, attr = reference.rpartition(":")
-    if not sep or not where or not attr:
-        raise FactoryError(f"expected 'file.py:function' or 'module:function'; got {reference!r}")
+    raise_if(not sep or not where or not attr,
+             FactoryError(f"expected 'file.py:function' or 'module:function'; got {reference!r}"))
     module = _load_file(where, base) if where.endswith(".py") else _import_module(where)
     factory = getattr(module, attr, None)
-    if not callable(factory):
-        raise FactoryError(f"{where!r} has no function {attr!r}")
+    raise_if(not callable(factory), FactoryError(f"{where!r} has no function {attr!r}"))
     return factory
 
 
@@ -146,10 +144,8 @@ def _load_file(where: str, base: str | os.PathLike | None):
     path = Path(where)
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
-    if path.is_dir():
-        raise FactoryError(f"{str(path)!r} is a directory; expected a Python file")
-    if not path.is_file():
-        raise FactoryError(f"no such file {str(path)!r}")
+    raise_if(path.is_dir(), FactoryError(f"{str(path)!r} is a directory; expected a Python file"))
+    raise_if(not path.is_file(), FactoryError(f"no such file {str(path)!r}"))
     module_name = f"jaxtherm_user_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)

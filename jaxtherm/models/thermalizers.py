@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 
+from jaxtherm._checks import raise_if
 from jaxtherm.models._model import ULE, Davies, Lindblad, Parameter, Redfield, parameter
 from jaxtherm.physics import spectra
 from jaxtherm.physics.operators import dag
@@ -110,5 +111,5 @@ def _same_kind(value, allowed) -> bool:
 def check_option(name: str, value, allowed) -> None:
     """Raise ``OptionError`` naming the option unless ``value`` is among ``allowed`` (and of
     the same kind: an integer option takes no float)."""
-    if not any(value == a and _same_kind(value, a) for a in allowed):
-        raise OptionError(name, f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+    raise_if(not any(value == a and _same_kind(value, a) for a in allowed),
+             OptionError(name, f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}"))

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.physics import nonsecular
 
 
@@ -64,8 +65,7 @@ def _in_eigenbasis(energies, v, coupling, spectrum, rate, beta, cutoff, tol, cou
     x = jnp.conj(v).T @ coupling @ v  # x[n, m] = ⟨n|X|m⟩
     omega = energies[:, None] - energies[None, :]  # omega[m, n] = E_m − E_n
     if equation != "davies":
-        if counting:
-            raise ValueError(f"current fluctuations are not defined for the {equation} equation")
+        raise_if(counting, ValueError(f"current fluctuations are not defined for the {equation} equation"))
         rates = functools.partial(spectrum.rates, beta=beta, rate=rate, cutoff=cutoff)
         gamma = nonsecular.transition_rates(omega, x, rates, spectrum.zero_frequency(beta, rate, cutoff), tol,
                                             jnp.max(jnp.abs(coupling)))

@@ -23,6 +23,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 
 def commutator_superoperator(h: np.ndarray) -> np.ndarray:
     """Superoperator of ``ρ ↦ −i[H, ρ]``: ``−i (H ⊗ 1 − 1 ⊗ Hᵀ)``, shape ``(d², d²)``."""
@@ -75,8 +77,8 @@ def real_superoperator(superop: np.ndarray) -> np.ndarray:
     d = int(round(np.sqrt(superop.shape[0])))
     t = hermitian_basis(d)
     r = np.linalg.solve(t, superop @ t)
-    if np.abs(r.imag).max(initial=0.0) > 1e-12 * max(1.0, np.abs(r).max()):
-        raise ValueError("superoperator does not preserve Hermiticity")
+    raise_if(np.abs(r.imag).max(initial=0.0) > 1e-12 * max(1.0, np.abs(r).max()),
+             ValueError("superoperator does not preserve Hermiticity"))
     return np.ascontiguousarray(r.real)
 
 
@@ -86,8 +88,7 @@ def real_dual(op: np.ndarray) -> np.ndarray:
     t = hermitian_basis(d)
     # Tr(O B_k) = Σ_ij O_ji (B_k)_ij = vec(Oᵀ) · vec(B_k)
     o = op.T.ravel() @ t
-    if np.abs(o.imag).max(initial=0.0) > 1e-12 * max(1.0, np.abs(o).max()):
-        raise ValueError("observable is not Hermitian")
+    raise_if(np.abs(o.imag).max(initial=0.0) > 1e-12 * max(1.0, np.abs(o).max()), ValueError("observable is not Hermitian"))
     return np.ascontiguousarray(o.real)
 
 

@@ -50,6 +50,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 EQUATIONS = ("davies", "redfield", "ule")
 
 COUPLING_ATOL = 1e-12
@@ -59,8 +61,7 @@ zeros (round-off of an exact zero): they carry no rate, also where the spectrum 
 
 
 def _check(equation: str) -> None:
-    if equation not in EQUATIONS:
-        raise ValueError(f"equation must be one of {', '.join(EQUATIONS)}; got {equation!r}")
+    raise_if(equation not in EQUATIONS, ValueError(f"equation must be one of {', '.join(EQUATIONS)}; got {equation!r}"))
 
 
 def transition_rates(omega, x, rates, zero, tol, scale):

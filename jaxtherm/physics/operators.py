@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 __all__ = [
     "SIGMA_MINUS",
     "as_array",
@@ -69,10 +71,9 @@ def _as_matrix(op, what: str = "operator") -> np.ndarray:
         arr = np.array(source)  # a copy: callers may not mutate the caller's array through it
     except ValueError as err:  # ragged nested lists
         raise ValueError(f"{what} is not a rectangular array of numbers: {err}") from None
-    if arr.dtype.kind not in "biufc":
-        raise TypeError(f"{what} must hold numbers, got an array of dtype {arr.dtype} ({type(op).__name__})")
-    if arr.ndim != 2:
-        raise ValueError(f"{what} must be a 2-D matrix, got an array of shape {arr.shape}")
+    raise_if(arr.dtype.kind not in "biufc",
+             TypeError(f"{what} must hold numbers, got an array of dtype {arr.dtype} ({type(op).__name__})"))
+    raise_if(arr.ndim != 2, ValueError(f"{what} must be a 2-D matrix, got an array of shape {arr.shape}"))
     return arr.astype(np.complex128, copy=False)
 
 
@@ -94,8 +95,7 @@ def as_array(op) -> np.ndarray:
         ValueError: naming the shape, for an array that is not a square 2-D matrix.
     """
     arr = _as_matrix(op)
-    if arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"operator must be a square matrix, got shape {arr.shape}")
+    raise_if(arr.shape[0] != arr.shape[1], ValueError(f"operator must be a square matrix, got shape {arr.shape}"))
     return arr
 
 
@@ -115,8 +115,8 @@ def dag(op) -> np.ndarray:
 
 
 def _check_dim(n, what: str = "dimension n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+    raise_if(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1,
+             ValueError(f"{what} must be a positive integer, got {n!r}"))
     return int(n)
 
 
@@ -248,8 +248,7 @@ def tensor(*ops) -> np.ndarray:
     Raises:
         ValueError: if no operator is given.
     """
-    if not ops:
-        raise ValueError("tensor needs at least one operator")
+    raise_if(not ops, ValueError("tensor needs at least one operator"))
     out = np.ones((1, 1), dtype=np.complex128)
     for k, op in enumerate(ops):
         out = np.kron(out, _as_matrix(op, f"tensor factor {k}"))
@@ -275,14 +274,13 @@ def embed(op, k: int, dims) -> np.ndarray:
         ValueError: for a bad ``dims`` or ``k``, or an ``op`` of the wrong shape.
     """
     dims = tuple(dims)
-    if not dims:
-        raise ValueError("dims must name at least one subsystem")
+    raise_if(not dims, ValueError("dims must name at least one subsystem"))
     dims = tuple(_check_dim(d, f"dims[{j}]") for j, d in enumerate(dims))
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < len(dims):
-        raise ValueError(f"subsystem index k must be an integer in [0, {len(dims)}), got {k!r}")
+    raise_if(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < len(dims),
+             ValueError(f"subsystem index k must be an integer in [0, {len(dims)}), got {k!r}"))
     arr = as_array(op)
-    if arr.shape != (dims[k], dims[k]):
-        raise ValueError(f"operator on subsystem {k} must have shape {(dims[k], dims[k])}, got {arr.shape}")
+    raise_if(arr.shape != (dims[k], dims[k]),
+             ValueError(f"operator on subsystem {k} must have shape {(dims[k], dims[k])}, got {arr.shape}"))
     return tensor(*(arr if j == k else qeye(d) for j, d in enumerate(dims)))
 
 
@@ -297,8 +295,7 @@ def lowering(n_qubits: int, k: int) -> np.ndarray:
     Returns:
         Complex array of shape ``(2**n_qubits, 2**n_qubits)``.
     """
-    if not 0 <= k < n_qubits:
-        raise ValueError(f"qubit index k must be in [0, {n_qubits}), got {k}")
+    raise_if(not 0 <= k < n_qubits, ValueError(f"qubit index k must be in [0, {n_qubits}), got {k}"))
     out = np.ones((1, 1), dtype=complex)
     for j in range(n_qubits):
         out = np.kron(out, SIGMA_MINUS if j == k else np.eye(2))

@@ -28,6 +28,8 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 
+from jaxtherm._checks import raise_if
+
 SPECTRA = ("seed", "bose", "ohmic")
 CUTOFF_PARAMETER = "omega_cutoff"
 """Name of the cutoff-frequency parameter ``ω_c`` that models with an ``ohmic`` bath take."""
@@ -122,6 +124,5 @@ def get(name: str | Spectrum) -> Spectrum:
     """
     if isinstance(name, Spectrum):
         return name
-    if name not in _SPECTRA:
-        raise ValueError(f"spectrum must be one of {', '.join(SPECTRA)}; got {name!r}")
+    raise_if(name not in _SPECTRA, ValueError(f"spectrum must be one of {', '.join(SPECTRA)}; got {name!r}"))
     return _SPECTRA[name]

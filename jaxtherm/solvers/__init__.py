@@ -12,7 +12,7 @@ from jaxtherm.linalg.lu import LU
 from jaxtherm.linalg.staged import Staged
 from jaxtherm.linalg.unrolled import StaticPivots, Unrolled
 from jaxtherm.solvers.sector import symmetry_sector
-from jaxtherm.solvers.solver import ELIMINATIONS, NAMES, Auto, Dense, Plan, Reduced, Solver, get
+from jaxtherm.solvers.solver import ELIMINATIONS, NAMES, Auto, Dense, Plan, Reduced, Solver, get, identity
 from jaxtherm.status import (
     STATUS_DOMAIN,
     STATUS_INACCURATE,
@@ -52,6 +52,7 @@ __all__ = [
     "Unrolled",
     "eliminate_trace",
     "get",
+    "identity",
     "restore_trace",
     "symmetry_sector",
 ]

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.linalg import ordering, unrolled
 from jaxtherm.linalg.elimination import Elimination, eliminate_trace
 from jaxtherm.linalg.krylov import Krylov
@@ -99,10 +100,10 @@ class Plan:
         pivoting instead of static pivots; itself otherwise)."""
         return dataclasses.replace(self, elimination=self.elimination.fallback())
 
-    def assemble(self, coeffs, supers: np.ndarray, generators, dtype):
-        """``R = Σ_k c_k S_k + Σ_j G_j`` on the kept coordinates in the elimination's form
-        (``Elimination.assemble``)."""
-        return self.elimination.assemble(coeffs, supers, generators, dtype)
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype, no_jump=None):
+        """``R = Σ_k c_k S_k + Σ_j G_j`` on the kept coordinates in the elimination's form, with
+        the no-jump generator for an iterative elimination's preconditioner (``Elimination.assemble``)."""
+        return self.elimination.assemble(coeffs, supers, generators, dtype, no_jump)
 
     def init(self, matrix, dtype):
         """Factorise the trace-eliminated ``A`` of ``R`` (``Elimination.init``)."""
@@ -196,8 +197,8 @@ class Reduced:
         _check_int("max_sparse", self.max_sparse, 0)
         _check_int("max_staged", self.max_staged, 0)
         _check_int("min_krylov", self.min_krylov, 0)
-        if not isinstance(self.eigenbasis, bool):
-            raise ValueError(f"Reduced(eigenbasis=...) must be True or False, got {self.eigenbasis!r}")
+        raise_if(not isinstance(self.eigenbasis, bool),
+                 ValueError(f"Reduced(eigenbasis=...) must be True or False, got {self.eigenbasis!r}"))
         object.__setattr__(self, "elimination", _elimination(self.elimination))
 
     def plan(self, model: Model, differentiated: bool = False) -> Plan:
@@ -330,14 +331,14 @@ def _given(elimination: Elimination, model: Model, keep: tuple[int, ...]) -> Eli
     Raises:
         ValueError: where it cannot take the sector."""
     unknowns = len(keep) - 1
-    if isinstance(elimination, Unrolled) and not elimination.static_pivots and unknowns > unrolled.MAX_UNKNOWNS:
-        raise ValueError(f"the unrolled elimination takes at most {unrolled.MAX_UNKNOWNS} unknowns; model "
-                         f"{model.name!r} has {unknowns} in its sector (use 'static_pivots', 'staged' or 'lu')")
+    raise_if(isinstance(elimination, Unrolled) and not elimination.static_pivots and unknowns > unrolled.MAX_UNKNOWNS,
+             ValueError(f"the unrolled elimination takes at most {unrolled.MAX_UNKNOWNS} unknowns; model "
+                        f"{model.name!r} has {unknowns} in its sector (use 'static_pivots', 'staged' or 'lu')"))
     if not elimination.needs_pattern:
         return elimination
-    if model.davies:
-        raise ValueError(f"the {elimination.name!r} elimination needs a Liouvillian assembled from constant operators; "
-                         f"model {model.name!r} has Davies (global) baths (use 'unrolled' or 'lu')")
+    raise_if(model.davies,
+             ValueError(f"the {elimination.name!r} elimination needs a Liouvillian assembled from constant operators; "
+                        f"model {model.name!r} has Davies (global) baths (use 'unrolled' or 'lu')"))
     try:
         return elimination.prepare(_pattern(model, keep), _sample(model, keep))
     except ValueError as e:
@@ -373,6 +374,20 @@ def _sample(model: Model, keep: tuple[int, ...], seed: int = 0) -> np.ndarray:
         coeffs = [float(t.coefficient(p)) for t in model.hamiltonian] + [float(k.rate(p)) for k in model.lindblads]
         r = sum(c * e.dense(n, np.asarray(keep)) for c, e in zip(coeffs, [*ops["hamiltonian"], *ops["lindblad"]]))
         return np.asarray(eliminate_trace(jnp.asarray(r), model.dim)[0])
+
+
+def identity(solver: Solver, model: Model | None = None) -> str:
+    """What a results file records of the solver that wrote it, and what ``--resume`` compares:
+    ``"dense"``, ``"reduced"``, or the elimination the user gave (``Elimination.identity``, e.g.
+    ``"krylov"``, ``"krylov(tol=1e-08)"``; ``Auto``: what it chooses for ``model``). The limits by
+    which ``Reduced`` chooses an elimination and its basis are left out: the eliminations it
+    chooses from agree within their tolerances, so a file resumed after a new version moved a
+    limit or added one still holds one kind of result."""
+    if isinstance(solver, Auto):
+        solver = solver.choose(model)
+    if isinstance(solver, Reduced) and solver.elimination is not None:
+        return solver.elimination.identity
+    return solver.name
 
 
 def get(solver: str | Solver) -> Solver:

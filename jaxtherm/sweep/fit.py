@@ -17,6 +17,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.design import fit as fitting
 from jaxtherm.io.hdf5 import Layout, ResultsFile, Variable
 from jaxtherm.io.tables import TableError, read_table
@@ -61,8 +62,7 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
         SpecError: no ``[fit]`` table, unreadable data, data that do not match the model.
         RunRefused: the output exists (without ``force``) or another run holds it.
     """
-    if spec.fit is None:
-        raise SpecError(spec.source, "fit", "expected a [fit] table (parameters, data, observables)")
+    raise_if(spec.fit is None, SpecError(spec.source, "fit", "expected a [fit] table (parameters, data, observables)"))
     f = spec.fit
     study = resolve(spec)
     model = study.model
@@ -73,8 +73,8 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
     guard.check_output(spec, out, "-o" if output is not None else "output.path")
     guard.make_parent(spec, out, "-o" if output is not None else "output.path")
     with guard.exclusive_lock(out):
-        if out.exists() and not force:
-            raise guard.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
+        raise_if(out.exists() and not force,
+                 guard.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file"))
         start = now()
         try:
             result = fitting.fit(model, f.parameters, table, observables=f.observables, fixed=spec.fixed,

@@ -24,6 +24,7 @@ import jax
 import numpy as np
 
 from jaxtherm import solvers
+from jaxtherm._checks import raise_if
 from jaxtherm.design import optimize
 from jaxtherm.io.hdf5 import Layout, ResultsFile, Variable
 from jaxtherm.kernel.batch import gradient_name
@@ -87,8 +88,8 @@ def run_optimization(spec: SweepSpec, *, output: str | os.PathLike | None = None
     guard.make_parent(spec, out, "-o" if output is not None else "output.path")
     prob = optimize.problem(model, o.expression, o.variables, spec.fixed, maximize=o.maximize, constraints=o.constraints)
     with guard.exclusive_lock(out):
-        if out.exists() and not force:
-            raise guard.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file")
+        raise_if(out.exists() and not force,
+                 guard.RunRefused(f"{out} exists; use --force to overwrite it or -o for another file"))
         start_time = now()
         result = optimize.run(prob, starts=starts or o.starts, steps=steps or o.steps, seed=o.seed,
                               learning_rate=o.learning_rate, solver=spec.solver, dtype=spec.dtype, progress=progress)
@@ -102,9 +103,9 @@ def _optimize_table(spec: SweepSpec):
 
     Raises:
         SpecError: where it has none (a sweep spec)."""
-    if spec.optimize is None:
-        raise SpecError(spec.source, "optimize", "expected an [optimize] table (maximize or minimize, variables); "
-                        "a spec with [axes] is a sweep: `jaxtherm run`")
+    raise_if(spec.optimize is None,
+             SpecError(spec.source, "optimize", "expected an [optimize] table (maximize or minimize, variables); "
+                       "a spec with [axes] is a sweep: `jaxtherm run`"))
     return spec.optimize
 
 

@@ -31,13 +31,15 @@ import contextlib
 import dataclasses
 import fcntl
 import os
+import re
 import tomllib
 from pathlib import Path
 
+from jaxtherm import solvers
+from jaxtherm._checks import raise_if
 from jaxtherm.io import journal
 from jaxtherm.io.integrity import Unreadable, not_regular
 from jaxtherm.io.triage import FileCheck, check_readable, inspect
-from jaxtherm.solvers import Krylov, Reduced
 from jaxtherm.sweep.spec import SpecError, SweepSpec
 
 STAGING_SUFFIX = ".partial"
@@ -92,19 +94,17 @@ def check_output(spec: SweepSpec, out: Path, key: str) -> None:
         SpecError: naming ``key`` (``output.path`` or ``-o``).
     """
     limit = _name_max(out.parent if out.parent.is_dir() else Path(".")) - len(_LONGEST_SUFFIX)
-    if len(os.fsencode(out.name)) > limit:
-        raise SpecError(spec.source, key, f"expected a file name of at most {limit} bytes (jaxtherm keeps "
-                        f"{out.name[:20]}…{_LONGEST_SUFFIX} beside it); got one of {len(os.fsencode(out.name))}")
+    raise_if(len(os.fsencode(out.name)) > limit,
+             SpecError(spec.source, key, f"expected a file name of at most {limit} bytes (jaxtherm keeps "
+                       f"{out.name[:20]}…{_LONGEST_SUFFIX} beside it); got one of {len(os.fsencode(out.name))}"))
     kind = inspect_special(out)
-    if kind:
-        raise SpecError(spec.source, key, f"expected a path for a results file; {out} is {kind}")
+    raise_if(kind, SpecError(spec.source, key, f"expected a path for a results file; {out} is {kind}"))
     existing = out.absolute().parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    if not existing.is_dir():
-        raise SpecError(spec.source, key, f"expected a writable location; {existing} is not a directory")
-    if not os.access(existing, os.W_OK):
-        raise SpecError(spec.source, key, f"expected a writable location; {existing} is not writable")
+    raise_if(not existing.is_dir(), SpecError(spec.source, key, f"expected a writable location; {existing} is not a directory"))
+    raise_if(not os.access(existing, os.W_OK),
+             SpecError(spec.source, key, f"expected a writable location; {existing} is not writable"))
 
 
 def make_parent(spec: SweepSpec, out: Path, key: str) -> None:
@@ -172,17 +172,27 @@ def same_spec(a, b) -> bool:
         return False
 
 
-# journals written before solver objects (jaxtherm 0.2) record the bare name of what ran, and
-# those written before Reduced(max_sparse=…) the default Reduced without it: both resume with
-# today's default Reduced, the user's same choice. Its plan for a model can differ from what the
-# earlier version ran (the 3-qubit chain: LU then, sparse now), so such a file mixes two solvers'
-# results, equal within their tolerance (1e-10 of each quantity's scale), not bitwise
-_LEGACY_SOLVERS = {"reduced": repr(Reduced()), "Reduced(max_unrolled=10, eigenbasis=True)": repr(Reduced()),
-                   "Reduced(max_unrolled=10, max_sparse=1000, eigenbasis=True)": repr(Reduced()), "dense": "Dense()",
-                   # solver = "krylov" before warm starts: the same GMRES to the same tolerance
-                   "Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, elimination=Krylov("
-                   "tol=1e-11, restart=60, maxiter=20, probe=True, probe_tol=1e-06, dim=0, keep=()), min_krylov=1000)":
-                   repr(Reduced(elimination=Krylov()))}
+def recorded_solver(text: str) -> str:
+    """The identity (``jaxtherm.solvers.identity``) of what a journal records. Journals written
+    before solver objects (jaxtherm 0.2) hold the bare name (``"reduced"``, ``"dense"``), later
+    ones the solver's ``repr`` (``"Reduced(max_unrolled=10, …, elimination=Krylov(tol=1e-11, …))"``),
+    today's the identity: each is read as the identity it stands for, so a limit moved or added
+    since never refuses a resume (the eliminations ``Reduced`` chooses from agree within their
+    tolerance; the 3-qubit chain ran by LU then and by static pivots now)."""
+    if text.startswith("Dense("):
+        return "dense"
+    if not text.startswith("Reduced("):
+        return text
+    given = re.search(r"elimination=(\w+)\(([^()]*)", text)
+    if given is None:
+        return "reduced"
+    kind = {cls.__name__: cls for cls in solvers.ELIMINATIONS.values()}.get(given.group(1))
+    if kind is None:
+        return text
+    default = kind()
+    fields = dict(item.split("=", 1) for item in given.group(2).split(", ") if "=" in item)
+    changed = [f"{k}={fields[k]}" for k in kind.settings if k in fields and fields[k] != repr(getattr(default, k))]
+    return f"{kind.name}({', '.join(changed)})" if changed else kind.name
 
 
 def _valid_meta(meta: dict | None) -> bool:
@@ -192,13 +202,12 @@ def _valid_meta(meta: dict | None) -> bool:
 
 def _check_journal(out: Path, meta: dict, spec: SweepSpec, solver: str, chunk_size: int | None, what: str) -> None:
     """``meta`` (of ``what``: "its journal", …) must be from the same spec, solver and chunk size."""
-    if not same_spec(meta.get("spec"), spec.text):
-        raise RunRefused(f"{out}: {what} was made by a different spec ({meta.get('source', '?')}); resume with the "
-                         "same spec, or start over with --force")
-    recorded = meta.get("solver", solver)
-    if _LEGACY_SOLVERS.get(recorded, recorded) != solver:
-        raise RunRefused(f"{out} was started with --solver {recorded}; resume with the same solver "
-                         "so that the file holds one kind of result")
+    raise_if(not same_spec(meta.get("spec"), spec.text),
+             RunRefused(f"{out}: {what} was made by a different spec ({meta.get('source', '?')}); resume with the "
+                        "same spec, or start over with --force"))
+    recorded = recorded_solver(meta.get("solver", solver))
+    raise_if(recorded != solver, RunRefused(f"{out} was started with --solver {recorded}; resume with the same solver "
+                                            "so that the file holds one kind of result"))
     if chunk_size is not None and chunk_size != meta["chunk_size"]:
         raise RunRefused(f"{out} was started with --chunk-size {meta['chunk_size']}; resume with the same "
                          "chunk size (or none) so the chunks line up")
@@ -221,8 +230,7 @@ def decide(out: Path, spec: SweepSpec, solver: str, chunk_size: int | None, resu
     """
     found = inspect(out)
     stage = staging_path(out)
-    if found.kind == "special":
-        raise RunRefused(f"{out} is {found.reason}, not a results file; write elsewhere with -o")
+    raise_if(found.kind == "special", RunRefused(f"{out} is {found.reason}, not a results file; write elsewhere with -o"))
     if force:
         return _forced(out, found, stage)
     if journal.exists(stage):  # an unfinished --force run
@@ -236,9 +244,9 @@ def _forced(out: Path, found: FileCheck, stage: Path) -> Decision:
     """``--force``: a missing file is written in place; an existing one is left alone, and the new
     sweep written beside it (``stage``) to be renamed over it when complete."""
     staged = inspect(stage)
-    if staged.kind in ("special", "other", "foreign", "results") and not journal.exists(stage):
-        raise RunRefused(f"{stage}, where --force writes until the new sweep is complete, holds something else "
-                         f"({staged.reason}); move it away or write elsewhere with -o")
+    raise_if(staged.kind in ("special", "other", "foreign", "results") and not journal.exists(stage),
+             RunRefused(f"{stage}, where --force writes until the new sweep is complete, holds something else "
+                        f"({staged.reason}); move it away or write elsewhere with -o"))
     journal.remove(stage)
     with contextlib.suppress(FileNotFoundError):
         stage.unlink()
@@ -252,12 +260,11 @@ def _unfinished_force(out: Path, stage: Path, spec: SweepSpec, solver: str, chun
                       resume: bool) -> Decision:
     """An earlier ``--force`` run's staging file: continued by ``--resume``, refused otherwise."""
     meta = journal.load_meta(stage)
-    if not resume:
-        raise RunRefused(f"{out} has an unfinished --force run ({stage}); use --resume to complete it (the old "
-                         f"file stays until then) or --force to start over")
-    if not _valid_meta(meta):
-        raise RunRefused(f"{out}: the journal of its unfinished --force run ({journal.journal_dir(stage)}) is "
-                         "damaged (meta.json); start over with --force")
+    raise_if(not resume, RunRefused(f"{out} has an unfinished --force run ({stage}); use --resume to complete it (the old "
+                                    f"file stays until then) or --force to start over"))
+    raise_if(not _valid_meta(meta),
+             RunRefused(f"{out}: the journal of its unfinished --force run ({journal.journal_dir(stage)}) is "
+                        "damaged (meta.json); start over with --force"))
     _check_journal(out, meta, spec, solver, chunk_size, "its unfinished --force run")
     staged = inspect(stage)
     return Decision(stage, meta, replace=True, reuse=staged.kind == "sweep" and not staged.complete
@@ -266,15 +273,14 @@ def _unfinished_force(out: Path, stage: Path, spec: SweepSpec, solver: str, chun
 
 def _fresh(out: Path, found: FileCheck, has_journal: bool) -> Decision:
     """Neither flag: start where nothing is, refuse anything else with the option that proceeds."""
-    if found.kind == "sweep" and found.complete and not has_journal:
-        raise RunRefused(f"{out} already holds a complete sweep; use --force to overwrite it or -o for another file")
-    if found.kind in ("sweep", "damaged", "empty", "missing") and has_journal or found.kind == "sweep":
-        raise RunRefused(f"{out} holds an unfinished sweep; use --resume to complete it or --force to start over")
-    if found.kind == "damaged":
-        raise RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
-                         "rebuild it from; write elsewhere with -o, or give --force to replace it")
-    if found.kind != "missing":
-        raise RunRefused(_not_a_sweep(out, found))
+    raise_if(found.kind == "sweep" and found.complete and not has_journal,
+             RunRefused(f"{out} already holds a complete sweep; use --force to overwrite it or -o for another file"))
+    raise_if(found.kind in ("sweep", "damaged", "empty", "missing") and has_journal or found.kind == "sweep",
+             RunRefused(f"{out} holds an unfinished sweep; use --resume to complete it or --force to start over"))
+    raise_if(found.kind == "damaged",
+             RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
+                        "rebuild it from; write elsewhere with -o, or give --force to replace it"))
+    raise_if(found.kind != "missing", RunRefused(_not_a_sweep(out, found)))
     return Decision(out, None)
 
 
@@ -300,11 +306,11 @@ def _check_something_to_resume(out: Path, found: FileCheck, has_journal: bool) -
     """Raises:
         RunRefused: for what holds no sweep to resume: another kind of file, or an empty or
             damaged one without a journal to rebuild it from."""
-    if found.kind in ("other", "foreign", "results") or found.kind == "empty" and not has_journal:
-        raise RunRefused(_not_a_sweep(out, found, resume=True))
-    if found.kind == "damaged" and not has_journal:
-        raise RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
-                         "rebuild it from; nothing to resume (write elsewhere with -o, or --force to replace it)")
+    raise_if(found.kind in ("other", "foreign", "results") or found.kind == "empty" and not has_journal,
+             RunRefused(_not_a_sweep(out, found, resume=True)))
+    raise_if(found.kind == "damaged" and not has_journal,
+             RunRefused(f"{out} is not a readable jaxtherm results file ({found.reason}) and has no journal to "
+                        "rebuild it from; nothing to resume (write elsewhere with -o, or --force to replace it)"))
 
 
 def _check_resumable_sweep(out: Path, found: FileCheck, meta: dict | None, spec: SweepSpec) -> None:
@@ -317,9 +323,8 @@ def _check_resumable_sweep(out: Path, found: FileCheck, meta: dict | None, spec:
         RunRefused: a file of another spec, or a complete one that is damaged."""
     same = same_spec(found.attrs.get("spec"), spec.text)
     if found.complete:
-        if not same:
-            raise RunRefused(f"{out} already holds a complete sweep of another spec; nothing to resume (use "
-                             "--force to recompute it with this spec, or -o for another file)")
+        raise_if(not same, RunRefused(f"{out} already holds a complete sweep of another spec; nothing to resume (use "
+                                      "--force to recompute it with this spec, or -o for another file)"))
         try:  # "nothing to do" only for a file that info and plot can read
             check_readable(out)
         except (Unreadable, OSError) as err:
@@ -330,6 +335,6 @@ def _check_resumable_sweep(out: Path, found: FileCheck, meta: dict | None, spec:
                              ) from None
         journal.remove(out)  # left by a run killed between completing the file and removing it
         raise AlreadyComplete(int(found.attrs.get("n_failed", 0)))
-    if not same and not (meta is not None and same_spec(meta.get("spec"), spec.text)):
-        raise RunRefused(f"{out} holds an unfinished sweep of another spec; resume with the spec that started it "
-                         "(its 'spec' attribute), or start over with --force")
+    raise_if(not same and not (meta is not None and same_spec(meta.get("spec"), spec.text)),
+             RunRefused(f"{out} holds an unfinished sweep of another spec; resume with the spec that started it "
+                        "(its 'spec' attribute), or start over with --force"))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.sweep.outputs import for_study
 from jaxtherm.sweep.resume import RunRefused
 from jaxtherm.sweep.study import Study
@@ -89,9 +90,9 @@ def check(study: Study, out: Path) -> Estimate:
             + (", save_rho = false (ρ is most of it)" if spec.save_rho else "") + ", or a smaller grid")
     what = (f"{e.stored:,} {'groups' if spec.reduce else 'points'} × {e.variables} variables: "
             f"a results file of {human(e.file_bytes)}")
-    if e.file_bytes > MAX_FILE_BYTES:
-        raise RunRefused(f"{spec.source}: {what}, beyond any sane size (at most {human(MAX_FILE_BYTES)}); "
-                         f"nothing was started. Ways out: {ways}.")
+    raise_if(e.file_bytes > MAX_FILE_BYTES,
+             RunRefused(f"{spec.source}: {what}, beyond any sane size (at most {human(MAX_FILE_BYTES)}); "
+                        f"nothing was started. Ways out: {ways}."))
     if e.free_bytes is not None and e.need_bytes > e.free_bytes:
         raise RunRefused(f"{spec.source}: {what} (about {human(e.need_bytes)} free needed while it runs), but "
                          f"{e.where} has {human(e.free_bytes)} free; nothing was started. Ways out: {ways}; or -o to a "

@@ -67,6 +67,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from jaxtherm._checks import raise_if
+
 SECTIONS = {
     "model": None,  # name or factory, plus the model's own options
     "parameters": None,  # keys are parameter names
@@ -260,22 +262,22 @@ def _axis_rule(source: str, name: str, rule) -> tuple[str, list, int]:
     """``(kind, arguments, number of points)`` of an ``[axes]`` entry, checked without building
     its values (a grid too large is refused before anything is allocated)."""
     key = f"axes.{name}"
-    if not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in AXIS_RULES:
-        raise SpecError(source, key, f"expected {AXIS_EXPECTED}; got {rule!r}")
+    raise_if(not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in AXIS_RULES,
+             SpecError(source, key, f"expected {AXIS_EXPECTED}; got {rule!r}"))
     kind, arg = next(iter(rule.items()))
     if kind == "values":
-        if not _numbers(arg) or not arg:
-            raise SpecError(source, f"{key}.values", f"expected a non-empty list of numbers; got {arg!r}")
+        raise_if(not _numbers(arg) or not arg,
+                 SpecError(source, f"{key}.values", f"expected a non-empty list of numbers; got {arg!r}"))
         return kind, arg, len(arg)
     return kind, arg, _num(source, f"{key}.{kind}", arg)
 
 
 def _num(source: str, key: str, arg) -> int:
     """The ``num`` of a ``[start, stop, num]`` rule, at most ``MAX_AXIS_POINTS``."""
-    if not (isinstance(arg, list) and len(arg) == 3 and _numbers(arg[:2]) and _is_int(arg[2]) and arg[2] >= 1):
-        raise SpecError(source, key, f"expected [start, stop, num] with num a positive integer; got {arg!r}")
-    if arg[2] > MAX_AXIS_POINTS:
-        raise SpecError(source, key, f"expected at most {MAX_AXIS_POINTS:,} points on one axis; got num = {arg[2]:,}")
+    raise_if(not (isinstance(arg, list) and len(arg) == 3 and _numbers(arg[:2]) and _is_int(arg[2]) and arg[2] >= 1),
+             SpecError(source, key, f"expected [start, stop, num] with num a positive integer; got {arg!r}"))
+    raise_if(arg[2] > MAX_AXIS_POINTS,
+             SpecError(source, key, f"expected at most {MAX_AXIS_POINTS:,} points on one axis; got num = {arg[2]:,}"))
     return arg[2]
 
 
@@ -287,10 +289,8 @@ def _axis(source: str, name: str, kind: str, arg: list) -> Axis:
     else:
         fn = np.linspace if kind == "linspace" else np.logspace
         values = fn(float(arg[0]), float(arg[1]), int(arg[2]))
-    if not np.all(np.isfinite(values)):
-        raise SpecError(source, key, f"expected finite values; got {values}")
-    if len(np.unique(values)) != len(values):
-        raise SpecError(source, key, "expected distinct values (an axis is a coordinate)")
+    raise_if(not np.all(np.isfinite(values)), SpecError(source, key, f"expected finite values; got {values}"))
+    raise_if(len(np.unique(values)) != len(values), SpecError(source, key, "expected distinct values (an axis is a coordinate)"))
     values.setflags(write=False)
     return Axis(name, values, f"{kind} = {arg!r}")
 
@@ -305,28 +305,27 @@ def _model_table(source: str, table: dict):
 
 def _model_source(source: str, name, factory) -> tuple[str | None, str | None]:
     """``[model] name`` (default ``DEFAULT_MODEL``) or ``factory``, not both."""
-    if name is not None and factory is not None:
-        raise SpecError(source, "model.factory", "give either [model] name or [model] factory, not both")
-    if factory is not None and (not isinstance(factory, str) or ":" not in factory):
-        raise SpecError(source, "model.factory",
-                        f"expected 'path/to/file.py:function' or 'package.module:function'; got {factory!r}")
+    raise_if(name is not None and factory is not None,
+             SpecError(source, "model.factory", "give either [model] name or [model] factory, not both"))
+    raise_if(factory is not None and (not isinstance(factory, str) or ":" not in factory),
+             SpecError(source, "model.factory",
+                       f"expected 'path/to/file.py:function' or 'package.module:function'; got {factory!r}"))
     if factory is None:
         name = DEFAULT_MODEL if name is None else name
-        if not isinstance(name, str) or not name:
-            raise SpecError(source, "model.name", f"expected a model name; got {name!r}")
+        raise_if(not isinstance(name, str) or not name, SpecError(source, "model.name", f"expected a model name; got {name!r}"))
     return name, factory
 
 
 def _model_option(source: str, key: str, value) -> tuple:
     """A model option's values: one, or a list of distinct values (a categorical dimension)."""
-    if isinstance(value, dict):
-        raise SpecError(source, f"model.{key}", f"expected a value or a list of values; got a table {value!r}")
+    raise_if(isinstance(value, dict),
+             SpecError(source, f"model.{key}", f"expected a value or a list of values; got a table {value!r}"))
     if not isinstance(value, list):
         return (value,)
-    if not value or len({repr(v) for v in value}) != len(value):
-        raise SpecError(source, f"model.{key}", f"expected a non-empty list of distinct values; got {value!r}")
-    if any(isinstance(v, (list, dict)) for v in value):
-        raise SpecError(source, f"model.{key}", f"expected a list of strings or numbers; got {value!r}")
+    raise_if(not value or len({repr(v) for v in value}) != len(value),
+             SpecError(source, f"model.{key}", f"expected a non-empty list of distinct values; got {value!r}"))
+    raise_if(any(isinstance(v, (list, dict)) for v in value),
+             SpecError(source, f"model.{key}", f"expected a list of strings or numbers; got {value!r}"))
     return tuple(value)
 
 
@@ -334,22 +333,18 @@ def _positive_int(source: str, key: str, value, default: int | None) -> int | No
     """``value`` if a positive integer, ``default`` if absent (``None``); else ``SpecError``."""
     if value is None:
         return default
-    if not _is_int(value) or value < 1:
-        raise SpecError(source, key, f"expected a positive integer; got {value!r}")
+    raise_if(not _is_int(value) or value < 1, SpecError(source, key, f"expected a positive integer; got {value!r}"))
     return value
 
 
 def _bounds(source: str, key: str, b, fixed: bool, role: str, lengths: tuple[int, ...]) -> tuple[float, ...]:
     """A variable's ``[lo, hi]``, ``[lo, hi, start]`` (or, where ``lengths`` allows, ``[start]``)."""
     forms = " or ".join({1: "a start", 2: "[lo, hi]", 3: "[lo, hi, start]"}[n] for n in lengths)
-    if not (_numbers(b, finite=True) and len(b) in lengths):
-        raise SpecError(source, key, f"expected {forms} of finite numbers; got {b!r}")
-    if len(b) >= 2 and not b[0] < b[1]:
-        raise SpecError(source, key, f"expected lo < hi (empty bounds); got {b!r}")
-    if len(b) == 3 and not b[0] <= b[2] <= b[1]:
-        raise SpecError(source, key, f"expected the start inside [lo, hi]; got {b!r}")
-    if fixed:
-        raise SpecError(source, key, f"is also fixed in [parameters]; a parameter is either fixed or {role}")
+    raise_if(not (_numbers(b, finite=True) and len(b) in lengths),
+             SpecError(source, key, f"expected {forms} of finite numbers; got {b!r}"))
+    raise_if(len(b) >= 2 and not b[0] < b[1], SpecError(source, key, f"expected lo < hi (empty bounds); got {b!r}"))
+    raise_if(len(b) == 3 and not b[0] <= b[2] <= b[1], SpecError(source, key, f"expected the start inside [lo, hi]; got {b!r}"))
+    raise_if(fixed, SpecError(source, key, f"is also fixed in [parameters]; a parameter is either fixed or {role}"))
     return tuple(float(v) for v in b)
 
 
@@ -357,9 +352,9 @@ def _objective(source: str, table: dict) -> str:
     """``"maximize"`` or ``"minimize"``, whichever ``[optimize]`` gives, its expression parsed."""
     from jaxtherm.design import expressions
 
-    if ("maximize" in table) == ("minimize" in table):
-        raise SpecError(source, "optimize", "expected exactly one of maximize = \"EXPR\" or minimize = \"EXPR\" "
-                        "(an observable or an expression of observables, e.g. \"J_c\" or \"J_c / J_h\")")
+    raise_if(("maximize" in table) == ("minimize" in table),
+             SpecError(source, "optimize", "expected exactly one of maximize = \"EXPR\" or minimize = \"EXPR\" "
+                       "(an observable or an expression of observables, e.g. \"J_c\" or \"J_c / J_h\")"))
     sense = "maximize" if "maximize" in table else "minimize"
     try:
         expressions.parse(table[sense])
@@ -371,8 +366,8 @@ def _objective(source: str, table: dict) -> str:
 def _constraints(source: str, constraints) -> list[str]:
     from jaxtherm.design import expressions
 
-    if not isinstance(constraints, list):
-        raise SpecError(source, "optimize.constraints", f"expected a list such as [\"cop >= 0.3\"]; got {constraints!r}")
+    raise_if(not isinstance(constraints, list),
+             SpecError(source, "optimize.constraints", f"expected a list such as [\"cop >= 0.3\"]; got {constraints!r}"))
     for c in constraints:
         try:
             expressions.parse_constraint(c)
@@ -385,20 +380,18 @@ def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> Opt
     """Check ``[optimize]``'s shape and its expressions' syntax (names are checked by the model)."""
     sense = _objective(source, table)
     variables = table.get("variables")
-    if not isinstance(variables, dict) or not variables:
-        raise SpecError(source, "optimize.variables",
-                        f"expected a table of bounds, e.g. {{ E_c = [0.2, 2.5], g = [0.005, 0.05, 0.02] }}; got {variables!r}")
+    raise_if(not isinstance(variables, dict) or not variables,
+             SpecError(source, "optimize.variables",
+                       f"expected a table of bounds, e.g. {{ E_c = [0.2, 2.5], g = [0.005, 0.05, 0.02] }}; got {variables!r}"))
     checked = {name: _bounds(source, f"optimize.variables.{name}", b, name in fixed, "a variable", (2, 3))
                for name, b in variables.items()}
-    if axes:
-        raise SpecError(source, "axes", "an [optimize] spec takes no [axes]: its variables are in [optimize] variables")
+    raise_if(axes, SpecError(source, "axes", "an [optimize] spec takes no [axes]: its variables are in [optimize] variables"))
     constraints = _constraints(source, table.get("constraints", []))
     lr = table.get("learning_rate", 0.05)
-    if not _is_number(lr) or not 0 < lr <= 1:
-        raise SpecError(source, "optimize.learning_rate", f"expected a number in (0, 1] (of each variable's range); got {lr!r}")
+    raise_if(not _is_number(lr) or not 0 < lr <= 1,
+             SpecError(source, "optimize.learning_rate", f"expected a number in (0, 1] (of each variable's range); got {lr!r}"))
     seed = table.get("seed", 0)
-    if not _is_int(seed) or seed < 0:
-        raise SpecError(source, "optimize.seed", f"expected a non-negative integer; got {seed!r}")
+    raise_if(not _is_int(seed) or seed < 0, SpecError(source, "optimize.seed", f"expected a non-negative integer; got {seed!r}"))
     return OptimizeSettings(table[sense].strip(), sense == "maximize", MappingProxyType(checked), tuple(constraints),
                             _positive_int(source, "optimize.starts", table.get("starts"), 16),
                             _positive_int(source, "optimize.steps", table.get("steps"), 2000), seed, float(lr))
@@ -406,20 +399,19 @@ def _optimize_table(source: str, table: dict, fixed: Mapping, axes: list) -> Opt
 
 def _fit_table(source: str, table: dict, fixed: Mapping, axes: list, base_dir: Path) -> FitSettings:
     params = table.get("parameters")
-    if not isinstance(params, dict) or not params:
-        raise SpecError(source, "fit.parameters", f"expected a table of starts or bounds, e.g. {{ g = [0.005, 0.05, 0.02] }}; "
-                        f"got {params!r}")
+    raise_if(not isinstance(params, dict) or not params,
+             SpecError(source, "fit.parameters", f"expected a table of starts or bounds, e.g. {{ g = [0.005, 0.05, 0.02] }}; "
+                       f"got {params!r}"))
     checked = {name: _bounds(source, f"fit.parameters.{name}", [b] if _is_number(b) else b, name in fixed, "fitted",
                              (1, 2, 3)) for name, b in params.items()}
-    if axes:
-        raise SpecError(source, "axes", "a [fit] spec takes no [axes]: the data file gives the conditions of each row")
+    raise_if(axes, SpecError(source, "axes", "a [fit] spec takes no [axes]: the data file gives the conditions of each row"))
     data = _text(source, "fit.data", table.get("data"), "the path of a CSV or HDF5 table")
     return FitSettings(MappingProxyType(checked), base_dir / data, _fit_observables(source, table.get("observables")))
 
 
 def _fit_observables(source: str, observables) -> tuple[str, ...]:
-    if not (isinstance(observables, list) and observables and all(isinstance(o, str) for o in observables)):
-        raise SpecError(source, "fit.observables", f"expected a list of observables, e.g. [\"J_c\"]; got {observables!r}")
+    raise_if(not (isinstance(observables, list) and observables and all(isinstance(o, str) for o in observables)),
+             SpecError(source, "fit.observables", f"expected a list of observables, e.g. [\"J_c\"]; got {observables!r}"))
     return tuple(observables)
 
 
@@ -434,9 +426,9 @@ def _deep_key_line(text: str) -> int | None:
 
 def _toml(source: str, text: str) -> dict:
     line = _deep_key_line(text)
-    if line is not None:
-        raise SpecError(source, "", f"is not a sweep spec: line {line} has a dotted key of more than {MAX_KEY_PARTS} "
-                        "parts; expected keys such as axes.epsilon.linspace")
+    raise_if(line is not None,
+             SpecError(source, "", f"is not a sweep spec: line {line} has a dotted key of more than {MAX_KEY_PARTS} "
+                       "parts; expected keys such as axes.epsilon.linspace"))
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -448,10 +440,9 @@ def _toml(source: str, text: str) -> dict:
 def _check_sections(source: str, data: dict) -> None:
     """Known sections, each a table, holding only the keys it takes."""
     for section, value in data.items():
-        if section not in SECTIONS:
-            raise SpecError(source, section, f"unknown section; expected one of [{'], ['.join(SECTIONS)}]")
-        if not isinstance(value, dict):
-            raise SpecError(source, section, f"expected a [{section}] table")
+        raise_if(section not in SECTIONS,
+                 SpecError(source, section, f"unknown section; expected one of [{'], ['.join(SECTIONS)}]"))
+        raise_if(not isinstance(value, dict), SpecError(source, section, f"expected a [{section}] table"))
         allowed = SECTIONS[section]
         unknown = [key for key in value if allowed is not None and key not in allowed]
         if unknown:
@@ -461,8 +452,8 @@ def _check_sections(source: str, data: dict) -> None:
 def _parameters_table(source: str, table: dict) -> dict[str, float]:
     fixed = {}
     for key, value in table.items():
-        if not _is_number(value) or not math.isfinite(value):
-            raise SpecError(source, f"parameters.{key}", f"expected a finite number; got {value!r}")
+        raise_if(not _is_number(value) or not math.isfinite(value),
+                 SpecError(source, f"parameters.{key}", f"expected a finite number; got {value!r}"))
         fixed[key] = float(value)
     return fixed
 
@@ -472,10 +463,9 @@ def _axes_table(source: str, table: dict, fixed: Mapping, options: Mapping, cate
     sane size (checked before any axis's values are made)."""
     rules = {}
     for key, rule in table.items():
-        if key in fixed:
-            raise SpecError(source, f"axes.{key}", "is also fixed in [parameters]; a parameter is either fixed or an axis")
-        if key in categorical:
-            raise SpecError(source, f"axes.{key}", "is also a [model] option; an axis sweeps a parameter")
+        raise_if(key in fixed,
+                 SpecError(source, f"axes.{key}", "is also fixed in [parameters]; a parameter is either fixed or an axis"))
+        raise_if(key in categorical, SpecError(source, f"axes.{key}", "is also a [model] option; an axis sweeps a parameter"))
         rules[key] = _axis_rule(source, key, rule)
     counts = {key: n for key, (_, _, n) in rules.items()} | {f"model.{k}": len(options[k]) for k in categorical}
     total = math.prod(counts.values())
@@ -487,21 +477,18 @@ def _axes_table(source: str, table: dict, fixed: Mapping, options: Mapping, cate
 
 def _text(source: str, key: str, value, what: str) -> str:
     """``value`` if a non-empty string; else ``SpecError`` expecting ``what``."""
-    if not isinstance(value, str) or not value:
-        raise SpecError(source, key, f"expected {what}; got {value!r}")
+    raise_if(not isinstance(value, str) or not value, SpecError(source, key, f"expected {what}; got {value!r}"))
     return value
 
 
 def _choice(source: str, key: str, value, choices: tuple[str, ...]) -> str:
     """``value`` if one of ``choices``; else ``SpecError`` listing them."""
-    if value not in choices:
-        raise SpecError(source, key, f"expected one of {', '.join(choices)}; got {value!r}")
+    raise_if(value not in choices, SpecError(source, key, f"expected one of {', '.join(choices)}; got {value!r}"))
     return value
 
 
 def _flag(source: str, key: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise SpecError(source, key, f"expected true or false; got {value!r}")
+    raise_if(not isinstance(value, bool), SpecError(source, key, f"expected true or false; got {value!r}"))
     return value
 
 
@@ -522,10 +509,9 @@ def _output_table(source: str, table: dict, default_path: str) -> dict:
 
 def _names(source: str, key: str, value, what: str, empty: bool = False) -> list[str]:
     """A list of distinct, non-empty strings (``empty``: may be ``[]``)."""
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or not (value or empty):
-        raise SpecError(source, key, f"expected a {'' if empty else 'non-empty '}list of {what}; got {value!r}")
-    if len(set(value)) != len(value):
-        raise SpecError(source, key, f"expected distinct {what}; got {value!r}")
+    raise_if(not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or not (value or empty),
+             SpecError(source, key, f"expected a {'' if empty else 'non-empty '}list of {what}; got {value!r}"))
+    raise_if(len(set(value)) != len(value), SpecError(source, key, f"expected distinct {what}; got {value!r}"))
     return value
 
 
@@ -537,11 +523,9 @@ def _reduce_table(source: str, table: dict, axes: list[Axis], save_rho: bool) ->
     over = _reduced_axes(source, table.get("over"), [a.name for a in axes])
     ops = {op: tuple(_names(source, f"reduce.{op}", table.get(op, []), "observable names", empty=True))
            for op in ("max", "min", "mean")}
-    if not any(ops.values()):
-        raise SpecError(source, "reduce", "expected at least one of max, min, mean (lists of observables)")
-    if save_rho:
-        raise SpecError(source, "output.save_rho", "the steady states cannot be stored by a [reduce] sweep; drop "
-                        "save_rho or [reduce]")
+    raise_if(not any(ops.values()), SpecError(source, "reduce", "expected at least one of max, min, mean (lists of observables)"))
+    raise_if(save_rho, SpecError(source, "output.save_rho", "the steady states cannot be stored by a [reduce] sweep; drop "
+                                 "save_rho or [reduce]"))
     return ReduceSettings(over=over, **ops)
 
 
@@ -569,8 +553,8 @@ def _design_tables(source: str, data: dict, fixed: Mapping, axes: list, categori
     """``[optimize]`` or ``[fit]`` (at most one, with one model) as ``SweepSpec`` fields."""
     optimize = _optimize_table(source, data["optimize"], fixed, axes) if "optimize" in data else None
     fit = _fit_table(source, data["fit"], fixed, axes, base_dir) if "fit" in data else None
-    if optimize is not None and fit is not None:
-        raise SpecError(source, "fit", "a spec either optimises ([optimize]) or fits ([fit]), not both")
+    raise_if(optimize is not None and fit is not None,
+             SpecError(source, "fit", "a spec either optimises ([optimize]) or fits ([fit]), not both"))
     if (optimize is not None or fit is not None) and categorical:
         raise SpecError(source, f"model.{categorical[0]}",
                         f"an [{'optimize' if optimize else 'fit'}] spec takes one model; give one value")
@@ -601,8 +585,8 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
     run = _run_table(source, data.get("run", {}))
     design = _design_tables(source, data, fixed, axes, categorical, Path(base_dir))
     reduce = _reduce_table(source, data.get("reduce", {}), axes, output["save_rho"])
-    if reduce is not None and (design["optimize"] or design["fit"]):
-        raise SpecError(source, "reduce", "only a sweep ([axes]) reduces; drop [reduce] from this spec")
+    raise_if(reduce is not None and (design["optimize"] or design["fit"]),
+             SpecError(source, "reduce", "only a sweep ([axes]) reduces; drop [reduce] from this spec"))
     return SweepSpec(source=source, text=text, model=name, factory=factory, options=options, categorical=categorical,
                      fixed=MappingProxyType(fixed), axes=tuple(axes), base_dir=Path(base_dir), **output, **run,
                      **design, reduce=reduce)
@@ -611,8 +595,8 @@ def parse_spec(text: str, source: str = "<spec>", default_output: str | None = N
 def decode(data: bytes, source: str) -> str:
     """A spec file's bytes as text: UTF-8 (a leading byte-order mark is dropped); anything else
     is a ``SpecError`` that says which encoding was found, where it could be told."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise SpecError(source, "", "is UTF-16 text; expected UTF-8 (save it as UTF-8)")
+    raise_if(data.startswith((b"\xff\xfe", b"\xfe\xff")),
+             SpecError(source, "", "is UTF-16 text; expected UTF-8 (save it as UTF-8)"))
     try:
         return data.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as err:

@@ -16,6 +16,7 @@ import math
 
 from jaxtherm import models as registry
 from jaxtherm import solvers
+from jaxtherm._checks import raise_if
 from jaxtherm.kernel.batch import gradient_name, scalar_observables
 from jaxtherm.models import Model
 from jaxtherm.models._model import outside
@@ -67,14 +68,13 @@ def _check_same(spec: SweepSpec, models: tuple[Model, ...]) -> None:
         option = next((k for k in spec.categorical if options[k] != spec.model_options(0)[k]), "model")
         for what, a, b in (("parameters", first.parameters, m.parameters),
                            ("observables", tuple(first.observables), tuple(m.observables))):
-            if a != b:
-                raise SpecError(spec.source, f"model.{option}",
-                                f"every value of a list option must give models with the same {what}; "
-                                f"{first.name} has {', '.join(a)} but {m.name} has {', '.join(b)}")
-        if spec.save_rho and m.dim != first.dim:
-            raise SpecError(spec.source, "output.save_rho",
-                            f"storing ρ needs one Hilbert-space dimension, but option {option!r} gives models of "
-                            f"dimension {first.dim} and {m.dim}; drop save_rho or the list")
+            raise_if(a != b, SpecError(spec.source, f"model.{option}",
+                                       f"every value of a list option must give models with the same {what}; "
+                                       f"{first.name} has {', '.join(a)} but {m.name} has {', '.join(b)}"))
+        raise_if(spec.save_rho and m.dim != first.dim,
+                 SpecError(spec.source, "output.save_rho",
+                           f"storing ρ needs one Hilbert-space dimension, but option {option!r} gives models of "
+                           f"dimension {first.dim} and {m.dim}; drop save_rho or the list"))
 
 
 def resolve(spec: SweepSpec) -> Study:
@@ -145,9 +145,8 @@ def _check_domains(spec: SweepSpec, model: Model) -> None:
 
 def _check_gradients(spec: SweepSpec, names: tuple[str, ...]) -> None:
     for g in spec.gradients:
-        if g not in names:
-            raise SpecError(spec.source, "output.gradients",
-                            f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}")
+        raise_if(g not in names, SpecError(spec.source, "output.gradients",
+                                           f"{g!r} is not a parameter of this sweep; expected some of {', '.join(names)}"))
 
 
 def _check_outputs(spec: SweepSpec, model: Model) -> None:
@@ -155,9 +154,9 @@ def _check_outputs(spec: SweepSpec, model: Model) -> None:
     available = scalar_observables(model, spec.fluctuations)
     chosen = available if spec.observables is None else spec.observables
     for o in spec.observables or ():
-        if o not in available:
-            raise SpecError(spec.source, "output.observables",
-                            f"{o!r} is not an observable of {model.name}; expected some of {', '.join(available)}")
+        raise_if(o not in available,
+                 SpecError(spec.source, "output.observables",
+                           f"{o!r} is not an observable of {model.name}; expected some of {', '.join(available)}"))
     if spec.reduce is not None:
         _check_reduced(spec, available, [*chosen, *(gradient_name(o, g) for g in spec.gradients for o in chosen)])
 
@@ -175,8 +174,8 @@ def _check_reduced(spec: SweepSpec, available: dict, stored: list[str]) -> None:
 def _check_solver(spec: SweepSpec, models: tuple[Model, ...]) -> None:
     """A known solver name that can take every model (an elimination with static pivots cannot
     take a model with Davies baths, the unrolled one a sector beyond 32 unknowns)."""
-    if spec.solver not in SOLVER_NAMES:
-        raise SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVER_NAMES)}; got {spec.solver!r}")
+    raise_if(spec.solver not in SOLVER_NAMES,
+             SpecError(spec.source, "run.solver", f"expected one of {', '.join(SOLVER_NAMES)}; got {spec.solver!r}"))
     for model in models:
         try:
             solvers.get(spec.solver).plan(model)
@@ -208,9 +207,9 @@ def _check_problem(spec: SweepSpec, model: Model) -> None:
 def _check_fixed(spec: SweepSpec, model: Model) -> None:
     """``[parameters]`` names and domains, and ``[run] solver``, of an optimise or fit spec."""
     for key, value in spec.fixed.items():
-        if key not in model.accepted_names():
-            raise SpecError(spec.source, f"parameters.{key}",
-                            f"unknown parameter of {model.name}; expected one of {', '.join(model.accepted_names())}")
+        raise_if(key not in model.accepted_names(),
+                 SpecError(spec.source, f"parameters.{key}",
+                           f"unknown parameter of {model.name}; expected one of {', '.join(model.accepted_names())}"))
         _check_value(spec, model, key, value)
     _check_solver(spec, (model,))
 
