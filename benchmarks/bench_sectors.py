@@ -95,7 +95,7 @@ def numpy_rate(model, n: int, seconds: float) -> float:
     params = [model.to_parameters({k: v[i] for k, v in p.items()}) for i in range(n)]
     coeffs = np.array([[float(t.coefficient(q)) for t in model.hamiltonian] + [float(k.rate(q)) for k in model.lindblads]
                        for q in params])
-    r = np.einsum("nk,kij->nij", coeffs, ops["supers"])
+    r = np.einsum("nk,kij->nij", coeffs, ops.supers)
     a, b = (np.asarray(x) for x in jax.vmap(lambda m: lu.eliminate_trace(m, model.dim))(jnp.asarray(r)))
     best, start = float("inf"), time.perf_counter()
     while time.perf_counter() - start < seconds or best == float("inf"):

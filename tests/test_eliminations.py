@@ -109,10 +109,10 @@ def _sector_system(plan, model, seed: int):
     and its trace-eliminated ``A`` (NumPy)."""
     ops = operators_on(model, plan.keep)
     rng = np.random.default_rng(seed)
-    coeffs = rng.uniform(0.3, 1.5, ops["supers"].shape[0])
-    r_matrix = np.einsum("k,kij->ij", coeffs, ops["supers"])
+    coeffs = rng.uniform(0.3, 1.5, ops.supers.shape[0])
+    r_matrix = np.einsum("k,kij->ij", coeffs, ops.supers)
     a, _ = solvers.eliminate_trace(jnp.asarray(r_matrix), model.dim)
-    supers = operators_on(model, plan.keep, sparse=True)["supers"] if plan.elimination.matrix_free else ops["supers"]
+    supers = operators_on(model, plan.keep, sparse=True).supers if plan.elimination.matrix_free else ops.supers
     operator = plan.assemble([jnp.asarray(c) for c in coeffs], supers, [], np.float64)
     return operator, np.asarray(a)
 

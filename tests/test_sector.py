@@ -46,7 +46,7 @@ def test_sector_is_invariant(coupling):
     keep = symmetry_sector(model)
     out = np.setdiff1d(np.arange(16), keep)
     ops = model.real_operators
-    mats = [e.dense(16) for e in [*ops["hamiltonian"], *ops["lindblad"]]]
+    mats = [e.dense(16) for e in [*ops.hamiltonian, *ops.lindblad]]
     p = {k: v[0] for k, v in random_points(5, seed=11).items()}
     for i in range(5):
         p = {k: v[i] for k, v in random_points(5, seed=11).items()}

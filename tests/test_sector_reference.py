@@ -106,7 +106,7 @@ def reference_sector(model) -> np.ndarray:
     i, j = np.divmod(np.arange(d * d), d)
     canonical = np.minimum(i, j) * d + np.maximum(i, j)
     ops = model.real_operators
-    edges = [_edges(*e, element, element) for e in [*ops["hamiltonian"], *ops["lindblad"], *ops["jump"]]]
+    edges = [_edges(*e, element, element) for e in [*ops.hamiltonian, *ops.lindblad, *ops.jump]]
     edges = np.concatenate([np.zeros((2, 0), np.int64), *edges, *_thermalizer_edges(model, canonical)], axis=1)
     src, dst = np.concatenate([edges[0], edges[1]]), np.concatenate([edges[1], edges[0]])
     reached = np.zeros(d * d, dtype=bool)

@@ -79,13 +79,13 @@ def test_factorisation_is_reused_for_later_right_hand_sides(solver):
     ops = operators_on(model, plan.keep)
     q = model.to_parameters(p)
     coeffs = [t.coefficient(q) for t in model.hamiltonian] + [k.rate(q) for k in model.lindblads]
-    r_matrix = np.einsum("k,kij->ij", np.array(coeffs, float), ops["supers"])
+    r_matrix = np.einsum("k,kij->ij", np.array(coeffs, float), ops.supers)
     a, b = (np.asarray(x) for x in lu.eliminate_trace(jnp.asarray(r_matrix), model.dim))
     factors = plan.init(jnp.asarray(r_matrix), np.float64)
     rhs = np.random.default_rng(0).normal(size=a.shape[0])
     np.testing.assert_allclose(np.asarray(plan.solve(factors, jnp.asarray(rhs))), np.linalg.solve(a, rhs), rtol=1e-12, atol=0)
     r, status, _, _ = plan.steady_state(jnp.asarray(r_matrix) if plan.method == "lu" else
-                                        plan.assemble([jnp.asarray(c) for c in coeffs], ops["supers"], [], np.float64),
+                                        plan.assemble([jnp.asarray(c) for c in coeffs], ops.supers, [], np.float64),
                                         np.float64)
     assert int(status) == 0
     np.testing.assert_allclose(np.asarray(r)[1:], np.linalg.solve(a, b), rtol=1e-12, atol=1e-15)

@@ -172,7 +172,7 @@ class ZeroFrequencyBasis:
 
     rates: tuple = ()  # Davies baths only: no Lindblad rates
 
-    def __init__(self, model: Model, p, plan, ops: dict, h_coeffs: list, dtype, counting: bool):
+    def __init__(self, model: Model, p, plan, ops, h_coeffs: list, dtype, counting: bool):
         del ops, counting
         self.model, self.plan = model, plan
         self.energies, self.v, tol = eigensystem(model, h_coeffs, dtype)

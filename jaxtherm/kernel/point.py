@@ -27,6 +27,7 @@ the vmapped program is elementwise throughout.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax.numpy as jnp
@@ -43,46 +44,51 @@ from jaxtherm.solvers import STATUS_DOMAIN, STATUS_INACCURATE, STATUS_NONFINITE,
 from jaxtherm.status import POSITIVITY_TOLERANCE, STATUS_NOT_POSITIVE, keeps_values
 
 
-@functools.lru_cache(maxsize=256)
-def operators_on(model: Model, keep: tuple[int, ...], sparse: bool = False) -> dict:
-    """The model's constant operators restricted to the kept real coordinates ``keep``.
+@dataclasses.dataclass(frozen=True, eq=False)
+class SectorOperators:
+    """A model's constant operators on the kept real coordinates (``operators_on``): ``m`` kept
+    coordinates, ``K_h`` Hamiltonian terms, ``K_l`` Lindblad terms, ``K_e`` expectations."""
 
-    Returns:
-        Dict of NumPy arrays (``m`` kept coordinates, ``K_h`` Hamiltonian terms, ``K_l``
-        Lindblad terms, ``K_e`` expectations): ``keep`` ``(m,)``; ``supers`` ``(K_h + K_l, m, m)``;
-        ``h_dual`` ``(K_h, m)``; ``energy_flow`` ``(K_h, K_l, m)`` with
-        ``Tr(H_m D[L_k] ρ) = energy_flow[m, k] · r``; ``expectation_dual`` ``(K_e, m)``;
-        ``jumps``: per Lindblad term the entries ``(rows, cols, values)`` of its jump part
-        ``ρ ↦ L_k ρ L_k†`` on the kept coordinates (for ``jaxtherm.physics.fluctuations``).
-        With ``sparse`` (a matrix-free elimination, ``jaxtherm.linalg.krylov``), ``supers`` is a
-        list of entries ``(rows, cols, values)`` on the kept coordinates instead: no ``m²`` array.
-    """
+    keep: np.ndarray
+    """``(m,)``: the kept coordinates of the real ``d²`` representation."""
+    supers: np.ndarray | list
+    """``(K_h + K_l, m, m)``: ``−i[H_m, ·]`` then ``D[L_k]``; a matrix-free elimination's (``sparse``)
+    a list of entries ``(rows, cols, values)`` instead, no ``m²`` array."""
+    h_dual: np.ndarray
+    """``(K_h, m)``: ``Tr(H_m ρ) = h_dual[m] · r``."""
+    energy_flow: np.ndarray
+    """``(K_h, K_l, m)``: ``Tr(H_m D[L_k] ρ) = energy_flow[m, k] · r`` (each superoperator maps the
+    sector into itself)."""
+    expectation_dual: np.ndarray
+    """``(K_e, m)``: the reported expectations ``Tr(O_e ρ) = expectation_dual[e] · r``."""
+    jumps: list
+    """Per Lindblad term the entries ``(rows, cols, values)`` of its jump part ``ρ ↦ L_k ρ L_k†``
+    (``jaxtherm.physics.fluctuations``)."""
+
+
+@functools.lru_cache(maxsize=256)
+def operators_on(model: Model, keep: tuple[int, ...], sparse: bool = False) -> SectorOperators:
+    """The model's constant operators (``Model.real_operators``) restricted to the kept real
+    coordinates ``keep``; with ``sparse`` (a matrix-free elimination, ``jaxtherm.linalg.krylov``)
+    the superoperators as entries."""
     d = model.dim
     n = d * d
     keep = np.asarray(keep)
     ops = model.real_operators
     m = len(keep)
-    terms = [*ops["hamiltonian"], *ops["lindblad"]]
-    h_dual = ops["hamiltonian_dual"][:, keep]
+    terms = [*ops.hamiltonian, *ops.lindblad]
+    h_dual = ops.hamiltonian_dual[:, keep]
     if sparse:
         supers = [e.block(n, keep) for e in terms]
-        flow = np.zeros((len(h_dual), len(ops["lindblad"]), m))
+        flow = np.zeros((len(h_dual), len(ops.lindblad), m))
         for k, (rows, cols, values) in enumerate(supers[len(h_dual):]):
             for m_ in range(len(h_dual)):
                 np.add.at(flow[m_, k], cols, h_dual[m_, rows] * values)
     else:
         supers = np.stack([e.dense(n, keep) for e in terms]).reshape(-1, m, m)
         flow = np.einsum("mi,kij->mkj", h_dual, supers[len(h_dual):])
-    out = {
-        "keep": keep,
-        "supers": supers,
-        "h_dual": h_dual,
-        # energy_flow[m, k] · r = Tr(H_m D[L_k] ρ): each superoperator maps the sector into itself
-        "energy_flow": flow,
-        "expectation_dual": ops["expectation_dual"][:, keep],
-        "jumps": [e.block(n, keep) for e in ops["jump"]],
-    }
-    return out
+    return SectorOperators(keep, supers, h_dual, flow, ops.expectation_dual[:, keep],
+                           [e.block(n, keep) for e in ops.jump])
 
 
 @functools.lru_cache(maxsize=16)
@@ -225,18 +231,18 @@ def _uncertainty_ratios(model: Model, out: dict, betas: list, h_coeffs: list, ra
                                                           resolution, betas)
 
 
-def _state_observables(model: Model, p, out: dict, ops: dict, r, keep, rho: bool, dtype) -> None:
+def _state_observables(model: Model, p, out: dict, ops: SectorOperators, r, keep, rho: bool, dtype) -> None:
     """Add to ``out`` what the steady state's kept coordinates ``r`` give: the model's
     expectations ``Tr(O ρ)``, its derived observables (functions of the parameters and of
     everything in ``out``, expectations included), ``ρ`` itself where asked, and where the
     model reports it the smallest eigenvalue of ``ρ``."""
     for i, e in enumerate(model.expectations):
-        out[e.name] = vectors.dot(ops["expectation_dual"][i], r)
+        out[e.name] = vectors.dot(ops.expectation_dual[i], r)
     for x in model.derived:
         out[x.name] = jnp.asarray(x.function({**p, **out}), dtype)
     if rho:
         d = model.dim
-        out["rho"] = liouvillian.density_matrix(jnp.zeros(d * d, dtype).at[ops["keep"]].set(r), d)
+        out["rho"] = liouvillian.density_matrix(jnp.zeros(d * d, dtype).at[ops.keep].set(r), d)
     if model.reports_min_eigenvalue:  # Redfield may lose positivity: report it, flag it, keep the numbers
         out["min_eigenvalue"] = observables.smallest_eigenvalue(r, model.dim, keep)
 
@@ -330,13 +336,13 @@ class _ProductBasis:
     constant superoperators (and the Davies generators, built from the eigendecomposition of
     ``H(p)``), the energy flow of each channel, and the baths' counting operators."""
 
-    def __init__(self, model: Model, p, plan, ops: dict, h_coeffs: list, dtype, counting: bool):
+    def __init__(self, model: Model, p, plan, ops: SectorOperators, h_coeffs: list, dtype, counting: bool):
         self.model, self.p, self.plan, self.ops, self.h, self.dtype = model, p, plan, ops, h_coeffs, dtype
         self.rates = [jnp.asarray(k.rate(p), dtype) for k in model.lindblads]
         self.h_vector = jnp.stack(h_coeffs) if h_coeffs else jnp.zeros((0,), dtype)
         self.generators = davies_matrices(model, p, self.h_vector, dtype, plan.keep)
         no_jump = None if model.davies else functools.partial(no_jump_generator, model, h_coeffs, self.rates, dtype)
-        self.matrix = plan.assemble(h_coeffs + self.rates, ops["supers"], self.generators, dtype, no_jump)
+        self.matrix = plan.assemble(h_coeffs + self.rates, ops.supers, self.generators, dtype, no_jump)
 
     def bath_rates(self) -> list[tuple[str, jnp.ndarray]]:
         """``(channel, Γ)`` of every dissipative term (``flow_scales``): ``κ_k`` of a Lindblad term,
@@ -349,11 +355,11 @@ class _ProductBasis:
         Lindblad term, ``Σ_m h_m (h^dual_m R_D) · r`` for a Davies thermalizer."""
         out = []
         for k_, k in enumerate(self.model.lindblads):
-            flow = sum(h * vectors.dot(self.ops["energy_flow"][m_, k_], r) for m_, h in enumerate(self.h))
+            flow = sum(h * vectors.dot(self.ops.energy_flow[m_, k_], r) for m_, h in enumerate(self.h))
             out.append((k.channel, self.rates[k_] * flow))
         for k, r_d in zip(self.model.davies, self.generators):
             for m_, h in enumerate(self.h):
-                out.append((k.channel, h * ((jnp.asarray(self.ops["h_dual"][m_], self.dtype) @ r_d) @ r)))
+                out.append((k.channel, h * ((jnp.asarray(self.ops.h_dual[m_], self.dtype) @ r_d) @ r)))
         return out
 
     def counting(self) -> dict[str, tuple[list, list]]:
@@ -361,7 +367,7 @@ class _ProductBasis:
         terms = {b.name: ([], []) for b in self.model.baths}
         for k_, k in enumerate(self.model.lindblads):
             if k.channel in terms:
-                rows, cols, values = self.ops["jumps"][k_]
+                rows, cols, values = self.ops.jumps[k_]
                 nu = jnp.asarray(k.quantum(self.p), self.dtype)
                 for order, ops_ in enumerate(terms[k.channel], start=1):
                     ops_.append(Sparse(rows, cols, (self.rates[k_] * nu**order) * jnp.asarray(values, self.dtype)))
@@ -382,7 +388,7 @@ class _Eigenbasis:
 
     rates: tuple = ()  # Davies baths only: no Lindblad rates
 
-    def __init__(self, model: Model, p, plan, ops: dict, h_coeffs: list, dtype, counting: bool):
+    def __init__(self, model: Model, p, plan, ops: SectorOperators, h_coeffs: list, dtype, counting: bool):
         self.model, self.plan = model, plan
         self.code = secular.code_for(model, plan.scalars)
         self.st = st = secular.structure(model, plan.keep)

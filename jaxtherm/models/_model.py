@@ -431,31 +431,40 @@ class Model:
         return tuple(c for c in self.channels if c not in baths)
 
     @functools.cached_property
-    def real_operators(self) -> dict:
-        """Constant parts of the real representation (see ``jaxtherm.physics.liouvillian``), sparse.
-
-        Keys:
-            ``hamiltonian``: one real ``jaxtherm.physics.liouvillian.Entries`` of ``−i[H_m, ·]``
-            per term; ``lindblad``: one of ``D[L_k]`` per Lindblad term; ``jump``: one of its
-            jump part ``ρ ↦ L_k ρ L_k†`` (all ``d² × d²``);
-            ``hamiltonian_dual``: ``(K_h, d²)`` with ``Tr(H_m ρ) = dual_m · r``;
-            ``expectation_dual``: ``(K_e, d²)`` duals of the reported expectations.
-        """
+    def real_operators(self) -> RealOperators:
+        """Constant parts of the real representation (see ``jaxtherm.physics.liouvillian``), sparse."""
         d = self.dim
 
         def stack(vectors):
             return np.stack(vectors) if vectors else np.zeros((0, d * d))
 
-        return {
-            "hamiltonian": [liouvillian.to_real(liouvillian.commutator_entries(t.operator), d) for t in self.hamiltonian],
-            "lindblad": [liouvillian.to_real(liouvillian.dissipator_entries(k.jump), d) for k in self.lindblads],
-            "jump": [liouvillian.to_real(liouvillian.jump_entries(k.jump), d) for k in self.lindblads],
-            "hamiltonian_dual": stack([liouvillian.dual(t.operator) for t in self.hamiltonian]),
-            "expectation_dual": stack([liouvillian.dual(e.operator) for e in self.expectations]),
-        }
+        return RealOperators(
+            hamiltonian=[liouvillian.to_real(liouvillian.commutator_entries(t.operator), d) for t in self.hamiltonian],
+            lindblad=[liouvillian.to_real(liouvillian.dissipator_entries(k.jump), d) for k in self.lindblads],
+            jump=[liouvillian.to_real(liouvillian.jump_entries(k.jump), d) for k in self.lindblads],
+            hamiltonian_dual=stack([liouvillian.dual(t.operator) for t in self.hamiltonian]),
+            expectation_dual=stack([liouvillian.dual(e.operator) for e in self.expectations]),
+        )
 
     def __repr__(self) -> str:
         return f"Model({self.name!r}, dim={self.dim}, parameters={self.parameters})"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RealOperators:
+    """A model's constant superoperators and duals in the real representation of ``ρ``
+    (``d²`` coordinates, ``jaxtherm.physics.liouvillian``), as sparse ``Entries`` of ``d² × d²``."""
+
+    hamiltonian: list
+    """One ``−i[H_m, ·]`` per Hamiltonian term."""
+    lindblad: list
+    """One ``D[L_k]`` per Lindblad term."""
+    jump: list
+    """One jump part ``ρ ↦ L_k ρ L_k†`` per Lindblad term."""
+    hamiltonian_dual: np.ndarray
+    """``(K_h, d²)``: ``Tr(H_m ρ) = hamiltonian_dual[m] · r``."""
+    expectation_dual: np.ndarray
+    """``(K_e, d²)``: the duals of the reported expectations."""
 
 
 @functools.lru_cache(maxsize=256)

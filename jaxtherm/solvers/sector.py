@@ -225,7 +225,7 @@ def symmetry_sector(model: Model) -> np.ndarray:
     d = model.dim
     element = liouvillian.element_of_coordinate(d)  # real coordinate -> element (i ≤ j)
     ops = model.real_operators
-    edges = [_edges(*e, element, element) for e in [*ops["hamiltonian"], *ops["lindblad"], *ops["jump"]]]
+    edges = [_edges(*e, element, element) for e in [*ops.hamiltonian, *ops.lindblad, *ops.jump]]
     edges = np.concatenate([np.zeros((2, 0), np.int64), *edges], axis=1)
     label = graphs.components(d * d, edges[0], edges[1])
     reached = _closure(d, label, _thermalizer_actions(model), np.random.default_rng(20261127))

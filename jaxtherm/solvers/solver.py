@@ -353,7 +353,7 @@ def _pattern(model: Model, keep: tuple[int, ...]) -> np.ndarray:
     index[list(keep)] = np.arange(m)
     r = np.zeros((m, m), bool)
     ops = model.real_operators
-    for rows, cols, values in [*ops["hamiltonian"], *ops["lindblad"]]:
+    for rows, cols, values in [*ops.hamiltonian, *ops.lindblad]:
         i, j = index[rows[values != 0]], index[cols[values != 0]]
         inside = (i >= 0) & (j >= 0)
         r[i[inside], j[inside]] = True
@@ -372,7 +372,7 @@ def _sample(model: Model, keep: tuple[int, ...], seed: int = 0) -> np.ndarray:
     ops = model.real_operators
     with jax.ensure_compile_time_eval():  # plans are made while kernels are traced
         coeffs = [float(t.coefficient(p)) for t in model.hamiltonian] + [float(k.rate(p)) for k in model.lindblads]
-        r = sum(c * e.dense(n, np.asarray(keep)) for c, e in zip(coeffs, [*ops["hamiltonian"], *ops["lindblad"]]))
+        r = sum(c * e.dense(n, np.asarray(keep)) for c, e in zip(coeffs, [*ops.hamiltonian, *ops.lindblad]))
         return np.asarray(eliminate_trace(jnp.asarray(r), model.dim)[0])
 
 
