@@ -453,7 +453,8 @@ def test_a_sweep_begun_by_the_krylov_before_warm_starts_resumes_as_the_same_solv
            "tol=1e-11, restart=60, maxiter=20, probe=True, probe_tol=1e-06, dim=0, keep=()), min_krylov=1000)")
     meta = {"spec": SMALL, "source": "test.toml", "chunk_size": 7, "solver": old}
     krylov = jaxtherm.solvers.identity(jaxtherm.solvers.get("krylov"))
-    assert "warm_start=True" in repr(jaxtherm.solvers.get("krylov")) and krylov == "krylov"
+    assert "warm_start=True" in repr(jaxtherm.solvers.get("krylov"))
+    assert krylov == resume.recorded_solver(old) == "krylov(tol=1e-11, probe=True, probe_tol=1e-06)"
     resume._check_journal(tmp_path / "out.h5", meta, spec, krylov, None, "its journal")
     with pytest.raises(RunRefused, match="started with --solver krylov"):
         resume._check_journal(tmp_path / "out.h5", meta, spec, jaxtherm.solvers.identity(jaxtherm.solvers.get("lu")),
@@ -473,17 +474,39 @@ def test_a_sweep_begun_by_the_krylov_before_warm_starts_resumes_as_the_same_solv
      "min_krylov=1000)", "lu"),
     ("Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, elimination=Krylov("
      "tol=1e-08, restart=60, maxiter=20, probe=True, probe_tol=1e-06, warm_start=False, dim=0, keep=()), "
-     "min_krylov=1000)", "krylov(tol=1e-08)"),
-    ("krylov(tol=1e-08)", "krylov(tol=1e-08)"),  # today's record, as it is
+     "min_krylov=1000)", "krylov(tol=1e-08, probe=True, probe_tol=1e-06)"),
+    ("krylov(tol=1e-08, probe=True, probe_tol=1e-06)", "krylov(tol=1e-08, probe=True, probe_tol=1e-06)"),  # today's
+    (None, "None"),  # a damaged journal's record: no solver of today's
 ])
 def test_a_recorded_solver_reads_as_the_identity_it_stands_for(recorded, identity):
     """Journals hold the bare names (0.2), the solver's repr (0.3 on) or its identity (today):
     each reads as today's ``jaxtherm.solvers.identity``, the limits and the warm start left out
-    and a tolerance kept; an identity is what today's solvers give."""
+    and the tolerances kept by value; an identity is what today's solvers give."""
     from jaxtherm.sweep import resume
 
     assert resume.recorded_solver(recorded) == identity
     made = {"reduced": jaxtherm.solvers.Reduced(max_unrolled=4, eigenbasis=False), "dense": jaxtherm.solvers.Dense(),
             "lu": jaxtherm.solvers.get("lu"),
-            "krylov(tol=1e-08)": jaxtherm.solvers.Reduced(elimination=jaxtherm.solvers.Krylov(tol=1e-8, warm_start=False))}
-    assert jaxtherm.solvers.identity(made[identity]) == identity
+            "krylov(tol=1e-08, probe=True, probe_tol=1e-06)": jaxtherm.solvers.Reduced(
+                elimination=jaxtherm.solvers.Krylov(tol=1e-8, warm_start=False, restart=30))}
+    if identity in made:
+        assert jaxtherm.solvers.identity(made[identity]) == identity
+
+
+def test_a_users_elimination_and_a_moved_tolerance_are_other_solvers():
+    """A subclass of a built-in elimination is recorded by its class's name, never as the
+    built-in; a Krylov file written at one tolerance does not resume at another, whatever the
+    defaults of the version that wrote it."""
+    from jaxtherm.sweep import resume
+
+    class MyLU(jaxtherm.solvers.LU):
+        pass
+
+    assert jaxtherm.solvers.identity(jaxtherm.solvers.Reduced(elimination=MyLU())) == "MyLU"
+    assert resume.recorded_solver("Reduced(max_unrolled=10, eigenbasis=True, elimination=MyLU())") == "MyLU"
+    assert jaxtherm.solvers.identity(jaxtherm.solvers.get("lu")) == "lu"
+    written = resume.recorded_solver("Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, "
+                                     "elimination=Krylov(tol=1e-11, restart=60, maxiter=20, probe=True, "
+                                     "probe_tol=1e-06, dim=0, keep=()), min_krylov=1000)")
+    looser = jaxtherm.solvers.identity(jaxtherm.solvers.Reduced(elimination=jaxtherm.solvers.Krylov(tol=1e-8)))
+    assert written != looser

@@ -31,13 +31,13 @@ class ExpressionError(ValueError):
 
 def _check(node: ast.AST, text: str, depth: int = 0) -> set[str]:
     """Names used by ``node``; ``ExpressionError`` for anything outside the grammar."""
-    raise_if(depth > MAX_DEPTH,
-             ExpressionError(f"{_short(text)}: nested more than {MAX_DEPTH} operations deep; expected a shorter expression"))
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"{_short(text)}: nested more than {MAX_DEPTH} operations deep; expected a shorter expression")
     check = _CHECKS.get(type(node))
     names = check(node, text, depth + 1) if check is not None else None
-    raise_if(names is None,
-             ExpressionError(f"{_short(text)}: expected observables, numbers, + - * / **, and {', '.join(FUNCTIONS)}; "
-                             f"got {_short(ast.unparse(node))}"))
+    if names is None:
+        raise ExpressionError(f"{_short(text)}: expected observables, numbers, + - * / **, and {', '.join(FUNCTIONS)}; "
+                              f"got {_short(ast.unparse(node))}")
     return names
 
 

@@ -121,7 +121,8 @@ def _check_observable(model: Model, o: str, columns: Sequence[str]) -> None:
     known = set(model.observables)
     raise_if(o not in known,
              FitError("observables", f"unknown observable {o!r} of {model.name}; expected some of {', '.join(known)}"))
-    raise_if(o not in columns, FitError("data", f"no column {o!r} in the data (columns: {', '.join(columns)})"))
+    if o not in columns:
+        raise FitError("data", f"no column {o!r} in the data (columns: {', '.join(columns)})")
 
 
 def _is_condition(model: Model, c: str, fitted: Sequence[str], fixed: Mapping[str, float],

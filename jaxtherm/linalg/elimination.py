@@ -103,20 +103,23 @@ class Elimination:
     static_pivots: ClassVar[bool] = False
     scalars: ClassVar[bool] = False
     matrix_free: ClassVar[bool] = False
-    """``assemble`` takes the constant superoperators as entries (no ``(m, m)`` arrays) and the
-    no-jump generator for its preconditioner (``jaxtherm.linalg.krylov``)."""
+    """``assemble`` takes the constant superoperators as entries (no ``(m, m)`` arrays) and
+    ``no_jump=``, the no-jump generator for its preconditioner (``jaxtherm.linalg.krylov``)."""
     settings: ClassVar[tuple[str, ...]] = ()
-    """The fields that change a result beyond round-off (an iterative elimination's tolerances and
-    limits), named by ``identity`` where they differ from their defaults."""
+    """The fields that change a result beyond round-off (an iterative elimination's tolerances):
+    ``identity`` records their values."""
 
     @property
     def identity(self) -> str:
-        """The name, with the ``settings`` that differ from their defaults: ``"lu"``,
-        ``"krylov(tol=1e-08)"``. A results file records it (``jaxtherm.solvers.identity``), and
-        ``--resume`` continues only with the same."""
-        changed = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
-                   if f.name in self.settings and getattr(self, f.name) != f.default]
-        return f"{self.name}({', '.join(changed)})" if changed else self.name
+        """What a results file records of this elimination (``jaxtherm.solvers.identity``): its
+        name (a subclass that gives none: its class's name) with the values of its ``settings``,
+        e.g. ``"lu"``, ``"krylov(tol=1e-11, probe=True, probe_tol=1e-06)"``. ``--resume``
+        continues only with the same. The values are recorded, not "the default", so a default
+        that a later version moves never passes for the one a file was written with."""
+        kind = type(self)
+        name = self.name if "name" in vars(kind) else kind.__name__
+        values = [f"{k}={getattr(self, k)!r}" for k in self.settings]
+        return f"{name}({', '.join(values)})" if values else name
 
     # --- configuration
 
@@ -175,7 +178,7 @@ class Elimination:
 
     # --- the four operations each elimination implements
 
-    def assemble(self, coeffs, supers: np.ndarray, generators, dtype, no_jump=None) -> Any:
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> Any:
         """``R = Σ_k c_k S_k + Σ_j G_j`` on the kept coordinates in this elimination's form.
 
         Args:
@@ -183,10 +186,10 @@ class Elimination:
             supers: constant ``(K, m, m)`` superoperators ``S_k``.
             generators: ``(m, m)`` arrays or ``Sparse`` entries with a static pattern.
             dtype: the real dtype.
-            no_jump: ``None``, or a function giving the complex ``(d, d)`` ``G = −iH − ½ Σ_k κ_k
-                L_k†L_k`` of the generator without its jumps, ``X ↦ G X + X G†``: an iterative
-                elimination may precondition with it (``jaxtherm.linalg.krylov``); a direct one
-                never calls it.
+
+        A ``matrix_free`` elimination also takes ``no_jump=``: ``None``, or a function giving the
+        complex ``(d, d)`` ``G = −iH − ½ Σ_k κ_k L_k†L_k`` of the generator without its jumps,
+        ``X ↦ G X + X G†``, its preconditioner (``jaxtherm.linalg.krylov``).
         """
         raise NotImplementedError
 

@@ -377,7 +377,7 @@ class Krylov(Elimination):
 
     name: ClassVar[str] = "krylov"
     matrix_free: ClassVar[bool] = True
-    settings: ClassVar[tuple[str, ...]] = ("tol", "restart", "maxiter", "probe", "probe_tol")
+    settings: ClassVar[tuple[str, ...]] = ("tol", "probe", "probe_tol")
 
     def prepare_sector(self, d: int, keep: tuple[int, ...]) -> Krylov:
         """This elimination for the sector ``keep`` of a ``d``-state system."""

@@ -80,7 +80,7 @@ class LU(Elimination):
     def description(self) -> str:
         return "LU with partial pivoting"
 
-    def assemble(self, coeffs, supers: np.ndarray, generators, dtype, no_jump=None):
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype):
         """``R`` as one ``(m, m)`` array: one contraction, then each generator added."""
         m = supers.shape[-1]
         total = (jnp.einsum("k,kij->ij", jnp.stack(coeffs), jnp.asarray(supers, dtype)) if len(coeffs)

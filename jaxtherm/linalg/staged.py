@@ -601,7 +601,7 @@ class Staged(Elimination):
         raise_if(self.structure is None, ValueError("Staged has no structure: prepare() it for a sector pattern first"))
         return self.structure
 
-    def assemble(self, coeffs, supers: np.ndarray, generators, dtype, no_jump=None) -> Sparse:
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> Sparse:
         """``R = Σ_k c_k S_k + Σ_j G_j`` at its structural non-zeros only (one ``(K,) @ (K, E)``
         product: the dense ``(m, m)`` contraction would cost ``K m²`` a point, far more than a
         large sector's whole elimination)."""

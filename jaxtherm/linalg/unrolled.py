@@ -348,7 +348,7 @@ class Unrolled(Elimination):
     def _order(self) -> tuple[int, ...] | None:
         return None
 
-    def assemble(self, coeffs, supers: np.ndarray, generators, dtype, no_jump=None) -> list:
+    def assemble(self, coeffs, supers: np.ndarray, generators, dtype) -> list:
         """``R_ij = Σ_k c_k (S_k)_ij (+ Σ_j G_j[i, j])`` entry by entry as a list of rows, the
         structural zeros skipped (``None`` where every term is zero): those of the constants, and
         those outside the pattern of ``jaxtherm.solvers.Sparse`` generators.

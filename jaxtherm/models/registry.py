@@ -113,7 +113,8 @@ def get(name: str, **kwargs) -> Model:
         ValueError: an unknown name; ``OptionError`` (a ``ValueError`` naming the option) for
             an unknown option or a value the factory refuses.
     """
-    raise_if(name not in _REGISTRY, ValueError(f"unknown model {name!r}; available: {', '.join(_REGISTRY)}"))
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(_REGISTRY)}")
     try:
         return _call(_REGISTRY[name], f"model {name!r}", kwargs)
     except UnknownOption:

@@ -101,9 +101,12 @@ class Plan:
         return dataclasses.replace(self, elimination=self.elimination.fallback())
 
     def assemble(self, coeffs, supers: np.ndarray, generators, dtype, no_jump=None):
-        """``R = Σ_k c_k S_k + Σ_j G_j`` on the kept coordinates in the elimination's form, with
-        the no-jump generator for an iterative elimination's preconditioner (``Elimination.assemble``)."""
-        return self.elimination.assemble(coeffs, supers, generators, dtype, no_jump)
+        """``R = Σ_k c_k S_k + Σ_j G_j`` on the kept coordinates in the elimination's form
+        (``Elimination.assemble``); ``no_jump``, a function giving the no-jump generator, goes to a
+        matrix-free elimination only (its preconditioner), so a direct one keeps four arguments."""
+        if self.elimination.matrix_free:
+            return self.elimination.assemble(coeffs, supers, generators, dtype, no_jump=no_jump)
+        return self.elimination.assemble(coeffs, supers, generators, dtype)
 
     def init(self, matrix, dtype):
         """Factorise the trace-eliminated ``A`` of ``R`` (``Elimination.init``)."""
@@ -379,7 +382,8 @@ def _sample(model: Model, keep: tuple[int, ...], seed: int = 0) -> np.ndarray:
 def identity(solver: Solver, model: Model | None = None) -> str:
     """What a results file records of the solver that wrote it, and what ``--resume`` compares:
     ``"dense"``, ``"reduced"``, or the elimination the user gave (``Elimination.identity``, e.g.
-    ``"krylov"``, ``"krylov(tol=1e-08)"``; ``Auto``: what it chooses for ``model``). The limits by
+    ``"lu"``, ``"krylov(tol=1e-11, probe=True, probe_tol=1e-06)"``; ``Auto``: what it chooses
+    for ``model``). The limits by
     which ``Reduced`` chooses an elimination and its basis are left out: the eliminations it
     chooses from agree within their tolerances, so a file resumed after a new version moved a
     limit or added one still holds one kind of result."""

@@ -172,13 +172,16 @@ def same_spec(a, b) -> bool:
         return False
 
 
-def recorded_solver(text: str) -> str:
+def recorded_solver(text) -> str:
     """The identity (``jaxtherm.solvers.identity``) of what a journal records. Journals written
     before solver objects (jaxtherm 0.2) hold the bare name (``"reduced"``, ``"dense"``), later
     ones the solver's ``repr`` (``"Reduced(max_unrolled=10, …, elimination=Krylov(tol=1e-11, …))"``),
     today's the identity: each is read as the identity it stands for, so a limit moved or added
     since never refuses a resume (the eliminations ``Reduced`` chooses from agree within their
-    tolerance; the 3-qubit chain ran by LU then and by static pivots now)."""
+    tolerance; the 3-qubit chain ran by LU then and by static pivots now). A record that is not
+    text (a damaged journal) stands for no solver of today's."""
+    if not isinstance(text, str):
+        return repr(text)
     if text.startswith("Dense("):
         return "dense"
     if not text.startswith("Reduced("):
@@ -187,12 +190,12 @@ def recorded_solver(text: str) -> str:
     if given is None:
         return "reduced"
     kind = {cls.__name__: cls for cls in solvers.ELIMINATIONS.values()}.get(given.group(1))
-    if kind is None:
-        return text
-    default = kind()
+    if kind is None:  # a user's elimination, known by its class's name
+        return given.group(1)
     fields = dict(item.split("=", 1) for item in given.group(2).split(", ") if "=" in item)
-    changed = [f"{k}={fields[k]}" for k in kind.settings if k in fields and fields[k] != repr(getattr(default, k))]
-    return f"{kind.name}({', '.join(changed)})" if changed else kind.name
+    default = kind()  # a setting an old repr lacks had its default then, as now
+    values = [f"{k}={fields.get(k, repr(getattr(default, k)))}" for k in kind.settings]
+    return f"{kind.name}({', '.join(values)})" if values else kind.name
 
 
 def _valid_meta(meta: dict | None) -> bool:

@@ -236,7 +236,7 @@ def run_sweep(
 
     solver = solvers.get(spec.solver)
     plans = [solver.plan(m) for m in study.models]
-    # what runs, e.g. "reduced" or "krylov(tol=1e-08)": the journal's record for --resume
+    # what runs, e.g. "reduced" or "krylov(tol=1e-11, probe=True, probe_tol=1e-06)": the journal's record for --resume
     solver_used = ", ".join(dict.fromkeys(solvers.identity(p.solver) for p in plans))
 
     # the devices (or the cluster) before the decision: nothing is started for a run that cannot start

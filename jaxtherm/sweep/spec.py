@@ -289,7 +289,8 @@ def _axis(source: str, name: str, kind: str, arg: list) -> Axis:
     else:
         fn = np.linspace if kind == "linspace" else np.logspace
         values = fn(float(arg[0]), float(arg[1]), int(arg[2]))
-    raise_if(not np.all(np.isfinite(values)), SpecError(source, key, f"expected finite values; got {values}"))
+    if not np.all(np.isfinite(values)):
+        raise SpecError(source, key, f"expected finite values; got {values}")
     raise_if(len(np.unique(values)) != len(values), SpecError(source, key, "expected distinct values (an axis is a coordinate)"))
     values.setflags(write=False)
     return Axis(name, values, f"{kind} = {arg!r}")
