@@ -16,9 +16,14 @@ use up a short lease):
 * ``run``: ``jaxtherm run`` of a 4,000,000-point grid of the local pair (kernel, journal and
   HDF5 writer), automatic chunk size (the GPU's 2 GiB working-set budget).
 
+The last four rows are issue 29's large models (the 6- and 8-qubit chains, the oscillator pair
+at cutoff 16, the global 6-qubit chain); their ``check`` solves fewer points (``LARGE``), and
+their compiles are longer: give them ``--row-seconds 240``.
+
 Usage (on the device machine; nothing else to install where JAX with CUDA is present)::
 
     PYTHONPATH=. python benchmarks/bench_gpu.py [--json out.json] [--only SUBSTRING]
+    PYTHONPATH=. python benchmarks/bench_gpu.py --only n=6/ --only n=8 --only cutoff=16 --row-seconds 240
 """
 
 from __future__ import annotations
@@ -47,7 +52,17 @@ MODELS = [
     ("qubit_chain/n=3/global", "qubit_chain", {"n": 3, "coupling": "global"}, 1 << 17, 1 << 15, False),
     ("oscillator_pair/cutoff=4/local", "oscillator_pair", {"cutoff": 4, "coupling": "local"}, 1 << 20, 1 << 18, False),
     ("qubit_pair/incoherent", "qubit_pair", {"coupling": "incoherent"}, 1 << 23, 1 << 21, False),
+    # the large models of issue 29 (docs/performance.md, bench_large.py on a CPU): staged, Krylov
+    # and matrix-free Davies, each chunk vmapped on the GPU (Krylov from zero)
+    ("qubit_chain/n=6/local", "qubit_chain", {"n": 6, "coupling": "local"}, 1 << 13, 1 << 13, False),
+    ("qubit_chain/n=8/local", "qubit_chain", {"n": 8, "coupling": "local"}, 1 << 11, 1 << 10, False),
+    ("oscillator_pair/cutoff=16/local", "oscillator_pair", {"cutoff": 16, "coupling": "local"}, 1 << 12, 1 << 11, False),
+    ("qubit_chain/n=6/global", "qubit_chain", {"n": 6, "coupling": "global"}, 1 << 12, 1 << 11, False),
 ]
+LARGE = {"qubit_chain/n=6/local": 32, "qubit_chain/n=8/local": 4, "oscillator_pair/cutoff=16/local": 8,
+         "qubit_chain/n=6/global": 16}
+"""The large models' ``check`` points (256 for the others): the host CPU solves them too, with
+a gradient, at a few points a second."""
 
 
 def check(model, fluctuations: bool, n: int = 256) -> dict:
@@ -89,7 +104,7 @@ def child(key: str, seconds: float, scale: float) -> None:
     import jaxtherm
 
     _, family, options, n, chunk, fluct = next(m for m in MODELS if m[0] == key)
-    n, chunk = max(int(n * scale), 128), max(int(chunk * scale), 128)
+    n, chunk = max(int(n * scale), 64), max(int(chunk * scale), 64)
     model = jaxtherm.models.get(family, **options)
     rows = []
 
@@ -106,7 +121,7 @@ def child(key: str, seconds: float, scale: float) -> None:
         rows.append({"model": key, "method": method, "device": jax.devices()[0].device_kind, **res})
         print(RESULT + json.dumps(rows[-1]), flush=True)
 
-    row("check", lambda: check(model, fluct))
+    row("check", lambda: check(model, fluct, LARGE.get(key, 256)))
     row("kernel", lambda: bench_kernel(model, n, chunk, seconds))
     if fluct:
         row("kernel+fluct", lambda: bench_kernel(model, n, chunk, seconds, fluctuations=True))

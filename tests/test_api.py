@@ -129,7 +129,7 @@ def test_solve_sizes_its_chunks_to_an_accelerators_budget(monkeypatch):
 
     model, p = jaxtherm.qubit_pair("local"), random_points(300, seed=12)
     runner = batch.ChunkRunner(model, tuple(p), (), np.float64)
-    kernels, lanes = runner.kernels(), batch.lanes_of(runner.plan)
+    kernels, lanes = runner.kernels(), runner.lanes
     assert sizing.solve_chunk(kernels, len(p), np.float64, lanes, "cpu") == batch.DEFAULT_CHUNK_SIZE == 2**15
     per_point = max(sizing.bytes_per_point(k, len(p), np.float64) for k in kernels)
     assert per_point > 0
@@ -141,7 +141,7 @@ def test_solve_sizes_its_chunks_to_an_accelerators_budget(monkeypatch):
     sizing._accelerator_chunk.cache_clear()
     size = sizing.solve_chunk(kernels, len(p), np.float64, lanes, "gpu")  # a tight budget sets the size
     assert size == 128 and size * per_point <= 200 * per_point < 2 * size * per_point
-    monkeypatch.setattr(sizing, "_platform", lambda: "gpu")
+    monkeypatch.setattr(batch, "_platform_of", lambda values: "gpu")  # solve's inputs, as if on a GPU
     seen, in_chunks = [], batch._in_chunks
     monkeypatch.setattr(batch, "_in_chunks", lambda fn, flat, chunk, lanes: seen.append(chunk) or
                         in_chunks(fn, flat, chunk, lanes))

@@ -198,13 +198,49 @@ def test_points_solved_one_at_a_time_are_not_padded_to_a_lane_block():
     from jaxtherm.kernel import batch
 
     plan = jaxtherm.solvers.get("krylov").plan(jaxtherm.qubit_chain(4))
-    assert batch.lanes_of(plan) == 1 and batch.bucket_size(5, 2**15, batch.lanes_of(plan)) == 5
-    assert batch.lanes_of(jaxtherm.solvers.Auto().plan(jaxtherm.qubit_pair("local"))) == batch.LANES
+    assert batch.lanes_of(plan, "cpu") == 1 and batch.bucket_size(5, 2**15, batch.lanes_of(plan, "cpu")) == 5
+    assert batch.lanes_of(jaxtherm.solvers.Auto().plan(jaxtherm.qubit_pair("local")), "cpu") == batch.LANES
     g = np.linspace(0.2, 1.0, 9)
     whole = jaxtherm.solve(jaxtherm.qubit_chain(4), g=g, solver=COLD, rho=False, **BATHS)
     part = jaxtherm.solve(jaxtherm.qubit_chain(4), g=g[2:7], solver=COLD, rho=False, **BATHS)
     for k in CHECKED:
         np.testing.assert_array_equal(np.asarray(part[k]), np.asarray(whole[k])[2:7], err_msg=k)
+
+
+def test_the_platform_a_kernel_is_compiled_for_chooses_its_blocks_not_the_default_backend():
+    """A kernel's blocks follow the platform its caller names (a sweep's devices, ``solve``'s
+    inputs), never JAX's default backend: Krylov runs one point after another, warm-started, on
+    a CPU, and the whole chunk vmapped from zero elsewhere. Named ``"gpu"`` here, on a CPU, the
+    GPU's program runs, and it reaches the quasi-free chain as the CPU's does (each point to
+    ``tol``)."""
+    from jaxtherm.kernel import batch
+
+    model = jaxtherm.qubit_chain(5)
+    plan = jaxtherm.solvers.get("krylov").plan(model)
+    assert plan.elimination.block_size("cpu") == 1 and plan.elimination.block_size("gpu") is None
+    assert batch.lanes_of(plan, "gpu") == batch.LANES
+    g = np.linspace(0.3, 1.0, 6)
+    ref = reference(5, g)
+    values = [g, *(np.full(len(g), b) for b in BATHS.values())]
+    for platform in ("cpu", "gpu"):
+        runner = batch.ChunkRunner(model, ("g", *BATHS), (), np.float64, "krylov", rho=False, platform=platform)
+        assert runner.lanes == (1 if platform == "cpu" else batch.LANES)
+        size = batch.padded(len(g), lanes=runner.lanes)
+        out = runner(*(batch.pad(v, size) for v in values))
+        assert np.all(np.asarray(out["status"])[: len(g)] == 0), platform
+        assert_close({k: np.asarray(out[k])[: len(g)] for k in CHECKED}, ref, rtol=1e-8)
+
+
+def test_staged_blocks_keep_a_blocks_values_in_the_caches():
+    """On a CPU the staged elimination runs blocks of at most 64 points whose values fit 8 MiB
+    (``staged.cpu_block``): 64 for the 5-qubit chain (6,325 values a point), 16 for the 6-qubit
+    chain (64,931); on other platforms the whole chunk."""
+    from jaxtherm.linalg import staged
+
+    assert staged.cpu_block(6_325) == 64 and staged.cpu_block(64_931) == 16 and staged.cpu_block(10**8) == 4
+    plan = Reduced().plan(jaxtherm.qubit_chain(5))
+    assert plan.method == "staged"
+    assert plan.elimination.block_size("cpu") == 64 and plan.elimination.block_size("gpu") is None
 
 
 def test_a_warm_start_is_used_and_a_failed_point_passes_on_the_guess_it_got():

@@ -56,8 +56,10 @@ def _kernel_function(model: Model, names: tuple[str, ...], plan: solvers.Plan, d
 
 @functools.lru_cache(maxsize=64)
 def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype, plan: solvers.Plan,
-             rho: bool, fluctuations: bool, retry: bool):
-    """``jit(vmap(point))`` with forward-mode tangents for ``gradients`` (see ``batched_kernel``)."""
+             rho: bool, fluctuations: bool, retry: bool, platform: str, devices: int):
+    """``jit(vmap(point))`` with forward-mode tangents for ``gradients`` (see ``batched_kernel``),
+    compiled for ``platform`` (its blocks, ``Elimination.block_size``, and its XLA options) and a
+    chunk split over ``devices`` devices."""
     observables = tuple(scalar_observables(model, fluctuations))
     checked = kernel_observables.checked(model, fluctuations)
     single = _kernel_function(model, names, plan, dtype, rho, fluctuations, retry)
@@ -88,25 +90,28 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
         return out, after
 
     one = with_gradients if gradients else single
-    block = plan.elimination.block_size()
-    batched = in_blocks(one, block, plan.cold_guess(dtype)) if block else jax.vmap(lambda *values: one((), *values)[0])
+    block = plan.elimination.block_size(platform)
+    batched = (in_blocks(one, block, plan.cold_guess(dtype), devices) if block
+               else jax.vmap(lambda *values: one((), *values)[0]))
     # a program compiled at the top level takes the elimination's options; one traced inside a
     # caller's transformation (``retry``: ``solve`` under jax.grad / jit / vmap) cannot
-    return jax.jit(batched) if retry else jax.jit(batched, compiler_options=compiler_options(plan, bool(gradients)))
+    return (jax.jit(batched) if retry
+            else jax.jit(batched, compiler_options=compiler_options(plan, bool(gradients), platform)))
 
 
-def compiler_options(plan: solvers.Plan, differentiated: bool) -> dict[str, object] | None:
-    """The XLA options of ``plan``'s top-level kernels, with tangents (``differentiated``) or
-    without: its elimination's CPU options (``Elimination.cpu_compiler_options``) where JAX's
-    default backend is the CPU, else none."""
-    if jax.default_backend() != "cpu":
+def compiler_options(plan: solvers.Plan, differentiated: bool, platform: str) -> dict[str, object] | None:
+    """The XLA options of ``plan``'s top-level kernels for ``platform``, with tangents
+    (``differentiated``) or without: its elimination's CPU options
+    (``Elimination.cpu_compiler_options``) on a CPU, else none."""
+    if platform != "cpu":
         return None
     return plan.elimination.cpu_compiler_options(differentiated) or None
 
 
+
 def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
                    solver: str | solvers.Solver = "auto", rho: bool = True, fluctuations: bool = False, *,
-                   fallback: bool = False):
+                   fallback: bool = False, platform: str | None = None):
     """``jit(vmap(point))`` for one model, input names, gradient parameters, dtype, solver (an
     object or a name, ``jaxtherm.solvers``), whether ``rho`` is returned and whether current
     fluctuations are computed (``jaxtherm.physics.fluctuations``).
@@ -122,13 +127,14 @@ def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, .
     fallback plan's kernel (``fallback=True``); fits and optimisations transform ``pointwise``,
     which takes the fallback plan from the start.
 
-    It is a top-level program (its elimination's XLA options, ``compiler_options``): call it
-    on arrays, and use ``pointwise`` inside a transformation of your own.
+    It is a top-level program (its elimination's XLA options, ``compiler_options``) for
+    ``platform`` (``"cpu"``, ``"gpu"``; JAX's default device's if ``None``): call it on arrays
+    there, and use ``pointwise`` inside a transformation of your own.
     """
     gradients = tuple(gradients)
     plan = solvers.get(solver).plan(model, differentiated=bool(gradients))
     return _batched(model, tuple(names), gradients, np.dtype(dtype), plan.fallback() if fallback else plan, bool(rho),
-                    bool(fluctuations), False)
+                    bool(fluctuations), False, platform or sizing.default_platform(), 1)
 
 
 class ChunkRunner:
@@ -145,13 +151,17 @@ class ChunkRunner:
         model, names, gradients, dtype, solver, rho, fluctuations: as ``batched_kernel``.
         prepare: called as ``prepare(jitted, fallback)`` on each kernel before its first use
             (e.g. an ahead-of-time compile for the chunk's shape and devices); identity by default.
+        platform: where the chunks run (``"cpu"``, ``"gpu"``; JAX's default device's if
+            ``None``): the kernels' blocks and XLA options are chosen for it.
+        devices: how many devices a chunk is split over (its blocks are split likewise).
     """
 
     def __init__(self, model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype,
                  solver: str | solvers.Solver = "auto", rho: bool = True, fluctuations: bool = False,
-                 prepare: Callable | None = None):
+                 prepare: Callable | None = None, platform: str | None = None, devices: int = 1):
         self.model, self.names, self.gradients = model, tuple(names), tuple(gradients)
         self.dtype, self.rho, self.fluctuations = np.dtype(dtype), bool(rho), bool(fluctuations)
+        self.platform, self.devices = platform or sizing.default_platform(), int(devices)
         self.plan = solvers.get(solver).plan(model, differentiated=bool(self.gradients))
         self._prepare = prepare or (lambda fn, fallback: fn)
         self._ready: dict[bool, Callable] = {}
@@ -159,11 +169,17 @@ class ChunkRunner:
     def jitted(self, fallback: bool = False):
         """The plan's (or with ``fallback``, its fallback plan's) jitted, vmapped kernel."""
         plan = self.plan.fallback() if fallback else self.plan
-        return _batched(self.model, self.names, self.gradients, self.dtype, plan, self.rho, self.fluctuations, False)
+        return _batched(self.model, self.names, self.gradients, self.dtype, plan, self.rho, self.fluctuations, False,
+                        self.platform, self.devices)
 
     def kernels(self) -> list:
         """The jitted kernels a chunk may run: the plan's, and its fallback's where it has one."""
         return [self.jitted(f) for f in ((False, True) if self.plan.static_pivots else (False,))]
+
+    @property
+    def lanes(self) -> int:
+        """The rounding of this runner's chunks (``lanes_of`` its plan on its platform)."""
+        return lanes_of(self.plan, self.platform)
 
     def kernel(self, fallback: bool = False):
         """The prepared kernel (``jitted`` after ``prepare``)."""
@@ -200,7 +216,7 @@ def pointwise(model: Model, solver: str | solvers.Solver = "auto", dtype=np.floa
     return single
 
 
-def in_blocks(point, block: int, cold=()):
+def in_blocks(point, block: int, cold=(), devices: int = 1):
     """``point`` over a batch, in a loop over consecutive blocks of ``block`` points, each block
     ``vmap``-ed: a block's intermediate arrays stay in the CPU's caches (the staged
     elimination's values are ``nnz × B`` numbers, and a whole chunk's would be written to and
@@ -213,26 +229,25 @@ def in_blocks(point, block: int, cold=()):
     points of a chunk are neighbours on the grid), and its ``while`` loops are traced once,
     not through ``vmap``'s batching rules (which took most of a Krylov kernel's trace time, and
     gain nothing for one point). Blocks of several points start cold. A batch sharded over
-    several devices is split into one run of blocks per device (the loop batched over the
+    ``devices`` devices is split into one run of blocks per device (the loop batched over the
     devices' axis, each device's run starting cold); a batch that blocks do not divide runs
     whole (``vmap``, cold)."""
     batched = jax.vmap(lambda *values: point((), *values)[0])
 
     def run(*values):
         n = values[0].shape[0]
-        devices = next((k for k in (jax.device_count(), 1) if n % (k * block) == 0 and (n > block or block == 1)),
-                       None)
-        if devices is None:
+        runs = next((k for k in (devices, 1) if n % (k * block) == 0 and (n > block or block == 1)), None)
+        if runs is None:
             return batched(*values)
         if block == 1:
             def loop(*xs):
                 return jax.lax.scan(lambda guess, ys: point(guess, *ys)[::-1], cold, xs)[1]
 
-            if devices == 1:
+            if runs == 1:
                 return loop(*values)
-            split = tuple(v.reshape(devices, n // devices, *v.shape[1:]) for v in values)
+            split = tuple(v.reshape(runs, n // runs, *v.shape[1:]) for v in values)
             return jax.tree.map(lambda y: y.reshape(n, *y.shape[2:]), jax.vmap(loop)(*split))
-        split = tuple(v.reshape(devices, n // (devices * block), block, *v.shape[1:]) for v in values)
+        split = tuple(v.reshape(runs, n // (runs * block), block, *v.shape[1:]) for v in values)
         out = jax.vmap(lambda *xs: jax.lax.map(lambda ys: batched(*ys), xs))(*split)
         return jax.tree.map(lambda y: y.reshape(n, *y.shape[3:]), out)
 
@@ -278,12 +293,12 @@ def padded(n: int, devices: int = 1, lanes: int = LANES) -> int:
     return max(1, -(-n // block)) * block
 
 
-def lanes_of(plan: solvers.Plan) -> int:
-    """The rounding of a plan's batches: ``LANES`` where points are vectorised together, 1 where
-    the elimination computes one point at a time (``block_size() == 1``, ``lax.scan``: no point
-    falls in a vector loop's remainder, and a padded point costs as much as a real one — the
-    8-qubit chain's 5 points would have been computed as 64)."""
-    return 1 if plan.elimination.block_size() == 1 else LANES
+def lanes_of(plan: solvers.Plan, platform: str) -> int:
+    """The rounding of a plan's batches on ``platform``: ``LANES`` where points are vectorised
+    together, 1 where the elimination computes one point at a time (``block_size(platform) ==
+    1``, ``lax.scan``: no point falls in a vector loop's remainder, and a padded point costs as
+    much as a real one — the 8-qubit chain's 5 points would have been computed as 64)."""
+    return 1 if plan.elimination.block_size(platform) == 1 else LANES
 
 
 def pad(values, size: int):
@@ -362,8 +377,9 @@ def solve(
     shape = _broadcast_shape(names, values)
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
     traced = any(isinstance(v, jax.core.Tracer) for v in values)
+    platform = sizing.default_platform() if traced or not flat else _platform_of(flat[0])
     fn, sample, lanes, chunk_size = _runner(model, names, gradients, dt, solver, bool(rho),
-                                            bool(fluctuations), chunk_size, traced)
+                                            bool(fluctuations), chunk_size, traced, platform)
     if 0 in shape:
         out = jax.eval_shape(sample, *(jnp.zeros((1,), dt) for _ in names))
         return {k: jnp.zeros(shape + s.shape[1:], s.dtype) for k, s in out.items()}
@@ -371,21 +387,27 @@ def solve(
     return {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}
 
 
+def _platform_of(values: jax.Array) -> str:
+    """The platform of the device that holds ``values`` (where ``solve``'s chunks run)."""
+    return next(iter(values.devices())).platform
+
+
 def _runner(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dt, solver: solvers.Solver, rho: bool,
-            fluctuations: bool, chunk_size: int | None, traced: bool):
-    """``(fn, sample, lanes, chunk size)`` for ``solve``: ``fn`` runs a chunk (the fallback
-    policy included), ``sample`` is a traceable kernel of the same outputs (their shapes for an
-    empty batch). Inside ``jax.grad`` / ``jit`` / ``vmap`` (``traced``) the kernel applies the
+            fluctuations: bool, chunk_size: int | None, traced: bool, platform: str):
+    """``(fn, sample, lanes, chunk size)`` for ``solve`` on ``platform`` (where its inputs are;
+    JAX's default device's inside a transformation): ``fn`` runs a chunk (the fallback policy
+    included), ``sample`` is a traceable kernel of the same outputs (their shapes for an empty
+    batch). Inside ``jax.grad`` / ``jit`` / ``vmap`` (``traced``) the kernel applies the
     fallback per point, in the CPU's chunks on every platform; otherwise a ``ChunkRunner`` with
     the chunk size from ``sizing.solve_chunk``."""
     if traced:
         plan = solver.plan(model, differentiated=True)
-        fn = _batched(model, names, gradients, dt, plan, rho, fluctuations, True)
-        return fn, fn, lanes_of(plan), chunk_size or DEFAULT_CHUNK_SIZE
-    runner = ChunkRunner(model, names, gradients, dt, solver, rho, fluctuations)
+        fn = _batched(model, names, gradients, dt, plan, rho, fluctuations, True, platform, 1)
+        return fn, fn, lanes_of(plan, platform), chunk_size or DEFAULT_CHUNK_SIZE
+    runner = ChunkRunner(model, names, gradients, dt, solver, rho, fluctuations, platform=platform)
     if chunk_size is None:
-        chunk_size = sizing.solve_chunk(runner.kernels(), len(names), dt, lanes_of(runner.plan))
-    return runner, runner.jitted(), lanes_of(runner.plan), chunk_size
+        chunk_size = sizing.solve_chunk(runner.kernels(), len(names), dt, runner.lanes, platform)
+    return runner, runner.jitted(), runner.lanes, chunk_size
 
 
 def _checked_gradients(gradients: Sequence[str], names: tuple[str, ...]) -> tuple[str, ...]:

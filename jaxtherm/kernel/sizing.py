@@ -52,8 +52,10 @@ def largest_chunk(per_point: float, platform: str, lanes: int, n_devices: int = 
     return size
 
 
-def _platform() -> str:
-    """The default device's platform (``"cpu"``, ``"gpu"``, …)."""
+def default_platform() -> str:
+    """The platform of JAX's default device (``"cpu"``, ``"gpu"``, …): where a kernel runs whose
+    caller names none (uncommitted arrays go there). The one place the kernel layer reads it:
+    ``solve`` takes its inputs' device instead, a sweep its engine's devices."""
     return jax.devices()[0].platform
 
 
@@ -77,7 +79,7 @@ def solve_chunk(kernels, n_inputs: int, dtype, lanes: int, platform: str | None 
         lanes: the chunk's rounding (``jaxtherm.kernel.batch.lanes_of``).
         platform: the default device's platform (``jax.devices()[0].platform`` if ``None``).
     """
-    platform = platform or _platform()
+    platform = platform or default_platform()
     if platform == "cpu":
         return CPU_SOLVE_CHUNK
     return _accelerator_chunk(tuple(kernels), n_inputs, dtype, platform, lanes)

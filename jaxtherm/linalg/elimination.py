@@ -148,7 +148,7 @@ class Elimination:
     def cpu_compiler_options(self, differentiated: bool) -> dict[str, object]:
         """XLA options for compiling this elimination's kernels for a CPU, with forward-mode
         tangents (``differentiated``) or without (none by default; ``jaxtherm.kernel.batch``
-        passes them where JAX's default backend is the CPU)."""
+        passes them where the kernel is compiled for a CPU)."""
         del differentiated
         return {}
 
@@ -166,9 +166,12 @@ class Elimination:
         del state
         return ()
 
-    def block_size(self) -> int | None:
-        """Points whose whole kernel should run together, in a loop over such blocks (``None``:
-        the whole chunk at once; ``jaxtherm.kernel.batch.in_blocks``)."""
+    def block_size(self, platform: str) -> int | None:
+        """Points whose whole kernel should run together on ``platform`` (``"cpu"``, ``"gpu"``,
+        …: where the kernel runs, which its caller knows; never JAX's default backend), in a
+        loop over such blocks (``None``: the whole chunk at once;
+        ``jaxtherm.kernel.batch.in_blocks``)."""
+        del platform
         return None
 
     @property

@@ -358,7 +358,7 @@ class Krylov(Elimination):
             at a relative residual of order one for a generic right-hand side (one more solve,
             to the looser ``probe_tol``; ``probe=False`` trusts convergence alone).
         warm_start: start each point's GMRES from the last two points' solutions where a loop
-            runs points one after another (``block_size() == 1``: a chunk's consecutive grid
+            runs points one after another (``block_size("cpu") == 1``: a chunk's consecutive grid
             points are neighbours), combined to fit the new right-hand side best (``_start``; a
             point that failed passes on the guess it got). Off, every point starts from zero
             and its values do not depend on its batch. Either way each point is solved to
@@ -383,12 +383,12 @@ class Krylov(Elimination):
         """This elimination for the sector ``keep`` of a ``d``-state system."""
         return dataclasses.replace(self, dim=int(d), keep=tuple(int(k) for k in keep))
 
-    def block_size(self) -> int | None:
+    def block_size(self, platform: str) -> int | None:
         """One point at a time on a CPU (``lax.scan``, each from the last one's solutions with
         ``warm_start``): vmapped, the iteration ran slower a point (``docs/design.md`` §3.3,
-        measured by ``benchmarks/bench_large.py``); the whole chunk at once on a GPU (cold
-        starts)."""
-        return 1 if jax.default_backend() == "cpu" else None
+        measured by ``benchmarks/bench_large.py``); the whole chunk at once on other platforms
+        (a GPU: cold starts)."""
+        return 1 if platform == "cpu" else None
 
     def cold_guess(self, n: int, dtype):
         """Zeros for the last two solutions of the steady state's and the probe's solves

@@ -23,10 +23,11 @@ measures both compile times; figures in ``docs/performance.md``).
 Under ``vmap`` (``jax.custom_batching.custom_vmap``) the values of a batch are stored as
 ``(nnz, B)``, the points innermost, so that every gathered or scattered index moves ``B``
 contiguous numbers and the products are long vector operations. On a CPU the batch is
-eliminated in blocks of ``CPU_BLOCK`` points whose values stay in cache, which is faster
-than the whole batch at once or the points outermost (``benchmarks/bench_sectors.py``,
-``docs/performance.md``); ``jaxtherm.kernel.batch.in_blocks`` runs a staged plan's
-whole kernel in such blocks. On a GPU the whole batch is one block.
+eliminated in blocks of points whose values stay in cache (``cpu_block``: at most
+``CPU_BLOCK`` points and ``CPU_BLOCK_BYTES`` of values), which is faster than the whole batch
+at once or the points outermost (``benchmarks/bench_sectors.py``, ``docs/performance.md``);
+``jaxtherm.kernel.batch.in_blocks`` runs a staged plan's whole kernel in such blocks. On a GPU
+the whole batch is one block.
 
 Solves (``solve``) replay the levels on right-hand sides (forward with ``L``, backward with
 ``U``, and transposed) and take one step of iterative refinement, in one batch-innermost
@@ -48,8 +49,23 @@ from jaxtherm.linalg import ordering
 from jaxtherm.linalg.elimination import Elimination, Sparse
 
 CPU_BLOCK = 64
-"""Points eliminated together on a CPU (the values of a block, ``nnz × 64 × 8`` bytes, stay in
-the caches: 3 MB for the 5-qubit chain)."""
+"""Points eliminated together on a CPU at most (``cpu_block``)."""
+
+CPU_BLOCK_BYTES = 8 << 20
+"""The values a block of points eliminated together on a CPU may hold at most (``cpu_block``):
+``nnz × 8`` bytes a point (float64), 3.2 MB for 64 points of the 5-qubit chain (6,325 values a
+point), 8.3 MB for 16 of the 6-qubit chain (64,931). Measured in ``docs/performance.md``: the
+6-qubit chain ran about 1.4× faster in blocks of 8 or 16 points than of 64 (33 MB)."""
+
+
+def cpu_block(nnz: int) -> int:
+    """Points eliminated together on a CPU for ``nnz`` values a point: the largest power of two
+    ``≤ CPU_BLOCK`` whose values, ``block × nnz × 8`` bytes, fit ``CPU_BLOCK_BYTES``; at least 4
+    (one AVX2 vector of float64)."""
+    block = CPU_BLOCK
+    while block > 4 and block * nnz * 8 > CPU_BLOCK_BYTES:
+        block //= 2
+    return block
 
 
 class Stage(NamedTuple):
@@ -476,17 +492,22 @@ def _in_blocks(arrays, blocks: int, columns: int) -> tuple:
     return tuple(x.reshape(blocks, columns, *x.shape[1:]) for x in padded)
 
 
-def block_size() -> int | None:
-    """Points eliminated together on the default backend: ``CPU_BLOCK`` on a CPU, all on
-    others (``None``)."""
-    return CPU_BLOCK if jax.default_backend() == "cpu" else None
+def _default_block(nnz: int) -> int | None:
+    """Points eliminated together where a caller's own ``vmap`` batches a staged elimination
+    (``jaxtherm.kernel.batch.pointwise`` under an optimiser's or a fit's transformation): the
+    platform is not known there, and JAX's default backend stands for it (``cpu_block`` on a
+    CPU, all points on others). ``jaxtherm.kernel.batch`` runs its kernels in blocks of
+    ``Staged.block_size(platform)`` for the platform it compiles for, so that this sees one
+    block and splits nothing."""
+    return cpu_block(nnz) if jax.default_backend() == "cpu" else None
 
 
-def _innermost(block):
+def _innermost(block, nnz: int):
     """A function of one point's arrays (first axis the slots) whose ``vmap`` runs ``block`` on
-    ``(slots, B)`` arrays, the points innermost, in blocks of ``block_size`` points
+    ``(slots, B)`` arrays, the points innermost, in blocks of ``_default_block(nnz)`` points
     (``jax.custom_batching.custom_vmap``: the batch is moved innermost at this boundary and back).
-    ``block`` returns a tuple of ``(·, B)`` or ``(B,)`` arrays."""
+    ``block`` returns a tuple of ``(·, B)`` or ``(B,)`` arrays; ``nnz`` is the values a point of
+    the elimination holds."""
 
     @jax.custom_batching.custom_vmap
     def run(*args):
@@ -495,7 +516,7 @@ def _innermost(block):
     @run.def_vmap
     def _(axis_size, in_batched, *args):
         args = [x if b else jnp.broadcast_to(x, (axis_size, *x.shape)) for x, b in zip(args, in_batched)]
-        out = _blocked(block, block_size(), *args)
+        out = _blocked(block, _default_block(nnz), *args)
         return out, tuple(True for _ in out)
 
     return run
@@ -510,7 +531,7 @@ def factor(st: Structure, a_values):
         unit ``L`` implied, zero pivots replaced by 1) and the smallest and largest pivot
         magnitude (before that replacement).
     """
-    return _innermost(lambda a: _factor_block(st, a))(a_values)
+    return _innermost(lambda a: _factor_block(st, a), len(st.rows))(a_values)
 
 
 def substitute(st: Structure, values, a_values, rhs, transpose: bool = False):
@@ -524,7 +545,7 @@ def substitute(st: Structure, values, a_values, rhs, transpose: bool = False):
         residual = b - _put(jnp.zeros_like(b), rows, a * _take(x, cols), add=True)
         return (x + _solve_block(st, v, residual, transpose),)
 
-    return _innermost(block)(values, a_values, rhs)[0]
+    return _innermost(block, len(st.rows))(values, a_values, rhs)[0]
 
 
 def matvec(st: Structure, a_values, x):
@@ -541,7 +562,7 @@ def product(rows: np.ndarray, cols: np.ndarray, size: int, values, x):
     def block(v, xx):
         return (_put(jnp.zeros((size, v.shape[1]), v.dtype), rows, v * _take(xx, cols), add=True),)
 
-    return _innermost(block)(values, x)[0]
+    return _innermost(block, len(rows))(values, x)[0]
 
 
 class StagedState(NamedTuple):
@@ -593,9 +614,10 @@ class Staged(Elimination):
         order = self.order if self.order is not None else ordering.threshold_order(pattern, sample)
         return dataclasses.replace(self, order=tuple(order), structure=structure(pattern, order))
 
-    def block_size(self) -> int | None:
-        """Points whose whole kernel runs together (``block_size``: cache blocks on a CPU)."""
-        return block_size()
+    def block_size(self, platform: str) -> int | None:
+        """Points whose whole kernel runs together: on a CPU a block whose values stay in the
+        caches (``cpu_block`` of the filled pattern's size), elsewhere the whole chunk."""
+        return cpu_block(len(self._structure().rows)) if platform == "cpu" else None
 
     def _structure(self) -> Structure:
         raise_if(self.structure is None, ValueError("Staged has no structure: prepare() it for a sector pattern first"))

@@ -18,7 +18,7 @@ import jax
 import numpy as np
 
 from jaxtherm import solvers
-from jaxtherm.kernel.batch import ChunkRunner, lanes_of, padded
+from jaxtherm.kernel.batch import ChunkRunner, padded
 from jaxtherm.sweep import devices, grid, outputs
 from jaxtherm.sweep.study import Study
 
@@ -69,7 +69,7 @@ class LocalEngine:
             spec = self.study.spec
             self._runners[model_index] = ChunkRunner(
                 self.study.models[model_index], self.study.names, spec.gradients, self.dtype, self.solver, spec.save_rho,
-                spec.fluctuations, prepare=self._compile)
+                spec.fluctuations, prepare=self._compile, platform=self.devs[0].platform, devices=len(self.devs))
         return self._runners[model_index]
 
     def _compile(self, fn, fallback: bool):
@@ -94,7 +94,7 @@ class LocalEngine:
 
     def prepare(self, size: int, eager: bool = True) -> None:
         """Fix the chunk size; compile every model's kernel now (``eager``) or at its first chunk."""
-        lanes = max(lanes_of(self.runner(i).plan) for i in range(len(self.study.models)))  # LANES if any needs it
+        lanes = max(self.runner(i).lanes for i in range(len(self.study.models)))  # LANES if any needs it
         self.size, self.compiled_size = size, padded(size, len(self.devs), lanes)
         spec = self.study.spec
         self.inputs = devices.chunk_inputs(self.output.visiting_axes(), spec.fixed, self.study.names,
