@@ -476,6 +476,11 @@ def test_a_sweep_begun_by_the_krylov_before_warm_starts_resumes_as_the_same_solv
      "tol=1e-08, restart=60, maxiter=20, probe=True, probe_tol=1e-06, warm_start=False, dim=0, keep=()), "
      "min_krylov=1000)", "krylov(tol=1e-08, probe=True, probe_tol=1e-06)"),
     ("krylov(tol=1e-08, probe=True, probe_tol=1e-06)", "krylov(tol=1e-08, probe=True, probe_tol=1e-06)"),  # today's
+    ("Reduced(max_unrolled=10, max_sparse=1000, max_staged=3000000, eigenbasis=True, elimination=Krylov("
+     "tol=np.float64(1e-08), restart=60.0, maxiter=20, probe=np.True_, probe_tol=1e-06, warm_start=True, dim=0, "
+     "keep=()), min_krylov=1000)", "krylov(tol=1e-08, probe=True, probe_tol=1e-06)"),  # NumPy scalars as given
+    ("Reduced(max_unrolled=10, eigenbasis=True, elimination=Krylov(tol=1, probe=True))",
+     "krylov(tol=1.0, probe=True, probe_tol=1e-06)"),
     (None, "None"),  # a damaged journal's record: no solver of today's
 ])
 def test_a_recorded_solver_reads_as_the_identity_it_stands_for(recorded, identity):
@@ -491,6 +496,20 @@ def test_a_recorded_solver_reads_as_the_identity_it_stands_for(recorded, identit
                 elimination=jaxtherm.solvers.Krylov(tol=1e-8, warm_start=False, restart=30))}
     if identity in made:
         assert jaxtherm.solvers.identity(made[identity]) == identity
+
+
+def test_krylov_settings_are_validated_and_recorded_as_python_numbers():
+    """``Krylov`` stores its settings as Python numbers (a NumPy scalar's repr would record
+    another identity for the same tolerance) and refuses settings that cannot be, naming them."""
+    given = jaxtherm.solvers.Krylov(tol=np.float64(1e-8), restart=np.int64(30), probe=np.True_)
+    assert jaxtherm.solvers.identity(jaxtherm.solvers.Reduced(elimination=given)) == \
+        "krylov(tol=1e-08, probe=True, probe_tol=1e-06)"
+    assert type(given.tol) is float and type(given.restart) is int and type(given.probe) is bool
+    for bad, field in [(dict(tol=0.0), "tol"), (dict(tol=float("nan")), "tol"), (dict(probe_tol=-1e-6), "probe_tol"),
+                       (dict(restart=0), "restart"), (dict(maxiter=2.5), "maxiter"), (dict(probe="yes"), "probe"),
+                       (dict(tol="1e-8"), "tol")]:
+        with pytest.raises(ValueError, match=f"Krylov: {field} must be"):
+            jaxtherm.solvers.Krylov(**bad)
 
 
 def test_a_users_elimination_and_a_moved_tolerance_are_other_solvers():

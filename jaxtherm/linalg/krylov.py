@@ -50,6 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtherm._checks import raise_if
 from jaxtherm.linalg import graphs
 from jaxtherm.linalg.elimination import Elimination, Sparse, classify
 from jaxtherm.status import STATUS_INACCURATE, STATUS_OK, STATUS_SINGULAR, STATUS_UNCONVERGED
@@ -378,6 +379,31 @@ class Krylov(Elimination):
     name: ClassVar[str] = "krylov"
     matrix_free: ClassVar[bool] = True
     settings: ClassVar[tuple[str, ...]] = ("tol", "probe", "probe_tol")
+
+    def __post_init__(self):
+        """Validate the settings and store them as Python numbers (``np.float64(1e-11)`` is
+        ``1e-11``: a results file records their ``repr``, ``identity``).
+
+        Raises:
+            ValueError: naming a tolerance that is not a positive finite number, or a
+                ``restart`` or ``maxiter`` below 1.
+        """
+        for field in ("tol", "probe_tol"):
+            value = getattr(self, field)
+            ok = isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool | np.bool_)
+            raise_if(not (ok and 0 < value < np.inf),
+                     ValueError(f"Krylov: {field} must be a positive finite number; got {value!r}"))
+            object.__setattr__(self, field, float(value))
+        for field in ("restart", "maxiter"):
+            value = getattr(self, field)
+            ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+            raise_if(not (ok and value >= 1), ValueError(f"Krylov: {field} must be an integer ≥ 1; got {value!r}"))
+            object.__setattr__(self, field, int(value))
+        for field in ("probe", "warm_start"):
+            value = getattr(self, field)
+            raise_if(not isinstance(value, bool | np.bool_),
+                     ValueError(f"Krylov: {field} must be True or False; got {value!r}"))
+            object.__setattr__(self, field, bool(value))
 
     def prepare_sector(self, d: int, keep: tuple[int, ...]) -> Krylov:
         """This elimination for the sector ``keep`` of a ``d``-state system."""

@@ -27,6 +27,7 @@ killed run never blocks its ``--resume``; it does not lock across NFS clients.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import fcntl
@@ -186,6 +187,8 @@ def recorded_solver(text) -> str:
         return "dense"
     if not text.startswith("Reduced("):
         return text
+    # NumPy 2's scalar reprs: np.float64(1e-11) is 1e-11, np.True_ is True
+    text = re.sub(r"np\.(True|False)_", r"\1", re.sub(r"np\.\w+\(([^()]*)\)", r"\1", text))
     given = re.search(r"elimination=(\w+)\(([^()]*)", text)
     if given is None:
         return "reduced"
@@ -194,8 +197,22 @@ def recorded_solver(text) -> str:
         return given.group(1)
     fields = dict(item.split("=", 1) for item in given.group(2).split(", ") if "=" in item)
     default = kind()  # a setting an old repr lacks had its default then, as now
-    values = [f"{k}={fields.get(k, repr(getattr(default, k)))}" for k in kind.settings]
+    values = [f"{k}={_setting(fields[k], getattr(default, k)) if k in fields else repr(getattr(default, k))}"
+              for k in kind.settings]
     return f"{kind.name}({', '.join(values)})" if values else kind.name
+
+
+def _setting(text: str, default) -> str:
+    """A setting's value as an old ``repr`` wrote it, as today's identity writes it: of its
+    default's type (``tol=1`` is ``tol=1.0``; a value that does not read stays as written, and
+    matches no identity of today's)."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    kind = type(default)
+    same = isinstance(value, bool) == isinstance(default, bool) and isinstance(value, int | float)
+    return repr(kind(value)) if same else text
 
 
 def _valid_meta(meta: dict | None) -> bool:
