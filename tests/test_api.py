@@ -141,7 +141,7 @@ def test_solve_sizes_its_chunks_to_an_accelerators_budget(monkeypatch):
     sizing._accelerator_chunk.cache_clear()
     size = sizing.solve_chunk(kernels, len(p), np.float64, lanes, "gpu")  # a tight budget sets the size
     assert size == 128 and size * per_point <= 200 * per_point < 2 * size * per_point
-    monkeypatch.setattr(batch, "_platform_of", lambda values: "gpu")  # solve's inputs, as if on a GPU
+    monkeypatch.setattr(batch, "_platform_of", lambda arrays: "gpu")  # solve's inputs, as if on a GPU
     seen, in_chunks = [], batch._in_chunks
     monkeypatch.setattr(batch, "_in_chunks", lambda fn, flat, chunk, lanes: seen.append(chunk) or
                         in_chunks(fn, flat, chunk, lanes))

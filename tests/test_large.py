@@ -235,12 +235,42 @@ def test_staged_blocks_keep_a_blocks_values_in_the_caches():
     """On a CPU the staged elimination runs blocks of at most 64 points whose values fit 8 MiB
     (``staged.cpu_block``): 64 for the 5-qubit chain (6,325 values a point), 16 for the 6-qubit
     chain (64,931); on other platforms the whole chunk."""
+    from jaxtherm.kernel import batch
     from jaxtherm.linalg import staged
+    from jaxtherm.linalg.elimination import compiling_for
 
     assert staged.cpu_block(6_325) == 64 and staged.cpu_block(64_931) == 16 and staged.cpu_block(10**8) == 4
-    plan = Reduced().plan(jaxtherm.qubit_chain(5))
+    model = jaxtherm.qubit_chain(5)
+    plan = Reduced().plan(model)
     assert plan.method == "staged"
     assert plan.elimination.block_size("cpu") == 64 and plan.elimination.block_size("gpu") is None
+    # the blocks inside a kernel follow the platform it is traced for, not the default backend
+    for platform, inner in (("cpu", 16), ("gpu", None)):
+        with compiling_for(platform):
+            assert staged._inner_block(64_931) == inner
+    g = np.linspace(0.3, 1.0, 70)  # more than one CPU block
+    values = [g, *(np.full(len(g), b) for b in BATHS.values())]
+    ref = reference(5, g)
+    for platform in ("cpu", "gpu"):
+        runner = batch.ChunkRunner(model, ("g", *BATHS), (), np.float64, rho=False, platform=platform)
+        out = runner(*(batch.pad(v, batch.padded(len(g))) for v in values))
+        assert np.all(np.asarray(out["status"])[: len(g)] == 0), platform
+        assert_close({k: np.asarray(out[k])[: len(g)] for k in CHECKED}, ref, rtol=1e-8)
+
+
+def test_an_elimination_written_before_the_platform_argument_still_runs():
+    """A user's elimination whose ``block_size`` takes no platform (the signature before it was
+    an argument) is asked without one, and solves."""
+    from jaxtherm.kernel import batch
+
+    class OldLU(jaxtherm.solvers.LU):
+        def block_size(self):
+            return None
+
+    assert batch.block_size(OldLU(), "cpu") is None
+    g = np.array([0.4, 0.8])
+    out = jaxtherm.solve(jaxtherm.qubit_chain(3), g=g, rho=False, solver=Reduced(elimination=OldLU()), **BATHS)
+    assert_close(out, reference(3, g), rtol=1e-8)
 
 
 def test_a_warm_start_is_used_and_a_failed_point_passes_on_the_guess_it_got():

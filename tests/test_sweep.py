@@ -481,6 +481,10 @@ def test_a_sweep_begun_by_the_krylov_before_warm_starts_resumes_as_the_same_solv
      "keep=()), min_krylov=1000)", "krylov(tol=1e-08, probe=True, probe_tol=1e-06)"),  # NumPy scalars as given
     ("Reduced(max_unrolled=10, eigenbasis=True, elimination=Krylov(tol=1, probe=True))",
      "krylov(tol=1.0, probe=True, probe_tol=1e-06)"),
+    ("krylov(tol=np.float64(1e-08), probe=True, probe_tol=1e-06)",  # an identity with a NumPy scalar (b2f7d95)
+     "krylov(tol=1e-08, probe=True, probe_tol=1e-06)"),
+    ("Reduced(max_unrolled=10, eigenbasis=True, elimination=Krylov(tol=np.float32(1e-06)))",
+     "krylov(tol=9.999999974752427e-07, probe=True, probe_tol=1e-06)"),  # the float32 it stored
     (None, "None"),  # a damaged journal's record: no solver of today's
 ])
 def test_a_recorded_solver_reads_as_the_identity_it_stands_for(recorded, identity):
@@ -504,6 +508,8 @@ def test_krylov_settings_are_validated_and_recorded_as_python_numbers():
     given = jaxtherm.solvers.Krylov(tol=np.float64(1e-8), restart=np.int64(30), probe=np.True_)
     assert jaxtherm.solvers.identity(jaxtherm.solvers.Reduced(elimination=given)) == \
         "krylov(tol=1e-08, probe=True, probe_tol=1e-06)"
+    single = jaxtherm.solvers.Reduced(elimination=jaxtherm.solvers.Krylov(tol=np.float32(1e-6)))
+    assert jaxtherm.solvers.identity(single) == "krylov(tol=9.999999974752427e-07, probe=True, probe_tol=1e-06)"
     assert type(given.tol) is float and type(given.restart) is int and type(given.probe) is bool
     for bad, field in [(dict(tol=0.0), "tol"), (dict(tol=float("nan")), "tol"), (dict(probe_tol=-1e-6), "probe_tol"),
                        (dict(restart=0), "restart"), (dict(maxiter=2.5), "maxiter"), (dict(probe="yes"), "probe"),

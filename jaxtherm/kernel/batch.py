@@ -13,6 +13,7 @@ It works on concrete arrays and inside ``jax.grad`` / ``jax.vmap`` / ``jax.jit``
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Sequence
 
 import jax
@@ -23,6 +24,7 @@ from jaxtherm import _config, solvers
 from jaxtherm._checks import raise_if
 from jaxtherm.kernel import point as kernel
 from jaxtherm.kernel import sizing
+from jaxtherm.linalg.elimination import compiling_for
 from jaxtherm.models import Model
 from jaxtherm.physics import observables as kernel_observables
 from jaxtherm.solvers import STATUS_NONFINITE, STATUS_UNVERIFIED
@@ -90,13 +92,26 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
         return out, after
 
     one = with_gradients if gradients else single
-    block = plan.elimination.block_size(platform)
+    block = block_size(plan.elimination, platform)
     batched = (in_blocks(one, block, plan.cold_guess(dtype), devices) if block
                else jax.vmap(lambda *values: one((), *values)[0]))
+
+    def traced(*values):  # traced for ``platform``: what an elimination's batching rule sees
+        with compiling_for(platform):
+            return batched(*values)
+
     # a program compiled at the top level takes the elimination's options; one traced inside a
     # caller's transformation (``retry``: ``solve`` under jax.grad / jit / vmap) cannot
-    return (jax.jit(batched) if retry
-            else jax.jit(batched, compiler_options=compiler_options(plan, bool(gradients), platform)))
+    return (jax.jit(traced) if retry
+            else jax.jit(traced, compiler_options=compiler_options(plan, bool(gradients), platform)))
+
+
+def block_size(elimination, platform: str) -> int | None:
+    """``elimination.block_size(platform)``; an elimination of a user's written before the
+    platform was an argument (``block_size(self)``) is asked without it."""
+    if not inspect.signature(elimination.block_size).parameters:
+        return elimination.block_size()
+    return elimination.block_size(platform)
 
 
 def compiler_options(plan: solvers.Plan, differentiated: bool, platform: str) -> dict[str, object] | None:
@@ -298,7 +313,7 @@ def lanes_of(plan: solvers.Plan, platform: str) -> int:
     together, 1 where the elimination computes one point at a time (``block_size(platform) ==
     1``, ``lax.scan``: no point falls in a vector loop's remainder, and a padded point costs as
     much as a real one — the 8-qubit chain's 5 points would have been computed as 64)."""
-    return 1 if plan.elimination.block_size(platform) == 1 else LANES
+    return 1 if block_size(plan.elimination, platform) == 1 else LANES
 
 
 def pad(values, size: int):
@@ -377,7 +392,7 @@ def solve(
     shape = _broadcast_shape(names, values)
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in values]
     traced = any(isinstance(v, jax.core.Tracer) for v in values)
-    platform = sizing.default_platform() if traced or not flat else _platform_of(flat[0])
+    platform = sizing.default_platform() if traced or not flat else _platform_of(flat)
     fn, sample, lanes, chunk_size = _runner(model, names, gradients, dt, solver, bool(rho),
                                             bool(fluctuations), chunk_size, traced, platform)
     if 0 in shape:
@@ -387,9 +402,12 @@ def solve(
     return {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}
 
 
-def _platform_of(values: jax.Array) -> str:
-    """The platform of the device that holds ``values`` (where ``solve``'s chunks run)."""
-    return next(iter(values.devices())).platform
+def _platform_of(arrays: list[jax.Array]) -> str:
+    """The platform where ``solve``'s chunks of ``arrays`` run: that of a committed array's
+    device (``jax.device_put`` to one: jit runs there), else of the first one's (the default
+    device, or ``jax.default_device``'s)."""
+    placed = next((a for a in arrays if a.committed), arrays[0])
+    return next(iter(placed.devices())).platform
 
 
 def _runner(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dt, solver: solvers.Solver, rho: bool,

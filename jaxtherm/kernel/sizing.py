@@ -54,14 +54,24 @@ def largest_chunk(per_point: float, platform: str, lanes: int, n_devices: int = 
 
 def default_platform() -> str:
     """The platform of JAX's default device (``"cpu"``, ``"gpu"``, …): where a kernel runs whose
-    caller names none (uncommitted arrays go there). The one place the kernel layer reads it:
-    ``solve`` takes its inputs' device instead, a sweep its engine's devices."""
+    caller names none (uncommitted arrays go there). The kernel layer asks it only for such
+    callers (``batched_kernel``, ``solve`` inside a transformation): ``solve`` takes its
+    inputs' device, a sweep its engine's devices."""
     return jax.devices()[0].platform
+
+
+def _device(platform: str):
+    """A device of ``platform``, or the default device where JAX has none (a test that names
+    ``"gpu"`` on a CPU)."""
+    try:
+        return jax.devices(platform)[0]
+    except RuntimeError:
+        return None
 
 
 @functools.lru_cache(maxsize=64)
 def _accelerator_chunk(kernels: tuple, n_inputs: int, dtype, platform: str, lanes: int) -> int:
-    per_point = max(bytes_per_point(k, n_inputs, dtype, lanes=lanes) for k in kernels)
+    per_point = max(bytes_per_point(k, n_inputs, dtype, _device(platform), lanes) for k in kernels)
     return largest_chunk(per_point, platform, lanes)
 
 
@@ -77,7 +87,8 @@ def solve_chunk(kernels, n_inputs: int, dtype, lanes: int, platform: str | None 
         n_inputs: their number of ``(N,)`` input arrays.
         dtype: the inputs' dtype.
         lanes: the chunk's rounding (``jaxtherm.kernel.batch.lanes_of``).
-        platform: the default device's platform (``jax.devices()[0].platform`` if ``None``).
+        platform: where the kernels run (``default_platform()`` if ``None``); the working set
+            is measured on a device of it.
     """
     platform = platform or default_platform()
     if platform == "cpu":

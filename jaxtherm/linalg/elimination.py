@@ -32,6 +32,8 @@ and the substitution with its factors (``Elimination.substitute``). The eliminat
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 from typing import Any, ClassVar, NamedTuple
 
@@ -40,6 +42,27 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtherm.status import STATUS_INACCURATE, STATUS_NONFINITE, STATUS_OK, STATUS_SINGULAR, STATUS_UNVERIFIED
+
+_COMPILING_FOR: contextvars.ContextVar[str | None] = contextvars.ContextVar("jaxtherm_compiling_for", default=None)
+
+
+@contextlib.contextmanager
+def compiling_for(platform: str):
+    """Within it, kernels are traced for ``platform`` (``"cpu"``, ``"gpu"``, …):
+    ``jaxtherm.kernel.batch`` traces every kernel it compiles inside it, and an elimination's
+    own batching rule asks ``target_platform``."""
+    token = _COMPILING_FOR.set(platform)
+    try:
+        yield
+    finally:
+        _COMPILING_FOR.reset(token)
+
+
+def target_platform() -> str:
+    """The platform a kernel is being traced for: ``compiling_for``'s, else JAX's default
+    backend (a caller's own transformation, e.g. ``pointwise`` under an optimiser's ``vmap``,
+    which names none)."""
+    return _COMPILING_FOR.get() or jax.default_backend()
 
 VERIFIED_RESIDUAL = 32.0
 """A static-pivot elimination's point passes when its relative residual ``‖R r‖/(‖R‖ ‖r‖)`` is at

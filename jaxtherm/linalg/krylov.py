@@ -385,8 +385,9 @@ class Krylov(Elimination):
         ``1e-11``: a results file records their ``repr``, ``identity``).
 
         Raises:
-            ValueError: naming a tolerance that is not a positive finite number, or a
-                ``restart`` or ``maxiter`` below 1.
+            ValueError: naming a tolerance that is not a positive finite number, a ``restart``
+                or ``maxiter`` that is not an integer ≥ 1, or a ``probe`` or ``warm_start`` that
+                is not a bool.
         """
         for field in ("tol", "probe_tol"):
             value = getattr(self, field)

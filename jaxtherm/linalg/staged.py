@@ -46,16 +46,18 @@ import numpy as np
 
 from jaxtherm._checks import raise_if
 from jaxtherm.linalg import ordering
-from jaxtherm.linalg.elimination import Elimination, Sparse
+from jaxtherm.linalg.elimination import Elimination, Sparse, target_platform
 
 CPU_BLOCK = 64
 """Points eliminated together on a CPU at most (``cpu_block``)."""
 
 CPU_BLOCK_BYTES = 8 << 20
 """The values a block of points eliminated together on a CPU may hold at most (``cpu_block``):
-``nnz × 8`` bytes a point (float64), 3.2 MB for 64 points of the 5-qubit chain (6,325 values a
-point), 8.3 MB for 16 of the 6-qubit chain (64,931). Measured in ``docs/performance.md``: the
-6-qubit chain ran about 1.4× faster in blocks of 8 or 16 points than of 64 (33 MB)."""
+``nnz × 8`` bytes a point (float64; each forward-mode tangent adds as much again, not counted),
+3.2 MB for 64 points of the 5-qubit chain (6,325 values a point), 8.3 MB for 16 of the 6-qubit
+chain (64,931). Measured in ``docs/performance.md``: the oscillator pair at cutoff 10 (47,463
+values) ran 2.2× faster in blocks of 16 points than of 64 (24 MB); the 6-qubit chain's gain
+(blocks of 16 against 64 for 33 MB) is within that machine's noise."""
 
 
 def cpu_block(nnz: int) -> int:
@@ -492,19 +494,19 @@ def _in_blocks(arrays, blocks: int, columns: int) -> tuple:
     return tuple(x.reshape(blocks, columns, *x.shape[1:]) for x in padded)
 
 
-def _default_block(nnz: int) -> int | None:
-    """Points eliminated together where a caller's own ``vmap`` batches a staged elimination
-    (``jaxtherm.kernel.batch.pointwise`` under an optimiser's or a fit's transformation): the
-    platform is not known there, and JAX's default backend stands for it (``cpu_block`` on a
-    CPU, all points on others). ``jaxtherm.kernel.batch`` runs its kernels in blocks of
-    ``Staged.block_size(platform)`` for the platform it compiles for, so that this sees one
-    block and splits nothing."""
-    return cpu_block(nnz) if jax.default_backend() == "cpu" else None
+def _inner_block(nnz: int) -> int | None:
+    """Points eliminated together where a ``vmap`` batches a staged elimination: on a CPU
+    ``cpu_block``, elsewhere all, for the platform the kernel is traced for
+    (``jaxtherm.linalg.elimination.target_platform``). ``jaxtherm.kernel.batch`` runs its
+    kernels in blocks of ``Staged.block_size(platform)`` already, so that this sees one block
+    and splits nothing; it splits a batch of a caller's own ``vmap`` (``pointwise`` in an
+    optimiser or a fit)."""
+    return cpu_block(nnz) if target_platform() == "cpu" else None
 
 
 def _innermost(block, nnz: int):
     """A function of one point's arrays (first axis the slots) whose ``vmap`` runs ``block`` on
-    ``(slots, B)`` arrays, the points innermost, in blocks of ``_default_block(nnz)`` points
+    ``(slots, B)`` arrays, the points innermost, in blocks of ``_inner_block(nnz)`` points
     (``jax.custom_batching.custom_vmap``: the batch is moved innermost at this boundary and back).
     ``block`` returns a tuple of ``(·, B)`` or ``(B,)`` arrays; ``nnz`` is the values a point of
     the elimination holds."""
@@ -516,7 +518,7 @@ def _innermost(block, nnz: int):
     @run.def_vmap
     def _(axis_size, in_batched, *args):
         args = [x if b else jnp.broadcast_to(x, (axis_size, *x.shape)) for x, b in zip(args, in_batched)]
-        out = _blocked(block, _default_block(nnz), *args)
+        out = _blocked(block, _inner_block(nnz), *args)
         return out, tuple(True for _ in out)
 
     return run

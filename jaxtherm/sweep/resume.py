@@ -36,6 +36,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
+
 from jaxtherm import solvers
 from jaxtherm._checks import raise_if
 from jaxtherm.io import journal
@@ -183,19 +185,39 @@ def recorded_solver(text) -> str:
     text (a damaged journal) stands for no solver of today's."""
     if not isinstance(text, str):
         return repr(text)
+    text = re.sub(r"np\.(True|False)_", r"\1", re.sub(r"np\.(\w+)\(([^()]*)\)", _numpy_scalar, text))
     if text.startswith("Dense("):
         return "dense"
-    if not text.startswith("Reduced("):
+    today = re.fullmatch(r"(\w+)\(([^()]*)\)", text)  # today's identity: name(setting=value, …)
+    if today is not None and today.group(1) in solvers.ELIMINATIONS:
+        kind, fields = solvers.ELIMINATIONS[today.group(1)], today.group(2)
+    elif not text.startswith("Reduced("):
         return text
-    # NumPy 2's scalar reprs: np.float64(1e-11) is 1e-11, np.True_ is True
-    text = re.sub(r"np\.(True|False)_", r"\1", re.sub(r"np\.\w+\(([^()]*)\)", r"\1", text))
-    given = re.search(r"elimination=(\w+)\(([^()]*)", text)
-    if given is None:
-        return "reduced"
-    kind = {cls.__name__: cls for cls in solvers.ELIMINATIONS.values()}.get(given.group(1))
-    if kind is None:  # a user's elimination, known by its class's name
-        return given.group(1)
-    fields = dict(item.split("=", 1) for item in given.group(2).split(", ") if "=" in item)
+    else:
+        given = re.search(r"elimination=(\w+)\(([^()]*)", text)
+        if given is None:
+            return "reduced"
+        kind = {cls.__name__: cls for cls in solvers.ELIMINATIONS.values()}.get(given.group(1))
+        if kind is None:  # a user's elimination, known by its class's name
+            return given.group(1)
+        fields = given.group(2)
+    return _identity(kind, dict(item.split("=", 1) for item in fields.split(", ") if "=" in item))
+
+
+def _numpy_scalar(match: re.Match) -> str:
+    """A NumPy 2 scalar's repr (``np.float32(1e-06)``) as the Python number it stores, as
+    today's identity writes it (``9.999999974752427e-07``); left as written where it does not
+    read as one."""
+    kind = getattr(np, match.group(1), None)
+    try:
+        value = ast.literal_eval(match.group(2))
+        return repr(kind(value).item()) if isinstance(kind, type) and issubclass(kind, np.generic) else match.group(0)
+    except (ValueError, SyntaxError, TypeError):
+        return match.group(0)
+
+
+def _identity(kind, fields: dict[str, str]) -> str:
+    """The identity of elimination class ``kind`` with the settings an old record gives as text."""
     default = kind()  # a setting an old repr lacks had its default then, as now
     values = [f"{k}={_setting(fields[k], getattr(default, k)) if k in fields else repr(getattr(default, k))}"
               for k in kind.settings]
