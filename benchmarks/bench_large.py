@@ -47,6 +47,8 @@ MODELS = {
     "chain6": ("qubit_chain", {"n": 6}, "g", 256),
     "chain8": ("qubit_chain", {"n": 8}, "g", 8),
     "oscillators16": ("oscillator_pair", {"cutoff": 16}, "epsilon", 64),
+    "oscillators11": ("oscillator_pair", {"cutoff": 11}, "epsilon", 64),
+    "oscillators12": ("oscillator_pair", {"cutoff": 12}, "epsilon", 64),
     "chain4-global": ("qubit_chain", {"n": 4, "coupling": "global"}, "g", 256),
     "chain5-global": ("qubit_chain", {"n": 5, "coupling": "global"}, "g", 64),
     "chain6-global": ("qubit_chain", {"n": 6, "coupling": "global"}, "g", 16),

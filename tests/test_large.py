@@ -178,7 +178,8 @@ def test_small_models_keep_their_eliminations():
     for model in (jaxtherm.qubit_pair("local"), jaxtherm.qubit_chain(5), jaxtherm.qubit_chain(4, coupling="global"),
                   jaxtherm.oscillator_pair(cutoff=6)):
         assert auto.plan(model).method != "krylov", model.name
-    for model in (jaxtherm.qubit_chain(6), jaxtherm.oscillator_pair(cutoff=8), jaxtherm.oscillator_pair(cutoff=10)):
+    for model in (jaxtherm.qubit_chain(6), jaxtherm.oscillator_pair(cutoff=8), jaxtherm.oscillator_pair(cutoff=10),
+                  jaxtherm.oscillator_pair(cutoff=11)):
         assert auto.plan(model).method == "staged", model.name  # measured faster than Krylov and LU
     assert auto.plan(jaxtherm.oscillator_pair(cutoff=12)).method == "krylov"
     assert "krylov" in jaxtherm.solvers.NAMES

@@ -189,7 +189,7 @@ class Reduced:
 
     max_unrolled: int = 10
     max_sparse: int = 1000
-    max_staged: int = 3_000_000
+    max_staged: int = 6_000_000
     eigenbasis: bool = True
     elimination: Elimination | str | None = None
     min_krylov: int = 1000
@@ -273,8 +273,8 @@ def choose(limits: Reduced, model: Model, keep: tuple[int, ...], eigenbasis: boo
     in the threshold order leaves LU. Sectors above ``limits.min_krylov`` unknowns without Davies
     baths, or of a global model in its eigenbasis: preconditioned GMRES (``Krylov``). Measured
     (``docs/performance.md``, the ``bench_large.py`` section): staged beats Krylov and LU up to the 6-qubit chain (923
-    unknowns, 2.3×10⁶ multiply–adds) and the oscillators at cutoff 10; the 7-qubit chain's order
-    alone takes minutes."""
+    unknowns, 2.3×10⁶ multiply–adds) and the oscillators at cutoff 11 (890, 3.4×10⁶: 3× LU); at
+    cutoff 12 (7.6×10⁶) it only ties Krylov; the 7-qubit chain's order alone takes minutes."""
     if _iterates(limits, model, keep, eigenbasis):
         return Krylov()
     if _unrolls(limits, model, keep, eigenbasis):
