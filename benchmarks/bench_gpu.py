@@ -55,7 +55,7 @@ MODELS = [
     # the large models of issue 29 (docs/performance.md, bench_large.py on a CPU): staged, Krylov
     # and matrix-free Davies, each chunk vmapped on the GPU (Krylov from zero)
     ("qubit_chain/n=6/local", "qubit_chain", {"n": 6, "coupling": "local"}, 1 << 13, 1 << 13, False),
-    ("qubit_chain/n=8/local", "qubit_chain", {"n": 8, "coupling": "local"}, 1 << 11, 1 << 10, False),
+    ("qubit_chain/n=8/local", "qubit_chain", {"n": 8, "coupling": "local"}, 1 << 10, 1 << 8, False),
     ("oscillator_pair/cutoff=16/local", "oscillator_pair", {"cutoff": 16, "coupling": "local"}, 1 << 12, 1 << 11, False),
     ("qubit_chain/n=6/global", "qubit_chain", {"n": 6, "coupling": "global"}, 1 << 12, 1 << 11, False),
 ]

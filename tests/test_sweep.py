@@ -486,6 +486,8 @@ def test_a_sweep_begun_by_the_krylov_before_warm_starts_resumes_as_the_same_solv
     ("Reduced(max_unrolled=10, eigenbasis=True, elimination=Krylov(tol=np.float32(1e-06)))",
      "krylov(tol=9.999999974752427e-07, probe=True, probe_tol=1e-06)"),  # the float32 it stored
     (None, "None"),  # a damaged journal's record: no solver of today's
+    ("krylov(restart=np.int8(300))", "krylov(restart=np.int8(300))"),  # damaged records read, never raise
+    ("krylov(tol=1" + "0" * 400 + ")", "krylov(tol=1" + "0" * 400 + ", probe=True, probe_tol=1e-06)"),
 ])
 def test_a_recorded_solver_reads_as_the_identity_it_stands_for(recorded, identity):
     """Journals hold the bare names (0.2), the solver's repr (0.3 on) or its identity (today):

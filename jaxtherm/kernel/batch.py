@@ -109,9 +109,11 @@ def _batched(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], d
 def block_size(elimination, platform: str) -> int | None:
     """``elimination.block_size(platform)``; an elimination of a user's written before the
     platform was an argument (``block_size(self)``) is asked without it."""
-    if not inspect.signature(elimination.block_size).parameters:
-        return elimination.block_size()
-    return elimination.block_size(platform)
+    try:
+        old = not inspect.signature(elimination.block_size).parameters
+    except (TypeError, ValueError):  # a callable without a signature: today's form
+        old = False
+    return elimination.block_size() if old else elimination.block_size(platform)
 
 
 def compiler_options(plan: solvers.Plan, differentiated: bool, platform: str) -> dict[str, object] | None:

@@ -212,7 +212,7 @@ def _numpy_scalar(match: re.Match) -> str:
     try:
         value = ast.literal_eval(match.group(2))
         return repr(kind(value).item()) if isinstance(kind, type) and issubclass(kind, np.generic) else match.group(0)
-    except (ValueError, SyntaxError, TypeError):
+    except (ValueError, SyntaxError, TypeError, OverflowError, MemoryError, RecursionError):
         return match.group(0)
 
 
@@ -230,11 +230,10 @@ def _setting(text: str, default) -> str:
     matches no identity of today's)."""
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+        same = isinstance(value, bool) == isinstance(default, bool) and isinstance(value, int | float)
+        return repr(type(default)(value)) if same else text
+    except (ValueError, SyntaxError, TypeError, OverflowError, MemoryError, RecursionError):
         return text
-    kind = type(default)
-    same = isinstance(value, bool) == isinstance(default, bool) and isinstance(value, int | float)
-    return repr(kind(value)) if same else text
 
 
 def _valid_meta(meta: dict | None) -> bool:
