@@ -125,7 +125,6 @@ def compiler_options(plan: solvers.Plan, differentiated: bool, platform: str) ->
     return plan.elimination.cpu_compiler_options(differentiated) or None
 
 
-
 def batched_kernel(model: Model, names: tuple[str, ...], gradients: tuple[str, ...], dtype: np.dtype,
                    solver: str | solvers.Solver = "auto", rho: bool = True, fluctuations: bool = False, *,
                    fallback: bool = False, platform: str | None = None):
