@@ -204,6 +204,11 @@ def recorded_solver(text) -> str:
     return _identity(kind, dict(item.split("=", 1) for item in fields.split(", ") if "=" in item))
 
 
+UNREADABLE = (ValueError, SyntaxError, TypeError, OverflowError, MemoryError, RecursionError)
+"""What reading a damaged record's value may raise (``ast.literal_eval``, a NumPy scalar of it,
+a conversion to the setting's type): such a value stays as written."""
+
+
 def _numpy_scalar(match: re.Match) -> str:
     """A NumPy 2 scalar's repr (``np.float32(1e-06)``) as the Python number it stores, as
     today's identity writes it (``9.999999974752427e-07``); left as written where it does not
@@ -212,7 +217,7 @@ def _numpy_scalar(match: re.Match) -> str:
     try:
         value = ast.literal_eval(match.group(2))
         return repr(kind(value).item()) if isinstance(kind, type) and issubclass(kind, np.generic) else match.group(0)
-    except (ValueError, SyntaxError, TypeError, OverflowError, MemoryError, RecursionError):
+    except UNREADABLE:
         return match.group(0)
 
 
@@ -232,7 +237,7 @@ def _setting(text: str, default) -> str:
         value = ast.literal_eval(text)
         same = isinstance(value, bool) == isinstance(default, bool) and isinstance(value, int | float)
         return repr(type(default)(value)) if same else text
-    except (ValueError, SyntaxError, TypeError, OverflowError, MemoryError, RecursionError):
+    except UNREADABLE:
         return text
 
 
