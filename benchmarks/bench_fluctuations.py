@@ -55,7 +55,7 @@ def sweep_chunk(model, fluctuations: bool) -> int:
 
     fn = batched_kernel(model, tuple(model.parameters), (), np.dtype("float64"), "auto", False,
                         fluctuations=fluctuations)
-    per_point = devices.bytes_per_point(fn, len(model.parameters), np.float64, jax.devices())
+    per_point = devices.probe(fn, len(model.parameters), np.float64, jax.devices())[0]
     return devices.auto_chunk_size(per_point, jax.devices()[0].platform, 1, 1 << 30, (1 << 30,))
 
 

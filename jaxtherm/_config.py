@@ -119,3 +119,39 @@ def single_threaded_lapack() -> bool:
         return False
     os.environ[LAPACK_THREADS] = "1"
     return True
+
+
+CPU_DEVICES_FLAG = "--xla_force_host_platform_device_count"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def split_cpu(n: int | None = None) -> bool:
+    """Make the CPU ``n`` JAX devices (default: one per usable core, ``usable_cores``), so that a
+    sweep can share its chunks over the cores (``jaxtherm.sweep.devices``: a large model's kernel
+    keeps one core busy, so each device adds one). Unused devices cost nothing.
+
+    Takes effect only before JAX starts its CPU backend (the first array or device query); the
+    count a user gave ``XLA_FLAGS`` (``--xla_force_host_platform_device_count``) is kept. The
+    command line's ``jaxtherm run`` calls it (``--cpu-devices``); in Python it is opt-in.
+
+    Returns:
+        Whether the CPU is split as asked from now on.
+    """
+    if CPU_DEVICES_FLAG in os.environ.get("XLA_FLAGS", ""):
+        return False
+    n = usable_cores() if n is None else int(n)
+    raise_if(n < 1, ValueError(f"the CPU is split into at least one device, got {n}"))
+    try:
+        jax.config.update("jax_num_cpu_devices", n)
+    except RuntimeError:  # JAX's backends have started: too late
+        return False
+    except AttributeError:  # a JAX before that option: the flag XLA reads when the backend starts
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {CPU_DEVICES_FLAG}={n}".strip()
+    return True

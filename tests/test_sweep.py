@@ -107,19 +107,21 @@ def test_dense_solver_sweep_equals_reduced(tmp_path):
     assert (da["status"] == 0).all() and (db["status"] == 0).all()
 
 
-def on_one_and_two_devices(text: str, tmp_path, chunk_size: int) -> tuple[dict, dict]:
+def on_one_and_two_devices(text: str, tmp_path, chunk_size: int, two: bool = True) -> tuple[dict, dict]:
     """``read_all`` of the sweep ``text`` run by the command line on one device and on two
-    (host) devices, both at XLA's default compiler level, as users' sweeps run: with LLVM's
-    optimisations off (the other tests' setting, tests/conftest.py) the halves of a chunk round
-    differently from the whole. Checks that the summary says two devices where there were two."""
+    (``--cpu-devices``: the CPU split in two), both at XLA's default compiler level, as users'
+    sweeps run: with LLVM's optimisations off (the other tests' setting, tests/conftest.py) the
+    halves of a chunk round differently from the whole. Checks that the summary says two devices
+    where there were two (``two``: where the run asked for two keeps them); a run that does not
+    end in two minutes fails (a deadlock)."""
     spec = tmp_path / "two_devices.toml"
     spec.write_text(text)
-    for name, flags in [("two.h5", ["--xla_force_host_platform_device_count=2"]), ("one.h5", [])]:
+    for name, n in [("two.h5", 2), ("one.h5", 1)]:
         res = subprocess.run([sys.executable, "-m", "jaxtherm", "run", str(spec), "-o", str(tmp_path / name),
-                              "--chunk-size", str(chunk_size), "-q"], capture_output=True, text=True,
-                             env=default_compiler_env(*flags))
+                              "--chunk-size", str(chunk_size), "--cpu-devices", str(n), "-q"], capture_output=True,
+                             text=True, env=default_compiler_env(), timeout=120)
         assert res.returncode == 0, res.stderr
-        assert ("on 2 devices" in res.stdout) == (name == "two.h5")
+        assert ("on 2 devices" in res.stdout) == (n == 2 and two)
     return read_all(tmp_path / "one.h5"), read_all(tmp_path / "two.h5")
 
 
@@ -130,6 +132,87 @@ def test_sharded_over_two_devices_equals_one_device(tmp_path):
     assert set(da) == set(db) and (da["status"] == 0).all()
     for k in da:
         np.testing.assert_array_equal(da[k], db[k], err_msg=k)
+
+
+GLOBAL_CHAIN = """
+[model]
+name = "qubit_chain"
+n = 3
+coupling = "global"
+[parameters]
+omega = 1.0
+T_c = 0.5
+gamma_h = 0.1
+gamma_c = 0.1
+[axes]
+g = { linspace = [0.1, 1.0, 16] }
+T_h = { linspace = [0.5, 3.0, 4] }
+[output]
+gradients = ["g"]
+"""
+
+
+def test_a_kernel_that_calls_lapack_on_two_devices_ends_and_equals_one_device(tmp_path):
+    """The global chain's kernel calls LAPACK (the eigenbasis of H, an LU of the sector). With
+    jaxlib 0.10.x two devices running it at once deadlocked XLA's CPU thread pool (every
+    run of this sweep hung); with those releases such a sweep now runs on one device
+    (``jaxtherm.sweep.executor.LocalEngine``). The file is bitwise the one-device file, and
+    its currents obey the first law and the second."""
+    from jaxtherm.sweep.devices import lapack_blocks_pool
+
+    da, db = on_one_and_two_devices(GLOBAL_CHAIN, tmp_path, 8, two=not lapack_blocks_pool())
+    assert set(da) == set(db) and (da["status"] == 0).all()
+    for k in da:
+        np.testing.assert_array_equal(da[k], db[k], err_msg=k)
+    np.testing.assert_allclose(da["J_h"] + da["J_c"], 0.0, atol=1e-12 * np.abs(da["J_h"]).max())
+    assert (da["sigma"] >= -1e-14).all() and (da["J_h"][:, 1:] > 0).all()  # T_h > T_c from the second column
+
+
+def test_a_compiled_lapack_kernel_runs_on_one_device_of_a_split_cpu():
+    """``compile_kernel`` of a kernel that calls LAPACK (a chain's LU: the fallback of the staged
+    plans, compiled while a sweep shares its chunks) on two CPU devices ends, on inputs split
+    over both, and gives the one-device values (the global chain's sweep above deadlocked)."""
+    code = ("import jax, numpy as np\nimport jaxtherm\nfrom jaxtherm.kernel.batch import ChunkRunner\n"
+            "from jaxtherm.sweep import devices\n"
+            "devs = jax.local_devices(); assert len(devs) == 2\n"
+            "m = jaxtherm.qubit_chain(3, 'global'); names = tuple(m.parameters)\n"
+            "fixed = {'omega': 1.0, 'beta_h': 0.5, 'beta_c': 2.0, 'gamma_h': 0.3, 'gamma_c': 0.3}\n"
+            "args = [np.linspace(0.5, 1.5, 64) if n == 'g' else np.full(64, fixed[n]) for n in names]\n"
+            "runner = ChunkRunner(m, names, (), np.float64, 'lu', False, False, platform='cpu', devices=2)\n"
+            "two = devices.compile_kernel(runner.jitted(), len(names), 64, np.float64, devs)\n"
+            "one = devices.compile_kernel(runner.jitted(), len(names), 64, np.float64, devs[:1])\n"
+            "for _ in range(20):\n"
+            "    a, b = two(*devices.place(args, devs)), one(*devices.place(args, devs[:1]))\n"
+            "    for k in ('J_h', 'J_c', 'sigma'):\n"
+            "        np.testing.assert_array_equal(np.asarray(a[k]), np.asarray(b[k]))\n"
+            "j_h, j_c = np.asarray(a['J_h']), np.asarray(a['J_c'])\n"
+            "assert (np.asarray(a['status']) == 0).all() and (j_h > 0).all()  # hot to cold\n"
+            "np.testing.assert_allclose(j_h + j_c, 0, atol=1e-12 * j_h.max())  # the first law\n")
+    root = Path(__file__).resolve().parent.parent
+    env = dict(default_compiler_env("--xla_force_host_platform_device_count=2"), PYTHONPATH=str(root))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root, timeout=180)
+    assert res.returncode == 0, res.stderr
+
+
+def test_a_sweep_shares_its_chunks_over_a_split_cpu_only_for_a_large_model():
+    """``for_sweep``: all of a split CPU's devices for a sector of ``CPU_SHARED_UNKNOWNS`` unknowns
+    or more, the first below; a count asked for is given (at most all)."""
+    from jaxtherm.sweep import devices
+
+    class Cpu:
+        platform = "cpu"
+
+    class Gpu:
+        platform = "gpu"
+
+    cpus, gpus = [Cpu(), Cpu()], [Gpu(), Gpu()]
+    big, small = devices.CPU_SHARED_UNKNOWNS, devices.CPU_SHARED_UNKNOWNS - 1
+    assert devices.for_sweep(cpus, big) == cpus and devices.for_sweep(cpus, small) == cpus[:1]
+    assert devices.for_sweep(gpus, small) == gpus
+    assert devices.for_sweep(cpus, small, 2) == cpus and devices.for_sweep(cpus, big, 1) == cpus[:1]
+    assert devices.for_sweep(cpus, big, 8) == cpus
+    assert devices.lapack_blocks_pool("0.10.2") and devices.lapack_blocks_pool("0.11.0")
+    assert not devices.lapack_blocks_pool("0.9.2") and not devices.lapack_blocks_pool("0.11.1")
 
 
 def test_chunked_equals_unchunked(tmp_path):

@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "for large sectors, points that miss its tolerance get status 7) "
                      "(default: [run] solver, else auto)")
     run.add_argument("--device", choices=("cpu", "gpu"), help="JAX device (default: JAX's default, a GPU if visible)")
+    run.add_argument("--cpu-devices", type=int, metavar="N",
+                     help="on a CPU, split each chunk over N devices, one core each (default: one per core for a "
+                     "model of 100 unknowns or more, whose kernel keeps one core busy; one device for a smaller "
+                     "model, whose sweep is bound by writing its file)")
     run.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
                      help="compute the chunks on a Dask cluster: local:N starts N worker processes on this machine, "
                      "tcp://HOST:PORT uses a running scheduler (e.g. a dask-jobqueue SLURMCluster's); this process "
@@ -370,11 +374,12 @@ def _run_sweep(args, box: list) -> int:
     try:
         spec = _load_spec(load_spec, spec_path)
         if args.dry_run:
-            found = dry_run(spec, output=args.output, chunk_size=args.chunk_size, device=args.device, solver=args.solver)
+            found = dry_run(spec, output=args.output, chunk_size=args.chunk_size, device=args.device, solver=args.solver,
+                            cpu_devices=args.cpu_devices)
             print(found)
             return EXIT_USAGE if found.refused else 0
         summary = run_sweep(spec, output=args.output, chunk_size=args.chunk_size, resume=args.resume,
-                            force=args.force, device=args.device, solver=args.solver,
+                            force=args.force, device=args.device, cpu_devices=args.cpu_devices, solver=args.solver,
                             progress=not args.quiet, cluster=args.cluster, state=state)
     except (SystemExit, KeyboardInterrupt) as err:  # a user factory's, reported by run_sweep for its import
         print(f"jaxtherm run: error: {_factory_failure(err)}", file=sys.stderr)
@@ -397,6 +402,8 @@ def _run_arguments_problem(args, spec_path: Path) -> str | None:
     """What is wrong with ``jaxtherm run``'s arguments before the spec is read, or ``None``."""
     if args.chunk_size is not None and args.chunk_size < 1:
         return f"--chunk-size: expected a positive integer; got {args.chunk_size}"
+    if args.cpu_devices is not None and args.cpu_devices < 1:
+        return f"--cpu-devices: expected a positive integer; got {args.cpu_devices}"
     return _not_a_file(spec_path, "spec") or _unknown_spec(args.spec, spec_path)
 
 
@@ -634,6 +641,8 @@ def _main(argv: list[str] | None) -> int:
     _config.use_compilation_cache()  # a repeat run loads its kernels instead of compiling them
     _config.single_threaded_lapack()  # small LAPACK calls, one point after another
     if args.command == "run":
+        if args.cpu_devices is None or args.cpu_devices >= 1:  # (a bad count is refused with the other arguments)
+            _config.split_cpu(args.cpu_devices)  # one device a core, before JAX starts: a large model's sweep uses them
         return _run(args, argv) if _in_main_thread() else _run_sweep(args, [])
     if args.command in ("optimize", "fit"):
         design = _optimize if args.command == "optimize" else _fit

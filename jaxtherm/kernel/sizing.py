@@ -21,24 +21,36 @@ MAX_CHUNK = 1 << 22
 CPU_SOLVE_CHUNK = 1 << 15  # ``solve``'s chunk on a CPU (measured: docs/performance.md)
 
 
+def lower_at(fn, n_inputs: int, size: int, dtype, device=None, sharding=None):
+    """``fn`` lowered for ``n_inputs`` arrays of ``(size,)`` points of ``dtype``, on ``device``
+    (default: JAX's default device), split by ``sharding`` if given (``jax.stages.Lowered``)."""
+    shape = jax.ShapeDtypeStruct((size,), dtype, sharding=sharding) if sharding else jax.ShapeDtypeStruct((size,), dtype)
+    with jax.default_device(device or jax.devices()[0]):
+        return fn.lower(*([shape] * n_inputs))
+
+
 def compile_at(fn, n_inputs: int, size: int, dtype, device=None, sharding=None):
-    """Ahead-of-time compile of ``fn`` for ``n_inputs`` arrays of ``(size,)`` points of
-    ``dtype``, on ``device`` (default: JAX's default device), split by ``sharding`` if given.
+    """Ahead-of-time compile of ``fn`` as ``lower_at`` lowers it.
 
     Returns:
         The compiled function (``jax.stages.Compiled``)."""
-    shape = jax.ShapeDtypeStruct((size,), dtype, sharding=sharding) if sharding else jax.ShapeDtypeStruct((size,), dtype)
-    with jax.default_device(device or jax.devices()[0]):
-        return fn.lower(*([shape] * n_inputs)).compile()
+    return lower_at(fn, n_inputs, size, dtype, device, sharding).compile()
 
 
 def bytes_per_point(fn, n_inputs: int, dtype, device=None, lanes: int = 64) -> float:
     """Working set of the compiled ``fn`` per point: ``(arguments + temporaries + outputs) / P``
     from XLA's memory analysis of one compile at ``P = PROBE_POINTS`` points (rounded up to
     ``lanes``) on ``device``."""
+    return probe(fn, n_inputs, dtype, device, lanes)[0]
+
+
+def probe(fn, n_inputs: int, dtype, device=None, lanes: int = 64):
+    """``(bytes_per_point, lowered)``: the working set per point, and the program it was
+    measured on (``jax.stages.Lowered``, e.g. to read which library calls it makes)."""
     size = -(-PROBE_POINTS // lanes) * lanes
-    ma = compile_at(fn, n_inputs, size, dtype, device).memory_analysis()
-    return (ma.argument_size_in_bytes + ma.temp_size_in_bytes + ma.output_size_in_bytes) / size
+    lowered = lower_at(fn, n_inputs, size, dtype, device)
+    ma = lowered.compile().memory_analysis()
+    return (ma.argument_size_in_bytes + ma.temp_size_in_bytes + ma.output_size_in_bytes) / size, lowered
 
 
 def largest_chunk(per_point: float, platform: str, lanes: int, n_devices: int = 1) -> int:

@@ -1,9 +1,18 @@
 """Where and in what sizes a sweep runs: devices, sharding, chunk size, ahead-of-time compile.
 
-* **Devices.** A sweep uses every local device of its platform (``--device cpu|gpu``, default
+* **Devices.** A sweep uses the local devices of its platform (``--device cpu|gpu``, default
   JAX's default platform): each chunk is split evenly over them along the point axis
-  (``NamedSharding`` on a 1-D mesh), so several GPUs, or several host devices made with
-  ``XLA_FLAGS=--xla_force_host_platform_device_count=N``, share every chunk.
+  (``NamedSharding`` on a 1-D mesh), so several GPUs, or a CPU split into devices
+  (``jaxtherm run`` makes one per core, ``jaxtherm._config.split_cpu``; in Python
+  ``XLA_FLAGS=--xla_force_host_platform_device_count=N``), share every chunk. A kernel keeps
+  one core busy, so each CPU device adds a core, but sharing a chunk costs time too: on a CPU a
+  sweep uses all the devices only where its largest model's sector has ``CPU_SHARED_UNKNOWNS``
+  unknowns or more, one device below, unless told how many (``for_sweep``; measured in
+  ``docs/performance.md``). **LAPACK on several CPU devices:** the batched LAPACK kernels of
+  jaxlib 0.10.0 to 0.11.0 split their batch over XLA's CPU thread pool and block a pool thread
+  until its parts are done; as many of them at once as the pool has threads (one per core) wait
+  for each other for ever. So with those releases a kernel that calls LAPACK (``eigh`` of a
+  global model, an LU) runs on one device of a split CPU (``compile_kernel``).
 * **Chunk size.** Throughput of the vmapped kernel peaks when one chunk's working set (inputs,
   XLA temporaries and outputs, from the compiled kernel's memory analysis) fits a budget,
   ``WORKING_SET_BUDGET`` (``jaxtherm.kernel.sizing``: a cache on a CPU, a slice of memory on a
@@ -20,8 +29,11 @@
 
 from __future__ import annotations
 
+import re
+
 import jax
 import jax.numpy as jnp
+import jaxlib
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -38,6 +50,34 @@ def devices(kind: str | None) -> list:
     return jax.local_devices(backend=kind) if kind else jax.local_devices()
 
 
+CPU_SHARED_UNKNOWNS = 100
+"""On a CPU, a sweep whose largest sector has fewer unknowns runs on one device: its sweep is
+bound by writing, and splitting its chunks slowed it (``docs/performance.md``)."""
+
+
+def for_sweep(devs: list, unknowns: int, requested: int | None = None) -> list:
+    """The devices a sweep shares its chunks over, of ``devs`` (``devices``): ``requested`` of
+    them if given (at most all), else on a CPU all where the largest sector of the sweep's
+    models has at least ``CPU_SHARED_UNKNOWNS`` unknowns (``unknowns``) and the first
+    otherwise, and on an accelerator all."""
+    if requested is not None:
+        return devs[:max(1, requested)]
+    if devs[0].platform == "cpu" and unknowns < CPU_SHARED_UNKNOWNS:
+        return devs[:1]
+    return devs
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", version)[:3])
+
+
+def lapack_blocks_pool(version: str | None = None) -> bool:
+    """Whether jaxlib (``version``, default the installed one) has the batched LAPACK kernels that
+    block XLA's CPU thread pool (0.10.0 up to 0.11.1, where open-source builds no longer run
+    the batch in parallel): see the module docstring."""
+    return (0, 10, 0) <= _release(version or jaxlib.__version__) < (0, 11, 1)
+
+
 def sharding(devs: list) -> NamedSharding | None:
     """Split the point axis over ``devs``; ``None`` for a single device."""
     if len(devs) == 1:
@@ -46,12 +86,20 @@ def sharding(devs: list) -> NamedSharding | None:
 
 
 def compile_kernel(fn, n_inputs: int, size: int, dtype, devs: list):
-    """Ahead-of-time compile ``fn`` for ``n_inputs`` arrays of ``(size,)`` points.
+    """Ahead-of-time compile ``fn`` for ``n_inputs`` arrays of ``(size,)`` points, split over
+    ``devs``; on a CPU split into devices whose jaxlib's LAPACK blocks the thread pool
+    (``lapack_blocks_pool``), a kernel that calls LAPACK for ``devs[0]`` alone.
 
     Returns:
-        The compiled function; it takes arrays placed by ``place``.
+        The compiled function; it takes arrays placed by ``place`` (moved to ``devs[0]`` first
+        where it runs there alone).
     """
-    return sizing.compile_at(fn, n_inputs, size, dtype, devs[0], sharding(devs))
+    split = sharding(devs)
+    lowered = sizing.lower_at(fn, n_inputs, size, dtype, devs[0], split)
+    if not (split is not None and blocks_pool(lowered, devs)):
+        return lowered.compile()
+    alone = sizing.compile_at(fn, n_inputs, size, dtype, devs[0])
+    return lambda *args: alone(*jax.device_put(list(args), devs[0]))
 
 
 class HostInputs:
@@ -143,16 +191,26 @@ def place(arrays: list[np.ndarray], devs: list) -> list:
     return list(jax.device_put(list(arrays), sh if sh else devs[0]))
 
 
-def bytes_per_point(fn, n_inputs: int, dtype, devs: list) -> float:
-    """Working set of the compiled kernel per point on ``devs[0]`` (``sizing.bytes_per_point``)."""
-    return sizing.bytes_per_point(fn, n_inputs, dtype, devs[0], LANES)
+def blocks_pool(lowered, devs: list) -> bool:
+    """Whether the program ``lowered`` (``jax.stages.Lowered``) could deadlock ``devs``, a CPU
+    split into devices whose jaxlib's LAPACK blocks the thread pool (``lapack_blocks_pool``):
+    whether it calls LAPACK there."""
+    return (len(devs) > 1 and devs[0].platform == "cpu" and lapack_blocks_pool()
+            and "lapack_" in lowered.as_text())
+
+
+def probe(fn, n_inputs: int, dtype, devs: list) -> tuple[float, bool]:
+    """The compiled kernel's working set per point on ``devs[0]`` (``sizing.probe``), and whether
+    it would run on ``devs[0]`` alone (``blocks_pool``)."""
+    per_point, lowered = sizing.probe(fn, n_inputs, dtype, devs[0], LANES)
+    return per_point, blocks_pool(lowered, devs)
 
 
 def auto_chunk_size(per_point: float, platform: str, n_devices: int, n_points: int, shape: tuple[int, ...]) -> int:
     """Chunk size for a sweep (see the module docstring).
 
     Args:
-        per_point: working set in bytes per point (``bytes_per_point``).
+        per_point: working set in bytes per point (``probe``).
         platform: ``"cpu"`` or ``"gpu"`` (others use the CPU budget).
         n_devices: devices sharing each chunk. They share one budget: on a CPU host devices
             share the caches, and on GPUs a chunk this size already fills each device.

@@ -18,7 +18,8 @@ import jax
 import numpy as np
 
 from jaxtherm import solvers
-from jaxtherm.kernel.batch import ChunkRunner, padded
+from jaxtherm.kernel import sizing
+from jaxtherm.kernel.batch import LANES, ChunkRunner, padded
 from jaxtherm.sweep import devices, grid, outputs
 from jaxtherm.sweep.study import Study
 
@@ -33,21 +34,24 @@ class WorkingSet:
 
 
 class LocalEngine:
-    """Compute chunks on this process's devices (all local devices of ``device``'s platform).
+    """Compute chunks on this process's devices (the local devices of ``device``'s platform that
+    ``jaxtherm.sweep.devices.for_sweep`` picks for the study).
 
     Args:
         study: the resolved sweep.
         solver: a solver name or object (``jaxtherm.solvers``).
         device: ``"cpu"``, ``"gpu"`` or ``None`` (JAX's default platform).
+        n_devices: how many of them to share the chunks over (``None``: ``for_sweep``'s choice).
 
     Raises:
         RuntimeError: JAX sees no device of that kind.
     """
 
-    def __init__(self, study: Study, solver, device: str | None):
+    def __init__(self, study: Study, solver, device: str | None, n_devices: int | None = None):
         self.study, self.solver = study, solvers.get(solver)
         self.output = outputs.for_study(study)  # what a chunk's outputs become on the host
-        self.devs = devices.devices(device)
+        unknowns = max(self.solver.plan(m).size - 1 for m in study.models)
+        self.devs = devices.for_sweep(devices.devices(device), unknowns, n_devices)
         self.dtype = np.dtype(study.spec.dtype)
         self.size = self.compiled_size = 0
         self.inputs: devices.HostInputs | None = None  # made by ``prepare``
@@ -55,6 +59,7 @@ class LocalEngine:
         self.compile_in_loop = 0.0  # compiled inside the sweep loop (a pivoted fallback kernel)
         self.n_devices, self.where = len(self.devs), ""
         self._runners: dict[int, ChunkRunner] = {}  # model index -> its chunk runner
+        self._settled = False  # (``_settle``)
 
     @property
     def description(self) -> str:
@@ -85,15 +90,34 @@ class LocalEngine:
         """Bytes per point of the largest model's compiled kernel (one probe compile per model).
         On a GPU, where memory is a hard limit, the fallback kernel, which runs in the same
         chunks, is probed too; on a CPU the budget is a cache size, and a chunk that falls back
-        only runs slower."""
+        only runs slower, and there a kernel that would run on one device of a split CPU
+        (``devices.blocks_pool``) makes the whole sweep run on one, as one device's program."""
         first = {m.name: i for i, m in reversed(list(enumerate(self.study.models)))}.values()
         gpu = self.devs[0].platform != "cpu"
         kernels = [k for i in first for k in (self.runner(i).kernels() if gpu else self.runner(i).kernels()[:1])]
-        per_point = max(devices.bytes_per_point(k, len(self.study.names), self.dtype, self.devs) for k in kernels)
-        return WorkingSet(per_point, self.devs[0].platform, len(self.devs))
+        probes = [devices.probe(k, len(self.study.names), self.dtype, self.devs) for k in kernels]
+        self._settle(any(alone for _, alone in probes))
+        return WorkingSet(max(per_point for per_point, _ in probes), self.devs[0].platform, len(self.devs))
+
+    def _settle(self, alone: bool | None = None) -> None:
+        """Run on one device where a model's kernel would run on one device of a split CPU
+        (``devices.blocks_pool``), as one device's program, not one that splits a chunk's blocks
+        over devices it does not have. ``alone``: found by the working set's probe; else each
+        model's kernel is lowered (for a few points) to find it."""
+        if self._settled or len(self.devs) == 1 or self.devs[0].platform != "cpu" or not devices.lapack_blocks_pool():
+            return
+        if alone is None:
+            n = len(self.study.names)
+            alone = any(devices.blocks_pool(sizing.lower_at(self.runner(i).jitted(), n, LANES, self.dtype, self.devs[0]),
+                                            self.devs) for i in range(len(self.study.models)))
+        self._settled = True
+        if alone:
+            self.devs, self.n_devices = self.devs[:1], 1
+            self._runners.clear()  # their kernels split a chunk's blocks over two devices
 
     def prepare(self, size: int, eager: bool = True) -> None:
         """Fix the chunk size; compile every model's kernel now (``eager``) or at its first chunk."""
+        self._settle()
         lanes = max(self.runner(i).lanes for i in range(len(self.study.models)))  # LANES if any needs it
         self.size, self.compiled_size = size, padded(size, len(self.devs), lanes)
         spec = self.study.spec

@@ -143,11 +143,12 @@ def _compile_note(study: Study) -> str:
     return f"compiling the kernel of {names} ({when})…"
 
 
-def _engine(study: Study, solver, device: str | None, cluster):
-    """Where the chunks run: this process (``cluster`` is ``None``) or a Dask cluster."""
+def _engine(study: Study, solver, device: str | None, cluster, cpu_devices: int | None = None):
+    """Where the chunks run: this process (``cluster`` is ``None``; on ``cpu_devices`` of a CPU's
+    devices where given) or a Dask cluster."""
     if cluster is None:
         try:
-            return LocalEngine(study, solver, device)
+            return LocalEngine(study, solver, device, cpu_devices if device != "gpu" else None)
         except RuntimeError as err:
             raise guard.RunRefused(f"--device {device}: no {device.upper()} visible to JAX ({err}); "
                                   "install jaxtherm[gpu] on a machine with a CUDA GPU, or use --device cpu") from None
@@ -200,6 +201,7 @@ def run_sweep(
     resume: bool = False,
     force: bool = False,
     device: str | None = None,
+    cpu_devices: int | None = None,
     solver: str | None = None,
     progress: bool = True,
     stream=None,
@@ -209,6 +211,9 @@ def run_sweep(
     """Run a sweep into its HDF5 file (see the module docstring).
 
     Args:
+        cpu_devices: on a CPU, share each chunk over this many of JAX's CPU devices (at most
+            all; ``jaxtherm._config.split_cpu`` makes them); ``None``: all of them for a large
+            model, one for a small one (``jaxtherm.sweep.devices.for_sweep``).
         cluster: compute the chunks on a Dask cluster (``.cluster``): ``"local:N"`` (N worker
             processes on this machine), ``"tcp://HOST:PORT"`` (a running scheduler), or a
             ``distributed.Client``; ``None`` (default) computes in this process. This process
@@ -240,7 +245,7 @@ def run_sweep(
     solver_used = ", ".join(dict.fromkeys(solvers.identity(p.solver) for p in plans))
 
     # the devices (or the cluster) before the decision: nothing is started for a run that cannot start
-    engine = _engine(study, solver, device, cluster)
+    engine = _engine(study, solver, device, cluster, cpu_devices)
     try:
         with guard.exclusive_lock(out):
             state.lock = guard.lock_path(out)
@@ -336,7 +341,7 @@ def _duration(seconds: float) -> str:
 
 
 def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_size: int | None = None,
-            device: str | None = None, solver: str | None = None) -> DryRun:
+            device: str | None = None, solver: str | None = None, cpu_devices: int | None = None) -> DryRun:
     """Size, free space, chunk size and a timed probe of a sweep, creating no file (no results
     file, journal, lock or directory; JAX's compilation cache may gain an entry).
 
@@ -352,7 +357,7 @@ def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_s
         size.check(study, out)
     except guard.RunRefused as err:
         return DryRun(spec.source, out, estimate, str(err).split(": ", 1)[-1])
-    engine = _engine(study, solvers.get(spec.solver), device, None)
+    engine = _engine(study, solvers.get(spec.solver), device, None, cpu_devices)
     t = time.perf_counter()
     output = outputs.for_study(study)
     chunk = _compile(study, output, None, chunk_size, engine)
