@@ -1,4 +1,5 @@
-"""Numerical precision and the compilation cache: the only module that writes ``jax.config``.
+"""Numerical precision, the compilation cache, LAPACK's threads and the CPU's devices
+(``split_cpu``): the only module that writes ``jax.config``.
 
 jaxtherm computes in float64 by default: near equilibrium the heat currents are differences
 of nearly equal populations, and float32 loses them. Importing jaxtherm therefore enables
@@ -132,21 +133,29 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def split_cpu(n: int | None = None) -> bool:
-    """Make the CPU ``n`` JAX devices (default: one per usable core, ``usable_cores``), so that a
-    sweep can share its chunks over the cores (``jaxtherm.sweep.devices``: a large model's kernel
-    keeps one core busy, so each device adds one). Unused devices cost nothing.
+MAX_CPU_DEVICES = 8
+"""``split_cpu``'s default is at most this many devices: a chunk holds at least 64 points a device
+(``jaxtherm.kernel.batch.LANES``), and more devices than measured (2) would grow it, and the
+memory a large model's sweep takes, with the machine; ``--cpu-devices`` may ask for more."""
 
-    Takes effect only before JAX starts its CPU backend (the first array or device query); the
-    count a user gave ``XLA_FLAGS`` (``--xla_force_host_platform_device_count``) is kept. The
-    command line's ``jaxtherm run`` calls it (``--cpu-devices``); in Python it is opt-in.
+
+def split_cpu(n: int | None = None) -> bool:
+    """Make the CPU ``n`` JAX devices (default: one per usable core, ``usable_cores``, at most
+    ``MAX_CPU_DEVICES``), so that a sweep can share its chunks over the cores
+    (``jaxtherm.sweep.devices``: a large model's kernel keeps one core busy, so each device adds
+    one). Unused devices cost nothing.
+
+    Takes effect only before JAX starts its CPU backend (the first array or device query); a
+    count the user gave JAX (``XLA_FLAGS``' ``--xla_force_host_platform_device_count``, or
+    ``JAX_NUM_CPU_DEVICES``) is kept. The command line's ``jaxtherm run`` calls it
+    (``--cpu-devices``); in Python it is opt-in.
 
     Returns:
         Whether the CPU is split as asked from now on.
     """
-    if CPU_DEVICES_FLAG in os.environ.get("XLA_FLAGS", ""):
+    if CPU_DEVICES_FLAG in os.environ.get("XLA_FLAGS", "") or "JAX_NUM_CPU_DEVICES" in os.environ:
         return False
-    n = usable_cores() if n is None else int(n)
+    n = min(usable_cores(), MAX_CPU_DEVICES) if n is None else int(n)
     raise_if(n < 1, ValueError(f"the CPU is split into at least one device, got {n}"))
     try:
         jax.config.update("jax_num_cpu_devices", n)

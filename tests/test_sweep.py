@@ -196,7 +196,8 @@ def test_a_compiled_lapack_kernel_runs_on_one_device_of_a_split_cpu():
 
 def test_a_sweep_shares_its_chunks_over_a_split_cpu_only_for_a_large_model():
     """``for_sweep``: all of a split CPU's devices for a sector of ``CPU_SHARED_UNKNOWNS`` unknowns
-    or more, the first below; a count asked for is given (at most all)."""
+    or more whose points are not chained (Krylov's warm starts), the first otherwise; a count
+    asked for is given (at most all); an accelerator's devices all."""
     from jaxtherm.sweep import devices
 
     class Cpu:
@@ -208,11 +209,12 @@ def test_a_sweep_shares_its_chunks_over_a_split_cpu_only_for_a_large_model():
     cpus, gpus = [Cpu(), Cpu()], [Gpu(), Gpu()]
     big, small = devices.CPU_SHARED_UNKNOWNS, devices.CPU_SHARED_UNKNOWNS - 1
     assert devices.for_sweep(cpus, big) == cpus and devices.for_sweep(cpus, small) == cpus[:1]
-    assert devices.for_sweep(gpus, small) == gpus
-    assert devices.for_sweep(cpus, small, 2) == cpus and devices.for_sweep(cpus, big, 1) == cpus[:1]
-    assert devices.for_sweep(cpus, big, 8) == cpus
-    assert devices.lapack_blocks_pool("0.10.2") and devices.lapack_blocks_pool("0.11.0")
-    assert not devices.lapack_blocks_pool("0.9.2") and not devices.lapack_blocks_pool("0.11.1")
+    assert devices.for_sweep(cpus, big, chained=True) == cpus[:1]
+    assert devices.for_sweep(gpus, small) == gpus and devices.for_sweep(gpus, big, True, requested=1) == gpus
+    assert devices.for_sweep(cpus, small, requested=2) == cpus and devices.for_sweep(cpus, big, requested=1) == cpus[:1]
+    assert devices.for_sweep(cpus, big, True, requested=8) == cpus
+    assert devices.lapack_blocks_pool("0.10.2") and devices.lapack_blocks_pool("0.11.2")
+    assert not devices.lapack_blocks_pool("0.9.2") and not devices.lapack_blocks_pool("0.4.30")
 
 
 def test_chunked_equals_unchunked(tmp_path):

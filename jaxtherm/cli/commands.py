@@ -177,9 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: [run] solver, else auto)")
     run.add_argument("--device", choices=("cpu", "gpu"), help="JAX device (default: JAX's default, a GPU if visible)")
     run.add_argument("--cpu-devices", type=int, metavar="N",
-                     help="on a CPU, split each chunk over N devices, one core each (default: one per core for a "
-                     "model of 100 unknowns or more, whose kernel keeps one core busy; one device for a smaller "
-                     "model, whose sweep is bound by writing its file)")
+                     help="on a CPU, split each chunk over N devices, one core each (default: one per core, up to 8, "
+                     "for a model of 100 unknowns or more solved by a direct elimination, whose kernel keeps one "
+                     "core busy; else one device: a small model's sweep is bound by writing its file, Krylov's "
+                     "points are chained by warm starts, and with jaxlib 0.10 a kernel calling LAPACK stays on one)")
     run.add_argument("--cluster", metavar="local:N|tcp://HOST:PORT",
                      help="compute the chunks on a Dask cluster: local:N starts N worker processes on this machine, "
                      "tcp://HOST:PORT uses a running scheduler (e.g. a dask-jobqueue SLURMCluster's); this process "
@@ -400,10 +401,13 @@ def _run_sweep(args, box: list) -> int:
 
 def _run_arguments_problem(args, spec_path: Path) -> str | None:
     """What is wrong with ``jaxtherm run``'s arguments before the spec is read, or ``None``."""
+    from jaxtherm import _config
+
     if args.chunk_size is not None and args.chunk_size < 1:
         return f"--chunk-size: expected a positive integer; got {args.chunk_size}"
-    if args.cpu_devices is not None and args.cpu_devices < 1:
-        return f"--cpu-devices: expected a positive integer; got {args.cpu_devices}"
+    if args.cpu_devices is not None and not 1 <= args.cpu_devices <= _config.usable_cores():
+        return (f"--cpu-devices: expected 1 to {_config.usable_cores()}, the cores this process may use; "
+                f"got {args.cpu_devices}")
     return _not_a_file(spec_path, "spec") or _unknown_spec(args.spec, spec_path)
 
 
@@ -640,8 +644,8 @@ def _main(argv: list[str] | None) -> int:
 
     _config.use_compilation_cache()  # a repeat run loads its kernels instead of compiling them
     _config.single_threaded_lapack()  # small LAPACK calls, one point after another
-    if args.command == "run":
-        if args.cpu_devices is None or args.cpu_devices >= 1:  # (a bad count is refused with the other arguments)
+    if args.command == "run" and not args.cluster:  # (the workers compute: this process only writes)
+        if args.cpu_devices is None or 1 <= args.cpu_devices <= _config.usable_cores():  # else refused below
             _config.split_cpu(args.cpu_devices)  # one device a core, before JAX starts: a large model's sweep uses them
         return _run(args, argv) if _in_main_thread() else _run_sweep(args, [])
     if args.command in ("optimize", "fit"):

@@ -115,7 +115,8 @@ def _engine(job: ChunkJob) -> LocalEngine:
 def probe(job: ChunkJob, working_set: bool) -> tuple[str, WorkingSet | None]:
     """On a worker: its devices, and (``working_set``) the kernels' bytes per point there."""
     engine = _engine(job)
-    return engine.description, engine.working_set() if working_set else None
+    measured = engine.working_set() if working_set else None  # (may leave the engine fewer devices)
+    return engine.description, measured
 
 
 def compute(job: ChunkJob, chunk: grid.Chunk) -> tuple[dict, float]:

@@ -7,12 +7,15 @@
   ``XLA_FLAGS=--xla_force_host_platform_device_count=N``), share every chunk. A kernel keeps
   one core busy, so each CPU device adds a core, but sharing a chunk costs time too: on a CPU a
   sweep uses all the devices only where its largest model's sector has ``CPU_SHARED_UNKNOWNS``
-  unknowns or more, one device below, unless told how many (``for_sweep``; measured in
-  ``docs/performance.md``). **LAPACK on several CPU devices:** the batched LAPACK kernels of
-  jaxlib 0.10.0 to 0.11.0 split their batch over XLA's CPU thread pool and block a pool thread
-  until its parts are done; as many of them at once as the pool has threads (one per core) wait
-  for each other for ever. So with those releases a kernel that calls LAPACK (``eigh`` of a
-  global model, an LU) runs on one device of a split CPU (``compile_kernel``).
+  unknowns or more and no kernel chains its points (Krylov's warm starts), one device
+  otherwise, unless told how many (``for_sweep``; measured in ``docs/performance.md``).
+  **LAPACK on several CPU devices:** the batched LAPACK kernels of jaxlib 0.10 split their batch
+  over XLA's CPU thread pool and block a pool thread until its parts are done; as many of them
+  at once as the pool has threads (one per core) wait for each other for ever. So with those
+  releases (``lapack_blocks_pool``) a sweep whose kernel calls LAPACK (``eigh`` of a global
+  model, an LU) runs on one device (``jaxtherm.sweep.executor.LocalEngine``), and a LAPACK
+  kernel compiled later, a staged plan's LU fallback, on the first device alone
+  (``compile_kernel``; the summary and the file still name every device of the sweep).
 * **Chunk size.** Throughput of the vmapped kernel peaks when one chunk's working set (inputs,
   XLA temporaries and outputs, from the compiled kernel's memory analysis) fits a budget,
   ``WORKING_SET_BUDGET`` (``jaxtherm.kernel.sizing``: a cache on a CPU, a slice of memory on a
@@ -55,16 +58,18 @@ CPU_SHARED_UNKNOWNS = 100
 bound by writing, and splitting its chunks slowed it (``docs/performance.md``)."""
 
 
-def for_sweep(devs: list, unknowns: int, requested: int | None = None) -> list:
-    """The devices a sweep shares its chunks over, of ``devs`` (``devices``): ``requested`` of
-    them if given (at most all), else on a CPU all where the largest sector of the sweep's
-    models has at least ``CPU_SHARED_UNKNOWNS`` unknowns (``unknowns``) and the first
-    otherwise, and on an accelerator all."""
+def for_sweep(devs: list, unknowns: int, chained: bool = False, requested: int | None = None) -> list:
+    """The devices a sweep shares its chunks over, of ``devs`` (``devices``). On an accelerator
+    all. On a CPU ``requested`` of them if given (at most all), else all where the largest sector
+    of the sweep's models has at least ``CPU_SHARED_UNKNOWNS`` unknowns (``unknowns``) and no
+    model's kernel chains its points (``chained``: one point at a time, each starting from the
+    last one's solution, so that a chunk's values would depend on how many devices share it,
+    and a file on the machine's cores), the first otherwise."""
+    if devs[0].platform != "cpu":
+        return devs
     if requested is not None:
         return devs[:max(1, requested)]
-    if devs[0].platform == "cpu" and unknowns < CPU_SHARED_UNKNOWNS:
-        return devs[:1]
-    return devs
+    return devs[:1] if chained or unknowns < CPU_SHARED_UNKNOWNS else devs
 
 
 def _release(version: str) -> tuple[int, ...]:
@@ -72,10 +77,24 @@ def _release(version: str) -> tuple[int, ...]:
 
 
 def lapack_blocks_pool(version: str | None = None) -> bool:
-    """Whether jaxlib (``version``, default the installed one) has the batched LAPACK kernels that
-    block XLA's CPU thread pool (0.10.0 up to 0.11.1, where open-source builds no longer run
-    the batch in parallel): see the module docstring."""
-    return (0, 10, 0) <= _release(version or jaxlib.__version__) < (0, 11, 1)
+    """Whether jaxlib (``version``, default the installed one) may have the batched LAPACK kernels
+    that block XLA's CPU thread pool (see the module docstring): 0.10.2 has (its sweeps on two
+    devices hung), 0.9.2 has not; later releases count as having them until one is shown not to."""
+    return _release(version or jaxlib.__version__) >= (0, 10, 0)
+
+
+def calls_lapack(lowered) -> bool:
+    """Whether the program ``lowered`` (``jax.stages.Lowered``) calls one of jaxlib's LAPACK
+    kernels: a StableHLO custom call whose target names LAPACK (``lapack_dgetrf_ffi``, …)."""
+    def operations(op):
+        for region in op.regions:
+            for block in region.blocks:
+                for inner in block.operations:
+                    yield inner
+                    yield from operations(inner)
+
+    return any(op.operation.name == "stablehlo.custom_call" and "lapack_" in str(op.attributes["call_target_name"])
+               for op in operations(lowered.compiler_ir().operation))
 
 
 def sharding(devs: list) -> NamedSharding | None:
@@ -195,8 +214,7 @@ def blocks_pool(lowered, devs: list) -> bool:
     """Whether the program ``lowered`` (``jax.stages.Lowered``) could deadlock ``devs``, a CPU
     split into devices whose jaxlib's LAPACK blocks the thread pool (``lapack_blocks_pool``):
     whether it calls LAPACK there."""
-    return (len(devs) > 1 and devs[0].platform == "cpu" and lapack_blocks_pool()
-            and "lapack_" in lowered.as_text())
+    return len(devs) > 1 and devs[0].platform == "cpu" and lapack_blocks_pool() and calls_lapack(lowered)
 
 
 def probe(fn, n_inputs: int, dtype, devs: list) -> tuple[float, bool]:

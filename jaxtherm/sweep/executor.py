@@ -19,7 +19,7 @@ import numpy as np
 
 from jaxtherm import solvers
 from jaxtherm.kernel import sizing
-from jaxtherm.kernel.batch import LANES, ChunkRunner, padded
+from jaxtherm.kernel.batch import LANES, ChunkRunner, lanes_of, padded
 from jaxtherm.sweep import devices, grid, outputs
 from jaxtherm.sweep.study import Study
 
@@ -41,7 +41,9 @@ class LocalEngine:
         study: the resolved sweep.
         solver: a solver name or object (``jaxtherm.solvers``).
         device: ``"cpu"``, ``"gpu"`` or ``None`` (JAX's default platform).
-        n_devices: how many of them to share the chunks over (``None``: ``for_sweep``'s choice).
+        n_devices: on a CPU, how many of them to share the chunks over (``None``: ``for_sweep``'s
+            choice); fewer where a kernel calls LAPACK with a jaxlib whose LAPACK blocks the
+            CPU's thread pool (``_settle``).
 
     Raises:
         RuntimeError: JAX sees no device of that kind.
@@ -50,8 +52,10 @@ class LocalEngine:
     def __init__(self, study: Study, solver, device: str | None, n_devices: int | None = None):
         self.study, self.solver = study, solvers.get(solver)
         self.output = outputs.for_study(study)  # what a chunk's outputs become on the host
-        unknowns = max(self.solver.plan(m).size - 1 for m in study.models)
-        self.devs = devices.for_sweep(devices.devices(device), unknowns, n_devices)
+        available = devices.devices(device)
+        plans = [self.solver.plan(m) for m in study.models]
+        chained = any(lanes_of(p, available[0].platform) == 1 for p in plans)  # one point at a time, warm-started
+        self.devs = devices.for_sweep(available, max(p.size - 1 for p in plans), chained, n_devices)
         self.dtype = np.dtype(study.spec.dtype)
         self.size = self.compiled_size = 0
         self.inputs: devices.HostInputs | None = None  # made by ``prepare``
