@@ -644,9 +644,11 @@ def _main(argv: list[str] | None) -> int:
 
     _config.use_compilation_cache()  # a repeat run loads its kernels instead of compiling them
     _config.single_threaded_lapack()  # small LAPACK calls, one point after another
-    if args.command == "run" and not args.cluster:  # (the workers compute: this process only writes)
-        if args.cpu_devices is None or 1 <= args.cpu_devices <= _config.usable_cores():  # else refused below
-            _config.split_cpu(args.cpu_devices)  # one device a core, before JAX starts: a large model's sweep uses them
+    if args.command == "run":
+        # one device a core, before JAX starts: a large model's sweep uses them (not with --cluster:
+        # the workers compute, this process only writes; a bad count is refused with the other arguments)
+        if not args.cluster and (args.cpu_devices is None or 1 <= args.cpu_devices <= _config.usable_cores()):
+            _config.split_cpu(args.cpu_devices)
         return _run(args, argv) if _in_main_thread() else _run_sweep(args, [])
     if args.command in ("optimize", "fit"):
         design = _optimize if args.command == "optimize" else _fit
