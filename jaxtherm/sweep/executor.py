@@ -117,7 +117,7 @@ class LocalEngine:
         self._settled = True
         if alone:
             self.devs, self.n_devices = self.devs[:1], 1
-            self._runners.clear()  # their kernels split a chunk's blocks over two devices
+            self._runners.clear()  # their kernels split a chunk's blocks over the devices
 
     def prepare(self, size: int, eager: bool = True) -> None:
         """Fix the chunk size; compile every model's kernel now (``eager``) or at its first chunk."""

@@ -148,7 +148,7 @@ def _engine(study: Study, solver, device: str | None, cluster, cpu_devices: int 
     devices where given) or a Dask cluster."""
     if cluster is None:
         try:
-            return LocalEngine(study, solver, device, cpu_devices if device != "gpu" else None)
+            return LocalEngine(study, solver, device, cpu_devices)
         except RuntimeError as err:
             raise guard.RunRefused(f"--device {device}: no {device.upper()} visible to JAX ({err}); "
                                   "install jaxtherm[gpu] on a machine with a CUDA GPU, or use --device cpu") from None
@@ -213,7 +213,7 @@ def run_sweep(
     Args:
         cpu_devices: on a CPU, share each chunk over this many of JAX's CPU devices (at most
             all; ``jaxtherm._config.split_cpu`` makes them); ``None``: all of them for a large
-            model, one for a small one (``jaxtherm.sweep.devices.for_sweep``).
+            model solved point by point independently, else one (``jaxtherm.sweep.devices.for_sweep``).
         cluster: compute the chunks on a Dask cluster (``.cluster``): ``"local:N"`` (N worker
             processes on this machine), ``"tcp://HOST:PORT"`` (a running scheduler), or a
             ``distributed.Client``; ``None`` (default) computes in this process. This process
