@@ -1,7 +1,9 @@
 """A CPU split into one device per core against one device: ``jaxtherm run SPEC --cpu-devices 1``
 against ``jaxtherm run SPEC`` (the default: one device per core, used where the largest sector
-has ``jaxtherm.sweep.devices.CPU_SHARED_UNKNOWNS`` unknowns or more), alternating in fresh
-processes, with the compilation cache warm (a first, uncounted round fills it).
+has ``jaxtherm.sweep.devices.CPU_SHARED_UNKNOWNS`` unknowns or more, no kernel chains its points
+and, with jaxlib ≥ 0.10, none calls LAPACK: ``jaxtherm.sweep.devices.for_sweep``,
+``jaxtherm.sweep.executor.LocalEngine``), alternating in fresh processes, with the compilation
+cache warm (a first, uncounted round fills it).
 
 The sweeps: ``quickstart`` and ``tur`` (bundled, pair models: one device either way by the
 rule, a check that the default costs them nothing), and four grids of 1,024 points (g × T_h,
