@@ -210,11 +210,16 @@ def place(arrays: list[np.ndarray], devs: list) -> list:
     return list(jax.device_put(list(arrays), sh if sh else devs[0]))
 
 
+def pool_at_risk(devs: list) -> bool:
+    """Whether ``devs`` are a CPU split into devices whose jaxlib's LAPACK blocks the thread pool
+    (``lapack_blocks_pool``): where a program that calls LAPACK could deadlock them."""
+    return len(devs) > 1 and devs[0].platform == "cpu" and lapack_blocks_pool()
+
+
 def blocks_pool(lowered, devs: list) -> bool:
-    """Whether the program ``lowered`` (``jax.stages.Lowered``) could deadlock ``devs``, a CPU
-    split into devices whose jaxlib's LAPACK blocks the thread pool (``lapack_blocks_pool``):
-    whether it calls LAPACK there."""
-    return len(devs) > 1 and devs[0].platform == "cpu" and lapack_blocks_pool() and calls_lapack(lowered)
+    """Whether the program ``lowered`` (``jax.stages.Lowered``) could deadlock ``devs``: they are
+    at risk (``pool_at_risk``) and it calls LAPACK."""
+    return pool_at_risk(devs) and calls_lapack(lowered)
 
 
 def probe(fn, n_inputs: int, dtype, devs: list) -> tuple[float, bool]:

@@ -108,7 +108,7 @@ class LocalEngine:
         (``devices.blocks_pool``), as one device's program, not one that splits a chunk's blocks
         over devices it does not have. ``alone``: found by the working set's probe; else each
         model's kernel is lowered (for a few points) to find it."""
-        if self._settled or len(self.devs) == 1 or self.devs[0].platform != "cpu" or not devices.lapack_blocks_pool():
+        if self._settled or not devices.pool_at_risk(self.devs):
             return
         if alone is None:
             n = len(self.study.names)
