@@ -74,12 +74,11 @@ class Stage(NamedTuple):
     """One level of an elimination or a substitution, as static index vectors; or a run of
     levels of similar sizes, each vector ``(count, width)`` (a loop over its rows, padded).
 
-    ``pivots``: the diagonal's slots, whose magnitudes are recorded and whose zeros become 1
-    (the elimination only); ``divide``/``by``: ``v[divide] /= w[by]``; then
+    ``divide``/``by``: ``v[divide] /= w[by]`` (a zero ``w[by]`` divides as 1: a zero pivot is
+    flagged, ``factor``); then
     ``v[target] −= w[factor] * v[source]`` (``w`` the factors' values; for the elimination
     ``v`` is ``w`` itself). Padding writes to a scratch row after the last one."""
 
-    pivots: np.ndarray
     divide: np.ndarray
     by: np.ndarray
     target: np.ndarray
@@ -248,7 +247,7 @@ class _Pattern:
         ti = _cat([np.repeat(b, len(r)) for b, r in zip(below, right)])  # the updates (i, k, j)
         tk = _cat([np.full(len(b) * len(r), k) for b, r, k in zip(below, right, pivots)])
         tj = _cat([np.tile(r, len(b)) for b, r in zip(below, right)])
-        return Stage(_ints(slot[pivots, pivots]), _ints(slot[ci, ck]), _ints(slot[ck, ck]), _ints(slot[ti, tj]),
+        return Stage(_ints(slot[ci, ck]), _ints(slot[ck, ck]), _ints(slot[ti, tj]),
                      _ints(slot[ti, tk]), _ints(slot[tk, tj]))
 
     @staticmethod
@@ -261,7 +260,7 @@ class _Pattern:
         ``transposed``), after ``x[divide] /= w[diagonal]``."""
         divide = _ints(divide)
         entries = [self.slot[k, i] if transposed else self.slot[i, k] for i, k in pairs]
-        return Stage(_ints([]), divide, _ints(self.slot[divide, divide]), _ints([i for i, _ in pairs]), _ints(entries),
+        return Stage(divide, _ints(self.slot[divide, divide]), _ints([i for i, _ in pairs]), _ints(entries),
                      _ints([k for _, k in pairs]))
 
     def substitutions(self, levels: list[np.ndarray]) -> tuple[list[Stage], list[Stage], list[Stage], list[Stage]]:
@@ -330,20 +329,15 @@ def _runs(stages: list[Stage]) -> list[list[Stage]]:
 def _padded(members: list[Stage], scratch: int) -> Stage:
     """One looped stage of ``members``: each field ``(len(members), width)``, the shorter ones
     padded (``divide`` and ``target`` with ``scratch``, ``by``, ``factor`` and ``source`` with row
-    0, ``pivots`` with its own first pivot)."""
-    fills = Stage(pivots=None, divide=scratch, by=0, target=scratch, factor=0, source=0)
+    0)."""
+    fills = Stage(divide=scratch, by=0, target=scratch, factor=0, source=0)
     return Stage(*[_padded_field([getattr(m, name) for m in members], getattr(fills, name)) for name in Stage._fields])
 
 
 def _padded_field(arrays: list[np.ndarray], fill) -> np.ndarray:
-    """``arrays`` stacked, each padded to the longest with ``fill`` (``None``: its own first
-    entry, 0 for an empty one)."""
+    """``arrays`` stacked, each padded to the longest with ``fill``."""
     width = max(len(a) for a in arrays)
-    rows = []
-    for a in arrays:
-        value = (a[0] if len(a) else 0) if fill is None else fill
-        rows.append(np.concatenate([a, np.full(width - len(a), value, np.int32)]))
-    return np.stack(rows).astype(np.int32)
+    return np.stack([np.concatenate([a, np.full(width - len(a), fill, np.int32)]) for a in arrays]).astype(np.int32)
 
 
 # --- the stages on a block of points, ``(slots, B)``: the batch innermost
@@ -367,45 +361,51 @@ def _put(v, index, rows, add: bool):
     return scatter(v, index[:, None], rows, _INTO_ROWS, mode=_IN_BOUNDS)
 
 
-def _apply(s: Stage, v, w, extremes):
-    """One stage (1-D index vectors) on ``v``; ``extremes``: the smallest and largest pivot
-    magnitude so far, ``(B,)`` each."""
-    if s.pivots.shape[0]:
-        p = _take(v, s.pivots)
-        magnitude = jnp.abs(p)
-        extremes = (jnp.minimum(extremes[0], jnp.min(magnitude, axis=0)), jnp.maximum(extremes[1], jnp.max(magnitude, axis=0)))
-        v = _put(v, s.pivots, jnp.where(p == 0, 1.0, p), add=False)  # finite, discarded (flagged singular)
+def _apply(s: Stage, v, w):
+    """One stage (1-D index vectors) on ``v``."""
     if s.divide.shape[0]:
-        v = _put(v, s.divide, _take(v, s.divide) / _take(v if w is None else w, s.by), add=False)
+        v = _put(v, s.divide, _take(v, s.divide) / _nonzero(_take(v if w is None else w, s.by)), add=False)
     if s.target.shape[0]:
         v = _put(v, s.target, -(_take(v if w is None else w, s.factor) * _take(v, s.source)), add=True)
-    return v, extremes
+    return v
 
 
-def _run(stages, v, w=None, extremes=None):
+def _nonzero(pivots):
+    """The pivots with zeros as 1: finite factors where a pivot vanishes (the point is flagged
+    singular, ``factor``, and its values discarded)."""
+    return jnp.where(pivots == 0, 1.0, pivots)
+
+
+def _run(stages, v, w=None):
     """Apply ``stages`` to ``v`` (``(rows + 1, B)``, the last row scratch) with the factors ``w``
-    (``v`` itself if ``None``): ``(v, extremes)``."""
-    if extremes is None:
-        extremes = (jnp.full(v.shape[1:], jnp.inf, v.dtype), jnp.zeros(v.shape[1:], v.dtype))
+    (``v`` itself if ``None``).
+
+    Every step reads ``v`` only through gathers that the scatter after it consumes: a loop body
+    that also read ``v`` elsewhere (as a reduction over its pivots did) made XLA copy the whole
+    ``v`` twice an iteration, which cost more than the 6-qubit chain's updates."""
     for s in stages:
         if s.target.ndim == 1:
-            v, extremes = _apply(s, v, w, extremes)
+            v = _apply(s, v, w)
             continue
 
-        def body(i, carry, s=s):
-            row = Stage(*(jax.lax.dynamic_index_in_dim(jnp.asarray(a), i, keepdims=False) for a in s))
-            return _apply(row, *carry[:1], w, carry[1])
+        def body(i, v, s=s):
+            return _apply(Stage(*(jax.lax.dynamic_index_in_dim(jnp.asarray(a), i, keepdims=False) for a in s)), v, w)
 
-        v, extremes = jax.lax.fori_loop(0, s.target.shape[0], body, (v, extremes))
-    return v, extremes
+        v = jax.lax.fori_loop(0, s.target.shape[0], body, v)
+    return v
 
 
 def _factor_block(st: Structure, a_values):
     """``a_values``: ``(E, B)`` entries of ``A`` → ``(values (nnz + 1, B), smallest, largest (B,))``
-    (the last row of the values is scratch)."""
+    (the last row of the values is scratch). A pivot is final once its level is reached (no
+    later update writes to it), so the pivots' magnitudes are read from the diagonal at the
+    end, and its zeros set to 1 there (the divisions took them as 1)."""
     v = _put(jnp.zeros((len(st.rows) + 1, a_values.shape[1]), a_values.dtype), st.a_slots, a_values, add=False)
-    v, (smallest, largest) = _run(st.factorisation, v)
-    return v, smallest, largest
+    v = _run(st.factorisation, v)
+    pivots = _take(v, st.diagonal)
+    magnitude = jnp.abs(pivots)
+    v = _put(v, st.diagonal, _nonzero(pivots), add=False)
+    return v, jnp.min(magnitude, axis=0), jnp.max(magnitude, axis=0)
 
 
 def _solve_block(st: Structure, values, rhs, transpose: bool):
@@ -413,7 +413,7 @@ def _solve_block(st: Structure, values, rhs, transpose: bool):
     (``values``: ``_factor_block``'s, scratch row included)."""
     x = jnp.concatenate([_take(rhs, st.order), jnp.zeros_like(rhs[:1])])  # and a scratch row
     first, second = (st.upper_transposed, st.lower_transposed) if transpose else (st.lower, st.upper)
-    x, _ = _run(first, x, values)
+    x = _run(first, x, values)
     if st.tail < st.n:
         s, end = st.n - st.tail, len(st.rows)
         block = values[end - s * s: end].reshape(s, s, -1)
@@ -423,7 +423,7 @@ def _solve_block(st: Structure, values, rhs, transpose: bool):
         t = _dense_lower(block, t, unit=True) if not transpose else _dense_lower(block, t, unit=False)
         t = _dense_upper(block, t, unit=False) if not transpose else _dense_upper(block, t, unit=True)
         x = jnp.concatenate([head, t, scratch])
-    x, _ = _run(second, x, values)
+    x = _run(second, x, values)
     return _take(x, np.argsort(st.order).astype(np.int32))
 
 
