@@ -114,6 +114,27 @@ def test_a_zero_pivot_is_flagged_and_stays_finite():
     np.testing.assert_allclose(np.asarray(x)[keep], ref, rtol=0, atol=1e-13 * np.abs(ref).max())
 
 
+def test_the_compiled_elimination_copies_no_values_inside_its_loops():
+    """Each loop of the compiled elimination updates the values in place: no ``copy`` of the
+    ``(nnz + 1, B)`` values inside a ``while`` body. A body that read the values beside its
+    scatters (a running reduction over the pivots did) was compiled with two copies of them an
+    iteration, which cost more than the updates (``docs/performance.md``, "Single changes")."""
+    p = _pattern(40, 0)
+    st = staged.structure(p, ordering.minimum_degree(p))
+    assert any(s.target.ndim == 2 for s in st.factorisation)  # there are loops to check
+    a = _matrices(p, 16, 0)[:, st.a_rows, st.a_cols]
+    text = jax.jit(jax.vmap(lambda v: staged.factor(st, v))).lower(a).compile().as_text()
+    values = f"f64[{len(st.rows) + 1},16]"
+    computation, copies = "", []
+    for line in text.splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith("{"):
+            computation = line.split()[0]
+        if values in line and " copy(" in line and computation != "ENTRY" and "fused" not in computation:
+            copies.append(computation)
+    assert " while(" in text
+    assert copies == []
+
+
 def test_threshold_order_passes_over_a_pivot_that_cancels():
     """``[[1, 1, 0], [1, 1, 1], [0, 1, 2]]``: minimum degree eliminates unknown 0 first, and the
     pivot of unknown 1 is then ``1 − 1·1/1 = 0`` for these values; the threshold order (given
