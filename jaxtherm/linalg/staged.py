@@ -74,8 +74,8 @@ class Stage(NamedTuple):
     """One level of an elimination or a substitution, as static index vectors; or a run of
     levels of similar sizes, each vector ``(count, width)`` (a loop over its rows, padded).
 
-    ``divide``/``by``: ``v[divide] /= w[by]`` (a zero ``w[by]`` divides as 1: a zero pivot is
-    flagged, ``factor``); then
+    ``divide``/``by``: ``v[divide] /= w[by]`` (in the elimination a zero pivot divides as 1; it
+    is flagged by ``Staged.factorise``); then
     ``v[target] −= w[factor] * v[source]`` (``w`` the factors' values; for the elimination
     ``v`` is ``w`` itself). Padding writes to a scratch row after the last one."""
 
@@ -296,7 +296,7 @@ def _cat(arrays: list[np.ndarray]) -> np.ndarray:
 def _grouped(stages: list[Stage], scratch: int) -> tuple[Stage, ...]:
     """Consecutive stages whose sizes (``len(target)``) lie within a factor 2 of each other
     joined into one looped stage, padded to the largest (padding reads row 0, writes
-    ``scratch``, and repeats a pivot): the 5-qubit chain's 54 levels become ~10 runs, and the
+    ``scratch``): the 5-qubit chain's 54 levels become ~10 runs, and the
     program, and its compile time, shrinks with them (``benchmarks/bench_sectors.py``)."""
     out = []
     for members in _runs(stages):
@@ -364,7 +364,8 @@ def _put(v, index, rows, add: bool):
 def _apply(s: Stage, v, w):
     """One stage (1-D index vectors) on ``v``."""
     if s.divide.shape[0]:
-        v = _put(v, s.divide, _take(v, s.divide) / _nonzero(_take(v if w is None else w, s.by)), add=False)
+        by = _nonzero(_take(v, s.by)) if w is None else _take(w, s.by)  # the factors' diagonal is non-zero
+        v = _put(v, s.divide, _take(v, s.divide) / by, add=False)
     if s.target.shape[0]:
         v = _put(v, s.target, -(_take(v if w is None else w, s.factor) * _take(v, s.source)), add=True)
     return v
@@ -372,7 +373,7 @@ def _apply(s: Stage, v, w):
 
 def _nonzero(pivots):
     """The pivots with zeros as 1: finite factors where a pivot vanishes (the point is flagged
-    singular, ``factor``, and its values discarded)."""
+    singular by ``Staged.factorise`` and its values discarded)."""
     return jnp.where(pivots == 0, 1.0, pivots)
 
 
@@ -382,7 +383,7 @@ def _run(stages, v, w=None):
 
     Every step reads ``v`` only through gathers that the scatter after it consumes: a loop body
     that also read ``v`` elsewhere (as a reduction over its pivots did) made XLA copy the whole
-    ``v`` twice an iteration, which cost more than the 6-qubit chain's updates."""
+    ``v`` twice an iteration, which cost the oscillators at cutoff 8 and 10 half their speed."""
     for s in stages:
         if s.target.ndim == 1:
             v = _apply(s, v, w)
