@@ -123,6 +123,20 @@ def test_cli_exits_2_with_one_line_for_each_bad_spec_file(tmp_path, capsys):
     assert not (tmp_path / "out.h5").exists()
 
 
+def test_a_cpu_device_count_outside_the_usable_cores_exits_2_with_one_line_and_keeps_the_file(tmp_path, capsys):
+    """``--cpu-devices`` takes 1 to the cores this process may use; 0, a negative count or one
+    more than the cores is refused before anything runs, and an existing file is untouched."""
+    from jaxtherm import _config
+
+    out = tmp_path / "out.h5"
+    out.write_bytes(b"an earlier sweep")
+    for count in (0, -1, _config.usable_cores() + 1):
+        assert cli.main(["run", "quickstart", "-o", str(out), "--force", "--cpu-devices", str(count), "-q"]) == 2
+        err = capsys.readouterr().err
+        assert "--cpu-devices" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, (count, err)
+        assert out.read_bytes() == b"an earlier sweep"
+
+
 # ---- models --------------------------------------------------------------------------
 
 

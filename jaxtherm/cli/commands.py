@@ -401,14 +401,18 @@ def _run_sweep(args, box: list) -> int:
 
 def _run_arguments_problem(args, spec_path: Path) -> str | None:
     """What is wrong with ``jaxtherm run``'s arguments before the spec is read, or ``None``."""
-    from jaxtherm import _config
-
     if args.chunk_size is not None and args.chunk_size < 1:
         return f"--chunk-size: expected a positive integer; got {args.chunk_size}"
-    if args.cpu_devices is not None and not 1 <= args.cpu_devices <= _config.usable_cores():
-        return (f"--cpu-devices: expected 1 to {_config.usable_cores()}, the cores this process may use; "
-                f"got {args.cpu_devices}")
-    return _not_a_file(spec_path, "spec") or _unknown_spec(args.spec, spec_path)
+    return _cpu_devices_problem(args.cpu_devices) or _not_a_file(spec_path, "spec") or _unknown_spec(args.spec, spec_path)
+
+
+def _cpu_devices_problem(count: int | None) -> str | None:
+    """What is wrong with ``--cpu-devices`` (1 to the usable cores, or not given), or ``None``."""
+    from jaxtherm import _config
+
+    if count is not None and not 1 <= count <= _config.usable_cores():
+        return f"--cpu-devices: expected 1 to {_config.usable_cores()}, the cores this process may use; got {count}"
+    return None
 
 
 def _shown(spec) -> str:
@@ -647,7 +651,7 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "run":
         # one device a core, before JAX starts: a large model's sweep uses them (not with --cluster:
         # the workers compute, this process only writes; a bad count is refused with the other arguments)
-        if not args.cluster and (args.cpu_devices is None or 1 <= args.cpu_devices <= _config.usable_cores()):
+        if not args.cluster and not _cpu_devices_problem(args.cpu_devices):
             _config.split_cpu(args.cpu_devices)
         return _run(args, argv) if _in_main_thread() else _run_sweep(args, [])
     if args.command in ("optimize", "fit"):
