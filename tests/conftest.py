@@ -4,27 +4,28 @@ Compiled programs are shared through JAX's persistent compilation cache in
 ``.pytest_cache/jax-cache``: the xdist workers, the CLI subprocesses and the Dask workers of the
 tests compile many of the same kernels (an in-process reference and the run under test).
 
-The tests compile their programs with LLVM's optimisations off (``XLA_FLAGS`` gains
-``--xla_backend_optimization_level=0``, inherited by every subprocess): most tests run each
-program once, on a handful of points, so compiling is most of their time, and it takes a third
-less this way (``tests/test_solvers.py``: 110 s → 75 s). The results differ from the default
-level's by round-off only: ``test_api.py::test_the_default_compiler_level_gives_the_tests_results``
-checks that, in a subprocess at the default level, for the kernel families the tests cover.
+Most tests run each compiled program once, on a handful of points, so compiling is most of
+their time. They compile with ``tests.helpers.TEST_XLA_FLAGS`` added to ``XLA_FLAGS`` (inherited
+by every subprocess): LLVM's optimisations off (``tests/test_solvers.py``: 110 s → 75 s) and XLA's
+older elemental emitter for fusions (``tests/test_master_equations.py``: 401 s → 262 s; numbers in
+``docs/performance.md``). The results differ from XLA's defaults by round-off only:
+``test_api.py::test_the_default_compiler_level_gives_the_tests_results`` checks that, in a
+subprocess with the defaults, for the kernel families the tests cover.
 """
 
 import os
 from pathlib import Path
 
-TEST_XLA_FLAG = "--xla_backend_optimization_level=0"
-if "--xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {TEST_XLA_FLAG}".strip()
+from tests.helpers import TEST_XLA_FLAGS, random_points
+
+_given = os.environ.get("XLA_FLAGS", "")
+os.environ["XLA_FLAGS"] = " ".join([_given, *(f"{k}={v}" for k, v in TEST_XLA_FLAGS.items() if k not in _given)]).strip()
 
 import jax  # noqa: E402  (XLA reads XLA_FLAGS when its first backend starts)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import jaxtherm  # noqa: E402
-from tests.helpers import random_points  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent.parent / ".pytest_cache" / "jax-cache"
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(CACHE))  # subprocesses inherit it

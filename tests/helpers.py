@@ -4,6 +4,13 @@ import os
 
 import numpy as np
 
+TEST_XLA_FLAGS = {
+    "--xla_backend_optimization_level": "0",  # LLVM's optimisations off
+    "--xla_cpu_use_fusion_emitters": "false",  # XLA's older elemental emitter: fusions compile faster
+}
+"""The compiler settings of the tests (``tests/conftest.py`` adds each to ``XLA_FLAGS`` unless the
+caller set it; subprocesses inherit them). Users run XLA's defaults."""
+
 PARAMETERS = ("omega_a", "omega_b", "beta_a", "beta_b", "gamma_a", "gamma_b", "epsilon")
 
 
@@ -50,7 +57,7 @@ def finished_chunks(out) -> int:
 
 
 def default_compiler_env(*flags: str) -> dict[str, str]:
-    """``os.environ`` for a subprocess that compiles at XLA's default level (tests/conftest.py
-    turns LLVM's optimisations off for the tests), with ``flags`` added to ``XLA_FLAGS``."""
-    kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith("--xla_backend_optimization_level")]
+    """``os.environ`` for a subprocess that compiles with XLA's defaults, as users do (the tests'
+    ``TEST_XLA_FLAGS`` removed), with ``flags`` added to ``XLA_FLAGS``."""
+    kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if f.split("=")[0] not in TEST_XLA_FLAGS]
     return dict(os.environ, XLA_FLAGS=" ".join([*kept, *flags]))

@@ -174,9 +174,10 @@ def level_cases(path: str) -> None:
 
 
 def test_the_default_compiler_level_gives_the_tests_results(tmp_path):
-    """The suite compiles with LLVM's optimisations off (tests/conftest.py); users run XLA's
-    default level. The two must agree to round-off on the kernels the tests cover: a pair with
-    forward derivatives and counting statistics, a Redfield generator, a three-qubit machine."""
+    """The suite compiles with ``tests.helpers.TEST_XLA_FLAGS`` (LLVM's optimisations off, the
+    elemental emitter; tests/conftest.py); users run XLA's defaults. The two must agree to
+    round-off on the kernels the tests cover: a pair with forward derivatives and counting
+    statistics, a Redfield generator, a three-qubit machine."""
     import os
     import subprocess
     import sys
