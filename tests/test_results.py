@@ -53,10 +53,10 @@ def reference(tmp_path_factory):
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     """The uninterrupted run by the command the tests interrupt (``start``: the same chunks and
-    devices). That results do not depend on those, bitwise, holds with XLA's defaults and is
-    tested with them (``tests/test_sweep.py``); with the tests' compiler flags
-    (``tests.helpers.TEST_XLA_FLAGS``) a chunk of 64 points split over two devices rounds
-    differently from the in-process run's."""
+    devices). With the tests' compiler flags (``tests.helpers.TEST_XLA_FLAGS``) a 64-point chunk
+    of this sweep rounds differently from the in-process run's automatic one, also in one
+    process on one device; with XLA's defaults it does not (a model with tangents does:
+    ``tests/test_sweep.py::test_a_global_model_with_tangents_gives_the_same_bits_in_any_chunk_size``)."""
     folder = tmp_path_factory.mktemp("uninterrupted")
     _, proc = start(folder, folder / "ref.h5")
     _, stderr = proc.communicate(timeout=300)
