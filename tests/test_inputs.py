@@ -3,8 +3,10 @@ too deeply, grids too large to allocate, a float for an integer model option, ``
 non-negative parameter, complex coefficients and negative constant rates at model construction.
 Each error names the file or key and what was expected; through the CLI each is exit 2."""
 
+import math
 import os
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -162,6 +164,13 @@ def test_negative_constant_rates_are_refused_at_construction():
         _qubit(rate=lambda p: np.float32(-2.0))
     assert _qubit(rate=lambda p: p["gamma"] - 0.5).name == "q"  # depends on the parameters: a per-point matter
     assert _qubit(rate=lambda p: 0.0).name == "q"  # a zero rate is allowed
+    # the trace tells a constant (no path from a parameter to the value) ...
+    with pytest.raises(ValueError, match="the rate of term 'decay' is the constant -0.5"):
+        _qubit(rate=lambda p: jnp.exp(0.0) - 1.5)
+    # ... and a coefficient JAX cannot trace (a parameter made a Python float) is judged by its values
+    with pytest.raises(ValueError, match="the rate of term 'decay' is the constant -1"):
+        _qubit(rate=lambda p: -math.exp(0.0 * float(p["gamma"])))
+    assert _qubit(rate=lambda p: float(p["gamma"]) - 0.5).name == "q"
 
 
 def test_parameter_values_that_are_not_real_numbers_are_named():

@@ -92,10 +92,11 @@ def eliminate_trace(r_matrix, d: int):
         d: number of populations (the Hilbert-space dimension).
 
     Returns:
-        ``A`` of shape ``(m−1, m−1)`` and ``b`` of shape ``(m−1,)``.
+        ``A`` of shape ``(m−1, m−1)`` and ``b`` of shape ``(m−1,)``: NumPy arrays for a NumPy
+        ``r_matrix`` (no JAX operation, so nothing to compile), JAX arrays for a JAX one.
     """
     n = r_matrix.shape[0]
-    is_population = jnp.asarray(np.arange(1, n) < d, dtype=r_matrix.dtype)
+    is_population = (np.arange(1, n) < d).astype(r_matrix.dtype)
     a = r_matrix[1:, 1:] - r_matrix[1:, :1] * is_population[None, :]
     return a, -r_matrix[1:, 0]
 

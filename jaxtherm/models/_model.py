@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
+import jax
 import numpy as np
 
 from jaxtherm._checks import raise_if
@@ -549,20 +550,56 @@ def _evaluate(model: Model, label: str, coefficient: Coefficient, probe: Mapping
 def _check_coefficients(model: Model) -> None:
     """Every coefficient (and derived observable) is a function (``_check_callable``) and evaluates
     on the declared parameters alone, to a real value (a complex one would be made real without a
-    word); a rate that is a negative constant is refused (one
-    that depends on the parameters can only be judged at a point). Rates are evaluated at two
-    probes, uniform and not, to tell a constant."""
+    word); a rate that is a negative constant is refused (one that depends on the parameters can
+    only be judged at a point).
+
+    Each coefficient is traced at a probe point (``jax.make_jaxpr``: no program is compiled, so
+    building a model costs no XLA compile); only a complex one, or a rate that the trace shows
+    not to depend on the parameters, is evaluated, for its value. A coefficient that JAX cannot
+    trace is evaluated at two probes, uniform and not, to tell a constant."""
     for x in model.derived:
         _check_callable(model, f"derived observable {x.name!r}", x.function)
     probe = {name: 1.0 for name in model.parameters}
     other = {name: 1.0 + 0.1 * (i + 1) for i, name in enumerate(model.parameters)}
     for label, c, rate in _coefficients(model):
         _check_callable(model, f"term {label!r}", c)
+        traced = _trace(model, label, c, probe)
+        if traced is not None and not _complex(traced) and not (rate and _constant(traced)):
+            continue  # real, and (for a rate) depends on the parameters: nothing to evaluate
         value = _evaluate(model, label, c, probe)
         _check_real(model, label, value)
-        if rate and _negative_scalar(value) and _evaluate(model, label, c, other) == value:
+        constant = traced is not None or _evaluate(model, label, c, other) == value
+        if rate and _negative_scalar(value) and constant:
             raise ValueError(f"model {model.name!r}: the rate of term {label!r} is the constant {float(value):g}; "
                              "expected ≥ 0 (the rate κ of κ D[L])")
+
+
+def _trace(model: Model, label: str, coefficient: Coefficient, probe: Mapping[str, float]):
+    """``coefficient``'s jaxpr at ``probe`` (``jax.make_jaxpr``), or ``None`` where JAX cannot
+    trace it (e.g. it converts a parameter to a Python float)."""
+    try:
+        return jax.make_jaxpr(coefficient)(probe)
+    except KeyError as err:
+        raise ValueError(f"model {model.name!r}: term {label!r} uses parameter {err.args[0]!r}, "
+                         f"which is not among {model.parameters}") from None
+    except (TypeError, IndexError):  # JAX's tracer conversion errors derive from these
+        return None
+
+
+def _complex(traced) -> bool:
+    """Whether a traced coefficient's value is complex."""
+    return any(np.dtype(a.dtype).kind == "c" for a in traced.out_avals)
+
+
+def _constant(traced) -> bool:
+    """Whether a traced coefficient's value does not depend on the parameters: no path in its
+    jaxpr leads from an input to its output (a whole equation counts as depending on its inputs)."""
+    jaxpr = traced.jaxpr
+    depends = set(jaxpr.invars)
+    for eqn in jaxpr.eqns:
+        if any(v in depends for v in eqn.invars if not hasattr(v, "val")):  # a literal has a ``val``
+            depends.update(eqn.outvars)
+    return not any(v in depends for v in jaxpr.outvars if not hasattr(v, "val"))
 
 
 def _check_callable(model: Model, what: str, coefficient) -> None:

@@ -376,7 +376,7 @@ def _sample(model: Model, keep: tuple[int, ...], seed: int = 0) -> np.ndarray:
     with jax.ensure_compile_time_eval():  # plans are made while kernels are traced
         coeffs = [float(t.coefficient(p)) for t in model.hamiltonian] + [float(k.rate(p)) for k in model.lindblads]
         r = sum(c * e.dense(n, np.asarray(keep)) for c, e in zip(coeffs, [*ops.hamiltonian, *ops.lindblad]))
-        return np.asarray(eliminate_trace(jnp.asarray(r), model.dim)[0])
+        return eliminate_trace(np.asarray(r, float), model.dim)[0]  # NumPy: no program compiled
 
 
 def identity(solver: Solver, model: Model | None = None) -> str:
