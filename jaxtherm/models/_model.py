@@ -564,14 +564,22 @@ def _check_coefficients(model: Model) -> None:
     for label, c, rate in _coefficients(model):
         _check_callable(model, f"term {label!r}", c)
         traced = _trace(model, label, c, probe)
-        if traced is not None and not _complex(traced) and not (rate and _constant(traced)):
-            continue  # real, and (for a rate) depends on the parameters: nothing to evaluate
-        value = _evaluate(model, label, c, probe)
-        _check_real(model, label, value)
-        constant = traced is not None or _evaluate(model, label, c, other) == value
-        if rate and _negative_scalar(value) and constant:
-            raise ValueError(f"model {model.name!r}: the rate of term {label!r} is the constant {float(value):g}; "
-                             "expected ≥ 0 (the rate κ of κ D[L])")
+        if traced is None or _complex(traced) or (rate and _constant(traced)):
+            _check_value(model, label, c, rate, probe, other if traced is None else None)
+
+
+def _check_value(model: Model, label: str, coefficient: Coefficient, rate: bool, probe: Mapping[str, float],
+                 other: Mapping[str, float] | None) -> None:
+    """A coefficient's value at ``probe`` is real and, for a rate, not a negative constant: one
+    known to be constant (``other`` is ``None``) or equal at the second probe ``other``.
+
+    Raises:
+        ValueError: naming the term and its value."""
+    value = _evaluate(model, label, coefficient, probe)
+    _check_real(model, label, value)
+    if rate and _negative_scalar(value) and (other is None or _evaluate(model, label, coefficient, other) == value):
+        raise ValueError(f"model {model.name!r}: the rate of term {label!r} is the constant {float(value):g}; "
+                         "expected ≥ 0 (the rate κ of κ D[L])")
 
 
 def _trace(model: Model, label: str, coefficient: Coefficient, probe: Mapping[str, float]):
