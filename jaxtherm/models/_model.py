@@ -543,8 +543,14 @@ def _evaluate(model: Model, label: str, coefficient: Coefficient, probe: Mapping
     try:
         return np.asarray(coefficient(probe))
     except KeyError as err:
-        raise ValueError(f"model {model.name!r}: term {label!r} uses parameter {err.args[0]!r}, "
-                         f"which is not among {model.parameters}") from None
+        raise _unknown_parameter(model, label, err) from None
+
+
+def _unknown_parameter(model: Model, label: str, err: KeyError) -> ValueError:
+    """The error for a coefficient of term ``label`` that looked up a parameter the model does
+    not declare (``err``: the ``KeyError`` of its lookup)."""
+    return ValueError(f"model {model.name!r}: term {label!r} uses parameter {err.args[0]!r}, "
+                      f"which is not among {model.parameters}")
 
 
 def _check_coefficients(model: Model) -> None:
@@ -588,8 +594,7 @@ def _trace(model: Model, label: str, coefficient: Coefficient, probe: Mapping[st
     try:
         return jax.make_jaxpr(coefficient)(probe)
     except KeyError as err:
-        raise ValueError(f"model {model.name!r}: term {label!r} uses parameter {err.args[0]!r}, "
-                         f"which is not among {model.parameters}") from None
+        raise _unknown_parameter(model, label, err) from None
     except (TypeError, IndexError):  # JAX's tracer conversion errors derive from these
         return None
 
