@@ -7,10 +7,24 @@ the checks before it have established."""
 
 from __future__ import annotations
 
-__all__ = ["raise_if"]
+__all__ = ["optional", "raise_if"]
 
 
 def raise_if(condition: object, error: BaseException) -> None:
     """Raise ``error`` if ``condition`` is true."""
     if condition:
         raise error
+
+
+def optional(module: str, what: str, extra: str):
+    """``module`` imported, for ``what`` (e.g. ``"jaxtherm.optimize"``); where it is not installed,
+    a ``ModuleNotFoundError`` that names the extra to install (``pip install 'jaxtherm[extra]'``)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name is None or module.split(".")[0] != err.name.split(".")[0]:
+            raise  # the module is there, and something it imports is not
+        raise ModuleNotFoundError(f"{what} needs {module}, from the [{extra}] extra: pip install 'jaxtherm[{extra}]'",
+                                  name=err.name) from None

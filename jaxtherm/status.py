@@ -39,8 +39,10 @@ STATUS_UNCONVERGED = 7
 reached."""
 STATUS_MEANINGS = {
     STATUS_OK: "ok",
-    STATUS_SINGULAR: "no unique steady state (singular Liouvillian)",
-    STATUS_NONFINITE: "non-finite parameters or results (a current, σ, an expectation or a derivative)",
+    STATUS_SINGULAR: "no unique steady state (singular Liouvillian: a part no bath reaches, e.g. a mode at zero "
+                     "energy, whose transitions Davies baths drop, or g = 0 in a chain)",
+    STATUS_NONFINITE: "non-finite parameters or results (a current, σ, an expectation or a derivative; T = 0 is "
+                      "β = ∞: take a small T)",
     STATUS_INACCURATE: "relative residual, or first-law imbalance, above tolerance",
     STATUS_DOMAIN: "parameters outside the model's domain (e.g. a negative rate or temperature)",
     STATUS_UNVERIFIED: "static pivots could not vouch for the solution (solved again with partial pivoting)",

@@ -59,6 +59,11 @@ def test_cli_fits_a_csv_with_sigma_columns_and_an_hdf5_table(tmp_path, capsys):
     for name, true in TRUTH.items():
         p = j["parameters"][name]
         assert abs(p["value"] - true) <= 2 * p["error"]
+    # `jaxtherm info` shows what the fit found, and the solver it ran
+    assert cli.main(["info", str(out)]) == 0
+    shown = capsys.readouterr().out
+    fitted = ", ".join(f"{n} = {p['value']:.6g} ± {p['error']:.6g}" for n, p in j["parameters"].items())
+    assert f"  fit          {fitted}; χ² = " in shown and "  solver       auto" in shown, shown
     ds = jaxtherm.open(out)
     np.testing.assert_allclose(ds.J_a.values - ds.J_a_data.values, ds.J_a_residual.values, atol=1e-15)
     np.testing.assert_array_equal(ds.T_b.values, data["T_b"])
@@ -95,6 +100,23 @@ def test_data_that_do_not_match_the_model_exit_2_naming_the_key(tmp_path, capsys
     assert cli.main(["fit", str(spec), "-o", str(tmp_path / "o.h5")]) == 2
     err = capsys.readouterr().err
     assert f"key '{key}'" in err and expected in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("name, content, expected", [("missing.csv", None, "no such file"),
+                                                     ("m.csv", "T_x,J_a\n0.5,0.01\n", "neither a parameter")])
+def test_data_given_as_the_argument_are_blamed_on_it_not_on_the_spec_key(tmp_path, capsys, name, content, expected):
+    """``jaxtherm fit SPEC DATA``: a problem with DATA names the argument, not the spec's
+    ``fit.data`` (which the argument replaced)."""
+    if content is not None:
+        (tmp_path / name).write_text(content)
+    spec = tmp_path / "fit.toml"
+    spec.write_text('[model]\nname = "qubit_pair"\ncoupling = "incoherent"\n[parameters]\nomega_a = 1.0\nomega_b = 1.0\n'
+                    'T_a = 2.0\ngamma_a = 1.0\n[fit]\nparameters = { epsilon = 0.5, gamma_b = [0.1, 2.0] }\n'
+                    'data = "spec.csv"\nobservables = ["J_a"]\n')
+    assert cli.main(["fit", str(spec), str(tmp_path / name), "-o", str(tmp_path / "o.h5")]) == 2
+    err = capsys.readouterr().err
+    assert "the DATA argument" in err and name in err and expected in err and "fit.data" not in err, err
+    assert not (tmp_path / "o.h5").exists()
 
 
 def test_fit_refuses_bounds_outside_the_domain_and_leaves_errors_undetermined_without_dof():

@@ -5,6 +5,7 @@ Each error names the file or key and what was expected; through the CLI each is 
 
 import math
 import os
+import sys
 
 import jax.numpy as jnp
 import numpy as np
@@ -98,13 +99,29 @@ def test_a_float_for_an_integer_model_option_names_the_option():
         jaxtherm.models.get("qubit_chain", n=3.0)
 
 
-@pytest.mark.parametrize("key", ["T_a", "beta_b", "gamma_a"])
+@pytest.mark.parametrize("key", ["beta_b", "gamma_a"])
 def test_negative_zero_is_outside_a_non_negative_domain(key):
-    text = FULL.replace("T_a=1", "T_a=-0.0") if key == "T_a" else FULL.replace(f"{key}=1", f"{key}=-0.0")
+    text = FULL.replace(f"{key}=1", f"{key}=-0.0")
     err = _spec_error(text)
     assert err.key == f"parameters.{key}" and "expected a value ≥ 0" in str(err) and "got -0.0" in str(err)
     resolve(parse_spec(text.replace("-0.0", "0.0"), "ok.toml"))  # +0.0 stays allowed
     resolve(parse_spec(FULL.replace("omega_b=1", "delta=-0.0"), "ok.toml"))  # a real parameter takes -0.0
+
+
+@pytest.mark.parametrize("value", ["0.0", "-0.0"])
+def test_a_zero_temperature_is_refused_by_a_spec_and_flagged_by_solve(value):
+    """``T = 0`` is ``β = ∞``, a non-finite parameter: a temperature's domain is ``T > 0``, so a
+    spec refuses it with one line; ``solve`` flags the point (status 2) and leaves the others."""
+    err = _spec_error(FULL.replace("T_a=1", f"T_a={value}"))
+    assert err.key == "parameters.T_a" and "expected a value > 0" in str(err) and f"got {value}" in str(err)
+    out = jaxtherm.solve(jaxtherm.qubit_pair("local"), rho=False, omega_a=1.0, omega_b=0.9, T_a=1.0,
+                         T_b=np.array([0.0, 1e-3]), gamma_a=0.1, gamma_b=0.1, epsilon=0.05)
+    np.testing.assert_array_equal(np.asarray(out["status"]), [jaxtherm.STATUS_NONFINITE, 0])
+    assert "T = 0 is β = ∞" in jaxtherm.STATUS_MEANINGS[jaxtherm.STATUS_NONFINITE]
+    # the currents at a small T are the zero-temperature ones (β = 10³ and 10³⁰⁰ agree)
+    far = jaxtherm.solve(jaxtherm.qubit_pair("local"), rho=False, omega_a=1.0, omega_b=0.9, T_a=1.0, beta_b=1e300,
+                         gamma_a=0.1, gamma_b=0.1, epsilon=0.05)
+    np.testing.assert_allclose(float(out["J_a"][1]), float(far["J_a"]), rtol=1e-12)
 
 
 def test_cli_exits_2_with_one_line_for_each_bad_spec_file(tmp_path, capsys):
@@ -313,3 +330,21 @@ def test_optimize_with_objective_power_over_zero_prints_no_warning(tmp_path, cap
         cli.main(["optimize", str(spec), "-o", str(tmp_path / "opt.h5"), "-q"])
     err = capsys.readouterr().err
     assert "RuntimeWarning" not in err and "Traceback" not in err and "expressions.py" not in err, err
+
+
+def test_optimize_and_fit_without_their_extra_name_it(monkeypatch):
+    """Without the ``[optimize]`` extra, ``jaxtherm.optimize`` and ``jaxtherm.design.fit.fit`` say which
+    extra to install, as the CLI does, instead of a bare ``No module named 'optax'``."""
+    from jaxtherm.design.fit import fit
+
+    monkeypatch.setitem(sys.modules, "optax", None)
+    monkeypatch.setitem(sys.modules, "optimistix", None)
+    pair = jaxtherm.qubit_pair("local")
+    fixed = dict(omega_a=1.0, omega_b=1.0, T_a=2.0, T_b=1.0, gamma_a=0.1, gamma_b=0.1)
+    with pytest.raises(ModuleNotFoundError, match=r"jaxtherm.optimize needs optax, from the \[optimize\] extra: "
+                                                  r"pip install 'jaxtherm\[optimize\]'"):
+        jaxtherm.optimize(pair, "J_a", {"epsilon": [0.0, 1.0]}, fixed, steps=2)
+    data = {"epsilon": np.array([0.1, 0.2]), "J_a": np.array([1e-3, 2e-3])}
+    with pytest.raises(ModuleNotFoundError, match=r"jaxtherm.fit needs optimistix, from the \[optimize\] extra"):
+        fit(pair, {"gamma_a": [0.05, 0.5]}, data, observables=["J_a"],
+                     fixed={k: v for k, v in fixed.items() if k != "gamma_a"})

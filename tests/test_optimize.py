@@ -140,6 +140,11 @@ def test_cli_writes_a_results_file_and_json(tmp_path, capsys):
     assert ds.trajectory.dims == ("start", "step", "variable") and int(ds.step[-1]) == 400
     np.testing.assert_array_equal(ds.trajectory.values[:, -1, :], np.stack([ds.omega_b, ds.epsilon], axis=1))
     assert ds.omega_b.attrs["units"] == "energy" and "dpower_depsilon" in ds
+    assert cli.main(["info", str(out)]) == 0  # shows the optimum and the solver
+    shown = capsys.readouterr().out
+    best = ", ".join(f"{k} = {v:.6g}" for k, v in j["variables"].items())
+    assert f"  optimum      -power = {j['objective']:.6g} (maximize) at {best} (start {ds.attrs['best_start']})" in shown, shown
+    assert "  solver       auto" in shown
     assert cli.main(["optimize", str(spec), "-o", str(out)]) == 2  # exists: --force
     assert "--force" in capsys.readouterr().err
     assert cli.main(["optimize", str(spec), "-o", str(out), "--force", "--steps", "50"]) == 0

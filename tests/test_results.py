@@ -447,3 +447,21 @@ def test_a_map_is_diverging_only_where_the_data_change_sign_beyond_round_off():
     assert not changes_sign(np.array([-4e-16, 0.0, 0.2, np.nan]))
     assert changes_sign(np.array([-1e-5, 0.0, 1e-3]))
     assert not changes_sign(np.array([np.nan, np.nan]))
+
+
+@pytest.mark.parametrize("lo, hi", [(1.44, 10.5), (1.99, 2.4), (0.5, 2.01)])
+def test_a_colour_bar_centred_off_the_middle_of_its_range_has_ticks_on_both_sides(lo, hi):
+    """A map centred at Q = 2 (``TwoSlopeNorm``) spans each half of its bar with its own range:
+    the short half gets ticks too (the README's TUR map from 1.44 to 10.5 had none below 2), and
+    none overprints the centre's (8 % of the bar apart)."""
+    from matplotlib import colors
+
+    from jaxtherm.cli.plot import _two_sided_ticks
+
+    norm = colors.TwoSlopeNorm(vcenter=2.0, vmin=lo, vmax=hi)
+    ticks = _two_sided_ticks(norm)
+    assert 2.0 in ticks and ((ticks >= lo) & (ticks <= hi)).all()
+    assert (np.abs(norm(ticks[ticks != 2.0]) - 0.5) >= 0.08).all()
+    if lo < 1.9 and hi > 2.5:
+        assert (ticks < 2).sum() >= 2 and (ticks > 2).sum() >= 2
+    assert _two_sided_ticks(colors.Normalize(0, 1)) is None

@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plot one observable (or gradient, status, residual) of a results file into an image. One free "
         "axis gives a line, two a map; fix the other axes with --sel (the nearest grid value; a model option "
         "takes its exact value). A free model option makes one panel per value. Axes given as a logspace are "
-        "logarithmic; currents, power, σ and derivatives use a diverging colour map centred at 0; where σ < 0 "
+        "logarithmic; a map of data that change sign uses a diverging colour map centred at 0 (an uncertainty "
+        "ratio tur_*: centred at its classical bound 2), other data a sequential one; where σ < 0 "
         "(the second law violated) the region is hatched and outlined. Points that failed or are not computed "
         "yet are blank. Needs matplotlib (the [analysis] extra).",
         epilog="Examples: `jaxtherm plot results/quickstart.h5 J_a`, `jaxtherm plot results/second_law.h5 sigma "
@@ -376,7 +377,7 @@ def _run_sweep(args, box: list) -> int:
         spec = _load_spec(load_spec, spec_path)
         if args.dry_run:
             found = dry_run(spec, output=args.output, chunk_size=args.chunk_size, device=args.device, solver=args.solver,
-                            cpu_devices=args.cpu_devices)
+                            cpu_devices=args.cpu_devices, stream=None if args.quiet else sys.stderr)
             print(found)
             return EXIT_USAGE if found.refused else 0
         summary = run_sweep(spec, output=args.output, chunk_size=args.chunk_size, resume=args.resume,

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtherm import solvers
-from jaxtherm._checks import raise_if
+from jaxtherm._checks import optional, raise_if
 from jaxtherm.kernel import batch
 from jaxtherm.models import Model
 
@@ -169,8 +169,7 @@ def _columns(data: Mapping[str, np.ndarray], names: Sequence[str]) -> jax.Array:
 def _fitter(model: Model, parameters, data, observables, fixed, solver, max_steps):
     """The fit as jitted functions: ``solve(w, y)`` (row weights ``(N,)``, data ``(N, m)``) →
     ``(θ, scaled residuals, ∂r/∂θ, converged, steps)``, and ``predict(θ)`` → ``(N, m)``."""
-    import optimistix as optx
-
+    optx = optional("optimistix", "jaxtherm.fit", "optimize")
     names = tuple(parameters)
     conditions, obs = check_data(model, names, fixed, data, observables)
     y = _columns(data, obs)

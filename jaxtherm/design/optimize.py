@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtherm import solvers
-from jaxtherm._checks import raise_if
+from jaxtherm._checks import optional, raise_if
 from jaxtherm.design import expressions
 from jaxtherm.kernel import batch
 from jaxtherm.kernel.batch import scalar_observables
@@ -335,8 +335,7 @@ def _stepper(prob: Problem, evaluate, opt, lo, span):
     Returns:
         ``step(u, state, lam, failed, last_good, scale, move, update_lam) ↦ (carry, out)``.
     """
-    import optax
-
+    optax = optional("optax", "jaxtherm.optimize", "optimize")
     sign = -1.0 if prob.maximize else 1.0
 
     def loss_grad(values, jac, lam, scale):
@@ -451,8 +450,7 @@ def run(prob: Problem, *, starts: int = 16, steps: int = 2000, seed: int = 0, le
     """
     import time
 
-    import optax
-
+    optax = optional("optax", "jaxtherm.optimize", "optimize")
     dtype = np.dtype(dtype)
     evaluate = jax.vmap(_evaluator(prob, dtype, solvers.get(solver)))
     lo = jnp.asarray(prob.bounds[:, 0], dtype)

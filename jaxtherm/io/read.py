@@ -155,12 +155,36 @@ def info(path: str | os.PathLike) -> dict:
         "chunks": _chunks(path, s["chunk_done"]),
         "status": {str(k): {"count": c, "meaning": _MEANINGS.get(k, "unknown")} for k, c in sorted(counts.items())},
         "timing": _timing(a, done),
-        "solver_plan": _singular_unknowns(a.get("solver_plan", "")),
+        "solver_plan": _singular_unknowns(a.get("solver_plan", "")) or a.get("solver", ""),
+        "result": _result(a),
         "device": a.get("device", ""),
         "precision": a.get("precision", ""),
         "versions": _versions(a),
         "spec_source": a.get("spec_source", ""),
     }
+
+
+def _result(attrs) -> dict | None:
+    """What a fit or an optimisation found (``None`` for a sweep): of a fit, each parameter's
+    value and standard error, χ² and the degrees of freedom; of an optimisation, the best
+    objective, its sense, the variables there and the start that reached it."""
+    if "fit" in attrs:
+        fit = json.loads(attrs["fit"])
+        return {"kind": "fit", "parameters": fit.get("parameters", {}), "chi2": float(attrs.get("chi2", np.nan)),
+                "dof": int(attrs.get("dof", 0))}
+    if "best_objective" in attrs:
+        return {"kind": "optimum", "objective": attrs.get("objective", ""), "sense": attrs.get("sense", ""),
+                "value": float(attrs["best_objective"]), "variables": json.loads(attrs.get("best_variables", "{}")),
+                "start": int(attrs.get("best_start", -1))}
+    return None
+
+
+def _result_line(r: dict) -> str:
+    if r["kind"] == "fit":
+        values = ", ".join(f"{k} = {_num(p['value'])} ± {_num(p['error'])}" for k, p in r["parameters"].items())
+        return f"  fit          {values}; χ² = {_num(r['chi2'])} for {r['dof']} degrees of freedom"
+    where = ", ".join(f"{k} = {_num(v)}" for k, v in r["variables"].items())
+    return f"  optimum      {r['objective']} = {_num(r['value'])} ({r['sense']}) at {where} (start {r['start']})"
 
 
 def _reduced(attrs) -> dict | None:
@@ -288,6 +312,8 @@ def _plural(n: int, word: str) -> str:
 def format_info(d: dict) -> str:
     """``info`` as the text ``jaxtherm info`` prints."""
     lines = [*_header_lines(d), *_axis_lines(d), *_content_lines(d), *_progress_lines(d)]
+    if d.get("result"):
+        lines.append(_result_line(d["result"]))
     lines.append(f"  solver       {d['solver_plan']}")
     lines.append(f"  device       {d['device']}, {d['precision']}")
     lines.append("  versions     " + ", ".join(f"{k} {v}" for k, v in d["versions"].items()))

@@ -76,12 +76,14 @@ class Alias:
 
 def temperature_alias(beta: str, units: str = "energy") -> Alias | None:
     """The temperature alias of an inverse-temperature parameter: ``T_x`` for ``beta_x``
-    (``T`` for ``beta``), ``beta_x = 1/T_x`` (k_B = 1); ``None`` if ``beta`` is not so named."""
+    (``T`` for ``beta``), ``beta_x = 1/T_x`` (k_B = 1), in the domain ``> 0``: ``T = 0`` would
+    be ``β = ∞``, a non-finite parameter (status 2), so a spec refuses it; a small ``T`` gives
+    the zero-temperature currents (σ grows as ``1/T``). ``None`` if ``beta`` is not so named."""
     if not beta.startswith("beta"):
         return None
     name = "T" + beta[len("beta"):]
     return Alias(name, beta, f"{beta} = 1/{name}", lambda v: 1.0 / v[name], (), units,
-                 f"temperature ({beta} = 1/{name})", ">= 0")
+                 f"temperature ({beta} = 1/{name})", "> 0")
 
 
 def _parameter_info(parameters: Iterable, units: Mapping[str, str], betas: set[str]) -> dict[str, Parameter]:

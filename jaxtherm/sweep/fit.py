@@ -67,8 +67,9 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
     study = resolve(spec)
     model = study.model
     path = Path(data) if data is not None else f.data
-    table = _read_data(spec, path)
-    conditions = _conditions(spec, model, table)
+    where = _DataSource(spec.source, data is not None, path)
+    table = _read_data(where, path)
+    conditions = _conditions(spec, where, model, table)
     out = Path(output) if output is not None else spec.output
     guard.check_output(spec, out, "-o" if output is not None else "output.path")
     guard.make_parent(spec, out, "-o" if output is not None else "output.path")
@@ -85,27 +86,43 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
     return FitSummary(out, result, len(next(iter(table.values()))))
 
 
-def _read_data(spec: SweepSpec, path: Path) -> dict:
+@dataclasses.dataclass(frozen=True)
+class _DataSource:
+    """Where the data's path came from: the spec's ``fit.data`` or the command's DATA argument."""
+
+    spec: str  # the spec's source
+    argument: bool
+    path: Path
+
+    def error(self, message: str, named: bool = False) -> SpecError:
+        """A problem with the data, under the key or the argument that named it; the path is
+        added unless the message already names it (``named``: a table's read error)."""
+        if self.argument:
+            return SpecError("the DATA argument", "", message if named else f"{self.path}: {message}")
+        return SpecError(self.spec, "fit.data", message)
+
+
+def _read_data(where: _DataSource, path: Path) -> dict:
     """The data table at ``path``, column → ``(N,)``.
 
     Raises:
-        SpecError: under ``fit.data``, where it cannot be read."""
+        SpecError: naming ``fit.data`` or the DATA argument, where it cannot be read."""
     try:
         return read_table(path)
     except TableError as err:
-        raise SpecError(spec.source, "fit.data", str(err)) from None
+        raise where.error(str(err), named=True) from None
 
 
-def _conditions(spec: SweepSpec, model, table: dict) -> list[str]:
+def _conditions(spec: SweepSpec, where: _DataSource, model, table: dict) -> list[str]:
     """The data's condition columns (``fitting.check_data``).
 
     Raises:
-        SpecError: under the ``[fit]`` key that does not fit the model."""
+        SpecError: under the ``[fit]`` key that does not fit the model (the data's: ``where``)."""
     f = spec.fit
     try:
         conditions, _ = fitting.check_data(model, list(f.parameters), spec.fixed, list(table), f.observables)
     except fitting.FitError as err:
-        raise SpecError(spec.source, f"fit.{err.part}" if err.part != "data" else "fit.data", str(err)) from None
+        raise (where.error(str(err)) if err.part == "data" else SpecError(spec.source, f"fit.{err.part}", str(err))) from None
     return conditions
 
 

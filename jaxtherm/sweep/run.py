@@ -134,13 +134,13 @@ def _warn(message: str, stream, found: list[str]) -> None:
     out.flush()
 
 
-def _compile_note(study: Study) -> str:
-    """The one line printed before the compile."""
+def _compile_note(study: Study, then: str = "") -> str:
+    """The one line printed before the compile (and ``then``, what follows it)."""
     names = ", ".join(dict.fromkeys(m.name for m in study.models))
     cached = bool(jax.config.jax_compilation_cache_dir)
     when = "first run only: later runs reuse JAX's compilation cache" if cached else \
         "every run: JAX's compilation cache is off"
-    return f"compiling the kernel of {names} ({when})…"
+    return f"compiling the kernel of {names} ({when}){then}…"
 
 
 def _engine(study: Study, solver, device: str | None, cluster, cpu_devices: int | None = None):
@@ -325,9 +325,16 @@ class DryRun:
             return "\n".join([*lines, f"  refused      {self.refused}"])
         rate = self.probe_points / self.probe_seconds if self.probe_seconds > 0 else float("inf")
         lines += [f"  chunks       {self.n_chunks:,} of {self.chunk_size:,} points on {self.devices}",
-                  f"  time         about {_duration(self.seconds)} at {rate:,.0f} points/s (timed on each model's first "
+                  f"  time         about {_duration(self.seconds)} at {_rate(rate)} points/s (timed on each model's first "
                   f"chunk, {self.probe_points:,} points), plus a compile of {self.compile_seconds:.1f} s"]
         return "\n".join(lines)
+
+
+def _rate(points_per_second: float) -> str:
+    """``12,345``, or two significant digits below 100 (``0.71``, not ``1``)."""
+    if not math.isfinite(points_per_second) or points_per_second >= 100:
+        return f"{points_per_second:,.0f}"
+    return f"{points_per_second:.2g}"
 
 
 def _duration(seconds: float) -> str:
@@ -341,9 +348,12 @@ def _duration(seconds: float) -> str:
 
 
 def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_size: int | None = None,
-            device: str | None = None, solver: str | None = None, cpu_devices: int | None = None) -> DryRun:
+            device: str | None = None, solver: str | None = None, cpu_devices: int | None = None,
+            stream=None) -> DryRun:
     """Size, free space, chunk size and a timed probe of a sweep, creating no file (no results
-    file, journal, lock or directory; JAX's compilation cache may gain an entry).
+    file, journal, lock or directory; JAX's compilation cache may gain an entry). A line saying
+    what it compiles and times goes to ``stream`` (e.g. ``sys.stderr``) first, if given: the
+    probe of a large model takes a minute.
 
     Raises:
         SpecError, RunRefused: as ``run_sweep`` for a spec or device that cannot run.
@@ -358,6 +368,9 @@ def dry_run(spec: SweepSpec, *, output: str | os.PathLike | None = None, chunk_s
     except guard.RunRefused as err:
         return DryRun(spec.source, out, estimate, str(err).split(": ", 1)[-1])
     engine = _engine(study, solvers.get(spec.solver), device, None, cpu_devices)
+    if stream is not None:
+        stream.write(_compile_note(study, ", then timing each model's first chunk") + "\n")
+        stream.flush()
     t = time.perf_counter()
     output = outputs.for_study(study)
     chunk = _compile(study, output, None, chunk_size, engine)
