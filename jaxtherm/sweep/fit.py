@@ -68,7 +68,7 @@ def run_fit(spec: SweepSpec, *, output: str | os.PathLike | None = None, force: 
     model = study.model
     path = Path(data) if data is not None else f.data
     where = _DataSource(spec.source, data is not None, path)
-    table = _read_data(where, path)
+    table = _read_data(where)
     conditions = _conditions(spec, where, model, table)
     out = Path(output) if output is not None else spec.output
     guard.check_output(spec, out, "-o" if output is not None else "output.path")
@@ -102,13 +102,13 @@ class _DataSource:
         return SpecError(self.spec, "fit.data", message)
 
 
-def _read_data(where: _DataSource, path: Path) -> dict:
-    """The data table at ``path``, column → ``(N,)``.
+def _read_data(where: _DataSource) -> dict:
+    """The data table at ``where.path``, column → ``(N,)``.
 
     Raises:
         SpecError: naming ``fit.data`` or the DATA argument, where it cannot be read."""
     try:
-        return read_table(path)
+        return read_table(where.path)
     except TableError as err:
         raise where.error(str(err), named=True) from None
 
