@@ -68,6 +68,17 @@ def test_cli_fits_a_csv_with_sigma_columns_and_an_hdf5_table(tmp_path, capsys):
     np.testing.assert_allclose(ds.J_a.values - ds.J_a_data.values, ds.J_a_residual.values, atol=1e-15)
     np.testing.assert_array_equal(ds.T_b.values, data["T_b"])
     assert json.loads(ds.attrs["fit"])["parameters"]["epsilon"]["value"] == j["parameters"]["epsilon"]["value"]
+    # `jaxtherm plot` draws the data (points) and the model at the best fit (a line) against T_b
+    from jaxtherm.cli.plot import plot
+
+    order = np.argsort(ds.T_b.values, kind="stable")
+    data_line, model_line = plot(out, "J_a").axes[0].lines
+    np.testing.assert_array_equal(data_line.get_xdata(), ds.T_b.values[order])
+    np.testing.assert_array_equal(data_line.get_ydata(), ds.J_a_data.values[order])
+    np.testing.assert_array_equal(model_line.get_ydata(), ds.J_a.values[order])
+    assert cli.main(["plot", str(out), "n_b_residual", "-o", str(tmp_path / "r.png")]) == 0
+    capsys.readouterr()
+    assert cli.main(["plot", str(out), "J_a", "--sel", "T_b=1"]) == 2 and "choose --x" in capsys.readouterr().err
     # the same data as an HDF5 table, given on the command line: the same fit
     with h5py.File(tmp_path / "m.h5", "w") as h5:
         for k, v in zip(("T_b", "J_a", "n_b", "sigma_J_a", "sigma_n_b"), rows.T):

@@ -257,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
         "logarithmic; a map of data that change sign uses a diverging colour map centred at 0 (an uncertainty "
         "ratio tur_*: centred at its classical bound 2), other data a sequential one; where σ < 0 "
         "(the second law violated) the region is hatched and outlined. Points that failed or are not computed "
-        "yet are blank. Needs matplotlib (the [analysis] extra).",
+        "yet are blank. A fit's file (jaxtherm fit) plots its data and the model at the best fit against a "
+        "condition column of the data (--x). Needs matplotlib (the [analysis] extra).",
         epilog="Examples: `jaxtherm plot results/quickstart.h5 J_a`, `jaxtherm plot results/second_law.h5 sigma "
         "--sel coupling=local`, `jaxtherm plot results/quickstart.h5 J_a --sel T_b=0.5 -o J_a.png`.",
     )

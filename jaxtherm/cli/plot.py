@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxtherm._checks import raise_if
+from jaxtherm.cli import fitplot
 from jaxtherm.io.read import ResultsError, require, spacing
 from jaxtherm.io.read import open as open_results
 
@@ -354,6 +355,8 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     and outlined (maps) or shaded (lines). Points with ``status != 0`` are blank, and so is a
     refrigerator's ``cop`` where ``J_c ≤ 0`` (it does not cool there). Only what is drawn is read
     from the file (``jaxtherm.open`` is lazy), so a selection of a file larger than memory plots.
+    A fit's file (``jaxtherm fit``) plots its data and the model at the best fit against a
+    condition column (``x``; ``jaxtherm.cli.fitplot``).
 
     Args:
         path: a results file (complete, unfinished or still being written).
@@ -374,16 +377,24 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     _check_dpi(dpi)
     plt = require("matplotlib.pyplot", "jaxtherm plot")
     colors = require("matplotlib.colors", "jaxtherm plot")
+    with open_results(path) as ds:
+        if "fit" in ds.attrs:  # a fit's file (``jaxtherm fit``): data and model against a condition
+            return _save(plt, fitplot.figure(plt, ds, path, observable, x, y, sel, dpi, PlotError), output, dpi)
     da, sigma, chosen, layout = _read(path, observable, x, y, sel)
     style = _norm(colors, observable, da.values, layout.ydim)
     n = len(layout.panels)
     fig, axes = plt.subplots(1, n, figsize=(FIGSIZE[0] * n, FIGSIZE[1]), dpi=dpi, squeeze=False, layout="constrained")
     drawn = [_draw_panel(fig, ax, da, sigma, observable, layout, style, panel) for ax, panel in zip(axes[0], layout.panels)]
     _decorate(fig, plt, da, observable, chosen, layout.ydim, *map(any, zip(*drawn)))
+    return _save(plt, fig, output, dpi)
+
+
+def _save(plt, fig, output, dpi: int):
+    """``fig``, written to ``output`` first if given (an unwritable output leaves no figure open)."""
     if output is not None:
         try:
             fig.savefig(output, dpi=dpi)
-        except BaseException:  # an unwritable output: no figure left open behind the error
+        except BaseException:
             plt.close(fig)
             raise
     return fig
