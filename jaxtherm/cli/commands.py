@@ -489,7 +489,8 @@ def _describe_model(model) -> None:
     print("\nparameters (fixed in [parameters] or swept in [axes]):")
     for p in model.parameter_info.values():
         alias = model.alias_of(p.name)
-        also = f"  (or {alias.name}: {alias.formula})" if alias else ""
+        domain = f" {alias.domain}" if alias and alias.domain != "real" else ""
+        also = f"  (or {alias.name}{domain}: {alias.formula})" if alias else ""
         print(f"  {p.name:<14} {p.units:<22} {p.domain:<5} {p.description}{also}")
     print("\nobservables:")
     for name, (units, description) in model.observables.items():
