@@ -7,7 +7,7 @@ the checks before it have established."""
 
 from __future__ import annotations
 
-__all__ = ["optional", "raise_if"]
+__all__ = ["install_hint", "optional", "raise_if"]
 
 
 def raise_if(condition: object, error: BaseException) -> None:
@@ -26,5 +26,10 @@ def optional(module: str, what: str, extra: str):
     except ModuleNotFoundError as err:
         if err.name is None or module.split(".")[0] != err.name.split(".")[0]:
             raise  # the module is there, and something it imports is not
-        raise ModuleNotFoundError(f"{what} needs {module}, from the [{extra}] extra: pip install 'jaxtherm[{extra}]'",
-                                  name=err.name) from None
+        raise ModuleNotFoundError(f"{what} {install_hint(module, extra)}", name=err.name) from None
+
+
+def install_hint(module: str, extra: str) -> str:
+    """``"needs {module}, from the [{extra}] extra: pip install 'jaxtherm[{extra}]'"``: what a
+    missing optional dependency's message says (``optional``, ``jaxtherm.io.read.require``, the CLI)."""
+    return f"needs {module}, from the [{extra}] extra: pip install 'jaxtherm[{extra}]'"

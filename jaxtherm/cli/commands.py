@@ -25,7 +25,7 @@ import threading
 from importlib import resources
 from pathlib import Path
 
-from jaxtherm._checks import raise_if
+from jaxtherm._checks import install_hint, raise_if
 from jaxtherm._version import __version__
 
 EXIT_USAGE = 2
@@ -341,8 +341,7 @@ def _missing(command: str, module: str, extra: str) -> bool:
     try:
         importlib.import_module(module)
     except ImportError:
-        print(f"jaxtherm {command}: error: needs {module}, from the [{extra}] extra: pip install 'jaxtherm[{extra}]'",
-              file=sys.stderr)
+        print(f"jaxtherm {command}: error: {install_hint(module, extra)}", file=sys.stderr)
         return True
     return False
 

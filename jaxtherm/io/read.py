@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxtherm._checks import raise_if
+from jaxtherm._checks import install_hint, raise_if
 from jaxtherm.io import h5read, integrity, journal
 from jaxtherm.status import STATUS_MEANINGS, keeps_values
 
@@ -36,7 +36,7 @@ def require(module: str, what: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ResultsError(f"{what} needs {module}, from the [analysis] extra: pip install 'jaxtherm[analysis]'") from None
+        raise ResultsError(f"{what} {install_hint(module, 'analysis')}") from None
 
 
 def state(path: Path, complete: bool) -> str:
