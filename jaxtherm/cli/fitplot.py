@@ -10,6 +10,7 @@ import json
 import numpy as np
 
 from jaxtherm._checks import raise_if
+from jaxtherm.cli.plot import FIGSIZE, PlotError, _label
 
 CONDITION = "(condition of the row)"  # the end of a condition column's description (``jaxtherm.sweep.fit``)
 
@@ -19,34 +20,36 @@ def conditions(ds) -> list[str]:
     return [n for n in ds.data_vars if str(ds[n].attrs.get("description", "")).endswith(CONDITION)]
 
 
-def figure(plt, ds, path, observable: str, x: str | None, y: str | None, sel, dpi: int, error):
+def figure(plt, ds, path, observable: str, x: str | None, y: str | None, sel, dpi: int):
     """The figure of ``observable`` of the fit's file ``ds``: for an observable ``O`` or its data
     ``O_data``, the data (points) and the model at the best fit (a line, in the order of ``x``);
     for ``O_residual``, the residuals (points) and zero; against the condition ``x`` (default: the
-    first; ``row`` where the data have none). ``error`` makes the exception for a bad request
-    (``PlotError``)."""
+    first; ``row`` where the data have none).
+
+    Raises:
+        PlotError: ``sel`` or ``y`` given, an observable that was not fitted, ``x`` not a condition."""
     raise_if(bool(sel) or y is not None,
-             error(f"{path} holds a fit (one row per data point): --sel and --y do not apply; choose --x"))
+             PlotError(f"{path} holds a fit (one row per data point): --sel and --y do not apply; choose --x"))
     base = observable.removesuffix("_data").removesuffix("_residual")
     raise_if(f"{base}_data" not in ds.data_vars,
-             error(f"{path} holds a fit; it has no fitted observable {observable!r}; fitted: "
+             PlotError(f"{path} holds a fit; it has no fitted observable {observable!r}; fitted: "
                    + ", ".join(n[: -len("_data")] for n in ds.data_vars if n.endswith("_data"))))
-    x = _condition(ds, x, error)
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=dpi, layout="constrained")
+    x = _condition(ds, x)
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=dpi, layout="constrained")
     _draw(ax, ds, observable, base, x)
-    ax.set_ylabel(_label(ds, observable))
-    ax.set_xlabel(_label(ds, x))
+    ax.set_ylabel(_label(ds[observable]))
+    ax.set_xlabel(_label(ds[x]))
     ax.legend(fontsize=8)
     fig.suptitle(_title(ds, observable), fontsize=10)
     return fig
 
 
-def _condition(ds, x: str | None, error) -> str:
+def _condition(ds, x: str | None) -> str:
     """The condition to plot against: ``x``, checked, or the first (``row`` where none)."""
     columns = conditions(ds)
     x = x or next(iter(columns), "row")
-    raise_if(x not in (*columns, "row"), error(f"--x {x}: not a condition of the fit's data; expected one of "
-                                               + ", ".join([*columns, "row"])))
+    raise_if(x not in (*columns, "row"), PlotError(f"--x {x}: not a condition of the fit's data; expected one of "
+                                                   + ", ".join([*columns, "row"])))
     return x
 
 
@@ -60,11 +63,6 @@ def _draw(ax, ds, observable: str, base: str, x: str) -> None:
         return
     ax.plot(xs[order], np.asarray(ds[f"{base}_data"].values)[order], "o", ms=4, label="data")
     ax.plot(xs[order], np.asarray(ds[base].values)[order], "-", lw=1.5, label="model at the best fit")
-
-
-def _label(ds, name: str) -> str:
-    units = ds[name].attrs.get("units", "")
-    return f"{name} [{units}]" if units else name
 
 
 def _title(ds, observable: str) -> str:

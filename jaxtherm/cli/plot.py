@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from jaxtherm._checks import raise_if
-from jaxtherm.cli import fitplot
 from jaxtherm.io.read import ResultsError, require, spacing
 from jaxtherm.io.read import open as open_results
 
@@ -377,9 +376,11 @@ def plot(path: str | os.PathLike, observable: str, *, x: str | None = None, y: s
     _check_dpi(dpi)
     plt = require("matplotlib.pyplot", "jaxtherm plot")
     colors = require("matplotlib.colors", "jaxtherm plot")
-    with open_results(path) as ds:
+    with open_results(path) as ds:  # metadata only; a sweep's file is opened again by _read
         if "fit" in ds.attrs:  # a fit's file (``jaxtherm fit``): data and model against a condition
-            return _save(plt, fitplot.figure(plt, ds, path, observable, x, y, sel, dpi, PlotError), output, dpi)
+            from jaxtherm.cli import fitplot  # (it draws with this module's labels and sizes)
+
+            return _save(plt, fitplot.figure(plt, ds, path, observable, x, y, sel, dpi), output, dpi)
     da, sigma, chosen, layout = _read(path, observable, x, y, sel)
     style = _norm(colors, observable, da.values, layout.ydim)
     n = len(layout.panels)
